@@ -1,0 +1,238 @@
+"""The migration methods, each timed inside a worker process (see ``worker.py``).
+
+A method gets a ``Job`` and returns an ``Outcome``; it raises ``Unavailable`` when its tool is
+missing or fails, so the run goes on and the report says why. Timing starts after imports
+and setup that are not part of a migration (writing a load file, creating sample tables).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.pg import pgloader_url, psql_path
+from harness.schema import CHECKED, FINISH, TABLES
+
+
+class Unavailable(Exception):
+    """The method can't run here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Job:
+    """Everything a worker needs; JSON-serialisable."""
+
+    method: str
+    sqlite_path: str
+    target_url: str
+    copy_dir: str
+    work_dir: str
+    sample_rows: int
+
+
+@dataclass
+class Outcome:
+    """Seconds for the whole database (``scale`` > 1 when extrapolated from a sample)."""
+
+    seconds: float
+    external: bool = False
+    scale: float = 1.0
+    note: str = ""
+
+
+def _run_tool(argv: list[str], log: Path) -> float:
+    """Run an external tool, log its output, return wall seconds; raise on failure."""
+    started = time.perf_counter()
+    with log.open("w") as out:
+        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
+    seconds = time.perf_counter() - started
+    if done.returncode != 0:
+        tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+        raise Unavailable(f"{Path(argv[0]).name} exited {done.returncode}: {' | '.join(tail)}")
+    return seconds
+
+
+def _psql_load(job: Job, finish: bool) -> Outcome:
+    psql = psql_path()
+    if psql is None:
+        raise Unavailable("psql not found (PATH or pgserver)")
+    lines = [ddl + ";" for ddl in TABLES.values()]
+    for table in TABLES:
+        source = Path(job.copy_dir) / f"{table}.bin"
+        lines.append(f"\\copy {table} FROM '{source}' WITH (FORMAT binary)")
+    if finish:
+        lines += [statement + ";" for statement in FINISH]
+    script = Path(job.work_dir) / f"{job.method}.sql"
+    script.write_text("\n".join(lines) + "\n")
+    argv = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", job.target_url, "-f", str(script)]
+    return Outcome(_run_tool(argv, Path(job.work_dir) / f"{job.method}.log"), external=True)
+
+
+def copy_limit(job: Job) -> Outcome:
+    """``psql \\copy`` of pre-materialised binary COPY files into typed tables, no indexes."""
+    return _psql_load(job, finish=False)
+
+
+def copy_then_index(job: Job) -> Outcome:
+    """The COPY limit, then PK, UNIQUE, FK, 2 indexes and identity sequences, in turn."""
+    return _psql_load(job, finish=True)
+
+
+def arrowferry_migrate(job: Job) -> Outcome:
+    """``arrowferry.migrate()`` with default settings: schema, data, keys, indexes."""
+    try:
+        import arrowferry
+    except Exception as err:  # the package is being written: report, don't crash
+        raise Unavailable(f"import arrowferry failed: {type(err).__name__}: {err}") from err
+    migrate: Callable[..., Any] | None = getattr(arrowferry, "migrate", None)
+    if migrate is None:
+        raise Unavailable("arrowferry has no migrate() yet")
+    source = f"sqlite:///{Path(job.sqlite_path).resolve()}"
+    started = time.perf_counter()
+    try:
+        migrate(source, job.target_url)
+    except Exception as err:
+        raise Unavailable(f"migrate() raised {type(err).__name__}: {err}") from err
+    return Outcome(time.perf_counter() - started)
+
+
+PGLOADER_LOAD = """LOAD DATABASE
+     FROM sqlite://{source}
+     INTO {target}
+;
+"""
+
+
+def pgloader(job: Job) -> Outcome:
+    """pgloader with its defaults (create tables, indexes, FKs, reset sequences)."""
+    binary = shutil.which("pgloader")
+    if binary is None:
+        raise Unavailable("pgloader not on PATH (Debian: apt-get install pgloader)")
+    load = Path(job.work_dir) / "pgloader.load"
+    source = Path(job.sqlite_path).resolve()
+    load.write_text(PGLOADER_LOAD.format(source=source, target=pgloader_url(job.target_url)))
+    seconds = _run_tool([binary, str(load)], Path(job.work_dir) / "pgloader.log")
+    return Outcome(seconds, external=True)
+
+
+def sample_sizes(sqlite_path: str, sample_rows: int) -> tuple[dict[str, int], int]:
+    """Rows per table in a sample of ``sample_rows`` (same users:events mix) and the total."""
+    with sqlite3.connect(sqlite_path) as conn:
+        counts = {t: int(conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]) for t in TABLES}
+    total = sum(counts.values())
+    share = min(1.0, sample_rows / total) if total else 1.0
+    return {t: max(1, round(n * share)) for t, n in counts.items()}, total
+
+
+def _boolean_positions(table: str, columns: list[str]) -> list[int]:
+    flagged = {c for c, expr in CHECKED[table].items() if "::boolean" in expr}
+    return [i for i, c in enumerate(columns) if c in flagged]
+
+
+def _insert_sample(conn: Any, source: sqlite3.Connection, table: str, limit: int) -> None:
+    cursor = source.execute(f"SELECT * FROM {table} ORDER BY id LIMIT {int(limit)}")
+    columns = [d[0] for d in cursor.description]
+    bools = _boolean_positions(table, columns)
+    rows = []
+    for raw in cursor:
+        row = list(raw)
+        for i in bools:  # SQLite's 0/1: psycopg would send int8, which boolean refuses
+            row[i] = None if row[i] is None else bool(row[i])
+        rows.append(row)
+    marks = ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})"
+    conn.cursor().executemany(sql, rows)
+
+
+def psycopg_executemany(job: Job) -> Outcome:
+    """Row-by-row INSERT via psycopg ``executemany`` on a sample, extrapolated linearly."""
+    import psycopg
+
+    sizes, total = sample_sizes(job.sqlite_path, job.sample_rows)
+    with psycopg.connect(job.target_url) as conn:
+        for ddl in TABLES.values():
+            conn.execute(ddl)
+        conn.commit()
+        source = sqlite3.connect(job.sqlite_path)
+        started = time.perf_counter()
+        for table, limit in sizes.items():
+            _insert_sample(conn, source, table, limit)
+        conn.commit()
+        seconds = time.perf_counter() - started
+        source.close()
+    sampled = sum(sizes.values())
+    note = f"extrapolated from {sampled:,} rows"
+    return Outcome(seconds * total / sampled, scale=total / sampled, note=note)
+
+
+def _duckdb_extension_dir(version: str) -> str | None:
+    """Folder of the ``duckdb-ext-*`` wheels' extensions, when they match this DuckDB."""
+    try:
+        import duckdb_ext  # namespace package installed by duckdb-ext-sqlite/-postgres
+    except ImportError:
+        return None
+    for root in getattr(duckdb_ext, "__path__", []):
+        folder = Path(root) / "extensions"
+        if (folder / f"v{version}").is_dir():
+            return str(folder)
+    return None
+
+
+def _duckdb_connect() -> Any:
+    try:
+        import duckdb
+    except ImportError as err:
+        raise Unavailable("duckdb not installed (pip install duckdb==1.4.4)") from err
+    config: dict[str, Any] = {"autoinstall_known_extensions": False}
+    folder = _duckdb_extension_dir(duckdb.__version__)
+    if folder:
+        config["extension_directory"] = folder
+    conn = duckdb.connect(config=config)
+    for name in ("sqlite_scanner", "postgres_scanner"):
+        try:
+            conn.execute(f"LOAD {name}")
+        except duckdb.Error as err:
+            hint = "pip install duckdb-ext-sqlite duckdb-ext-postgres (same DuckDB version)"
+            raise Unavailable(f"duckdb {duckdb.__version__}: LOAD {name} failed ({hint})") from err
+    return conn
+
+
+def duckdb_ctas(job: Job) -> Outcome:
+    """DuckDB ATTACH sqlite + postgres, ``CREATE TABLE AS`` per table (no keys, indexes)."""
+    conn = _duckdb_connect()
+    source = str(Path(job.sqlite_path).resolve()).replace("'", "''")
+    target = job.target_url.replace("'", "''")
+    started = time.perf_counter()
+    conn.execute(f"ATTACH '{source}' AS src (TYPE sqlite, READ_ONLY)")
+    conn.execute(f"ATTACH '{target}' AS dst (TYPE postgres)")
+    for table in TABLES:
+        conn.execute(f"CREATE TABLE dst.public.{table} AS SELECT * FROM src.{table}")
+    conn.execute("DETACH dst")
+    seconds = time.perf_counter() - started
+    conn.close()
+    return Outcome(seconds)
+
+
+METHODS: dict[str, Callable[[Job], Outcome]] = {
+    "copy_limit": copy_limit,
+    "copy_then_index": copy_then_index,
+    "arrowferry": arrowferry_migrate,
+    "pgloader": pgloader,
+    "psycopg_executemany": psycopg_executemany,
+    "duckdb": duckdb_ctas,
+}
+
+LABELS: dict[str, str] = {
+    "copy_limit": "COPY limit (binary \\copy, no indexes)",
+    "copy_then_index": "COPY-then-index (+PK, UNIQUE, FK, 2 idx)",
+    "arrowferry": "arrowferry.migrate() (full)",
+    "pgloader": "pgloader defaults (full)",
+    "psycopg_executemany": "psycopg executemany (extrapolated)",
+    "duckdb": "DuckDB ATTACH + CTAS (no keys)",
+}

@@ -1,0 +1,163 @@
+"""The PostgreSQL server the benchmark runs against, its URLs and throwaway databases."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
+
+import psycopg
+
+from harness.schema import TABLES
+
+ENV_URL = "ARROWFERRY_BENCH_PG_URL"
+DEFAULT_PGDATA = Path("/tmp/pgbench_data")
+DB_PREFIX = "afbench_"
+
+
+def server_url(pgdata: Path = DEFAULT_PGDATA) -> str:
+    """The admin URL: ``$ARROWFERRY_BENCH_PG_URL``, else an embedded pgserver left running."""
+    url = os.environ.get(ENV_URL)
+    if url:
+        return url
+    import pgserver
+
+    # cleanup_mode=None: keep the server up between runs; restarting it costs seconds.
+    return str(pgserver.get_server(str(pgdata), cleanup_mode=None).get_uri("postgres"))
+
+
+def with_database(url: str, dbname: str) -> str:
+    """``url`` pointing at another database (libpq URL; the socket dir may sit in the query)."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + dbname))
+
+
+def mask(url: str) -> str:
+    """``url`` with any password replaced by ``***``."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
+        return urlunsplit(parts._replace(netloc=netloc))
+    return url
+
+
+def pgloader_url(url: str) -> str:
+    """pgloader's spelling of ``url``: it wants ``unix:/dir:port`` for a socket directory."""
+    parts = urlsplit(url)
+    socket_dir = parse_qs(parts.query).get("host", [None])[0] or parts.hostname or ""
+    auth = parts.username or "postgres"
+    if parts.password:
+        auth += ":" + parts.password
+    port = parts.port or 5432
+    if socket_dir.startswith("/"):
+        return f"postgresql://{auth}@unix:{socket_dir}:{port}{parts.path}"
+    return f"postgresql://{auth}@{socket_dir}:{port}{parts.path}"
+
+
+def psql_path() -> str | None:
+    """``psql`` from PATH, else the one bundled in pgserver's wheel."""
+    found = shutil.which("psql")
+    if found:
+        return found
+    try:
+        import pgserver
+    except ImportError:
+        return None
+    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
+    return str(bundled) if bundled.exists() else None
+
+
+def admin_execute(admin_url: str, *statements: str) -> None:
+    """Run statements outside a transaction (CREATE/DROP DATABASE, CHECKPOINT)."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@contextmanager
+def fresh_database(admin_url: str, name: str) -> Iterator[str]:
+    """Create database ``name`` (dropping a leftover), yield its URL, drop it afterwards.
+
+    A CHECKPOINT after the drop flushes the previous run's dirty pages now, so the next
+    run is not charged for them.
+    """
+    dbname = DB_PREFIX + name
+    drop = f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'
+    admin_execute(admin_url, drop, f'CREATE DATABASE "{dbname}"', "CHECKPOINT")
+    try:
+        yield with_database(admin_url, dbname)
+    finally:
+        admin_execute(admin_url, drop, "CHECKPOINT")
+
+
+def server_info(admin_url: str) -> dict[str, str]:
+    """Server version and the settings that matter for bulk loads."""
+    names = (
+        "shared_buffers", "max_wal_size", "maintenance_work_mem", "work_mem", "fsync",
+        "synchronous_commit", "wal_level", "max_parallel_maintenance_workers",
+    )
+    with psycopg.connect(admin_url) as conn:
+        info = {"version": str(conn.execute("SHOW server_version").fetchone()[0])}
+        for name in names:
+            row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
+            info[name] = str(row[0]) if row else ""
+    return info
+
+
+def _load_reference(sqlite_path: Path, url: str) -> None:
+    """Text-COPY the SQLite rows, as stored, into the typed tables: PostgreSQL parses them.
+
+    Independent of arrowferry on purpose: plain stdlib sqlite3 rows and PostgreSQL's own
+    input functions ('1' -> true, ISO text -> timestamp, JSON text -> jsonb).
+    """
+    source = sqlite3.connect(sqlite_path)
+    with psycopg.connect(url) as conn:
+        for table, ddl in TABLES.items():
+            conn.execute(ddl)
+            cursor = source.execute(f"SELECT * FROM {table} ORDER BY id")
+            columns = ", ".join(d[0] for d in cursor.description)
+            with conn.cursor().copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                for row in cursor:
+                    copy.write_row(row)
+    source.close()
+
+
+def _dump_binary(url: str, out_dir: Path) -> None:
+    with psycopg.connect(url) as conn:
+        for table in TABLES:
+            target = out_dir / f"{table}.bin"
+            with target.open("wb") as out, conn.cursor().copy(
+                f"COPY {table} TO STDOUT (FORMAT binary)"
+            ) as copy:
+                for block in copy:
+                    out.write(block)
+
+
+def materialise_copy_files(sqlite_path: Path, admin_url: str, out_dir: Path) -> Path:
+    """PostgreSQL binary COPY files of the typed data, built once and cached in ``out_dir``."""
+    if all((out_dir / f"{t}.bin").exists() for t in TABLES):
+        return out_dir
+    tmp = out_dir.with_name(out_dir.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    with fresh_database(admin_url, "reference") as url:
+        _load_reference(sqlite_path, url)
+        _dump_binary(url, tmp)
+    shutil.rmtree(out_dir, ignore_errors=True)
+    tmp.rename(out_dir)
+    return out_dir
+
+
+def tool_version(argv: list[str]) -> str:
+    """First line of ``argv``'s output, or '' when it can't run."""
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    lines = (done.stdout or done.stderr).strip().splitlines()
+    return lines[0] if lines else ""

@@ -1,0 +1,170 @@
+"""Summaries of the runs: the printed table, the JSON file and the bar chart."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from harness.pg import psql_path, tool_version
+
+PACKAGES = (
+    "arrowferry", "pyarrow", "polars", "adbc-driver-sqlite", "adbc-driver-postgresql",
+    "adbc-driver-manager", "psycopg", "duckdb", "duckdb-ext-sqlite", "duckdb-ext-postgres",
+    "numpy", "matplotlib", "pgserver",
+)
+
+
+@dataclass
+class MethodSummary:
+    """All runs of one method, reduced to what the table shows."""
+
+    name: str
+    label: str
+    status: str = "ok"
+    reason: str = ""
+    note: str = ""
+    seconds: list[float] = field(default_factory=list)
+    peak_rss_mb: list[float] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    structure: dict[str, int] = field(default_factory=dict)
+    types: dict[str, str] = field(default_factory=dict)
+    median_s: float | None = None
+    rows_per_s: float | None = None
+    mb_per_s: float | None = None
+    x_copy_limit: float | None = None
+    x_copy_then_index: float | None = None
+
+    @property
+    def check(self) -> str:
+        if self.status != "ok":
+            return "-"
+        return "ok" if not self.problems else "DIFF: " + "; ".join(sorted(set(self.problems)))
+
+
+def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> None:
+    """Medians, throughput and the ratios to both COPY baselines, in place."""
+    for s in summaries:
+        if s.seconds:
+            s.median_s = statistics.median(s.seconds)
+            s.rows_per_s = rows / s.median_s
+            s.mb_per_s = source_mb / s.median_s
+    base = {s.name: s.median_s for s in summaries if s.median_s}
+    for s in summaries:
+        if s.median_s and base.get("copy_limit"):
+            s.x_copy_limit = s.median_s / base["copy_limit"]
+        if s.median_s and base.get("copy_then_index"):
+            s.x_copy_then_index = s.median_s / base["copy_then_index"]
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def table_lines(summaries: list[MethodSummary]) -> list[str]:
+    """A fixed-width text table, one method per line; unavailable ones say why."""
+    header = (
+        f"{'method':<44} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'xCOPY':>6} "
+        f"{'xC+idx':>6} {'RSS MB':>7}  check"
+    )
+    lines = [header, "-" * len(header)]
+    for s in summaries:
+        if s.status != "ok":
+            lines.append(f"{s.label:<44} {s.status}: {s.reason}")
+            continue
+        lines.append(
+            f"{s.label:<44} {_fmt(s.median_s, '8.2f')} {_fmt(s.rows_per_s, '10,.0f')} "
+            f"{_fmt(s.mb_per_s, '7.1f')} {_fmt(s.x_copy_limit, '6.2f')} "
+            f"{_fmt(s.x_copy_then_index, '6.2f')} {_fmt(max(s.peak_rss_mb, default=None), '7.0f')}"
+            f"  {s.check}"
+        )
+    return lines
+
+
+def _cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _memory_gb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return round(int(line.split()[1]) / 1024**2, 1)
+    except OSError:
+        pass
+    return None
+
+
+def _version(package: str) -> str | None:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU, cores, memory, OS, Python, package and tool versions."""
+    psql = psql_path()
+    return {
+        "cpu_model": _cpu_model(),
+        "cores": os.cpu_count(),
+        "memory_gb": _memory_gb(),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "packages": {p: _version(p) for p in PACKAGES},
+        "tools": {
+            "psql": tool_version([psql, "--version"]) if psql else None,
+            "pgloader": tool_version(["pgloader", "--version"]) or None,
+        },
+    }
+
+
+def write_json(path: Path, payload: dict[str, Any], summaries: list[MethodSummary]) -> None:
+    """Everything measured, plus the run's context, as indented JSON."""
+    methods = []
+    for s in summaries:
+        item = {k: v for k, v in vars(s).items()}
+        item["check"] = s.check
+        methods.append(item)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({**payload, "methods": methods}, indent=2) + "\n")
+
+
+def write_chart(path: Path, summaries: list[MethodSummary], title: str) -> str | None:
+    """Horizontal bars of median seconds, annotated with x COPY limit; None when drawn."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "matplotlib not installed (pip install matplotlib)"
+    done = [s for s in summaries if s.median_s is not None]
+    fig, ax = plt.subplots(figsize=(9, 0.55 * len(done) + 1.6))
+    colours = ["#2b8cbe" if s.name == "arrowferry" else "#999999" for s in done]
+    colours = ["#444444" if s.name.startswith("copy") else c for s, c in zip(done, colours)]
+    bars = ax.barh([s.label for s in done], [s.median_s or 0 for s in done], color=colours)
+    for bar, s in zip(bars, done, strict=True):
+        mark = "" if not s.problems else "  (values differ)"
+        text = f" {s.median_s:.1f} s  {_fmt(s.x_copy_limit, '.2f')}x COPY{mark}"
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, text, va="center")
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds (median; lower is better)")
+    ax.set_title(title, fontsize=10)
+    ax.set_xlim(0, max(s.median_s or 0 for s in done) * 1.45)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return None

@@ -1,0 +1,5 @@
+"""``python -m arrowferry``: the command line."""
+
+from arrowferry.cli import main
+
+main()

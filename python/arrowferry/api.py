@@ -1,0 +1,267 @@
+"""The public facade: migrate, Migration, inspect_schema, map_type, migrate_table."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from arrowferry import embedded
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import sqlite
+from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
+from arrowferry.model import Schema
+from arrowferry.options import MigrationOptions
+from arrowferry.plan import MigrationPlan, Planner, select_tables
+from arrowferry.progress import NullReporter, Reporter
+from arrowferry.result import MigrationResult
+from arrowferry.transfer.pipeline import Pipeline
+from arrowferry.types import from_sqlite_declared, parse_pg_type, to_pg_ddl, to_sqlite_ddl
+from arrowferry.urls import Endpoint, parse_url
+
+UrlLike = str | os.PathLike[str] | Endpoint
+
+
+@dataclass(frozen=True)
+class MigrationConfig:
+    """A migration described as in the reference API: two endpoints and options.
+
+    Examples
+    --------
+    >>> config = MigrationConfig(
+    ...     source=Endpoint("sqlite", "examples/chinook.sqlite"),
+    ...     target=Endpoint("postgresql", "chinook", host="localhost", username="me"),
+    ...     options=MigrationOptions(batch_size=50_000),
+    ... )
+    """
+
+    source: Endpoint
+    target: Endpoint | None = None
+    options: MigrationOptions = field(default_factory=MigrationOptions)
+
+
+def _endpoint(value: UrlLike) -> Endpoint:
+    return value if isinstance(value, Endpoint) else parse_url(value)
+
+
+class Migration:
+    """One migration from a SQLite file into PostgreSQL, planned then run.
+
+    Build it from URLs (``Migration("app.db", "postgresql://me@db/app", workers=4)``) or
+    from a :class:`MigrationConfig`. With no target, it migrates into the embedded
+    PostgreSQL, into a database named after the source file.
+
+    Examples
+    --------
+    >>> m = Migration("examples/chinook.sqlite", dry_run=True)
+    >>> plan = m.plan()                      # doctest: +SKIP
+    >>> result = Migration("examples/chinook.sqlite", "postgresql://me@db/app").migrate()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        source: UrlLike | MigrationConfig,
+        target: UrlLike | None = None,
+        *,
+        options: MigrationOptions | None = None,
+        reporter: Reporter | None = None,
+        **kwargs: Any,
+    ) -> None:
+        if isinstance(source, MigrationConfig):
+            config = source
+            self.source = config.source
+            self.target = config.target if target is None else _endpoint(target)
+            options = options or config.options
+        else:
+            self.source = _endpoint(source)
+            self.target = _endpoint(target) if target is not None else None
+        self.options = MigrationOptions.from_kwargs(options, **kwargs)
+        self.reporter: Reporter = reporter or NullReporter()
+        if self.source.dialect != "sqlite":
+            raise BadInputError(
+                f"the source must be a SQLite file for now; got {self.source.masked_url} "
+                "(PostgreSQL -> SQLite is planned)"
+            )
+        if self.target is not None and self.target.dialect != "postgresql":
+            raise BadInputError(f"the target must be a PostgreSQL URL; got {self.target.masked_url}")
+
+    # --- planning ---------------------------------------------------------------------
+
+    def plan(self) -> MigrationPlan:
+        """Introspect and profile the source and decide everything; writes nothing."""
+        path = self.source.path
+        with sqlite.connect_metadata_ctx(path) as conn:
+            sqlite.check_integrity(conn, path)
+            schema = sqlite.introspect(conn)
+            tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
+            if not tables:
+                raise BadInputError(f"{str(path)!r}: no tables to migrate")
+            profiles = {t.name: sqlite.profile(conn, t.name, t.column_names) for t in tables}
+            sequences = _sqlite_sequences(conn)
+        return Planner(schema, profiles, self.options, sequences).build(tables)
+
+    # --- running ---------------------------------------------------------------------
+
+    def migrate(self) -> MigrationResult:
+        """Run the migration (or only plan it when ``dry_run``) and return the result.
+
+        Bad input (a missing or corrupt file, an unreachable server, a table that
+        does not exist) raises before anything is created in the target.
+        """
+        start = time.perf_counter()
+        plan = self.plan()
+        result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
+        result.warnings.extend(plan.warnings)
+        target = self._resolve_target(plan)
+        result.target = target.masked_url if target is not None else None
+        if target is not None:
+            self._check_target(target, plan)
+        if not self.options.dry_run and target is not None:
+            Pipeline(plan, self.source.path, target, self.options, self.reporter, result).run()
+        if self.options.dry_run:
+            result.tables_processed = 0
+        result.duration = time.perf_counter() - start
+        result.success = not result.errors
+        return result
+
+    def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
+        if self.target is not None:
+            return self.target
+        if self.options.dry_run:
+            return None  # a dry run starts no server
+        name = embedded.database_name_for(self.source.path)
+        self.target = embedded.ensure_database(name)
+        return self.target
+
+    def _check_target(self, target: Endpoint, plan: MigrationPlan) -> None:
+        """Connect (read-only) and refuse before writing when tables are in the way."""
+        conn = pg.connect(target, read_only=True)
+        try:
+            schema = self.options.target_schema
+            names = [t.name for t in plan.tables]
+            present = pg.existing_tables(conn, schema, names) if pg.schema_exists(conn, schema) else []
+        finally:
+            conn.close()
+        if self.options.data_only:
+            missing = sorted(set(names) - set(present))
+            if missing:
+                raise SchemaError(
+                    f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
+                    f"{target.masked_url} (schema {schema!r}); create them first or drop data_only"
+                )
+        elif present and not self.options.drop_tables:
+            raise TargetExistsError(
+                f"table(s) {', '.join(repr(p) for p in present)} already exist in {target.masked_url} "
+                f"(schema {schema!r}); pass drop_tables (--drop-tables) to replace them, or data_only "
+                "(--data-only) to append into them"
+            )
+
+
+def _sqlite_sequences(conn: Any) -> dict[str, int]:
+    try:
+        return {name: int(seq or 0) for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")}
+    except Exception:
+        return {}  # no AUTOINCREMENT table: sqlite_sequence does not exist
+
+
+def migrate(
+    source: UrlLike | MigrationConfig,
+    target: UrlLike | None = None,
+    *,
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> MigrationResult:
+    """Migrate a SQLite database into PostgreSQL: schema, data, keys, indexes, sequences.
+
+    Parameters
+    ----------
+    source
+        ``sqlite:///path.db``, a path to an existing SQLite file, or a MigrationConfig.
+    target
+        ``postgresql://user:password@host:port/db?sslmode=...``; None for the embedded
+        PostgreSQL (a database named after the source file).
+    reporter
+        Progress observer (see :mod:`arrowferry.progress`); None reports nothing.
+    **options
+        Any :class:`MigrationOptions` field: ``batch_size``, ``workers``, ``dry_run``,
+        ``include_tables``, ``exclude_tables``, ``type_mappings``, ``drop_tables``...
+
+    Returns
+    -------
+    MigrationResult
+        ``rows_migrated``, ``tables`` (rows, seconds, rows/s each), ``errors``,
+        ``warnings``, ``summary``.
+
+    Examples
+    --------
+    >>> import arrowferry as af
+    >>> result = af.migrate("sqlite:///app.sqlite", "postgresql://me@db/app", batch_size=50_000)  # doctest: +SKIP
+    >>> print(result.rows_migrated, result.tables)  # doctest: +SKIP
+    """
+    return Migration(source, target, reporter=reporter, **options).migrate()
+
+
+create_migration_manager = Migration
+"""Alias of :class:`Migration`, named as in the reference API."""
+
+
+def migrate_table(source: UrlLike, target: UrlLike | None, table: str, **options: Any) -> MigrationResult:
+    """Migrate one table (exact name) with its keys and indexes.
+
+    Examples
+    --------
+    >>> migrate_table("app.db", "postgresql://me@db/app", "orders", drop_tables=True)  # doctest: +SKIP
+    """
+    return migrate(source, target, include_tables=(table,), **options)
+
+
+def inspect_schema(url: UrlLike, *, schema: str = "public") -> Schema:
+    """The neutral schema of a SQLite file or a PostgreSQL schema.
+
+    Examples
+    --------
+    >>> s = inspect_schema("examples/chinook.sqlite")
+    >>> s.table("Album").primary_key.columns
+    ('AlbumId',)
+    """
+    endpoint = _endpoint(url)
+    if endpoint.dialect == "sqlite":
+        with sqlite.connect_metadata_ctx(endpoint.path) as conn:
+            return sqlite.introspect(conn)
+    conn = pg.connect(endpoint, read_only=True)
+    try:
+        return pg.introspect(conn, schema)
+    finally:
+        conn.close()
+
+
+def map_type(
+    type: str, source_dialect: str = "sqlite", target_dialect: str = "postgresql",
+    *, type_mappings: Mapping[str, str] | None = None,
+) -> str:
+    """The target DDL type for a declared source type.
+
+    Examples
+    --------
+    >>> map_type("NVARCHAR(40)")
+    'varchar(40)'
+    >>> map_type("integer auto_increment")
+    'bigint'
+    >>> map_type("character varying(40)", "postgresql", "sqlite")
+    'VARCHAR(40)'
+    """
+    if type_mappings and type in type_mappings:
+        return type_mappings[type]
+    if source_dialect == "sqlite" and target_dialect == "postgresql":
+        dtype = from_sqlite_declared(type)
+        return to_pg_ddl(dtype) if dtype is not None else "text"
+    if source_dialect == "postgresql" and target_dialect == "sqlite":
+        return to_sqlite_ddl(parse_pg_type(type))
+    raise BadInputError(f"no type mapping from {source_dialect!r} to {target_dialect!r}")
+
+
+def default_source_path(endpoint: Endpoint) -> Path:
+    return endpoint.path

@@ -1,0 +1,251 @@
+"""The command line: a thin, scriptable client of the facade.
+
+Payload on stdout (a summary table, or one JSON object with --json); progress and
+diagnostics on stderr. Exit codes: 0 done, 1 finished with errors, 2 bad input /
+usage / connection error, 3 destructive change refused.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from arrowferry import __version__, embedded
+from arrowferry.api import Migration, inspect_schema, map_type
+from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
+from arrowferry.model import Schema
+from arrowferry.progress import NullReporter, RichReporter
+from arrowferry.result import MigrationResult
+from arrowferry.types import parse_type_map_option
+from arrowferry.urls import mask_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _err(text: str) -> None:
+    click.echo(f"error: {mask_url(text)}", err=True)
+
+
+def handle_errors(func: F) -> F:
+    """Turn every arrowferry error into one paragraph on stderr and its exit code."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ArrowferryError as err:
+            _err(err.message)
+            sys.exit(err.exit_code)
+        except KeyboardInterrupt:
+            _err("interrupted; tables that were loading were rolled back")
+            sys.exit(130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+class _Group(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # click's own usage errors exit 2 already, matching EXIT_BAD_INPUT
+        return super().main(*args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="arrowferry")
+def main() -> None:
+    """Move whole databases between SQLite and PostgreSQL, fast and exactly."""
+
+
+@main.command()
+@click.argument("source")
+@click.argument("target", required=False)
+@click.option("--schema-only", is_flag=True, help="Create tables, keys, indexes and views; copy no rows.")
+@click.option("--data-only", is_flag=True, help="Copy rows into tables that already exist.")
+@click.option("--batch-size", type=int, default=65_536, show_default=True, help="Rows per Arrow batch.")
+@click.option("--workers", type=int, default=None, help="Tables loaded in parallel [default: cores, max 4].")
+@click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
+@click.option("--continue-on-error", is_flag=True, help="Keep going when a table fails (it is rolled back).")
+@click.option("--dry-run", is_flag=True, help="Print the full plan; connect read-only and write nothing.")
+@click.option("--include", "include_tables", multiple=True, metavar="PATTERN",
+              help="Only these tables (name or glob; repeatable).")
+@click.option("--exclude", "exclude_tables", multiple=True, metavar="PATTERN",
+              help="Skip these tables (name or glob; repeatable).")
+@click.option("--type-map", "type_map", multiple=True, metavar="KEY=TYPE",
+              help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).")
+@click.option("--on-bad-value", type=click.Choice(["fail", "null"]), default="fail", show_default=True,
+              help="A value that cannot convert exactly: stop, or store NULL and count it.")
+@click.option("--target-schema", default="public", show_default=True, help="PostgreSQL schema to create tables in.")
+@click.option("--no-views", is_flag=True, help="Do not translate and create the source's views.")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option("-v", "--verbose", is_flag=True, help="Show every statement as it runs.")
+@click.option("--quiet", is_flag=True, help="No progress bars.")
+@handle_errors
+def migrate(source: str, target: str | None, type_map: tuple[str, ...], as_json: bool, quiet: bool,
+            no_views: bool, **options: Any) -> None:
+    """Migrate SOURCE (a SQLite file or sqlite:/// URL) into TARGET (postgresql://...).
+
+    With no TARGET, the database goes into the embedded PostgreSQL, in a database named
+    after the source file, and its URL and a ready psql command are printed.
+    """
+    options["type_mappings"] = parse_type_map_option(type_map)
+    options["create_views"] = not no_views
+    show_progress = not (quiet or as_json or options["dry_run"]) and sys.stderr.isatty()
+    reporter = RichReporter(verbose=options["verbose"]) if show_progress else NullReporter()
+    migration = Migration(source, target, reporter=reporter, **options)
+    if isinstance(reporter, RichReporter):
+        with reporter:
+            result = migration.migrate()
+    else:
+        result = migration.migrate()
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), default=str))
+    elif result.dry_run:
+        _print_plan(result)
+    else:
+        _print_summary(result, embedded_target=target is None)
+    sys.exit(EXIT_OK if result.success else EXIT_DIFFERENCES)
+
+
+def _print_plan(result: MigrationResult) -> None:
+    from rich.console import Console
+
+    out = Console(highlight=False)
+    plan = result.plan or {}
+    out.print(f"[bold]Plan[/bold] (dry run: nothing was written) -> {result.target or 'the embedded PostgreSQL'}")
+    for table in plan.get("tables", []):
+        out.print(f"\n[bold]{table['source']}[/bold] -> {plan['target_schema']}.{table['target']}: "
+                  f"{table['rows']:,} rows")
+        for col in table["columns"]:
+            classes = "/".join(col["storage_classes"]) or "all NULL"
+            out.print(f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}"
+                      f"  [dim](holds {classes}; read as {col['read_as']})[/dim]")
+        out.print(table["ddl"] + ";", markup=False)
+    out.print("\n[bold]Then[/bold]")
+    for stmt in plan.get("finish", []):
+        out.print(stmt["sql"] + ";", markup=False)
+    _print_warnings(out, result.warnings)
+
+
+def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    out = Console(highlight=False)
+    table = Table(title="arrowferry: migration summary")
+    for name in ("table", "rows", "seconds", "rows/s"):
+        table.add_column(name, justify="left" if name == "table" else "right")
+    for t in sorted(result.tables, key=lambda t: t.name):
+        table.add_row(t.name, f"{t.rows:,}", f"{t.seconds:.2f}", f"{t.rows_per_second:,.0f}")
+    out.print(table)
+    s = result.summary
+    out.print(f"{result.tables_processed} tables, {result.rows_migrated:,} rows in {result.duration:.2f}s; "
+              f"{s.tables_created} tables created, {s.indexes_created} indexes, "
+              f"{s.constraints_applied} constraints ({s.foreign_keys_created} foreign keys), "
+              f"{s.views_created} views, {s.sequences_reset} sequences reset")
+    _print_warnings(out, result.warnings)
+    for error in result.errors:
+        out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
+    if result.target:
+        out.print(f"\ntarget: {result.target}")
+        if embedded_target:
+            out.print(f"psql:   psql '{result.target}'", markup=False)
+
+
+def _print_warnings(out: Any, warnings: list[str]) -> None:
+    if warnings:
+        out.print(f"\n[yellow]{len(warnings)} warning(s)[/yellow]")
+        for text in warnings:
+            out.print(f"  - {text}", markup=False)
+
+
+@main.command()
+@click.argument("url")
+@click.option("--schema", default="public", show_default=True, help="PostgreSQL schema to read.")
+@click.option("--json", "as_json", is_flag=True, help="Print the schema as JSON.")
+@handle_errors
+def inspect(url: str, schema: str, as_json: bool) -> None:
+    """Print the neutral schema of URL (a SQLite file or a PostgreSQL database)."""
+    found = inspect_schema(url, schema=schema)
+    if as_json:
+        from dataclasses import asdict
+
+        click.echo(json.dumps(asdict(found), default=str))
+        return
+    _print_schema(found)
+
+
+def _print_schema(schema: Schema) -> None:
+    for table in schema.tables:
+        click.echo(f"table {table.name}")
+        for col in table.columns:
+            flags = [] if col.nullable else ["NOT NULL"]
+            if col.identity:
+                flags.append("identity")
+            if col.default is not None:
+                flags.append(f"default {col.default}")
+            click.echo(f"  {col.name}: {col.declared or col.type} ({col.type}) {' '.join(flags)}".rstrip())
+        if table.primary_key:
+            click.echo(f"  primary key ({', '.join(table.primary_key.columns)})")
+        for u in table.uniques:
+            click.echo(f"  unique ({', '.join(u.columns)})")
+        for fk in table.foreign_keys:
+            click.echo(f"  foreign key ({', '.join(fk.columns)}) -> {fk.ref_table} ({', '.join(fk.ref_columns)})"
+                       f" on delete {fk.on_delete.lower()} on update {fk.on_update.lower()}")
+        for ix in table.indexes:
+            keys = ", ".join(k.expression + (" desc" if k.descending else "") for k in ix.keys)
+            click.echo(f"  {'unique ' if ix.unique else ''}index {ix.name} ({keys})"
+                       + (f" where {ix.where}" if ix.where else ""))
+        for check in table.checks:
+            click.echo(f"  check ({check.expression})")
+    for view in schema.views:
+        click.echo(f"view {view.name}")
+    for note in schema.notes:
+        click.echo(f"note: {note}")
+
+
+@main.command("map-type")
+@click.argument("declared")
+@click.option("--from", "source", default="sqlite", show_default=True, type=click.Choice(["sqlite", "postgresql"]))
+@click.option("--to", "target", default="postgresql", show_default=True, type=click.Choice(["sqlite", "postgresql"]))
+@handle_errors
+def map_type_cmd(declared: str, source: str, target: str) -> None:
+    """Print the target type for a DECLARED source type (e.g. 'NVARCHAR(40)')."""
+    click.echo(map_type(declared, source, target))
+
+
+@main.group("embedded")
+def embedded_group() -> None:
+    """Manage the embedded PostgreSQL (the default target)."""
+
+
+@embedded_group.command("url")
+@click.option("--database", default="postgres", show_default=True, help="Database to connect to.")
+@handle_errors
+def embedded_url(database: str) -> None:
+    """Start the embedded PostgreSQL if needed and print its URL."""
+    click.echo(embedded.server_url(database))
+
+
+@embedded_group.command("stop")
+@handle_errors
+def embedded_stop() -> None:
+    """Stop the embedded PostgreSQL (its data stays in ARROWFERRY_HOME)."""
+    stopped = embedded.stop()
+    click.echo("stopped" if stopped else "not running", err=True)
+
+
+@embedded_group.command("status")
+def embedded_status() -> None:
+    """Say whether the embedded PostgreSQL is running, and where its data lives."""
+    state = "running" if embedded.is_running() else "stopped"
+    click.echo(f"{state} (data: {embedded.data_dir()})")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+_ = EXIT_BAD_INPUT  # exit codes are documented above; click's usage errors exit 2 too

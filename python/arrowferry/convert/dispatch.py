@@ -1,0 +1,44 @@
+"""Pick the conversion for a (how it is read, target logical type) pair."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from arrowferry.convert import numeric, temporal, text
+from arrowferry.convert.base import Conversion, ReadAs
+from arrowferry.errors import UnsupportedTypeError
+from arrowferry.model import DataType
+
+
+def build_conversion(
+    column: str, read_as: ReadAs, target: DataType, *, table: str, decimal_scale: int = 0
+) -> Conversion:
+    c = pl.col(column)
+    kind = target.kind
+    if kind in {"int16", "int32", "int64"}:
+        return numeric.to_integer(c, read_as, kind)
+    if kind in {"float32", "float64"}:
+        return numeric.to_float(c, read_as, kind)
+    if kind == "decimal":
+        return numeric.to_decimal(c, read_as, decimal_scale)
+    if kind == "boolean":
+        return numeric.to_boolean(c, read_as)
+    if kind in {"timestamp", "timestamptz"}:
+        return temporal.to_timestamp(c, read_as, tz=kind == "timestamptz")
+    if kind == "date":
+        return temporal.to_date(c, read_as)
+    if kind == "time":
+        return temporal.to_time(c, read_as)
+    if kind == "text":
+        return text.to_text(c, read_as)
+    if kind == "json":
+        return text.to_json(c, read_as)
+    if kind == "uuid":
+        return text.to_uuid(c, read_as)
+    if kind == "blob":
+        return text.to_blob(c, read_as)
+    raise UnsupportedTypeError(
+        f"table {table!r}, column {column!r}: no conversion into {target} yet; "
+        "map it to another type with type_mappings (e.g. text)",
+        table=table, column=column, type=str(target),
+    )

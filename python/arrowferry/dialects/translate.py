@@ -1,0 +1,59 @@
+"""SQL expressions and views translated between dialects with sqlglot.
+
+SQLite resolves identifiers case-insensitively, while the PostgreSQL DDL that
+arrowferry writes quotes every name, so each column reference is rewritten to the
+exact spelling of the column it means before it is quoted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import SqlglotError
+
+_DIALECT = {"sqlite": "sqlite", "postgresql": "postgres"}
+
+
+class TranslationError(ValueError):
+    """An expression that sqlglot cannot carry into the target dialect."""
+
+
+def translate_expression(
+    sql: str, source: str, target: str, *, columns: Iterable[str] = ()
+) -> str:
+    """Translate one scalar expression (a CHECK, a default, an index key or WHERE).
+
+    >>> translate_expression("[Discount]>=(0)", "sqlite", "postgresql", columns=["Discount"])
+    '"Discount" >= (0)'
+    """
+    spelling = {c.lower(): c for c in columns}
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT[source])
+    except SqlglotError as err:
+        raise TranslationError(f"cannot parse {sql!r}: {err}") from err
+    tree = tree.transform(lambda node: _respell(node, spelling))
+    try:
+        return tree.sql(dialect=_DIALECT[target], identify=True)
+    except SqlglotError as err:
+        raise TranslationError(f"cannot translate {sql!r}: {err}") from err
+
+
+def _respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
+    if isinstance(node, exp.Column) and not node.table:
+        name = spelling.get(node.name.lower())
+        if name is not None:
+            return exp.column(name, quoted=True)
+    return node
+
+
+def translate_query(sql: str, source: str, target: str) -> str:
+    """Translate a whole SELECT (a view body)."""
+    try:
+        trees = sqlglot.transpile(sql, read=_DIALECT[source], write=_DIALECT[target], identify=True)
+    except SqlglotError as err:
+        raise TranslationError(f"cannot translate view SQL: {err}") from err
+    if len(trees) != 1:
+        raise TranslationError("a view body must be exactly one statement")
+    return trees[0]

@@ -1,0 +1,108 @@
+"""The embedded PostgreSQL: the default target when the user names none.
+
+It is the server shipped in the ``pgserver`` wheel, kept in a per-user data directory
+(``$ARROWFERRY_HOME/pgdata``; ``ARROWFERRY_HOME`` defaults to the user data dir) and
+left running between runs, listening on a unix socket only.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import warnings
+from pathlib import Path
+from typing import Any
+
+from arrowferry.errors import ConnectError
+from arrowferry.urls import Endpoint, parse_url
+
+
+def home() -> Path:
+    """Where arrowferry keeps its state (``ARROWFERRY_HOME`` or the user data directory)."""
+    configured = os.environ.get("ARROWFERRY_HOME")
+    if configured:
+        return Path(configured).expanduser().resolve()
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("arrowferry")).resolve()
+
+
+def data_dir() -> Path:
+    return home() / "pgdata"
+
+
+def _server() -> Any:
+    try:
+        with warnings.catch_warnings():
+            # pgserver asks platformdirs for a runtime dir at import; without
+            # XDG_RUNTIME_DIR that warns and falls back to /tmp, which is fine
+            warnings.simplefilter("ignore")
+            import pgserver
+    except ImportError as err:  # pragma: no cover - a declared dependency
+        raise ConnectError("the embedded PostgreSQL needs the 'pgserver' package: pip install pgserver") from err
+    directory = data_dir()
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        return pgserver.get_server(directory, cleanup_mode=None)
+    except Exception as err:
+        raise ConnectError(f"could not start the embedded PostgreSQL in {directory}: {err}") from err
+
+
+def server_url(database: str = "postgres") -> str:
+    """Start (or reuse) the embedded server and return a URL for ``database``."""
+    return str(_server().get_uri(database))
+
+
+def is_running() -> bool:
+    pidfile = data_dir() / "postmaster.pid"
+    if not pidfile.exists():
+        return False
+    try:
+        pid = int(pidfile.read_text().splitlines()[0])
+        os.kill(pid, 0)
+    except (OSError, ValueError, IndexError):
+        return False
+    return True
+
+
+def database_name_for(source: Path) -> str:
+    """A PostgreSQL database name from a source file name (``Chinook_Sqlite.sqlite`` -> ``chinook_sqlite``)."""
+    stem = source.name.split(".")[0] or "arrowferry"
+    name = re.sub(r"[^a-z0-9_]+", "_", stem.lower()).strip("_") or "arrowferry"
+    if name[0].isdigit():
+        name = "db_" + name
+    return name[:63]
+
+
+def ensure_database(name: str) -> Endpoint:
+    """Create ``name`` in the embedded server if missing; return its endpoint."""
+    from arrowferry.dialects import postgresql as pg
+
+    admin = parse_url(server_url("postgres"))
+    conn = pg.connect(admin, autocommit=True)
+    try:
+        if not pg.fetch(conn, "SELECT 1 FROM pg_database WHERE datname = $1", [name]):
+            pg.execute(conn, f"CREATE DATABASE {pg.quote_ident(name)}")
+    finally:
+        conn.close()
+    return parse_url(server_url(name))
+
+
+def stop() -> bool:
+    """Stop the embedded server; False when it was not running."""
+    if not is_running():
+        return False
+    from pgserver._commands import pg_ctl
+
+    user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user)
+    except subprocess.CalledProcessError as err:
+        raise ConnectError(f"could not stop the embedded PostgreSQL: {err}") from err
+    return True
+
+
+def psql_command(endpoint: Endpoint) -> str:
+    """A ready ``psql`` command line for an endpoint of the embedded server."""
+    return f"psql '{endpoint.masked_url}'"

@@ -1,0 +1,186 @@
+"""The neutral schema model: what both dialects introspect into and generate from.
+
+Frozen data, standard library only, so that diffs and plans test without a database.
+Equality covers exactly what a schema diff should see; bookkeeping such as the
+declared source text of a type or introspection notes is excluded from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+TypeKind = Literal[
+    "boolean",
+    "int16",
+    "int32",
+    "int64",
+    "float32",
+    "float64",
+    "decimal",
+    "text",
+    "blob",
+    "date",
+    "time",
+    "timestamp",
+    "timestamptz",
+    "json",
+    "uuid",
+    "interval",
+    "array",
+    "other",
+]
+
+FkAction = Literal["NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"]
+
+
+@dataclass(frozen=True, slots=True)
+class DataType:
+    """A logical column type, independent of any dialect.
+
+    ``length`` applies to text (``varchar(n)``); ``precision``/``scale`` to decimal;
+    ``element`` to array; ``raw`` keeps a dialect type that has no logical
+    equivalent (``inet``, an enum name) for kind ``other``.
+    """
+
+    kind: TypeKind
+    length: int | None = None
+    precision: int | None = None
+    scale: int | None = None
+    element: DataType | None = None
+    raw: str | None = None
+
+    def __str__(self) -> str:
+        if self.kind == "decimal" and self.precision is not None:
+            return f"decimal({self.precision},{self.scale or 0})"
+        if self.kind == "text" and self.length is not None:
+            return f"text({self.length})"
+        if self.kind == "array" and self.element is not None:
+            return f"{self.element}[]"
+        if self.kind == "other":
+            return f"other({self.raw})"
+        return self.kind
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    """One column. ``default`` and ``generated`` are SQL text in the schema's dialect."""
+
+    name: str
+    type: DataType
+    nullable: bool = True
+    default: str | None = None
+    identity: bool = False
+    autoincrement: bool = False
+    collation: str | None = None
+    generated: str | None = None
+    generated_stored: bool = False
+    declared: str = field(default="", compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PrimaryKey:
+    columns: tuple[str, ...]
+    name: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class UniqueConstraint:
+    columns: tuple[str, ...]
+    name: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class IndexKey:
+    """A key of an index: a column name, or an expression when ``is_expression``."""
+
+    expression: str
+    is_expression: bool = False
+    descending: bool = False
+    collation: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Index:
+    name: str
+    keys: tuple[IndexKey, ...]
+    unique: bool = False
+    where: str | None = None
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(k.expression for k in self.keys if not k.is_expression)
+
+
+@dataclass(frozen=True, slots=True)
+class ForeignKey:
+    columns: tuple[str, ...]
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: FkAction = "NO ACTION"
+    on_update: FkAction = "NO ACTION"
+    deferrable: bool = False
+    initially_deferred: bool = False
+    name: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Check:
+    expression: str
+    name: str | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    name: str
+    columns: tuple[Column, ...]
+    primary_key: PrimaryKey | None = None
+    uniques: tuple[UniqueConstraint, ...] = ()
+    indexes: tuple[Index, ...] = ()
+    foreign_keys: tuple[ForeignKey, ...] = ()
+    checks: tuple[Check, ...] = ()
+    without_rowid: bool = field(default=False, compare=False)
+    strict: bool = field(default=False, compare=False)
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns)
+
+    @property
+    def identity_column(self) -> Column | None:
+        return next((c for c in self.columns if c.identity), None)
+
+
+@dataclass(frozen=True, slots=True)
+class View:
+    name: str
+    sql: str
+
+
+@dataclass(frozen=True, slots=True)
+class Schema:
+    """A whole database: its tables and views in one dialect's SQL.
+
+    ``notes`` lists what introspection skipped or could not read, for the user.
+    """
+
+    dialect: str
+    tables: tuple[Table, ...]
+    views: tuple[View, ...] = ()
+    notes: tuple[str, ...] = field(default=(), compare=False)
+
+    def table(self, name: str) -> Table:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(f"no table {name!r}")
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tables)

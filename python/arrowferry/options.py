@@ -1,0 +1,104 @@
+"""Options of a migration: the same names as keyword arguments and CLI flags."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from arrowferry.errors import BadInputError
+
+OnBadValue = Literal["fail", "null"]
+
+
+@dataclass(frozen=True)
+class MigrationOptions:
+    """What to migrate and how.
+
+    Parameters
+    ----------
+    schema_only
+        Create tables, keys, indexes and views; copy no rows.
+    data_only
+        Copy rows into tables that already exist in the target; create nothing.
+    batch_size
+        Rows per Arrow batch read from the source; memory is bounded by it.
+    workers
+        Tables loaded in parallel, each on its own connections (None: one per core, at most 4).
+    drop_tables
+        Drop target tables of the same names first (with CASCADE).
+    continue_on_error
+        Keep migrating other tables when one fails; the failed table is rolled back.
+    dry_run
+        Build and return the full plan; connect read-only and write nothing.
+    include_tables, exclude_tables
+        Table names or glob patterns (``tmp_*``); excludes win.
+    type_mappings
+        Target types by declared type (``{"custom_type": "text"}``) or by
+        ``table.column`` (``{"orders.total": "numeric(12,2)"}``).
+    on_bad_value
+        ``"fail"`` stops at the first value that cannot be converted exactly, naming
+        table, column, row and value; ``"null"`` stores NULL instead and counts it.
+    target_schema
+        PostgreSQL schema to create the tables in.
+    create_views
+        Translate the source's views with sqlglot and create those that translate.
+    verbose
+        Report each statement as it runs.
+    """
+
+    schema_only: bool = False
+    data_only: bool = False
+    batch_size: int = 65_536
+    workers: int | None = None
+    drop_tables: bool = False
+    continue_on_error: bool = False
+    dry_run: bool = False
+    include_tables: tuple[str, ...] = ()
+    exclude_tables: tuple[str, ...] = ()
+    type_mappings: Mapping[str, str] = field(default_factory=dict)
+    on_bad_value: OnBadValue = "fail"
+    target_schema: str = "public"
+    create_views: bool = True
+    verbose: bool = False
+
+    def __post_init__(self) -> None:
+        if self.schema_only and self.data_only:
+            raise BadInputError("schema_only and data_only cannot both be set")
+        if self.batch_size < 1:
+            raise BadInputError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.workers is not None and self.workers < 1:
+            raise BadInputError(f"workers must be at least 1, not {self.workers}")
+        if self.on_bad_value not in ("fail", "null"):
+            raise BadInputError(f"on_bad_value must be 'fail' or 'null', not {self.on_bad_value!r}")
+        if not self.target_schema:
+            raise BadInputError("target_schema must not be empty")
+        for name in ("include_tables", "exclude_tables"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            else:
+                object.__setattr__(self, name, tuple(value))
+
+    @property
+    def parallelism(self) -> int:
+        return self.workers or max(1, min(4, os.cpu_count() or 1))
+
+    @classmethod
+    def from_kwargs(cls, options: MigrationOptions | None = None, **kwargs: Any) -> MigrationOptions:
+        """Options from keyword arguments, rejecting unknown names with a clear error."""
+        base = options or cls()
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(kwargs) - known)
+        if unknown:
+            raise BadInputError(
+                f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
+            )
+        return replace(base, **kwargs) if kwargs else base
+
+
+def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    return (value,) if isinstance(value, str) else tuple(value)

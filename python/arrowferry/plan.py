@@ -1,0 +1,459 @@
+"""The plan: every decision of a migration, made before anything is written.
+
+Source schema + storage-class profile + options -> for each table the target name,
+each column's target type, how it is read from SQLite and converted, the DDL, and the
+finishing statements (keys, indexes, checks, foreign keys, sequences, views). A dry run
+prints this and stops; a real run executes exactly this.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow as pa
+
+from arrowferry.convert import ReadAs
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved
+from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
+from arrowferry.errors import BadInputError, SchemaError, UnsupportedTypeError
+from arrowferry.model import Check, Column, DataType, ForeignKey, Index, IndexKey, Schema, Table
+from arrowferry.options import MigrationOptions
+from arrowferry.types import TypeMappings, parse_pg_type, to_pg_ddl
+
+DECIMAL128_DIGITS = 38
+DECIMAL256_DIGITS = 76
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one column travels: read as, converted by, arrives as."""
+
+    source: str
+    target: str
+    declared: str
+    type: DataType
+    read_as: ReadAs
+    arrow_type: pa.DataType
+    decimal_scale: int = 0
+    profile: ColumnProfile | None = None
+
+    @property
+    def ddl(self) -> str:
+        return to_pg_ddl(self.type)
+
+
+@dataclass
+class Statement:
+    """A finishing statement and what it does, for the plan and the summary."""
+
+    kind: str  # primary_key, unique, index, check, foreign_key, sequence, view, analyze
+    sql: str
+    table: str | None
+    name: str
+    fallback_sql: str | None = None  # e.g. the NOT VALID form of a foreign key
+    depends: tuple[str, ...] = ()  # target tables that must have loaded
+
+
+@dataclass
+class TablePlan:
+    source: Table
+    target: Table
+    columns: tuple[ColumnPlan, ...]
+    rows: int
+    create_sql: str
+    with_rowid: bool
+    finish: list[Statement] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+
+@dataclass
+class MigrationPlan:
+    target_schema: str
+    tables: list[TablePlan]
+    finish: list[Statement]
+    warnings: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target_schema": self.target_schema,
+            "tables": [
+                {
+                    "source": t.source.name,
+                    "target": t.target.name,
+                    "rows": t.rows,
+                    "columns": [
+                        {
+                            "name": c.target,
+                            "source_type": c.declared,
+                            "target_type": c.ddl,
+                            "read_as": c.read_as,
+                            "storage_classes": list(c.profile.classes) if c.profile else [],
+                        }
+                        for c in t.columns
+                    ],
+                    "ddl": t.create_sql,
+                }
+                for t in self.tables
+            ],
+            "finish": [{"kind": s.kind, "table": s.table, "sql": s.sql} for s in self.finish],
+            "warnings": list(self.warnings),
+        }
+
+
+def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]) -> list[Table]:
+    """Tables matching the include patterns (all when empty) and none of the excludes."""
+    names = schema.table_names
+    for pattern in include:
+        if not any(fnmatch.fnmatchcase(n, pattern) or n.lower() == pattern.lower() for n in names):
+            raise BadInputError(
+                f"include_tables: no table matches {pattern!r}; the source has "
+                f"{', '.join(repr(n) for n in names) or 'no tables'}"
+            )
+
+    def wanted(name: str) -> bool:
+        def hit(p: str) -> bool:
+            return fnmatch.fnmatchcase(name, p) or name.lower() == p.lower()
+
+        return (not include or any(hit(p) for p in include)) and not any(hit(p) for p in exclude)
+
+    return [t for t in schema.tables if wanted(t.name)]
+
+
+class Planner:
+    """Builds a :class:`MigrationPlan` from a SQLite schema and its profile."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        profiles: Mapping[str, tuple[int, dict[str, ColumnProfile]]],
+        options: MigrationOptions,
+        sequences: Mapping[str, int] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.profiles = profiles
+        self.options = options
+        self.sequences = dict(sequences or {})
+        self.mappings = TypeMappings(options.type_mappings)
+        self.warnings: list[str] = list(schema.notes)
+        self.relation_names: dict[str, str] = {}
+
+    def build(self, tables: Sequence[Table]) -> MigrationPlan:
+        target_schema = self.options.target_schema
+        self._check_table_names(tables)
+        plans = [self._table(t) for t in tables]
+        for key in self.mappings.unused():
+            self.warnings.append(f"type mapping {key!r} matched no column")
+        names = {t.source.name: t.target.name for t in plans}
+        finish: list[Statement] = []
+        for kind in ("primary_key", "unique", "index", "check"):
+            finish += [s for p in plans for s in p.finish if s.kind == kind]
+        for plan in plans:
+            finish += self._foreign_keys(plan, names)
+        finish += [s for p in plans for s in p.finish if s.kind == "sequence"]
+        if self.options.create_views:
+            finish += self._views(tables)
+        finish += [Statement("analyze", pg.analyze_sql(target_schema, p.name), p.name, p.name) for p in plans]
+        return MigrationPlan(target_schema, plans, finish, self.warnings)
+
+    # --- names ---------------------------------------------------------------------------
+
+    def _check_table_names(self, tables: Sequence[Table]) -> None:
+        seen: dict[str, str] = {}
+        for table in tables:
+            short = pg.truncate_identifier(table.name)
+            if short in seen:
+                raise SchemaError(
+                    f"tables {seen[short]!r} and {table.name!r} would both be named {short!r} in "
+                    f"PostgreSQL, which keeps only the first {pg.MAX_IDENTIFIER_BYTES} bytes of a name; "
+                    "rename one, or migrate them separately with include_tables/exclude_tables"
+                )
+            seen[short] = table.name
+            if short != table.name:
+                self.warnings.append(f"table {table.name!r} is named {short!r} in PostgreSQL (63-byte limit)")
+            self.relation_names[short.lower()] = table.name
+
+    def _relation_name(self, wanted: str, what: str) -> str:
+        """A unique index/constraint name: PostgreSQL keeps these in one namespace per schema."""
+        base = pg.truncate_identifier(wanted)
+        name, n = base, 1
+        while name.lower() in self.relation_names:
+            suffix = f"_{n}"
+            name = pg.truncate_identifier(base[: pg.MAX_IDENTIFIER_BYTES - len(suffix)] + suffix)
+            n += 1
+        if name != wanted:
+            self.warnings.append(f"{what} {wanted!r} is named {name!r} in PostgreSQL (name taken or too long)")
+        self.relation_names[name.lower()] = wanted
+        return name
+
+    def _column_names(self, table: Table) -> dict[str, str]:
+        names: dict[str, str] = {}
+        seen: dict[str, str] = {}
+        for col in table.columns:
+            short = pg.truncate_identifier(col.name)
+            if short in seen:
+                raise SchemaError(
+                    f"table {table.name!r}: columns {seen[short]!r} and {col.name!r} would both be "
+                    f"named {short!r} in PostgreSQL (63-byte limit); rename one first"
+                )
+            if short != col.name:
+                self.warnings.append(f"column {table.name}.{col.name} is named {short!r} in PostgreSQL")
+            seen[short] = col.name
+            names[col.name] = short
+        return names
+
+    # --- tables and columns ----------------------------------------------------------------
+
+    def _table(self, table: Table) -> TablePlan:
+        rows, profile = self.profiles[table.name]
+        names = self._column_names(table)
+        target_name = pg.truncate_identifier(table.name)
+        columns = tuple(self._column(table, c, names[c.name], profile[c.name]) for c in table.columns)
+        target_cols = tuple(
+            replace(c, name=p.target, type=p.type, generated=None, collation=None)
+            for c, p in zip(table.columns, columns, strict=True)
+        )
+        defaults = self._defaults(table, target_cols)
+        for col in table.columns:
+            if col.generated:
+                self.warnings.append(
+                    f"column {table.name}.{col.name} is generated in SQLite ({col.generated}); "
+                    "its values are copied as a plain column"
+                )
+            if col.collation and col.collation != "BINARY":
+                self.warnings.append(
+                    f"column {table.name}.{col.name}: SQLite collation {col.collation} has no "
+                    "PostgreSQL equivalent; the column uses the database's default collation"
+                )
+        target = Table(target_name, target_cols)
+        plan = TablePlan(
+            source=table,
+            target=target,
+            columns=columns,
+            rows=rows,
+            create_sql=pg.create_table_sql(self.options.target_schema, target, defaults),
+            with_rowid=not table.without_rowid,
+        )
+        plan.finish = self._table_finish(table, plan, names)
+        return plan
+
+    def _column(self, table: Table, col: Column, target: str, profile: ColumnProfile) -> ColumnPlan:
+        override = self.mappings.lookup(table.name, col.name, col.declared)
+        if override is not None:
+            dtype = parse_pg_type(override)
+        elif is_unresolved(col):
+            dtype = self._type_from_profile(table, col, profile)
+        else:
+            dtype = col.type
+        if dtype.kind == "text" and dtype.length and profile.max_text_length > dtype.length:
+            self.warnings.append(
+                f"column {table.name}.{col.name} is declared {col.declared} but holds values of up "
+                f"to {profile.max_text_length} characters; it becomes text so nothing is truncated"
+            )
+            dtype = DataType("text")
+        read_as = _read_as(dtype, profile)
+        scale = 0
+        arrow_type = _arrow_type(dtype)
+        if dtype.kind == "decimal":
+            arrow_type, scale = self._decimal_arrow(table, col, dtype, profile)
+        return ColumnPlan(col.name, target, col.declared, dtype, read_as, arrow_type, scale, profile)
+
+    def _type_from_profile(self, table: Table, col: Column, profile: ColumnProfile) -> DataType:
+        """Untyped (BLOB-affinity) or unknown NUMERIC-affinity columns: the data decides."""
+        classes = set(profile.classes)
+        if not classes or classes == {"text"}:
+            dtype = DataType("text")
+        elif classes == {"integer"}:
+            dtype = DataType("int64")
+        elif classes == {"real"}:
+            dtype = DataType("float64")
+        elif classes <= {"integer", "real"}:
+            dtype = DataType("decimal")
+        elif "blob" in classes:
+            dtype = DataType("blob")
+        else:
+            dtype = DataType("text")
+        what = f"declared {col.declared!r}" if col.declared else "no declared type"
+        self.warnings.append(
+            f"column {table.name}.{col.name} has {what}; it holds "
+            f"{', '.join(sorted(classes)) or 'only NULLs'} values, so it becomes {to_pg_ddl(dtype)} "
+            "(override with type_mappings)"
+        )
+        return dtype
+
+    def _decimal_arrow(
+        self, table: Table, col: Column, dtype: DataType, profile: ColumnProfile
+    ) -> tuple[pa.DataType, int]:
+        """Arrow decimal wide enough to hold every value exactly before the server rounds."""
+        if dtype.precision is not None:
+            int_digits = dtype.precision - (dtype.scale or 0)
+            min_scale = (dtype.scale or 0) + 1
+        else:
+            biggest = profile.max_abs_number
+            int_digits = 1 if biggest < 1 else int(math.floor(math.log10(biggest))) + 1
+            min_scale = 0
+        for digits, make in ((DECIMAL128_DIGITS, pa.decimal128), (DECIMAL256_DIGITS, pa.decimal256)):
+            scale = digits - max(int_digits, 1)
+            if scale >= min_scale:
+                return make(digits, scale), scale
+        raise UnsupportedTypeError(
+            f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values need "
+            f"more than {DECIMAL256_DIGITS} digits; map the column to text or double precision "
+            "with type_mappings",
+            table=table.name, column=col.name, type=col.declared,
+        )
+
+    def _defaults(self, table: Table, target_cols: Sequence[Column]) -> dict[str, str]:
+        defaults = {}
+        for source, target in zip(table.columns, target_cols, strict=True):
+            if source.default is None or target.identity:
+                continue
+            try:
+                sql = pg.translate_default(source.default, target.type)
+            except ValueError as err:
+                self.warnings.append(
+                    f"default of {table.name}.{source.name} dropped: {err}"
+                )
+                continue
+            if sql is not None:
+                defaults[target.name] = sql
+        return defaults
+
+    # --- finishing statements -----------------------------------------------------------
+
+    def _table_finish(self, table: Table, plan: TablePlan, names: dict[str, str]) -> list[Statement]:
+        schema = self.options.target_schema
+        out: list[Statement] = []
+        tname = plan.name
+        if table.primary_key:
+            pk = table.primary_key
+            pk = replace(pk, columns=tuple(names[c] for c in pk.columns),
+                         name=self._relation_name(pk.name or f"{tname}_pkey", "primary key"))
+            out.append(Statement("primary_key", pg.primary_key_sql(schema, tname, pk), tname, pk.name or ""))
+        for unique in table.uniques:
+            unique = replace(unique, columns=tuple(names[c] for c in unique.columns),
+                             name=self._relation_name(unique.name or f"{tname}_{'_'.join(unique.columns)}_key", "unique constraint"))
+            out.append(Statement("unique", pg.unique_sql(schema, tname, unique), tname, unique.name or ""))
+        for index in table.indexes:
+            stmt = self._index(table, tname, index, names)
+            if stmt is not None:
+                out.append(stmt)
+        for check in table.checks:
+            try:
+                expr = translate_expression(check.expression, "sqlite", "postgresql", columns=names.values())
+            except TranslationError as err:
+                self.warnings.append(f"CHECK on {table.name} not migrated: {err}")
+                continue
+            named = Check(expr, name=self._relation_name(check.name, "check") if check.name else None)
+            out.append(Statement("check", pg.check_sql(schema, tname, named), tname, check.name or expr,
+                                 fallback_sql=pg.check_sql(schema, tname, named, valid=False)))
+        identity = plan.target.identity_column
+        if identity is not None:
+            floor = self.sequences.get(table.name, 0)
+            out.append(Statement("sequence", pg.restart_identity_sql(schema, tname, identity.name, floor),
+                                 tname, identity.name))
+        return out
+
+    def _index(self, table: Table, tname: str, index: Index, names: dict[str, str]) -> Statement | None:
+        keys = []
+        try:
+            for key in index.keys:
+                if key.is_expression:
+                    expr = translate_expression(key.expression, "sqlite", "postgresql", columns=names.values())
+                    keys.append(IndexKey(expr, True, key.descending))
+                elif key.expression == "rowid":
+                    raise TranslationError("it indexes the SQLite rowid, which PostgreSQL does not have")
+                else:
+                    keys.append(IndexKey(names[key.expression], False, key.descending))
+            where = (translate_expression(index.where, "sqlite", "postgresql", columns=names.values())
+                     if index.where else None)
+        except TranslationError as err:
+            self.warnings.append(f"index {index.name!r} on {table.name} not migrated: {err}")
+            return None
+        if any(k.collation for k in index.keys):
+            self.warnings.append(f"index {index.name!r}: SQLite collations dropped")
+        target = Index(self._relation_name(index.name, "index"), tuple(keys), index.unique, where)
+        return Statement("index", pg.index_sql(self.options.target_schema, tname, target), tname, target.name)
+
+    def _foreign_keys(self, plan: TablePlan, names: dict[str, str]) -> list[Statement]:
+        schema = self.options.target_schema
+        out = []
+        by_source = {t.name.lower(): t for t in self.schema.tables}
+        for fk in plan.source.foreign_keys:
+            parent = by_source.get(fk.ref_table.lower())
+            if parent is None or parent.name not in names:
+                self.warnings.append(
+                    f"foreign key {plan.source.name}({', '.join(fk.columns)}) -> {fk.ref_table} not "
+                    "created: the referenced table is not part of this migration"
+                )
+                continue
+            if not all(fk.ref_columns):
+                self.warnings.append(f"foreign key on {plan.source.name} -> {fk.ref_table}: referenced columns unknown; skipped")
+                continue
+            col_names = {c.name.lower(): c.name for c in plan.source.columns}
+            parent_cols = {c.name.lower(): c.name for c in parent.columns}
+            try:
+                target = ForeignKey(
+                    tuple(pg.truncate_identifier(col_names[c.lower()]) for c in fk.columns),
+                    names[parent.name],
+                    tuple(pg.truncate_identifier(parent_cols[c.lower()]) for c in fk.ref_columns),
+                    fk.on_delete, fk.on_update, fk.deferrable, fk.initially_deferred,
+                    name=self._relation_name(fk.name, "foreign key") if fk.name else None,
+                )
+            except KeyError as err:
+                self.warnings.append(f"foreign key on {plan.source.name} -> {fk.ref_table} names an unknown column {err}; skipped")
+                continue
+            out.append(Statement("foreign_key", pg.foreign_key_sql(schema, plan.name, target), plan.name,
+                                 f"{plan.name}({', '.join(target.columns)}) -> {target.ref_table}",
+                                 fallback_sql=pg.foreign_key_sql(schema, plan.name, target, valid=False),
+                                 depends=(plan.name, target.ref_table)))
+        return out
+
+    def _views(self, tables: Sequence[Table]) -> list[Statement]:
+        out = []
+        for view in self.schema.views:
+            name = pg.truncate_identifier(view.name)
+            try:
+                sql = translate_query(view.sql, "sqlite", "postgresql")
+            except TranslationError as err:
+                self.warnings.append(f"view {view.name!r} not created: {err}")
+                continue
+            out.append(Statement("view", f"CREATE VIEW {pg.qname(self.options.target_schema, name)} AS {sql}",
+                                 None, name))
+        return out
+
+
+def _read_as(dtype: DataType, profile: ColumnProfile) -> ReadAs:
+    """Which CAST reads the column without the driver guessing (driver-traps.md A)."""
+    kind = dtype.kind
+    if kind in {"int16", "int32", "int64", "boolean"}:
+        return "integer" if profile.only("integer") else "text"
+    if kind in {"float32", "float64"}:
+        return "real" if profile.only("integer", "real") else "text"
+    if kind == "blob":
+        return "blob"
+    if kind == "uuid" and profile.only("blob"):
+        return "blob"
+    return "text"
+
+
+def _arrow_type(dtype: DataType) -> pa.DataType:
+    """The exact Arrow type the writer sends for a target type (driver-traps.md C2)."""
+    kind = dtype.kind
+    simple: dict[str, pa.DataType] = {
+        "boolean": pa.bool_(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
+        "float32": pa.float32(), "float64": pa.float64(), "text": pa.large_string(),
+        "blob": pa.large_binary(), "date": pa.date32(), "time": pa.time64("us"),
+        "timestamp": pa.timestamp("us"), "timestamptz": pa.timestamp("us", tz="UTC"),
+        "json": pa.json_(pa.large_string()), "uuid": pa.uuid(),
+    }
+    if kind in simple:
+        return simple[kind]
+    return pa.large_string()

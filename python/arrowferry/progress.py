@@ -1,0 +1,128 @@
+"""Progress is an injected observer: the engine reports, the caller decides how to show it."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Protocol
+
+
+class Reporter(Protocol):
+    """What the engine tells whoever watches a migration. Calls may come from worker threads."""
+
+    def phase(self, name: str) -> None: ...
+
+    def table_started(self, table: str, total_rows: int) -> None: ...
+
+    def advance(self, table: str, rows: int) -> None: ...
+
+    def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None: ...
+
+    def message(self, text: str) -> None: ...
+
+
+class NullReporter:
+    """Reports nothing (the library default)."""
+
+    def phase(self, name: str) -> None:
+        pass
+
+    def table_started(self, table: str, total_rows: int) -> None:
+        pass
+
+    def advance(self, table: str, rows: int) -> None:
+        pass
+
+    def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None:
+        pass
+
+    def message(self, text: str) -> None:
+        pass
+
+
+class LogReporter:
+    """Reports through :mod:`logging` (logger ``arrowferry``)."""
+
+    def __init__(self, logger: logging.Logger | None = None) -> None:
+        self.log = logger or logging.getLogger("arrowferry")
+
+    def phase(self, name: str) -> None:
+        self.log.info("phase: %s", name)
+
+    def table_started(self, table: str, total_rows: int) -> None:
+        self.log.info("table %s: %d rows to copy", table, total_rows)
+
+    def advance(self, table: str, rows: int) -> None:
+        self.log.debug("table %s: +%d rows", table, rows)
+
+    def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None:
+        state = "done" if ok else "FAILED"
+        self.log.info("table %s: %s, %d rows in %.2fs", table, state, rows, seconds)
+
+    def message(self, text: str) -> None:
+        self.log.info("%s", text)
+
+
+class RichReporter:
+    """A progress bar per table with rows/s, drawn on stderr by rich."""
+
+    def __init__(self, verbose: bool = False) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = Console(stderr=True)
+        self.verbose = verbose
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self.tasks: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> RichReporter:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def phase(self, name: str) -> None:
+        self.progress.console.print(f"[dim]{name}[/dim]")
+
+    def table_started(self, table: str, total_rows: int) -> None:
+        with self.lock:
+            self.tasks[table] = self.progress.add_task(table, total=max(total_rows, 1), rate="")
+
+    def advance(self, table: str, rows: int) -> None:
+        with self.lock:
+            task = self.tasks.get(table)
+            if task is None:
+                return
+            self.progress.advance(task, rows)  # type: ignore[arg-type]
+            speed = self.progress.tasks[task].speed  # type: ignore[index]
+            if speed:
+                self.progress.update(task, rate=f"{speed:,.0f} rows/s")  # type: ignore[arg-type]
+
+    def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None:
+        with self.lock:
+            task = self.tasks.get(table)
+            if task is None:
+                return
+            rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 else ""
+            label = table if ok else f"[red]{table} (failed)"
+            self.progress.update(task, completed=max(rows, 1) if ok else 0, rate=rate, description=label)  # type: ignore[arg-type]
+
+    def message(self, text: str) -> None:
+        if self.verbose:
+            self.progress.console.print(f"[dim]{text}[/dim]")

@@ -1,0 +1,85 @@
+"""What a migration returns: per-table numbers, errors, warnings and a summary."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class TableResult:
+    """Rows and time of one table's load."""
+
+    name: str
+    rows: int
+    seconds: float
+
+    @property
+    def rows_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "rows": self.rows,
+            "seconds": round(self.seconds, 4),
+            "rows_per_second": round(self.rows_per_second, 1),
+        }
+
+
+@dataclass
+class MigrationError:
+    """A table (or None for the whole run) that failed, and whether the run stopped."""
+
+    table: str | None
+    message: str
+    fatal: bool = False
+
+
+@dataclass
+class Summary:
+    tables_created: int = 0
+    indexes_created: int = 0
+    constraints_applied: int = 0
+    foreign_keys_created: int = 0
+    views_created: int = 0
+    sequences_reset: int = 0
+
+
+@dataclass
+class MigrationResult:
+    """The outcome of :func:`arrowferry.migrate`.
+
+    ``success`` is true when every table was migrated and nothing failed.
+    ``tables`` lists each loaded table with its rows, seconds and rows per second.
+    ``plan`` holds the plan (always filled; it is the whole output of a dry run).
+    ``target`` is the target URL with its password masked.
+    """
+
+    success: bool = True
+    duration: float = 0.0
+    tables_processed: int = 0
+    rows_migrated: int = 0
+    errors: list[MigrationError] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    summary: Summary = field(default_factory=Summary)
+    tables: list[TableResult] = field(default_factory=list)
+    dry_run: bool = False
+    target: str | None = None
+    plan: dict[str, Any] | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Exactly the result, JSON-ready, keys as named in the attribute list."""
+        return {
+            "success": self.success,
+            "duration": round(self.duration, 4),
+            "tables_processed": self.tables_processed,
+            "rows_migrated": self.rows_migrated,
+            "errors": [asdict(e) for e in self.errors],
+            "warnings": list(self.warnings),
+            "summary": asdict(self.summary),
+            "tables": [t.to_dict() for t in self.tables],
+            "dry_run": self.dry_run,
+            "target": self.target,
+            "plan": self.plan,
+        }

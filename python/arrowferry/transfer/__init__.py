@@ -1,0 +1,1 @@
+"""Data movement: reader -> transform -> writer, driven by the pipeline."""

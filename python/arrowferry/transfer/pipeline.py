@@ -1,0 +1,252 @@
+"""Run a plan: create and load tables (in parallel), then finish them in order.
+
+Order of work, as the fastest loaders do it: each table is created and loaded in one
+transaction (a failure leaves no table, never a partial one), then primary keys,
+unique constraints, indexes, checks, foreign keys, identity sequences, views and
+ANALYZE. A finishing statement that the data does not satisfy never fails the run
+after the data is in: a foreign key or check falls back to NOT VALID with a warning.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from pathlib import Path
+from typing import Any
+
+from arrowferry.dialects import postgresql as pg
+from arrowferry.errors import ArrowferryError, TransferError
+from arrowferry.options import MigrationOptions
+from arrowferry.plan import MigrationPlan, Statement, TablePlan
+from arrowferry.progress import Reporter
+from arrowferry.result import MigrationError, MigrationResult, TableResult
+from arrowferry.transfer.reader import read_table
+from arrowferry.transfer.transform import Transformer
+from arrowferry.urls import Endpoint
+
+# Loading sessions don't need their commits flushed one by one: a crash mid-run
+# means re-running the migration anyway. https://www.postgresql.org/docs/current/runtime-config-wal.html
+_LOAD_SETTINGS = ("SET synchronous_commit = off",)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        plan: MigrationPlan,
+        source: Path,
+        target: Endpoint,
+        options: MigrationOptions,
+        reporter: Reporter,
+        result: MigrationResult,
+    ) -> None:
+        self.plan = plan
+        self.source = source
+        self.target = target
+        self.options = options
+        self.reporter = reporter
+        self.result = result
+        self.failed: set[str] = set()
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+
+    def run(self) -> None:
+        self._prepare()
+        self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
+        self._load_all()
+        if not self.options.data_only and not (self.stop.is_set() and not self.options.continue_on_error):
+            self.reporter.phase("building keys, indexes and constraints")
+            self._finish()
+        elif self.options.data_only:
+            self._finish(kinds={"sequence", "analyze"})
+
+    # --- phases -------------------------------------------------------------------------
+
+    def _prepare(self) -> None:
+        schema = self.options.target_schema
+        with self._connection(autocommit=False) as conn:
+            if schema != "public":
+                pg.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {pg.quote_ident(schema)}")
+            if self.options.drop_tables and not self.options.data_only:
+                for table in self.plan.tables:
+                    pg.execute(conn, pg.drop_table_sql(schema, table.name))
+            conn.commit()
+
+    def _load_all(self) -> None:
+        tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
+        workers = min(self.options.parallelism, max(1, len(tables)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:
+            futures: dict[Future[None], TablePlan] = {pool.submit(self._load_one, t): t for t in tables}
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        raise error
+
+    def _load_one(self, table: TablePlan) -> None:
+        if self.stop.is_set():
+            return
+        start = time.perf_counter()
+        self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
+        rows = 0
+        try:
+            with self._connection(autocommit=False) as conn:
+                for setting in _LOAD_SETTINGS:
+                    pg.execute(conn, setting)
+                try:
+                    if not self.options.data_only:
+                        pg.execute(conn, table.create_sql)
+                    if not self.options.schema_only:
+                        rows = self._copy_rows(conn, table)
+                    conn.commit()
+                except BaseException:
+                    _rollback(conn)
+                    raise
+        except ArrowferryError as err:
+            self._table_failed(table, err.message, start)
+            return
+        except Exception as err:
+            self._table_failed(table, pg.driver_message(err, self.target), start)
+            return
+        seconds = time.perf_counter() - start
+        with self.lock:
+            if not self.options.data_only:
+                self.result.summary.tables_created += 1
+            self.result.tables.append(TableResult(table.name, rows, seconds))
+            self.result.rows_migrated += rows
+            self.result.tables_processed += 1
+        self.reporter.table_finished(table.name, rows, seconds, True)
+
+    def _copy_rows(self, conn: Any, table: TablePlan) -> int:
+        from arrowferry.transfer.writer import write_table
+
+        transform = Transformer(table, self.options.on_bad_value)
+        batches = (transform(b) for b in read_table(self.source, table, self.options.batch_size))
+        rows = write_table(conn, self.options.target_schema, table.name, transform.schema, batches,
+                           on_batch=lambda n: self.reporter.advance(table.name, n))
+        for column, count in transform.nulled.items():
+            self._warn(f"{table.name}.{column}: {count} value(s) that could not be converted were stored as NULL")
+        return rows
+
+    def _table_failed(self, table: TablePlan, message: str, start: float) -> None:
+        fatal = not self.options.continue_on_error
+        with self.lock:
+            self.failed.add(table.name)
+            self.result.errors.append(MigrationError(table.name, message, fatal=fatal))
+            self.result.success = False
+        if fatal:
+            self.stop.set()
+        self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
+
+    def _finish(self, kinds: set[str] | None = None) -> None:
+        with self._connection(autocommit=True) as conn:
+            pg.execute(conn, "SET maintenance_work_mem = '256MB'")
+            views: list[Statement] = []
+            for stmt in self.plan.finish:
+                if kinds is not None and stmt.kind not in kinds:
+                    continue
+                if stmt.kind == "view":
+                    views.append(stmt)
+                    continue
+                if stmt.table is not None and stmt.table in self.failed:
+                    continue
+                if set(stmt.depends) & self.failed:
+                    self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} skipped: a table it needs failed to load")
+                    continue
+                self._run_statement(conn, stmt)
+            self._create_views(conn, views)
+
+    def _create_views(self, conn: Any, views: list[Statement]) -> None:
+        """Views may read other views: retry until a round creates none (dependency order)."""
+        errors: dict[str, str] = {}
+        while views:
+            remaining = []
+            for stmt in views:
+                try:
+                    pg.execute(conn, stmt.sql)
+                except Exception as err:
+                    errors[stmt.name] = pg.driver_message(err, self.target)
+                    remaining.append(stmt)
+                    continue
+                self._count(stmt)
+            if len(remaining) == len(views):
+                break
+            views = remaining
+        for stmt in views:
+            self._warn(f"view {stmt.name!r} not created: {errors[stmt.name]}")
+
+    def _run_statement(self, conn: Any, stmt: Statement) -> None:
+        self.reporter.message(stmt.sql)
+        try:
+            pg.execute(conn, stmt.sql)
+        except Exception as err:
+            message = pg.driver_message(err, self.target)
+            if stmt.fallback_sql is None:
+                self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: {message}")
+                return
+            try:
+                pg.execute(conn, stmt.fallback_sql)
+            except Exception as err2:
+                self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: "
+                           f"{pg.driver_message(err2, self.target)}")
+                return
+            self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} created NOT VALID: "
+                       f"existing rows violate it ({message})")
+        self._count(stmt)
+
+    def _count(self, stmt: Statement) -> None:
+        summary = self.result.summary
+        if stmt.kind == "index":
+            summary.indexes_created += 1
+        elif stmt.kind in {"primary_key", "unique", "check"}:
+            summary.constraints_applied += 1
+        elif stmt.kind == "foreign_key":
+            summary.foreign_keys_created += 1
+            summary.constraints_applied += 1
+        elif stmt.kind == "view":
+            summary.views_created += 1
+        elif stmt.kind == "sequence":
+            summary.sequences_reset += 1
+
+    def _warn(self, text: str) -> None:
+        with self.lock:
+            self.result.warnings.append(text)
+        self.reporter.message(text)
+
+    def _connection(self, *, autocommit: bool) -> _Conn:
+        return _Conn(lambda: pg.connect(self.target, autocommit=autocommit))
+
+
+def _rollback(conn: Any) -> None:
+    """After a failed COPY the session may still be inside it, holding its lock (driver-traps.md C4)."""
+    try:
+        conn.rollback()
+    except Exception:
+        pass
+
+
+class _Conn:
+    """A connection closed on exit, whatever happened (closing also ends a stuck COPY)."""
+
+    def __init__(self, factory: Callable[[], Any]) -> None:
+        self.factory = factory
+        self.conn: Any = None
+
+    def __enter__(self) -> Any:
+        self.conn = self.factory()
+        return self.conn
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.conn.close()
+        except Exception:
+            pass
+
+
+def raise_if_fatal(result: MigrationResult) -> None:
+    fatal = [e for e in result.errors if e.fatal]
+    if fatal:
+        raise TransferError(fatal[0].message, table=fatal[0].table or "")

@@ -1,0 +1,57 @@
+"""Write a table's batches to PostgreSQL in one transaction, after the whitelist check."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+
+from arrowferry.dialects import postgresql as pg
+
+
+class _Capturing:
+    """Wraps a batch iterator so the original exception survives the driver's C stream."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self.batches = batches
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self.batches
+        except BaseException as err:
+            self.error = err
+            raise
+
+
+def write_table(
+    conn: Any,
+    schema: str,
+    table: str,
+    arrow_schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    on_batch: Callable[[int], None] | None = None,
+) -> int:
+    """Stream ``batches`` into ``schema.table`` through binary COPY.
+
+    The caller owns the transaction. Every field is checked against the column's
+    real type first (the table may predate this run, as with data_only).
+    """
+    target = pg.column_types(conn, schema, table)
+    pg.check_arrow_fields(table, arrow_schema, target)
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            if on_batch is not None:
+                on_batch(batch.num_rows)
+            yield batch
+
+    capture = _Capturing(counted())
+    reader = pa.RecordBatchReader.from_batches(arrow_schema, iter(capture))
+    try:
+        return pg.ingest(conn, schema, table, reader)
+    except BaseException:
+        if capture.error is not None:
+            raise capture.error from None
+        raise

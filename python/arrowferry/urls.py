@@ -176,7 +176,7 @@ def _parse_pg(text: str) -> Endpoint:
 
 
 _NETLOC_PW = re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<at>@)", re.I)
-_QUERY_PW = re.compile(r"(?P<pre>[?&\s]password=)(?P<pw>[^&\s]*)", re.I)
+_QUERY_PW = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^&\s)]*)", re.I)
 
 
 def mask_url(text: str) -> str:

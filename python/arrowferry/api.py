@@ -86,7 +86,9 @@ class Migration:
                 "(PostgreSQL -> SQLite is planned)"
             )
         if self.target is not None and self.target.dialect != "postgresql":
-            raise BadInputError(f"the target must be a PostgreSQL URL; got {self.target.masked_url}")
+            raise BadInputError(
+                f"the target must be a PostgreSQL URL; got {self.target.masked_url}"
+            )
 
     # --- planning ---------------------------------------------------------------------
 
@@ -142,7 +144,9 @@ class Migration:
         try:
             schema = self.options.target_schema
             names = [t.name for t in plan.tables]
-            present = pg.existing_tables(conn, schema, names) if pg.schema_exists(conn, schema) else []
+            present = (
+                pg.existing_tables(conn, schema, names) if pg.schema_exists(conn, schema) else []
+            )
         finally:
             conn.close()
         if self.options.data_only:
@@ -162,7 +166,10 @@ class Migration:
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:
     try:
-        return {name: int(seq or 0) for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")}
+        return {
+            name: int(seq or 0)
+            for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")
+        }
     except Exception:
         return {}  # no AUTOINCREMENT table: sqlite_sequence does not exist
 
@@ -208,7 +215,9 @@ create_migration_manager = Migration
 """Alias of :class:`Migration`, named as in the reference API."""
 
 
-def migrate_table(source: UrlLike, target: UrlLike | None, table: str, **options: Any) -> MigrationResult:
+def migrate_table(
+    source: UrlLike, target: UrlLike | None, table: str, **options: Any
+) -> MigrationResult:
     """Migrate one table (exact name) with its keys and indexes.
 
     Examples
@@ -239,8 +248,11 @@ def inspect_schema(url: UrlLike, *, schema: str = "public") -> Schema:
 
 
 def map_type(
-    type: str, source_dialect: str = "sqlite", target_dialect: str = "postgresql",
-    *, type_mappings: Mapping[str, str] | None = None,
+    type: str,
+    source_dialect: str = "sqlite",
+    target_dialect: str = "postgresql",
+    *,
+    type_mappings: Mapping[str, str] | None = None,
 ) -> str:
     """The target DDL type for a declared source type.
 

@@ -63,29 +63,73 @@ def main() -> None:
 @main.command()
 @click.argument("source")
 @click.argument("target", required=False)
-@click.option("--schema-only", is_flag=True, help="Create tables, keys, indexes and views; copy no rows.")
+@click.option(
+    "--schema-only", is_flag=True, help="Create tables, keys, indexes and views; copy no rows."
+)
 @click.option("--data-only", is_flag=True, help="Copy rows into tables that already exist.")
-@click.option("--batch-size", type=int, default=65_536, show_default=True, help="Rows per Arrow batch.")
-@click.option("--workers", type=int, default=None, help="Tables loaded in parallel [default: cores, max 4].")
+@click.option(
+    "--batch-size", type=int, default=65_536, show_default=True, help="Rows per Arrow batch."
+)
+@click.option(
+    "--workers", type=int, default=None, help="Tables loaded in parallel [default: cores, max 4]."
+)
 @click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
-@click.option("--continue-on-error", is_flag=True, help="Keep going when a table fails (it is rolled back).")
-@click.option("--dry-run", is_flag=True, help="Print the full plan; connect read-only and write nothing.")
-@click.option("--include", "include_tables", multiple=True, metavar="PATTERN",
-              help="Only these tables (name or glob; repeatable).")
-@click.option("--exclude", "exclude_tables", multiple=True, metavar="PATTERN",
-              help="Skip these tables (name or glob; repeatable).")
-@click.option("--type-map", "type_map", multiple=True, metavar="KEY=TYPE",
-              help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).")
-@click.option("--on-bad-value", type=click.Choice(["fail", "null"]), default="fail", show_default=True,
-              help="A value that cannot convert exactly: stop, or store NULL and count it.")
-@click.option("--target-schema", default="public", show_default=True, help="PostgreSQL schema to create tables in.")
+@click.option(
+    "--continue-on-error", is_flag=True, help="Keep going when a table fails (it is rolled back)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Print the full plan; connect read-only and write nothing."
+)
+@click.option(
+    "--include",
+    "include_tables",
+    multiple=True,
+    metavar="PATTERN",
+    help="Only these tables (name or glob; repeatable).",
+)
+@click.option(
+    "--exclude",
+    "exclude_tables",
+    multiple=True,
+    metavar="PATTERN",
+    help="Skip these tables (name or glob; repeatable).",
+)
+@click.option(
+    "--type-map",
+    "type_map",
+    multiple=True,
+    metavar="KEY=TYPE",
+    help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).",
+)
+@click.option(
+    "--on-bad-value",
+    type=click.Choice(["fail", "null"]),
+    default="fail",
+    show_default=True,
+    help="A value that cannot convert exactly: stop, or store NULL and count it.",
+)
+@click.option(
+    "--target-schema",
+    default="public",
+    show_default=True,
+    help="PostgreSQL schema to create tables in.",
+)
 @click.option("--no-views", is_flag=True, help="Do not translate and create the source's views.")
-@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout.")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
+)
 @click.option("-v", "--verbose", is_flag=True, help="Show every statement as it runs.")
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
-def migrate(source: str, target: str | None, type_map: tuple[str, ...], as_json: bool, quiet: bool,
-            no_views: bool, **options: Any) -> None:
+def migrate(
+    source: str,
+    target: str | None,
+    type_map: tuple[str, ...],
+    as_json: bool,
+    quiet: bool,
+    no_views: bool,
+    **options: Any,
+) -> None:
     """Migrate SOURCE (a SQLite file or sqlite:/// URL) into TARGET (postgresql://...).
 
     With no TARGET, the database goes into the embedded PostgreSQL, in a database named
@@ -115,14 +159,20 @@ def _print_plan(result: MigrationResult) -> None:
 
     out = Console(highlight=False)
     plan = result.plan or {}
-    out.print(f"[bold]Plan[/bold] (dry run: nothing was written) -> {result.target or 'the embedded PostgreSQL'}")
+    out.print(
+        f"[bold]Plan[/bold] (dry run: nothing was written) -> {result.target or 'the embedded PostgreSQL'}"
+    )
     for table in plan.get("tables", []):
-        out.print(f"\n[bold]{table['source']}[/bold] -> {plan['target_schema']}.{table['target']}: "
-                  f"{table['rows']:,} rows")
+        out.print(
+            f"\n[bold]{table['source']}[/bold] -> {plan['target_schema']}.{table['target']}: "
+            f"{table['rows']:,} rows"
+        )
         for col in table["columns"]:
             classes = "/".join(col["storage_classes"]) or "all NULL"
-            out.print(f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}"
-                      f"  [dim](holds {classes}; read as {col['read_as']})[/dim]")
+            out.print(
+                f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}"
+                f"  [dim](holds {classes}; read as {col['read_as']})[/dim]"
+            )
         out.print(table["ddl"] + ";", markup=False)
     out.print("\n[bold]Then[/bold]")
     for stmt in plan.get("finish", []):
@@ -142,10 +192,12 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         table.add_row(t.name, f"{t.rows:,}", f"{t.seconds:.2f}", f"{t.rows_per_second:,.0f}")
     out.print(table)
     s = result.summary
-    out.print(f"{result.tables_processed} tables, {result.rows_migrated:,} rows in {result.duration:.2f}s; "
-              f"{s.tables_created} tables created, {s.indexes_created} indexes, "
-              f"{s.constraints_applied} constraints ({s.foreign_keys_created} foreign keys), "
-              f"{s.views_created} views, {s.sequences_reset} sequences reset")
+    out.print(
+        f"{result.tables_processed} tables, {result.rows_migrated:,} rows in {result.duration:.2f}s; "
+        f"{s.tables_created} tables created, {s.indexes_created} indexes, "
+        f"{s.constraints_applied} constraints ({s.foreign_keys_created} foreign keys), "
+        f"{s.views_created} views, {s.sequences_reset} sequences reset"
+    )
     _print_warnings(out, result.warnings)
     for error in result.errors:
         out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
@@ -187,18 +239,24 @@ def _print_schema(schema: Schema) -> None:
                 flags.append("identity")
             if col.default is not None:
                 flags.append(f"default {col.default}")
-            click.echo(f"  {col.name}: {col.declared or col.type} ({col.type}) {' '.join(flags)}".rstrip())
+            click.echo(
+                f"  {col.name}: {col.declared or col.type} ({col.type}) {' '.join(flags)}".rstrip()
+            )
         if table.primary_key:
             click.echo(f"  primary key ({', '.join(table.primary_key.columns)})")
         for u in table.uniques:
             click.echo(f"  unique ({', '.join(u.columns)})")
         for fk in table.foreign_keys:
-            click.echo(f"  foreign key ({', '.join(fk.columns)}) -> {fk.ref_table} ({', '.join(fk.ref_columns)})"
-                       f" on delete {fk.on_delete.lower()} on update {fk.on_update.lower()}")
+            click.echo(
+                f"  foreign key ({', '.join(fk.columns)}) -> {fk.ref_table} ({', '.join(fk.ref_columns)})"
+                f" on delete {fk.on_delete.lower()} on update {fk.on_update.lower()}"
+            )
         for ix in table.indexes:
             keys = ", ".join(k.expression + (" desc" if k.descending else "") for k in ix.keys)
-            click.echo(f"  {'unique ' if ix.unique else ''}index {ix.name} ({keys})"
-                       + (f" where {ix.where}" if ix.where else ""))
+            click.echo(
+                f"  {'unique ' if ix.unique else ''}index {ix.name} ({keys})"
+                + (f" where {ix.where}" if ix.where else "")
+            )
         for check in table.checks:
             click.echo(f"  check ({check.expression})")
     for view in schema.views:
@@ -209,8 +267,20 @@ def _print_schema(schema: Schema) -> None:
 
 @main.command("map-type")
 @click.argument("declared")
-@click.option("--from", "source", default="sqlite", show_default=True, type=click.Choice(["sqlite", "postgresql"]))
-@click.option("--to", "target", default="postgresql", show_default=True, type=click.Choice(["sqlite", "postgresql"]))
+@click.option(
+    "--from",
+    "source",
+    default="sqlite",
+    show_default=True,
+    type=click.Choice(["sqlite", "postgresql"]),
+)
+@click.option(
+    "--to",
+    "target",
+    default="postgresql",
+    show_default=True,
+    type=click.Choice(["sqlite", "postgresql"]),
+)
 @handle_errors
 def map_type_cmd(declared: str, source: str, target: str) -> None:
     """Print the target type for a DECLARED source type (e.g. 'NVARCHAR(40)')."""

@@ -40,13 +40,17 @@ def _server() -> Any:
             warnings.simplefilter("ignore")
             import pgserver
     except ImportError as err:  # pragma: no cover - a declared dependency
-        raise ConnectError("the embedded PostgreSQL needs the 'pgserver' package: pip install pgserver") from err
+        raise ConnectError(
+            "the embedded PostgreSQL needs the 'pgserver' package: pip install pgserver"
+        ) from err
     directory = data_dir()
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return pgserver.get_server(directory, cleanup_mode=None)
+        return pgserver.get_server(directory, cleanup_mode=None)  # type: ignore[attr-defined]
     except Exception as err:
-        raise ConnectError(f"could not start the embedded PostgreSQL in {directory}: {err}") from err
+        raise ConnectError(
+            f"could not start the embedded PostgreSQL in {directory}: {err}"
+        ) from err
 
 
 def server_url(database: str = "postgres") -> str:
@@ -78,12 +82,13 @@ def database_name_for(source: Path) -> str:
 def ensure_database(name: str) -> Endpoint:
     """Create ``name`` in the embedded server if missing; return its endpoint."""
     from arrowferry.dialects import postgresql as pg
+    from arrowferry.dialects.sqltext import quote_ident
 
     admin = parse_url(server_url("postgres"))
     conn = pg.connect(admin, autocommit=True)
     try:
         if not pg.fetch(conn, "SELECT 1 FROM pg_database WHERE datname = $1", [name]):
-            pg.execute(conn, f"CREATE DATABASE {pg.quote_ident(name)}")
+            pg.execute(conn, f"CREATE DATABASE {quote_ident(name)}")
     finally:
         conn.close()
     return parse_url(server_url(name))
@@ -93,7 +98,7 @@ def stop() -> bool:
     """Stop the embedded server; False when it was not running."""
     if not is_running():
         return False
-    from pgserver._commands import pg_ctl
+    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
     try:

@@ -86,7 +86,9 @@ class MigrationOptions:
         return self.workers or max(1, min(4, os.cpu_count() or 1))
 
     @classmethod
-    def from_kwargs(cls, options: MigrationOptions | None = None, **kwargs: Any) -> MigrationOptions:
+    def from_kwargs(
+        cls, options: MigrationOptions | None = None, **kwargs: Any
+    ) -> MigrationOptions:
         """Options from keyword arguments, rejecting unknown names with a clear error."""
         base = options or cls()
         known = set(cls.__dataclass_fields__)

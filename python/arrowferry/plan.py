@@ -160,7 +160,10 @@ class Planner:
         finish += [s for p in plans for s in p.finish if s.kind == "sequence"]
         if self.options.create_views:
             finish += self._views(tables)
-        finish += [Statement("analyze", pg.analyze_sql(target_schema, p.name), p.name, p.name) for p in plans]
+        finish += [
+            Statement("analyze", pg.analyze_sql(target_schema, p.name), p.name, p.name)
+            for p in plans
+        ]
         return MigrationPlan(target_schema, plans, finish, self.warnings)
 
     # --- names ---------------------------------------------------------------------------
@@ -177,7 +180,9 @@ class Planner:
                 )
             seen[short] = table.name
             if short != table.name:
-                self.warnings.append(f"table {table.name!r} is named {short!r} in PostgreSQL (63-byte limit)")
+                self.warnings.append(
+                    f"table {table.name!r} is named {short!r} in PostgreSQL (63-byte limit)"
+                )
             self.relation_names[short.lower()] = table.name
 
     def _relation_name(self, wanted: str, what: str) -> str:
@@ -189,7 +194,9 @@ class Planner:
             name = pg.truncate_identifier(base[: pg.MAX_IDENTIFIER_BYTES - len(suffix)] + suffix)
             n += 1
         if name != wanted:
-            self.warnings.append(f"{what} {wanted!r} is named {name!r} in PostgreSQL (name taken or too long)")
+            self.warnings.append(
+                f"{what} {wanted!r} is named {name!r} in PostgreSQL (name taken or too long)"
+            )
         self.relation_names[name.lower()] = wanted
         return name
 
@@ -204,7 +211,9 @@ class Planner:
                     f"named {short!r} in PostgreSQL (63-byte limit); rename one first"
                 )
             if short != col.name:
-                self.warnings.append(f"column {table.name}.{col.name} is named {short!r} in PostgreSQL")
+                self.warnings.append(
+                    f"column {table.name}.{col.name} is named {short!r} in PostgreSQL"
+                )
             seen[short] = col.name
             names[col.name] = short
         return names
@@ -215,7 +224,9 @@ class Planner:
         rows, profile = self.profiles[table.name]
         names = self._column_names(table)
         target_name = pg.truncate_identifier(table.name)
-        columns = tuple(self._column(table, c, names[c.name], profile[c.name]) for c in table.columns)
+        columns = tuple(
+            self._column(table, c, names[c.name], profile[c.name]) for c in table.columns
+        )
         target_cols = tuple(
             replace(c, name=p.target, type=p.type, generated=None, collation=None)
             for c, p in zip(table.columns, columns, strict=True)
@@ -263,7 +274,9 @@ class Planner:
         arrow_type = _arrow_type(dtype)
         if dtype.kind == "decimal":
             arrow_type, scale = self._decimal_arrow(table, col, dtype, profile)
-        return ColumnPlan(col.name, target, col.declared, dtype, read_as, arrow_type, scale, profile)
+        return ColumnPlan(
+            col.name, target, col.declared, dtype, read_as, arrow_type, scale, profile
+        )
 
     def _type_from_profile(self, table: Table, col: Column, profile: ColumnProfile) -> DataType:
         """Untyped (BLOB-affinity) or unknown NUMERIC-affinity columns: the data decides."""
@@ -297,9 +310,12 @@ class Planner:
             min_scale = (dtype.scale or 0) + 1
         else:
             biggest = profile.max_abs_number
-            int_digits = 1 if biggest < 1 else int(math.floor(math.log10(biggest))) + 1
+            int_digits = 1 if biggest < 1 else math.floor(math.log10(biggest)) + 1
             min_scale = 0
-        for digits, make in ((DECIMAL128_DIGITS, pa.decimal128), (DECIMAL256_DIGITS, pa.decimal256)):
+        for digits, make in (
+            (DECIMAL128_DIGITS, pa.decimal128),
+            (DECIMAL256_DIGITS, pa.decimal256),
+        ):
             scale = digits - max(int_digits, 1)
             if scale >= min_scale:
                 return make(digits, scale), scale
@@ -307,7 +323,9 @@ class Planner:
             f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values need "
             f"more than {DECIMAL256_DIGITS} digits; map the column to text or double precision "
             "with type_mappings",
-            table=table.name, column=col.name, type=col.declared,
+            table=table.name,
+            column=col.name,
+            type=col.declared,
         )
 
     def _defaults(self, table: Table, target_cols: Sequence[Column]) -> dict[str, str]:
@@ -318,9 +336,7 @@ class Planner:
             try:
                 sql = pg.translate_default(source.default, target.type)
             except ValueError as err:
-                self.warnings.append(
-                    f"default of {table.name}.{source.name} dropped: {err}"
-                )
+                self.warnings.append(f"default of {table.name}.{source.name} dropped: {err}")
                 continue
             if sql is not None:
                 defaults[target.name] = sql
@@ -328,59 +344,103 @@ class Planner:
 
     # --- finishing statements -----------------------------------------------------------
 
-    def _table_finish(self, table: Table, plan: TablePlan, names: dict[str, str]) -> list[Statement]:
+    def _table_finish(
+        self, table: Table, plan: TablePlan, names: dict[str, str]
+    ) -> list[Statement]:
         schema = self.options.target_schema
         out: list[Statement] = []
         tname = plan.name
         if table.primary_key:
             pk = table.primary_key
-            pk = replace(pk, columns=tuple(names[c] for c in pk.columns),
-                         name=self._relation_name(pk.name or f"{tname}_pkey", "primary key"))
-            out.append(Statement("primary_key", pg.primary_key_sql(schema, tname, pk), tname, pk.name or ""))
+            pk = replace(
+                pk,
+                columns=tuple(names[c] for c in pk.columns),
+                name=self._relation_name(pk.name or f"{tname}_pkey", "primary key"),
+            )
+            out.append(
+                Statement(
+                    "primary_key", pg.primary_key_sql(schema, tname, pk), tname, pk.name or ""
+                )
+            )
         for unique in table.uniques:
-            unique = replace(unique, columns=tuple(names[c] for c in unique.columns),
-                             name=self._relation_name(unique.name or f"{tname}_{'_'.join(unique.columns)}_key", "unique constraint"))
-            out.append(Statement("unique", pg.unique_sql(schema, tname, unique), tname, unique.name or ""))
+            unique = replace(
+                unique,
+                columns=tuple(names[c] for c in unique.columns),
+                name=self._relation_name(
+                    unique.name or f"{tname}_{'_'.join(unique.columns)}_key", "unique constraint"
+                ),
+            )
+            out.append(
+                Statement("unique", pg.unique_sql(schema, tname, unique), tname, unique.name or "")
+            )
         for index in table.indexes:
             stmt = self._index(table, tname, index, names)
             if stmt is not None:
                 out.append(stmt)
         for check in table.checks:
             try:
-                expr = translate_expression(check.expression, "sqlite", "postgresql", columns=names.values())
+                expr = translate_expression(
+                    check.expression, "sqlite", "postgresql", columns=names.values()
+                )
             except TranslationError as err:
                 self.warnings.append(f"CHECK on {table.name} not migrated: {err}")
                 continue
-            named = Check(expr, name=self._relation_name(check.name, "check") if check.name else None)
-            out.append(Statement("check", pg.check_sql(schema, tname, named), tname, check.name or expr,
-                                 fallback_sql=pg.check_sql(schema, tname, named, valid=False)))
+            named = Check(
+                expr, name=self._relation_name(check.name, "check") if check.name else None
+            )
+            out.append(
+                Statement(
+                    "check",
+                    pg.check_sql(schema, tname, named),
+                    tname,
+                    check.name or expr,
+                    fallback_sql=pg.check_sql(schema, tname, named, valid=False),
+                )
+            )
         identity = plan.target.identity_column
         if identity is not None:
             floor = self.sequences.get(table.name, 0)
-            out.append(Statement("sequence", pg.restart_identity_sql(schema, tname, identity.name, floor),
-                                 tname, identity.name))
+            out.append(
+                Statement(
+                    "sequence",
+                    pg.restart_identity_sql(schema, tname, identity.name, floor),
+                    tname,
+                    identity.name,
+                )
+            )
         return out
 
-    def _index(self, table: Table, tname: str, index: Index, names: dict[str, str]) -> Statement | None:
+    def _index(
+        self, table: Table, tname: str, index: Index, names: dict[str, str]
+    ) -> Statement | None:
         keys = []
         try:
             for key in index.keys:
                 if key.is_expression:
-                    expr = translate_expression(key.expression, "sqlite", "postgresql", columns=names.values())
+                    expr = translate_expression(
+                        key.expression, "sqlite", "postgresql", columns=names.values()
+                    )
                     keys.append(IndexKey(expr, True, key.descending))
                 elif key.expression == "rowid":
-                    raise TranslationError("it indexes the SQLite rowid, which PostgreSQL does not have")
+                    raise TranslationError(
+                        "it indexes the SQLite rowid, which PostgreSQL does not have"
+                    )
                 else:
                     keys.append(IndexKey(names[key.expression], False, key.descending))
-            where = (translate_expression(index.where, "sqlite", "postgresql", columns=names.values())
-                     if index.where else None)
+            where = (
+                translate_expression(index.where, "sqlite", "postgresql", columns=names.values())
+                if index.where
+                else None
+            )
         except TranslationError as err:
             self.warnings.append(f"index {index.name!r} on {table.name} not migrated: {err}")
             return None
         if any(k.collation for k in index.keys):
             self.warnings.append(f"index {index.name!r}: SQLite collations dropped")
         target = Index(self._relation_name(index.name, "index"), tuple(keys), index.unique, where)
-        return Statement("index", pg.index_sql(self.options.target_schema, tname, target), tname, target.name)
+        return Statement(
+            "index", pg.index_sql(self.options.target_schema, tname, target), tname, target.name
+        )
 
     def _foreign_keys(self, plan: TablePlan, names: dict[str, str]) -> list[Statement]:
         schema = self.options.target_schema
@@ -395,7 +455,9 @@ class Planner:
                 )
                 continue
             if not all(fk.ref_columns):
-                self.warnings.append(f"foreign key on {plan.source.name} -> {fk.ref_table}: referenced columns unknown; skipped")
+                self.warnings.append(
+                    f"foreign key on {plan.source.name} -> {fk.ref_table}: referenced columns unknown; skipped"
+                )
                 continue
             col_names = {c.name.lower(): c.name for c in plan.source.columns}
             parent_cols = {c.name.lower(): c.name for c in parent.columns}
@@ -404,16 +466,27 @@ class Planner:
                     tuple(pg.truncate_identifier(col_names[c.lower()]) for c in fk.columns),
                     names[parent.name],
                     tuple(pg.truncate_identifier(parent_cols[c.lower()]) for c in fk.ref_columns),
-                    fk.on_delete, fk.on_update, fk.deferrable, fk.initially_deferred,
+                    fk.on_delete,
+                    fk.on_update,
+                    fk.deferrable,
+                    fk.initially_deferred,
                     name=self._relation_name(fk.name, "foreign key") if fk.name else None,
                 )
             except KeyError as err:
-                self.warnings.append(f"foreign key on {plan.source.name} -> {fk.ref_table} names an unknown column {err}; skipped")
+                self.warnings.append(
+                    f"foreign key on {plan.source.name} -> {fk.ref_table} names an unknown column {err}; skipped"
+                )
                 continue
-            out.append(Statement("foreign_key", pg.foreign_key_sql(schema, plan.name, target), plan.name,
-                                 f"{plan.name}({', '.join(target.columns)}) -> {target.ref_table}",
-                                 fallback_sql=pg.foreign_key_sql(schema, plan.name, target, valid=False),
-                                 depends=(plan.name, target.ref_table)))
+            out.append(
+                Statement(
+                    "foreign_key",
+                    pg.foreign_key_sql(schema, plan.name, target),
+                    plan.name,
+                    f"{plan.name}({', '.join(target.columns)}) -> {target.ref_table}",
+                    fallback_sql=pg.foreign_key_sql(schema, plan.name, target, valid=False),
+                    depends=(plan.name, target.ref_table),
+                )
+            )
         return out
 
     def _views(self, tables: Sequence[Table]) -> list[Statement]:
@@ -425,8 +498,14 @@ class Planner:
             except TranslationError as err:
                 self.warnings.append(f"view {view.name!r} not created: {err}")
                 continue
-            out.append(Statement("view", f"CREATE VIEW {pg.qname(self.options.target_schema, name)} AS {sql}",
-                                 None, name))
+            out.append(
+                Statement(
+                    "view",
+                    f"CREATE VIEW {pg.qname(self.options.target_schema, name)} AS {sql}",
+                    None,
+                    name,
+                )
+            )
         return out
 
 
@@ -448,11 +527,20 @@ def _arrow_type(dtype: DataType) -> pa.DataType:
     """The exact Arrow type the writer sends for a target type (driver-traps.md C2)."""
     kind = dtype.kind
     simple: dict[str, pa.DataType] = {
-        "boolean": pa.bool_(), "int16": pa.int16(), "int32": pa.int32(), "int64": pa.int64(),
-        "float32": pa.float32(), "float64": pa.float64(), "text": pa.large_string(),
-        "blob": pa.large_binary(), "date": pa.date32(), "time": pa.time64("us"),
-        "timestamp": pa.timestamp("us"), "timestamptz": pa.timestamp("us", tz="UTC"),
-        "json": pa.json_(pa.large_string()), "uuid": pa.uuid(),
+        "boolean": pa.bool_(),
+        "int16": pa.int16(),
+        "int32": pa.int32(),
+        "int64": pa.int64(),
+        "float32": pa.float32(),
+        "float64": pa.float64(),
+        "text": pa.large_string(),
+        "blob": pa.large_binary(),
+        "date": pa.date32(),
+        "time": pa.time64("us"),
+        "timestamp": pa.timestamp("us"),
+        "timestamptz": pa.timestamp("us", tz="UTC"),
+        "json": pa.json_(pa.large_string()),
+        "uuid": pa.uuid(),
     }
     if kind in simple:
         return simple[kind]

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Protocol
+import time
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class Reporter(Protocol):
@@ -87,7 +91,9 @@ class RichReporter:
             console=self.console,
             transient=False,
         )
-        self.tasks: dict[str, int] = {}
+        self.tasks: dict[str, TaskID] = {}
+        self.started: dict[str, float] = {}
+        self.done: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def __enter__(self) -> RichReporter:
@@ -102,6 +108,7 @@ class RichReporter:
 
     def table_started(self, table: str, total_rows: int) -> None:
         with self.lock:
+            self.started[table] = time.perf_counter()
             self.tasks[table] = self.progress.add_task(table, total=max(total_rows, 1), rate="")
 
     def advance(self, table: str, rows: int) -> None:
@@ -109,10 +116,10 @@ class RichReporter:
             task = self.tasks.get(table)
             if task is None:
                 return
-            self.progress.advance(task, rows)  # type: ignore[arg-type]
-            speed = self.progress.tasks[task].speed  # type: ignore[index]
-            if speed:
-                self.progress.update(task, rate=f"{speed:,.0f} rows/s")  # type: ignore[arg-type]
+            done = self.done[table] = self.done.get(table, 0) + rows
+            elapsed = time.perf_counter() - self.started[table]
+            rate = f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else ""
+            self.progress.update(task, advance=rows, rate=rate)
 
     def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None:
         with self.lock:
@@ -121,7 +128,9 @@ class RichReporter:
                 return
             rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 else ""
             label = table if ok else f"[red]{table} (failed)"
-            self.progress.update(task, completed=max(rows, 1) if ok else 0, rate=rate, description=label)  # type: ignore[arg-type]
+            self.progress.update(
+                task, completed=max(rows, 1) if ok else 0, rate=rate, description=label
+            )
 
     def message(self, text: str) -> None:
         if self.verbose:

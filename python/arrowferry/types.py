@@ -35,7 +35,9 @@ JSON = DataType("json")
 UUID = DataType("uuid")
 INTERVAL = DataType("interval")
 
-_PARAMS = re.compile(r"^(?P<name>[^(]*)(?:\(\s*(?P<a>[+-]?\d+)\s*(?:,\s*(?P<b>[+-]?\d+)\s*)?\))?(?P<rest>.*)$", re.S)
+_PARAMS = re.compile(
+    r"^(?P<name>[^(]*)(?:\(\s*(?P<a>[+-]?\d+)\s*(?:,\s*(?P<b>[+-]?\d+)\s*)?\))?(?P<rest>.*)$", re.S
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -75,9 +75,7 @@ class Endpoint:
 
     def _build(self, password: str | None) -> str:
         if self.dialect == "sqlite":
-            return "sqlite:///" + self.database if not self.database.startswith("/") else (
-                "sqlite:///" + self.database
-            )
+            return "sqlite:///" + self.database
         netloc = ""
         if self.username:
             netloc = quote(self.username, safe="")
@@ -175,7 +173,9 @@ def _parse_pg(text: str) -> Endpoint:
     )
 
 
-_NETLOC_PW = re.compile(r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<at>@)", re.I)
+_NETLOC_PW = re.compile(
+    r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<at>@)", re.I
+)
 _QUERY_PW = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^&\s)]*)", re.I)
 
 

@@ -13,7 +13,9 @@ from arrowferry.convert import build_conversion
 from arrowferry.model import DataType
 
 
-def convert(values: list[Any], read_as: str, target: DataType, **kw: Any) -> tuple[list[Any], list[bool]]:
+def convert(
+    values: list[Any], read_as: str, target: DataType, **kw: Any
+) -> tuple[list[Any], list[bool]]:
     frame = pl.DataFrame({"c": values}, strict=False)
     conv = build_conversion("c", read_as, target, table="t", **kw)  # type: ignore[arg-type]
     exprs = [conv.value.alias("v")]
@@ -43,8 +45,11 @@ def test_text_boolean_rejects_anything_else(word: str) -> None:
 
 def test_integers_from_text_never_pass_through_float() -> None:
     big = 2**53 + 1
-    values, bad = convert([str(big), "9223372036854775807", "-9223372036854775808", "3.0", "3.5", "abc", "1.0e+20"],
-                          "text", DataType("int64"))
+    values, bad = convert(
+        [str(big), "9223372036854775807", "-9223372036854775808", "3.0", "3.5", "abc", "1.0e+20"],
+        "text",
+        DataType("int64"),
+    )
     assert values[:4] == [big, 2**63 - 1, -(2**63), 3]
     assert bad == [False, False, False, False, True, True, True]
 
@@ -55,10 +60,19 @@ def test_narrow_integer_target_is_range_checked() -> None:
 
 
 def test_decimal_keeps_every_digit_for_the_server_to_round() -> None:
-    values, bad = convert(["0.99", "1.2345", "-1.005", "12345678.5", "1.0e-07", "abc"], "text",
-                          DataType("decimal", precision=12, scale=3), decimal_scale=29)
-    assert values[:5] == [Decimal("0.99"), Decimal("1.2345"), Decimal("-1.005"), Decimal("12345678.5"),
-                          Decimal("1E-7")]
+    values, bad = convert(
+        ["0.99", "1.2345", "-1.005", "12345678.5", "1.0e-07", "abc"],
+        "text",
+        DataType("decimal", precision=12, scale=3),
+        decimal_scale=29,
+    )
+    assert values[:5] == [
+        Decimal("0.99"),
+        Decimal("1.2345"),
+        Decimal("-1.005"),
+        Decimal("12345678.5"),
+        Decimal("1E-7"),
+    ]
     assert bad == [False] * 5 + [True]
 
 
@@ -83,27 +97,40 @@ def test_timestamps_every_iso_form(text: str, expected: dt.datetime) -> None:
 
 
 def test_timestamps_mixed_forms_in_one_column() -> None:
-    values, bad = convert(["2024-01-02", "2024-01-02T03:04:05.1", "2024-01-02 03:04:05+01:00", None, "junk"],
-                          "text", DataType("timestamp"))
-    assert values[:4] == [dt.datetime(2024, 1, 2), dt.datetime(2024, 1, 2, 3, 4, 5, 100000),
-                          dt.datetime(2024, 1, 2, 2, 4, 5), None]
+    values, bad = convert(
+        ["2024-01-02", "2024-01-02T03:04:05.1", "2024-01-02 03:04:05+01:00", None, "junk"],
+        "text",
+        DataType("timestamp"),
+    )
+    assert values[:4] == [
+        dt.datetime(2024, 1, 2),
+        dt.datetime(2024, 1, 2, 3, 4, 5, 100000),
+        dt.datetime(2024, 1, 2, 2, 4, 5),
+        None,
+    ]
     assert bad == [False, False, False, False, True]
 
 
 def test_dates_refuse_a_time_of_day() -> None:
-    values, bad = convert(["2016-07-04", "2016-07-04 00:00:00", "2016-07-04 12:00:00"], "text", DataType("date"))
+    values, bad = convert(
+        ["2016-07-04", "2016-07-04 00:00:00", "2016-07-04 12:00:00"], "text", DataType("date")
+    )
     assert values[:2] == [dt.date(2016, 7, 4)] * 2
     assert bad == [False, False, True]
 
 
 def test_json_is_validated() -> None:
-    values, bad = convert(['{"a": 1}', "[1, 2]", "null", '"s"', "12", "{nope", "{'a': 1}"], "text", DataType("json"))
+    _, bad = convert(
+        ['{"a": 1}', "[1, 2]", "null", '"s"', "12", "{nope", "{'a': 1}"], "text", DataType("json")
+    )
     assert bad == [False, False, False, False, False, True, True]
 
 
 def test_uuid_text_forms() -> None:
     u = "12345678-1234-5678-1234-567812345678"
-    values, bad = convert([u, u.replace("-", ""), "{" + u + "}", "not-a-uuid"], "text", DataType("uuid"))
+    values, bad = convert(
+        [u, u.replace("-", ""), "{" + u + "}", "not-a-uuid"], "text", DataType("uuid")
+    )
     assert values[0] == bytes.fromhex(u.replace("-", "")) and values[0] == values[1] == values[2]
     assert bad == [False, False, False, True]
 

@@ -75,7 +75,9 @@ def test_without_rowid_indexes_and_foreign_keys(db: Path) -> None:
     assert expr.where == "b > 10" and not expr.unique
     assert by_name["child_b"].unique
     fks = set(child.foreign_keys)
-    assert ForeignKey(("parent_id",), "parent", ("id",), "CASCADE", "SET NULL") in fks  # PK resolved
+    assert (
+        ForeignKey(("parent_id",), "parent", ("id",), "CASCADE", "SET NULL") in fks
+    )  # PK resolved
     deferred = next(fk for fk in fks if fk.columns == ("b",))
     assert deferred.deferrable and deferred.initially_deferred
 
@@ -86,8 +88,11 @@ def test_generated_columns(db: Path) -> None:
 
 
 def test_profile_counts_storage_classes(tmp_path: Path) -> None:
-    path = make_sqlite(tmp_path / "p.db", "CREATE TABLE t (v);",
-                       {"t": [(1,), (2.5,), ("x",), (b"\x00",), (None,), ("long text",)]})
+    path = make_sqlite(
+        tmp_path / "p.db",
+        "CREATE TABLE t (v);",
+        {"t": [(1,), (2.5,), ("x",), (b"\x00",), (None,), ("long text",)]},
+    )
     with sqlite.connect_metadata_ctx(path) as conn:
         rows, prof = sqlite.profile(conn, "t", ["v"])
     assert rows == 6

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 
 from arrowferry import map_type
-from arrowferry.types import TypeMappings, from_sqlite_declared, parse_pg_type, sqlite_affinity, to_pg_ddl
+from arrowferry.types import (
+    TypeMappings,
+    from_sqlite_declared,
+    parse_pg_type,
+    sqlite_affinity,
+    to_pg_ddl,
+)
 
 SQLITE_TO_PG = [
     ("INTEGER", "bigint"),
@@ -57,10 +63,19 @@ def test_sqlite_declared_type_maps(declared: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("declared", "affinity"),
     [
-        ("INTEGER", "INTEGER"), ("BIGINT", "INTEGER"), ("POINT", "INTEGER"),  # "INT" anywhere
-        ("VARCHAR(5)", "TEXT"), ("CLOB", "TEXT"), ("BLOB", "BLOB"), ("", "BLOB"),
-        ("REAL", "REAL"), ("FLOATING POINT", "INTEGER"), ("DOUBLE", "REAL"),
-        ("DECIMAL(10,5)", "NUMERIC"), ("STRING", "NUMERIC"), ("DATETIME", "NUMERIC"),
+        ("INTEGER", "INTEGER"),
+        ("BIGINT", "INTEGER"),
+        ("POINT", "INTEGER"),  # "INT" anywhere
+        ("VARCHAR(5)", "TEXT"),
+        ("CLOB", "TEXT"),
+        ("BLOB", "BLOB"),
+        ("", "BLOB"),
+        ("REAL", "REAL"),
+        ("FLOATING POINT", "INTEGER"),
+        ("DOUBLE", "REAL"),
+        ("DECIMAL(10,5)", "NUMERIC"),
+        ("STRING", "NUMERIC"),
+        ("DATETIME", "NUMERIC"),
     ],
 )
 def test_affinity_follows_sqlite_rules(declared: str, affinity: str) -> None:
@@ -91,7 +106,17 @@ def test_postgresql_to_sqlite(pg: str, sqlite: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "ddl", ["bigint", "numeric(12,2)", "varchar(40)", "timestamp", "timestamptz", "jsonb", "integer[]", "inet"]
+    "ddl",
+    [
+        "bigint",
+        "numeric(12,2)",
+        "varchar(40)",
+        "timestamp",
+        "timestamptz",
+        "jsonb",
+        "integer[]",
+        "inet",
+    ],
 )
 def test_pg_types_round_trip_through_the_model(ddl: str) -> None:
     assert to_pg_ddl(parse_pg_type(ddl)) == ddl

@@ -18,13 +18,23 @@ from arrowferry.urls import Endpoint, mask_url, parse_url, scrub
         ("postgresql:///app", "app", None, None, None),
     ],
 )
-def test_postgres_urls_parse(url: str, database: str, host: str | None, port: int | None, user: str | None) -> None:
+def test_postgres_urls_parse(
+    url: str, database: str, host: str | None, port: int | None, user: str | None
+) -> None:
     e = parse_url(url)
-    assert (e.dialect, e.database, e.host, e.port, e.username) == ("postgresql", database, host, port, user)
+    assert (e.dialect, e.database, e.host, e.port, e.username) == (
+        "postgresql",
+        database,
+        host,
+        port,
+        user,
+    )
 
 
 def test_libpq_parameters_pass_through_and_password_is_masked() -> None:
-    e = parse_url("postgres://me:p%40ss@db:5433/app?sslmode=require&connect_timeout=3&application_name=x")
+    e = parse_url(
+        "postgres://me:p%40ss@db:5433/app?sslmode=require&connect_timeout=3&application_name=x"
+    )
     assert e.password == "p@ss"
     assert "sslmode=require" in e.url and "connect_timeout=3" in e.url
     assert "p%40ss" in e.url  # the driver gets the real (quoted) password
@@ -32,11 +42,15 @@ def test_libpq_parameters_pass_through_and_password_is_masked() -> None:
 
 
 def test_endpoint_fields_build_a_url() -> None:
-    e = Endpoint("postgresql", "app", host="db", port=5432, username="me", password="s3cret", ssl=True)
+    e = Endpoint(
+        "postgresql", "app", host="db", port=5432, username="me", password="s3cret", ssl=True
+    )
     assert e.url == "postgresql://me:s3cret@db:5432/app?sslmode=require"
     assert e.masked_url == "postgresql://me:***@db:5432/app?sslmode=require"
     assert "s3cret" not in repr(e)
-    assert parse_url(e.url) == e.__class__("postgresql", "app", "db", 5432, "me", "s3cret", {"sslmode": "require"})
+    assert parse_url(e.url) == e.__class__(
+        "postgresql", "app", "db", 5432, "me", "s3cret", {"sslmode": "require"}
+    )
 
 
 def test_sqlite_urls(tmp_path: Path) -> None:

@@ -40,5 +40,7 @@ def build_conversion(
     raise UnsupportedTypeError(
         f"table {table!r}, column {column!r}: no conversion into {target} yet; "
         "map it to another type with type_mappings (e.g. text)",
-        table=table, column=column, type=str(target),
+        table=table,
+        column=column,
+        type=str(target),
     )

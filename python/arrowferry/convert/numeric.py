@@ -10,14 +10,27 @@ import polars as pl
 
 from arrowferry.convert.base import Conversion, ReadAs, failed
 
-_INT_DTYPES: dict[str, pl.DataType] = {"int16": pl.Int16(), "int32": pl.Int32(), "int64": pl.Int64()}
+_INT_DTYPES: dict[str, pl.DataType] = {
+    "int16": pl.Int16(),
+    "int32": pl.Int32(),
+    "int64": pl.Int64(),
+}
 _TWO_53 = float(2**53)
 _NUMBER_TEXT = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
 
 BOOLEAN_WORDS = {
-    "1": True, "0": False, "1.0": True, "0.0": False,
-    "t": True, "f": False, "true": True, "false": False,
-    "y": True, "n": False, "yes": True, "no": False,
+    "1": True,
+    "0": False,
+    "1.0": True,
+    "0.0": False,
+    "t": True,
+    "f": False,
+    "true": True,
+    "false": False,
+    "y": True,
+    "n": False,
+    "yes": True,
+    "no": False,
 }
 
 

@@ -8,10 +8,11 @@ anything else is flagged, never guessed.
 from __future__ import annotations
 
 import polars as pl
+from polars.datatypes import TemporalType
 
 from arrowferry.convert.base import Conversion, ReadAs, failed
 
-_US = pl.Datetime("us")
+_US: TemporalType = pl.Datetime("us")
 _FULL = "%Y-%m-%d %H:%M:%S%.f"
 _MINUTES = "%Y-%m-%d %H:%M"
 _DATE = "%Y-%m-%d"
@@ -23,14 +24,16 @@ def _normalised(c: pl.Expr) -> pl.Expr:
     return c.cast(pl.String).str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt]", "${1} ")
 
 
-def _parse(text: pl.Expr, fmt: str, dtype: pl.DataType = _US) -> pl.Expr:
+def _parse(text: pl.Expr, fmt: str, dtype: TemporalType = _US) -> pl.Expr:
     return text.str.strptime(dtype, fmt, strict=False, exact=True)
 
 
 def naive_and_offset(c: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(naive wall-clock parse, offset-aware parse converted to UTC) of ISO text."""
     text = _normalised(c)
-    naive = pl.coalesce(_parse(text, _FULL), _parse(text, _MINUTES), _parse(text, _DATE, pl.Date).cast(_US))
+    naive = pl.coalesce(
+        _parse(text, _FULL), _parse(text, _MINUTES), _parse(text, _DATE, pl.Date()).cast(_US)
+    )
     aware = pl.coalesce(
         _parse(text, _OFFSET, pl.Datetime("us", "UTC")),
         _parse(text, _OFFSET_MINUTES, pl.Datetime("us", "UTC")),
@@ -53,7 +56,9 @@ def to_timestamp(c: pl.Expr, read_as: ReadAs, *, tz: bool) -> Conversion:
 
 def to_date(c: pl.Expr, read_as: ReadAs) -> Conversion:
     if read_as != "text":
-        return Conversion(pl.lit(None, dtype=pl.Date), c.is_not_null(), f"{read_as} -> date (unsupported)")
+        return Conversion(
+            pl.lit(None, dtype=pl.Date), c.is_not_null(), f"{read_as} -> date (unsupported)"
+        )
     naive, _ = naive_and_offset(c)
     midnight = naive.dt.time() == pl.time(0, 0, 0)
     value = pl.when(midnight).then(naive.dt.date())
@@ -62,7 +67,9 @@ def to_date(c: pl.Expr, read_as: ReadAs) -> Conversion:
 
 def to_time(c: pl.Expr, read_as: ReadAs) -> Conversion:
     if read_as != "text":
-        return Conversion(pl.lit(None, dtype=pl.Time), c.is_not_null(), f"{read_as} -> time (unsupported)")
+        return Conversion(
+            pl.lit(None, dtype=pl.Time), c.is_not_null(), f"{read_as} -> time (unsupported)"
+        )
     text = c.cast(pl.String).str.strip_chars()
     value = pl.coalesce(_parse(text, "%H:%M:%S%.f", pl.Time()), _parse(text, "%H:%M", pl.Time()))
     return Conversion(value, failed(c, value), "ISO text -> time")

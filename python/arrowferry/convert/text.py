@@ -25,8 +25,8 @@ def to_json(c: pl.Expr, read_as: ReadAs) -> Conversion:
 
 def to_uuid(c: pl.Expr, read_as: ReadAs) -> Conversion:
     if read_as == "blob":
-        value = pl.when(c.bin.size() == 16).then(c)
-        return Conversion(value, failed(c, value), "16-byte blob -> uuid")
+        sized = pl.when(c.bin.size() == 16).then(c)
+        return Conversion(sized, failed(c, sized), "16-byte blob -> uuid")
     hex_text = c.str.strip_chars().str.strip_chars("{}").str.replace_all("-", "", literal=True)
     value = pl.when(hex_text.str.contains(_HEX32)).then(hex_text).str.decode("hex")
     return Conversion(value, failed(c, value), "UUID text -> uuid")

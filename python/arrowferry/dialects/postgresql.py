@@ -125,6 +125,10 @@ def create_table_sql(schema: str, table: Table, defaults: dict[str, str]) -> str
     return f"CREATE TABLE {qname(schema, table.name)} (\n  {cols}\n)"
 
 
+def create_schema_sql(schema: str) -> str:
+    return f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}"
+
+
 def drop_table_sql(schema: str, table: str) -> str:
     return f"DROP TABLE IF EXISTS {qname(schema, table)} CASCADE"
 
@@ -220,7 +224,7 @@ def translate_default(default: str, dtype: DataType) -> str | None:
     upper = text.upper()
     if upper == "NULL":
         return None
-    if upper in {"CURRENT_TIMESTAMP", "DATETIME('NOW')", "DATETIME(\"NOW\")"}:
+    if upper in {"CURRENT_TIMESTAMP", "DATETIME('NOW')", 'DATETIME("NOW")'}:
         if dtype.kind == "timestamptz":
             return "CURRENT_TIMESTAMP"
         if dtype.kind == "timestamp":
@@ -231,9 +235,18 @@ def translate_default(default: str, dtype: DataType) -> str | None:
     if upper in {"CURRENT_TIME", "TIME('NOW')"}:
         return f"({_NOW_UTC})::time" if dtype.kind == "time" else None
     if dtype.kind == "boolean":
-        mapping = {"1": "true", "0": "false", "TRUE": "true", "FALSE": "false",
-                   "'1'": "true", "'0'": "false", "'T'": "true", "'F'": "false",
-                   "'TRUE'": "true", "'FALSE'": "false"}
+        mapping = {
+            "1": "true",
+            "0": "false",
+            "TRUE": "true",
+            "FALSE": "false",
+            "'1'": "true",
+            "'0'": "false",
+            "'T'": "true",
+            "'F'": "false",
+            "'TRUE'": "true",
+            "'FALSE'": "false",
+        }
         if upper in mapping:
             return mapping[upper]
         raise ValueError(f"{default!r} is not a boolean")
@@ -302,7 +315,7 @@ def accepts(target_type: str, arrow_type: pa.DataType) -> bool:
             return False
         assert dtype.element is not None
         return accepts(to_pg_ddl(dtype.element), arrow_type.value_type)
-    if isinstance(arrow_type, pa.ExtensionType) or isinstance(arrow_type, pa.BaseExtensionType):
+    if isinstance(arrow_type, pa.BaseExtensionType):
         name = getattr(arrow_type, "extension_name", "")
         if kind == "json":
             return name == "arrow.json"
@@ -321,8 +334,12 @@ _WHITELIST: dict[str, Any] = {
     "float32": pa.types.is_float32,
     "float64": pa.types.is_float64,
     "decimal": lambda t: pa.types.is_decimal128(t) or pa.types.is_decimal256(t),
-    "text": lambda t: pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t),
-    "blob": lambda t: pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t),
+    "text": lambda t: (
+        pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t)
+    ),
+    "blob": lambda t: (
+        pa.types.is_binary(t) or pa.types.is_large_binary(t) or pa.types.is_binary_view(t)
+    ),
     "date": pa.types.is_date32,
     "time": lambda t: t == pa.time64("us"),
     "timestamp": lambda t: t == pa.timestamp("us"),
@@ -337,14 +354,20 @@ def check_arrow_fields(table: str, arrow_schema: pa.Schema, target: dict[str, st
         if field.name not in target:
             raise WriterTypeError(
                 f"table {table!r}: the data has a column {field.name!r} that the target table lacks",
-                table=table, column=field.name, arrow_type=str(field.type), target="(missing)",
+                table=table,
+                column=field.name,
+                arrow_type=str(field.type),
+                target="(missing)",
             )
         if not accepts(target[field.name], field.type):
             raise WriterTypeError(
                 f"table {table!r}, column {field.name!r}: refusing to send Arrow {field.type} into "
                 f"PostgreSQL {target[field.name]}: binary COPY would store reinterpreted bytes, "
                 "not the value",
-                table=table, column=field.name, arrow_type=str(field.type), target=target[field.name],
+                table=table,
+                column=field.name,
+                arrow_type=str(field.type),
+                target=target[field.name],
             )
 
 
@@ -449,9 +472,16 @@ def _parse_fk(name: str, keys: tuple[str, ...], definition: str) -> ForeignKey:
 
     ref = match["ref"].strip().split(".")[-1].strip('"')
     refcols = tuple(c.strip().strip('"') for c in match["refcols"].split(","))
-    return ForeignKey(keys, ref, refcols, action("DELETE"), action("UPDATE"),
-                      "DEFERRABLE" in rest and "NOT DEFERRABLE" not in rest,
-                      "INITIALLY DEFERRED" in rest, name=name)
+    return ForeignKey(
+        keys,
+        ref,
+        refcols,
+        action("DELETE"),
+        action("UPDATE"),
+        "DEFERRABLE" in rest and "NOT DEFERRABLE" not in rest,
+        "INITIALLY DEFERRED" in rest,
+        name=name,
+    )
 
 
 def _pg_indexes(conn: Any, schema: str, name: str, oid_sql: str) -> tuple[Index, ...]:

@@ -115,7 +115,9 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             notes.append(f"skipped virtual-table shadow table {name!r}")
             continue
         if kind == "table":
-            tables.append(_table(conn, name, sql_of.get(name) or "", bool(without_rowid), bool(strict)))
+            tables.append(
+                _table(conn, name, sql_of.get(name) or "", bool(without_rowid), bool(strict))
+            )
     tables = [_resolve_fk_targets(t, tables) for t in tables]
     views = tuple(
         View(name, select_of_view(sql))
@@ -126,15 +128,22 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     triggers = conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'").fetchall()
     if triggers:
         names = ", ".join(repr(r[0]) for r in triggers)
-        notes.append(f"skipped {len(triggers)} trigger(s) ({names}): SQLite trigger bodies are not portable")
+        notes.append(
+            f"skipped {len(triggers)} trigger(s) ({names}): SQLite trigger bodies are not portable"
+        )
     return Schema("sqlite", tuple(tables), views, tuple(notes))
 
 
-def _table(conn: sqlite3.Connection, name: str, sql: str, without_rowid: bool, strict: bool) -> Table:
+def _table(
+    conn: sqlite3.Connection, name: str, sql: str, without_rowid: bool, strict: bool
+) -> Table:
     defs = split_create_table(sql)
     col_defs = {d.column_name.lower(): d for d in defs if d.is_column}
-    xinfo = conn.execute("SELECT cid, name, type, \"notnull\", dflt_value, pk, hidden "
-                         "FROM pragma_table_xinfo(?) ORDER BY cid", (name,)).fetchall()
+    xinfo = conn.execute(
+        'SELECT cid, name, type, "notnull", dflt_value, pk, hidden '
+        "FROM pragma_table_xinfo(?) ORDER BY cid",
+        (name,),
+    ).fetchall()
     pk_cols = [r[1] for r in sorted((r for r in xinfo if r[5]), key=lambda r: r[5])]
     rowid_alias = (
         not without_rowid
@@ -147,10 +156,23 @@ def _table(conn: sqlite3.Connection, name: str, sql: str, without_rowid: bool, s
         if hidden == 1:
             continue  # hidden columns of virtual tables
         definition = col_defs.get(cname.lower())
-        columns.append(_column(cname, declared or "", notnull, default, hidden, definition, sql,
-                               identity=rowid_alias and cname == pk_cols[0], autoinc=autoinc))
+        columns.append(
+            _column(
+                cname,
+                declared or "",
+                notnull,
+                default,
+                hidden,
+                definition,
+                sql,
+                identity=rowid_alias and cname == pk_cols[0],
+                autoinc=autoinc,
+            )
+        )
     checks = tuple(Check(expr, name=cname) for d in defs for cname, expr in d.checks)
-    pk_name = next((d.constraint_names["PRIMARY"] for d in defs if "PRIMARY" in d.constraint_names), None)
+    pk_name = next(
+        (d.constraint_names["PRIMARY"] for d in defs if "PRIMARY" in d.constraint_names), None
+    )
     primary_key = PrimaryKey(tuple(pk_cols), name=pk_name) if pk_cols else None
     uniques, indexes = _indexes(conn, name, defs)
     return Table(
@@ -217,11 +239,14 @@ def _indexes(
     uniques: list[UniqueConstraint] = []
     indexes: list[Index] = []
     unique_names = [d.constraint_names["UNIQUE"] for d in defs if "UNIQUE" in d.constraint_names]
-    sql_of = dict(conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
-    ).fetchall())
+    sql_of = dict(
+        conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
+        ).fetchall()
+    )
     rows = conn.execute(
-        "SELECT name, \"unique\", origin, partial FROM pragma_index_list(?) ORDER BY seq DESC", (table,)
+        'SELECT name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY seq DESC',
+        (table,),
     ).fetchall()
     for name, unique, origin, partial in rows:
         keys = _index_keys(conn, name, sql_of.get(name))
@@ -238,7 +263,7 @@ def _indexes(
 
 def _index_keys(conn: sqlite3.Connection, index: str, sql: str | None) -> tuple[IndexKey, ...]:
     rows = conn.execute(
-        "SELECT seqno, cid, name, \"desc\", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno",
+        'SELECT seqno, cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno',
         (index,),
     ).fetchall()
     expressions = _index_expressions(sql) if sql else []
@@ -247,7 +272,9 @@ def _index_keys(conn: sqlite3.Connection, index: str, sql: str | None) -> tuple[
         collation = coll.upper() if coll and coll.upper() != "BINARY" else None
         if cid == -2:
             expr = expressions[seqno] if seqno < len(expressions) else "?"
-            keys.append(IndexKey(expr, is_expression=True, descending=bool(desc), collation=collation))
+            keys.append(
+                IndexKey(expr, is_expression=True, descending=bool(desc), collation=collation)
+            )
         else:
             keys.append(IndexKey(name or "rowid", descending=bool(desc), collation=collation))
     return tuple(keys)
@@ -299,9 +326,11 @@ def _partial_where(sql: str | None) -> str | None:
     return None
 
 
-def _foreign_keys(conn: sqlite3.Connection, table: str, defs: list[Definition]) -> tuple[ForeignKey, ...]:
+def _foreign_keys(
+    conn: sqlite3.Connection, table: str, defs: list[Definition]
+) -> tuple[ForeignKey, ...]:
     rows = conn.execute(
-        "SELECT id, seq, \"table\", \"from\", \"to\", on_update, on_delete FROM pragma_foreign_key_list(?) "
+        'SELECT id, seq, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) '
         "ORDER BY id, seq",
         (table,),
     ).fetchall()
@@ -317,7 +346,9 @@ def _foreign_keys(conn: sqlite3.Connection, table: str, defs: list[Definition]) 
         text = " ".join(words(definition)) if definition else ""
         name = None
         if definition is not None:
-            name = definition.constraint_names.get("FOREIGN") or definition.constraint_names.get("REFERENCES")
+            name = definition.constraint_names.get("FOREIGN") or definition.constraint_names.get(
+                "REFERENCES"
+            )
         fks.append(
             ForeignKey(
                 columns=tuple(p[2] for p in parts),
@@ -347,8 +378,16 @@ def _resolve_fk_targets(table: Table, tables: Sequence[Table]) -> Table:
     for fk in table.foreign_keys:
         parent = by_name.get(fk.ref_table.lower())
         if not all(fk.ref_columns) and parent is not None and parent.primary_key is not None:
-            fk = ForeignKey(fk.columns, fk.ref_table, parent.primary_key.columns, fk.on_delete,
-                            fk.on_update, fk.deferrable, fk.initially_deferred, fk.name)
+            fk = ForeignKey(
+                fk.columns,
+                fk.ref_table,
+                parent.primary_key.columns,
+                fk.on_delete,
+                fk.on_update,
+                fk.deferrable,
+                fk.initially_deferred,
+                fk.name,
+            )
         fixed.append(fk)
     return replace(table, foreign_keys=tuple(fixed))
 
@@ -370,14 +409,21 @@ class ColumnProfile:
 
     @property
     def classes(self) -> tuple[str, ...]:
-        pairs = (("integer", self.integers), ("real", self.reals), ("text", self.texts), ("blob", self.blobs))
+        pairs = (
+            ("integer", self.integers),
+            ("real", self.reals),
+            ("text", self.texts),
+            ("blob", self.blobs),
+        )
         return tuple(name for name, count in pairs if count)
 
     def only(self, *classes: str) -> bool:
         return set(self.classes) <= set(classes)
 
 
-def profile(conn: sqlite3.Connection, table: str, columns: Sequence[str]) -> tuple[int, dict[str, ColumnProfile]]:
+def profile(
+    conn: sqlite3.Connection, table: str, columns: Sequence[str]
+) -> tuple[int, dict[str, ColumnProfile]]:
     """Row count and a per-column storage-class profile, in one scan of the table."""
     parts = ["count(*)"]
     for name in columns:
@@ -399,13 +445,27 @@ def profile(conn: sqlite3.Connection, table: str, columns: Sequence[str]) -> tup
     result = {}
     for i, name in enumerate(columns):
         v = row[1 + 7 * i : 8 + 7 * i]
-        result[name] = ColumnProfile(*(int(x or 0) for x in v[:6]), float(v[6] or 0.0))
+        counts = [int(x or 0) for x in v[:6]]
+        result[name] = ColumnProfile(
+            integers=counts[0],
+            reals=counts[1],
+            texts=counts[2],
+            blobs=counts[3],
+            nulls=counts[4],
+            max_text_length=counts[5],
+            max_abs_number=float(v[6] or 0.0),
+        )
     return int(row[0]), result
 
 
 # --- reading ---------------------------------------------------------------------------
 
-_CAST = {"integer": "{q}", "real": "CAST({q} AS REAL)", "text": "CAST({q} AS TEXT)", "blob": "CAST({q} AS BLOB)"}
+_CAST = {
+    "integer": "{q}",
+    "real": "CAST({q} AS REAL)",
+    "text": "CAST({q} AS TEXT)",
+    "blob": "CAST({q} AS BLOB)",
+}
 _SENTINEL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''"}
 ROWID = "__arrowferry_rowid"
 

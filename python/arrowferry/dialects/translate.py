@@ -20,9 +20,7 @@ class TranslationError(ValueError):
     """An expression that sqlglot cannot carry into the target dialect."""
 
 
-def translate_expression(
-    sql: str, source: str, target: str, *, columns: Iterable[str] = ()
-) -> str:
+def translate_expression(sql: str, source: str, target: str, *, columns: Iterable[str] = ()) -> str:
     """Translate one scalar expression (a CHECK, a default, an index key or WHERE).
 
     >>> translate_expression("[Discount]>=(0)", "sqlite", "postgresql", columns=["Discount"])

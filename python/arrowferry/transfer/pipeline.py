@@ -9,6 +9,7 @@ after the data is in: a foreign key or check falls back to NOT VALID with a warn
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable
@@ -55,7 +56,9 @@ class Pipeline:
         self._prepare()
         self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
         self._load_all()
-        if not self.options.data_only and not (self.stop.is_set() and not self.options.continue_on_error):
+        if not self.options.data_only and not (
+            self.stop.is_set() and not self.options.continue_on_error
+        ):
             self.reporter.phase("building keys, indexes and constraints")
             self._finish()
         elif self.options.data_only:
@@ -67,7 +70,7 @@ class Pipeline:
         schema = self.options.target_schema
         with self._connection(autocommit=False) as conn:
             if schema != "public":
-                pg.execute(conn, f"CREATE SCHEMA IF NOT EXISTS {pg.quote_ident(schema)}")
+                pg.execute(conn, pg.create_schema_sql(schema))
             if self.options.drop_tables and not self.options.data_only:
                 for table in self.plan.tables:
                     pg.execute(conn, pg.drop_table_sql(schema, table.name))
@@ -77,7 +80,9 @@ class Pipeline:
         tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
         workers = min(self.options.parallelism, max(1, len(tables)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:
-            futures: dict[Future[None], TablePlan] = {pool.submit(self._load_one, t): t for t in tables}
+            futures: dict[Future[None], TablePlan] = {
+                pool.submit(self._load_one, t): t for t in tables
+            }
             pending = set(futures)
             while pending:
                 done, pending = wait(pending, return_when=FIRST_EXCEPTION)
@@ -125,10 +130,18 @@ class Pipeline:
 
         transform = Transformer(table, self.options.on_bad_value)
         batches = (transform(b) for b in read_table(self.source, table, self.options.batch_size))
-        rows = write_table(conn, self.options.target_schema, table.name, transform.schema, batches,
-                           on_batch=lambda n: self.reporter.advance(table.name, n))
+        rows = write_table(
+            conn,
+            self.options.target_schema,
+            table.name,
+            transform.schema,
+            batches,
+            on_batch=lambda n: self.reporter.advance(table.name, n),
+        )
         for column, count in transform.nulled.items():
-            self._warn(f"{table.name}.{column}: {count} value(s) that could not be converted were stored as NULL")
+            self._warn(
+                f"{table.name}.{column}: {count} value(s) that could not be converted were stored as NULL"
+            )
         return rows
 
     def _table_failed(self, table: TablePlan, message: str, start: float) -> None:
@@ -154,7 +167,9 @@ class Pipeline:
                 if stmt.table is not None and stmt.table in self.failed:
                     continue
                 if set(stmt.depends) & self.failed:
-                    self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} skipped: a table it needs failed to load")
+                    self._warn(
+                        f"{stmt.kind.replace('_', ' ')} {stmt.name} skipped: a table it needs failed to load"
+                    )
                     continue
                 self._run_statement(conn, stmt)
             self._create_views(conn, views)
@@ -190,11 +205,15 @@ class Pipeline:
             try:
                 pg.execute(conn, stmt.fallback_sql)
             except Exception as err2:
-                self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: "
-                           f"{pg.driver_message(err2, self.target)}")
+                self._warn(
+                    f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: "
+                    f"{pg.driver_message(err2, self.target)}"
+                )
                 return
-            self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} created NOT VALID: "
-                       f"existing rows violate it ({message})")
+            self._warn(
+                f"{stmt.kind.replace('_', ' ')} {stmt.name} created NOT VALID: "
+                f"existing rows violate it ({message})"
+            )
         self._count(stmt)
 
     def _count(self, stmt: Statement) -> None:
@@ -222,10 +241,8 @@ class Pipeline:
 
 def _rollback(conn: Any) -> None:
     """After a failed COPY the session may still be inside it, holding its lock (driver-traps.md C4)."""
-    try:
+    with contextlib.suppress(Exception):
         conn.rollback()
-    except Exception:
-        pass
 
 
 class _Conn:
@@ -240,10 +257,8 @@ class _Conn:
         return self.conn
 
     def __exit__(self, *exc: object) -> None:
-        try:
+        with contextlib.suppress(Exception):
             self.conn.close()
-        except Exception:
-            pass
 
 
 def raise_if_fatal(result: MigrationResult) -> None:

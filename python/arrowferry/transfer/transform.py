@@ -34,8 +34,13 @@ class Transformer:
         self.flags: list[pl.Expr] = []
         self.flagged: list[int] = []
         for i, col in enumerate(self.plan.columns):
-            conv = build_conversion(f"c{i}", col.read_as, col.type, table=self.plan.source.name,
-                                    decimal_scale=col.decimal_scale)
+            conv = build_conversion(
+                f"c{i}",
+                col.read_as,
+                col.type,
+                table=self.plan.source.name,
+                decimal_scale=col.decimal_scale,
+            )
             self.values.append(conv.value.alias(col.target))
             if conv.bad is not None:
                 self.flags.append(conv.bad.alias(f"{_BAD}{i}"))
@@ -64,19 +69,31 @@ class Transformer:
             if self.on_bad_value == "fail":
                 self._fail(out, frame, i)
             self.nulled[col.target] = self.nulled.get(col.target, 0) + int(count)
-            fixes.append(pl.when(pl.col(f"{_BAD}{i}")).then(None).otherwise(pl.col(col.target)).alias(col.target))
+            fixes.append(
+                pl.when(pl.col(f"{_BAD}{i}"))
+                .then(None)
+                .otherwise(pl.col(col.target))
+                .alias(col.target)
+            )
         return out.with_columns(fixes)
 
     def _fail(self, out: pl.DataFrame, frame: pl.DataFrame, i: int) -> None:
         col = self.plan.columns[i]
         index = out.get_column(f"{_BAD}{i}").arg_true()[0]
         value = frame.get_column(f"c{i}")[index]
-        row = frame.get_column(ROWID)[index] if self.plan.with_rowid else _key_of(frame, self.plan, index)
+        row = (
+            frame.get_column(ROWID)[index]
+            if self.plan.with_rowid
+            else _key_of(frame, self.plan, index)
+        )
         raise ConversionError(
             f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
             f"cannot be stored exactly as {col.ddl} (read as SQLite {col.read_as}); fix the value, "
             "map the column to another type with type_mappings, or pass on_bad_value='null'",
-            table=self.plan.source.name, column=col.source, row=row, value=value,
+            table=self.plan.source.name,
+            column=col.source,
+            row=row,
+            value=value,
         )
 
     def _check_utf8(self, batch: pa.RecordBatch) -> None:
@@ -92,7 +109,11 @@ class Transformer:
 
     def _fail_utf8(self, batch: pa.RecordBatch, i: int, array: pa.Array) -> None:
         col = self.plan.columns[i]
-        raw = array.view(pa.binary()) if pa.types.is_string(array.type) else array.cast(pa.large_binary())
+        raw = (
+            array.view(pa.binary())
+            if pa.types.is_string(array.type)
+            else array.cast(pa.large_binary())
+        )
         for index, value in enumerate(raw.to_pylist()):  # error path only: find the row to name
             if value is None:
                 continue
@@ -104,7 +125,10 @@ class Transformer:
                     f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value "
                     f"{value[:40]!r} is not valid UTF-8 text; PostgreSQL text cannot hold it "
                     "(map the column to bytea with type_mappings to keep the bytes)",
-                    table=self.plan.source.name, column=col.source, row=row, value=value,
+                    table=self.plan.source.name,
+                    column=col.source,
+                    row=row,
+                    value=value,
                 ) from None
 
     def _to_arrow(self, frame: pl.DataFrame) -> pa.RecordBatch:
@@ -112,8 +136,10 @@ class Transformer:
         arrays = []
         for field_, array in zip(self.schema, table.columns, strict=True):
             arrays.append(_exact(array, field_.type))
-        return pa.RecordBatch.from_arrays([a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
-                                           for a in arrays], schema=self.schema)
+        return pa.RecordBatch.from_arrays(
+            [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
+            schema=self.schema,
+        )
 
 
 def _exact(array: pa.ChunkedArray, target: pa.DataType) -> Any:

@@ -13,7 +13,7 @@ from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqlite
 from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
-from arrowferry.model import Schema
+from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
 from arrowferry.progress import NullReporter, Reporter
@@ -101,9 +101,22 @@ class Migration:
             tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
-            profiles = {t.name: sqlite.profile(conn, t.name, t.column_names) for t in tables}
+            profiles = {
+                t.name: sqlite.profile(conn, t.name, self._profiled_columns(t)) for t in tables
+            }
             sequences = _sqlite_sequences(conn)
         return Planner(schema, profiles, self.options, sequences).build(tables)
+
+    def _profiled_columns(self, table: Table) -> list[str]:
+        """Columns whose plan needs their storage classes before the read.
+
+        Everything else is read the fast way, and a surprise in the data makes the
+        pipeline re-read that column exactly, so the profile costs no second scan of
+        clean columns. A dry run profiles every column, to show it.
+        """
+        if self.options.dry_run:
+            return list(table.column_names)
+        return [c.name for c in table.columns if sqlite.needs_profile(c)]
 
     # --- running ---------------------------------------------------------------------
 

@@ -132,3 +132,31 @@ class UnsafeChangeError(ArrowferryError):
     """A destructive change was needed but not allowed."""
 
     exit_code = EXIT_UNSAFE
+
+
+class ReadTypeChanged(TransferError):
+    """A column's values were not of the storage class the plan read it as.
+
+    Internal: the pipeline rolls the table back and reads that column as text.
+    The SQLite driver fixes a column's Arrow type from its first batch and refuses
+    or re-renders later values of another class (driver-traps.md A), so a clean
+    fast read is tried first and a surprise sends the table down the exact path.
+    """
+
+    def __init__(self, table: str, index: int, detail: str) -> None:
+        super().__init__(
+            f"table {table!r}: column #{index} changed storage class ({detail})", table=table
+        )
+        self.index = index
+
+
+class RejectedByServer(TransferError):
+    """PostgreSQL refused a value during COPY (bad JSON, NUL, too long, overflow).
+
+    Internal: the pipeline rolls the table back and retries with the column's strict
+    client-side checks on, which find the row and handle it as the user chose.
+    """
+
+    def __init__(self, message: str, *, table: str, column: str, sqlstate: str | None) -> None:
+        super().__init__(message, table=table, sqlstate=sqlstate)
+        self.column = column

@@ -23,7 +23,7 @@ from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.errors import BadInputError, SchemaError, UnsupportedTypeError
 from arrowferry.model import Check, Column, DataType, ForeignKey, Index, IndexKey, Schema, Table
 from arrowferry.options import MigrationOptions
-from arrowferry.types import TypeMappings, parse_pg_type, to_pg_ddl
+from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity, to_pg_ddl
 
 DECIMAL128_DIGITS = 38
 DECIMAL256_DIGITS = 76
@@ -41,10 +41,18 @@ class ColumnPlan:
     arrow_type: pa.DataType
     decimal_scale: int = 0
     profile: ColumnProfile | None = None
+    cast: bool = True  # read through CAST(col AS <read_as>) rather than as stored
+    validate: bool = False  # skip the fast path: every value through the strict checks
 
     @property
     def ddl(self) -> str:
         return to_pg_ddl(self.type)
+
+    def read_as_text(self) -> ColumnPlan:
+        """The exact path for a column whose values surprised the fast read."""
+        if self.read_as == "blob":
+            return replace(self, validate=True)
+        return replace(self, read_as="text", cast=True)
 
 
 @dataclass
@@ -65,13 +73,34 @@ class TablePlan:
     target: Table
     columns: tuple[ColumnPlan, ...]
     rows: int
-    create_sql: str
+    schema: str
+    defaults: dict[str, str]
     with_rowid: bool
     finish: list[Statement] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.target.name
+
+    @property
+    def create_sql(self) -> str:
+        return pg.create_table_sql(self.schema, self.target, self.defaults)
+
+    def with_column(self, index: int, column: ColumnPlan) -> TablePlan:
+        """This plan with one column's travel changed (and the DDL following its type)."""
+        columns = list(self.columns)
+        columns[index] = column
+        target_cols = list(self.target.columns)
+        target_cols[index] = replace(target_cols[index], type=column.type)
+        return replace(
+            self, columns=tuple(columns), target=replace(self.target, columns=tuple(target_cols))
+        )
+
+    def column_index(self, target_name: str) -> int:
+        for i, col in enumerate(self.columns):
+            if col.target == target_name:
+                return i
+        raise KeyError(target_name)
 
 
 @dataclass
@@ -133,7 +162,7 @@ class Planner:
     def __init__(
         self,
         schema: Schema,
-        profiles: Mapping[str, tuple[int, dict[str, ColumnProfile]]],
+        profiles: Mapping[str, tuple[int, Mapping[str, ColumnProfile]]],
         options: MigrationOptions,
         sequences: Mapping[str, int] | None = None,
     ) -> None:
@@ -225,7 +254,7 @@ class Planner:
         names = self._column_names(table)
         target_name = pg.truncate_identifier(table.name)
         columns = tuple(
-            self._column(table, c, names[c.name], profile[c.name]) for c in table.columns
+            self._column(table, c, names[c.name], profile.get(c.name)) for c in table.columns
         )
         target_cols = tuple(
             replace(c, name=p.target, type=p.type, generated=None, collation=None)
@@ -249,33 +278,41 @@ class Planner:
             target=target,
             columns=columns,
             rows=rows,
-            create_sql=pg.create_table_sql(self.options.target_schema, target, defaults),
+            schema=self.options.target_schema,
+            defaults=defaults,
             with_rowid=not table.without_rowid,
         )
         plan.finish = self._table_finish(table, plan, names)
         return plan
 
-    def _column(self, table: Table, col: Column, target: str, profile: ColumnProfile) -> ColumnPlan:
+    def _column(
+        self, table: Table, col: Column, target: str, profile: ColumnProfile | None
+    ) -> ColumnPlan:
         override = self.mappings.lookup(table.name, col.name, col.declared)
         if override is not None:
             dtype = parse_pg_type(override)
         elif is_unresolved(col):
-            dtype = self._type_from_profile(table, col, profile)
+            dtype = self._type_from_profile(table, col, profile or ColumnProfile())
         else:
             dtype = col.type
-        if dtype.kind == "text" and dtype.length and profile.max_text_length > dtype.length:
+        if (
+            dtype.kind == "text"
+            and dtype.length
+            and profile is not None
+            and profile.max_text_length > dtype.length
+        ):
             self.warnings.append(
                 f"column {table.name}.{col.name} is declared {col.declared} but holds values of up "
                 f"to {profile.max_text_length} characters; it becomes text so nothing is truncated"
             )
             dtype = DataType("text")
-        read_as = _read_as(dtype, profile)
+        read_as, cast = _read_as(dtype, sqlite_affinity(col.declared), profile)
         scale = 0
         arrow_type = _arrow_type(dtype)
         if dtype.kind == "decimal":
-            arrow_type, scale = self._decimal_arrow(table, col, dtype, profile)
+            arrow_type, scale = self._decimal_arrow(table, col, dtype, profile or ColumnProfile())
         return ColumnPlan(
-            col.name, target, col.declared, dtype, read_as, arrow_type, scale, profile
+            col.name, target, col.declared, dtype, read_as, arrow_type, scale, profile, cast
         )
 
     def _type_from_profile(self, table: Table, col: Column, profile: ColumnProfile) -> DataType:
@@ -509,18 +546,31 @@ class Planner:
         return out
 
 
-def _read_as(dtype: DataType, profile: ColumnProfile) -> ReadAs:
-    """Which CAST reads the column without the driver guessing (driver-traps.md A)."""
+def _read_as(dtype: DataType, affinity: str, profile: ColumnProfile | None) -> tuple[ReadAs, bool]:
+    """How to read a column: (Arrow kind the driver should produce, CAST in the SQL?).
+
+    The fast choice reads numbers as stored, without a CAST; a value of another
+    storage class then shows up as a changed Arrow type or a driver error, and the
+    table is re-read with ``CAST(col AS TEXT)`` (driver-traps.md A). Never CAST to
+    INTEGER or REAL: SQLite's CAST turns 'abc' into 0 without a word.
+    A TEXT-affinity column can only hold text or blobs (SQLite converts numbers on
+    insert), so it needs no CAST either; any other column read as text does, since
+    the driver would render a REAL with 7 significant digits (``%e``).
+    """
     kind = dtype.kind
     if kind in {"int16", "int32", "int64", "boolean"}:
-        return "integer" if profile.only("integer") else "text"
+        if profile is None or profile.only("integer"):
+            return "integer", False
+        return "text", True
     if kind in {"float32", "float64"}:
-        return "real" if profile.only("integer", "real") else "text"
-    if kind == "blob":
-        return "blob"
-    if kind == "uuid" and profile.only("blob"):
-        return "blob"
-    return "text"
+        if profile is None or profile.only("integer", "real"):
+            return "real", False
+        return "text", True
+    if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
+        return "blob", True
+    if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):
+        return "text", False
+    return "text", True
 
 
 def _arrow_type(dtype: DataType) -> pa.DataType:
@@ -533,15 +583,15 @@ def _arrow_type(dtype: DataType) -> pa.DataType:
         "int64": pa.int64(),
         "float32": pa.float32(),
         "float64": pa.float64(),
-        "text": pa.large_string(),
-        "blob": pa.large_binary(),
+        "text": pa.string(),
+        "blob": pa.binary(),
         "date": pa.date32(),
         "time": pa.time64("us"),
         "timestamp": pa.timestamp("us"),
         "timestamptz": pa.timestamp("us", tz="UTC"),
-        "json": pa.json_(pa.large_string()),
+        "json": pa.json_(pa.string()),
         "uuid": pa.uuid(),
     }
     if kind in simple:
         return simple[kind]
-    return pa.large_string()
+    return pa.string()

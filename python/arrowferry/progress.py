@@ -109,6 +109,10 @@ class RichReporter:
     def table_started(self, table: str, total_rows: int) -> None:
         with self.lock:
             self.started[table] = time.perf_counter()
+            self.done[table] = 0
+            if table in self.tasks:  # a retry starts the table over
+                self.progress.reset(self.tasks[table], total=max(total_rows, 1))
+                return
             self.tasks[table] = self.progress.add_task(table, total=max(total_rows, 1), rate="")
 
     def advance(self, table: str, rows: int) -> None:

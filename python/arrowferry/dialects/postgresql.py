@@ -371,6 +371,17 @@ def check_arrow_fields(table: str, arrow_schema: pa.Schema, target: dict[str, st
             )
 
 
+_COPY_CONTEXT = re.compile(r"COPY (?P<table>.+?), line (?P<line>\d+), column (?P<column>[^:\n]+)")
+
+
+def rejected_column(err: BaseException) -> tuple[str, int] | None:
+    """(column, line) of a value the server refused during COPY, from the error's CONTEXT."""
+    match = _COPY_CONTEXT.search(str(err))
+    if match is None:
+        return None
+    return match["column"].strip(), int(match["line"])
+
+
 def ingest(conn: Any, schema: str, table: str, data: pa.RecordBatchReader | pa.Table) -> int:
     """Append through binary COPY in the connection's current transaction."""
     with conn.cursor() as cur:

@@ -9,6 +9,7 @@ typed sentinel row that pins the types even when the first batch is all NULL.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing
@@ -29,7 +30,7 @@ from arrowferry.dialects.sqltext import (
     tokenize,
     words,
 )
-from arrowferry.errors import SourceError
+from arrowferry.errors import ReadTypeChanged, SourceError
 from arrowferry.model import (
     Check,
     Column,
@@ -231,6 +232,16 @@ _UNRESOLVED = DataType("other", raw="")
 
 def is_unresolved(column: Column) -> bool:
     return column.type == _UNRESOLVED
+
+
+def needs_profile(column: Column) -> bool:
+    """Types only the data can settle: untyped columns, unbounded decimals, UUIDs."""
+    kind = column.type.kind
+    return (
+        is_unresolved(column)
+        or (kind == "decimal" and column.type.precision is None)
+        or kind == "uuid"
+    )
 
 
 def _indexes(
@@ -460,6 +471,14 @@ def profile(
 
 # --- reading ---------------------------------------------------------------------------
 
+READ_TYPES: dict[str, pa.DataType] = {
+    "integer": pa.int64(),
+    "real": pa.float64(),
+    "text": pa.string(),
+    "blob": pa.binary(),
+}
+"""The Arrow type the driver must produce for each way of reading a column."""
+
 _CAST = {
     "integer": "{q}",
     "real": "CAST({q} AS REAL)",
@@ -468,9 +487,10 @@ _CAST = {
 }
 _SENTINEL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''"}
 ROWID = "__arrowferry_rowid"
+_TYPE_MISMATCH = re.compile(r"Type mismatch in column (?P<index>\d+): (?P<detail>[^\n.]*)")
 
 
-def read_sql(table: str, columns: Sequence[tuple[str, ReadAs]], *, with_rowid: bool) -> str:
+def read_sql(table: str, columns: Sequence[tuple[str, ReadAs, bool]], *, with_rowid: bool) -> str:
     """The SELECT that pins every column's Arrow type.
 
     The first branch is a typed sentinel row (driver-traps.md A: the driver types a
@@ -478,8 +498,10 @@ def read_sql(table: str, columns: Sequence[tuple[str, ReadAs]], *, with_rowid: b
     Numbers are only ever CAST to REAL when the profile says the column is all numeric,
     since SQLite's CAST never fails and silently turns 'abc' into 0.
     """
-    sentinel = [_SENTINEL[kind] for _, kind in columns]
-    select = [_CAST[kind].format(q=quote_ident(name)) for name, kind in columns]
+    sentinel = [_SENTINEL[kind] for _, kind, _ in columns]
+    select = [
+        (_CAST[kind] if cast else "{q}").format(q=quote_ident(name)) for name, kind, cast in columns
+    ]
     if with_rowid:
         sentinel.insert(0, "0")
         select.insert(0, "_rowid_")
@@ -510,6 +532,9 @@ def read_batches(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBat
     except Exception as err:  # the driver raises OSError/adbc errors: keep them typed
         if isinstance(err, SourceError):
             raise
+        mismatch = _TYPE_MISMATCH.search(str(err))
+        if mismatch:
+            raise ReadTypeChanged(str(path), int(mismatch["index"]), mismatch["detail"]) from err
         raise SourceError(f"reading {str(path)!r} failed: {err}") from err
     finally:
         conn.close()

@@ -14,11 +14,13 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.errors import ArrowferryError, TransferError
+from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
+from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.progress import Reporter
@@ -95,21 +97,8 @@ class Pipeline:
         if self.stop.is_set():
             return
         start = time.perf_counter()
-        self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
-        rows = 0
         try:
-            with self._connection(autocommit=False) as conn:
-                for setting in _LOAD_SETTINGS:
-                    pg.execute(conn, setting)
-                try:
-                    if not self.options.data_only:
-                        pg.execute(conn, table.create_sql)
-                    if not self.options.schema_only:
-                        rows = self._copy_rows(conn, table)
-                    conn.commit()
-                except BaseException:
-                    _rollback(conn)
-                    raise
+            rows = self._load_with_retries(table)
         except ArrowferryError as err:
             self._table_failed(table, err.message, start)
             return
@@ -124,6 +113,54 @@ class Pipeline:
             self.result.rows_migrated += rows
             self.result.tables_processed += 1
         self.reporter.table_finished(table.name, rows, seconds, True)
+
+    def _load_with_retries(self, table: TablePlan) -> int:
+        """Load a table; when the fast path meets dirty data, roll back and retry exactly.
+
+        Each retry moves one column to its exact path (read as text, or checked
+        client-side), so the loop ends after at most two retries per column.
+        """
+        for _ in range(2 * len(table.columns) + 1):
+            self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
+            try:
+                return self._load_once(table)
+            except ReadTypeChanged as err:
+                col = table.columns[err.index]
+                table = table.with_column(err.index, col.read_as_text())
+            except RejectedByServer as err:
+                table = self._after_rejection(table, err)
+        raise TransferError(
+            f"table {table.name!r}: gave up after repeated retries", table=table.name
+        )
+
+    def _after_rejection(self, table: TablePlan, err: RejectedByServer) -> TablePlan:
+        index = table.column_index(err.column)
+        col = table.columns[index]
+        if err.sqlstate == "22001" and col.type.kind == "text" and col.type.length:
+            self._warn(
+                f"column {table.source.name}.{col.source} is declared {col.declared} but holds longer "
+                "values; it becomes text so nothing is truncated"
+            )
+            return table.with_column(index, replace(col, type=DataType("text")))
+        if col.validate:
+            raise err  # the strict path passed it and the server still refused it
+        return table.with_column(index, replace(col, validate=True))
+
+    def _load_once(self, table: TablePlan) -> int:
+        rows = 0
+        with self._connection(autocommit=False) as conn:
+            for setting in _LOAD_SETTINGS:
+                pg.execute(conn, setting)
+            try:
+                if not self.options.data_only:
+                    pg.execute(conn, table.create_sql)
+                if not self.options.schema_only:
+                    rows = self._copy_rows(conn, table)
+                conn.commit()
+            except BaseException:
+                _rollback(conn)
+                raise
+        return rows
 
     def _copy_rows(self, conn: Any, table: TablePlan) -> int:
         from arrowferry.transfer.writer import write_table

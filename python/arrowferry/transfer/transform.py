@@ -1,8 +1,10 @@
-"""Convert one Arrow batch to the target's exact Arrow schema with Polars expressions.
+"""Convert one Arrow batch to the target's exact Arrow schema.
 
-One ``select`` computes every column's value and its "cannot convert" flag in a single
-vectorised pass; a flagged value fails the load or becomes NULL (and is counted),
-as the user chose. Nothing flagged is ever written as something else.
+Per column, a clean batch takes a strict Arrow kernel (``convert.fast``) in one call;
+a batch that kernel refuses, or a column marked ``validate``, takes the full Polars
+path: one ``select`` computes the values and a "cannot convert exactly" flag for every
+such column. A flagged value fails the load or becomes NULL (and is counted), as the
+user chose; nothing flagged is ever written as something else.
 """
 
 from __future__ import annotations
@@ -14,12 +16,23 @@ import polars as pl
 import pyarrow as pa
 
 from arrowferry.convert import build_conversion
-from arrowferry.dialects.sqlite import ROWID
-from arrowferry.errors import ConversionError
+from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
+from arrowferry.dialects.sqlite import READ_TYPES, ROWID
+from arrowferry.errors import ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
-from arrowferry.plan import TablePlan
+from arrowferry.plan import ColumnPlan, TablePlan
 
 _BAD = "__bad_"
+
+
+@dataclass
+class _Column:
+    plan: ColumnPlan
+    source: str  # name in the read batch
+    read_type: pa.DataType
+    fast: FastPath | None
+    value: pl.Expr
+    bad: pl.Expr | None
 
 
 @dataclass
@@ -30,42 +43,83 @@ class Transformer:
 
     def __post_init__(self) -> None:
         self.offset = 1 if self.plan.with_rowid else 0
-        self.values: list[pl.Expr] = []
-        self.flags: list[pl.Expr] = []
-        self.flagged: list[int] = []
+        self.columns: list[_Column] = []
         for i, col in enumerate(self.plan.columns):
+            name = f"c{i}"
             conv = build_conversion(
-                f"c{i}",
+                name,
                 col.read_as,
                 col.type,
                 table=self.plan.source.name,
                 decimal_scale=col.decimal_scale,
             )
-            self.values.append(conv.value.alias(col.target))
-            if conv.bad is not None:
-                self.flags.append(conv.bad.alias(f"{_BAD}{i}"))
-                self.flagged.append(i)
+            fast = None if col.validate else fast_path(col.read_as, col.type, col.arrow_type)
+            self.columns.append(
+                _Column(
+                    col,
+                    name,
+                    READ_TYPES[col.read_as],
+                    fast,
+                    conv.value.alias(col.target),
+                    None if conv.bad is None else conv.bad.alias(f"{_BAD}{i}"),
+                )
+            )
         self.schema = pa.schema([pa.field(c.target, c.arrow_type) for c in self.plan.columns])
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        self._check_utf8(batch)
-        frame = pl.from_arrow(batch)
-        assert isinstance(frame, pl.DataFrame)
-        out = frame.select(self.values + self.flags)
-        if self.flags:
-            out = self._handle_bad(out, frame)
-        return self._to_arrow(out.select([c.target for c in self.plan.columns]))
+        arrays: list[pa.Array | None] = []
+        slow: list[int] = []
+        for i, col in enumerate(self.columns):
+            array = batch.column(i + self.offset)
+            if array.type != col.read_type:
+                raise ReadTypeChanged(self.plan.source.name, i, f"read as {array.type}")
+            if col.fast is not None:
+                try:
+                    arrays.append(_exact(col.fast(array), col.plan.arrow_type))
+                    continue
+                except FAST_ERRORS:
+                    pass
+            arrays.append(None)
+            slow.append(i)
+        if slow:
+            for i, array in zip(slow, self._slow(batch, slow), strict=True):
+                arrays[i] = array
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-    def _handle_bad(self, out: pl.DataFrame, frame: pl.DataFrame) -> pl.DataFrame:
-        flag_cols = [f"{_BAD}{i}" for i in self.flagged]
-        counts = out.select(pl.col(flag_cols).sum()).row(0)
-        if not any(counts):
-            return out
+    # --- the full path -----------------------------------------------------------------
+
+    def _slow(self, batch: pa.RecordBatch, indexes: list[int]) -> list[pa.Array]:
+        for i in indexes:
+            if self.columns[i].plan.read_as == "text":
+                self._check_utf8(batch, i)
+        names = ([ROWID] if self.plan.with_rowid else []) + [
+            self.columns[i].source for i in indexes
+        ]
+        frame = pl.from_arrow(batch.select(names))
+        assert isinstance(frame, pl.DataFrame)
+        flagged = [i for i in indexes if self.columns[i].bad is not None]
+        exprs = [self.columns[i].value for i in indexes]
+        exprs += [self.columns[i].bad for i in flagged]  # type: ignore[misc]
+        out = frame.select(exprs)
+        if flagged:
+            out = self._handle_bad(out, frame, flagged)
+        return [
+            _exact(
+                out.get_column(self.columns[i].plan.target).to_arrow(),
+                self.columns[i].plan.arrow_type,
+            )
+            for i in indexes
+        ]
+
+    def _handle_bad(
+        self, out: pl.DataFrame, frame: pl.DataFrame, flagged: list[int]
+    ) -> pl.DataFrame:
+        counts = out.select(pl.col([f"{_BAD}{i}" for i in flagged]).sum()).row(0)
         fixes = []
-        for i, count in zip(self.flagged, counts, strict=True):
+        for i, count in zip(flagged, counts, strict=True):
             if not count:
                 continue
-            col = self.plan.columns[i]
+            col = self.columns[i].plan
             if self.on_bad_value == "fail":
                 self._fail(out, frame, i)
             self.nulled[col.target] = self.nulled.get(col.target, 0) + int(count)
@@ -75,17 +129,13 @@ class Transformer:
                 .otherwise(pl.col(col.target))
                 .alias(col.target)
             )
-        return out.with_columns(fixes)
+        return out.with_columns(fixes) if fixes else out
 
     def _fail(self, out: pl.DataFrame, frame: pl.DataFrame, i: int) -> None:
-        col = self.plan.columns[i]
+        col = self.columns[i].plan
         index = out.get_column(f"{_BAD}{i}").arg_true()[0]
-        value = frame.get_column(f"c{i}")[index]
-        row = (
-            frame.get_column(ROWID)[index]
-            if self.plan.with_rowid
-            else _key_of(frame, self.plan, index)
-        )
+        value = frame.get_column(self.columns[i].source)[index]
+        row = self._row_key(frame, index)
         raise ConversionError(
             f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
             f"cannot be stored exactly as {col.ddl} (read as SQLite {col.read_as}); fix the value, "
@@ -96,25 +146,22 @@ class Transformer:
             value=value,
         )
 
-    def _check_utf8(self, batch: pa.RecordBatch) -> None:
-        """SQLite never validates TEXT; Arrow and Polars assume valid UTF-8 (driver-traps.md 11)."""
-        for i, col in enumerate(self.plan.columns):
-            if col.read_as != "text":
-                continue
-            array = batch.column(i + self.offset)
-            try:
-                array.validate(full=True)
-            except pa.ArrowInvalid:
-                self._fail_utf8(batch, i, array)
+    def _row_key(self, frame: pl.DataFrame, index: int) -> Any:
+        if self.plan.with_rowid:
+            return frame.get_column(ROWID)[index]
+        return f"#{index + 1} of its batch (WITHOUT ROWID table)"
 
-    def _fail_utf8(self, batch: pa.RecordBatch, i: int, array: pa.Array) -> None:
-        col = self.plan.columns[i]
-        raw = (
-            array.view(pa.binary())
-            if pa.types.is_string(array.type)
-            else array.cast(pa.large_binary())
-        )
-        for index, value in enumerate(raw.to_pylist()):  # error path only: find the row to name
+    def _check_utf8(self, batch: pa.RecordBatch, i: int) -> None:
+        """SQLite never validates TEXT, and Polars assumes valid UTF-8 (driver-traps.md 11)."""
+        array = batch.column(i + self.offset)
+        try:
+            array.validate(full=True)
+            return
+        except pa.ArrowInvalid:
+            pass
+        col = self.columns[i].plan
+        raw = array.view(pa.binary())
+        for index, value in enumerate(raw.to_pylist()):  # error path only: name the row
             if value is None:
                 continue
             try:
@@ -123,7 +170,7 @@ class Transformer:
                 row = batch.column(0)[index].as_py() if self.plan.with_rowid else index
                 raise ConversionError(
                     f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value "
-                    f"{value[:40]!r} is not valid UTF-8 text; PostgreSQL text cannot hold it "
+                    f"{value[:40]!r} is not valid UTF-8 text, which PostgreSQL text cannot hold "
                     "(map the column to bytea with type_mappings to keep the bytes)",
                     table=self.plan.source.name,
                     column=col.source,
@@ -131,35 +178,16 @@ class Transformer:
                     value=value,
                 ) from None
 
-    def _to_arrow(self, frame: pl.DataFrame) -> pa.RecordBatch:
-        table = frame.to_arrow()
-        arrays = []
-        for field_, array in zip(self.schema, table.columns, strict=True):
-            arrays.append(_exact(array, field_.type))
-        return pa.RecordBatch.from_arrays(
-            [a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in arrays],
-            schema=self.schema,
-        )
 
-
-def _exact(array: pa.ChunkedArray, target: pa.DataType) -> Any:
-    if isinstance(target, pa.BaseExtensionType):
-        storage = array.cast(target.storage_type)
-        return pa.chunked_array(
-            [pa.ExtensionArray.from_storage(target, chunk) for chunk in storage.chunks], type=target
-        )
+def _exact(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
+    if isinstance(array, pa.ChunkedArray):
+        array = array.combine_chunks()
     if array.type == target:
         return array
+    if isinstance(target, pa.BaseExtensionType):
+        storage = array if array.type == target.storage_type else array.cast(target.storage_type)
+        return pa.ExtensionArray.from_storage(target, storage)
     return array.cast(target)  # safe cast: raises rather than truncating
-
-
-def _key_of(frame: pl.DataFrame, plan: TablePlan, index: int) -> Any:
-    pk = plan.source.primary_key
-    if pk is None:
-        return f"#{index}"
-    positions = [plan.source.column_names.index(c) for c in pk.columns]
-    values = tuple(frame.get_column(f"c{p}")[index] for p in positions)
-    return values[0] if len(values) == 1 else values
 
 
 def _show(value: Any) -> str:

@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.errors import RejectedByServer
 
 
 class _Capturing:
@@ -51,7 +52,17 @@ def write_table(
     reader = pa.RecordBatchReader.from_batches(arrow_schema, iter(capture))
     try:
         return pg.ingest(conn, schema, table, reader)
-    except BaseException:
+    except BaseException as err:
         if capture.error is not None:
             raise capture.error from None
+        where = pg.rejected_column(err)
+        if where is not None:
+            column, line = where
+            raise RejectedByServer(
+                f"table {table!r}, column {column!r}: PostgreSQL refused the value in row {line} "
+                f"of the load: {pg.driver_message(err)}",
+                table=table,
+                column=column,
+                sqlstate=getattr(err, "sqlstate", None),
+            ) from err
         raise

@@ -1,0 +1,71 @@
+"""Fast paths: Arrow compute kernels that convert a clean batch in one strict call.
+
+Each returns a function that either converts the whole array exactly or raises
+(``pyarrow.ArrowInvalid`` and friends), in which case the batch takes the full
+Polars path, which finds the offending values. Arrow's casts are strict where it
+matters: a decimal cast refuses to drop digits, an ISO timestamp cast refuses
+nanoseconds, 'T'-less offsets, February 30th.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arrowferry.convert.base import ReadAs
+from arrowferry.model import DataType
+
+FastPath = Callable[[pa.Array], pa.Array]
+
+
+class NotClean(ValueError):
+    """The batch needs the full path."""
+
+
+def fast_path(read_as: ReadAs, target: DataType, arrow_type: pa.DataType) -> FastPath | None:
+    kind = target.kind
+    if read_as == "integer" and kind == "int64":
+        return _same
+    if read_as == "integer" and kind == "boolean":
+        return _zero_one
+    if read_as in {"integer", "real"} and kind == "float64":
+        return lambda a: a.cast(pa.float64())
+    if read_as == "text" and kind == "text":
+        return _same
+    if read_as == "blob" and kind == "blob":
+        return _same
+    if read_as == "text" and kind in {"int64", "int32", "int16", "date", "timestamp"}:
+        return lambda a: a.cast(arrow_type)
+    if read_as == "text" and kind == "decimal":
+        return lambda a: a.cast(arrow_type)
+    if read_as == "text" and kind == "timestamptz":
+        return _timestamptz
+    if read_as == "text" and kind == "json":
+        # PostgreSQL's own parser validates every document during COPY; a rejection
+        # sends the table back through the client-side validator to name the row.
+        return lambda a: pa.ExtensionArray.from_storage(arrow_type, a.cast(arrow_type.storage_type))
+    return None
+
+
+def _same(array: pa.Array) -> pa.Array:
+    return array
+
+
+def _zero_one(array: pa.Array) -> pa.Array:
+    ok = pc.all(pc.is_in(array, value_set=pa.array([0, 1], pa.int64())), skip_nulls=True)
+    if ok.as_py() is False:
+        raise NotClean("a value other than 0 or 1")
+    return pc.equal(array, 1)
+
+
+def _timestamptz(array: pa.Array) -> pa.Array:
+    try:
+        return array.cast(pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        # no offsets at all: SQLite's functions write UTC, so naive text is UTC
+        return array.cast(pa.timestamp("us")).cast(pa.timestamp("us", tz="UTC"))
+
+
+FAST_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, NotClean)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,9 +36,13 @@ def _docker_answers() -> bool:
 
 
 @pytest.fixture(scope="session")
-def arrowferry_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A private ARROWFERRY_HOME for the session (the embedded server lives in it)."""
-    home = tmp_path_factory.mktemp("arrowferry_home")
+def arrowferry_home() -> Iterator[Path]:
+    """A private ARROWFERRY_HOME for the session (the embedded server lives in it).
+
+    Not under pytest's basetemp: pytest prunes old basetemp folders, which would pull
+    the data directory from under a server another session still runs.
+    """
+    home = Path(tempfile.mkdtemp(prefix="arrowferry-test-home-"))
     old = os.environ.get("ARROWFERRY_HOME")
     os.environ["ARROWFERRY_HOME"] = str(home)
     yield home
@@ -45,6 +50,7 @@ def arrowferry_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
         os.environ.pop("ARROWFERRY_HOME", None)
     else:
         os.environ["ARROWFERRY_HOME"] = old
+    shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -87,7 +93,7 @@ def sql(url: str, query: str, params: list[Any] | None = None) -> list[tuple[Any
 
 
 def with_database(url: str, name: str) -> str:
-    from arrowferry.urls import parse_url, Endpoint
+    from arrowferry.urls import Endpoint, parse_url
 
     e = parse_url(url)
     return Endpoint(e.dialect, name, e.host, e.port, e.username, e.password, e.ssl, e.params).url
@@ -118,7 +124,9 @@ def northwind(tmp_path: Path) -> Path:
     return target
 
 
-def make_sqlite(path: Path, script: str, rows: dict[str, list[tuple[Any, ...]]] | None = None) -> Path:
+def make_sqlite(
+    path: Path, script: str, rows: dict[str, list[tuple[Any, ...]]] | None = None
+) -> Path:
     """A SQLite file from a DDL script plus rows inserted through the stdlib driver."""
     conn = sqlite3.connect(path)
     conn.executescript(script)
@@ -132,4 +140,9 @@ def make_sqlite(path: Path, script: str, rows: dict[str, list[tuple[Any, ...]]] 
 
 
 def pg_tables(url: str, schema: str = "public") -> list[str]:
-    return [r[0] for r in sql(url, "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema])]
+    return [
+        r[0]
+        for r in sql(
+            url, "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", [schema]
+        )
+    ]

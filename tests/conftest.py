@@ -29,7 +29,10 @@ def _docker_answers() -> bool:
         import docker
 
         client = docker.from_env(timeout=3)
-        client.ping()
+        try:
+            client.ping()
+        finally:
+            client.close()
         return True
     except Exception:
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -237,7 +238,8 @@ def migrate_table(
     --------
     >>> migrate_table("app.db", "postgresql://me@db/app", "orders", drop_tables=True)  # doctest: +SKIP
     """
-    return migrate(source, target, include_tables=(table,), **options)
+    exact = re.sub(r"([*?\[])", r"[\1]", table)  # a table name, not a glob pattern
+    return migrate(source, target, include_tables=(exact,), **options)
 
 
 def inspect_schema(url: UrlLike, *, schema: str = "public") -> Schema:

@@ -28,7 +28,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _err(text: str) -> None:
-    click.echo(f"error: {mask_url(text)}", err=True)
+    """One paragraph on stderr: driver messages often span lines, the user gets one."""
+    click.echo(f"error: {' '.join(mask_url(text).split())}", err=True)
 
 
 def handle_errors(func: F) -> F:
@@ -157,7 +158,7 @@ def migrate(
 def _print_plan(result: MigrationResult) -> None:
     from rich.console import Console
 
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     plan = result.plan or {}
     out.print(
         f"[bold]Plan[/bold] (dry run: nothing was written) -> {result.target or 'the embedded PostgreSQL'}"
@@ -184,7 +185,7 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     table = Table(title="arrowferry: migration summary")
     for name in ("table", "rows", "seconds", "rows/s"):
         table.add_column(name, justify="left" if name == "table" else "right")
@@ -201,10 +202,10 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     _print_warnings(out, result.warnings)
     for error in result.errors:
         out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
-    if result.target:
-        out.print(f"\ntarget: {result.target}")
+    if result.target:  # plain echo: a script must get the URL unwrapped
+        click.echo(f"\ntarget: {result.target}")
         if embedded_target:
-            out.print(f"psql:   psql '{result.target}'", markup=False)
+            click.echo(f"psql:   psql '{result.target}'")
 
 
 def _print_warnings(out: Any, warnings: list[str]) -> None:
@@ -270,6 +271,7 @@ def _print_schema(schema: Schema) -> None:
 @click.option(
     "--from",
     "source",
+    help="Dialect of the declared type.",
     default="sqlite",
     show_default=True,
     type=click.Choice(["sqlite", "postgresql"]),
@@ -277,6 +279,7 @@ def _print_schema(schema: Schema) -> None:
 @click.option(
     "--to",
     "target",
+    help="Dialect to map it into.",
     default="postgresql",
     show_default=True,
     type=click.Choice(["sqlite", "postgresql"]),

@@ -32,21 +32,27 @@ def data_dir() -> Path:
     return home() / "pgdata"
 
 
-def _server() -> Any:
+def _pgserver() -> Any:
     try:
         with warnings.catch_warnings():
             # pgserver asks platformdirs for a runtime dir at import; without
             # XDG_RUNTIME_DIR that warns and falls back to /tmp, which is fine
             warnings.simplefilter("ignore")
             import pgserver
+            import pgserver._commands
     except ImportError as err:  # pragma: no cover - a declared dependency
         raise ConnectError(
             "the embedded PostgreSQL needs the 'pgserver' package: pip install pgserver"
         ) from err
+    return pgserver
+
+
+def _server() -> Any:
+    pgserver = _pgserver()
     directory = data_dir()
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return pgserver.get_server(directory, cleanup_mode=None)  # type: ignore[attr-defined]
+        return pgserver.get_server(directory, cleanup_mode=None)
     except Exception as err:
         raise ConnectError(
             f"could not start the embedded PostgreSQL in {directory}: {err}"
@@ -98,7 +104,7 @@ def stop() -> bool:
     """Stop the embedded server; False when it was not running."""
     if not is_running():
         return False
-    from pgserver._commands import pg_ctl  # type: ignore[attr-defined]
+    pg_ctl = _pgserver()._commands.pg_ctl
 
     user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
     try:

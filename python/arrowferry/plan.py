@@ -341,14 +341,22 @@ class Planner:
     def _decimal_arrow(
         self, table: Table, col: Column, dtype: DataType, profile: ColumnProfile
     ) -> tuple[pa.DataType, int]:
-        """Arrow decimal wide enough to hold every value exactly before the server rounds."""
+        """An Arrow decimal wide enough to carry every value exactly; the server rounds.
+
+        numeric(p,s): p - s integer digits and at least s + 18 fraction digits. A REAL
+        has at most 17 significant digits, so a value rounded (half-even) at that scale
+        still rounds, half away from zero, to the same s digits on the server.
+        Unbounded NUMERIC: the profile's largest magnitude gives the integer digits and
+        its smallest REAL the fraction digits its shortest text can need.
+        """
         if dtype.precision is not None:
             int_digits = dtype.precision - (dtype.scale or 0)
-            min_scale = (dtype.scale or 0) + 1
+            min_scale = (dtype.scale or 0) + 18
         else:
             biggest = profile.max_abs_number
             int_digits = 1 if biggest < 1 else math.floor(math.log10(biggest)) + 1
-            min_scale = 0
+            smallest = profile.min_abs_real
+            min_scale = 0 if smallest == 0 else max(0, 17 - (math.floor(math.log10(smallest)) + 1))
         for digits, make in (
             (DECIMAL128_DIGITS, pa.decimal128),
             (DECIMAL256_DIGITS, pa.decimal256),
@@ -356,10 +364,14 @@ class Planner:
             scale = digits - max(int_digits, 1)
             if scale >= min_scale:
                 return make(digits, scale), scale
+        wide = DECIMAL256_DIGITS - max(int_digits, 1)
+        if dtype.precision is not None and wide > (dtype.scale or 0):
+            # a very wide numeric(p,s): values beyond 17 significant digits get flagged
+            return pa.decimal256(DECIMAL256_DIGITS, wide), wide
         raise UnsupportedTypeError(
-            f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values need "
-            f"more than {DECIMAL256_DIGITS} digits; map the column to text or double precision "
-            "with type_mappings",
+            f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values span "
+            f"more than {DECIMAL256_DIGITS} digits (from {profile.min_abs_real:g} to "
+            f"{profile.max_abs_number:g}); map the column to double precision or text with type_mappings",
             table=table.name,
             column=col.name,
             type=col.declared,
@@ -566,6 +578,8 @@ def _read_as(dtype: DataType, affinity: str, profile: ColumnProfile | None) -> t
         if profile is None or profile.only("integer", "real"):
             return "real", False
         return "text", True
+    if kind == "decimal":
+        return "numeric", True
     if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
         return "blob", True
     if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):

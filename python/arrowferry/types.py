@@ -267,21 +267,24 @@ class TypeMappings:
     def __init__(self, mappings: Mapping[str, str] | None = None) -> None:
         self._by_type: dict[str, str] = {}
         self._by_column: dict[tuple[str, str], str] = {}
+        self._spelled: dict[str, str] = {}  # normalised key -> the user's spelling
         for key, value in (mappings or {}).items():
             if not value.strip():
                 raise BadInputError(f"type mapping {key!r} has an empty target type")
             if "." in key and "(" not in key:
                 table, _, column = key.rpartition(".")
                 self._by_column[(table.lower(), column.lower())] = value
+                self._spelled[f"{table.lower()}.{column.lower()}"] = key
             else:
                 self._by_type[_norm(key)] = value
+                self._spelled[_norm(key)] = key
         self.used: set[str] = set()
 
     def lookup(self, table: str, column: str, declared: str) -> str | None:
         """The target DDL the user asked for this column, if any."""
         hit = self._by_column.get((table.lower(), column.lower()))
         if hit is not None:
-            self.used.add(f"{table}.{column}")
+            self.used.add(f"{table.lower()}.{column.lower()}")
             return hit
         for key in (_norm(declared), _norm(DeclaredType.parse(declared).name)):
             if key in self._by_type:
@@ -290,8 +293,8 @@ class TypeMappings:
         return None
 
     def unused(self) -> list[str]:
-        keys = [f"{t}.{c}" for t, c in self._by_column] + list(self._by_type)
-        return [k for k in keys if k.lower() not in {u.lower() for u in self.used}]
+        """The user's keys (as spelled) that matched no column."""
+        return [spelled for key, spelled in self._spelled.items() if key not in self.used]
 
     def __bool__(self) -> bool:
         return bool(self._by_type or self._by_column)

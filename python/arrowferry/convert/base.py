@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
 import polars as pl
 
-ReadAs = Literal["integer", "real", "text", "blob"]
-"""How a column is read from SQLite (which CAST): decided by the column's profile."""
+from arrowferry.dialects.sqlite import ReadAs
+
+__all__ = ["Conversion", "ReadAs", "failed"]
 
 
 @dataclass(frozen=True)

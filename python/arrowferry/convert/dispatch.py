@@ -20,7 +20,9 @@ def build_conversion(
     if kind in {"float32", "float64"}:
         return numeric.to_float(c, read_as, kind)
     if kind == "decimal":
-        return numeric.to_decimal(c, read_as, decimal_scale)
+        return numeric.to_decimal(
+            c, read_as, decimal_scale, rounds_later=target.precision is not None
+        )
     if kind == "boolean":
         return numeric.to_boolean(c, read_as)
     if kind in {"timestamp", "timestamptz"}:

@@ -17,6 +17,7 @@ _INT_DTYPES: dict[str, pl.DataType] = {
 }
 _TWO_53 = float(2**53)
 _NUMBER_TEXT = r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$"
+_NUMBER_PARTS = r"^[+-]?(?<int>\d*)\.?(?<frac>\d*)(?:[eE](?<exp>[+-]?\d+))?$"
 
 BOOLEAN_WORDS = {
     "1": True,
@@ -58,7 +59,7 @@ def to_float(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
     return Conversion(value, failed(c, value), f"text -> {kind} (strict)")
 
 
-def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int) -> Conversion:
+def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool) -> Conversion:
     """Exact decimal text at ``scale`` fraction digits; PostgreSQL rounds to the column's.
 
     SQLite renders reals with the shortest text that round-trips, so ``CAST(x AS TEXT)``
@@ -66,8 +67,16 @@ def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int) -> Conversion:
     zero) to the declared scale (driver-traps.md B).
     """
     text = c if read_as == "text" else c.cast(pl.String)
-    valid = text.str.contains(_NUMBER_TEXT)
-    value = pl.when(valid).then(text).str.to_decimal(scale=scale)
+    parts = text.str.extract_groups(_NUMBER_PARTS)
+    exponent = parts.struct.field("exp").cast(pl.Int64, strict=False).fill_null(0)
+    fraction_digits = (parts.struct.field("frac").str.len_chars() - exponent).clip(lower_bound=0)
+    # Polars rounds what does not fit the scale. Harmless when the server rounds again to
+    # far fewer digits and the value has at most 17 significant digits (see plan), a
+    # silent change otherwise.
+    mantissa = parts.struct.field("int").fill_null("") + parts.struct.field("frac").fill_null("")
+    significant = mantissa.str.strip_chars_start("0").str.len_chars()
+    fits = (fraction_digits <= scale) | (pl.lit(rounds_later) & (significant <= 17))
+    value = pl.when(text.str.contains(_NUMBER_TEXT) & fits).then(text).str.to_decimal(scale=scale)
     return Conversion(value, failed(c, value), f"text -> decimal(38,{scale})")
 
 

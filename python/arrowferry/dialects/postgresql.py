@@ -67,6 +67,7 @@ def _first_line(text: str) -> str:
     # the driver repeats the whole statement; the server's own words are what matter
     text = re.sub(r"^Failed to execute query '.*': (?=ERROR:)", "", text, flags=re.S)
     text = re.sub(r"^Failed to prepare query: (?=ERROR:)", "", text, flags=re.S)
+    text = re.sub(r"^Failed to execute COPY statement: (PGRES_FATAL_ERROR )?", "", text)
     text = re.sub(r"\s*Query was: .*$", "", text, flags=re.S)
     text = text.replace("[libpq] ", "")
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
@@ -193,6 +194,30 @@ def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -
         f"SELECT setval(pg_get_serial_sequence({_literal(target)}, {_literal(column)}), "
         f"GREATEST(COALESCE((SELECT max({col}) FROM {target}), 0), {int(floor)}) + 1, false)"
     )
+
+
+def drop_constraint_sql(schema: str, table: str, name: str) -> str:
+    return f"ALTER TABLE {qname(schema, table)} DROP CONSTRAINT {quote_ident(name)}"
+
+
+def add_constraint_sql(schema: str, table: str, name: str, definition: str) -> str:
+    return f"ALTER TABLE {qname(schema, table)} ADD CONSTRAINT {quote_ident(name)} {definition}"
+
+
+def foreign_keys_touching(
+    conn: Any, schema: str, tables: Sequence[str]
+) -> list[tuple[str, str, str]]:
+    """(table, constraint, definition) of every foreign key from or to ``tables``."""
+    rows = fetch(
+        conn,
+        "SELECT c.relname, k.conname, pg_get_constraintdef(k.oid) FROM pg_constraint k "
+        "JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_class r ON r.oid = k.confrelid JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+        "WHERE k.contype = 'f' AND ((n.nspname = $1 AND c.relname = ANY($2)) "
+        "OR (rn.nspname = $1 AND r.relname = ANY($2))) ORDER BY 1, 2",
+        [schema, list(tables)],
+    )
+    return [(t, n, d.removesuffix(" NOT VALID")) for t, n, d in rows]
 
 
 def analyze_sql(schema: str, table: str) -> str:

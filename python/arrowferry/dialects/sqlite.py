@@ -48,7 +48,7 @@ from arrowferry.model import (
 from arrowferry.types import from_sqlite_declared
 from arrowferry.urls import sqlite_uri
 
-ReadAs = Literal["integer", "real", "text", "blob"]
+ReadAs = Literal["integer", "real", "text", "blob", "numeric"]
 _INTERNAL_PREFIX = "sqlite_"
 _ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 
@@ -82,10 +82,12 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
         rows = conn.execute("PRAGMA quick_check(5)").fetchall()
     except sqlite3.DatabaseError as err:
         raise SourceError(_explain_open_error(path, err)) from err
-    problems = [r[0] for r in rows if r[0] != "ok"]
+    problems = [" ".join(line.split()) for r in rows if r[0] != "ok" for line in r[0].splitlines()]
+    problems = [p for p in problems if p and not p.startswith("***")]
     if problems:
+        more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
         raise SourceError(
-            f"SQLite file {str(path)!r} is corrupt: {'; '.join(problems)}; "
+            f"SQLite file {str(path)!r} is corrupt: {'; '.join(problems[:3])}{more}; "
             "try `sqlite3 file .recover` first"
         )
 
@@ -417,6 +419,7 @@ class ColumnProfile:
     nulls: int = 0
     max_text_length: int = 0
     max_abs_number: float = 0.0
+    min_abs_real: float = 0.0  # smallest non-zero REAL magnitude (0.0: none)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -430,6 +433,9 @@ class ColumnProfile:
 
     def only(self, *classes: str) -> bool:
         return set(self.classes) <= set(classes)
+
+
+_PER_COLUMN = 8
 
 
 def profile(
@@ -446,7 +452,9 @@ def profile(
             f"sum(typeof({q}) = 'blob')",
             f"sum({q} IS NULL)",
             f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
-            f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs({q}) END)",
+            # abs() of -2**63 overflows in SQLite; as REAL it cannot
+            f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs(CAST({q} AS REAL)) END)",
+            f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
         ]
     sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
     try:
@@ -455,7 +463,7 @@ def profile(
         raise SourceError(f"cannot read table {table!r}: {err}") from err
     result = {}
     for i, name in enumerate(columns):
-        v = row[1 + 7 * i : 8 + 7 * i]
+        v = row[1 + _PER_COLUMN * i : 1 + _PER_COLUMN * (i + 1)]
         counts = [int(x or 0) for x in v[:6]]
         result[name] = ColumnProfile(
             integers=counts[0],
@@ -465,6 +473,7 @@ def profile(
             nulls=counts[4],
             max_text_length=counts[5],
             max_abs_number=float(v[6] or 0.0),
+            min_abs_real=float(v[7] or 0.0),
         )
     return int(row[0]), result
 
@@ -476,68 +485,88 @@ READ_TYPES: dict[str, pa.DataType] = {
     "real": pa.float64(),
     "text": pa.string(),
     "blob": pa.binary(),
+    "numeric": pa.string(),
 }
 """The Arrow type the driver must produce for each way of reading a column."""
 
+REAL_SUFFIX = "_r"
+"""A ``numeric`` read also yields ``c{i}_r``: the column's REAL values, as doubles."""
+
 _CAST = {
     "integer": "{q}",
-    "real": "CAST({q} AS REAL)",
+    "real": "{q}",
     "text": "CAST({q} AS TEXT)",
     "blob": "CAST({q} AS BLOB)",
+    "numeric": "CASE WHEN typeof({q}) = 'real' THEN NULL ELSE CAST({q} AS TEXT) END",
 }
-_SENTINEL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''"}
+_SENTINEL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''", "numeric": "''"}
 ROWID = "__arrowferry_rowid"
 _TYPE_MISMATCH = re.compile(r"Type mismatch in column (?P<index>\d+): (?P<detail>[^\n.]*)")
 
 
 def read_sql(table: str, columns: Sequence[tuple[str, ReadAs, bool]], *, with_rowid: bool) -> str:
-    """The SELECT that pins every column's Arrow type.
+    """The SELECT that pins every column's Arrow type; column i is named ``c{i}``.
 
     The first branch is a typed sentinel row (driver-traps.md A: the driver types a
     column from its first batch, and a NULL never upgrades it); the reader drops it.
-    Numbers are only ever CAST to REAL when the profile says the column is all numeric,
-    since SQLite's CAST never fails and silently turns 'abc' into 0.
+    Numbers are never CAST to INTEGER or REAL, since SQLite's CAST never fails and
+    silently turns 'abc' into 0. A ``numeric`` read splits the column in two: REAL
+    values travel as doubles (``c{i}_r``), so they can be written with their
+    shortest round-trip text, which SQLite's own CAST does not produce; everything
+    else as SQLite's text.
     """
-    sentinel = [_SENTINEL[kind] for _, kind, _ in columns]
-    select = [
-        (_CAST[kind] if cast else "{q}").format(q=quote_ident(name)) for name, kind, cast in columns
-    ]
+    heads: list[str] = []
+    body: list[str] = []
     if with_rowid:
-        sentinel.insert(0, "0")
-        select.insert(0, "_rowid_")
-    names = ([ROWID] if with_rowid else []) + [f"c{i}" for i in range(len(columns))]
-    head = ", ".join(f"{v} AS {quote_ident(n)}" for v, n in zip(sentinel, names, strict=True))
-    body = ", ".join(select)
-    return f"SELECT {head} UNION ALL SELECT {body} FROM {quote_ident(table)}"
+        heads.append(f"0 AS {quote_ident(ROWID)}")
+        body.append("_rowid_")
+    for i, (name, kind, cast) in enumerate(columns):
+        q = quote_ident(name)
+        heads.append(f"{_SENTINEL[kind]} AS {quote_ident(f'c{i}')}")
+        body.append((_CAST[kind] if cast or kind == "numeric" else "{q}").format(q=q))
+        if kind == "numeric":
+            heads.append(f"0.0 AS {quote_ident(f'c{i}{REAL_SUFFIX}')}")
+            body.append(f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
+    return f"SELECT {', '.join(heads)} UNION ALL SELECT {', '.join(body)} FROM {quote_ident(table)}"
 
 
 def read_batches(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Stream the query's batches from adbc_driver_sqlite, without the sentinel row."""
+    """Stream the query's batches from adbc_driver_sqlite, without the sentinel row.
+
+    The cursor and connection are closed however the stream ends, including when the
+    consumer stops early (a conversion error, a retry): ADBC refuses to close a
+    connection whose statement is still open.
+    """
     import adbc_driver_sqlite.dbapi as sqlite_adbc
 
-    conn = sqlite_adbc.connect(sqlite_uri(path, read_only=True))
-    try:
-        cur = conn.cursor()
-        cur.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(max(1, batch_rows))})
-        cur.execute(sql)
-        reader = cur.fetch_record_batch()
-        first = True
-        for batch in reader:
-            if first:
-                batch = batch.slice(1)
-                first = False
-            if batch.num_rows:
-                yield batch
-        cur.close()
-    except Exception as err:  # the driver raises OSError/adbc errors: keep them typed
-        if isinstance(err, SourceError):
-            raise
-        mismatch = _TYPE_MISMATCH.search(str(err))
-        if mismatch:
-            raise ReadTypeChanged(str(path), int(mismatch["index"]), mismatch["detail"]) from err
-        raise SourceError(f"reading {str(path)!r} failed: {err}") from err
-    finally:
-        conn.close()
+    with (
+        closing(sqlite_adbc.connect(sqlite_uri(path, read_only=True))) as conn,
+        closing(conn.cursor()) as cur,
+    ):
+        try:
+            cur.adbc_statement.set_options(
+                **{"adbc.sqlite.query.batch_rows": str(max(1, batch_rows))}
+            )
+            cur.execute(sql)
+            reader = cur.fetch_record_batch()
+            first = True
+            for batch in reader:
+                if first:
+                    batch = batch.slice(1)
+                    first = False
+                if batch.num_rows:
+                    yield batch
+        except Exception as err:  # the driver raises OSError/adbc errors: keep them typed
+            raise _read_error(path, err) from err
+
+
+def _read_error(path: Path, err: Exception) -> Exception:
+    if isinstance(err, SourceError):
+        return err
+    mismatch = _TYPE_MISMATCH.search(str(err))
+    if mismatch:
+        return ReadTypeChanged(str(path), int(mismatch["index"]), mismatch["detail"])
+    return SourceError(f"reading {str(path)!r} failed: {err}")
 
 
 def connect_metadata_ctx(path: Path) -> closing[sqlite3.Connection]:

@@ -51,20 +51,24 @@ class Pipeline:
         self.reporter = reporter
         self.result = result
         self.failed: set[str] = set()
+        self.loaded: set[str] = set()
+        self.restore: list[Statement] = []  # foreign keys suspended by a data_only run
         self.stop = threading.Event()
         self.lock = threading.Lock()
 
     def run(self) -> None:
         self._prepare()
         self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
-        self._load_all()
-        if not self.options.data_only and not (
-            self.stop.is_set() and not self.options.continue_on_error
-        ):
+        try:
+            self._load_all()
+        finally:
+            # finish what did load, even when the run stopped on an error
             self.reporter.phase("building keys, indexes and constraints")
-            self._finish()
-        elif self.options.data_only:
-            self._finish(kinds={"sequence", "analyze"})
+            if self.options.data_only:
+                kinds = {"sequence", "analyze"}
+                self._finish([s for s in self.plan.finish if s.kind in kinds] + self.restore)
+            else:
+                self._finish(self.plan.finish)
 
     # --- phases -------------------------------------------------------------------------
 
@@ -76,7 +80,32 @@ class Pipeline:
             if self.options.drop_tables and not self.options.data_only:
                 for table in self.plan.tables:
                     pg.execute(conn, pg.drop_table_sql(schema, table.name))
+            if self.options.data_only:
+                self._suspend_foreign_keys(conn)
             conn.commit()
+
+    def _suspend_foreign_keys(self, conn: Any) -> None:
+        """Appending into tables with live foreign keys fails on load order (and on cycles).
+
+        The keys touching the loaded tables are dropped in the same transaction that
+        starts the run and re-created, validated, once the rows are in; one the data
+        violates comes back NOT VALID with a warning.
+        """
+        names = [t.name for t in self.plan.tables]
+        schema = self.options.target_schema
+        for table, name, definition in pg.foreign_keys_touching(conn, schema, names):
+            pg.execute(conn, pg.drop_constraint_sql(schema, table, name))
+            self.restore.append(
+                Statement(
+                    "foreign_key",
+                    pg.add_constraint_sql(schema, table, name, definition),
+                    None,  # always restored, whichever tables loaded
+                    name,
+                    fallback_sql=pg.add_constraint_sql(
+                        schema, table, name, definition + " NOT VALID"
+                    ),
+                )
+            )
 
     def _load_all(self) -> None:
         tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
@@ -107,6 +136,7 @@ class Pipeline:
             return
         seconds = time.perf_counter() - start
         with self.lock:
+            self.loaded.add(table.name)
             if not self.options.data_only:
                 self.result.summary.tables_created += 1
             self.result.tables.append(TableResult(table.name, rows, seconds))
@@ -191,25 +221,24 @@ class Pipeline:
             self.stop.set()
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
 
-    def _finish(self, kinds: set[str] | None = None) -> None:
+    def _finish(self, statements: list[Statement]) -> None:
         with self._connection(autocommit=True) as conn:
             pg.execute(conn, "SET maintenance_work_mem = '256MB'")
             views: list[Statement] = []
-            for stmt in self.plan.finish:
-                if kinds is not None and stmt.kind not in kinds:
-                    continue
+            for stmt in statements:
                 if stmt.kind == "view":
                     views.append(stmt)
                     continue
-                if stmt.table is not None and stmt.table in self.failed:
-                    continue
-                if set(stmt.depends) & self.failed:
-                    self._warn(
-                        f"{stmt.kind.replace('_', ' ')} {stmt.name} skipped: a table it needs failed to load"
-                    )
+                needs = {stmt.table, *stmt.depends} - {None}
+                if needs - self.loaded:
+                    if needs & self.failed and stmt.kind == "foreign_key":
+                        self._warn(
+                            f"foreign key {stmt.name} skipped: a table it needs failed to load"
+                        )
                     continue
                 self._run_statement(conn, stmt)
-            self._create_views(conn, views)
+            if views and not self.stop.is_set():
+                self._create_views(conn, views)
 
     def _create_views(self, conn: Any, views: list[Statement]) -> None:
         """Views may read other views: retry until a round creates none (dependency order)."""

@@ -14,10 +14,11 @@ from typing import Any
 
 import polars as pl
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from arrowferry.convert import build_conversion
 from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
-from arrowferry.dialects.sqlite import READ_TYPES, ROWID
+from arrowferry.dialects.sqlite import READ_TYPES, REAL_SUFFIX, ROWID
 from arrowferry.errors import ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
 from arrowferry.plan import ColumnPlan, TablePlan
@@ -46,14 +47,15 @@ class Transformer:
         self.columns: list[_Column] = []
         for i, col in enumerate(self.plan.columns):
             name = f"c{i}"
+            read_as = "text" if col.read_as == "numeric" else col.read_as  # merged on read
             conv = build_conversion(
                 name,
-                col.read_as,
+                read_as,
                 col.type,
                 table=self.plan.source.name,
                 decimal_scale=col.decimal_scale,
             )
-            fast = None if col.validate else fast_path(col.read_as, col.type, col.arrow_type)
+            fast = None if col.validate else fast_path(read_as, col.type, col.arrow_type)
             self.columns.append(
                 _Column(
                     col,
@@ -69,10 +71,9 @@ class Transformer:
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         arrays: list[pa.Array | None] = []
         slow: list[int] = []
+        read = [self._read(batch, i) for i in range(len(self.columns))]
         for i, col in enumerate(self.columns):
-            array = batch.column(i + self.offset)
-            if array.type != col.read_type:
-                raise ReadTypeChanged(self.plan.source.name, i, f"read as {array.type}")
+            array = read[i]
             if col.fast is not None:
                 try:
                     arrays.append(_exact(col.fast(array), col.plan.arrow_type))
@@ -82,20 +83,36 @@ class Transformer:
             arrays.append(None)
             slow.append(i)
         if slow:
-            for i, array in zip(slow, self._slow(batch, slow), strict=True):
+            for i, array in zip(slow, self._slow(batch, read, slow), strict=True):
                 arrays[i] = array
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
+    def _read(self, batch: pa.RecordBatch, i: int) -> pa.Array:
+        """Column i as read, type-checked; a ``numeric`` pair merged into exact text."""
+        col = self.columns[i]
+        array = batch.column(col.source)
+        if array.type != col.read_type:
+            raise ReadTypeChanged(self.plan.source.name, i, f"read as {array.type}")
+        if col.plan.read_as != "numeric":
+            return array
+        reals = batch.column(col.source + REAL_SUFFIX)
+        if reals.type != pa.float64():
+            raise ReadTypeChanged(self.plan.source.name, i, f"REAL part read as {reals.type}")
+        # Arrow writes a double with its shortest round-trip text (0.7999999999999999, 1e-25)
+        return pc.coalesce(array, reals.cast(pa.string()))
+
     # --- the full path -----------------------------------------------------------------
 
-    def _slow(self, batch: pa.RecordBatch, indexes: list[int]) -> list[pa.Array]:
+    def _slow(
+        self, batch: pa.RecordBatch, read: list[pa.Array], indexes: list[int]
+    ) -> list[pa.Array]:
         for i in indexes:
-            if self.columns[i].plan.read_as == "text":
-                self._check_utf8(batch, i)
-        names = ([ROWID] if self.plan.with_rowid else []) + [
-            self.columns[i].source for i in indexes
-        ]
-        frame = pl.from_arrow(batch.select(names))
+            if pa.types.is_string(read[i].type):
+                self._check_utf8(batch, read[i], i)
+        data = {self.columns[i].source: read[i] for i in indexes}
+        if self.plan.with_rowid:
+            data[ROWID] = batch.column(ROWID)
+        frame = pl.from_arrow(pa.table(data))
         assert isinstance(frame, pl.DataFrame)
         flagged = [i for i in indexes if self.columns[i].bad is not None]
         exprs = [self.columns[i].value for i in indexes]
@@ -122,6 +139,10 @@ class Transformer:
             col = self.columns[i].plan
             if self.on_bad_value == "fail":
                 self._fail(out, frame, i)
+            if not self.plan.target.columns[i].nullable:
+                self._fail(
+                    out, frame, i, note="; the column is NOT NULL, so it cannot be stored as NULL"
+                )
             self.nulled[col.target] = self.nulled.get(col.target, 0) + int(count)
             fixes.append(
                 pl.when(pl.col(f"{_BAD}{i}"))
@@ -131,15 +152,15 @@ class Transformer:
             )
         return out.with_columns(fixes) if fixes else out
 
-    def _fail(self, out: pl.DataFrame, frame: pl.DataFrame, i: int) -> None:
+    def _fail(self, out: pl.DataFrame, frame: pl.DataFrame, i: int, note: str = "") -> None:
         col = self.columns[i].plan
         index = out.get_column(f"{_BAD}{i}").arg_true()[0]
         value = frame.get_column(self.columns[i].source)[index]
         row = self._row_key(frame, index)
         raise ConversionError(
             f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
-            f"cannot be stored exactly as {col.ddl} (read as SQLite {col.read_as}); fix the value, "
-            "map the column to another type with type_mappings, or pass on_bad_value='null'",
+            f"cannot be stored exactly as {col.ddl} (read as SQLite {col.read_as}){note}; fix the "
+            "value, map the column to another type with type_mappings, or pass on_bad_value='null'",
             table=self.plan.source.name,
             column=col.source,
             row=row,
@@ -151,9 +172,8 @@ class Transformer:
             return frame.get_column(ROWID)[index]
         return f"#{index + 1} of its batch (WITHOUT ROWID table)"
 
-    def _check_utf8(self, batch: pa.RecordBatch, i: int) -> None:
+    def _check_utf8(self, batch: pa.RecordBatch, array: pa.Array, i: int) -> None:
         """SQLite never validates TEXT, and Polars assumes valid UTF-8 (driver-traps.md 11)."""
-        array = batch.column(i + self.offset)
         try:
             array.validate(full=True)
             return

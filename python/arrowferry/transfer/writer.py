@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.errors import RejectedByServer
+from arrowferry.errors import RejectedByServer, WriterTypeError
 
 
 class _Capturing:
@@ -44,6 +44,17 @@ def write_table(
 
     def counted() -> Iterator[pa.RecordBatch]:
         for batch in batches:
+            # the reader does not hold batches to its declared schema; the writer must
+            if batch.schema != arrow_schema:
+                pg.check_arrow_fields(table, batch.schema, target)
+                raise WriterTypeError(
+                    f"table {table!r}: a batch does not match the checked schema "
+                    f"({batch.schema.to_string(show_schema_metadata=False)!r})",
+                    table=table,
+                    column="",
+                    arrow_type=str(batch.schema),
+                    target=str(target),
+                )
             if on_batch is not None:
                 on_batch(batch.num_rows)
             yield batch

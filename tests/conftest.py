@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-CORPUS = REPO.parent / "shared" / "corpus"
+CORPUS = REPO / "tests" / "data"  # bundled copies of ../shared/corpus (see its README)
 CHINOOK = REPO / "examples" / "chinook.sqlite"
 
 

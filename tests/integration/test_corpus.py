@@ -22,7 +22,7 @@ import pytest
 
 import arrowferry as af
 from arrowferry.result import MigrationResult
-from tests.conftest import CORPUS, pg_tables, sql, with_database
+from tests.conftest import CHINOOK, CORPUS, pg_tables, sql, with_database
 from tests.integration._compare import (
     compare_table,
     finalizer_errors,
@@ -45,7 +45,7 @@ def _nothing_left_open() -> Iterator[None]:
 
 
 SOURCES = {
-    "chinook": CORPUS / "Chinook_Sqlite.sqlite",
+    "chinook": CHINOOK,
     "northwind": CORPUS / "northwind.db",
 }
 

@@ -59,12 +59,14 @@ class ColumnPlan:
 class Statement:
     """A finishing statement and what it does, for the plan and the summary."""
 
-    kind: str  # primary_key, unique, index, check, foreign_key, sequence, view, analyze
+    kind: str  # key_index, index, primary_key, unique, check, foreign_key, sequence, view, analyze
     sql: str
     table: str | None
     name: str
     fallback_sql: str | None = None  # e.g. the NOT VALID form of a foreign key
+    fallback_note: str = "existing rows violate it"  # why the fallback was needed
     depends: tuple[str, ...] = ()  # target tables that must have loaded
+    requires: str | None = None  # a statement (by name) that must have fully succeeded
 
 
 @dataclass
@@ -182,7 +184,7 @@ class Planner:
             self.warnings.append(f"type mapping {key!r} matched no column")
         names = {t.source.name: t.target.name for t in plans}
         finish: list[Statement] = []
-        for kind in ("primary_key", "unique", "index", "check"):
+        for kind in ("key_index", "index", "primary_key", "unique", "check"):
             finish += [s for p in plans for s in p.finish if s.kind == kind]
         for plan in plans:
             finish += self._foreign_keys(plan, names)
@@ -400,28 +402,15 @@ class Planner:
         out: list[Statement] = []
         tname = plan.name
         if table.primary_key:
-            pk = table.primary_key
-            pk = replace(
-                pk,
-                columns=tuple(names[c] for c in pk.columns),
-                name=self._relation_name(pk.name or f"{tname}_pkey", "primary key"),
-            )
-            out.append(
-                Statement(
-                    "primary_key", pg.primary_key_sql(schema, tname, pk), tname, pk.name or ""
-                )
-            )
+            name = self._relation_name(table.primary_key.name or f"{tname}_pkey", "primary key")
+            columns = tuple(names[c] for c in table.primary_key.columns)
+            out += _key_statements("primary_key", schema, tname, name, columns)
         for unique in table.uniques:
-            unique = replace(
-                unique,
-                columns=tuple(names[c] for c in unique.columns),
-                name=self._relation_name(
-                    unique.name or f"{tname}_{'_'.join(unique.columns)}_key", "unique constraint"
-                ),
+            name = self._relation_name(
+                unique.name or f"{tname}_{'_'.join(unique.columns)}_key", "unique constraint"
             )
-            out.append(
-                Statement("unique", pg.unique_sql(schema, tname, unique), tname, unique.name or "")
-            )
+            columns = tuple(names[c] for c in unique.columns)
+            out += _key_statements("unique", schema, tname, name, columns)
         for index in table.indexes:
             stmt = self._index(table, tname, index, names)
             if stmt is not None:
@@ -556,6 +545,35 @@ class Planner:
                 )
             )
         return out
+
+
+def _key_statements(
+    kind: str, schema: str, table: str, name: str, columns: tuple[str, ...]
+) -> list[Statement]:
+    """A key as its index (built in parallel with the others) plus a constraint on it.
+
+    SQLite never enforced keys on old files and lets non-INTEGER primary keys hold
+    NULLs, so each step has a weaker form that keeps every row: duplicate keys leave
+    a plain index, NULLs in a primary key leave the unique index (both with a warning).
+    """
+    keys = tuple(IndexKey(c) for c in columns)
+    return [
+        Statement(
+            "key_index",
+            pg.index_sql(schema, table, Index(name, keys, unique=True)),
+            table,
+            name,
+            fallback_sql=pg.index_sql(schema, table, Index(name, keys, unique=False)),
+            fallback_note="the data holds duplicate keys, so it is a plain (non-unique) index",
+        ),
+        Statement(
+            kind,
+            pg.constraint_using_index_sql(schema, table, name, kind),
+            table,
+            name,
+            requires=name,
+        ),
+    ]
 
 
 def _read_as(dtype: DataType, affinity: str, profile: ColumnProfile | None) -> tuple[ReadAs, bool]:

@@ -134,16 +134,13 @@ def drop_table_sql(schema: str, table: str) -> str:
     return f"DROP TABLE IF EXISTS {qname(schema, table)} CASCADE"
 
 
-def primary_key_sql(schema: str, table: str, pk: PrimaryKey) -> str:
-    name = f"CONSTRAINT {quote_ident(pk.name)} " if pk.name else ""
-    cols = ", ".join(quote_ident(c) for c in pk.columns)
-    return f"ALTER TABLE {qname(schema, table)} ADD {name}PRIMARY KEY ({cols})"
-
-
-def unique_sql(schema: str, table: str, unique: UniqueConstraint) -> str:
-    name = f"CONSTRAINT {quote_ident(unique.name)} " if unique.name else ""
-    cols = ", ".join(quote_ident(c) for c in unique.columns)
-    return f"ALTER TABLE {qname(schema, table)} ADD {name}UNIQUE ({cols})"
+def constraint_using_index_sql(schema: str, table: str, name: str, kind: str) -> str:
+    """Turn a built unique index into the PRIMARY KEY / UNIQUE constraint (no second scan)."""
+    what = "PRIMARY KEY" if kind == "primary_key" else "UNIQUE"
+    return (
+        f"ALTER TABLE {qname(schema, table)} ADD CONSTRAINT {quote_ident(name)} "
+        f"{what} USING INDEX {quote_ident(name)}"
+    )
 
 
 def check_sql(schema: str, table: str, check: Check, *, valid: bool = True) -> str:

@@ -25,6 +25,8 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationError, MigrationResult, TableResult
+from arrowferry.transfer.finish import Finisher, runnable
+from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import read_table
 from arrowferry.transfer.transform import Transformer
 from arrowferry.urls import Endpoint
@@ -202,7 +204,7 @@ class Pipeline:
             self.options.target_schema,
             table.name,
             transform.schema,
-            batches,
+            iter(Prefetch(batches)),
             on_batch=lambda n: self.reporter.advance(table.name, n),
         )
         for column, count in transform.nulled.items():
@@ -222,79 +224,13 @@ class Pipeline:
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
 
     def _finish(self, statements: list[Statement]) -> None:
-        with self._connection(autocommit=True) as conn:
-            pg.execute(conn, "SET maintenance_work_mem = '256MB'")
-            views: list[Statement] = []
-            for stmt in statements:
-                if stmt.kind == "view":
-                    views.append(stmt)
-                    continue
-                needs = {stmt.table, *stmt.depends} - {None}
-                if needs - self.loaded:
-                    if needs & self.failed and stmt.kind == "foreign_key":
-                        self._warn(
-                            f"foreign key {stmt.name} skipped: a table it needs failed to load"
-                        )
-                    continue
-                self._run_statement(conn, stmt)
-            if views and not self.stop.is_set():
-                self._create_views(conn, views)
-
-    def _create_views(self, conn: Any, views: list[Statement]) -> None:
-        """Views may read other views: retry until a round creates none (dependency order)."""
-        errors: dict[str, str] = {}
-        while views:
-            remaining = []
-            for stmt in views:
-                try:
-                    pg.execute(conn, stmt.sql)
-                except Exception as err:
-                    errors[stmt.name] = pg.driver_message(err, self.target)
-                    remaining.append(stmt)
-                    continue
-                self._count(stmt)
-            if len(remaining) == len(views):
-                break
-            views = remaining
-        for stmt in views:
-            self._warn(f"view {stmt.name!r} not created: {errors[stmt.name]}")
-
-    def _run_statement(self, conn: Any, stmt: Statement) -> None:
-        self.reporter.message(stmt.sql)
-        try:
-            pg.execute(conn, stmt.sql)
-        except Exception as err:
-            message = pg.driver_message(err, self.target)
-            if stmt.fallback_sql is None:
-                self._warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: {message}")
-                return
-            try:
-                pg.execute(conn, stmt.fallback_sql)
-            except Exception as err2:
-                self._warn(
-                    f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: "
-                    f"{pg.driver_message(err2, self.target)}"
-                )
-                return
-            self._warn(
-                f"{stmt.kind.replace('_', ' ')} {stmt.name} created NOT VALID: "
-                f"existing rows violate it ({message})"
-            )
-        self._count(stmt)
-
-    def _count(self, stmt: Statement) -> None:
-        summary = self.result.summary
-        if stmt.kind == "index":
-            summary.indexes_created += 1
-        elif stmt.kind in {"primary_key", "unique", "check"}:
-            summary.constraints_applied += 1
-        elif stmt.kind == "foreign_key":
-            summary.foreign_keys_created += 1
-            summary.constraints_applied += 1
-        elif stmt.kind == "view":
-            summary.views_created += 1
-        elif stmt.kind == "sequence":
-            summary.sequences_reset += 1
+        todo = runnable(statements, self.loaded, self.failed, self._warn)
+        rows = {t.name: t.rows for t in self.plan.tables}
+        todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable: views keep their order
+        finisher = Finisher(
+            self.target, self.options.parallelism, self.reporter, self.result.summary, self._warn
+        )
+        finisher.run(todo, views=not self.stop.is_set())
 
     def _warn(self, text: str) -> None:
         with self.lock:

@@ -6,8 +6,10 @@ the rows) and ``events`` (the rest), with JSON objects and arrays stored as text
 SQLite's affinity stores as REAL or INTEGER, and small BLOBs on some users.
 
 Every value comes from one seeded numpy generator and is built column-wise with numpy and
-Polars, then written with ``adbc_driver_sqlite``'s ``adbc_ingest(mode="append")`` into tables
-created with explicit DDL, so the declared types are the application's, not the driver's.
+Polars, ``CHUNK_ROWS`` rows at a time (so memory stays flat at any scale), then written
+with ``adbc_driver_sqlite``'s ``adbc_ingest(mode="append")`` into tables created with
+explicit DDL, so the declared types are the application's, not the driver's. The same
+(rows, seed) gives a byte-identical file.
 
 Usage::
 
@@ -17,8 +19,10 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +31,8 @@ import pyarrow as pa
 
 DEFAULT_ROWS = 2_200_000
 DEFAULT_SEED = 42
+# Bump when the generated data changes, so caches keyed on it (run.py) are rebuilt.
+GENERATOR_VERSION = 1
 
 DDL = (
     """CREATE TABLE users (
@@ -57,16 +63,19 @@ INDEXES = (
     "CREATE INDEX events_happened_at_idx ON events(happened_at)",
 )
 
-FIRST = np.array(
-    "Ada Alan Grace Linus Barbara Ken Dennis Margaret Edsger Donald Frances John Radia "
-    "Guido Bjarne Anders Yukihiro Rasmus Brendan James Sophie Lars Ingrid Mateo Aiko "
-    "Chen Priya Olu Zoë Björn José Renée".split()
-)
-LAST = np.array(
-    "Lovelace Turing Hopper Torvalds Liskov Thompson Ritchie Hamilton Dijkstra Knuth "
-    "Allen McCarthy Perlman Rossum Stroustrup Hejlsberg Matsumoto Lerdorf Eich Gosling "
-    "Wilson Bak Daubechies Álvarez Tanaka Wang Patel Adeyemi Müller O'Brien".split()
-)
+# Names with accents and an apostrophe, as real user tables have.
+FIRST_NAMES = """
+Ada Alan Grace Linus Barbara Ken Dennis Margaret Edsger Donald Frances John Radia Guido
+Bjarne Anders Yukihiro Rasmus Brendan James Sophie Lars Ingrid Mateo Aiko Chen Priya Olu
+Zoë Björn José Renée
+"""
+LAST_NAMES = """
+Lovelace Turing Hopper Torvalds Liskov Thompson Ritchie Hamilton Dijkstra Knuth Allen
+McCarthy Perlman Rossum Stroustrup Hejlsberg Matsumoto Lerdorf Eich Gosling Wilson Bak
+Daubechies Álvarez Tanaka Wang Patel Adeyemi Müller O'Brien
+"""
+FIRST = np.array(FIRST_NAMES.split())
+LAST = np.array(LAST_NAMES.split())
 DOMAINS = np.array(["example.com", "mail.test", "corp.example", "uni.example.edu"])
 PLANS = np.array(["free", "pro", "team", "enterprise"])
 LOCALES = np.array(["en_US", "en_GB", "de_DE", "fr_FR", "ja_JP", "pt_BR"])
@@ -75,14 +84,39 @@ KINDS = np.array(["page_view", "click", "search", "login", "logout", "purchase",
 KIND_P = np.array([0.42, 0.22, 0.12, 0.08, 0.07, 0.06, 0.03])
 TAGS = np.array(["mobile", "web", "beta", "ab:blue", "ab:green", "promo", "retry", "vip"])
 
+# pl.format templates: "{}" is a value, "{{" and "}}" are literal braces.
+PURCHASE = '{{"session":{},"items":{},"currency":"EUR","ok":{}}}'
+SEARCH = '{{"session":{},"q":"{} shoes","results":{}}}'
+ERROR = '{{"session":{},"code":{},"msg":"timeout after {} ms"}}'
+VISIT = '{{"session":{},"path":"/p/{}","duration_ms":{}}}'
+
 EPOCH_START = np.datetime64("2019-01-01T00:00:00", "s").astype(np.int64)
 EPOCH_END = np.datetime64("2025-01-01T00:00:00", "s").astype(np.int64)
+# Rows generated and written at a time: bounds memory (about 0.5 GB) at any scale.
+CHUNK_ROWS = 500_000
 
 
 def split_rows(rows: int) -> tuple[int, int]:
     """Return (users, events) for a total row count: about 1/11 users."""
     users = max(1, rows // 11)
     return users, max(0, rows - users)
+
+
+def chunks(total: int) -> Iterator[tuple[int, int]]:
+    """(first row offset, row count) for each chunk of a table of ``total`` rows."""
+    for start in range(0, total, CHUNK_ROWS):
+        yield start, min(CHUNK_ROWS, total - start)
+
+
+def sorted_times(rng: np.random.Generator, start: int, n: int, total: int) -> np.ndarray:
+    """Sorted epoch seconds for rows start..start+n, from their share of the time window.
+
+    Rows are appended over time, so ids and timestamps rise together across chunks.
+    """
+    span = int(EPOCH_END - EPOCH_START)
+    low = int(EPOCH_START) + span * start // total
+    high = int(EPOCH_START) + span * (start + n) // total
+    return np.sort(rng.integers(low, max(high, low + 1), n))
 
 
 def pick(rng: np.random.Generator, values: np.ndarray, n: int) -> pl.Series:
@@ -126,10 +160,10 @@ def random_blobs(rng: np.random.Generator, n: int, fraction: float) -> pa.Array:
     )
 
 
-def users_frame(rng: np.random.Generator, n: int) -> pa.Table:
-    """The ``users`` table as Arrow."""
+def users_frame(rng: np.random.Generator, start: int, n: int, total: int) -> pa.Table:
+    """Rows ``start``..``start + n`` of the ``users`` table (of ``total``) as Arrow."""
     first, last = pick(rng, FIRST, n), pick(rng, LAST, n)
-    ids = pl.Series("id", np.arange(1, n + 1, dtype=np.int64))
+    ids = pl.Series("id", np.arange(start + 1, start + n + 1, dtype=np.int64))
     base = pl.DataFrame(
         {
             "id": ids,
@@ -151,7 +185,11 @@ def users_frame(rng: np.random.Generator, n: int) -> pa.Table:
     )
     profile = pl.format(
         '{{"plan":"{}","locale":"{}","age":{},"newsletter":{}{}}}',
-        "plan", "locale", "age", newsletter, address.otherwise(pl.lit("")),
+        "plan",
+        "locale",
+        "age",
+        newsletter,
+        address.otherwise(pl.lit("")),
     )
     out = base.select(
         "id",
@@ -163,7 +201,7 @@ def users_frame(rng: np.random.Generator, n: int) -> pa.Table:
     out = out.with_columns(
         name=with_nulls(rng, out["name"], 0.03),
         is_active=pl.Series((rng.random(n) < 0.85).astype(np.int64)),
-        created_at=iso_text(rng, np.sort(rng.integers(EPOCH_START, EPOCH_END, n))),
+        created_at=iso_text(rng, sorted_times(rng, start, n, total)),
         balance=with_nulls(rng, pl.Series(np.minimum(balance, 9_999_999_999.0)), 0.05),
         profile=with_nulls(rng, out["profile"], 0.05),
     )
@@ -178,9 +216,12 @@ def tags_json(rng: np.random.Generator, n: int) -> pl.Series:
     parts = [pick(rng, quoted, n) for _ in range(3)]
     frame = pl.DataFrame({"c": count, "a": parts[0], "b": parts[1], "d": parts[2]})
     joined = (
-        pl.when(pl.col("c") == 0).then(pl.lit(""))
-        .when(pl.col("c") == 1).then(pl.col("a"))
-        .when(pl.col("c") == 2).then(pl.format("{},{}", "a", "b"))
+        pl.when(pl.col("c") == 0)
+        .then(pl.lit(""))
+        .when(pl.col("c") == 1)
+        .then(pl.col("a"))
+        .when(pl.col("c") == 2)
+        .then(pl.format("{},{}", "a", "b"))
         .otherwise(pl.format("{},{},{}", "a", "b", "d"))
     )
     return frame.select(pl.format("[{}]", joined)).to_series()
@@ -201,33 +242,34 @@ def payload_json(rng: np.random.Generator, kinds: pl.Series, n: int) -> pl.Serie
     )
     ok = pl.when(pl.col("ok")).then(pl.lit("true")).otherwise(pl.lit("false"))
     session = pl.col("session").cast(pl.String)
+    kind = pl.col("kind")
     payload = (
-        pl.when(pl.col("kind") == "purchase")
-        .then(pl.format('{{"session":{},"items":{},"currency":"EUR","ok":{}}}', session, "items", ok))
-        .when(pl.col("kind") == "search")
-        .then(pl.format('{{"session":{},"q":"{} shoes","results":{}}}', session, "query", "items"))
-        .when(pl.col("kind") == "error")
-        .then(pl.format('{{"session":{},"code":{},"msg":"timeout after {} ms"}}', session, "page", "ms"))
-        .otherwise(pl.format('{{"session":{},"path":"/p/{}","duration_ms":{}}}', session, "page", "ms"))
+        pl.when(kind == "purchase")
+        .then(pl.format(PURCHASE, session, "items", ok))
+        .when(kind == "search")
+        .then(pl.format(SEARCH, session, "query", "items"))
+        .when(kind == "error")
+        .then(pl.format(ERROR, session, "page", "ms"))
+        .otherwise(pl.format(VISIT, session, "page", "ms"))
     )
     return with_nulls(rng, frame.select(payload).to_series(), 0.02)
 
 
-def events_frame(rng: np.random.Generator, n: int, users: int) -> pa.Table:
-    """The ``events`` table as Arrow; ids roughly follow time, users are skewed."""
+def events_frame(rng: np.random.Generator, start: int, n: int, total: int, users: int) -> pa.Table:
+    """Rows ``start``..``start + n`` of ``events`` as Arrow; users are skewed."""
     kinds = pl.Series(KINDS.tolist(), dtype=pl.String).gather(rng.choice(len(KINDS), n, p=KIND_P))
     # A power law: a few users produce most events, as in real applications.
     user_id = (rng.pareto(1.2, n) * users / 20).astype(np.int64) % users + 1
     amount = np.round(rng.lognormal(3.0, 1.0, n), 2)
     frame = pl.DataFrame(
         {
-            "id": np.arange(1, n + 1, dtype=np.int64),
+            "id": np.arange(start + 1, start + n + 1, dtype=np.int64),
             "user_id": user_id,
             "kind": kinds,
             "payload": payload_json(rng, kinds, n),
             "tags": tags_json(rng, n),
             "score": with_nulls(rng, pl.Series(rng.random(n) * 100.0), 0.05),
-            "happened_at": iso_text(rng, np.sort(rng.integers(EPOCH_START, EPOCH_END, n))),
+            "happened_at": iso_text(rng, sorted_times(rng, start, n, total)),
             "amount": pl.Series(amount),
             "flag": with_nulls(rng, pl.Series((rng.random(n) < 0.5).astype(np.int64)), 0.1),
         }
@@ -236,8 +278,8 @@ def events_frame(rng: np.random.Generator, n: int, users: int) -> pa.Table:
     return frame.with_columns(amount=pl.when(purchase).then("amount")).to_arrow()
 
 
-def write_db(path: Path, users: pa.Table, events: pa.Table) -> None:
-    """Create the schema with explicit DDL, append the data, then build the indexes."""
+def write_db(path: Path, parts: Iterable[tuple[str, pa.Table]]) -> None:
+    """Create the schema with explicit DDL, append each (table, rows) part, then index."""
     import adbc_driver_sqlite.dbapi as sqlite_adbc
 
     # Autocommit, because SQLite refuses to change the safety level inside a transaction.
@@ -248,8 +290,8 @@ def write_db(path: Path, users: pa.Table, events: pa.Table) -> None:
             cur.fetchall()
         for statement in DDL:
             cur.execute(statement)
-        cur.adbc_ingest("users", users, mode="append")
-        cur.adbc_ingest("events", events, mode="append")
+        for table, rows in parts:
+            cur.adbc_ingest(table, rows, mode="append")
         for statement in INDEXES:
             cur.execute(statement)
 
@@ -258,11 +300,13 @@ def generate(path: Path, rows: int = DEFAULT_ROWS, seed: int = DEFAULT_SEED) -> 
     """Write the database to ``path`` (atomically replacing it); return row counts per table."""
     n_users, n_events = split_rows(rows)
     rng = np.random.default_rng(seed)
-    users = users_frame(rng, n_users)
-    events = events_frame(rng, n_events, n_users)
+    parts = itertools.chain(
+        (("users", users_frame(rng, a, n, n_users)) for a, n in chunks(n_users)),
+        (("events", events_frame(rng, a, n, n_events, n_users)) for a, n in chunks(n_events)),
+    )
     tmp = path.with_name(path.name + ".tmp")
     tmp.unlink(missing_ok=True)
-    write_db(tmp, users, events)
+    write_db(tmp, parts)
     os.replace(tmp, path)
     return {"users": n_users, "events": n_events}
 

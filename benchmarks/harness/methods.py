@@ -7,6 +7,7 @@ and setup that are not part of a migration (writing a load file, creating sample
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import sqlite3
 import subprocess
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.pg import pgloader_url, psql_path
 from harness.schema import CHECKED, FINISH, TABLES
+from harness.tools import pgloader_url, psql_path
 
 
 class Unavailable(Exception):
@@ -38,24 +39,50 @@ class Job:
 
 @dataclass
 class Outcome:
-    """Seconds for the whole database (``scale`` > 1 when extrapolated from a sample)."""
+    """Seconds for the whole database (``scale`` > 1 when extrapolated from a sample).
+
+    ``peak_rss_mb`` is set by methods that run an external tool (polled from /proc);
+    for in-process methods the worker fills in its own peak.
+    """
 
     seconds: float
+    peak_rss_mb: float = 0.0
     external: bool = False
     scale: float = 1.0
     note: str = ""
 
 
-def _run_tool(argv: list[str], log: Path) -> float:
-    """Run an external tool, log its output, return wall seconds; raise on failure."""
+def vm_hwm_mb(pid: int | str = "self") -> float | None:
+    """Peak RSS of a live process since its exec (Linux VmHWM), in MB; None if unknown.
+
+    Unlike ``getrusage``'s ru_maxrss, VmHWM is not inherited from the parent across
+    fork+exec, so a small worker started by a big harness reads its own peak.
+    """
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def _run_tool(argv: list[str], log: Path) -> Outcome:
+    """Run an external tool, logging its output; its wall time and polled peak RSS."""
+    peak = 0.0
     started = time.perf_counter()
     with log.open("w") as out:
-        done = subprocess.run(argv, stdout=out, stderr=subprocess.STDOUT, check=False)
+        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT)
+        while proc.poll() is None:
+            peak = max(peak, vm_hwm_mb(proc.pid) or 0.0)
+            # Returns as soon as the tool exits, so polling adds no latency.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                proc.wait(timeout=0.02)
     seconds = time.perf_counter() - started
-    if done.returncode != 0:
+    if proc.returncode != 0:
         tail = log.read_text(errors="replace").strip().splitlines()[-5:]
-        raise Unavailable(f"{Path(argv[0]).name} exited {done.returncode}: {' | '.join(tail)}")
-    return seconds
+        raise Unavailable(f"{Path(argv[0]).name} exited {proc.returncode}: {' | '.join(tail)}")
+    return Outcome(seconds, peak_rss_mb=peak, external=True)
 
 
 def _psql_load(job: Job, finish: bool) -> Outcome:
@@ -71,7 +98,7 @@ def _psql_load(job: Job, finish: bool) -> Outcome:
     script = Path(job.work_dir) / f"{job.method}.sql"
     script.write_text("\n".join(lines) + "\n")
     argv = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", job.target_url, "-f", str(script)]
-    return Outcome(_run_tool(argv, Path(job.work_dir) / f"{job.method}.log"), external=True)
+    return _run_tool(argv, Path(job.work_dir) / f"{job.method}.log")
 
 
 def copy_limit(job: Job) -> Outcome:
@@ -99,7 +126,9 @@ def arrowferry_migrate(job: Job) -> Outcome:
         migrate(source, job.target_url)
     except Exception as err:
         raise Unavailable(f"migrate() raised {type(err).__name__}: {err}") from err
-    return Outcome(time.perf_counter() - started)
+    seconds = time.perf_counter() - started
+    where = Path(getattr(arrowferry, "__file__", None) or "?").parent
+    return Outcome(seconds, note=f"arrowferry {getattr(arrowferry, '__version__', '?')} ({where})")
 
 
 PGLOADER_LOAD = """LOAD DATABASE
@@ -117,8 +146,7 @@ def pgloader(job: Job) -> Outcome:
     load = Path(job.work_dir) / "pgloader.load"
     source = Path(job.sqlite_path).resolve()
     load.write_text(PGLOADER_LOAD.format(source=source, target=pgloader_url(job.target_url)))
-    seconds = _run_tool([binary, str(load)], Path(job.work_dir) / "pgloader.log")
-    return Outcome(seconds, external=True)
+    return _run_tool([binary, str(load)], Path(job.work_dir) / "pgloader.log")
 
 
 def sample_sizes(sqlite_path: str, sample_rows: int) -> tuple[dict[str, int], int]:

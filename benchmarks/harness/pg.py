@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 
@@ -25,10 +25,11 @@ def server_url(pgdata: Path = DEFAULT_PGDATA) -> str:
     url = os.environ.get(ENV_URL)
     if url:
         return url
-    import pgserver
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, harmless
+    from pgserver.postgres_server import get_server
 
     # cleanup_mode=None: keep the server up between runs; restarting it costs seconds.
-    return str(pgserver.get_server(str(pgdata), cleanup_mode=None).get_uri("postgres"))
+    return str(get_server(str(pgdata), cleanup_mode=None).get_uri("postgres"))
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -44,32 +45,6 @@ def mask(url: str) -> str:
         netloc = parts.netloc.replace(":" + parts.password + "@", ":***@")
         return urlunsplit(parts._replace(netloc=netloc))
     return url
-
-
-def pgloader_url(url: str) -> str:
-    """pgloader's spelling of ``url``: it wants ``unix:/dir:port`` for a socket directory."""
-    parts = urlsplit(url)
-    socket_dir = parse_qs(parts.query).get("host", [None])[0] or parts.hostname or ""
-    auth = parts.username or "postgres"
-    if parts.password:
-        auth += ":" + parts.password
-    port = parts.port or 5432
-    if socket_dir.startswith("/"):
-        return f"postgresql://{auth}@unix:{socket_dir}:{port}{parts.path}"
-    return f"postgresql://{auth}@{socket_dir}:{port}{parts.path}"
-
-
-def psql_path() -> str | None:
-    """``psql`` from PATH, else the one bundled in pgserver's wheel."""
-    found = shutil.which("psql")
-    if found:
-        return found
-    try:
-        import pgserver
-    except ImportError:
-        return None
-    bundled = Path(pgserver.__file__).parent / "pginstall" / "bin" / "psql"
-    return str(bundled) if bundled.exists() else None
 
 
 def admin_execute(admin_url: str, *statements: str) -> None:
@@ -98,11 +73,18 @@ def fresh_database(admin_url: str, name: str) -> Iterator[str]:
 def server_info(admin_url: str) -> dict[str, str]:
     """Server version and the settings that matter for bulk loads."""
     names = (
-        "shared_buffers", "max_wal_size", "maintenance_work_mem", "work_mem", "fsync",
-        "synchronous_commit", "wal_level", "max_parallel_maintenance_workers",
+        "server_version",
+        "shared_buffers",
+        "max_wal_size",
+        "maintenance_work_mem",
+        "work_mem",
+        "fsync",
+        "synchronous_commit",
+        "wal_level",
+        "max_parallel_maintenance_workers",
     )
+    info: dict[str, str] = {}
     with psycopg.connect(admin_url) as conn:
-        info = {"version": str(conn.execute("SHOW server_version").fetchone()[0])}
         for name in names:
             row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
             info[name] = str(row[0]) if row else ""
@@ -131,9 +113,10 @@ def _dump_binary(url: str, out_dir: Path) -> None:
     with psycopg.connect(url) as conn:
         for table in TABLES:
             target = out_dir / f"{table}.bin"
-            with target.open("wb") as out, conn.cursor().copy(
-                f"COPY {table} TO STDOUT (FORMAT binary)"
-            ) as copy:
+            with (
+                target.open("wb") as out,
+                conn.cursor().copy(f"COPY {table} TO STDOUT (FORMAT binary)") as copy,
+            ):
                 for block in copy:
                     out.write(block)
 
@@ -151,13 +134,3 @@ def materialise_copy_files(sqlite_path: Path, admin_url: str, out_dir: Path) -> 
     shutil.rmtree(out_dir, ignore_errors=True)
     tmp.rename(out_dir)
     return out_dir
-
-
-def tool_version(argv: list[str]) -> str:
-    """First line of ``argv``'s output, or '' when it can't run."""
-    try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    lines = (done.stdout or done.stderr).strip().splitlines()
-    return lines[0] if lines else ""

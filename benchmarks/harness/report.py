@@ -11,12 +11,22 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from harness.pg import psql_path, tool_version
+from harness.tools import psql_path, tool_version
 
 PACKAGES = (
-    "arrowferry", "pyarrow", "polars", "adbc-driver-sqlite", "adbc-driver-postgresql",
-    "adbc-driver-manager", "psycopg", "duckdb", "duckdb-ext-sqlite", "duckdb-ext-postgres",
-    "numpy", "matplotlib", "pgserver",
+    "arrowferry",
+    "pyarrow",
+    "polars",
+    "adbc-driver-sqlite",
+    "adbc-driver-postgresql",
+    "adbc-driver-manager",
+    "psycopg",
+    "duckdb",
+    "duckdb-ext-sqlite",
+    "duckdb-ext-postgres",
+    "numpy",
+    "matplotlib",
+    "pgserver",
 )
 
 
@@ -34,6 +44,7 @@ class MethodSummary:
     problems: list[str] = field(default_factory=list)
     structure: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
+    type_changes: dict[str, str] = field(default_factory=dict)
     median_s: float | None = None
     rows_per_s: float | None = None
     mb_per_s: float | None = None
@@ -42,9 +53,21 @@ class MethodSummary:
 
     @property
     def check(self) -> str:
+        """'ok', 'ok, N types differ' (values equal after normalising) or 'DIFF: ...'."""
         if self.status != "ok":
             return "-"
-        return "ok" if not self.problems else "DIFF: " + "; ".join(sorted(set(self.problems)))
+        if self.problems:
+            return "DIFF: " + "; ".join(sorted(set(self.problems)))
+        return f"ok, {len(self.type_changes)} types differ" if self.type_changes else "ok"
+
+
+def type_changes(types: dict[str, str], reference: dict[str, str]) -> dict[str, str]:
+    """Columns whose type differs from the COPY-limit schema, as 'chosen (want reference)'."""
+    return {
+        column: f"{types.get(column, 'missing')} (want {want})"
+        for column, want in reference.items()
+        if types.get(column) != want
+    }
 
 
 def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> None:
@@ -54,6 +77,9 @@ def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> Non
             s.median_s = statistics.median(s.seconds)
             s.rows_per_s = rows / s.median_s
             s.mb_per_s = source_mb / s.median_s
+    reference = next((s.types for s in summaries if s.name == "copy_limit"), {})
+    for s in summaries:
+        s.type_changes = type_changes(s.types, reference) if s.types else {}
     base = {s.name: s.median_s for s in summaries if s.median_s}
     for s in summaries:
         if s.median_s and base.get("copy_limit"):
@@ -134,15 +160,24 @@ def write_json(path: Path, payload: dict[str, Any], summaries: list[MethodSummar
     """Everything measured, plus the run's context, as indented JSON."""
     methods = []
     for s in summaries:
-        item = {k: v for k, v in vars(s).items()}
+        item = dict(vars(s))
         item["check"] = s.check
         methods.append(item)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({**payload, "methods": methods}, indent=2) + "\n")
 
 
+def _colour(method: str) -> str:
+    if method == "arrowferry":
+        return "#2b8cbe"
+    return "#444444" if method.startswith("copy") else "#999999"
+
+
 def write_chart(path: Path, summaries: list[MethodSummary], title: str) -> str | None:
-    """Horizontal bars of median seconds, annotated with x COPY limit; None when drawn."""
+    """Horizontal bars of median seconds, annotated with x COPY limit.
+
+    Returns None when drawn, else why not.
+    """
     try:
         import matplotlib
 
@@ -152,8 +187,7 @@ def write_chart(path: Path, summaries: list[MethodSummary], title: str) -> str |
         return "matplotlib not installed (pip install matplotlib)"
     done = [s for s in summaries if s.median_s is not None]
     fig, ax = plt.subplots(figsize=(9, 0.55 * len(done) + 1.6))
-    colours = ["#2b8cbe" if s.name == "arrowferry" else "#999999" for s in done]
-    colours = ["#444444" if s.name.startswith("copy") else c for s, c in zip(done, colours)]
+    colours = [_colour(s.name) for s in done]
     bars = ax.barh([s.label for s in done], [s.median_s or 0 for s in done], color=colours)
     for bar, s in zip(bars, done, strict=True):
         mark = "" if not s.problems else "  (values differ)"
@@ -162,7 +196,10 @@ def write_chart(path: Path, summaries: list[MethodSummary], title: str) -> str |
     ax.invert_yaxis()
     ax.set_xlabel("seconds (median; lower is better)")
     ax.set_title(title, fontsize=10)
-    ax.set_xlim(0, max(s.median_s or 0 for s in done) * 1.45)
+    ax.set_xlim(0, max(s.median_s or 0 for s in done) * 1.8)  # room for the labels
+    skipped = [f"{s.label}: {s.status}" for s in summaries if s.median_s is None]
+    if skipped:
+        fig.text(0.01, 0.01, "not measured: " + "; ".join(skipped), fontsize=7)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)

@@ -1,8 +1,8 @@
-"""Run one method in a process of its own and print one JSON line with the outcome.
+"""Run one method in a process of its own and write its outcome as JSON.
 
-A fresh process per run gives each method a clean peak-RSS reading
-(``getrusage``: this process for in-process methods, its children for external tools)
-and keeps a crash or a leak in one method from touching the next.
+A fresh process per run gives each method a clean peak-RSS reading (this process's VmHWM
+for in-process methods, the tool's own, polled, for external tools) and keeps a crash or a
+leak in one method from touching the next.
 
 Usage: ``python -m harness.worker '<Job as JSON>' RESULT.json`` (a file, not stdout, so
 whatever a tool prints can't garble the result).
@@ -14,19 +14,24 @@ import json
 import resource
 import sys
 import traceback
-from pathlib import Path
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
-from harness.methods import METHODS, Job, Unavailable
+from harness.methods import METHODS, Job, Unavailable, vm_hwm_mb
 
 
-def peak_rss_mb(external: bool) -> float:
-    """Peak resident set size in MB (Linux reports ru_maxrss in KiB)."""
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    if external:
-        return children / 1024
-    return max(children, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
+def own_peak_rss_mb() -> float:
+    """Peak RSS in MB of this process or of the largest child it started and reaped.
+
+    ru_maxrss (KiB on Linux) is inherited across fork+exec, so this process's own figure
+    comes from VmHWM; a child's inherited part is at most this process's size when it was
+    started, so taking the max with RUSAGE_CHILDREN stays exact.
+    """
+    own = vm_hwm_mb()
+    if own is None:
+        own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
 def run(job: Job) -> dict[str, Any]:
@@ -38,9 +43,10 @@ def run(job: Job) -> dict[str, Any]:
     except Exception as err:
         traceback.print_exc()
         return {"status": "error", "reason": f"{type(err).__name__}: {err}"}
-    result = asdict(outcome)
-    result.update(status="ok", peak_rss_mb=round(peak_rss_mb(outcome.external), 1))
-    return result
+    if not outcome.external:
+        outcome.peak_rss_mb = own_peak_rss_mb()
+    outcome.peak_rss_mb = round(outcome.peak_rss_mb, 1)
+    return {**asdict(outcome), "status": "ok"}
 
 
 def main() -> None:

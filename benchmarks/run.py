@@ -1,0 +1,256 @@
+"""Benchmark SQLite -> PostgreSQL migrations side by side, in one run, against one server.
+
+Generates (or reuses) the app database, materialises the PostgreSQL binary COPY files once,
+then runs every method ``--repeat`` times, round-robin, each run in a worker process against
+a fresh database. Every load is checked (row counts and per-column checksums) against the
+COPY-limit load. Prints a table and writes ``results/latest.json`` and ``results/latest.png``.
+
+Usage::
+
+    python benchmarks/run.py --rows 2200000 --repeat 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED, GENERATOR_VERSION, generate  # noqa: E402
+from harness import checks, pg, report  # noqa: E402
+from harness.methods import LABELS, METHODS, Job, sample_sizes  # noqa: E402
+from harness.tools import tool_version  # noqa: E402
+
+REPO_PYTHON = HERE.parent / "python"
+BASELINES = ("copy_limit", "copy_then_index")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="total rows to generate")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median taken)")
+    parser.add_argument(
+        "--methods",
+        default=",".join(METHODS),
+        help=f"comma-separated subset of: {', '.join(METHODS)} (COPY baselines always run)",
+    )
+    parser.add_argument("--sample-rows", type=int, default=50_000, help="psycopg sample size")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
+    parser.add_argument("--results", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument(
+        "--pgdata",
+        type=Path,
+        default=pg.DEFAULT_PGDATA,
+        help=f"embedded server's data dir (unless ${pg.ENV_URL} is set)",
+    )
+    return parser.parse_args(argv)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def source_db(cache: Path, rows: int, seed: int) -> Path:
+    """The generated database for (rows, seed), generated once and cached."""
+    path = cache / f"appdb-v{GENERATOR_VERSION}-r{rows}-s{seed}.db"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        log(f"generating {path.name}")
+        started = time.perf_counter()
+        generate(path, rows, seed)
+        log(f"generated in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def selected_methods(spec: str) -> list[str]:
+    wanted = [m.strip() for m in spec.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - set(METHODS))
+    if unknown:
+        raise SystemExit(f"unknown methods: {', '.join(unknown)}")
+    return list(BASELINES) + [m for m in METHODS if m in wanted and m not in BASELINES]
+
+
+def run_worker(job: Job, timeout: float) -> dict[str, Any]:
+    """Run ``job`` in ``python -m harness.worker`` and return its JSON outcome."""
+    env = dict(os.environ)
+    # The caller's PYTHONPATH first (to benchmark another checkout), then this source tree,
+    # so an arrowferry that is not installed is found too.
+    paths = [str(HERE), env.get("PYTHONPATH", ""), str(REPO_PYTHON)]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    with tempfile.NamedTemporaryFile(suffix=".json", dir=job.work_dir) as out:
+        argv = [sys.executable, "-m", "harness.worker", json.dumps(asdict(job)), out.name]
+        try:
+            done = subprocess.run(
+                argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return {"status": "error", "reason": f"timed out after {timeout:.0f} s"}
+        text = Path(out.name).read_text()
+    if not text:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        return {"status": "error", "reason": f"worker exited {done.returncode}: {tail}"}
+    if done.stderr.strip():
+        (Path(job.work_dir) / f"{job.method}.stderr").write_text(done.stderr)
+    return dict(json.loads(text))
+
+
+def sample_max_ids(sqlite_path: Path, sizes: dict[str, int]) -> dict[str, int]:
+    """The id of the last row each psycopg sample takes (it reads in id order)."""
+    with sqlite3.connect(sqlite_path) as conn:
+        return {
+            t: int(
+                conn.execute(
+                    f"SELECT id FROM {t} ORDER BY id LIMIT 1 OFFSET ?", (n - 1,)
+                ).fetchone()[0]
+            )
+            for t, n in sizes.items()
+        }
+
+
+class Bench:
+    """One benchmark run: the shared context and the per-method results."""
+
+    def __init__(self, args: argparse.Namespace, source: Path, admin_url: str) -> None:
+        self.args = args
+        self.source = source
+        self.admin_url = admin_url
+        key = source.stem
+        self.copy_dir = args.cache_dir / f"{key}-pgcopy"
+        self.work_dir = args.cache_dir / "work"
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        self.summaries = {
+            m: report.MethodSummary(m, LABELS[m]) for m in selected_methods(args.methods)
+        }
+        self.reference: dict[str, checks.TableSums] = {}
+        self.sample_reference: dict[str, checks.TableSums] = {}
+        sizes, _ = sample_sizes(str(source), args.sample_rows)
+        self.sample_ids = sample_max_ids(source, sizes)
+
+    def job(self, method: str, url: str) -> Job:
+        return Job(
+            method,
+            str(self.source),
+            url,
+            str(self.copy_dir.resolve()),
+            str(self.work_dir.resolve()),
+            self.args.sample_rows,
+        )
+
+    def run_once(self, method: str, index: int) -> None:
+        summary = self.summaries[method]
+        if summary.status != "ok":
+            return
+        with pg.fresh_database(self.admin_url, f"{method}_{index}") as url:
+            outcome = run_worker(self.job(method, url), self.args.timeout)
+            if outcome["status"] != "ok":
+                summary.status, summary.reason = outcome["status"], outcome["reason"]
+                log(f"{method}: {summary.status}: {summary.reason}")
+                return
+            summary.seconds.append(float(outcome["seconds"]))
+            summary.peak_rss_mb.append(float(outcome["peak_rss_mb"]))
+            summary.note = str(outcome.get("note", ""))
+            self.check(method, url, first=index == 0)
+        log(
+            f"{method} #{index + 1}: {summary.seconds[-1]:.2f} s, "
+            f"{summary.peak_rss_mb[-1]:.0f} MB, check {summary.check}"
+        )
+
+    def check(self, method: str, url: str, first: bool) -> None:
+        """Compare with the COPY-limit load; the first COPY-limit load becomes the reference."""
+        summary = self.summaries[method]
+        sampled = method == "psycopg_executemany"
+        sums = checks.database_sums(url, self.sample_ids if sampled else None)
+        if method == "copy_limit" and first:
+            self.reference = sums
+            self.sample_reference = checks.database_sums(url, self.sample_ids)
+        summary.problems += checks.compare(
+            sums, self.sample_reference if sampled else self.reference
+        )
+        if first:
+            summary.structure = checks.structure(url)
+            summary.types = checks.column_types(url)
+
+    def run(self) -> list[report.MethodSummary]:
+        for index in range(self.args.repeat):
+            for method in self.summaries:
+                self.run_once(method, index)
+        return list(self.summaries.values())
+
+
+def busy_warning() -> str | None:
+    """A warning when other work keeps the CPUs busy: timings would be inflated."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > 0.5 * cores:
+        return f"load average {load:.1f} on {cores} cores: other work is running"
+    return None
+
+
+def context(args: argparse.Namespace, source: Path, admin_url: str) -> dict[str, Any]:
+    """What the JSON records besides the methods: parameters, source, server, machine."""
+    with sqlite3.connect(source) as conn:
+        counts = {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("users", "events")
+        }
+    return {
+        "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "git_commit": tool_version(["git", "-C", str(HERE), "rev-parse", "HEAD"]) or None,
+        "params": {
+            "rows": args.rows,
+            "seed": args.seed,
+            "repeat": args.repeat,
+            "sample_rows": args.sample_rows,
+        },
+        "source": {
+            "file": source.name,
+            "size_mb": round(source.stat().st_size / 1e6, 1),
+            "rows": counts,
+        },
+        "server": {"url": pg.mask(admin_url), **pg.server_info(admin_url)},
+        "machine": report.machine_info(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    source = source_db(args.cache_dir, args.rows, args.seed)
+    admin_url = pg.server_url(args.pgdata)
+    log(f"server {pg.mask(admin_url)}; materialising binary COPY files")
+    bench = Bench(args, source, admin_url)
+    pg.materialise_copy_files(source, admin_url, bench.copy_dir)
+    warning = busy_warning()
+    if warning:
+        log(f"warning: {warning}")
+    summaries = bench.run()
+    payload = {**context(args, source, admin_url), "busy_at_start": warning}
+    rows = sum(payload["source"]["rows"].values())
+    report.finalise(summaries, rows, payload["source"]["size_mb"])
+    title = (
+        f"{rows:,} rows, {payload['source']['size_mb']} MB SQLite -> PostgreSQL "
+        f"{payload['server']['server_version']}, {payload['machine']['cores']} cores, "
+        f"median of {args.repeat}" + (" (machine busy: noisy)" if warning else "")
+    )
+    print(title)
+    print("\n".join(report.table_lines(summaries)))
+    report.write_json(args.results, payload, summaries)
+    chart_problem = report.write_chart(args.results.with_suffix(".png"), summaries, title)
+    chart = chart_problem or str(args.results.with_suffix(".png"))
+    log(f"wrote {args.results}; chart: {chart}")
+
+
+if __name__ == "__main__":
+    main()

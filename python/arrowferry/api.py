@@ -6,7 +6,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -97,8 +97,10 @@ class Migration:
         """Introspect and profile the source and decide everything; writes nothing."""
         path = self.source.path
         with sqlite.connect_metadata_ctx(path) as conn:
-            sqlite.check_integrity(conn, path)
+            note = sqlite.check_integrity(conn, path)
             schema = sqlite.introspect(conn)
+            if note:
+                schema = replace(schema, notes=(*schema.notes, note))
             tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
@@ -106,7 +108,15 @@ class Migration:
                 t.name: sqlite.profile(conn, t.name, self._profiled_columns(t)) for t in tables
             }
             sequences = _sqlite_sequences(conn)
-        return Planner(schema, profiles, self.options, sequences).build(tables)
+            plan = Planner(schema, profiles, self.options, sequences).build(tables)
+            if self.options.dry_run:
+                for table in plan.tables:
+                    for col in table.columns:
+                        if col.type.kind in {"timestamp", "timestamptz", "date"}:
+                            plan.date_forms[(table.name, col.target)] = sqlite.date_forms(
+                                conn, table.source.name, col.source
+                            )
+        return plan
 
     def _profiled_columns(self, table: Table) -> list[str]:
         """Columns whose plan needs their storage classes before the read.
@@ -140,7 +150,7 @@ class Migration:
         if self.options.dry_run:
             result.tables_processed = 0
         result.duration = time.perf_counter() - start
-        result.success = not result.errors
+        result.success = not result.errors and result.rows_rejected == 0
         return result
 
     def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:

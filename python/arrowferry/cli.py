@@ -104,10 +104,22 @@ def main() -> None:
 )
 @click.option(
     "--on-bad-value",
-    type=click.Choice(["fail", "null"]),
-    default="fail",
+    type=click.Choice(["reject", "null", "fail"]),
+    default="reject",
     show_default=True,
-    help="A value that cannot convert exactly: stop, or store NULL and count it.",
+    help="A value that cannot be stored exactly: send its row to the reject file, store NULL, or stop the table.",
+)
+@click.option(
+    "--reject-dir",
+    default="arrowferry-rejects",
+    show_default=True,
+    help="Where <table>.jsonl reject files are written.",
+)
+@click.option("--strip-nul", is_flag=True, help="Drop NUL bytes from text instead of rejecting it.")
+@click.option(
+    "--replace-invalid-utf8",
+    is_flag=True,
+    help="Replace invalid UTF-8 in text with U+FFFD instead of rejecting it.",
 )
 @click.option(
     "--target-schema",
@@ -169,11 +181,18 @@ def _print_plan(result: MigrationResult) -> None:
             f"{table['rows']:,} rows"
         )
         for col in table["columns"]:
-            classes = "/".join(col["storage_classes"]) or "all NULL"
+            held = ", ".join(f"{n:,} {k}" for k, n in col["profile"].items()) or "nothing"
             out.print(
                 f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}"
-                f"  [dim](holds {classes}; read as {col['read_as']})[/dim]"
+                f"  [dim](holds {held}; read as {col['read_as']})[/dim]"
             )
+            if col["date_forms"]:
+                forms = ", ".join(
+                    f"{n:,} {k.replace('_', ' ')}" for k, n in col["date_forms"].items()
+                )
+                out.print(f"    [dim]written as: {forms}[/dim]")
+            for note in col["lossy"]:
+                out.print(f"    [yellow]may change values:[/yellow] {note}")
         out.print(table["ddl"] + ";", markup=False)
     out.print("\n[bold]Then[/bold]")
     for stmt in plan.get("finish", []):
@@ -200,6 +219,14 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         f"{s.views_created} views, {s.sequences_reset} sequences reset"
     )
     _print_warnings(out, result.warnings)
+    if result.rejected:
+        out.print(
+            f"\n[red]{result.rows_rejected:,} row(s) rejected[/red] (values that cannot be stored exactly):"
+        )
+        for item in result.rejected:
+            out.print(f"  - {item['table']}.{item['column']}: {item['count']:,}", markup=False)
+        for name, path in sorted(result.reject_files.items()):
+            out.print(f"  {name}: {path}", markup=False)
     for error in result.errors:
         out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
     if result.target:  # plain echo: a script must get the URL unwrapped

@@ -52,10 +52,53 @@ def _server() -> Any:
     directory = data_dir()
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
-        return pgserver.get_server(directory, cleanup_mode=None)
+        server = pgserver.get_server(directory, cleanup_mode=None)
     except Exception as err:
         raise ConnectError(
             f"could not start the embedded PostgreSQL in {directory}: {err}"
+        ) from err
+    _tune_for_bulk_loads(server)
+    return server
+
+
+# The embedded server is a private, local, single-user database: it needs crash
+# safety, not replication or archiving, so it runs with the settings PostgreSQL
+# recommends for populating a database. wal_level=minimal lets COPY into a table
+# created in the same transaction, and index builds, skip writing WAL.
+# https://www.postgresql.org/docs/current/populate.html#POPULATE-PITR
+_BULK_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "maintenance_work_mem": "512MB"}
+
+
+def _tune_for_bulk_loads(server: Any) -> None:
+    from arrowferry.dialects import postgresql as pg
+
+    endpoint = parse_url(str(server.get_uri("postgres")))
+    conn = pg.connect(endpoint, autocommit=True)
+    try:
+        current = dict(
+            pg.fetch(
+                conn,
+                "SELECT name, setting FROM pg_settings WHERE name = ANY($1)",
+                [list(_BULK_SETTINGS)],
+            )
+        )
+        if current.get("wal_level") == "minimal":
+            return
+        for name, value in _BULK_SETTINGS.items():
+            pg.execute(conn, f"ALTER SYSTEM SET {name} = '{value}'")
+    finally:
+        conn.close()
+    # restart reuses the postmaster's original options (postmaster.opts: unix socket only)
+    _pg_ctl(["-w", "-m", "fast", "-l", str(data_dir() / "log"), "restart"])
+
+
+def _pg_ctl(args: list[str]) -> None:
+    user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+    try:
+        _pgserver()._commands.pg_ctl(args, pgdata=data_dir(), user=user)
+    except subprocess.CalledProcessError as err:
+        raise ConnectError(
+            f"the embedded PostgreSQL failed to {args[-1] if args else 'run'}: {err}"
         ) from err
 
 
@@ -104,13 +147,7 @@ def stop() -> bool:
     """Stop the embedded server; False when it was not running."""
     if not is_running():
         return False
-    pg_ctl = _pgserver()._commands.pg_ctl
-
-    user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
-    try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=data_dir(), user=user)
-    except subprocess.CalledProcessError as err:
-        raise ConnectError(f"could not stop the embedded PostgreSQL: {err}") from err
+    _pg_ctl(["-w", "-m", "fast", "stop"])
     return True
 
 

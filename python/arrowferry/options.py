@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from arrowferry.errors import BadInputError
 
-OnBadValue = Literal["fail", "null"]
+OnBadValue = Literal["reject", "null", "fail"]
 
 
 @dataclass(frozen=True)
@@ -38,8 +38,15 @@ class MigrationOptions:
         Target types by declared type (``{"custom_type": "text"}``) or by
         ``table.column`` (``{"orders.total": "numeric(12,2)"}``).
     on_bad_value
-        ``"fail"`` stops at the first value that cannot be converted exactly, naming
-        table, column, row and value; ``"null"`` stores NULL instead and counts it.
+        A value that cannot be stored exactly: ``"reject"`` (default) sends its whole
+        row to ``<reject_dir>/<table>.jsonl`` and goes on; ``"null"`` stores NULL
+        instead; ``"fail"`` stops the table at the first one, naming table, column,
+        row and value. Every case is counted in the result.
+    reject_dir
+        Where reject files go (created only when a row is rejected).
+    strip_nul, replace_invalid_utf8
+        Clean text instead of rejecting it: drop NUL bytes, replace invalid UTF-8
+        with U+FFFD. Each cleaned value is counted in the ledger.
     target_schema
         PostgreSQL schema to create the tables in.
     create_views
@@ -58,7 +65,10 @@ class MigrationOptions:
     include_tables: tuple[str, ...] = ()
     exclude_tables: tuple[str, ...] = ()
     type_mappings: Mapping[str, str] = field(default_factory=dict)
-    on_bad_value: OnBadValue = "fail"
+    on_bad_value: OnBadValue = "reject"
+    reject_dir: str = "arrowferry-rejects"
+    strip_nul: bool = False
+    replace_invalid_utf8: bool = False
     target_schema: str = "public"
     create_views: bool = True
     verbose: bool = False
@@ -70,8 +80,11 @@ class MigrationOptions:
             raise BadInputError(f"batch_size must be at least 1, not {self.batch_size}")
         if self.workers is not None and self.workers < 1:
             raise BadInputError(f"workers must be at least 1, not {self.workers}")
-        if self.on_bad_value not in ("fail", "null"):
-            raise BadInputError(f"on_bad_value must be 'fail' or 'null', not {self.on_bad_value!r}")
+        if self.on_bad_value not in ("reject", "null", "fail"):
+            raise BadInputError(
+                f"on_bad_value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
+            )
+        object.__setattr__(self, "reject_dir", str(self.reject_dir))
         if not self.target_schema:
             raise BadInputError("target_schema must not be empty")
         for name in ("include_tables", "exclude_tables"):

@@ -48,6 +48,42 @@ class ColumnPlan:
     def ddl(self) -> str:
         return to_pg_ddl(self.type)
 
+    @property
+    def lossy(self) -> list[str]:
+        """Steps of this column's journey that may change a value (for the ledger)."""
+        notes = []
+        kind = self.type.kind
+        holds_reals = self.profile is None or self.profile.reals > 0
+        if kind == "decimal" and holds_reals:
+            notes.append(
+                "REAL values are binary fractions: each is written as its shortest "
+                "round-trip decimal text"
+            )
+            if "NUM" in self.declared.upper() or "DEC" in self.declared.upper():
+                notes.append(
+                    "SQLite already stored numeric text that did not fit a 64-bit "
+                    "integer as REAL when it was written; digits lost then cannot be recovered"
+                )
+        if kind == "decimal" and self.type.precision is not None:
+            notes.append(
+                f"PostgreSQL rounds to {self.type.scale or 0} decimal places "
+                "(half away from zero) and refuses values wider than the precision"
+            )
+        if kind in {"timestamp", "date"}:
+            notes.append(
+                "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
+                "julian-day numbers are rounded to the millisecond"
+            )
+        if kind == "float32":
+            notes.append("values are rounded to single precision")
+        if kind == "float64" and (self.profile is None or self.profile.integers > 0):
+            notes.append("integers beyond 2**53 in this column become the nearest double")
+        if kind == "blob" and self.profile is not None and not self.profile.only("blob"):
+            notes.append(
+                "text and numbers stored in this BLOB column become the bytes of their text"
+            )
+        return notes
+
     def read_as_text(self) -> ColumnPlan:
         """The exact path for a column whose values surprised the fast read."""
         if self.read_as == "blob":
@@ -67,6 +103,7 @@ class Statement:
     fallback_note: str = "existing rows violate it"  # why the fallback was needed
     depends: tuple[str, ...] = ()  # target tables that must have loaded
     requires: str | None = None  # a statement (by name) that must have fully succeeded
+    diagnose_sql: str | None = None  # (count, examples) of the rows that need the fallback
 
 
 @dataclass
@@ -111,6 +148,7 @@ class MigrationPlan:
     tables: list[TablePlan]
     finish: list[Statement]
     warnings: list[str]
+    date_forms: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -127,6 +165,9 @@ class MigrationPlan:
                             "target_type": c.ddl,
                             "read_as": c.read_as,
                             "storage_classes": list(c.profile.classes) if c.profile else [],
+                            "profile": _profile_dict(c.profile),
+                            "date_forms": self.date_forms.get((t.name, c.target), {}),
+                            "lossy": c.lossy,
                         }
                         for c in t.columns
                     ],
@@ -137,6 +178,19 @@ class MigrationPlan:
             "finish": [{"kind": s.kind, "table": s.table, "sql": s.sql} for s in self.finish],
             "warnings": list(self.warnings),
         }
+
+
+def _profile_dict(profile: ColumnProfile | None) -> dict[str, int]:
+    if profile is None:
+        return {}
+    counts = {
+        "integer": profile.integers,
+        "real": profile.reals,
+        "text": profile.texts,
+        "blob": profile.blobs,
+        "null": profile.nulls,
+    }
+    return {k: v for k, v in counts.items() if v}
 
 
 def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]) -> list[Table]:
@@ -433,6 +487,7 @@ class Planner:
                     tname,
                     check.name or expr,
                     fallback_sql=pg.check_sql(schema, tname, named, valid=False),
+                    diagnose_sql=pg.check_violations_sql(schema, tname, expr),
                 )
             )
         identity = plan.target.identity_column
@@ -522,6 +577,7 @@ class Planner:
                     plan.name,
                     f"{plan.name}({', '.join(target.columns)}) -> {target.ref_table}",
                     fallback_sql=pg.foreign_key_sql(schema, plan.name, target, valid=False),
+                    diagnose_sql=pg.orphans_sql(schema, plan.name, target),
                     depends=(plan.name, target.ref_table),
                 )
             )
@@ -565,6 +621,7 @@ def _key_statements(
             name,
             fallback_sql=pg.index_sql(schema, table, Index(name, keys, unique=False)),
             fallback_note="the data holds duplicate keys, so it is a plain (non-unique) index",
+            diagnose_sql=pg.duplicate_keys_sql(schema, table, columns),
         ),
         Statement(
             kind,
@@ -572,6 +629,15 @@ def _key_statements(
             table,
             name,
             requires=name,
+            fallback_sql=(
+                pg.constraint_using_index_sql(schema, table, name, "unique")
+                if kind == "primary_key"
+                else None
+            ),
+            fallback_note="the key holds NULLs, so it is a UNIQUE constraint",
+            diagnose_sql=pg.null_keys_sql(schema, table, columns)
+            if kind == "primary_key"
+            else None,
         ),
     ]
 

@@ -13,6 +13,8 @@ class TableResult:
     name: str
     rows: int
     seconds: float
+    rows_read: int = 0
+    rows_rejected: int = 0
 
     @property
     def rows_per_second(self) -> float:
@@ -24,6 +26,8 @@ class TableResult:
             "rows": self.rows,
             "seconds": round(self.seconds, 4),
             "rows_per_second": round(self.rows_per_second, 1),
+            "rows_read": self.rows_read,
+            "rows_rejected": self.rows_rejected,
         }
 
 
@@ -50,7 +54,10 @@ class Summary:
 class MigrationResult:
     """The outcome of :func:`arrowferry.migrate`.
 
-    ``success`` is true when every table was migrated and nothing failed.
+    ``success`` is true when every table was migrated, nothing failed and no row
+    was rejected. ``rejected`` counts rejected rows per table and column, and
+    ``reject_files`` says where they are; ``ledger`` lists, per column, the conversion
+    and every step that may lose information, with counts.
     ``tables`` lists each loaded table with its rows, seconds and rows per second.
     ``plan`` holds the plan (always filled; it is the whole output of a dry run).
     ``target`` is the target URL with its password masked.
@@ -67,6 +74,14 @@ class MigrationResult:
     dry_run: bool = False
     target: str | None = None
     plan: dict[str, Any] | None = None
+    rejected: list[dict[str, Any]] = field(default_factory=list)  # {table, column, count}
+    reject_files: dict[str, str] = field(default_factory=dict)
+    ledger: list[dict[str, Any]] = field(default_factory=list)
+    constraint_issues: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rows_rejected(self) -> int:
+        return sum(t.rows_rejected for t in self.tables)
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the result, JSON-ready, keys as named in the attribute list."""
@@ -82,4 +97,9 @@ class MigrationResult:
             "dry_run": self.dry_run,
             "target": self.target,
             "plan": self.plan,
+            "rows_rejected": self.rows_rejected,
+            "rejected": list(self.rejected),
+            "reject_files": dict(self.reject_files),
+            "ledger": list(self.ledger),
+            "constraint_issues": list(self.constraint_issues),
         }

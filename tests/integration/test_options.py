@@ -314,7 +314,9 @@ def test_failed_table_leaves_no_open_driver_handles(tmp_path: Path, pg_url: str)
     """A table that fails mid-stream closes its SQLite reader cleanly (no 'Exception ignored')."""
     source = bad_source(tmp_path)
     with record_unraisable() as leaks:
-        result = af.migrate(source, pg_url, continue_on_error=True, batch_size=50, workers=1)
+        result = af.migrate(
+            source, pg_url, continue_on_error=True, on_bad_value="fail", batch_size=50, workers=1
+        )
         assert [e.table for e in result.errors] == ["big_bad"]
         del result
     assert leaks == [], "\n".join(leaks)
@@ -335,7 +337,9 @@ def test_continue_on_error_rolls_back_the_failed_table(tmp_path: Path, pg_url: s
     with sqlite3.connect(source) as conn:
         assert conn.execute("SELECT typeof(n) FROM big_bad WHERE id = 400").fetchone() == ("text",)
     conn.close()
-    result = af.migrate(source, pg_url, continue_on_error=True, batch_size=50, workers=2)
+    result = af.migrate(
+        source, pg_url, continue_on_error=True, on_bad_value="fail", batch_size=50, workers=2
+    )
     assert result.success is False
     assert len(result.errors) == 1
     error = result.errors[0]
@@ -355,7 +359,8 @@ def test_continue_on_error_rolls_back_the_failed_table(tmp_path: Path, pg_url: s
 def test_continue_on_error_cli_exit_1_json(tmp_path: Path, pg_url: str) -> None:
     source = bad_source(tmp_path)
     outcome = cli(
-        "migrate", str(source), pg_url, "--continue-on-error", "--json", "--batch-size", "50"
+        "migrate", str(source), pg_url, "--continue-on-error", "--on-bad-value", "fail",
+        "--json", "--batch-size", "50"
     )
     assert outcome.exit_code == 1, outcome.stderr
     data = outcome.json()
@@ -367,13 +372,16 @@ def test_continue_on_error_cli_exit_1_json(tmp_path: Path, pg_url: str) -> None:
 def test_without_continue_on_error_the_run_stops(tmp_path: Path, pg_url: str) -> None:
     source = bad_source(tmp_path)
     # one worker, biggest table first: the bad table fails before the others start
-    outcome = cli("migrate", str(source), pg_url, "--workers", "1", "--batch-size", "50")
+    outcome = cli(
+        "migrate", str(source), pg_url, "--workers", "1", "--batch-size", "50",
+        "--on-bad-value", "fail",
+    )
     assert outcome.exception is None, outcome.exception
     assert outcome.exit_code == 1, (outcome.stdout, outcome.stderr)
     assert "big_bad" in outcome.stdout + outcome.stderr
     assert pg_tables(pg_url) == []
 
-    result = af.migrate(source, pg_url, workers=1, batch_size=50)
+    result = af.migrate(source, pg_url, workers=1, batch_size=50, on_bad_value="fail")
     assert result.success is False
     assert [e.table for e in result.errors] == ["big_bad"]
     assert result.errors[0].fatal is True

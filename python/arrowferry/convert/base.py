@@ -21,6 +21,7 @@ class Conversion:
     value: pl.Expr
     bad: pl.Expr | None
     name: str
+    reason: str = "cannot be converted exactly"
 
 
 def failed(source: pl.Expr, result: pl.Expr) -> pl.Expr:

@@ -41,14 +41,21 @@ def to_integer(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
         if kind == "int64":
             return Conversion(c, None, "integer")
         value = c.cast(dtype, strict=False)
-        return Conversion(value, failed(c, value), f"integer -> {kind} (range checked)")
+        return Conversion(
+            value,
+            failed(c, value),
+            f"integer -> {kind} (range checked)",
+            f"out of range for {kind}",
+        )
     # text (or reals rendered by SQLite): exact integers, or integral reals below 2**53
     as_int = c.str.to_integer(strict=False)
     as_float = c.str.strip_chars().cast(pl.Float64, strict=False)
     integral = (as_float == as_float.floor()) & (as_float.abs() < _TWO_53)
     value = pl.coalesce(as_int, pl.when(integral).then(as_float.cast(pl.Int64, strict=False)))
     value = value.cast(dtype, strict=False)
-    return Conversion(value, failed(c, value), "text -> integer (strict)")
+    return Conversion(
+        value, failed(c, value), "text -> integer (strict)", "not an integer that fits the column"
+    )
 
 
 def to_float(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
@@ -56,7 +63,7 @@ def to_float(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
     if read_as in {"integer", "real"}:
         return Conversion(c.cast(dtype), None, f"{read_as} -> {kind}")
     value = c.cast(pl.Float64, strict=False).cast(dtype)
-    return Conversion(value, failed(c, value), f"text -> {kind} (strict)")
+    return Conversion(value, failed(c, value), f"text -> {kind} (strict)", "not a number")
 
 
 def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool) -> Conversion:
@@ -77,13 +84,23 @@ def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool) -
     significant = mantissa.str.strip_chars_start("0").str.len_chars()
     fits = (fraction_digits <= scale) | (pl.lit(rounds_later) & (significant <= 17))
     value = pl.when(text.str.contains(_NUMBER_TEXT) & fits).then(text).str.to_decimal(scale=scale)
-    return Conversion(value, failed(c, value), f"text -> decimal(38,{scale})")
+    return Conversion(
+        value,
+        failed(c, value),
+        f"text -> decimal(38,{scale})",
+        "not a number that fits the column exactly",
+    )
 
 
 def to_boolean(c: pl.Expr, read_as: ReadAs) -> Conversion:
     if read_as == "integer":
         value = pl.when(c == 1).then(True).when(c == 0).then(False).otherwise(None)
-        return Conversion(value, failed(c, value), "0/1 -> boolean (strict)")
+        return Conversion(value, failed(c, value), "0/1 -> boolean (strict)", "not 0 or 1")
     words = c.cast(pl.String).str.strip_chars().str.to_lowercase()
     value = words.replace_strict(BOOLEAN_WORDS, default=None, return_dtype=pl.Boolean)
-    return Conversion(value, failed(c, value), "text -> boolean (0/1, t/f, true/false, yes/no)")
+    return Conversion(
+        value,
+        failed(c, value),
+        "text -> boolean (0/1, t/f, true/false, yes/no)",
+        "not a boolean (0/1, t/f, true/false, yes/no)",
+    )

@@ -12,6 +12,10 @@ from polars.datatypes import TemporalType
 
 from arrowferry.convert.base import Conversion, ReadAs, failed
 
+_NOT_TIMESTAMP = (
+    "not a date/time in a form SQLite writes (ISO-8601 to the microsecond, epoch seconds or "
+    "ms, julian day)"
+)
 _US: TemporalType = pl.Datetime("us")
 _FULL = "%Y-%m-%d %H:%M:%S%.f"
 _MINUTES = "%Y-%m-%d %H:%M"
@@ -28,11 +32,49 @@ def _parse(text: pl.Expr, fmt: str, dtype: TemporalType = _US) -> pl.Expr:
     return text.str.strptime(dtype, fmt, strict=False, exact=True)
 
 
+_JULIAN_END = 5373484.5  # SQLite's 'auto' rule: numbers below are julian days
+_UNIX_EPOCH_JD = 2440587.5
+_MS_FROM = 1e11  # integers this large are epoch milliseconds (1e11 s is year 5138)
+
+
+def from_number(text: pl.Expr) -> pl.Expr:
+    """Dates SQLite stores as numbers, read by SQLite's own 'auto' rule.
+
+    A number in [0, 5373484.5) is a julian day (what julianday() writes; rounded to
+    the millisecond, SQLite's own precision), an integer of 1e11 or more is epoch
+    milliseconds, anything else epoch seconds (what unixepoch() and strftime('%s') write).
+    """
+    is_int = text.str.contains(r"^[+-]?\d+$")
+    number = (
+        pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$"))
+        .then(text)
+        .cast(pl.Float64, strict=False)
+    )
+    integer = pl.when(is_int).then(text).str.to_integer(strict=False)
+    julian = (number >= 0) & (number < _JULIAN_END)
+    millis = is_int & (integer.abs() >= _MS_FROM)
+    micros = (
+        pl.when(julian)
+        .then(
+            (((number - _UNIX_EPOCH_JD) * 86_400_000).round(0) * 1000).cast(pl.Int64, strict=False)
+        )
+        .when(millis)
+        .then(integer * 1000)
+        .when(is_int)
+        .then(integer * 1_000_000)
+        .otherwise((number * 1_000_000).round(0).cast(pl.Int64, strict=False))
+    )
+    return micros.cast(_US)
+
+
 def naive_and_offset(c: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
-    """(naive wall-clock parse, offset-aware parse converted to UTC) of ISO text."""
+    """(naive wall-clock parse, offset-aware parse converted to UTC) of ISO text or numbers."""
     text = _normalised(c)
     naive = pl.coalesce(
-        _parse(text, _FULL), _parse(text, _MINUTES), _parse(text, _DATE, pl.Date()).cast(_US)
+        _parse(text, _FULL),
+        _parse(text, _MINUTES),
+        _parse(text, _DATE, pl.Date()).cast(_US),
+        from_number(text),
     )
     aware = pl.coalesce(
         _parse(text, _OFFSET, pl.Datetime("us", "UTC")),
@@ -48,10 +90,20 @@ def to_timestamp(c: pl.Expr, read_as: ReadAs, *, tz: bool) -> Conversion:
     naive, aware = naive_and_offset(c)
     if tz:
         # SQLite's own functions write UTC, so a value without an offset is UTC
-        value = pl.coalesce(aware, naive.dt.replace_time_zone("UTC"))
-        return Conversion(value, failed(c, value), "ISO text -> timestamptz (naive = UTC)")
-    value = pl.coalesce(naive, aware.dt.replace_time_zone(None))
-    return Conversion(value, failed(c, value), "ISO text -> timestamp (offsets to UTC)")
+        value = _micro(c, pl.coalesce(aware, naive.dt.replace_time_zone("UTC")))
+        return Conversion(
+            value, failed(c, value), "ISO text -> timestamptz (naive = UTC)", _NOT_TIMESTAMP
+        )
+    value = _micro(c, pl.coalesce(naive, aware.dt.replace_time_zone(None)))
+    return Conversion(
+        value, failed(c, value), "ISO text -> timestamp (offsets to UTC)", _NOT_TIMESTAMP
+    )
+
+
+def _micro(c: pl.Expr, value: pl.Expr) -> pl.Expr:
+    """Polars drops digits past microseconds without a word; such a value is not converted."""
+    finer = c.cast(pl.String).str.contains(r":\d\d[.,]\d{6}\d*[1-9]")
+    return pl.when(finer.fill_null(False)).then(None).otherwise(value)
 
 
 def to_date(c: pl.Expr, read_as: ReadAs) -> Conversion:
@@ -62,7 +114,12 @@ def to_date(c: pl.Expr, read_as: ReadAs) -> Conversion:
     naive, _ = naive_and_offset(c)
     midnight = naive.dt.time() == pl.time(0, 0, 0)
     value = pl.when(midnight).then(naive.dt.date())
-    return Conversion(value, failed(c, value), "ISO text -> date (time must be 00:00:00)")
+    return Conversion(
+        value,
+        failed(c, value),
+        "ISO text -> date (time must be 00:00:00)",
+        "not a date (or has a time of day)",
+    )
 
 
 def to_time(c: pl.Expr, read_as: ReadAs) -> Conversion:
@@ -72,4 +129,4 @@ def to_time(c: pl.Expr, read_as: ReadAs) -> Conversion:
         )
     text = c.cast(pl.String).str.strip_chars()
     value = pl.coalesce(_parse(text, "%H:%M:%S%.f", pl.Time()), _parse(text, "%H:%M", pl.Time()))
-    return Conversion(value, failed(c, value), "ISO text -> time")
+    return Conversion(value, failed(c, value), "ISO text -> time", "not a time of day")

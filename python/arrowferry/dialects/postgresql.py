@@ -63,13 +63,13 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
 
 
 def _first_line(text: str) -> str:
-    text = re.sub(r"^[A-Z_]+: ", "", text.strip())
+    text = re.sub(r"^[A-Z_]+: ", "", text.strip()).replace("[libpq] ", "")
     # the driver repeats the whole statement; the server's own words are what matter
     text = re.sub(r"^Failed to execute query '.*': (?=ERROR:)", "", text, flags=re.S)
     text = re.sub(r"^Failed to prepare query: (?=ERROR:)", "", text, flags=re.S)
     text = re.sub(r"^Failed to execute COPY statement: (PGRES_FATAL_ERROR )?", "", text)
     text = re.sub(r"\s*Query was: .*$", "", text, flags=re.S)
-    text = text.replace("[libpq] ", "")
+    text = re.sub(r"\s*\. SQLSTATE: \w+\s*$", "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
     return " ".join(lines[:2]) if lines else text
 
@@ -191,6 +191,46 @@ def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -
         f"SELECT setval(pg_get_serial_sequence({_literal(target)}, {_literal(column)}), "
         f"GREATEST(COALESCE((SELECT max({col}) FROM {target}), 0), {int(floor)}) + 1, false)"
     )
+
+
+def _row_text(schema: str, table: str, columns: Sequence[str], alias: str = "t") -> str:
+    cols = ", ".join(f"{alias}.{quote_ident(c)}" for c in columns)
+    return f"ROW({cols})::text" if len(columns) > 1 else f"{alias}.{quote_ident(columns[0])}::text"
+
+
+def duplicate_keys_sql(schema: str, table: str, columns: Sequence[str]) -> str:
+    """(how many key values repeat, up to 3 of them) for a key that is not unique."""
+    key = _row_text(schema, table, columns)
+    cols = ", ".join(f"t.{quote_ident(c)}" for c in columns)
+    return (
+        f"SELECT count(*), (array_agg(k ORDER BY n DESC))[1:3] FROM (SELECT {key} AS k, count(*) AS n "
+        f"FROM {qname(schema, table)} t GROUP BY {cols} HAVING count(*) > 1) d"
+    )
+
+
+def null_keys_sql(schema: str, table: str, columns: Sequence[str]) -> str:
+    """(rows whose primary key holds a NULL, up to 3 of those keys)."""
+    nulls = " OR ".join(f"t.{quote_ident(c)} IS NULL" for c in columns)
+    key = _row_text(schema, table, columns)
+    return f"SELECT count(*), (array_agg({key}))[1:3] FROM {qname(schema, table)} t WHERE {nulls}"
+
+
+def orphans_sql(schema: str, table: str, fk: ForeignKey) -> str:
+    """(child rows whose key has no parent row, up to 3 of those keys)."""
+    present = " AND ".join(f"t.{quote_ident(c)} IS NOT NULL" for c in fk.columns)
+    match = " AND ".join(
+        f"p.{quote_ident(r)} = t.{quote_ident(c)}"
+        for c, r in zip(fk.columns, fk.ref_columns, strict=True)
+    )
+    key = _row_text(schema, table, fk.columns)
+    return (
+        f"SELECT count(*), (array_agg({key}))[1:3] FROM {qname(schema, table)} t WHERE {present} "
+        f"AND NOT EXISTS (SELECT 1 FROM {qname(schema, fk.ref_table)} p WHERE {match})"
+    )
+
+
+def check_violations_sql(schema: str, table: str, expression: str) -> str:
+    return f"SELECT count(*), NULL::text[] FROM {qname(schema, table)} t WHERE NOT ({expression})"
 
 
 def drop_constraint_sql(schema: str, table: str, name: str) -> str:

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -76,8 +76,29 @@ def _explain_open_error(path: Path, err: sqlite3.DatabaseError) -> str:
     return f"cannot open SQLite file {str(path)!r}: {text}"
 
 
-def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
-    """A quick structural check, so a corrupt file fails before anything is created."""
+QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
+
+
+def check_integrity(conn: sqlite3.Connection, path: Path) -> str | None:
+    """A structural check, so a corrupt file fails before anything is created.
+
+    ``PRAGMA quick_check`` reads every page: seconds for a file of hundreds of MB,
+    as long as the load itself. Larger files get a check of every table's b-tree
+    root and the schema instead (a corrupt page met later fails its table, which is
+    rolled back); the returned note says so.
+    """
+    if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
+        try:
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+            ).fetchall():
+                conn.execute(f"SELECT 1 FROM {quote_ident(name)} LIMIT 1").fetchall()
+        except sqlite3.DatabaseError as err:
+            raise SourceError(_explain_open_error(path, err)) from err
+        return (
+            f"{path.name} is larger than {QUICK_CHECK_MAX_BYTES // 2**20} MB, so PRAGMA quick_check "
+            "was skipped; a corrupt page met during the load fails its table (rolled back)"
+        )
     try:
         rows = conn.execute("PRAGMA quick_check(5)").fetchall()
     except sqlite3.DatabaseError as err:
@@ -90,6 +111,7 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> None:
             f"SQLite file {str(path)!r} is corrupt: {'; '.join(problems[:3])}{more}; "
             "try `sqlite3 file .recover` first"
         )
+    return None
 
 
 # --- introspection ---------------------------------------------------------------------
@@ -478,6 +500,26 @@ def profile(
     return int(row[0]), result
 
 
+_DATE_FORMS = {
+    "iso_space": "typeof({q}) = 'text' AND {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] *'",
+    "iso_t": "typeof({q}) = 'text' AND {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][Tt]*'",
+    "date_only": "typeof({q}) = 'text' AND {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'",
+    "with_fraction": "typeof({q}) = 'text' AND {q} GLOB '*:[0-9][0-9].[0-9]*'",
+    "with_offset": "typeof({q}) = 'text' AND ({q} GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR {q} GLOB '*[Zz]')",
+    "epoch_seconds": "typeof({q}) IN ('integer', 'real') AND NOT (abs({q}) < 5373484.5) AND abs(CAST({q} AS REAL)) < 1e11",
+    "epoch_milliseconds": "typeof({q}) = 'integer' AND abs(CAST({q} AS REAL)) >= 1e11",
+    "julian_days": "typeof({q}) IN ('integer', 'real') AND {q} >= 0 AND {q} < 5373484.5",
+}
+
+
+def date_forms(conn: sqlite3.Connection, table: str, column: str) -> dict[str, int]:
+    """How a date-like column's values are written (for the dry-run profile)."""
+    q = quote_ident(column)
+    parts = ", ".join(f"sum({cond.format(q=q)})" for cond in _DATE_FORMS.values())
+    row = conn.execute(f"SELECT {parts} FROM {quote_ident(table)}").fetchone()
+    return {name: int(v or 0) for name, v in zip(_DATE_FORMS, row, strict=True) if v}
+
+
 # --- reading ---------------------------------------------------------------------------
 
 READ_TYPES: dict[str, pa.DataType] = {
@@ -567,6 +609,42 @@ def _read_error(path: Path, err: Exception) -> Exception:
     if mismatch:
         return ReadTypeChanged(str(path), int(mismatch["index"]), mismatch["detail"])
     return SourceError(f"reading {str(path)!r} failed: {err}")
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidText:
+    """A TEXT value whose bytes are not valid UTF-8 (SQLite never checks)."""
+
+    raw: bytes
+
+
+def _text(raw: bytes) -> str | InvalidText:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return InvalidText(raw)
+
+
+def fetch_rows(path: Path, table: str, rowids: Sequence[int]) -> dict[int, dict[str, Any]]:
+    """Whole rows by rowid, exactly as stored (for the reject file; an error path only)."""
+    if not rowids:
+        return {}
+    with closing(connect_metadata(path)) as conn:
+        conn.text_factory = _text
+        out: dict[int, dict[str, Any]] = {}
+        for start in range(0, len(rowids), 500):
+            chunk = list(rowids[start : start + 500])
+            marks = ", ".join("?" for _ in chunk)
+            cur = conn.execute(
+                f"SELECT _rowid_ AS {quote_ident(ROWID)}, * FROM {quote_ident(table)} "
+                f"WHERE _rowid_ IN ({marks})",
+                chunk,
+            )
+            names = [d[0] for d in cur.description]
+            for values in cur:
+                record = dict(zip(names, values, strict=True))
+                out[int(record.pop(ROWID))] = record
+        return out
 
 
 def connect_metadata_ctx(path: Path) -> closing[sqlite3.Connection]:

@@ -42,7 +42,9 @@ class Finisher:
         reporter: Reporter,
         summary: Summary,
         warn: Callable[[str], None],
+        issues: list[dict[str, Any]] | None = None,
     ) -> None:
+        self.issues = issues if issues is not None else []
         self.target = target
         self.workers = max(1, workers)
         self.reporter = reporter
@@ -111,10 +113,35 @@ class Finisher:
                 self._done(stmt, FAILED)
                 return
             weaker = "NOT VALID" if "NOT VALID" in stmt.fallback_sql else "in a weaker form"
-            self.warn(f"{label} created {weaker}: {stmt.fallback_note} ({message})")
+            self.warn(
+                f"{label} created {weaker}: {stmt.fallback_note}{self._diagnose(conn, stmt)} ({message})"
+            )
             self._done(stmt, WEAKER)
             return
         self._done(stmt, OK)
+
+    def _diagnose(self, conn: Any, stmt: Statement) -> str:
+        """Count the rows behind a fallback and quote a few keys, for the user and the result."""
+        if stmt.diagnose_sql is None:
+            return ""
+        try:
+            rows = pg.fetch(conn, stmt.diagnose_sql)
+        except Exception as err:
+            return f" (could not count the rows: {pg.driver_message(err, self.target)})"
+        count, examples = rows[0] if rows else (0, None)
+        examples = [e for e in (examples or []) if e is not None]
+        with self.lock:
+            self.issues.append(
+                {
+                    "kind": stmt.kind,
+                    "name": stmt.name,
+                    "table": stmt.table,
+                    "rows": int(count or 0),
+                    "examples": examples,
+                }
+            )
+        shown = f", e.g. {', '.join(examples)}" if examples else ""
+        return f"; {int(count or 0)} offending row(s) or key(s){shown}"
 
     def _views(self, views: list[Statement]) -> None:
         """Views may read other views: retry until a round creates none (dependency order)."""

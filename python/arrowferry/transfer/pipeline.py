@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
@@ -28,7 +30,9 @@ from arrowferry.result import MigrationError, MigrationResult, TableResult
 from arrowferry.transfer.finish import Finisher, runnable
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import read_table
+from arrowferry.transfer.rejects import RejectFile
 from arrowferry.transfer.transform import Transformer
+from arrowferry.transfer.writer import write_table
 from arrowferry.urls import Endpoint
 
 # Loading sessions don't need their commits flushed one by one: a crash mid-run
@@ -129,7 +133,7 @@ class Pipeline:
             return
         start = time.perf_counter()
         try:
-            rows = self._load_with_retries(table)
+            loaded = self._load_with_retries(table)
         except ArrowferryError as err:
             self._table_failed(table, err.message, start)
             return
@@ -137,16 +141,60 @@ class Pipeline:
             self._table_failed(table, pg.driver_message(err, self.target), start)
             return
         seconds = time.perf_counter() - start
+        rows = loaded.rows
         with self.lock:
             self.loaded.add(table.name)
             if not self.options.data_only:
                 self.result.summary.tables_created += 1
-            self.result.tables.append(TableResult(table.name, rows, seconds))
+            self.result.tables.append(
+                TableResult(table.name, rows, seconds, loaded.rows_read, loaded.rows_rejected)
+            )
             self.result.rows_migrated += rows
             self.result.tables_processed += 1
+            self._account(loaded)
         self.reporter.table_finished(table.name, rows, seconds, True)
 
-    def _load_with_retries(self, table: TablePlan) -> int:
+    def _account(self, loaded: Loaded) -> None:
+        """Rejected, nulled and cleaned values into the result, and the table's ledger."""
+        transform, table, result = loaded.transform, loaded.table, self.result
+        if transform is None:
+            return
+        policy = self.options.on_bad_value
+        for column, count in sorted(transform.bad_counts.items()):
+            if policy == "reject":
+                result.rejected.append({"table": table.name, "column": column, "count": count})
+            else:
+                result.warnings.append(
+                    f"{table.name}.{column}: {count} value(s) that could not be stored exactly were stored as NULL"
+                )
+        for column, count in sorted(transform.cleaned.items()):
+            result.warnings.append(
+                f"{table.name}.{column}: {count} value(s) cleaned (NUL bytes or invalid UTF-8)"
+            )
+        if loaded.reject_file is not None:
+            result.reject_files[table.name] = str(loaded.reject_file)
+            result.success = False
+        for col in table.columns:
+            counts = {
+                "rejected" if policy == "reject" else "nulled": transform.bad_counts.get(
+                    col.target, 0
+                ),
+                "cleaned": transform.cleaned.get(col.target, 0),
+            }
+            result.ledger.append(
+                {
+                    "table": table.name,
+                    "column": col.target,
+                    "source_type": col.declared,
+                    "target_type": col.ddl,
+                    "read_as": col.read_as,
+                    "conversion": transform.conversion_name(col.target),
+                    "lossy": col.lossy,
+                    "counts": counts,
+                }
+            )
+
+    def _load_with_retries(self, table: TablePlan) -> Loaded:
         """Load a table; when the fast path meets dirty data, roll back and retry exactly.
 
         Each retry moves one column to its exact path (read as text, or checked
@@ -178,8 +226,8 @@ class Pipeline:
             raise err  # the strict path passed it and the server still refused it
         return table.with_column(index, replace(col, validate=True))
 
-    def _load_once(self, table: TablePlan) -> int:
-        rows = 0
+    def _load_once(self, table: TablePlan) -> Loaded:
+        loaded = Loaded(table)
         with self._connection(autocommit=False) as conn:
             for setting in _LOAD_SETTINGS:
                 pg.execute(conn, setting)
@@ -187,31 +235,46 @@ class Pipeline:
                 if not self.options.data_only:
                     pg.execute(conn, table.create_sql)
                 if not self.options.schema_only:
-                    rows = self._copy_rows(conn, table)
+                    self._copy_rows(conn, loaded)
                 conn.commit()
             except BaseException:
                 _rollback(conn)
+                if loaded.rejects is not None:
+                    loaded.rejects.discard()
                 raise
-        return rows
+        if loaded.rejects is not None:
+            loaded.reject_file = loaded.rejects.commit()
+        return loaded
 
-    def _copy_rows(self, conn: Any, table: TablePlan) -> int:
-        from arrowferry.transfer.writer import write_table
+    def _copy_rows(self, conn: Any, loaded: Loaded) -> None:
+        table = loaded.table
+        transform = Transformer(
+            table,
+            self.options.on_bad_value,
+            replace_invalid_utf8=self.options.replace_invalid_utf8,
+            strip_nul=self.options.strip_nul,
+        )
+        rejects = RejectFile(
+            Path(self.options.reject_dir), table.name, self.source, table.source.name
+        )
 
-        transform = Transformer(table, self.options.on_bad_value)
-        batches = (transform(b) for b in read_table(self.source, table, self.options.batch_size))
-        rows = write_table(
+        def converted() -> Iterator[pa.RecordBatch]:
+            for batch in read_table(self.source, table, self.options.batch_size):
+                out = transform(batch)
+                if transform.rejected:
+                    rejects.write(transform.rejected, table.with_rowid)
+                    transform.rejected.clear()
+                yield out
+
+        loaded.transform, loaded.rejects = transform, rejects
+        loaded.rows = write_table(
             conn,
             self.options.target_schema,
             table.name,
             transform.schema,
-            iter(Prefetch(batches)),
+            iter(Prefetch(converted())),
             on_batch=lambda n: self.reporter.advance(table.name, n),
         )
-        for column, count in transform.nulled.items():
-            self._warn(
-                f"{table.name}.{column}: {count} value(s) that could not be converted were stored as NULL"
-            )
-        return rows
 
     def _table_failed(self, table: TablePlan, message: str, start: float) -> None:
         fatal = not self.options.continue_on_error
@@ -228,7 +291,12 @@ class Pipeline:
         rows = {t.name: t.rows for t in self.plan.tables}
         todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable: views keep their order
         finisher = Finisher(
-            self.target, self.options.parallelism, self.reporter, self.result.summary, self._warn
+            self.target,
+            self.options.parallelism,
+            self.reporter,
+            self.result.summary,
+            self._warn,
+            self.result.constraint_issues,
         )
         finisher.run(todo, views=not self.stop.is_set())
 
@@ -245,6 +313,25 @@ def _rollback(conn: Any) -> None:
     """After a failed COPY the session may still be inside it, holding its lock (driver-traps.md C4)."""
     with contextlib.suppress(Exception):
         conn.rollback()
+
+
+@dataclass
+class Loaded:
+    """One table's load: the plan it finally took, rows, and what was rejected."""
+
+    table: TablePlan
+    rows: int = 0
+    transform: Transformer | None = None
+    rejects: RejectFile | None = None
+    reject_file: Path | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return self.transform.rows_read if self.transform else 0
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rejects.count if self.rejects else 0
 
 
 class _Conn:

@@ -3,8 +3,9 @@
 Per column, a clean batch takes a strict Arrow kernel (``convert.fast``) in one call;
 a batch that kernel refuses, or a column marked ``validate``, takes the full Polars
 path: one ``select`` computes the values and a "cannot convert exactly" flag for every
-such column. A flagged value fails the load or becomes NULL (and is counted), as the
-user chose; nothing flagged is ever written as something else.
+such column. A flagged value is never written as something else: the load stops
+(``fail``), the value becomes NULL (``null``) or its whole row goes to the reject
+file (``reject``), and every case is counted.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -22,8 +24,12 @@ from arrowferry.dialects.sqlite import READ_TYPES, REAL_SUFFIX, ROWID
 from arrowferry.errors import ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
 from arrowferry.plan import ColumnPlan, TablePlan
+from arrowferry.transfer.rejects import Problem, RejectedRow
 
 _BAD = "__bad_"
+INVALID_UTF8 = (
+    "not valid UTF-8 (PostgreSQL text cannot hold it; map the column to bytea to keep the bytes)"
+)
 
 
 @dataclass
@@ -34,16 +40,23 @@ class _Column:
     fast: FastPath | None
     value: pl.Expr
     bad: pl.Expr | None
+    reason: str
+    nullable: bool
+    conversion: str
 
 
 @dataclass
 class Transformer:
     plan: TablePlan
-    on_bad_value: OnBadValue = "fail"
-    nulled: dict[str, int] = field(default_factory=dict)
+    on_bad_value: OnBadValue = "reject"
+    replace_invalid_utf8: bool = False
+    bad_counts: dict[str, int] = field(default_factory=dict)  # per target column
+    cleaned: dict[str, int] = field(default_factory=dict)
+    rejected: list[RejectedRow] = field(default_factory=list)  # drained by the caller
+    strip_nul: bool = False
+    rows_read: int = 0
 
     def __post_init__(self) -> None:
-        self.offset = 1 if self.plan.with_rowid else 0
         self.columns: list[_Column] = []
         for i, col in enumerate(self.plan.columns):
             name = f"c{i}"
@@ -64,28 +77,40 @@ class Transformer:
                     fast,
                     conv.value.alias(col.target),
                     None if conv.bad is None else conv.bad.alias(f"{_BAD}{i}"),
+                    conv.reason,
+                    self.plan.target.columns[i].nullable,
+                    conv.name,
                 )
             )
         self.schema = pa.schema([pa.field(c.target, c.arrow_type) for c in self.plan.columns])
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        self.rows_read += batch.num_rows
         arrays: list[pa.Array | None] = []
         slow: list[int] = []
         read = [self._read(batch, i) for i in range(len(self.columns))]
         for i, col in enumerate(self.columns):
-            array = read[i]
             if col.fast is not None:
                 try:
-                    arrays.append(_exact(col.fast(array), col.plan.arrow_type))
+                    arrays.append(_exact(col.fast(read[i]), col.plan.arrow_type))
                     continue
                 except FAST_ERRORS:
                     pass
             arrays.append(None)
             slow.append(i)
+        bad: dict[int, np.ndarray] = {}
         if slow:
-            for i, array in zip(slow, self._slow(batch, read, slow), strict=True):
+            converted, bad = self._slow(batch, read, slow)
+            for i, array in zip(slow, converted, strict=True):
                 arrays[i] = array
+        if bad:
+            arrays = self._apply_policy(batch, read, arrays, bad)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def conversion_name(self, target: str) -> str:
+        col = next(c for c in self.columns if c.plan.target == target)
+        fast = " (Arrow fast path for clean batches)" if col.fast is not None else ""
+        return col.conversion + fast
 
     def _read(self, batch: pa.RecordBatch, i: int) -> pa.Array:
         """Column i as read, type-checked; a ``numeric`` pair merged into exact text."""
@@ -105,98 +130,180 @@ class Transformer:
 
     def _slow(
         self, batch: pa.RecordBatch, read: list[pa.Array], indexes: list[int]
-    ) -> list[pa.Array]:
+    ) -> tuple[list[pa.Array], dict[int, np.ndarray]]:
+        bad: dict[int, np.ndarray] = {}
+        data: dict[str, pa.Array] = {}
+        self._invalid_utf8: dict[int, np.ndarray] = {}
         for i in indexes:
-            if pa.types.is_string(read[i].type):
-                self._check_utf8(batch, read[i], i)
-        data = {self.columns[i].source: read[i] for i in indexes}
-        if self.plan.with_rowid:
-            data[ROWID] = batch.column(ROWID)
+            array = read[i]
+            if pa.types.is_string(array.type):
+                array, invalid = self._utf8(array, i)
+                if invalid is not None:
+                    bad[i] = self._invalid_utf8[i] = invalid
+                if self.strip_nul and self.columns[i].plan.type.kind == "text":
+                    array = self._strip_nul(array, i)
+            data[self.columns[i].source] = array
         frame = pl.from_arrow(pa.table(data))
         assert isinstance(frame, pl.DataFrame)
         flagged = [i for i in indexes if self.columns[i].bad is not None]
         exprs = [self.columns[i].value for i in indexes]
         exprs += [self.columns[i].bad for i in flagged]  # type: ignore[misc]
         out = frame.select(exprs)
-        if flagged:
-            out = self._handle_bad(out, frame, flagged)
-        return [
+        for i in flagged:
+            flags = out.get_column(f"{_BAD}{i}").fill_null(False).to_numpy()
+            if flags.any():
+                bad[i] = flags | bad[i] if i in bad else flags
+        converted = [
             _exact(
                 out.get_column(self.columns[i].plan.target).to_arrow(),
                 self.columns[i].plan.arrow_type,
             )
             for i in indexes
         ]
+        return converted, bad
 
-    def _handle_bad(
-        self, out: pl.DataFrame, frame: pl.DataFrame, flagged: list[int]
-    ) -> pl.DataFrame:
-        counts = out.select(pl.col([f"{_BAD}{i}" for i in flagged]).sum()).row(0)
-        fixes = []
-        for i, count in zip(flagged, counts, strict=True):
-            if not count:
-                continue
-            col = self.columns[i].plan
-            if self.on_bad_value == "fail":
-                self._fail(out, frame, i)
-            if not self.plan.target.columns[i].nullable:
-                self._fail(
-                    out, frame, i, note="; the column is NOT NULL, so it cannot be stored as NULL"
+    def _utf8(self, array: pa.Array, i: int) -> tuple[pa.Array, np.ndarray | None]:
+        """SQLite never validates TEXT, and Polars assumes valid UTF-8 (driver-traps.md 11).
+
+        Invalid values are flagged and hidden from Polars (or repaired with U+FFFD
+        when asked, and counted as cleaned).
+        """
+        try:
+            array.validate(full=True)
+            return array, None
+        except pa.ArrowInvalid:
+            pass
+        raw = array.view(pa.binary()).to_pylist()
+        invalid = np.zeros(len(raw), dtype=bool)
+        fixed: list[str | None] = []
+        for index, value in enumerate(raw):  # the error path only
+            try:
+                fixed.append(None if value is None else value.decode("utf-8"))
+            except UnicodeDecodeError:
+                invalid[index] = True
+                fixed.append(
+                    value.decode("utf-8", errors="replace") if self.replace_invalid_utf8 else None
                 )
-            self.nulled[col.target] = self.nulled.get(col.target, 0) + int(count)
-            fixes.append(
-                pl.when(pl.col(f"{_BAD}{i}"))
-                .then(None)
-                .otherwise(pl.col(col.target))
-                .alias(col.target)
-            )
-        return out.with_columns(fixes) if fixes else out
+        if self.replace_invalid_utf8:
+            target = self.columns[i].plan.target
+            self.cleaned[target] = self.cleaned.get(target, 0) + int(invalid.sum())
+            return pa.array(fixed, pa.string()), None
+        return pa.array(fixed, pa.string()), invalid
 
-    def _fail(self, out: pl.DataFrame, frame: pl.DataFrame, i: int, note: str = "") -> None:
+    def _strip_nul(self, array: pa.Array, i: int) -> pa.Array:
+        has_nul = pc.match_substring(array, "\x00")
+        count = pc.sum(has_nul).as_py() or 0
+        if not count:
+            return array
+        target = self.columns[i].plan.target
+        self.cleaned[target] = self.cleaned.get(target, 0) + count
+        return pc.replace_substring(array, "\x00", "")
+
+    def _reason(self, i: int, index: int) -> str:
+        invalid = getattr(self, "_invalid_utf8", {}).get(i)
+        if invalid is not None and invalid[index]:
+            return INVALID_UTF8
+        return self.columns[i].reason
+
+    # --- what happens to a value that does not convert --------------------------------
+
+    def _apply_policy(
+        self,
+        batch: pa.RecordBatch,
+        read: list[pa.Array],
+        arrays: list[pa.Array | None],
+        bad: dict[int, np.ndarray],
+    ) -> list[pa.Array | None]:
+        for i, flags in bad.items():
+            target = self.columns[i].plan.target
+            self.bad_counts[target] = self.bad_counts.get(target, 0) + int(flags.sum())
+        if self.on_bad_value == "fail":
+            index, i = min((int(np.argmax(f)), i) for i, f in bad.items())
+            self._fail(batch, read, i, index)
+        if self.on_bad_value == "null":
+            for i, flags in bad.items():
+                if not self.columns[i].nullable:
+                    self._fail(
+                        batch,
+                        read,
+                        i,
+                        int(np.argmax(flags)),
+                        "; the column is NOT NULL, so it cannot be stored as NULL",
+                    )
+                array = arrays[i]
+                assert array is not None
+                arrays[i] = pc.if_else(pa.array(flags), pa.nulls(len(flags), array.type), array)
+            return arrays
+        rows = np.zeros(batch.num_rows, dtype=bool)
+        for flags in bad.values():
+            rows |= flags
+        self._collect_rejects(batch, read, bad, rows)
+        keep = pa.array(~rows)
+        return [pc.filter(a, keep) for a in arrays]
+
+    def _collect_rejects(
+        self,
+        batch: pa.RecordBatch,
+        read: list[pa.Array],
+        bad: dict[int, np.ndarray],
+        rows: np.ndarray,
+    ) -> None:
+        positions = np.flatnonzero(rows)
+        rowids = (
+            batch.column(ROWID).take(pa.array(positions)).to_pylist()
+            if self.plan.with_rowid
+            else None
+        )
+        pk = self.plan.source.primary_key
+        for n, index in enumerate(positions.tolist()):
+            problems = [
+                Problem(self.columns[i].plan.source, _value(read[i], index), self._reason(i, index))
+                for i, flags in sorted(bad.items())
+                if flags[index]
+            ]
+            key = {}
+            if pk is not None:
+                names = self.plan.source.column_names
+                key = {c: _value(read[names.index(c)], index) for c in pk.columns}
+            row = (
+                None
+                if self.plan.with_rowid
+                else {c.plan.source: _value(read[i], index) for i, c in enumerate(self.columns)}
+            )
+            self.rejected.append(RejectedRow(rowids[n] if rowids else None, key, problems, row))
+
+    def _fail(
+        self, batch: pa.RecordBatch, read: list[pa.Array], i: int, index: int, note: str = ""
+    ) -> None:
         col = self.columns[i].plan
-        index = out.get_column(f"{_BAD}{i}").arg_true()[0]
-        value = frame.get_column(self.columns[i].source)[index]
-        row = self._row_key(frame, index)
+        value = _value(read[i], index)
+        row = (
+            batch.column(ROWID)[index].as_py()
+            if self.plan.with_rowid
+            else f"#{index + 1} of its batch"
+        )
         raise ConversionError(
             f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
-            f"cannot be stored exactly as {col.ddl} (read as SQLite {col.read_as}){note}; fix the "
-            "value, map the column to another type with type_mappings, or pass on_bad_value='null'",
+            f"cannot be stored exactly as {col.ddl}: {self._reason(i, index)}{note}; fix the value, map "
+            "the column to another type with type_mappings, or pass on_bad_value='reject' or 'null'",
             table=self.plan.source.name,
             column=col.source,
             row=row,
             value=value,
         )
 
-    def _row_key(self, frame: pl.DataFrame, index: int) -> Any:
-        if self.plan.with_rowid:
-            return frame.get_column(ROWID)[index]
-        return f"#{index + 1} of its batch (WITHOUT ROWID table)"
 
-    def _check_utf8(self, batch: pa.RecordBatch, array: pa.Array, i: int) -> None:
-        """SQLite never validates TEXT, and Polars assumes valid UTF-8 (driver-traps.md 11)."""
+def _value(array: pa.Array, index: int) -> Any:
+    """A value as read (invalid UTF-8 comes back as its bytes)."""
+    if pa.types.is_string(array.type):
+        raw = array.view(pa.binary())[index].as_py()
+        if raw is None:
+            return None
         try:
-            array.validate(full=True)
-            return
-        except pa.ArrowInvalid:
-            pass
-        col = self.columns[i].plan
-        raw = array.view(pa.binary())
-        for index, value in enumerate(raw.to_pylist()):  # error path only: name the row
-            if value is None:
-                continue
-            try:
-                value.decode("utf-8")
-            except UnicodeDecodeError:
-                row = batch.column(0)[index].as_py() if self.plan.with_rowid else index
-                raise ConversionError(
-                    f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value "
-                    f"{value[:40]!r} is not valid UTF-8 text, which PostgreSQL text cannot hold "
-                    "(map the column to bytea with type_mappings to keep the bytes)",
-                    table=self.plan.source.name,
-                    column=col.source,
-                    row=row,
-                    value=value,
-                ) from None
+            return raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return raw
+    return array[index].as_py()
 
 
 def _exact(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:

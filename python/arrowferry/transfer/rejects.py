@@ -1,0 +1,115 @@
+"""The reject file: rows whose values could not be stored exactly, kept whole.
+
+One JSON object per line in ``<reject_dir>/<table>.jsonl``: the row's rowid and key,
+each problem (column, value as read, reason) and the complete original row as SQLite
+stores it, so target rows plus reject rows reproduce the source. Bytes (and text that
+is not valid UTF-8) are ``{"$base64": ...}``, non-finite reals ``{"$float": "inf"}``.
+The file is written as ``.partial`` and renamed when the table's load commits, so a
+file that looks complete always is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from arrowferry.dialects import sqlite
+
+
+@dataclass
+class Problem:
+    column: str
+    value: Any
+    reason: str
+
+
+@dataclass
+class RejectedRow:
+    rowid: int | None
+    key: dict[str, Any]
+    problems: list[Problem] = field(default_factory=list)
+    row: dict[str, Any] | None = None  # as read, when the table has no rowid
+
+
+def encode(value: Any) -> Any:
+    """A JSON-safe, lossless form of a SQLite value."""
+    if isinstance(value, sqlite.InvalidText):
+        return {"$base64": base64.b64encode(value.raw).decode(), "$type": "text"}
+    if isinstance(value, bytes | bytearray | memoryview):
+        return {"$base64": base64.b64encode(bytes(value)).decode()}
+    if isinstance(value, float) and not math.isfinite(value):
+        return {"$float": "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")}
+    return value
+
+
+def decode(value: Any) -> Any:
+    """The original value of :func:`encode`'s output (for tests and tools)."""
+    if isinstance(value, dict):
+        if "$base64" in value:
+            return base64.b64decode(value["$base64"])
+        if "$float" in value:
+            return float(value["$float"])
+    return value
+
+
+class RejectFile:
+    """Collects a table's rejected rows for one load attempt."""
+
+    def __init__(self, directory: Path, table: str, source: Path, source_table: str) -> None:
+        self.final = directory / f"{_safe(table)}.jsonl"
+        self.partial = self.final.with_name(self.final.name + ".partial")
+        self.source = source
+        self.source_table = source_table
+        self.count = 0
+        self._out: TextIO | None = None
+
+    def write(self, rows: list[RejectedRow], with_rowid: bool) -> None:
+        if not rows:
+            return
+        originals = (
+            sqlite.fetch_rows(
+                self.source, self.source_table, [r.rowid for r in rows if r.rowid is not None]
+            )
+            if with_rowid
+            else {}
+        )
+        if self._out is None:
+            self.final.parent.mkdir(parents=True, exist_ok=True)
+            self._out = self.partial.open("w", encoding="utf-8")
+        for row in rows:
+            original = originals.get(row.rowid) if row.rowid is not None else row.row
+            record = {
+                "table": self.source_table,
+                "rowid": row.rowid,
+                "key": {k: encode(v) for k, v in row.key.items()},
+                "problems": [
+                    {"column": p.column, "value": encode(p.value), "reason": p.reason}
+                    for p in row.problems
+                ],
+                "row": {k: encode(v) for k, v in (original or {}).items()},
+            }
+            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self.count += len(rows)
+
+    def commit(self) -> Path | None:
+        """Publish the file (or remove a stale one when nothing was rejected)."""
+        if self._out is None:
+            self.final.unlink(missing_ok=True)
+            return None
+        self._out.close()
+        os.replace(self.partial, self.final)
+        return self.final
+
+    def discard(self) -> None:
+        if self._out is not None:
+            self._out.close()
+        self.partial.unlink(missing_ok=True)
+
+
+def _safe(name: str) -> str:
+    return "".join(c if c.isalnum() or c in "-_. " else "_" for c in name) or "table"

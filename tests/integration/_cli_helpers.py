@@ -31,6 +31,20 @@ from tests.conftest import admin_connect, sql
 
 REPO = Path(__file__).resolve().parents[2]
 
+CHINOOK_TABLES = [
+    "Album",
+    "Artist",
+    "Customer",
+    "Employee",
+    "Genre",
+    "Invoice",
+    "InvoiceLine",
+    "MediaType",
+    "Playlist",
+    "PlaylistTrack",
+    "Track",
+]
+
 
 @dataclass
 class Outcome:

@@ -18,21 +18,14 @@ import pytest
 from arrowferry import embedded
 from arrowferry.cli import main
 from tests.conftest import pg_tables, sql
-from tests.integration._cli_helpers import REPO, can_connect, cli, cli_subprocess, with_database
-
-CHINOOK_TABLES = [
-    "Album",
-    "Artist",
-    "Customer",
-    "Employee",
-    "Genre",
-    "Invoice",
-    "InvoiceLine",
-    "MediaType",
-    "Playlist",
-    "PlaylistTrack",
-    "Track",
-]
+from tests.integration._cli_helpers import (
+    CHINOOK_TABLES,
+    REPO,
+    can_connect,
+    cli,
+    cli_subprocess,
+    with_database,
+)
 
 
 def all_commands(

@@ -22,21 +22,8 @@ from arrowferry.errors import BadInputError, SchemaError
 from arrowferry.options import MigrationOptions
 from arrowferry.urls import Endpoint, parse_url
 from tests.conftest import make_sqlite, pg_tables, sql
-from tests.integration._cli_helpers import cli, record_unraisable, with_database
+from tests.integration._cli_helpers import CHINOOK_TABLES, cli, record_unraisable, with_database
 
-CHINOOK_TABLES = [
-    "Album",
-    "Artist",
-    "Customer",
-    "Employee",
-    "Genre",
-    "Invoice",
-    "InvoiceLine",
-    "MediaType",
-    "Playlist",
-    "PlaylistTrack",
-    "Track",
-]
 CHINOOK_COUNTS = {
     "Album": 347,
     "Artist": 275,

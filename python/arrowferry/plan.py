@@ -692,4 +692,6 @@ def _arrow_type(dtype: DataType) -> pa.DataType:
     }
     if kind in simple:
         return simple[kind]
+    if kind == "array" and dtype.element is not None:
+        return pa.list_(_arrow_type(dtype.element))
     return pa.string()

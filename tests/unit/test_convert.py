@@ -138,3 +138,65 @@ def test_uuid_text_forms() -> None:
 def test_text_with_nul_is_flagged() -> None:
     _, bad = convert(["ok", "a\x00b", None], "text", DataType("text"))
     assert bad == [False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("element", "text", "expected"),
+    [
+        ("int64", "[1, 2, 3]", [1, 2, 3]),
+        ("int64", "[9007199254740993, null]", [9007199254740993, None]),
+        ("int32", "[]", []),
+        ("text", '["a", "b\\"q", null]', ["a", 'b"q', None]),
+        ("boolean", "[true, false]", [True, False]),
+        ("float64", "[0.5, -1e3]", [0.5, -1000.0]),
+    ],
+)
+def test_json_arrays_into_arrays(element: str, text: str, expected: list[Any]) -> None:
+    values, bad = convert([text], "text", DataType("array", element=DataType(element)))  # type: ignore[arg-type]
+    assert bad == [False]
+    assert values == [expected]
+
+
+@pytest.mark.parametrize(
+    ("element", "text"),
+    [
+        ("int64", "[2.7]"),  # json_decode alone would store 2
+        ("int64", "5"),  # a scalar, not an array
+        ("int32", "[3000000000]"),  # out of range for integer
+        ("text", '["x", 1]'),  # a number where text is due
+        ("text", '[["nested"]]'),
+        ("boolean", "[1]"),
+        ("int64", "[1,"),
+    ],
+)
+def test_json_arrays_refuse_what_would_change(element: str, text: str) -> None:
+    _, bad = convert([text], "text", DataType("array", element=DataType(element)))  # type: ignore[arg-type]
+    assert bad == [True]
+
+
+def test_json_null_is_no_array() -> None:
+    values, bad = convert(["null", None], "text", DataType("array", element=DataType("int64")))
+    assert values == [None, None] and bad == [False, False]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1700000000", dt.datetime(2023, 11, 14, 22, 13, 20)),  # epoch seconds
+        ("1700000000123", dt.datetime(2023, 11, 14, 22, 13, 20, 123000)),  # epoch ms
+        ("1700000000.25", dt.datetime(2023, 11, 14, 22, 13, 20, 250000)),
+        ("2460000.5", dt.datetime(2023, 2, 25)),  # julian day
+        ("2440587.5", dt.datetime(1970, 1, 1)),
+    ],
+)
+def test_dates_stored_as_numbers(text: str, expected: dt.datetime) -> None:
+    values, bad = convert([text], "text", DataType("timestamp"))
+    assert bad == [False] and values == [expected]
+
+
+def test_fractions_beyond_microseconds_are_not_truncated() -> None:
+    values, bad = convert(
+        ["2024-01-02 03:04:05.123456789", "2024-01-02 03:04:05.123456000"], "text", DataType("timestamp")
+    )
+    assert bad == [True, False]
+    assert values[1] == dt.datetime(2024, 1, 2, 3, 4, 5, 123456)

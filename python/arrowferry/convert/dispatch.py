@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from arrowferry.convert import numeric, temporal, text
+from arrowferry.convert import arrays, numeric, temporal, text
 from arrowferry.convert.base import Conversion, ReadAs
 from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import DataType
@@ -39,6 +39,9 @@ def build_conversion(
         return text.to_uuid(c, read_as)
     if kind == "blob":
         return text.to_blob(c, read_as)
+    if kind == "array" and arrays.supports(target.element):
+        assert target.element is not None
+        return arrays.to_array(c, read_as, target.element)
     raise UnsupportedTypeError(
         f"table {table!r}, column {column!r}: no conversion into {target} yet; "
         "map it to another type with type_mappings (e.g. text)",

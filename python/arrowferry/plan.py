@@ -530,9 +530,22 @@ class Planner:
             return None
         if any(k.collation for k in index.keys):
             self.warnings.append(f"index {index.name!r}: SQLite collations dropped")
+        schema = self.options.target_schema
         target = Index(self._relation_name(index.name, "index"), tuple(keys), index.unique, where)
+        if not index.unique:
+            return Statement("index", pg.index_sql(schema, tname, target), tname, target.name)
         return Statement(
-            "index", pg.index_sql(self.options.target_schema, tname, target), tname, target.name
+            "index",
+            pg.index_sql(schema, tname, target),
+            tname,
+            target.name,
+            fallback_sql=pg.index_sql(schema, tname, replace(target, unique=False)),
+            fallback_note="the data holds duplicate keys, so it is a plain (non-unique) index",
+            diagnose_sql=(
+                pg.duplicate_keys_sql(schema, tname, target.column_names)
+                if not any(k.is_expression for k in target.keys) and target.where is None
+                else None
+            ),
         )
 
     def _foreign_keys(self, plan: TablePlan, names: dict[str, str]) -> list[Statement]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import polars as pl
@@ -22,6 +23,7 @@ class Conversion:
     bad: pl.Expr | None
     name: str
     reason: str = "cannot be converted exactly"
+    recheck: Callable[[str], bool] | None = None  # a slower second opinion on flagged text
 
 
 def failed(source: pl.Expr, result: pl.Expr) -> pl.Expr:

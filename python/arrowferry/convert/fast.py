@@ -36,10 +36,8 @@ def fast_path(read_as: ReadAs, target: DataType, arrow_type: pa.DataType) -> Fas
         return _same
     if read_as == "blob" and kind == "blob":
         return _same
-    if read_as == "text" and kind in {"int64", "int32", "int16", "date", "timestamp"}:
-        return lambda a: a.cast(arrow_type)
-    if read_as == "text" and kind == "decimal":
-        return lambda a: a.cast(arrow_type)
+    if read_as == "text" and kind in _SHAPES:
+        return _shaped_cast(_SHAPES[kind], arrow_type)
     if read_as == "text" and kind == "timestamptz":
         return _timestamptz
     if read_as == "text" and kind == "json":
@@ -47,6 +45,34 @@ def fast_path(read_as: ReadAs, target: DataType, arrow_type: pa.DataType) -> Fas
         # sends the table back through the client-side validator to name the row.
         return lambda a: pa.ExtensionArray.from_storage(arrow_type, a.cast(arrow_type.storage_type))
     return None
+
+
+# Arrow's casts accept more than SQLite writes ('0x1F' as an integer, '2024-01-02 03' as a
+# timestamp): each text is first held to the forms SQLite and its users write.
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?"
+_SHAPES = {
+    "int64": r"^[+-]?\d{1,19}$",
+    "int32": r"^[+-]?\d{1,10}$",
+    "int16": r"^[+-]?\d{1,5}$",
+    "date": rf"^{_DATE}$",
+    "timestamp": rf"^{_DATE}(?:[ T]{_TIME})?$",
+    "decimal": r"^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$",
+}
+_OFFSET = r"(?:Z|[+-]\d{2}:\d{2})"
+
+
+def _shaped_cast(shape: str, arrow_type: pa.DataType) -> FastPath:
+    def cast(array: pa.Array) -> pa.Array:
+        _require(array, shape)
+        return array.cast(arrow_type)
+
+    return cast
+
+
+def _require(array: pa.Array, shape: str) -> None:
+    if pc.all(pc.match_substring_regex(array, shape), skip_nulls=True).as_py() is False:
+        raise NotClean("a value of another form")
 
 
 def _same(array: pa.Array) -> pa.Array:
@@ -61,6 +87,7 @@ def _zero_one(array: pa.Array) -> pa.Array:
 
 
 def _timestamptz(array: pa.Array) -> pa.Array:
+    _require(array, rf"^{_DATE}(?:[ T]{_TIME}{_OFFSET}?)?$")
     try:
         return array.cast(pa.timestamp("us", tz="UTC"))
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):

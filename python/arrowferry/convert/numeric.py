@@ -62,7 +62,9 @@ def to_float(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
     dtype = pl.Float32() if kind == "float32" else pl.Float64()
     if read_as in {"integer", "real"}:
         return Conversion(c.cast(dtype), None, f"{read_as} -> {kind}")
-    value = c.cast(pl.Float64, strict=False).cast(dtype)
+    # decimal literals, and the 'Inf' SQLite writes for an infinite REAL; never 'nan' or hex
+    literal = c.str.contains(_NUMBER_TEXT) | c.str.contains(r"^[+-]?(?i:inf|infinity)$")
+    value = pl.when(literal).then(c).cast(pl.Float64, strict=False).cast(dtype)
     return Conversion(value, failed(c, value), f"text -> {kind} (strict)", "not a number")
 
 
@@ -102,5 +104,5 @@ def to_boolean(c: pl.Expr, read_as: ReadAs) -> Conversion:
         value,
         failed(c, value),
         "text -> boolean (0/1, t/f, true/false, yes/no)",
-        "not a boolean (0/1, t/f, true/false, yes/no)",
+        "not a boolean (0/1, t/f, true/false, yes/no, y/n)",
     )

@@ -56,7 +56,8 @@ def from_number(text: pl.Expr) -> pl.Expr:
     micros = (
         pl.when(julian)
         .then(
-            (((number - _UNIX_EPOCH_JD) * 86_400_000).round(0) * 1000).cast(pl.Int64, strict=False)
+            # whole milliseconds as integers: a double of microseconds is inexact past 2**53
+            ((number - _UNIX_EPOCH_JD) * 86_400_000).round(0).cast(pl.Int64, strict=False) * 1000
         )
         .when(millis)
         .then(integer * 1000)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 import polars as pl
 
 from arrowferry.convert.base import Conversion, ReadAs, failed
@@ -16,12 +20,39 @@ def to_text(c: pl.Expr, read_as: ReadAs) -> Conversion:
     return Conversion(text, nul, "text", "contains a NUL byte, which PostgreSQL text cannot hold")
 
 
+# jsonb refuses \u0000 (it cannot be text); a preceding even run of backslashes is an escape
+_ESCAPED_NUL = r"(?:^|[^\\])(?:\\\\)*\\u0000"
+
+
 def to_json(c: pl.Expr, read_as: ReadAs) -> Conversion:
     """JSON text, validated here so one bad document does not fail the COPY."""
     text = c if read_as == "text" else c.cast(pl.String)
     parses = text.str.json_path_match("$").is_not_null() | (text.str.strip_chars() == "null")
-    value = pl.when(parses).then(text)
-    return Conversion(value, failed(c, value), "JSON text -> jsonb (validated)", "not valid JSON")
+    value = pl.when(parses & ~text.str.contains(_ESCAPED_NUL)).then(text)
+    return Conversion(
+        value,
+        failed(c, value),
+        "JSON text -> jsonb (validated)",
+        "not valid JSON for jsonb (or holds \\u0000, which jsonb cannot store)",
+        recheck=jsonb_accepts,
+    )
+
+
+def jsonb_accepts(text: str) -> bool:
+    """What PostgreSQL's jsonb takes that Polars' parser refuses: numbers beyond a double."""
+    if re.search(_ESCAPED_NUL, text):
+        return False
+    try:
+        parsed = json.loads(text, parse_constant=_refuse)  # NaN and Infinity are not JSON
+        # an unpaired surrogate escape (\ud800) parses in Python, never in jsonb
+        json.dumps(parsed, ensure_ascii=False).encode("utf-8")
+    except (ValueError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _refuse(name: str) -> Any:
+    raise ValueError(name)
 
 
 def to_uuid(c: pl.Expr, read_as: ReadAs) -> Conversion:

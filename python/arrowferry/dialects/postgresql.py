@@ -202,9 +202,11 @@ def duplicate_keys_sql(schema: str, table: str, columns: Sequence[str]) -> str:
     """(how many key values repeat, up to 3 of them) for a key that is not unique."""
     key = _row_text(schema, table, columns)
     cols = ", ".join(f"t.{quote_ident(c)}" for c in columns)
+    # a unique index treats NULLs as distinct, so rows with a NULL key are never duplicates
+    present = " AND ".join(f"t.{quote_ident(c)} IS NOT NULL" for c in columns)
     return (
         f"SELECT count(*), (array_agg(k ORDER BY n DESC))[1:3] FROM (SELECT {key} AS k, count(*) AS n "
-        f"FROM {qname(schema, table)} t GROUP BY {cols} HAVING count(*) > 1) d"
+        f"FROM {qname(schema, table)} t WHERE {present} GROUP BY {cols} HAVING count(*) > 1) d"
     )
 
 

@@ -647,5 +647,21 @@ def fetch_rows(path: Path, table: str, rowids: Sequence[int]) -> dict[int, dict[
         return out
 
 
+def fetch_rows_by_key(
+    path: Path, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]
+) -> list[dict[str, Any] | None]:
+    """Whole rows of a WITHOUT ROWID table by primary key, as stored (error path only)."""
+    where = " AND ".join(f"{quote_ident(c)} = ?" for c in columns)
+    out: list[dict[str, Any] | None] = []
+    with closing(connect_metadata(path)) as conn:
+        conn.text_factory = _text
+        for key in keys:
+            cur = conn.execute(f"SELECT * FROM {quote_ident(table)} WHERE {where}", list(key))
+            names = [d[0] for d in cur.description]
+            found = cur.fetchone()
+            out.append(dict(zip(names, found, strict=True)) if found else None)
+    return out
+
+
 def connect_metadata_ctx(path: Path) -> closing[sqlite3.Connection]:
     return closing(connect_metadata(path))

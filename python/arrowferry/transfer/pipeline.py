@@ -254,8 +254,13 @@ class Pipeline:
             replace_invalid_utf8=self.options.replace_invalid_utf8,
             strip_nul=self.options.strip_nul,
         )
+        pk = table.source.primary_key
         rejects = RejectFile(
-            Path(self.options.reject_dir), table.name, self.source, table.source.name
+            Path(self.options.reject_dir),
+            table.name,
+            self.source,
+            table.source.name,
+            pk.columns if pk is not None else (),
         )
 
         def converted() -> Iterator[pa.RecordBatch]:

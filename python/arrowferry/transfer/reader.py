@@ -19,15 +19,11 @@ def read_table(path: Path, plan: TablePlan, batch_size: int) -> Iterator[pa.Reco
         [(c.source, c.read_as, c.cast) for c in plan.columns],
         with_rowid=plan.with_rowid,
     )
-    offset = 1 if plan.with_rowid else 0
+    # result position -> planned column (a numeric read takes two positions)
+    positions = [-1] if plan.with_rowid else []
+    for i, col in enumerate(plan.columns):
+        positions += [i, i] if col.read_as == "numeric" else [i]
     try:
         yield from sqlite.read_batches(path, sql, batch_size)
     except ReadTypeChanged as err:
-        raise ReadTypeChanged(plan.source.name, err.index - offset, str(err)) from err
-
-
-def row_ids(batch: pa.RecordBatch, plan: TablePlan) -> pa.Array | None:
-    """The rowids of a batch (to name the row of a bad value), if the table has them."""
-    if plan.with_rowid:
-        return batch.column(0)
-    return None
+        raise ReadTypeChanged(plan.source.name, positions[err.index], str(err)) from err

@@ -60,7 +60,15 @@ def decode(value: Any) -> Any:
 class RejectFile:
     """Collects a table's rejected rows for one load attempt."""
 
-    def __init__(self, directory: Path, table: str, source: Path, source_table: str) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        table: str,
+        source: Path,
+        source_table: str,
+        key_columns: tuple[str, ...] = (),
+    ) -> None:
+        self.key_columns = key_columns
         self.final = directory / f"{_safe(table)}.jsonl"
         self.partial = self.final.with_name(self.final.name + ".partial")
         self.source = source
@@ -71,18 +79,12 @@ class RejectFile:
     def write(self, rows: list[RejectedRow], with_rowid: bool) -> None:
         if not rows:
             return
-        originals = (
-            sqlite.fetch_rows(
-                self.source, self.source_table, [r.rowid for r in rows if r.rowid is not None]
-            )
-            if with_rowid
-            else {}
-        )
+        originals = self._originals(rows, with_rowid)
         if self._out is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.partial.open("w", encoding="utf-8")
-        for row in rows:
-            original = originals.get(row.rowid) if row.rowid is not None else row.row
+        for n, row in enumerate(rows):
+            original = originals.get(row.rowid if with_rowid else n) or row.row
             record = {
                 "table": self.source_table,
                 "rowid": row.rowid,
@@ -96,6 +98,19 @@ class RejectFile:
             self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
         self.count += len(rows)
 
+    def _originals(
+        self, rows: list[RejectedRow], with_rowid: bool
+    ) -> dict[Any, dict[str, Any] | None]:
+        """The rows as SQLite stores them: by rowid, or by primary key (WITHOUT ROWID)."""
+        if with_rowid:
+            rowids = [r.rowid for r in rows if r.rowid is not None]
+            return dict(sqlite.fetch_rows(self.source, self.source_table, rowids))
+        if not self.key_columns:
+            return {}
+        keys = [tuple(r.key[c] for c in self.key_columns) for r in rows]
+        stored = sqlite.fetch_rows_by_key(self.source, self.source_table, self.key_columns, keys)
+        return dict(enumerate(stored))
+
     def commit(self) -> Path | None:
         """Publish the file (or remove a stale one when nothing was rejected)."""
         if self._out is None:
@@ -106,9 +121,11 @@ class RejectFile:
         return self.final
 
     def discard(self) -> None:
+        """The load failed: no file of this attempt, and no older one that could pass for it."""
         if self._out is not None:
             self._out.close()
         self.partial.unlink(missing_ok=True)
+        self.final.unlink(missing_ok=True)
 
 
 def _safe(name: str) -> str:

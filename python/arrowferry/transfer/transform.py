@@ -10,6 +10,7 @@ file (``reject``), and every case is counted.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ class _Column:
     reason: str
     nullable: bool
     conversion: str
+    recheck: Callable[[str], bool] | None
 
 
 @dataclass
@@ -80,6 +82,7 @@ class Transformer:
                     conv.reason,
                     self.plan.target.columns[i].nullable,
                     conv.name,
+                    conv.recheck,
                 )
             )
         self.schema = pa.schema([pa.field(c.target, c.arrow_type) for c in self.plan.columns])
@@ -151,6 +154,8 @@ class Transformer:
         out = frame.select(exprs)
         for i in flagged:
             flags = out.get_column(f"{_BAD}{i}").fill_null(False).to_numpy()
+            if flags.any() and self.columns[i].recheck is not None:
+                flags = self._recheck(out, read, i, flags)
             if flags.any():
                 bad[i] = flags | bad[i] if i in bad else flags
         converted = [
@@ -161,6 +166,26 @@ class Transformer:
             for i in indexes
         ]
         return converted, bad
+
+    def _recheck(
+        self, out: pl.DataFrame, read: list[pa.Array], i: int, flags: np.ndarray
+    ) -> np.ndarray:
+        """A second, slower opinion on flagged values only (the value is the text itself)."""
+        col = self.columns[i]
+        assert col.recheck is not None
+        positions = np.flatnonzero(flags)
+        texts = read[i].take(pa.array(positions)).to_pylist()
+        accepted = np.array([t is not None and col.recheck(t) for t in texts], dtype=bool)
+        if not accepted.any():
+            return flags
+        keep = np.zeros(len(flags), dtype=bool)
+        keep[positions[accepted]] = True
+        current = out.get_column(col.plan.target).to_arrow()
+        restored = pc.if_else(pa.array(keep), read[i].cast(current.type), current)
+        out.replace_column(
+            out.get_column_index(col.plan.target), pl.Series(col.plan.target, restored)
+        )
+        return flags & ~keep
 
     def _utf8(self, array: pa.Array, i: int) -> tuple[pa.Array, np.ndarray | None]:
         """SQLite never validates TEXT, and Polars assumes valid UTF-8 (driver-traps.md 11).
@@ -232,7 +257,7 @@ class Transformer:
                     )
                 array = arrays[i]
                 assert array is not None
-                arrays[i] = pc.if_else(pa.array(flags), pa.nulls(len(flags), array.type), array)
+                arrays[i] = _null_where(array, flags)
             return arrays
         rows = np.zeros(batch.num_rows, dtype=bool)
         for flags in bad.values():
@@ -291,6 +316,14 @@ class Transformer:
             row=row,
             value=value,
         )
+
+
+def _null_where(array: pa.Array, flags: np.ndarray) -> pa.Array:
+    """The array with NULL where flagged (extension arrays through their storage)."""
+    if isinstance(array.type, pa.BaseExtensionType):
+        storage = _null_where(array.storage, flags)
+        return pa.ExtensionArray.from_storage(array.type, storage)
+    return pc.if_else(pa.array(flags), pa.nulls(len(flags), array.type), array)
 
 
 def _value(array: pa.Array, index: int) -> Any:

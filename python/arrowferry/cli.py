@@ -218,7 +218,7 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         f"{s.constraints_applied} constraints ({s.foreign_keys_created} foreign keys), "
         f"{s.views_created} views, {s.sequences_reset} sequences reset"
     )
-    _print_warnings(out, result.warnings)
+    _print_warnings(out, result.warnings + _ledger_warnings(result))
     if result.rejected:
         out.print(
             f"\n[red]{result.rows_rejected:,} row(s) rejected[/red] (values that cannot be stored exactly):"
@@ -233,6 +233,20 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         click.echo(f"\ntarget: {result.target}")
         if embedded_target:
             click.echo(f"psql:   psql '{result.target}'")
+
+
+def _ledger_warnings(result: MigrationResult) -> list[str]:
+    """The ledger's lossy steps, one line per column that has any (counts when non-zero)."""
+    lines = []
+    for entry in result.ledger:
+        counts = ", ".join(f"{n:,} {k}" for k, n in entry["counts"].items() if n)
+        if entry["lossy"] or counts:
+            said = "; ".join([*entry["lossy"], *([counts] if counts else [])])
+            lines.append(
+                f"ledger {entry['table']}.{entry['column']} ({entry['source_type'] or 'untyped'} -> "
+                f"{entry['target_type']}): {said}"
+            )
+    return lines
 
 
 def _print_warnings(out: Any, warnings: list[str]) -> None:

@@ -1,0 +1,54 @@
+"""Micro-benchmarks of the conversion kernels, one per Polars/Arrow expression, so a
+regression in one kernel shows up on its own (issue 4, item 5).
+
+    python -m pytest benchmarks/bench_kernels.py --benchmark-only -p no:randomly
+
+Not collected by the test suite (it lives outside tests/).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pytest
+
+from arrowferry.convert import build_conversion
+from arrowferry.convert.fast import fast_path
+from arrowferry.model import DataType
+
+N = 1_000_000
+_rng = np.random.default_rng(42)
+_SECONDS = _rng.integers(1_500_000_000, 1_700_000_000, N)
+_TIMESTAMPS = pa.array(
+    np.datetime_as_string(_SECONDS.astype("datetime64[s]"), unit="s").astype(str)
+).cast(pa.string())
+_INT_TEXT = pa.array(_rng.integers(-(2**62), 2**62, N).astype(str)).cast(pa.string())
+_DECIMALS = pa.array([f"{v:.2f}" for v in _rng.random(N) * 1000]).cast(pa.string())
+_BOOLS = pa.array(_rng.integers(0, 2, N))
+_JSON = pa.array([f'{{"a": {i}, "b": [1, 2]}}' for i in range(N)]).cast(pa.string())
+
+CASES: list[tuple[str, str, DataType, pa.Array, pa.DataType]] = [
+    ("timestamp", "text", DataType("timestamp"), _TIMESTAMPS, pa.timestamp("us")),
+    ("int64-from-text", "text", DataType("int64"), _INT_TEXT, pa.int64()),
+    ("decimal", "text", DataType("decimal", precision=12, scale=2), _DECIMALS, pa.decimal128(38, 28)),
+    ("boolean-0-1", "integer", DataType("boolean"), _BOOLS, pa.bool_()),
+    ("json", "text", DataType("json"), _JSON, pa.json_(pa.string())),
+]
+
+
+@pytest.mark.parametrize(("name", "read_as", "target", "array", "arrow"), CASES, ids=[c[0] for c in CASES])
+def test_fast_path(benchmark: Any, name: str, read_as: str, target: DataType, array: pa.Array, arrow: pa.DataType) -> None:
+    fast = fast_path(read_as, target, arrow)  # type: ignore[arg-type]
+    assert fast is not None
+    benchmark(fast, array)
+
+
+@pytest.mark.parametrize(("name", "read_as", "target", "array", "arrow"), CASES, ids=[c[0] for c in CASES])
+def test_strict_polars_path(benchmark: Any, name: str, read_as: str, target: DataType, array: pa.Array, arrow: pa.DataType) -> None:
+    conv = build_conversion("c", read_as, target, table="t", decimal_scale=28)  # type: ignore[arg-type]
+    frame = pl.from_arrow(pa.table({"c": array}))
+    exprs = [conv.value.alias("v")] + ([conv.bad.alias("bad")] if conv.bad is not None else [])
+    benchmark(frame.select, exprs)  # type: ignore[union-attr]

@@ -105,7 +105,10 @@ class Migration:
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
             profiles = {
-                t.name: sqlite.profile(conn, t.name, self._profiled_columns(t)) for t in tables
+                t.name: sqlite.profile(
+                    conn, t.name, self._profiled_columns(t), sqlite.needs_measures(t)
+                )
+                for t in tables
             }
             sequences = _sqlite_sequences(conn)
             plan = Planner(schema, profiles, self.options, sequences).build(tables)

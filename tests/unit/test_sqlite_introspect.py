@@ -94,9 +94,12 @@ def test_profile_counts_storage_classes(tmp_path: Path) -> None:
         {"t": [(1,), (2.5,), ("x",), (b"\x00",), (None,), ("long text",)]},
     )
     with sqlite.connect_metadata_ctx(path) as conn:
-        rows, prof = sqlite.profile(conn, "t", ["v"])
+        rows, prof = sqlite.profile(conn, "t", ["v"], extras={"v"})
+        _, lean = sqlite.profile(conn, "t", ["v"])
     assert rows == 6
     p = prof["v"]
     assert (p.integers, p.reals, p.texts, p.blobs, p.nulls) == (1, 1, 2, 1, 1)
     assert p.max_text_length == 9 and p.max_abs_number == 2.5
     assert p.classes == ("integer", "real", "text", "blob")
+    assert lean["v"].classes == p.classes and lean["v"].nulls == 1
+    assert lean["v"].max_text_length == 0  # measures only when asked

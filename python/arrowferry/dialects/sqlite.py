@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -258,6 +258,15 @@ def is_unresolved(column: Column) -> bool:
     return column.type == _UNRESOLVED
 
 
+def needs_measures(table: Table) -> set[str]:
+    """Columns whose plan needs lengths or magnitudes: varchar(n), unbounded decimals, untyped."""
+    return {
+        c.name
+        for c in table.columns
+        if needs_profile(c) or (c.type.kind == "text" and c.type.length is not None)
+    }
+
+
 def needs_profile(column: Column) -> bool:
     """Types only the data can settle: untyped columns, unbounded decimals, UUIDs."""
     kind = column.type.kind
@@ -457,47 +466,60 @@ class ColumnProfile:
         return set(self.classes) <= set(classes)
 
 
-_PER_COLUMN = 8
+_HIGH = 2**32  # two counts share one 64-bit sum: tables of fewer than 2**32 rows
 
 
 def profile(
-    conn: sqlite3.Connection, table: str, columns: Sequence[str]
+    conn: sqlite3.Connection,
+    table: str,
+    columns: Sequence[str],
+    extras: Collection[str] = (),
 ) -> tuple[int, dict[str, ColumnProfile]]:
-    """Row count and a per-column storage-class profile, in one scan of the table."""
+    """Row count and a per-column storage-class profile, in one scan of the table.
+
+    Two aggregates per column count the four storage classes (packed in pairs);
+    columns in ``extras`` also get the longest text and the number magnitudes,
+    which only some plans need. Kept lean: it runs over every row.
+    """
     parts = ["count(*)"]
     for name in columns:
         q = quote_ident(name)
         parts += [
-            f"sum(typeof({q}) = 'integer')",
-            f"sum(typeof({q}) = 'real')",
-            f"sum(typeof({q}) = 'text')",
-            f"sum(typeof({q}) = 'blob')",
-            f"sum({q} IS NULL)",
-            f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
-            # abs() of -2**63 overflows in SQLite; as REAL it cannot
-            f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs(CAST({q} AS REAL)) END)",
-            f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
+            f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
+            f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
         ]
+        if name in extras:
+            parts += [
+                f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
+                # abs() of -2**63 overflows in SQLite; as REAL it cannot
+                f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs(CAST({q} AS REAL)) END)",
+                f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
+            ]
     sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
     try:
         row = conn.execute(sql).fetchone()
     except sqlite3.DatabaseError as err:
         raise SourceError(f"cannot read table {table!r}: {err}") from err
+    rows = int(row[0])
+    values = iter(row[1:])
     result = {}
-    for i, name in enumerate(columns):
-        v = row[1 + _PER_COLUMN * i : 1 + _PER_COLUMN * (i + 1)]
-        counts = [int(x or 0) for x in v[:6]]
+    for name in columns:
+        numbers, texts = int(next(values) or 0), int(next(values) or 0)
+        length, biggest, smallest = (
+            (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
+        )
+        counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
         result[name] = ColumnProfile(
             integers=counts[0],
             reals=counts[1],
             texts=counts[2],
             blobs=counts[3],
-            nulls=counts[4],
-            max_text_length=counts[5],
-            max_abs_number=float(v[6] or 0.0),
-            min_abs_real=float(v[7] or 0.0),
+            nulls=rows - sum(counts),
+            max_text_length=int(length or 0),
+            max_abs_number=float(biggest or 0.0),
+            min_abs_real=float(smallest or 0.0),
         )
-    return int(row[0]), result
+    return rows, result
 
 
 _DATE_FORMS = {

@@ -353,9 +353,3 @@ class _Conn:
     def __exit__(self, *exc: object) -> None:
         with contextlib.suppress(Exception):
             self.conn.close()
-
-
-def raise_if_fatal(result: MigrationResult) -> None:
-    fatal = [e for e in result.errors if e.fatal]
-    if fatal:
-        raise TransferError(fatal[0].message, table=fatal[0].table or "")

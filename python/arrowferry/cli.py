@@ -236,16 +236,24 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
 
 
 def _ledger_warnings(result: MigrationResult) -> list[str]:
-    """The ledger's lossy steps, one line per column that has any (counts when non-zero)."""
+    """The ledger in the summary: columns where values were rejected, nulled or cleaned,
+    and a pointer to the full ledger (lossy steps that may apply) in --json / --dry-run."""
     lines = []
+    possible = 0
     for entry in result.ledger:
         counts = ", ".join(f"{n:,} {k}" for k, n in entry["counts"].items() if n)
-        if entry["lossy"] or counts:
-            said = "; ".join([*entry["lossy"], *([counts] if counts else [])])
+        possible += bool(entry["lossy"])
+        if counts:
+            notes = "; ".join(entry["lossy"])
             lines.append(
                 f"ledger {entry['table']}.{entry['column']} ({entry['source_type'] or 'untyped'} -> "
-                f"{entry['target_type']}): {said}"
+                f"{entry['target_type']}): {counts}" + (f"; {notes}" if notes else "")
             )
+    if possible:
+        lines.append(
+            f"ledger: {possible} column(s) have conversion steps that may change a value "
+            "(e.g. REAL into numeric); --dry-run and --json list them"
+        )
     return lines
 
 

@@ -14,6 +14,7 @@ import sqlite3
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -102,13 +103,22 @@ def with_database(url: str, name: str) -> str:
     return Endpoint(e.dialect, name, e.host, e.port, e.username, e.password, e.ssl, e.params).url
 
 
+@contextmanager
+def fresh_database(server: str) -> Iterator[str]:
+    """URL of a new, empty database on ``server``, dropped on exit."""
+    name = f"af_test_{uuid.uuid4().hex[:12]}"
+    sql(server, f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(server, name)
+    finally:
+        sql(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @pytest.fixture
 def pg_url(pg_server: str) -> Iterator[str]:
     """URL of a new, empty database on the test server, dropped after the test."""
-    name = f"af_test_{uuid.uuid4().hex[:12]}"
-    sql(pg_server, f'CREATE DATABASE "{name}"')
-    yield with_database(pg_server, name)
-    sql(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server) as url:
+        yield url
 
 
 @pytest.fixture

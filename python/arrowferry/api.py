@@ -7,7 +7,6 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from arrowferry import embedded
@@ -301,7 +300,3 @@ def map_type(
     if source_dialect == "postgresql" and target_dialect == "sqlite":
         return to_sqlite_ddl(parse_pg_type(type))
     raise BadInputError(f"no type mapping from {source_dialect!r} to {target_dialect!r}")
-
-
-def default_source_path(endpoint: Endpoint) -> Path:
-    return endpoint.path

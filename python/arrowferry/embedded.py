@@ -149,8 +149,3 @@ def stop() -> bool:
         return False
     _pg_ctl(["-w", "-m", "fast", "stop"])
     return True
-
-
-def psql_command(endpoint: Endpoint) -> str:
-    """A ready ``psql`` command line for an endpoint of the embedded server."""
-    return f"psql '{endpoint.masked_url}'"

@@ -21,7 +21,17 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved
 from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
 from arrowferry.errors import BadInputError, SchemaError, UnsupportedTypeError
-from arrowferry.model import Check, Column, DataType, ForeignKey, Index, IndexKey, Schema, Table
+from arrowferry.model import (
+    Check,
+    Column,
+    DataType,
+    ForeignKey,
+    Index,
+    IndexKey,
+    Schema,
+    Table,
+    View,
+)
 from arrowferry.options import MigrationOptions
 from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity, to_pg_ddl
 
@@ -608,7 +618,7 @@ class Planner:
             out.append(
                 Statement(
                     "view",
-                    f"CREATE VIEW {pg.qname(self.options.target_schema, name)} AS {sql}",
+                    pg.create_view_sql(self.options.target_schema, View(name, sql)),
                     None,
                     name,
                 )

@@ -14,7 +14,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 from arrowferry.errors import BadInputError, SourceError
@@ -199,16 +199,3 @@ def sqlite_uri(path: Path, *, read_only: bool) -> str:
     """A SQLite URI filename (works with paths holding spaces, ``?`` or ``#``)."""
     mode = "ro" if read_only else "rwc"
     return f"file:{quote(str(path.resolve()))}?mode={mode}"
-
-
-def describe(endpoint: Endpoint) -> dict[str, Any]:
-    """Endpoint fields safe to show (the password masked)."""
-    return {
-        "dialect": endpoint.dialect,
-        "database": endpoint.database,
-        "host": endpoint.host,
-        "port": endpoint.port,
-        "username": endpoint.username,
-        "password": MASK if endpoint.password else None,
-        "url": endpoint.masked_url,
-    }

@@ -21,7 +21,7 @@ from arrowferry.api import (
 from arrowferry.errors import BadInputError, SchemaError
 from arrowferry.options import MigrationOptions
 from arrowferry.urls import Endpoint, parse_url
-from tests.conftest import make_sqlite, pg_tables, sql
+from tests.conftest import fresh_database, make_sqlite, pg_tables, sql
 from tests.integration._cli_helpers import CHINOOK_TABLES, cli, record_unraisable, with_database
 
 CHINOOK_COUNTS = {
@@ -57,10 +57,8 @@ def absorb_driver_leaks() -> Iterator[None]:
 @pytest.fixture
 def second_pg_url(pg_server: str) -> Iterator[str]:
     """Another fresh database, for comparing two runs."""
-    name = f"af_test_{uuid.uuid4().hex[:12]}"
-    sql(pg_server, f'CREATE DATABASE "{name}"')
-    yield with_database(pg_server, name)
-    sql(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database(pg_server) as url:
+        yield url
 
 
 def column_type(url: str, table: str, column: str, schema: str = "public") -> str:

@@ -60,6 +60,7 @@ class Transformer:
 
     def __post_init__(self) -> None:
         self.columns: list[_Column] = []
+        self._invalid_utf8: dict[int, np.ndarray] = {}  # this batch's invalid UTF-8, per column
         for i, col in enumerate(self.plan.columns):
             name = f"c{i}"
             read_as = "text" if col.read_as == "numeric" else col.read_as  # merged on read
@@ -136,7 +137,7 @@ class Transformer:
     ) -> tuple[list[pa.Array], dict[int, np.ndarray]]:
         bad: dict[int, np.ndarray] = {}
         data: dict[str, pa.Array] = {}
-        self._invalid_utf8: dict[int, np.ndarray] = {}
+        self._invalid_utf8.clear()
         for i in indexes:
             array = read[i]
             if pa.types.is_string(array.type):
@@ -225,7 +226,7 @@ class Transformer:
         return pc.replace_substring(array, "\x00", "")
 
     def _reason(self, i: int, index: int) -> str:
-        invalid = getattr(self, "_invalid_utf8", {}).get(i)
+        invalid = self._invalid_utf8.get(i)
         if invalid is not None and invalid[index]:
             return INVALID_UTF8
         return self.columns[i].reason

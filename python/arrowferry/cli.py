@@ -72,7 +72,20 @@ def main() -> None:
     "--batch-size", type=int, default=65_536, show_default=True, help="Rows per Arrow batch."
 )
 @click.option(
+    "--batch-bytes",
+    type=int,
+    default=16 * 1024 * 1024,
+    show_default=True,
+    help="Arrow bytes per batch, at most (wide rows make smaller batches).",
+)
+@click.option(
     "--workers", type=int, default=None, help="Tables loaded in parallel [default: cores, max 4]."
+)
+@click.option(
+    "--lanes",
+    type=int,
+    default=None,
+    help="Parallel COPY lanes for one large table, in rowid ranges [default: workers].",
 )
 @click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
 @click.option(

@@ -23,9 +23,16 @@ class MigrationOptions:
     data_only
         Copy rows into tables that already exist in the target; create nothing.
     batch_size
-        Rows per Arrow batch read from the source; memory is bounded by it.
+        Rows per Arrow batch read from the source, at most; memory is bounded by it.
+    batch_bytes
+        Arrow bytes per batch, at most: tables with wide rows (measured on a sample of
+        1,000 rows) are read in batches of fewer rows.
     workers
         Tables loaded in parallel, each on its own connections (None: one per core, at most 4).
+    lanes
+        COPY connections loading one large table at once, each reading and converting
+        its own rowid ranges (None: as many as ``workers``; 1 loads every table in a
+        single transaction).
     drop_tables
         Drop target tables of the same names first (with CASCADE).
     continue_on_error
@@ -58,7 +65,9 @@ class MigrationOptions:
     schema_only: bool = False
     data_only: bool = False
     batch_size: int = 65_536
+    batch_bytes: int = 16 * 1024 * 1024
     workers: int | None = None
+    lanes: int | None = None
     drop_tables: bool = False
     continue_on_error: bool = False
     dry_run: bool = False
@@ -78,8 +87,12 @@ class MigrationOptions:
             raise BadInputError("schema_only and data_only cannot both be set")
         if self.batch_size < 1:
             raise BadInputError(f"batch_size must be at least 1, not {self.batch_size}")
+        if self.batch_bytes < 1:
+            raise BadInputError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
         if self.workers is not None and self.workers < 1:
             raise BadInputError(f"workers must be at least 1, not {self.workers}")
+        if self.lanes is not None and self.lanes < 1:
+            raise BadInputError(f"lanes must be at least 1, not {self.lanes}")
         if self.on_bad_value not in ("reject", "null", "fail"):
             raise BadInputError(
                 f"on_bad_value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
@@ -97,6 +110,10 @@ class MigrationOptions:
     @property
     def parallelism(self) -> int:
         return self.workers or max(1, min(4, os.cpu_count() or 1))
+
+    @property
+    def lane_count(self) -> int:
+        return self.lanes or self.parallelism
 
     @classmethod
     def from_kwargs(

@@ -126,6 +126,15 @@ def create_table_sql(schema: str, table: Table, defaults: dict[str, str]) -> str
     return f"CREATE TABLE {qname(schema, table.name)} (\n  {cols}\n)"
 
 
+def set_schema_sql(schema: str, table: str, new_schema: str) -> str:
+    """Move a table, with its indexes, constraints and owned sequences, to another schema."""
+    return f"ALTER TABLE {qname(schema, table)} SET SCHEMA {quote_ident(new_schema)}"
+
+
+def drop_empty_schema_sql(schema: str) -> str:
+    return f"DROP SCHEMA IF EXISTS {quote_ident(schema)} RESTRICT"
+
+
 def create_schema_sql(schema: str) -> str:
     return f"CREATE SCHEMA IF NOT EXISTS {quote_ident(schema)}"
 

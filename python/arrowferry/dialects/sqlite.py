@@ -568,8 +568,16 @@ ROWID = "__arrowferry_rowid"
 _TYPE_MISMATCH = re.compile(r"Type mismatch in column (?P<index>\d+): (?P<detail>[^\n.]*)")
 
 
-def read_sql(table: str, columns: Sequence[tuple[str, ReadAs, bool]], *, with_rowid: bool) -> str:
+def read_sql(
+    table: str,
+    columns: Sequence[tuple[str, ReadAs, bool]],
+    *,
+    with_rowid: bool,
+    rowids: tuple[int, int] | None = None,
+) -> str:
     """The SELECT that pins every column's Arrow type; column i is named ``c{i}``.
+
+    ``rowids`` (first, last) reads one range of a rowid table, through the rowid b-tree.
 
     The first branch is a typed sentinel row (driver-traps.md A: the driver types a
     column from its first batch, and a NULL never upgrades it); the reader drops it.
@@ -591,7 +599,31 @@ def read_sql(table: str, columns: Sequence[tuple[str, ReadAs, bool]], *, with_ro
         if kind == "numeric":
             heads.append(f"0.0 AS {quote_ident(f'c{i}{REAL_SUFFIX}')}")
             body.append(f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
-    return f"SELECT {', '.join(heads)} UNION ALL SELECT {', '.join(body)} FROM {quote_ident(table)}"
+    where = "" if rowids is None else f" WHERE _rowid_ BETWEEN {int(rowids[0])} AND {int(rowids[1])}"
+    return (
+        f"SELECT {', '.join(heads)} UNION ALL "
+        f"SELECT {', '.join(body)} FROM {quote_ident(table)}{where}"
+    )
+
+
+def bytes_per_row(path: Path, sql: str, sample: int = 1_000) -> float | None:
+    """Average Arrow size of a row of ``sql``'s first ``sample`` rows (None when empty)."""
+    rows = bytes_ = 0
+    for batch in read_batches(path, f"SELECT * FROM ({sql}) LIMIT {int(sample) + 1}", sample + 1):
+        rows += batch.num_rows
+        bytes_ += batch.nbytes
+    return bytes_ / rows if rows else None
+
+
+def rowid_span(path: Path, table: str) -> tuple[int, int] | None:
+    """The smallest and largest rowid of a rowid table (two b-tree seeks); None if empty."""
+    with closing(connect_metadata(path)) as conn:
+        # one aggregate per SELECT: with both in one, SQLite scans the whole table
+        q = quote_ident(table)
+        low, high = conn.execute(
+            f"SELECT (SELECT min(_rowid_) FROM {q}), (SELECT max(_rowid_) FROM {q})"
+        ).fetchone()
+    return None if low is None else (int(low), int(high))
 
 
 def read_batches(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:

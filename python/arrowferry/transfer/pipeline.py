@@ -27,10 +27,10 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationError, MigrationResult, TableResult
-from arrowferry.transfer.finish import Finisher, runnable
+from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.prefetch import Prefetch
-from arrowferry.transfer.reader import read_table
-from arrowferry.transfer.rejects import RejectFile
+from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table
+from arrowferry.transfer.rejects import RejectedRow, RejectFile
 from arrowferry.transfer.transform import Transformer
 from arrowferry.transfer.writer import write_table
 from arrowferry.urls import Endpoint
@@ -38,6 +38,10 @@ from arrowferry.urls import Endpoint
 # Loading sessions don't need their commits flushed one by one: a crash mid-run
 # means re-running the migration anyway. https://www.postgresql.org/docs/current/runtime-config-wal.html
 _LOAD_SETTINGS = ("SET synchronous_commit = off",)
+# Tables split into parallel COPY lanes are built here, then moved into the target schema.
+STAGING_SCHEMA = "arrowferry_loading"
+# A table is split when it has at least this many batches (smaller ones load in one go).
+SPLIT_MIN_BATCHES = 4
 
 
 class Pipeline:
@@ -61,20 +65,46 @@ class Pipeline:
         self.restore: list[Statement] = []  # foreign keys suspended by a data_only run
         self.stop = threading.Event()
         self.lock = threading.Lock()
+        self.staging: str | None = None  # schema for split loads, once it exists
 
     def run(self) -> None:
+        started = time.perf_counter()
         self._prepare()
+        statements = self._finishing_statements()
+        self.finisher = Finisher(
+            self.target,
+            self.options.parallelism,
+            self.reporter,
+            self.result.summary,
+            self._warn,
+            self.result.constraint_issues,
+        )
         self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
         try:
+            # a table's indexes and keys start building as soon as its load commits
+            self.finisher.add(statements)
             self._load_all()
         finally:
+            self._drop_staging()
+            loaded = time.perf_counter()
+            self.result.phases["load"] = loaded - started
             # finish what did load, even when the run stopped on an error
             self.reporter.phase("building keys, indexes and constraints")
-            if self.options.data_only:
-                kinds = {"sequence", "analyze"}
-                self._finish([s for s in self.plan.finish if s.kind in kinds] + self.restore)
-            else:
-                self._finish(self.plan.finish)
+            self.finisher.loading_done(self.failed)
+            views = [s for s in statements if s.kind == "view"]
+            self.finisher.close(views if not self.stop.is_set() else [])
+            self.result.phases["finish"] = time.perf_counter() - loaded
+
+    def _finishing_statements(self) -> list[Statement]:
+        """What runs after the loads, largest tables first (views keep their order)."""
+        if self.options.data_only:
+            kinds = {"sequence", "analyze"}
+            todo = [s for s in self.plan.finish if s.kind in kinds] + self.restore
+        else:
+            todo = list(self.plan.finish)
+        rows = {t.name: t.rows for t in self.plan.tables}
+        todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable sort
+        return todo
 
     # --- phases -------------------------------------------------------------------------
 
@@ -89,6 +119,32 @@ class Pipeline:
             if self.options.data_only:
                 self._suspend_foreign_keys(conn)
             conn.commit()
+        self._create_staging()
+
+    def _create_staging(self) -> None:
+        """The schema split tables are loaded in; without it (no CREATE right) none is split."""
+        if self.options.schema_only or self.options.data_only:
+            return
+        big = SPLIT_MIN_BATCHES * self.options.batch_size
+        if self.options.lane_count < 2 or not any(t.rows >= big for t in self.plan.tables):
+            return
+        try:
+            with self._connection(autocommit=True) as conn:
+                pg.execute(conn, pg.create_schema_sql(STAGING_SCHEMA))
+        except Exception as err:
+            self.reporter.message(
+                f"large tables load over one connection: schema {STAGING_SCHEMA!r} could not be "
+                f"created ({pg.driver_message(err, self.target)})"
+            )
+            return
+        self.staging = STAGING_SCHEMA
+
+    def _drop_staging(self) -> None:
+        """Remove the staging schema when empty (a table left there would be a bug: keep it)."""
+        if self.staging is None:
+            return
+        with contextlib.suppress(Exception), self._connection(autocommit=True) as conn:
+            pg.execute(conn, pg.drop_empty_schema_sql(self.staging))
 
     def _suspend_foreign_keys(self, conn: Any) -> None:
         """Appending into tables with live foreign keys fails on load order (and on cycles).
@@ -153,6 +209,7 @@ class Pipeline:
             self.result.tables_processed += 1
             self._account(loaded)
         self.reporter.table_finished(table.name, rows, seconds, True)
+        self.finisher.table_loaded(table.name)
 
     def _account(self, loaded: Loaded) -> None:
         """Rejected, nulled and cleaned values into the result, and the table's ledger."""
@@ -228,6 +285,50 @@ class Pipeline:
 
     def _load_once(self, table: TablePlan) -> Loaded:
         loaded = Loaded(table)
+        if not self.options.schema_only:
+            pk = table.source.primary_key
+            loaded.rejects = RejectFile(
+                Path(self.options.reject_dir),
+                table.name,
+                self.source,
+                table.source.name,
+                pk.columns if pk is not None else (),
+            )
+        try:
+            if not self.options.schema_only:
+                loaded.batch_rows = batch_rows(
+                    self.source, table, self.options.batch_size, self.options.batch_bytes
+                )
+            pieces = self._pieces(loaded)
+            if len(pieces) > 1:
+                self._load_in_lanes(loaded, pieces)
+            else:
+                self._load_in_one(loaded)
+        except BaseException:
+            if loaded.rejects is not None:
+                loaded.rejects.discard()
+            raise
+        if loaded.rejects is not None:
+            loaded.reject_file = loaded.rejects.commit()
+        return loaded
+
+    def _pieces(self, loaded: Loaded) -> list[Chunk]:
+        """Rowid ranges for parallel COPY streams, or one piece: the whole table.
+
+        Only a table this run creates is split (its lanes commit separately, so the
+        table is built in the staging schema and moved into place once all are in).
+        """
+        table, lanes = loaded.table, self.options.lane_count
+        if self.options.schema_only or self.options.data_only or self.staging is None:
+            return [None]
+        if lanes < 2 or table.rows < SPLIT_MIN_BATCHES * self.options.batch_size:
+            return [None]
+        return chunks(self.source, table, loaded.batch_rows, lanes)
+
+    def _load_in_one(self, loaded: Loaded) -> None:
+        """Create and load in one transaction: a failure leaves no table, and with
+        wal_level=minimal the COPY into a table created in the same transaction skips WAL."""
+        table = loaded.table
         with self._connection(autocommit=False) as conn:
             for setting in _LOAD_SETTINGS:
                 pg.execute(conn, setting)
@@ -235,49 +336,108 @@ class Pipeline:
                 if not self.options.data_only:
                     pg.execute(conn, table.create_sql)
                 if not self.options.schema_only:
-                    self._copy_rows(conn, loaded)
+                    loaded.transform = self._transformer(table)
+                    loaded.rows = self._copy(conn, loaded, loaded.transform, [None], table.schema)
                 conn.commit()
             except BaseException:
                 _rollback(conn)
-                if loaded.rejects is not None:
-                    loaded.rejects.discard()
                 raise
-        if loaded.rejects is not None:
-            loaded.reject_file = loaded.rejects.commit()
-        return loaded
 
-    def _copy_rows(self, conn: Any, loaded: Loaded) -> None:
+    def _load_in_lanes(self, loaded: Loaded, pieces: list[Chunk]) -> None:
+        """Load a large table over several connections at once, each COPY a lane of pieces.
+
+        The server parses each COPY stream on one core, and the driver encodes a batch
+        before it sends it, so one stream leaves the server waiting; several keep it busy.
+        The table is created (committed) in the staging schema, the lanes commit one by
+        one, and only when all are in is it moved into the target schema: a failure drops
+        it, and a crash leaves it in the staging schema, never looking complete.
+        """
         table = loaded.table
-        transform = Transformer(
+        staging = replace(table, schema=self.staging or "")
+        lanes = min(self.options.lane_count, len(pieces))
+        with self._connection(autocommit=True) as conn:
+            pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
+            pg.execute(conn, staging.create_sql)
+        transforms = [self._transformer(table) for _ in range(lanes)]
+        loaded.transform = transforms[0]
+        cancel = threading.Event()
+
+        def lane(k: int) -> int:
+            with self._connection(autocommit=False) as conn:
+                for setting in _LOAD_SETTINGS:
+                    pg.execute(conn, setting)
+                try:
+                    rows = self._copy(
+                        conn, loaded, transforms[k], pieces[k::lanes], staging.schema, cancel
+                    )
+                    conn.commit()
+                    return rows
+                except BaseException:
+                    cancel.set()
+                    _rollback(conn)
+                    raise
+
+        try:
+            with ThreadPoolExecutor(lanes, thread_name_prefix=f"arrowferry-{table.name}") as pool:
+                futures = [pool.submit(lane, k) for k in range(lanes)]
+                wait(futures)
+            errors = [f.exception() for f in futures if f.exception() is not None]
+            # the lane that failed first is the one that was not cancelled
+            first = next((e for e in errors if not isinstance(e, _Cancelled)), None)
+            if first is not None or errors:
+                raise first or errors[0]  # type: ignore[misc]
+            loaded.rows = sum(f.result() for f in futures)
+            with self._connection(autocommit=True) as conn:
+                pg.execute(conn, pg.set_schema_sql(staging.schema, table.name, table.schema))
+        except BaseException:
+            with self._connection(autocommit=True) as conn:
+                pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
+            raise
+        finally:
+            for other in transforms[1:]:
+                transforms[0].absorb(other)
+
+    def _transformer(self, table: TablePlan) -> Transformer:
+        return Transformer(
             table,
             self.options.on_bad_value,
             replace_invalid_utf8=self.options.replace_invalid_utf8,
             strip_nul=self.options.strip_nul,
         )
-        pk = table.source.primary_key
-        rejects = RejectFile(
-            Path(self.options.reject_dir),
-            table.name,
-            self.source,
-            table.source.name,
-            pk.columns if pk is not None else (),
-        )
 
-        def converted() -> Iterator[pa.RecordBatch]:
-            for batch in read_table(self.source, table, self.options.batch_size):
+    def _copy(
+        self,
+        conn: Any,
+        loaded: Loaded,
+        transform: Transformer,
+        pieces: list[Chunk],
+        schema: str,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """COPY ``pieces`` of the table in order, read and converted on a prefetch thread."""
+        table, rejects = loaded.table, loaded.rejects
+
+        def convert(piece: Chunk) -> Iterator[tuple[pa.RecordBatch, list[RejectedRow]]]:
+            for batch in read_table(self.source, table, loaded.batch_rows, piece):
+                if cancel is not None and cancel.is_set():
+                    raise _Cancelled(table.name)
                 out = transform(batch)
-                if transform.rejected:
-                    rejects.write(transform.rejected, table.with_rowid)
-                    transform.rejected.clear()
-                yield out
+                rejected = list(transform.rejected)
+                transform.rejected.clear()
+                yield out, rejected
 
-        loaded.transform, loaded.rejects = transform, rejects
-        loaded.rows = write_table(
+        def batches() -> Iterator[pa.RecordBatch]:
+            for batch, rejected in Prefetch(pieces, convert):
+                if rejected and rejects is not None:
+                    rejects.write(rejected, table.with_rowid)
+                yield batch
+
+        return write_table(
             conn,
-            self.options.target_schema,
+            schema,
             table.name,
             transform.schema,
-            iter(Prefetch(converted())),
+            batches(),
             on_batch=lambda n: self.reporter.advance(table.name, n),
         )
 
@@ -291,20 +451,6 @@ class Pipeline:
             self.stop.set()
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
 
-    def _finish(self, statements: list[Statement]) -> None:
-        todo = runnable(statements, self.loaded, self.failed, self._warn)
-        rows = {t.name: t.rows for t in self.plan.tables}
-        todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable: views keep their order
-        finisher = Finisher(
-            self.target,
-            self.options.parallelism,
-            self.reporter,
-            self.result.summary,
-            self._warn,
-            self.result.constraint_issues,
-        )
-        finisher.run(todo, views=not self.stop.is_set())
-
     def _warn(self, text: str) -> None:
         with self.lock:
             self.result.warnings.append(text)
@@ -312,6 +458,13 @@ class Pipeline:
 
     def _connection(self, *, autocommit: bool) -> _Conn:
         return _Conn(lambda: pg.connect(self.target, autocommit=autocommit))
+
+
+class _Cancelled(TransferError):
+    """A lane stopped because another lane of the same table failed."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(f"table {table!r}: stopped, another lane failed", table=table)
 
 
 def _rollback(conn: Any) -> None:
@@ -326,6 +479,7 @@ class Loaded:
 
     table: TablePlan
     rows: int = 0
+    batch_rows: int = 1
     transform: Transformer | None = None
     rejects: RejectFile | None = None
     reject_file: Path | None = None

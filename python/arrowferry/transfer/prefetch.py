@@ -3,25 +3,30 @@
 The driver pulls batches for COPY from a Python iterator, so without help SQLite
 reading, conversion and the server's parsing take turns. A bounded queue lets the
 next batches be read and converted while the current one is on the wire; memory
-stays bounded by ``depth`` batches.
+stays bounded by ``depth`` batches. The source may be several pieces of a table
+(rowid ranges), read one after another.
 """
 
 from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
+C = TypeVar("C")
 T = TypeVar("T")
 _DONE = object()
 
 
-class Prefetch(Generic[T]):
-    """Iterate ``source`` on a background thread, ``depth`` items ahead of the consumer."""
+class Prefetch(Generic[C, T]):
+    """Iterate ``work(piece)`` for every piece on a background thread, ``depth`` items ahead."""
 
-    def __init__(self, source: Iterator[T], depth: int = 2) -> None:
-        self.source = source
+    def __init__(
+        self, pieces: Iterable[C], work: Callable[[C], Iterator[T]], depth: int = 2
+    ) -> None:
+        self.pieces = pieces
+        self.work = work
         self.items: queue.Queue[object] = queue.Queue(maxsize=depth)
         self.stop = threading.Event()
         self.error: BaseException | None = None
@@ -30,15 +35,19 @@ class Prefetch(Generic[T]):
 
     def _produce(self) -> None:
         try:
-            for item in self.source:
-                if not self._put(item):
-                    return
+            for piece in self.pieces:
+                items = self.work(piece)
+                try:
+                    for item in items:
+                        if not self._put(item):
+                            return
+                finally:
+                    close = getattr(items, "close", None)
+                    if close is not None:
+                        close()  # closes the reader's cursor on the thread that used it
         except BaseException as err:  # handed to the consumer, raised there
             self.error = err
         finally:
-            close = getattr(self.source, "close", None)
-            if close is not None:
-                close()  # closes the reader's cursor on the thread that used it
             self._put(_DONE)
 
     def _put(self, item: object) -> bool:

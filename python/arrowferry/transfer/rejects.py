@@ -14,6 +14,7 @@ import base64
 import json
 import math
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -75,10 +76,15 @@ class RejectFile:
         self.source_table = source_table
         self.count = 0
         self._out: TextIO | None = None
+        self._lock = threading.Lock()  # lanes of one table write concurrently
 
     def write(self, rows: list[RejectedRow], with_rowid: bool) -> None:
         if not rows:
             return
+        with self._lock:
+            self._write(rows, with_rowid)
+
+    def _write(self, rows: list[RejectedRow], with_rowid: bool) -> None:
         originals = self._originals(rows, with_rowid)
         if self._out is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)

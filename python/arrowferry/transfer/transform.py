@@ -111,6 +111,14 @@ class Transformer:
             arrays = self._apply_policy(batch, read, arrays, bad)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
+    def absorb(self, other: Transformer) -> None:
+        """Add the counters of a converter that worked on other chunks of the same table."""
+        self.rows_read += other.rows_read
+        for mine, theirs in ((self.bad_counts, other.bad_counts), (self.cleaned, other.cleaned)):
+            for column, count in theirs.items():
+                mine[column] = mine.get(column, 0) + count
+        other.rows_read, other.bad_counts, other.cleaned = 0, {}, {}
+
     def conversion_name(self, target: str) -> str:
         col = next(c for c in self.columns if c.plan.target == target)
         fast = " (Arrow fast path for clean batches)" if col.fast is not None else ""

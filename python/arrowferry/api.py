@@ -142,6 +142,7 @@ class Migration:
         start = time.perf_counter()
         plan = self.plan()
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
+        result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
         target = self._resolve_target(plan)
         result.target = target.masked_url if target is not None else None

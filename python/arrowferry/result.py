@@ -60,7 +60,9 @@ class MigrationResult:
     and every step that may lose information, with counts.
     ``tables`` lists each loaded table with its rows, seconds and rows per second.
     ``plan`` holds the plan (always filled; it is the whole output of a dry run).
-    ``target`` is the target URL with its password masked.
+    ``target`` is the target URL with its password masked. ``phases`` gives the
+    seconds spent planning, loading (create + COPY) and finishing (keys, indexes,
+    foreign keys, sequences, views, ANALYZE).
     """
 
     success: bool = True
@@ -78,6 +80,7 @@ class MigrationResult:
     reject_files: dict[str, str] = field(default_factory=dict)
     ledger: list[dict[str, Any]] = field(default_factory=list)
     constraint_issues: list[dict[str, Any]] = field(default_factory=list)
+    phases: dict[str, float] = field(default_factory=dict)  # seconds: plan, load, finish
 
     @property
     def rows_rejected(self) -> int:
@@ -102,4 +105,5 @@ class MigrationResult:
             "reject_files": dict(self.reject_files),
             "ledger": list(self.ledger),
             "constraint_issues": list(self.constraint_issues),
+            "phases": {name: round(seconds, 4) for name, seconds in self.phases.items()},
         }

@@ -1,17 +1,20 @@
 """The finishing phase: indexes, keys, checks, foreign keys, sequences, views, ANALYZE.
 
-Statements run in waves, each wave spread over several connections, since the
-server builds each index on one core: every index (the unique indexes behind keys
-included) -> the constraints that adopt them and CHECKs -> foreign keys -> sequences
-and ANALYZE -> views (in dependency order). A statement the data does not satisfy
-falls back to its weaker form (NOT VALID, a plain index) with a warning, so a run
-never fails at the very end after the data is in.
+A table's finishing work starts as soon as its load commits, while other tables are
+still loading, and runs on several connections, since the server builds each index
+on one core. Per table the order is: every index (the unique indexes behind keys
+included) -> the constraints that adopt them and CHECKs -> foreign keys, once both
+their tables got that far -> sequences and ANALYZE, once the foreign keys touching the
+table are in (ANALYZE and a foreign-key check would wait on each other's locks) ->
+views, last, in dependency order. A statement the data does not satisfy falls back to
+its weaker form (NOT VALID, a plain index) with a warning, so a run never fails at the
+very end after the data is in.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,12 +24,17 @@ from arrowferry.progress import Reporter
 from arrowferry.result import Summary
 from arrowferry.urls import Endpoint
 
-WAVES = (
-    ("key_index", "index"),
-    ("primary_key", "unique", "check"),
-    ("foreign_key",),
-    ("sequence", "analyze"),
-)
+# Stage of each kind: a statement waits for the earlier stages of the tables it touches.
+STAGES = {
+    "key_index": 0,
+    "index": 0,
+    "primary_key": 1,
+    "unique": 1,
+    "check": 1,
+    "foreign_key": 2,
+    "sequence": 3,
+    "analyze": 3,
+}
 # Sorting and foreign-key checks are memory-hungry; several run at once.
 # https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-MAINTENANCE-WORK-MEM
 _SESSION = ("SET maintenance_work_mem = '256MB'",)
@@ -34,7 +42,37 @@ _SESSION = ("SET maintenance_work_mem = '256MB'",)
 OK, WEAKER, FAILED = "ok", "weaker", "failed"
 
 
+def _tables(stmt: Statement) -> set[str]:
+    return {t for t in (stmt.table, *stmt.depends) if t is not None}
+
+
+def _waits_for(stmt: Statement, other: Statement) -> bool:
+    """Must ``stmt`` wait until ``other`` (not yet done) is done?"""
+    stage, before = STAGES.get(stmt.kind, 4), STAGES.get(other.kind, 4)
+    if stmt.table is None:  # a foreign key restored after a data-only run: after all else
+        return before < stage or (before == stage and other.table is not None)
+    if before >= stage:
+        return False
+    if stage == 2:  # foreign key: both its tables' indexes and keys first
+        return other.table in _tables(stmt)
+    if stage == 3 and before == 2:  # ANALYZE/sequence after the foreign keys touching it
+        return stmt.table in _tables(other)
+    return other.table == stmt.table
+
+
+def _lock_clash(stmt: Statement, other: Statement) -> bool:
+    """Two foreign keys sharing a table lock both of their tables in opposite orders
+    (child, then parent): running them together can deadlock, so they take turns."""
+    if other.kind != "foreign_key":
+        return False
+    if stmt.table is None or other.table is None:
+        return True
+    return bool(_tables(stmt) & _tables(other))
+
+
 class Finisher:
+    """Runs finishing statements as their tables load; ``close`` waits for all of them."""
+
     def __init__(
         self,
         target: Endpoint,
@@ -51,28 +89,84 @@ class Finisher:
         self.summary = summary
         self.warn = warn
         self.outcome: dict[str, str] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.Condition()
         self.local = threading.local()
         self.connections: list[Any] = []
+        self.pending: list[Statement] = []
+        self.active: list[Statement] = []
+        self.loaded: set[str] = set()
+        self.loading = True
+        self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="arrowferry-finish")
 
-    def run(self, statements: list[Statement], *, views: bool = True) -> None:
+    def add(self, statements: list[Statement]) -> None:
+        """Queue statements (in the order given: put the largest tables first)."""
+        with self.lock:
+            self.pending.extend(s for s in statements if s.kind != "view")
+            self._release()
+
+    def table_loaded(self, table: str) -> None:
+        with self.lock:
+            self.loaded.add(table)
+            self._release()
+
+    def loading_done(self, failed: set[str]) -> None:
+        """No more tables will load: drop what needs a table that did not (naming foreign keys)."""
+        with self.lock:
+            self.loading = False
+            keep = []
+            for stmt in self.pending:
+                missing = _tables(stmt) - self.loaded
+                if not missing:
+                    keep.append(stmt)
+                elif missing & failed and stmt.kind == "foreign_key":
+                    self.warn(f"foreign key {stmt.name} skipped: a table it needs failed to load")
+            self.pending = keep
+            self._release()
+
+    def close(self, views: list[Statement]) -> None:
+        """Wait for every queued statement, then create ``views``; close the connections."""
         try:
-            for kinds in WAVES:
-                wave = [s for s in statements if s.kind in kinds]
-                self._parallel(wave)
-            if views:
-                self._views([s for s in statements if s.kind == "view"])
+            with self.lock:
+                self.loading = False
+                self._release()
+                while self.pending or self.active:
+                    self.lock.wait()
+            self.pool.shutdown()
+            self._views(views)
         finally:
+            self.pool.shutdown()
             for conn in self.connections:
                 conn.close()
 
-    def _parallel(self, wave: list[Statement]) -> None:
-        if not wave:
-            return
-        # statements arrive largest table first: those decide when the wave ends
-        with ThreadPoolExecutor(max_workers=min(self.workers, len(wave))) as pool:
-            for future in [pool.submit(self._one, s) for s in wave]:
-                future.result()
+    def _release(self) -> None:
+        """Start every pending statement whose tables loaded and whose predecessors are done.
+
+        Called with the lock held, whenever a table loads or a statement ends.
+        """
+        for stmt in list(self.pending):
+            if stmt.table is None and self.loading:
+                continue
+            if not _tables(stmt) <= self.loaded:
+                continue
+            if any(_waits_for(stmt, other) for other in self.pending + self.active):
+                continue
+            if stmt.kind == "foreign_key" and any(_lock_clash(stmt, o) for o in self.active):
+                continue
+            self.pending.remove(stmt)
+            self.active.append(stmt)
+            self.pool.submit(self._run, stmt)
+
+    def _run(self, stmt: Statement) -> None:
+        try:
+            self._one(stmt)
+        except Exception as err:  # never lose the scheduler's count
+            self.warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: {err}")
+            self._done(stmt, FAILED)
+        finally:
+            with self.lock:
+                self.active.remove(stmt)
+                self._release()
+                self.lock.notify_all()
 
     def _conn(self) -> Any:
         conn = getattr(self.local, "conn", None)
@@ -185,18 +279,3 @@ def _count(summary: Summary, stmt: Statement, outcome: str) -> None:
         summary.views_created += 1
     elif kind == "sequence":
         summary.sequences_reset += 1
-
-
-def runnable(
-    statements: Iterable[Statement], loaded: set[str], failed: set[str], warn: Callable[[str], None]
-) -> list[Statement]:
-    """The statements whose tables all loaded (a foreign key to a failed table is named)."""
-    out = []
-    for stmt in statements:
-        needs = {stmt.table, *stmt.depends} - {None}
-        if needs - loaded:
-            if needs & failed and stmt.kind == "foreign_key":
-                warn(f"foreign key {stmt.name} skipped: a table it needs failed to load")
-            continue
-        out.append(stmt)
-    return out

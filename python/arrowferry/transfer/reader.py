@@ -32,21 +32,21 @@ def batch_rows(path: Path, plan: TablePlan, batch_size: int, batch_bytes: int) -
     return max(1_024, min(batch_size, int(batch_bytes / size)))
 
 
-def chunks(path: Path, plan: TablePlan, batch_size: int, threads: int) -> list[Chunk]:
-    """Rowid ranges of about ``batch_size`` rows each, when splitting the read pays.
+def chunks(path: Path, plan: TablePlan, chunk_rows: int, threads: int) -> list[Chunk]:
+    """Rowid ranges of about ``chunk_rows`` rows each, when splitting the read pays.
 
     Ranges are cut evenly over [min rowid, max rowid]: with gaps in the rowids a range
     holds fewer rows, and with clustered rowids more (read as several batches), which
     costs balance, never correctness. A table too small to split, a WITHOUT ROWID table
     or a single thread reads in one piece.
     """
-    if threads < 2 or not plan.with_rowid or plan.rows < 2 * batch_size:
+    if threads < 2 or not plan.with_rowid or plan.rows < 2 * chunk_rows:
         return [None]
     span = sqlite.rowid_span(path, plan.source.name)
     if span is None:
         return [None]
     low, high = span
-    count = max(1, -(-plan.rows // batch_size))
+    count = max(1, -(-plan.rows // chunk_rows))
     width = max(1, -(-(high - low + 1) // count))
     return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
 

@@ -160,6 +160,8 @@ class Bench:
                 log(f"{method}: {summary.status}: {summary.reason}")
                 return
             summary.seconds.append(float(outcome["seconds"]))
+            if outcome.get("data_seconds") is not None:
+                summary.data_seconds.append(float(outcome["data_seconds"]))
             summary.peak_rss_mb.append(float(outcome["peak_rss_mb"]))
             summary.note = str(outcome.get("note", ""))
             self.check(method, url, first=index == 0)

@@ -50,6 +50,7 @@ class Outcome:
     external: bool = False
     scale: float = 1.0
     note: str = ""
+    data_seconds: float | None = None  # until the rows are in, before keys and indexes
 
 
 def vm_hwm_mb(pid: int | str = "self") -> float | None:
@@ -97,13 +98,18 @@ def _psql_load(job: Job, finish: bool) -> Outcome:
         lines += [statement + ";" for statement in FINISH]
     script = Path(job.work_dir) / f"{job.method}.sql"
     script.write_text("\n".join(lines) + "\n")
-    argv = [psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", job.target_url, "-f", str(script)]
+    # --single-transaction: the tables are created in the transaction that loads them, so
+    # with wal_level=minimal the COPY skips WAL, as pg_restore --single-transaction does
+    argv = [psql, "-X", "-q", "--single-transaction", "-v", "ON_ERROR_STOP=1"]
+    argv += ["-d", job.target_url, "-f", str(script)]
     return _run_tool(argv, Path(job.work_dir) / f"{job.method}.log")
 
 
 def copy_limit(job: Job) -> Outcome:
     """``psql \\copy`` of pre-materialised binary COPY files into typed tables, no indexes."""
-    return _psql_load(job, finish=False)
+    outcome = _psql_load(job, finish=False)
+    outcome.data_seconds = outcome.seconds
+    return outcome
 
 
 def copy_then_index(job: Job) -> Outcome:
@@ -123,12 +129,17 @@ def arrowferry_migrate(job: Job) -> Outcome:
     source = f"sqlite:///{Path(job.sqlite_path).resolve()}"
     started = time.perf_counter()
     try:
-        migrate(source, job.target_url)
+        result = migrate(source, job.target_url)
     except Exception as err:
         raise Unavailable(f"migrate() raised {type(err).__name__}: {err}") from err
     seconds = time.perf_counter() - started
     where = Path(getattr(arrowferry, "__file__", None) or "?").parent
-    return Outcome(seconds, note=f"arrowferry {getattr(arrowferry, '__version__', '?')} ({where})")
+    finish = getattr(result, "phases", {}).get("finish")
+    return Outcome(
+        seconds,
+        note=f"arrowferry {getattr(arrowferry, '__version__', '?')} ({where})",
+        data_seconds=None if finish is None else seconds - finish,
+    )
 
 
 PGLOADER_LOAD = """LOAD DATABASE

@@ -20,8 +20,16 @@ DEFAULT_PGDATA = Path("/tmp/pgbench_data")
 DB_PREFIX = "afbench_"
 
 
+# What PostgreSQL's "Populating a Database" page recommends for bulk loads, and what
+# arrowferry's own embedded server runs with: every method meets the same server.
+# wal_level=minimal lets COPY into a table created in the same transaction, and index
+# builds, skip WAL. https://www.postgresql.org/docs/current/populate.html
+BULK_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "maintenance_work_mem": "512MB"}
+
+
 def server_url(pgdata: Path = DEFAULT_PGDATA) -> str:
-    """The admin URL: ``$ARROWFERRY_BENCH_PG_URL``, else an embedded pgserver left running."""
+    """The admin URL: ``$ARROWFERRY_BENCH_PG_URL`` (used as configured), else an embedded
+    pgserver left running, set up with ``BULK_SETTINGS``."""
     url = os.environ.get(ENV_URL)
     if url:
         return url
@@ -29,7 +37,28 @@ def server_url(pgdata: Path = DEFAULT_PGDATA) -> str:
     from pgserver.postgres_server import get_server
 
     # cleanup_mode=None: keep the server up between runs; restarting it costs seconds.
-    return str(get_server(str(pgdata), cleanup_mode=None).get_uri("postgres"))
+    url = str(get_server(str(pgdata), cleanup_mode=None).get_uri("postgres"))
+    _apply_bulk_settings(url, pgdata)
+    return url
+
+
+def _apply_bulk_settings(url: str, pgdata: Path) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        current = dict(
+            conn.execute(
+                "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(BULK_SETTINGS),)
+            ).fetchall()
+        )
+        if current.get("wal_level") == BULK_SETTINGS["wal_level"]:
+            return
+        for name, value in BULK_SETTINGS.items():
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+    import pgserver._commands
+
+    user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
+    pgserver._commands.pg_ctl(
+        ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user
+    )
 
 
 def with_database(url: str, dbname: str) -> str:

@@ -40,6 +40,7 @@ class MethodSummary:
     reason: str = ""
     note: str = ""
     seconds: list[float] = field(default_factory=list)
+    data_seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     structure: dict[str, int] = field(default_factory=dict)
@@ -50,6 +51,8 @@ class MethodSummary:
     mb_per_s: float | None = None
     x_copy_limit: float | None = None
     x_copy_then_index: float | None = None
+    data_median_s: float | None = None
+    data_x_copy_limit: float | None = None
 
     @property
     def check(self) -> str:
@@ -77,6 +80,8 @@ def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> Non
             s.median_s = statistics.median(s.seconds)
             s.rows_per_s = rows / s.median_s
             s.mb_per_s = source_mb / s.median_s
+        if s.data_seconds:
+            s.data_median_s = statistics.median(s.data_seconds)
     reference = next((s.types for s in summaries if s.name == "copy_limit"), {})
     for s in summaries:
         s.type_changes = type_changes(s.types, reference) if s.types else {}
@@ -86,6 +91,8 @@ def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> Non
             s.x_copy_limit = s.median_s / base["copy_limit"]
         if s.median_s and base.get("copy_then_index"):
             s.x_copy_then_index = s.median_s / base["copy_then_index"]
+        if s.data_median_s and base.get("copy_limit"):
+            s.data_x_copy_limit = s.data_median_s / base["copy_limit"]
 
 
 def _fmt(value: float | None, spec: str) -> str:
@@ -96,7 +103,7 @@ def table_lines(summaries: list[MethodSummary]) -> list[str]:
     """A fixed-width text table, one method per line; unavailable ones say why."""
     header = (
         f"{'method':<44} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'xCOPY':>6} "
-        f"{'xC+idx':>6} {'RSS MB':>7}  check"
+        f"{'xC+idx':>6} {'data xCOPY':>10} {'RSS MB':>7}  check"
     )
     lines = [header, "-" * len(header)]
     for s in summaries:
@@ -106,7 +113,8 @@ def table_lines(summaries: list[MethodSummary]) -> list[str]:
         lines.append(
             f"{s.label:<44} {_fmt(s.median_s, '8.2f')} {_fmt(s.rows_per_s, '10,.0f')} "
             f"{_fmt(s.mb_per_s, '7.1f')} {_fmt(s.x_copy_limit, '6.2f')} "
-            f"{_fmt(s.x_copy_then_index, '6.2f')} {_fmt(max(s.peak_rss_mb, default=None), '7.0f')}"
+            f"{_fmt(s.x_copy_then_index, '6.2f')} {_fmt(s.data_x_copy_limit, '10.2f')} "
+            f"{_fmt(max(s.peak_rss_mb, default=None), '7.0f')}"
             f"  {s.check}"
         )
     return lines

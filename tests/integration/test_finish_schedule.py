@@ -8,13 +8,15 @@ foreign key a -> b, ``a``'s ANALYZE, which waits for that foreign key) may start
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
+import arrowferry as af
 from arrowferry.plan import Statement
 from arrowferry.progress import NullReporter
 from arrowferry.result import Summary
 from arrowferry.transfer.finish import Finisher, _waits_for
 from arrowferry.urls import parse_url
-from tests.conftest import sql
+from tests.conftest import make_sqlite, sql
 
 
 def _stmt(kind: str, sql_text: str, table: str | None, name: str, **kw: object) -> Statement:
@@ -78,8 +80,11 @@ def test_work_starts_per_table_and_waits_for_what_it_needs(pg_url: str) -> None:
     assert warnings == []
     assert set(finisher.outcome.values()) == {"ok"}
     assert len(finisher.outcome) == 8
-    assert sql(pg_url, "SELECT conname FROM pg_constraint WHERE contype IN ('p', 'f') "
-        "AND conrelid IN ('a'::regclass, 'b'::regclass) ORDER BY 1") == [
+    assert sql(
+        pg_url,
+        "SELECT conname FROM pg_constraint WHERE contype IN ('p', 'f') "
+        "AND conrelid IN ('a'::regclass, 'b'::regclass) ORDER BY 1",
+    ) == [
         ("a_b_fk",),
         ("a_pkey",),
         ("b_pkey",),
@@ -107,3 +112,39 @@ def test_ordering_rules() -> None:
     assert _waits_for(by_name["a"], by_name["a_b_fk"])  # ANALYZE a after the FK touching a
     assert _waits_for(by_name["b"], by_name["a_b_fk"])  # ...and b, its parent
     assert not _waits_for(by_name["a_pkey"], by_name["a_b_fk"])  # never backwards
+
+
+def test_tables_come_out_vacuumed_and_analyzed(tmp_path: Path, pg_url: str) -> None:
+    """VACUUM (ANALYZE) runs first (visibility map and statistics in one pass); a table
+    with an expression index is analyzed again at the end, for the expression's stats."""
+    src = make_sqlite(
+        tmp_path / "s.db",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, name TEXT);"
+        "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id), tag TEXT);"
+        "CREATE INDEX c_tag_lower ON c (lower(tag));",
+        {
+            "p": [(i, f"p{i}") for i in range(1, 201)],
+            "c": [(i, 1 + i % 200, f"Tag{i % 7}") for i in range(1, 2001)],
+        },
+    )
+    # one table at a time: a load transaction still open elsewhere would keep VACUUM from
+    # marking the rows of a table that committed after it began all-visible
+    result = af.migrate(src, pg_url, workers=1)
+    assert result.success, result.errors
+    stats = sql(
+        pg_url,
+        "SELECT relname, vacuum_count + autovacuum_count > 0, analyze_count + autoanalyze_count "
+        "FROM pg_stat_user_tables ORDER BY relname",
+    )
+    assert [(name, vacuumed) for name, vacuumed, _ in stats] == [("c", True), ("p", True)]
+    analyzed = {name: count for name, _, count in stats}
+    assert analyzed["p"] >= 1 and analyzed["c"] >= 2
+    # every page all-visible: index-only scans work without a first autovacuum
+    assert sql(
+        pg_url,
+        "SELECT relname, relpages > 0 AND relallvisible = relpages FROM pg_class "
+        "WHERE relname IN ('c', 'p') ORDER BY 1",
+    ) == [("c", True), ("p", True)]
+    assert sql(pg_url, "SELECT count(*) > 0 FROM pg_stats WHERE tablename = 'c_tag_lower'") == [
+        (True,)
+    ]

@@ -268,6 +268,10 @@ def foreign_keys_touching(
     return [(t, n, d.removesuffix(" NOT VALID")) for t, n, d in rows]
 
 
+def vacuum_analyze_sql(schema: str, table: str) -> str:
+    return f"VACUUM (ANALYZE) {qname(schema, table)}"
+
+
 def analyze_sql(schema: str, table: str) -> str:
     return f"ANALYZE {qname(schema, table)}"
 

@@ -2,7 +2,8 @@
 
 A table's finishing work starts as soon as its load commits, while other tables are
 still loading, and runs on several connections, since the server builds each index
-on one core. Per table the order is: every index (the unique indexes behind keys
+on one core. Per table the order is: VACUUM (ANALYZE) (hint bits, visibility map and
+statistics in one pass, which makes the next scans cheaper) -> every index (the unique indexes behind keys
 included) -> the constraints that adopt them and CHECKs -> foreign keys, once both
 their tables got that far -> sequences and ANALYZE, once the foreign keys touching the
 table are in (ANALYZE and a foreign-key check would wait on each other's locks) ->
@@ -26,14 +27,15 @@ from arrowferry.urls import Endpoint
 
 # Stage of each kind: a statement waits for the earlier stages of the tables it touches.
 STAGES = {
-    "key_index": 0,
-    "index": 0,
-    "primary_key": 1,
-    "unique": 1,
-    "check": 1,
-    "foreign_key": 2,
-    "sequence": 3,
-    "analyze": 3,
+    "vacuum": 0,
+    "key_index": 1,
+    "index": 1,
+    "primary_key": 2,
+    "unique": 2,
+    "check": 2,
+    "foreign_key": 3,
+    "sequence": 4,
+    "analyze": 4,
 }
 # Sorting and foreign-key checks are memory-hungry; several run at once.
 # https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-MAINTENANCE-WORK-MEM
@@ -48,14 +50,14 @@ def _tables(stmt: Statement) -> set[str]:
 
 def _waits_for(stmt: Statement, other: Statement) -> bool:
     """Must ``stmt`` wait until ``other`` (not yet done) is done?"""
-    stage, before = STAGES.get(stmt.kind, 4), STAGES.get(other.kind, 4)
+    stage, before = STAGES.get(stmt.kind, 5), STAGES.get(other.kind, 5)
     if stmt.table is None:  # a foreign key restored after a data-only run: after all else
         return before < stage or (before == stage and other.table is not None)
     if before >= stage:
         return False
-    if stage == 2:  # foreign key: both its tables' indexes and keys first
+    if stage == 3:  # foreign key: both its tables' indexes and keys first
         return other.table in _tables(stmt)
-    if stage == 3 and before == 2:  # ANALYZE/sequence after the foreign keys touching it
+    if stage == 4 and before == 3:  # ANALYZE/sequence after the foreign keys touching it
         return stmt.table in _tables(other)
     return other.table == stmt.table
 

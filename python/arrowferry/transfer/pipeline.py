@@ -35,9 +35,10 @@ from arrowferry.transfer.transform import Transformer
 from arrowferry.transfer.writer import write_table
 from arrowferry.urls import Endpoint
 
-# Loading sessions don't need their commits flushed one by one: a crash mid-run
-# means re-running the migration anyway. https://www.postgresql.org/docs/current/runtime-config-wal.html
-_LOAD_SETTINGS = ("SET synchronous_commit = off",)
+# No synchronous_commit=off in loading sessions: each table (or lane) commits once, so
+# it saves one WAL flush per table, and until its commit record is flushed the server
+# sets no hint bits on its rows, so the VACUUM that follows could not mark the pages
+# all-visible (measured: none were, on a table vacuumed right after an async commit).
 # Tables split into parallel COPY lanes are built here, then moved into the target schema.
 STAGING_SCHEMA = "arrowferry_loading"
 # A table is split when it has at least this many batches (smaller ones load in one go).
@@ -67,6 +68,7 @@ class Pipeline:
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.staging: str | None = None  # schema for split loads, once it exists
+        self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
 
     def run(self) -> None:
         started = time.perf_counter()
@@ -99,7 +101,7 @@ class Pipeline:
     def _finishing_statements(self) -> list[Statement]:
         """What runs after the loads, largest tables first (views keep their order)."""
         if self.options.data_only:
-            kinds = {"sequence", "analyze"}
+            kinds = {"vacuum", "sequence", "analyze"}
             todo = [s for s in self.plan.finish if s.kind in kinds] + self.restore
         else:
             todo = list(self.plan.finish)
@@ -300,11 +302,16 @@ class Pipeline:
                 loaded.batch_rows = batch_rows(
                     self.source, table, self.options.batch_size, self.options.batch_bytes
                 )
-            pieces = self._pieces(loaded)
-            if len(pieces) > 1:
-                self._load_in_lanes(loaded, pieces)
-            else:
-                self._load_in_one(loaded)
+            extra = self._extra_lanes(loaded)
+            try:
+                pieces: list[Chunk] = self._pieces(loaded, 1 + extra) if extra else [None]
+                if len(pieces) > 1:
+                    self._load_in_lanes(loaded, pieces, 1 + extra)
+                else:
+                    self._load_in_one(loaded)
+            finally:
+                for _ in range(extra):
+                    self.spare_lanes.release()
         except BaseException:
             if loaded.rejects is not None:
                 loaded.rejects.discard()
@@ -313,17 +320,29 @@ class Pipeline:
             loaded.reject_file = loaded.rejects.commit()
         return loaded
 
-    def _pieces(self, loaded: Loaded) -> list[Chunk]:
-        """Rowid ranges for parallel COPY streams, or one piece: the whole table.
+    def _extra_lanes(self, loaded: Loaded) -> int:
+        """Lanes beyond its own that a large table may take now, from the run's spares.
 
+        Every table loads on at least one connection; the ``lanes - 1`` spare ones go to
+        whichever large table starts while they are free (the largest table starts
+        first). So the run never holds more than ``workers + lanes - 1`` streams, and its
+        memory does not grow when a second table becomes large enough to split.
         Only a table this run creates is split (its lanes commit separately, so the
         table is built in the staging schema and moved into place once all are in).
         """
-        table, lanes = loaded.table, self.options.lane_count
+        table = loaded.table
         if self.options.schema_only or self.options.data_only or self.staging is None:
-            return [None]
-        if lanes < 2 or table.rows < SPLIT_MIN_BATCHES * self.options.batch_size:
-            return [None]
+            return 0
+        if table.rows < SPLIT_MIN_BATCHES * self.options.batch_size:
+            return 0
+        extra = 0
+        while extra < self.options.lane_count - 1 and self.spare_lanes.acquire(blocking=False):
+            extra += 1
+        return extra
+
+    def _pieces(self, loaded: Loaded, lanes: int) -> list[Chunk]:
+        """Rowid ranges for ``lanes`` parallel COPY streams, or one piece: the whole table."""
+        table = loaded.table
         # Pieces of several batches: lanes append to the heap side by side, so the finer
         # the pieces, the less the heap keeps the source's order, and the slower the
         # index sorts (measured: ~1 s more on 2M rows with 25k-row pieces than 256k).
@@ -335,8 +354,6 @@ class Pipeline:
         wal_level=minimal the COPY into a table created in the same transaction skips WAL."""
         table = loaded.table
         with self._connection(autocommit=False) as conn:
-            for setting in _LOAD_SETTINGS:
-                pg.execute(conn, setting)
             try:
                 if not self.options.data_only:
                     pg.execute(conn, table.create_sql)
@@ -348,7 +365,7 @@ class Pipeline:
                 _rollback(conn)
                 raise
 
-    def _load_in_lanes(self, loaded: Loaded, pieces: list[Chunk]) -> None:
+    def _load_in_lanes(self, loaded: Loaded, pieces: list[Chunk], lanes: int) -> None:
         """Load a large table over several connections at once, each COPY a lane of pieces.
 
         The server parses each COPY stream on one core, and the driver encodes a batch
@@ -359,7 +376,7 @@ class Pipeline:
         """
         table = loaded.table
         staging = replace(table, schema=self.staging or "")
-        lanes = min(self.options.lane_count, len(pieces))
+        lanes = min(lanes, len(pieces))
         with self._connection(autocommit=True) as conn:
             pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
             pg.execute(conn, staging.create_sql)
@@ -369,8 +386,6 @@ class Pipeline:
 
         def lane(k: int) -> int:
             with self._connection(autocommit=False) as conn:
-                for setting in _LOAD_SETTINGS:
-                    pg.execute(conn, setting)
                 try:
                     rows = self._copy(
                         conn, loaded, transforms[k], pieces[k::lanes], staging.schema, cancel

@@ -33,7 +33,7 @@ def _source(path: Path, bad_rows: dict[int, str] | None = None, gaps: bool = Fal
             f"name {i}",
             i * 0.5,
             bad.get(i, f"2024-01-{1 + i % 28:02d} 10:{i % 60:02d}:00"),
-            '{"k": %d}' % i,
+            f'{{"k": {i}}}',
         )
         for i in range(1, ROWS + 1)
     ]
@@ -49,7 +49,9 @@ def _target_rows(url: str) -> list[tuple[Any, ...]]:
     return sql(url, "SELECT id, name, x, at::text, doc::text FROM t ORDER BY id")
 
 
-def test_split_load_matches_one_connection_load(tmp_path: Path, pg_url: str, pg_server: str) -> None:
+def test_split_load_matches_one_connection_load(
+    tmp_path: Path, pg_url: str, pg_server: str
+) -> None:
     from tests.conftest import fresh_database
 
     src = _source(tmp_path / "s.db", gaps=True)
@@ -65,9 +67,9 @@ def test_split_load_matches_one_connection_load(tmp_path: Path, pg_url: str, pg_
     assert len({r[0] for r in got}) == ROWS
     # the table is in place with its key, and the staging schema is gone
     assert pg_tables(pg_url) == ["t"]
-    assert sql(pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [STAGING_SCHEMA]) == [
-        (0,)
-    ]
+    assert sql(
+        pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [STAGING_SCHEMA]
+    ) == [(0,)]
     assert sql(
         pg_url,
         "SELECT count(*) FROM pg_constraint WHERE conrelid = 'public.t'::regclass AND contype = 'p'",
@@ -86,9 +88,9 @@ def test_a_failing_lane_leaves_no_table_and_no_staging(tmp_path: Path, pg_url: s
     assert "'at'" in message and "2024-02-30" in message, message
     assert pg_tables(pg_url) == []
     assert pg_tables(pg_url, STAGING_SCHEMA) == []
-    assert sql(pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [STAGING_SCHEMA]) == [
-        (0,)
-    ]
+    assert sql(
+        pg_url, "SELECT count(*) FROM pg_namespace WHERE nspname = $1", [STAGING_SCHEMA]
+    ) == [(0,)]
 
 
 def test_rejects_are_complete_across_lanes(tmp_path: Path, pg_url: str) -> None:
@@ -144,8 +146,34 @@ def test_data_only_appends_in_one_transaction(tmp_path: Path, pg_url: str) -> No
     src = _source(tmp_path / "s.db", bad_rows={ROWS - 5: "2024-02-30 10:00:00"})
     af.migrate(src, pg_url, schema_only=True)
     sql(pg_url, "INSERT INTO t (id, name) VALUES (-1, 'kept')")
-    result = af.migrate(
-        src, pg_url, data_only=True, batch_size=BATCH, lanes=3, on_bad_value="fail"
-    )
+    result = af.migrate(src, pg_url, data_only=True, batch_size=BATCH, lanes=3, on_bad_value="fail")
     assert not result.success and result.errors[0].table == "t"
     assert sql(pg_url, "SELECT id, name FROM t") == [(-1, "kept")]
+
+
+class _StagingWatch(NullReporter):
+    """Every table seen in the staging schema while rows are on their way."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.staged: set[str] = set()
+
+    def advance(self, table: str, rows: int) -> None:
+        self.staged.update(pg_tables(self.url, STAGING_SCHEMA))
+
+
+def test_spare_lanes_are_shared_so_streams_stay_bounded(tmp_path: Path, pg_url: str) -> None:
+    """workers=2, lanes=2: two large tables load at once, but only one is split (at most
+    workers + lanes - 1 = 3 COPY streams, so memory does not grow with a second big table)."""
+    src = _source(tmp_path / "s.db")
+    conn = sqlite3.connect(src)
+    conn.execute("CREATE TABLE u AS SELECT * FROM t")
+    conn.commit()
+    conn.close()
+    watch = _StagingWatch(pg_url)
+    result = af.migrate(src, pg_url, batch_size=BATCH, workers=2, lanes=2, reporter=watch)
+    assert result.success, result.errors
+    assert len(watch.staged) == 1, watch.staged
+    assert (
+        sql(pg_url, "SELECT count(*) FROM t") == sql(pg_url, "SELECT count(*) FROM u") == [(ROWS,)]
+    )

@@ -344,8 +344,15 @@ def test_continue_on_error_rolls_back_the_failed_table(tmp_path: Path, pg_url: s
 def test_continue_on_error_cli_exit_1_json(tmp_path: Path, pg_url: str) -> None:
     source = bad_source(tmp_path)
     outcome = cli(
-        "migrate", str(source), pg_url, "--continue-on-error", "--on-bad-value", "fail",
-        "--json", "--batch-size", "50"
+        "migrate",
+        str(source),
+        pg_url,
+        "--continue-on-error",
+        "--on-bad-value",
+        "fail",
+        "--json",
+        "--batch-size",
+        "50",
     )
     assert outcome.exit_code == 1, outcome.stderr
     data = outcome.json()
@@ -358,8 +365,15 @@ def test_without_continue_on_error_the_run_stops(tmp_path: Path, pg_url: str) ->
     source = bad_source(tmp_path)
     # one worker, biggest table first: the bad table fails before the others start
     outcome = cli(
-        "migrate", str(source), pg_url, "--workers", "1", "--batch-size", "50",
-        "--on-bad-value", "fail",
+        "migrate",
+        str(source),
+        pg_url,
+        "--workers",
+        "1",
+        "--batch-size",
+        "50",
+        "--on-bad-value",
+        "fail",
     )
     assert outcome.exception is None, outcome.exception
     assert outcome.exit_code == 1, (outcome.stdout, outcome.stderr)

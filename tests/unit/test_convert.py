@@ -196,7 +196,9 @@ def test_dates_stored_as_numbers(text: str, expected: dt.datetime) -> None:
 
 def test_fractions_beyond_microseconds_are_not_truncated() -> None:
     values, bad = convert(
-        ["2024-01-02 03:04:05.123456789", "2024-01-02 03:04:05.123456000"], "text", DataType("timestamp")
+        ["2024-01-02 03:04:05.123456789", "2024-01-02 03:04:05.123456000"],
+        "text",
+        DataType("timestamp"),
     )
     assert bad == [True, False]
     assert values[1] == dt.datetime(2024, 1, 2, 3, 4, 5, 123456)

@@ -599,7 +599,9 @@ def read_sql(
         if kind == "numeric":
             heads.append(f"0.0 AS {quote_ident(f'c{i}{REAL_SUFFIX}')}")
             body.append(f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
-    where = "" if rowids is None else f" WHERE _rowid_ BETWEEN {int(rowids[0])} AND {int(rowids[1])}"
+    where = (
+        "" if rowids is None else f" WHERE _rowid_ BETWEEN {int(rowids[0])} AND {int(rowids[1])}"
+    )
     return (
         f"SELECT {', '.join(heads)} UNION ALL "
         f"SELECT {', '.join(body)} FROM {quote_ident(table)}{where}"

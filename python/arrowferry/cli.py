@@ -74,7 +74,7 @@ def main() -> None:
 @click.option(
     "--batch-bytes",
     type=int,
-    default=4 * 1024 * 1024,
+    default=3 * 1024 * 1024,
     show_default=True,
     help="Arrow bytes per batch, at most (wide rows make smaller batches).",
 )

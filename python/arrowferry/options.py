@@ -65,7 +65,7 @@ class MigrationOptions:
     schema_only: bool = False
     data_only: bool = False
     batch_size: int = 65_536
-    batch_bytes: int = 4 * 1024 * 1024
+    batch_bytes: int = 3 * 1024 * 1024
     workers: int | None = None
     lanes: int | None = None
     drop_tables: bool = False

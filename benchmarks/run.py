@@ -50,6 +50,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "latest.json")
+    parser.add_argument("--no-chart", action="store_true", help="write the JSON only")
     parser.add_argument(
         "--pgdata",
         type=Path,
@@ -249,7 +250,11 @@ def main(argv: list[str] | None = None) -> None:
     print(title)
     print("\n".join(report.table_lines(summaries)))
     report.write_json(args.results, payload, summaries)
-    chart_problem = report.write_chart(args.results.with_suffix(".png"), summaries, title)
+    chart_problem = (
+        "not asked for"
+        if args.no_chart
+        else report.write_chart(args.results.with_suffix(".png"), summaries, title)
+    )
     chart = chart_problem or str(args.results.with_suffix(".png"))
     log(f"wrote {args.results}; chart: {chart}")
 

@@ -48,6 +48,7 @@ def run_size(rows: int, repeat: int, out: Path) -> dict[str, Any]:
         "arrowferry",
         "--results",
         str(out),
+        "--no-chart",
     ]
     started = time.perf_counter()
     subprocess.run(argv, check=True)

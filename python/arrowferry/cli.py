@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from arrowferry import __version__, embedded
+from arrowferry import MigrationOptions, __version__, embedded
 from arrowferry.api import Migration, inspect_schema, map_type
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
 from arrowferry.model import Schema
@@ -69,12 +69,16 @@ def main() -> None:
 )
 @click.option("--data-only", is_flag=True, help="Copy rows into tables that already exist.")
 @click.option(
-    "--batch-size", type=int, default=65_536, show_default=True, help="Rows per Arrow batch."
+    "--batch-size",
+    type=int,
+    default=MigrationOptions.batch_size,
+    show_default=True,
+    help="Rows per Arrow batch.",
 )
 @click.option(
     "--batch-bytes",
     type=int,
-    default=3 * 1024 * 1024,
+    default=MigrationOptions.batch_bytes,
     show_default=True,
     help="Arrow bytes per batch, at most (wide rows make smaller batches).",
 )

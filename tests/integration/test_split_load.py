@@ -177,3 +177,14 @@ def test_spare_lanes_are_shared_so_streams_stay_bounded(tmp_path: Path, pg_url: 
     assert (
         sql(pg_url, "SELECT count(*) FROM t") == sql(pg_url, "SELECT count(*) FROM u") == [(ROWS,)]
     )
+
+
+def test_a_column_named_rowid_is_never_used_to_split(tmp_path: Path, pg_url: str) -> None:
+    """With a real column called _rowid_ (text, NULLs), a range on it would skip rows."""
+    rows = [(i, None if i % 3 else f"r{i}") for i in range(1, ROWS + 1)]
+    src = make_sqlite(
+        tmp_path / "s.db", 'CREATE TABLE w (id INTEGER, "_rowid_" TEXT);', {"w": rows}
+    )
+    result = af.migrate(src, pg_url, batch_size=BATCH, lanes=3)
+    assert result.success, result.errors
+    assert sql(pg_url, "SELECT count(*), count(_rowid_) FROM w") == [(ROWS, ROWS // 3)]

@@ -133,7 +133,6 @@ class Finisher:
                 self._release()
                 while self.pending or self.active:
                     self.lock.wait()
-            self.pool.shutdown()
             self._views(views)
         finally:
             self.pool.shutdown()

@@ -126,10 +126,7 @@ class Pipeline:
 
     def _create_staging(self) -> None:
         """The schema split tables are loaded in; without it (no CREATE right) none is split."""
-        if self.options.schema_only or self.options.data_only:
-            return
-        big = SPLIT_MIN_BATCHES * self.options.batch_size
-        if self.options.lane_count < 2 or not any(t.rows >= big for t in self.plan.tables):
+        if self.options.lane_count < 2 or not any(self._splittable(t) for t in self.plan.tables):
             return
         try:
             with self._connection(autocommit=True) as conn:
@@ -141,6 +138,12 @@ class Pipeline:
             )
             return
         self.staging = STAGING_SCHEMA
+
+    def _splittable(self, table: TablePlan) -> bool:
+        """Only a large table this run creates is split: its lanes commit separately."""
+        if self.options.schema_only or self.options.data_only:
+            return False
+        return table.rows >= SPLIT_MIN_BATCHES * self.options.batch_size
 
     def _drop_staging(self) -> None:
         """Remove the staging schema when empty (a table left there would be a bug: keep it)."""
@@ -330,10 +333,7 @@ class Pipeline:
         Only a table this run creates is split (its lanes commit separately, so the
         table is built in the staging schema and moved into place once all are in).
         """
-        table = loaded.table
-        if self.options.schema_only or self.options.data_only or self.staging is None:
-            return 0
-        if table.rows < SPLIT_MIN_BATCHES * self.options.batch_size:
+        if self.staging is None or not self._splittable(loaded.table):
             return 0
         extra = 0
         while extra < self.options.lane_count - 1 and self.spare_lanes.acquire(blocking=False):
@@ -375,7 +375,8 @@ class Pipeline:
         it, and a crash leaves it in the staging schema, never looking complete.
         """
         table = loaded.table
-        staging = replace(table, schema=self.staging or "")
+        assert self.staging is not None  # only split once the staging schema exists
+        staging = replace(table, schema=self.staging)
         lanes = min(lanes, len(pieces))
         with self._connection(autocommit=True) as conn:
             pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
@@ -401,16 +402,22 @@ class Pipeline:
             with ThreadPoolExecutor(lanes, thread_name_prefix=f"arrowferry-{table.name}") as pool:
                 futures = [pool.submit(lane, k) for k in range(lanes)]
                 wait(futures)
-            errors = [f.exception() for f in futures if f.exception() is not None]
-            # the lane that failed first is the one that was not cancelled
-            first = next((e for e in errors if not isinstance(e, _Cancelled)), None)
-            if first is not None or errors:
-                raise first or errors[0]  # type: ignore[misc]
+            errors = [e for e in (f.exception() for f in futures) if e is not None]
+            if errors:  # the lane that failed first is the one that was not cancelled
+                raise next((e for e in errors if not isinstance(e, _Cancelled)), errors[0])
+            read = sum(t.rows_read for t in transforms)
+            if read != table.rows:  # the ranges must cover the table exactly once
+                raise TransferError(
+                    f"table {table.name!r}: read {read} rows in rowid ranges, but the table has "
+                    f"{table.rows}; was the source changed during the run?",
+                    table=table.name,
+                )
             loaded.rows = sum(f.result() for f in futures)
             with self._connection(autocommit=True) as conn:
                 pg.execute(conn, pg.set_schema_sql(staging.schema, table.name, table.schema))
         except BaseException:
-            with self._connection(autocommit=True) as conn:
+            # the cleanup must not hide why the load failed
+            with contextlib.suppress(Exception), self._connection(autocommit=True) as conn:
                 pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
             raise
         finally:

@@ -42,6 +42,8 @@ def chunks(path: Path, plan: TablePlan, chunk_rows: int, threads: int) -> list[C
     """
     if threads < 2 or not plan.with_rowid or plan.rows < 2 * chunk_rows:
         return [None]
+    if any(c.name.lower() == "_rowid_" for c in plan.source.columns):
+        return [None]  # a column shadows _rowid_: a range on it could skip rows
     span = sqlite.rowid_span(path, plan.source.name)
     if span is None:
         return [None]

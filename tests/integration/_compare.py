@@ -175,9 +175,9 @@ def exact_decimal(value: Any, target: str = "numeric") -> Decimal:
 
 
 def numeric_text(value: Decimal) -> str:
-    """PostgreSQL's text for a numeric: plain notation, no exponent."""
-    text = format(value, "f")
-    return "0" if text in {"-0", "+0"} else text
+    """PostgreSQL's text for a numeric: plain notation, no exponent, no negative zero
+    (-0.0032 rounded to 2 places is '0.00', not '-0.00')."""
+    return format(abs(value) if value.is_zero() else value, "f")
 
 
 def to_numeric(precision: int | None, scale: int | None) -> Callable[[Any], Any]:

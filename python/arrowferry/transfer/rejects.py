@@ -101,7 +101,7 @@ class RejectFile:
                 ],
                 "row": {k: encode(v) for k, v in (original or {}).items()},
             }
-            self._out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            self._out.write(_one_line(json.dumps(record, ensure_ascii=False)) + "\n")
         self.count += len(rows)
 
     def _originals(
@@ -132,6 +132,15 @@ class RejectFile:
             self._out.close()
         self.partial.unlink(missing_ok=True)
         self.final.unlink(missing_ok=True)
+
+
+# JSON leaves these unescaped, yet str.splitlines() and some JSON Lines readers break
+# lines on them: escaped, every reader sees one record per line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
+def _one_line(text: str) -> str:
+    return text.translate(_LINE_BREAKS)
 
 
 def _safe(name: str) -> str:

@@ -202,3 +202,48 @@ def test_fractions_beyond_microseconds_are_not_truncated() -> None:
     )
     assert bad == [True, False]
     assert values[1] == dt.datetime(2024, 1, 2, 3, 4, 5, 123456)
+
+
+@pytest.mark.parametrize(
+    ("read_as", "target", "values"),
+    [
+        ("integer", DataType("boolean"), [0, 1, None, 1]),
+        ("integer", DataType("boolean"), [None, None]),
+        ("integer", DataType("int64"), [5, None]),
+        ("real", DataType("float64"), [1.5, None]),
+        ("text", DataType("timestamp"), ["2024-01-02 03:04:05", None]),
+        ("text", DataType("decimal", precision=10, scale=2), ["12.34", None]),
+    ],
+)
+def test_fast_paths_take_clean_batches_with_nulls(
+    read_as: str, target: DataType, values: list[Any]
+) -> None:
+    """A NULL is clean: a fast path that refused it would send most real batches down
+    the slow path (it did, for 0/1 booleans: a third of the events' convert time)."""
+    import pyarrow as pa
+
+    from arrowferry.convert.fast import fast_path
+    from arrowferry.plan import _arrow_type
+
+    arrow_type = pa.decimal128(38, 30) if target.kind == "decimal" else _arrow_type(target)
+    fast = fast_path(read_as, target, arrow_type)  # type: ignore[arg-type]
+    assert fast is not None
+    read_type = {"integer": pa.int64(), "real": pa.float64(), "text": pa.string()}[read_as]
+    out = fast(pa.array(values, read_type)).to_pylist()
+    expected, bad = convert(values, read_as, target)
+    assert not any(bad)
+    assert [v is None for v in out] == [v is None for v in expected]
+    if target.kind != "decimal":
+        assert out == expected
+
+
+def test_zero_one_fast_path_refuses_other_integers() -> None:
+    import pyarrow as pa
+
+    from arrowferry.convert.fast import NotClean, fast_path
+
+    fast = fast_path("integer", DataType("boolean"), pa.bool_())
+    assert fast is not None
+    for values in ([0, 2, None], [-1, 1]):
+        with pytest.raises(NotClean):
+            fast(pa.array(values, pa.int64()))

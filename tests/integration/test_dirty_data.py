@@ -118,6 +118,7 @@ class Trap:
 
 PAD_INT = [(str(i * 1000), Ok(i * 1000)) for i in range(1, 13)]
 PAD_REAL = [(f"{i}.5", Ok(i + 0.5)) for i in range(1, 13)]
+PAD_NUM2 = [(f"{i}.5", Ok(Num(f"{i}.50"))) for i in range(1, 13)]  # into a numeric(p,2)
 PAD_NULL = [("NULL", Ok(None)) for _ in range(12)]
 PAD_TEXT = [(q(f"clean {i}"), Ok(f"clean {i}")) for i in range(1, 13)]
 PAD_ISO = [(q(f"2020-01-{d:02d} 00:00:00"), ts(2020, 1, d)) for d in range(1, 13)]
@@ -416,6 +417,35 @@ TRAPS: list[Trap] = [
             (q("abc"), Bad(NUM)),
             ("1234567890", Bad(NUM)),  # 10 integer digits do not fit numeric(10,1)
         ],
+    ),
+    # Arrow's string -> decimal cast wraps when an exponent overflows 128 bits: 1e22 came
+    # out as 63870734.31, which fits numeric(10,2). Every one must be refused instead.
+    Trap(
+        "numeric_overflow_exponent",
+        "NUMERIC(10,2)",
+        [
+            ("1e22", Bad(NUM)),
+            ("1.5e10", Bad(NUM)),  # NUMERIC affinity: stored as the integer 15000000000
+            ("1.5e20", Bad(NUM)),
+            ("-2.5e25", Bad(NUM)),
+            ("1e300", Bad(NUM)),
+            ("9e999", Bad(NUM)),  # SQLite's Inf
+            ("99999999.99", Ok(Num("99999999.99"))),
+            ("-1.5e7", Ok(Num("-15000000.00"))),
+            ("1e-300", Ok(Num("0.00"))),
+        ],
+        pad=PAD_NUM2,
+    ),
+    Trap(
+        "numeric_wide_overflow_exponent",
+        "NUMERIC(20,2)",
+        [
+            ("1e22", Bad(NUM)),
+            ("1e19", Bad(NUM)),
+            ("1e17", Ok(Num("100000000000000000.00"))),
+            ("123456789012.25", Ok(Num("123456789012.25"))),
+        ],
+        pad=PAD_NUM2,
     ),
 ]
 TRAP_BY_NAME = {t.name: t for t in TRAPS}

@@ -36,6 +36,8 @@ def fast_path(read_as: ReadAs, target: DataType, arrow_type: pa.DataType) -> Fas
         return _same
     if read_as == "blob" and kind == "blob":
         return _same
+    if kind == "decimal" and read_as in {"text", "real"}:
+        return _decimal(arrow_type, from_real=read_as == "real")
     if read_as == "text" and kind in _SHAPES:
         return _shaped_cast(_SHAPES[kind], arrow_type)
     if read_as == "text" and kind == "timestamptz":
@@ -73,6 +75,35 @@ def _shaped_cast(shape: str, arrow_type: pa.DataType) -> FastPath:
 def _require(array: pa.Array, shape: str) -> None:
     if pc.all(pc.match_substring_regex(array, shape), skip_nulls=True).as_py() is False:
         raise NotClean("a value of another form")
+
+
+def _decimal(arrow_type: pa.DataType, *, from_real: bool) -> FastPath:
+    """Decimal text (or a double, through its shortest round-trip text) to ``arrow_type``.
+
+    Arrow's string -> decimal cast wraps silently when an exponent scales a value past
+    128 bits: '1e+22' into decimal128(38, 30) gives 63870734.31..., which fits a
+    numeric(10,2) (driver-traps: found in arrowferry's own fast path). Every value must
+    be below 10 ** (precision - scale) first; anything else takes the strict path.
+    """
+    limit = 10.0 ** (arrow_type.precision - arrow_type.scale)
+    shape = _SHAPES["decimal"]
+
+    def cast(array: pa.Array) -> pa.Array:
+        if from_real:
+            _below(array, limit)
+            array = array.cast(pa.string())  # shortest round-trip: 0.1, 1e-25
+        else:
+            _require(array, shape)
+            _below(array.cast(pa.float64()), limit)
+        return array.cast(arrow_type)
+
+    return cast
+
+
+def _below(numbers: pa.Array, limit: float) -> None:
+    biggest = pc.max(pc.abs(numbers)).as_py()
+    if biggest is not None and not biggest < limit:  # NaN and inf fail too
+        raise NotClean("a value beyond the decimal's integer digits")
 
 
 def _same(array: pa.Array) -> pa.Array:

@@ -98,6 +98,8 @@ class ColumnPlan:
         """The exact path for a column whose values surprised the fast read."""
         if self.read_as == "blob":
             return replace(self, validate=True)
+        if self.type.kind == "decimal":  # text for text, shortest round-trip text for REALs
+            return replace(self, read_as="numeric", cast=True)
         return replace(self, read_as="text", cast=True)
 
 
@@ -695,7 +697,16 @@ def _read_as(dtype: DataType, affinity: str, profile: ColumnProfile | None) -> t
             return "real", False
         return "text", True
     if kind == "decimal":
-        return "numeric", True
+        # Doubles carry every integer and REAL of the column exactly when its integers
+        # stay below 2**53: a numeric(p<=15, s), or a profile that says so. Text in it
+        # surprises the read, and the table is re-read the exact way (read_as_text).
+        if profile is not None and not profile.only("integer", "real"):
+            fits = False
+        elif dtype.precision is not None:
+            fits = dtype.precision <= 15
+        else:  # an unbounded decimal is always profiled with its magnitudes
+            fits = profile is not None and profile.max_abs_number < 2**53
+        return ("real", False) if fits else ("numeric", True)
     if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
         return "blob", True
     if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):

@@ -719,6 +719,13 @@ def test_the_ledger_says_what_each_column_went_through(run: Run) -> None:
     assert any("UTC" in note for note in ledger[("offsets", "v")]["lossy"])
     assert ledger[("big_ints_untyped", "v")]["target_type"] == "numeric"
     assert ledger[("reals_then_text", "v")]["target_type"] == "text"
+    # decimals travel as doubles when every integer the column can hold fits one exactly;
+    # text in the column (numeric_round's 'abc') sends it back to the exact two-part read
+    read_as = {name: ledger[(name, "v")]["read_as"] for name in loaded}
+    assert read_as["numeric_overflow_exponent"] == "real"  # numeric(10,2)
+    assert read_as["numeric_wide_overflow_exponent"] == "numeric"  # numeric(20,2)
+    assert read_as["numeric_round"] == "numeric"
+    assert read_as["big_ints_numeric"] == "numeric"  # unbounded, integers past 2**53
 
 
 # --- the CLI --------------------------------------------------------------------------------

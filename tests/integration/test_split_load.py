@@ -14,6 +14,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 import arrowferry as af
 from arrowferry.progress import NullReporter
 from arrowferry.transfer.pipeline import STAGING_SCHEMA
@@ -179,12 +181,45 @@ def test_spare_lanes_are_shared_so_streams_stay_bounded(tmp_path: Path, pg_url: 
     )
 
 
-def test_a_column_named_rowid_is_never_used_to_split(tmp_path: Path, pg_url: str) -> None:
-    """With a real column called _rowid_ (text, NULLs), a range on it would skip rows."""
-    rows = [(i, None if i % 3 else f"r{i}") for i in range(1, ROWS + 1)]
-    src = make_sqlite(
-        tmp_path / "s.db", 'CREATE TABLE w (id INTEGER, "_rowid_" TEXT);', {"w": rows}
-    )
-    result = af.migrate(src, pg_url, batch_size=BATCH, lanes=3)
+@pytest.mark.parametrize(
+    ("shadows", "alias"),
+    [(["_rowid_"], "rowid"), (["_rowid_", "rowid"], "oid"), (["_rowid_", "rowid", "oid"], None)],
+)
+def test_a_column_named_like_the_rowid_is_never_used_as_it(
+    tmp_path: Path, pg_url: str, shadows: list[str], alias: str | None
+) -> None:
+    """Columns called _rowid_ (or rowid, oid: text, mostly NULL) shadow the rowid; a range
+    or a reject lookup on them would skip rows or name the wrong one. The first free
+    alias reaches the rowid (the table still splits); with none free, no split."""
+    rows = [(i, *[None if i % 3 else f"r{i}" for _ in shadows]) for i in range(1, ROWS + 1)]
+    cols = ", ".join(f'"{name}" TEXT' for name in shadows)
+    src = make_sqlite(tmp_path / "s.db", f"CREATE TABLE w (id INTEGER, {cols});", {"w": rows})
+    watch = _StagingWatch(pg_url)
+    result = af.migrate(src, pg_url, batch_size=BATCH, lanes=3, reporter=watch)
     assert result.success, result.errors
-    assert sql(pg_url, "SELECT count(*), count(_rowid_) FROM w") == [(ROWS, ROWS // 3)]
+    from arrowferry.dialects.sqlite import rowid_alias
+
+    assert rowid_alias(af.Migration(src, pg_url).plan().tables[0].source) == alias
+    assert ("w" in watch.staged) == (alias is not None)
+    counts = ", ".join(f'count("{name}")' for name in shadows)
+    assert sql(pg_url, f"SELECT count(*), {counts} FROM w") == [
+        (ROWS, *[ROWS // 3 for _ in shadows])
+    ]
+    expected = sorted(rows)
+    assert sql(pg_url, "SELECT * FROM w ORDER BY id") == expected
+
+
+def test_a_reject_names_the_real_rowid_when_a_column_shadows_it(
+    tmp_path: Path, pg_url: str
+) -> None:
+    src = make_sqlite(
+        tmp_path / "s.db",
+        'CREATE TABLE w (id INTEGER, "_rowid_" TEXT, v INTEGER);',
+        {"w": [(1, "zz", 5), (2, "3", "abc"), (3, None, 7)]},
+    )
+    reject_dir = tmp_path / "rejects"
+    result = af.migrate(src, pg_url, reject_dir=str(reject_dir))
+    assert result.errors == [] and result.rows_rejected == 1  # success is False: a row was rejected
+    (record,) = [json.loads(x) for x in (reject_dir / "w.jsonl").read_text().splitlines()]
+    assert record["rowid"] == 2
+    assert record["row"]["id"] == 2 and record["row"]["_rowid_"] == "3"

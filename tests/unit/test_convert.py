@@ -223,10 +223,10 @@ def test_fast_paths_take_clean_batches_with_nulls(
     import pyarrow as pa
 
     from arrowferry.convert.fast import fast_path
-    from arrowferry.plan import _arrow_type
+    from arrowferry.plan.columns import arrow_type
 
-    arrow_type = pa.decimal128(38, 30) if target.kind == "decimal" else _arrow_type(target)
-    fast = fast_path(read_as, target, arrow_type)  # type: ignore[arg-type]
+    travels_as = pa.decimal128(38, 30) if target.kind == "decimal" else arrow_type(target)
+    fast = fast_path(read_as, target, travels_as)  # type: ignore[arg-type]
     assert fast is not None
     read_type = {"integer": pa.int64(), "real": pa.float64(), "text": pa.string()}[read_as]
     out = fast(pa.array(values, read_type)).to_pylist()

@@ -456,7 +456,7 @@ class Pipeline:
         def batches() -> Iterator[pa.RecordBatch]:
             for batch, rejected in Prefetch(pieces, convert):
                 if rejected and rejects is not None:
-                    rejects.write(rejected, table.with_rowid)
+                    rejects.write(rejected, table.rowid)
                 yield batch
 
         return write_table(

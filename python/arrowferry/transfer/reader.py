@@ -40,11 +40,9 @@ def chunks(path: Path, plan: TablePlan, chunk_rows: int, threads: int) -> list[C
     costs balance, never correctness. A table too small to split, a WITHOUT ROWID table
     or a single thread reads in one piece.
     """
-    if threads < 2 or not plan.with_rowid or plan.rows < 2 * chunk_rows:
+    if threads < 2 or plan.rowid is None or plan.rows < 2 * chunk_rows:
         return [None]
-    if any(c.name.lower() == "_rowid_" for c in plan.source.columns):
-        return [None]  # a column shadows _rowid_: a range on it could skip rows
-    span = sqlite.rowid_span(path, plan.source.name)
+    span = sqlite.rowid_span(path, plan.source.name, plan.rowid)
     if span is None:
         return [None]
     low, high = span
@@ -72,6 +70,6 @@ def _sql(plan: TablePlan, chunk: Chunk = None) -> str:
     return sqlite.read_sql(
         plan.source.name,
         [(c.source, c.read_as, c.cast) for c in plan.columns],
-        with_rowid=plan.with_rowid,
+        rowid=plan.rowid,
         rowids=chunk,
     )

@@ -78,19 +78,19 @@ class RejectFile:
         self._out: TextIO | None = None
         self._lock = threading.Lock()  # lanes of one table write concurrently
 
-    def write(self, rows: list[RejectedRow], with_rowid: bool) -> None:
+    def write(self, rows: list[RejectedRow], rowid: str | None) -> None:
         if not rows:
             return
         with self._lock:
-            self._write(rows, with_rowid)
+            self._write(rows, rowid)
 
-    def _write(self, rows: list[RejectedRow], with_rowid: bool) -> None:
-        originals = self._originals(rows, with_rowid)
+    def _write(self, rows: list[RejectedRow], rowid: str | None) -> None:
+        originals = self._originals(rows, rowid)
         if self._out is None:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.partial.open("w", encoding="utf-8")
         for n, row in enumerate(rows):
-            original = originals.get(row.rowid if with_rowid else n) or row.row
+            original = originals.get(row.rowid if rowid is not None else n) or row.row
             record = {
                 "table": self.source_table,
                 "rowid": row.rowid,
@@ -105,12 +105,12 @@ class RejectFile:
         self.count += len(rows)
 
     def _originals(
-        self, rows: list[RejectedRow], with_rowid: bool
+        self, rows: list[RejectedRow], rowid: str | None
     ) -> dict[Any, dict[str, Any] | None]:
-        """The rows as SQLite stores them: by rowid, or by primary key (WITHOUT ROWID)."""
-        if with_rowid:
+        """The rows as SQLite stores them: by rowid, or by primary key (no rowid to use)."""
+        if rowid is not None:
             rowids = [r.rowid for r in rows if r.rowid is not None]
-            return dict(sqlite.fetch_rows(self.source, self.source_table, rowids))
+            return dict(sqlite.fetch_rows(self.source, self.source_table, rowid, rowids))
         if not self.key_columns:
             return {}
         keys = [tuple(r.key[c] for c in self.key_columns) for r in rows]

@@ -1,23 +1,15 @@
-"""SQLite: catalog introspection, the storage-class profile and the typed batch reader.
+"""SQLite's catalog: open a file safely, check it, and introspect it into the neutral model.
 
-Metadata is read with the standard library's ``sqlite3`` (row-shaped, small); data
-is read with ``adbc_driver_sqlite`` as Arrow batches. The ADBC driver ignores declared
-types and fixes each column's Arrow type from the first batch (driver-traps.md A), so
-every column is read through an explicit ``CAST`` chosen from the profile, behind a
-typed sentinel row that pins the types even when the first batch is all NULL.
+Metadata is read with the standard library's ``sqlite3`` (row-shaped, small).
 """
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 from contextlib import closing
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
-
-import pyarrow as pa
 
 from arrowferry.dialects.sqltext import (
     Definition,
@@ -30,7 +22,7 @@ from arrowferry.dialects.sqltext import (
     tokenize,
     words,
 )
-from arrowferry.errors import ReadTypeChanged, SourceError
+from arrowferry.errors import SourceError
 from arrowferry.model import (
     Check,
     Column,
@@ -48,7 +40,6 @@ from arrowferry.model import (
 from arrowferry.types import from_sqlite_declared
 from arrowferry.urls import sqlite_uri
 
-ReadAs = Literal["integer", "real", "text", "blob", "numeric"]
 _INTERNAL_PREFIX = "sqlite_"
 _ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 
@@ -258,25 +249,6 @@ def is_unresolved(column: Column) -> bool:
     return column.type == _UNRESOLVED
 
 
-def needs_measures(table: Table) -> set[str]:
-    """Columns whose plan needs lengths or magnitudes: varchar(n), unbounded decimals, untyped."""
-    return {
-        c.name
-        for c in table.columns
-        if needs_profile(c) or (c.type.kind == "text" and c.type.length is not None)
-    }
-
-
-def needs_profile(column: Column) -> bool:
-    """Types only the data can settle: untyped columns, unbounded decimals, UUIDs."""
-    kind = column.type.kind
-    return (
-        is_unresolved(column)
-        or (kind == "decimal" and column.type.precision is None)
-        or kind == "uuid"
-    )
-
-
 def _indexes(
     conn: sqlite3.Connection, table: str, defs: list[Definition]
 ) -> tuple[tuple[UniqueConstraint, ...], tuple[Index, ...]]:
@@ -434,289 +406,6 @@ def _resolve_fk_targets(table: Table, tables: Sequence[Table]) -> Table:
             )
         fixed.append(fk)
     return replace(table, foreign_keys=tuple(fixed))
-
-
-# --- storage-class profile -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnProfile:
-    """How many values of each SQLite storage class a column really holds."""
-
-    integers: int = 0
-    reals: int = 0
-    texts: int = 0
-    blobs: int = 0
-    nulls: int = 0
-    max_text_length: int = 0
-    max_abs_number: float = 0.0
-    min_abs_real: float = 0.0  # smallest non-zero REAL magnitude (0.0: none)
-
-    @property
-    def classes(self) -> tuple[str, ...]:
-        pairs = (
-            ("integer", self.integers),
-            ("real", self.reals),
-            ("text", self.texts),
-            ("blob", self.blobs),
-        )
-        return tuple(name for name, count in pairs if count)
-
-    def only(self, *classes: str) -> bool:
-        return set(self.classes) <= set(classes)
-
-
-_HIGH = 2**32  # two counts share one 64-bit sum: tables of fewer than 2**32 rows
-
-
-def profile(
-    conn: sqlite3.Connection,
-    table: str,
-    columns: Sequence[str],
-    extras: Collection[str] = (),
-) -> tuple[int, dict[str, ColumnProfile]]:
-    """Row count and a per-column storage-class profile, in one scan of the table.
-
-    Two aggregates per column count the four storage classes (packed in pairs);
-    columns in ``extras`` also get the longest text and the number magnitudes,
-    which only some plans need. Kept lean: it runs over every row.
-    """
-    parts = ["count(*)"]
-    for name in columns:
-        q = quote_ident(name)
-        parts += [
-            f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
-            f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
-        ]
-        if name in extras:
-            parts += [
-                f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
-                # abs() of -2**63 overflows in SQLite; as REAL it cannot
-                f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs(CAST({q} AS REAL)) END)",
-                f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
-            ]
-    sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
-    try:
-        row = conn.execute(sql).fetchone()
-    except sqlite3.DatabaseError as err:
-        raise SourceError(f"cannot read table {table!r}: {err}") from err
-    rows = int(row[0])
-    values = iter(row[1:])
-    result = {}
-    for name in columns:
-        numbers, texts = int(next(values) or 0), int(next(values) or 0)
-        length, biggest, smallest = (
-            (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
-        )
-        counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
-        result[name] = ColumnProfile(
-            integers=counts[0],
-            reals=counts[1],
-            texts=counts[2],
-            blobs=counts[3],
-            nulls=rows - sum(counts),
-            max_text_length=int(length or 0),
-            max_abs_number=float(biggest or 0.0),
-            min_abs_real=float(smallest or 0.0),
-        )
-    return rows, result
-
-
-_DATE_FORMS = {
-    "iso_space": "typeof({q}) = 'text' AND {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9] *'",
-    "iso_t": "typeof({q}) = 'text' AND {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9][Tt]*'",
-    "date_only": "typeof({q}) = 'text' AND {q} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'",
-    "with_fraction": "typeof({q}) = 'text' AND {q} GLOB '*:[0-9][0-9].[0-9]*'",
-    "with_offset": "typeof({q}) = 'text' AND ({q} GLOB '*[+-][0-9][0-9]:[0-9][0-9]' OR {q} GLOB '*[Zz]')",
-    "epoch_seconds": "typeof({q}) IN ('integer', 'real') AND NOT (abs({q}) < 5373484.5) AND abs(CAST({q} AS REAL)) < 1e11",
-    "epoch_milliseconds": "typeof({q}) = 'integer' AND abs(CAST({q} AS REAL)) >= 1e11",
-    "julian_days": "typeof({q}) IN ('integer', 'real') AND {q} >= 0 AND {q} < 5373484.5",
-}
-
-
-def date_forms(conn: sqlite3.Connection, table: str, column: str) -> dict[str, int]:
-    """How a date-like column's values are written (for the dry-run profile)."""
-    q = quote_ident(column)
-    parts = ", ".join(f"sum({cond.format(q=q)})" for cond in _DATE_FORMS.values())
-    row = conn.execute(f"SELECT {parts} FROM {quote_ident(table)}").fetchone()
-    return {name: int(v or 0) for name, v in zip(_DATE_FORMS, row, strict=True) if v}
-
-
-# --- reading ---------------------------------------------------------------------------
-
-READ_TYPES: dict[str, pa.DataType] = {
-    "integer": pa.int64(),
-    "real": pa.float64(),
-    "text": pa.string(),
-    "blob": pa.binary(),
-    "numeric": pa.string(),
-}
-"""The Arrow type the driver must produce for each way of reading a column."""
-
-REAL_SUFFIX = "_r"
-"""A ``numeric`` read also yields ``c{i}_r``: the column's REAL values, as doubles."""
-
-_CAST = {
-    "integer": "{q}",
-    "real": "{q}",
-    "text": "CAST({q} AS TEXT)",
-    "blob": "CAST({q} AS BLOB)",
-    "numeric": "CASE WHEN typeof({q}) = 'real' THEN NULL ELSE CAST({q} AS TEXT) END",
-}
-_SENTINEL = {"integer": "0", "real": "0.0", "text": "''", "blob": "x''", "numeric": "''"}
-ROWID = "__arrowferry_rowid"
-_TYPE_MISMATCH = re.compile(r"Type mismatch in column (?P<index>\d+): (?P<detail>[^\n.]*)")
-
-
-def read_sql(
-    table: str,
-    columns: Sequence[tuple[str, ReadAs, bool]],
-    *,
-    with_rowid: bool,
-    rowids: tuple[int, int] | None = None,
-) -> str:
-    """The SELECT that pins every column's Arrow type; column i is named ``c{i}``.
-
-    ``rowids`` (first, last) reads one range of a rowid table, through the rowid b-tree.
-
-    The first branch is a typed sentinel row (driver-traps.md A: the driver types a
-    column from its first batch, and a NULL never upgrades it); the reader drops it.
-    Numbers are never CAST to INTEGER or REAL, since SQLite's CAST never fails and
-    silently turns 'abc' into 0. A ``numeric`` read splits the column in two: REAL
-    values travel as doubles (``c{i}_r``), so they can be written with their
-    shortest round-trip text, which SQLite's own CAST does not produce; everything
-    else as SQLite's text.
-    """
-    heads: list[str] = []
-    body: list[str] = []
-    if with_rowid:
-        heads.append(f"0 AS {quote_ident(ROWID)}")
-        body.append("_rowid_")
-    for i, (name, kind, cast) in enumerate(columns):
-        q = quote_ident(name)
-        heads.append(f"{_SENTINEL[kind]} AS {quote_ident(f'c{i}')}")
-        body.append((_CAST[kind] if cast or kind == "numeric" else "{q}").format(q=q))
-        if kind == "numeric":
-            heads.append(f"0.0 AS {quote_ident(f'c{i}{REAL_SUFFIX}')}")
-            body.append(f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
-    where = (
-        "" if rowids is None else f" WHERE _rowid_ BETWEEN {int(rowids[0])} AND {int(rowids[1])}"
-    )
-    return (
-        f"SELECT {', '.join(heads)} UNION ALL "
-        f"SELECT {', '.join(body)} FROM {quote_ident(table)}{where}"
-    )
-
-
-def bytes_per_row(path: Path, sql: str, sample: int = 1_000) -> float | None:
-    """Average Arrow size of a row of ``sql``'s first ``sample`` rows (None when empty)."""
-    rows = bytes_ = 0
-    for batch in read_batches(path, f"SELECT * FROM ({sql}) LIMIT {int(sample) + 1}", sample + 1):
-        rows += batch.num_rows
-        bytes_ += batch.nbytes
-    return bytes_ / rows if rows else None
-
-
-def rowid_span(path: Path, table: str) -> tuple[int, int] | None:
-    """The smallest and largest rowid of a rowid table (two b-tree seeks); None if empty."""
-    with closing(connect_metadata(path)) as conn:
-        # one aggregate per SELECT: with both in one, SQLite scans the whole table
-        q = quote_ident(table)
-        low, high = conn.execute(
-            f"SELECT (SELECT min(_rowid_) FROM {q}), (SELECT max(_rowid_) FROM {q})"
-        ).fetchone()
-    return None if low is None else (int(low), int(high))
-
-
-def read_batches(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Stream the query's batches from adbc_driver_sqlite, without the sentinel row.
-
-    The cursor and connection are closed however the stream ends, including when the
-    consumer stops early (a conversion error, a retry): ADBC refuses to close a
-    connection whose statement is still open.
-    """
-    import adbc_driver_sqlite.dbapi as sqlite_adbc
-
-    with (
-        closing(sqlite_adbc.connect(sqlite_uri(path, read_only=True))) as conn,
-        closing(conn.cursor()) as cur,
-    ):
-        try:
-            cur.adbc_statement.set_options(
-                **{"adbc.sqlite.query.batch_rows": str(max(1, batch_rows))}
-            )
-            cur.execute(sql)
-            reader = cur.fetch_record_batch()
-            first = True
-            for batch in reader:
-                if first:
-                    batch = batch.slice(1)
-                    first = False
-                if batch.num_rows:
-                    yield batch
-        except Exception as err:  # the driver raises OSError/adbc errors: keep them typed
-            raise _read_error(path, err) from err
-
-
-def _read_error(path: Path, err: Exception) -> Exception:
-    if isinstance(err, SourceError):
-        return err
-    mismatch = _TYPE_MISMATCH.search(str(err))
-    if mismatch:
-        return ReadTypeChanged(str(path), int(mismatch["index"]), mismatch["detail"])
-    return SourceError(f"reading {str(path)!r} failed: {err}")
-
-
-@dataclass(frozen=True, slots=True)
-class InvalidText:
-    """A TEXT value whose bytes are not valid UTF-8 (SQLite never checks)."""
-
-    raw: bytes
-
-
-def _text(raw: bytes) -> str | InvalidText:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return InvalidText(raw)
-
-
-def fetch_rows(path: Path, table: str, rowids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """Whole rows by rowid, exactly as stored (for the reject file; an error path only)."""
-    if not rowids:
-        return {}
-    with closing(connect_metadata(path)) as conn:
-        conn.text_factory = _text
-        out: dict[int, dict[str, Any]] = {}
-        for start in range(0, len(rowids), 500):
-            chunk = list(rowids[start : start + 500])
-            marks = ", ".join("?" for _ in chunk)
-            cur = conn.execute(
-                f"SELECT _rowid_ AS {quote_ident(ROWID)}, * FROM {quote_ident(table)} "
-                f"WHERE _rowid_ IN ({marks})",
-                chunk,
-            )
-            names = [d[0] for d in cur.description]
-            for values in cur:
-                record = dict(zip(names, values, strict=True))
-                out[int(record.pop(ROWID))] = record
-        return out
-
-
-def fetch_rows_by_key(
-    path: Path, table: str, columns: Sequence[str], keys: Sequence[Sequence[Any]]
-) -> list[dict[str, Any] | None]:
-    """Whole rows of a WITHOUT ROWID table by primary key, as stored (error path only)."""
-    where = " AND ".join(f"{quote_ident(c)} = ?" for c in columns)
-    out: list[dict[str, Any] | None] = []
-    with closing(connect_metadata(path)) as conn:
-        conn.text_factory = _text
-        for key in keys:
-            cur = conn.execute(f"SELECT * FROM {quote_ident(table)} WHERE {where}", list(key))
-            names = [d[0] for d in cur.description]
-            found = cur.fetchone()
-            out.append(dict(zip(names, found, strict=True)) if found else None)
-    return out
 
 
 def connect_metadata_ctx(path: Path) -> closing[sqlite3.Connection]:

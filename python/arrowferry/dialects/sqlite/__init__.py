@@ -1,0 +1,64 @@
+"""SQLite, the source dialect: its catalog, the storage-class profile and the batch reader.
+
+``catalog`` opens a file and introspects it into the neutral model (``sqlite3``, row-
+shaped, small); ``profile`` counts what each column really holds; ``read`` streams the
+data as Arrow batches through ``adbc_driver_sqlite``, with every column's type pinned.
+"""
+
+from arrowferry.dialects.sqlite.catalog import (
+    QUICK_CHECK_MAX_BYTES,
+    check_integrity,
+    connect_metadata,
+    connect_metadata_ctx,
+    introspect,
+    is_unresolved,
+)
+from arrowferry.dialects.sqlite.profile import (
+    ColumnProfile,
+    date_forms,
+    needs_measures,
+    needs_profile,
+    profile,
+)
+from arrowferry.dialects.sqlite.read import (
+    READ_TYPES,
+    REAL_SUFFIX,
+    ROWID,
+    ROWID_ALIASES,
+    InvalidText,
+    ReadAs,
+    bytes_per_row,
+    fetch_rows,
+    fetch_rows_by_key,
+    read_batches,
+    read_sql,
+    rowid_alias,
+    rowid_span,
+)
+
+__all__ = [
+    "QUICK_CHECK_MAX_BYTES",
+    "READ_TYPES",
+    "REAL_SUFFIX",
+    "ROWID",
+    "ROWID_ALIASES",
+    "ColumnProfile",
+    "InvalidText",
+    "ReadAs",
+    "bytes_per_row",
+    "check_integrity",
+    "connect_metadata",
+    "connect_metadata_ctx",
+    "date_forms",
+    "fetch_rows",
+    "fetch_rows_by_key",
+    "introspect",
+    "is_unresolved",
+    "needs_measures",
+    "needs_profile",
+    "profile",
+    "read_batches",
+    "read_sql",
+    "rowid_alias",
+    "rowid_span",
+]

@@ -1,0 +1,146 @@
+"""Per-column decisions: the target type when only the data can tell, how the column
+is read from SQLite, and the exact Arrow type it travels as."""
+
+from __future__ import annotations
+
+import math
+
+import pyarrow as pa
+
+from arrowferry.convert import ReadAs
+from arrowferry.dialects.sqlite import ColumnProfile
+from arrowferry.errors import UnsupportedTypeError
+from arrowferry.model import Column, DataType, Table
+from arrowferry.types import to_pg_ddl
+
+DECIMAL128_DIGITS = 38
+DECIMAL256_DIGITS = 76
+
+
+def type_from_profile(table: Table, col: Column, profile: ColumnProfile) -> tuple[DataType, str]:
+    """Untyped (BLOB-affinity) or unknown NUMERIC-affinity columns: the data decides."""
+    classes = set(profile.classes)
+    if not classes or classes == {"text"}:
+        dtype = DataType("text")
+    elif classes == {"integer"}:
+        dtype = DataType("int64")
+    elif classes == {"real"}:
+        dtype = DataType("float64")
+    elif classes <= {"integer", "real"}:
+        dtype = DataType("decimal")
+    elif "blob" in classes:
+        dtype = DataType("blob")
+    else:
+        dtype = DataType("text")
+    what = f"declared {col.declared!r}" if col.declared else "no declared type"
+    return dtype, (
+        f"column {table.name}.{col.name} has {what}; it holds "
+        f"{', '.join(sorted(classes)) or 'only NULLs'} values, so it becomes {to_pg_ddl(dtype)} "
+        "(override with type_mappings)"
+    )
+
+
+def decimal_arrow(
+    table: Table, col: Column, dtype: DataType, profile: ColumnProfile
+) -> tuple[pa.DataType, int]:
+    """An Arrow decimal wide enough to carry every value exactly; the server rounds.
+
+    numeric(p,s): p - s integer digits and at least s + 18 fraction digits. A REAL
+    has at most 17 significant digits, so a value rounded (half-even) at that scale
+    still rounds, half away from zero, to the same s digits on the server.
+    Unbounded NUMERIC: the profile's largest magnitude gives the integer digits and
+    its smallest REAL the fraction digits its shortest text can need.
+    """
+    if dtype.precision is not None:
+        int_digits = dtype.precision - (dtype.scale or 0)
+        min_scale = (dtype.scale or 0) + 18
+    else:
+        biggest = profile.max_abs_number
+        int_digits = 1 if biggest < 1 else math.floor(math.log10(biggest)) + 1
+        smallest = profile.min_abs_real
+        min_scale = 0 if smallest == 0 else max(0, 17 - (math.floor(math.log10(smallest)) + 1))
+    for digits, make in (
+        (DECIMAL128_DIGITS, pa.decimal128),
+        (DECIMAL256_DIGITS, pa.decimal256),
+    ):
+        scale = digits - max(int_digits, 1)
+        if scale >= min_scale:
+            return make(digits, scale), scale
+    wide = DECIMAL256_DIGITS - max(int_digits, 1)
+    if dtype.precision is not None and wide > (dtype.scale or 0):
+        # a very wide numeric(p,s): values beyond 17 significant digits get flagged
+        return pa.decimal256(DECIMAL256_DIGITS, wide), wide
+    raise UnsupportedTypeError(
+        f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values span "
+        f"more than {DECIMAL256_DIGITS} digits (from {profile.min_abs_real:g} to "
+        f"{profile.max_abs_number:g}); map the column to double precision or text with type_mappings",
+        table=table.name,
+        column=col.name,
+        type=col.declared,
+    )
+
+
+def choose_read(
+    dtype: DataType, affinity: str, profile: ColumnProfile | None
+) -> tuple[ReadAs, bool]:
+    """How to read a column: (Arrow kind the driver should produce, CAST in the SQL?).
+
+    The fast choice reads numbers as stored, without a CAST; a value of another
+    storage class then shows up as a changed Arrow type or a driver error, and the
+    table is re-read with ``CAST(col AS TEXT)`` (driver-traps.md A). Never CAST to
+    INTEGER or REAL: SQLite's CAST turns 'abc' into 0 without a word.
+    A TEXT-affinity column can only hold text or blobs (SQLite converts numbers on
+    insert), so it needs no CAST either; any other column read as text does, since
+    the driver would render a REAL with 7 significant digits (``%e``).
+    """
+    kind = dtype.kind
+    if kind in {"int16", "int32", "int64", "boolean"}:
+        if profile is None or profile.only("integer"):
+            return "integer", False
+        return "text", True
+    if kind in {"float32", "float64"}:
+        if profile is None or profile.only("integer", "real"):
+            return "real", False
+        return "text", True
+    if kind == "decimal":
+        # Doubles carry every integer and REAL of the column exactly when its integers
+        # stay below 2**53: a numeric(p<=15, s), or a profile that says so. Text in it
+        # surprises the read, and the table is re-read the exact way (read_as_text).
+        if profile is not None and not profile.only("integer", "real"):
+            fits = False
+        elif dtype.precision is not None:
+            fits = dtype.precision <= 15
+        else:  # an unbounded decimal is always profiled with its magnitudes
+            fits = profile is not None and profile.max_abs_number < 2**53
+        return ("real", False) if fits else ("numeric", True)
+    if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
+        return "blob", True
+    if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):
+        return "text", False
+    return "text", True
+
+
+def arrow_type(dtype: DataType) -> pa.DataType:
+    """The exact Arrow type the writer sends for a target type (driver-traps.md C2)."""
+    kind = dtype.kind
+    simple: dict[str, pa.DataType] = {
+        "boolean": pa.bool_(),
+        "int16": pa.int16(),
+        "int32": pa.int32(),
+        "int64": pa.int64(),
+        "float32": pa.float32(),
+        "float64": pa.float64(),
+        "text": pa.string(),
+        "blob": pa.binary(),
+        "date": pa.date32(),
+        "time": pa.time64("us"),
+        "timestamp": pa.timestamp("us"),
+        "timestamptz": pa.timestamp("us", tz="UTC"),
+        "json": pa.json_(pa.string()),
+        "uuid": pa.uuid(),
+    }
+    if kind in simple:
+        return simple[kind]
+    if kind == "array" and dtype.element is not None:
+        return pa.list_(arrow_type(dtype.element))
+    return pa.string()

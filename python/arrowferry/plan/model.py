@@ -1,0 +1,188 @@
+"""The plan's data: what each table and column becomes, and the finishing statements.
+
+Plain dataclasses, built by :class:`~arrowferry.plan.planner.Planner` and read by the
+pipeline; a dry run prints them (``MigrationPlan.to_dict``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pyarrow as pa
+
+from arrowferry.convert import ReadAs
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.sqlite import ColumnProfile
+from arrowferry.model import DataType, Table
+from arrowferry.types import to_pg_ddl
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How one column travels: read as, converted by, arrives as."""
+
+    source: str
+    target: str
+    declared: str
+    type: DataType
+    read_as: ReadAs
+    arrow_type: pa.DataType
+    decimal_scale: int = 0
+    profile: ColumnProfile | None = None
+    cast: bool = True  # read through CAST(col AS <read_as>) rather than as stored
+    validate: bool = False  # skip the fast path: every value through the strict checks
+
+    @property
+    def ddl(self) -> str:
+        return to_pg_ddl(self.type)
+
+    @property
+    def lossy(self) -> list[str]:
+        """Steps of this column's journey that may change a value (for the ledger)."""
+        notes = []
+        kind = self.type.kind
+        holds_reals = self.profile is None or self.profile.reals > 0
+        if kind == "decimal" and holds_reals:
+            notes.append(
+                "REAL values are binary fractions: each is written as its shortest "
+                "round-trip decimal text"
+            )
+            if "NUM" in self.declared.upper() or "DEC" in self.declared.upper():
+                notes.append(
+                    "SQLite already stored numeric text that did not fit a 64-bit "
+                    "integer as REAL when it was written; digits lost then cannot be recovered"
+                )
+        if kind == "decimal" and self.type.precision is not None:
+            notes.append(
+                f"PostgreSQL rounds to {self.type.scale or 0} decimal places "
+                "(half away from zero) and refuses values wider than the precision"
+            )
+        if kind in {"timestamp", "date"}:
+            notes.append(
+                "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
+                "julian-day numbers are rounded to the millisecond"
+            )
+        if kind == "float32":
+            notes.append("values are rounded to single precision")
+        if kind == "float64" and (self.profile is None or self.profile.integers > 0):
+            notes.append("integers beyond 2**53 in this column become the nearest double")
+        if kind == "blob" and self.profile is not None and not self.profile.only("blob"):
+            notes.append(
+                "text and numbers stored in this BLOB column become the bytes of their text"
+            )
+        return notes
+
+    def read_as_text(self) -> ColumnPlan:
+        """The exact path for a column whose values surprised the fast read."""
+        if self.read_as == "blob":
+            return replace(self, validate=True)
+        if self.type.kind == "decimal":  # text for text, shortest round-trip text for REALs
+            return replace(self, read_as="numeric", cast=True)
+        return replace(self, read_as="text", cast=True)
+
+
+@dataclass
+class Statement:
+    """A finishing statement and what it does, for the plan and the summary."""
+
+    kind: str  # vacuum, key_index, index, primary_key, unique, check, foreign_key, sequence, view, analyze
+    sql: str
+    table: str | None
+    name: str
+    fallback_sql: str | None = None  # e.g. the NOT VALID form of a foreign key
+    fallback_note: str = "existing rows violate it"  # why the fallback was needed
+    depends: tuple[str, ...] = ()  # target tables that must have loaded
+    requires: str | None = None  # a statement (by name) that must have fully succeeded
+    diagnose_sql: str | None = None  # (count, examples) of the rows that need the fallback
+
+
+@dataclass
+class TablePlan:
+    source: Table
+    target: Table
+    columns: tuple[ColumnPlan, ...]
+    rows: int
+    schema: str
+    defaults: dict[str, str]
+    rowid: str | None  # how the source's rowid is reached (sqlite.rowid_alias); None: no rowid
+    finish: list[Statement] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.target.name
+
+    @property
+    def with_rowid(self) -> bool:
+        return self.rowid is not None
+
+    @property
+    def create_sql(self) -> str:
+        return pg.create_table_sql(self.schema, self.target, self.defaults)
+
+    def with_column(self, index: int, column: ColumnPlan) -> TablePlan:
+        """This plan with one column's travel changed (and the DDL following its type)."""
+        columns = list(self.columns)
+        columns[index] = column
+        target_cols = list(self.target.columns)
+        target_cols[index] = replace(target_cols[index], type=column.type)
+        return replace(
+            self, columns=tuple(columns), target=replace(self.target, columns=tuple(target_cols))
+        )
+
+    def column_index(self, target_name: str) -> int:
+        for i, col in enumerate(self.columns):
+            if col.target == target_name:
+                return i
+        raise KeyError(target_name)
+
+
+@dataclass
+class MigrationPlan:
+    target_schema: str
+    tables: list[TablePlan]
+    finish: list[Statement]
+    warnings: list[str]
+    date_forms: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "target_schema": self.target_schema,
+            "tables": [
+                {
+                    "source": t.source.name,
+                    "target": t.target.name,
+                    "rows": t.rows,
+                    "columns": [
+                        {
+                            "name": c.target,
+                            "source_type": c.declared,
+                            "target_type": c.ddl,
+                            "read_as": c.read_as,
+                            "storage_classes": list(c.profile.classes) if c.profile else [],
+                            "profile": _profile_dict(c.profile),
+                            "date_forms": self.date_forms.get((t.name, c.target), {}),
+                            "lossy": c.lossy,
+                        }
+                        for c in t.columns
+                    ],
+                    "ddl": t.create_sql,
+                }
+                for t in self.tables
+            ],
+            "finish": [{"kind": s.kind, "table": s.table, "sql": s.sql} for s in self.finish],
+            "warnings": list(self.warnings),
+        }
+
+
+def _profile_dict(profile: ColumnProfile | None) -> dict[str, int]:
+    if profile is None:
+        return {}
+    counts = {
+        "integer": profile.integers,
+        "real": profile.reals,
+        "text": profile.texts,
+        "blob": profile.blobs,
+        "null": profile.nulls,
+    }
+    return {k: v for k, v in counts.items() if v}

@@ -1,0 +1,161 @@
+"""The plan: every decision of a migration, made before anything is written.
+
+Source schema + storage-class profile + options -> for each table the target name,
+each column's target type, how it is read from SQLite and converted, the DDL, and the
+finishing statements (keys, indexes, checks, foreign keys, sequences, views). A dry run
+prints this and stops; a real run executes exactly this.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
+from arrowferry.errors import BadInputError
+from arrowferry.model import Column, DataType, Schema, Table
+from arrowferry.options import MigrationOptions
+from arrowferry.plan.columns import arrow_type, choose_read, decimal_arrow, type_from_profile
+from arrowferry.plan.finishing import FinishingPlanner
+from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
+from arrowferry.plan.names import RelationNames
+from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity
+
+
+def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]) -> list[Table]:
+    """Tables matching the include patterns (all when empty) and none of the excludes."""
+    names = schema.table_names
+    for pattern in include:
+        if not any(fnmatch.fnmatchcase(n, pattern) or n.lower() == pattern.lower() for n in names):
+            raise BadInputError(
+                f"include_tables: no table matches {pattern!r}; the source has "
+                f"{', '.join(repr(n) for n in names) or 'no tables'}"
+            )
+
+    def wanted(name: str) -> bool:
+        def hit(p: str) -> bool:
+            return fnmatch.fnmatchcase(name, p) or name.lower() == p.lower()
+
+        return (not include or any(hit(p) for p in include)) and not any(hit(p) for p in exclude)
+
+    return [t for t in schema.tables if wanted(t.name)]
+
+
+class Planner:
+    """Builds a :class:`MigrationPlan` from a SQLite schema and its profile."""
+
+    def __init__(
+        self,
+        schema: Schema,
+        profiles: Mapping[str, tuple[int, Mapping[str, ColumnProfile]]],
+        options: MigrationOptions,
+        sequences: Mapping[str, int] | None = None,
+    ) -> None:
+        self.schema = schema
+        self.profiles = profiles
+        self.options = options
+        self.sequences = dict(sequences or {})
+        self.mappings = TypeMappings(options.type_mappings)
+        self.warnings: list[str] = list(schema.notes)
+        self.names = RelationNames(self.warnings)
+        self.finishing = FinishingPlanner(
+            schema,
+            options.target_schema,
+            self.names,
+            self.warnings,
+            self.sequences,
+            options.create_views,
+        )
+
+    def build(self, tables: Sequence[Table]) -> MigrationPlan:
+        self.names.check_table_names(tables)
+        plans = [self._table(t) for t in tables]
+        for key in self.mappings.unused():
+            self.warnings.append(f"type mapping {key!r} matched no column")
+        finish = self.finishing.assemble(plans, tables)
+        return MigrationPlan(self.options.target_schema, plans, finish, self.warnings)
+
+    # --- tables and columns ----------------------------------------------------------------
+
+    def _table(self, table: Table) -> TablePlan:
+        rows, profile = self.profiles[table.name]
+        names = self.names.column_names(table)
+        target_name = pg.truncate_identifier(table.name)
+        columns = tuple(
+            self._column(table, c, names[c.name], profile.get(c.name)) for c in table.columns
+        )
+        target_cols = tuple(
+            replace(c, name=p.target, type=p.type, generated=None, collation=None)
+            for c, p in zip(table.columns, columns, strict=True)
+        )
+        defaults = self._defaults(table, target_cols)
+        for col in table.columns:
+            if col.generated:
+                self.warnings.append(
+                    f"column {table.name}.{col.name} is generated in SQLite ({col.generated}); "
+                    "its values are copied as a plain column"
+                )
+            if col.collation and col.collation != "BINARY":
+                self.warnings.append(
+                    f"column {table.name}.{col.name}: SQLite collation {col.collation} has no "
+                    "PostgreSQL equivalent; the column uses the database's default collation"
+                )
+        target = Table(target_name, target_cols)
+        plan = TablePlan(
+            source=table,
+            target=target,
+            columns=columns,
+            rows=rows,
+            schema=self.options.target_schema,
+            defaults=defaults,
+            rowid=rowid_alias(table),
+        )
+        plan.finish = self.finishing.for_table(table, plan, names)
+        return plan
+
+    def _column(
+        self, table: Table, col: Column, target: str, profile: ColumnProfile | None
+    ) -> ColumnPlan:
+        override = self.mappings.lookup(table.name, col.name, col.declared)
+        if override is not None:
+            dtype = parse_pg_type(override)
+        elif is_unresolved(col):
+            dtype, note = type_from_profile(table, col, profile or ColumnProfile())
+            self.warnings.append(note)
+        else:
+            dtype = col.type
+        if (
+            dtype.kind == "text"
+            and dtype.length
+            and profile is not None
+            and profile.max_text_length > dtype.length
+        ):
+            self.warnings.append(
+                f"column {table.name}.{col.name} is declared {col.declared} but holds values of up "
+                f"to {profile.max_text_length} characters; it becomes text so nothing is truncated"
+            )
+            dtype = DataType("text")
+        read_as, cast = choose_read(dtype, sqlite_affinity(col.declared), profile)
+        scale = 0
+        arrow = arrow_type(dtype)
+        if dtype.kind == "decimal":
+            arrow, scale = decimal_arrow(table, col, dtype, profile or ColumnProfile())
+        return ColumnPlan(
+            col.name, target, col.declared, dtype, read_as, arrow, scale, profile, cast
+        )
+
+    def _defaults(self, table: Table, target_cols: Sequence[Column]) -> dict[str, str]:
+        defaults = {}
+        for source, target in zip(table.columns, target_cols, strict=True):
+            if source.default is None or target.identity:
+                continue
+            try:
+                sql = pg.translate_default(source.default, target.type)
+            except ValueError as err:
+                self.warnings.append(f"default of {table.name}.{source.name} dropped: {err}")
+                continue
+            if sql is not None:
+                defaults[target.name] = sql
+        return defaults

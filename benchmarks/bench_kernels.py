@@ -28,13 +28,17 @@ _TIMESTAMPS = pa.array(
 _INT_TEXT = pa.array(_rng.integers(-(2**62), 2**62, N).astype(str)).cast(pa.string())
 _DECIMALS = pa.array([f"{v:.2f}" for v in _rng.random(N) * 1000]).cast(pa.string())
 _BOOLS = pa.array(_rng.integers(0, 2, N))
+_BOOLS_NULLS = pa.array(_rng.integers(0, 2, N), mask=_rng.random(N) < 0.1)
+_REALS = pa.array(np.round(_rng.random(N) * 1000, 2))
 _JSON = pa.array([f'{{"a": {i}, "b": [1, 2]}}' for i in range(N)]).cast(pa.string())
 
 CASES: list[tuple[str, str, DataType, pa.Array, pa.DataType]] = [
     ("timestamp", "text", DataType("timestamp"), _TIMESTAMPS, pa.timestamp("us")),
     ("int64-from-text", "text", DataType("int64"), _INT_TEXT, pa.int64()),
     ("decimal", "text", DataType("decimal", precision=12, scale=2), _DECIMALS, pa.decimal128(38, 28)),
+    ("decimal-from-real", "real", DataType("decimal", precision=12, scale=2), _REALS, pa.decimal128(38, 28)),
     ("boolean-0-1", "integer", DataType("boolean"), _BOOLS, pa.bool_()),
+    ("boolean-0-1-nulls", "integer", DataType("boolean"), _BOOLS_NULLS, pa.bool_()),
     ("json", "text", DataType("json"), _JSON, pa.json_(pa.string())),
 ]
 

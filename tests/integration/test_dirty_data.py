@@ -447,6 +447,20 @@ TRAPS: list[Trap] = [
         ],
         pad=PAD_NUM2,
     ),
+    # wider than Polars' 38-digit decimals (travels as decimal256): a dirty batch used to
+    # fail the whole table with a Polars error instead of rejecting one row
+    Trap(
+        "numeric_38_18",
+        "NUMERIC(38,18)",
+        [
+            ("1.5", Ok(Num("1.500000000000000000"))),
+            (q("abc"), Bad(NUM)),
+            ("1e-30", Ok(Num("0.000000000000000000"))),
+            ("12345.678", Ok(Num("12345.678000000000000000"))),
+            ("-7", Ok(Num("-7.000000000000000000"))),
+            ("1e20", Bad(NUM)),  # 21 integer digits: more than 38 - 18
+        ],
+    ),
 ]
 TRAP_BY_NAME = {t.name: t for t in TRAPS}
 BATCH_SIZES = [1, 5, 65_536]

@@ -247,3 +247,18 @@ def test_zero_one_fast_path_refuses_other_integers() -> None:
     for values in ([0, 2, None], [-1, 1]):
         with pytest.raises(NotClean):
             fast(pa.array(values, pa.int64()))
+
+
+def test_float_overflow_is_refused_never_infinity() -> None:
+    """'1e400' is a finite literal past the double range, and 1e39 past float32's:
+    PostgreSQL refuses both; a silent 'Infinity' would be a changed value."""
+    values, bad = convert(
+        ["1e400", "-1e400", "1e308", "inf", "-Infinity"], "text", DataType("float64")
+    )
+    assert bad == [True, True, False, False, False]
+    assert values[2:] == [1e308, float("inf"), float("-inf")]
+    values, bad = convert([1e39, 3e38, float("inf"), None], "real", DataType("float32"))
+    assert bad == [True, False, False, False]
+    assert values[2] == float("inf") and values[3] is None
+    values, bad = convert(["1e39", "1.5"], "text", DataType("float32"))
+    assert bad == [True, False]

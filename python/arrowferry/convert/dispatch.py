@@ -11,7 +11,13 @@ from arrowferry.model import DataType
 
 
 def build_conversion(
-    column: str, read_as: ReadAs, target: DataType, *, table: str, decimal_scale: int = 0
+    column: str,
+    read_as: ReadAs,
+    target: DataType,
+    *,
+    table: str,
+    decimal_scale: int = 0,
+    decimal_digits: int = 38,
 ) -> Conversion:
     c = pl.col(column)
     kind = target.kind
@@ -21,7 +27,11 @@ def build_conversion(
         return numeric.to_float(c, read_as, kind)
     if kind == "decimal":
         return numeric.to_decimal(
-            c, read_as, decimal_scale, rounds_later=target.precision is not None
+            c,
+            read_as,
+            decimal_scale,
+            rounds_later=target.precision is not None,
+            digits=decimal_digits,
         )
     if kind == "boolean":
         return numeric.to_boolean(c, read_as)

@@ -80,22 +80,27 @@ def _require(array: pa.Array, shape: str) -> None:
 def _decimal(arrow_type: pa.DataType, *, from_real: bool) -> FastPath:
     """Decimal text (or a double, through its shortest round-trip text) to ``arrow_type``.
 
-    Arrow's string -> decimal cast wraps silently when an exponent scales a value past
-    128 bits: '1e+22' into decimal128(38, 30) gives 63870734.31..., which fits a
-    numeric(10,2) (driver-traps: found in arrowferry's own fast path). Every value must
-    be below 10 ** (precision - scale) first; anything else takes the strict path.
+    Arrow's string -> decimal cast is not safe on its own: an exponent can scale a value
+    past 128 bits and wrap ('1e+22' into decimal128(38, 30) gives 63870734.31..., which
+    fits a numeric(10,2)), and a long mantissa or a tiny value can come out as 0
+    ('1' + 230 zeros + 'e-230'; 6.3e-238). So every value must be below
+    10 ** (precision - scale) first, and every result must read back (as a double) as
+    the number it came from; anything else takes the strict path.
     """
     limit = 10.0 ** (arrow_type.precision - arrow_type.scale)
     shape = _SHAPES["decimal"]
 
     def cast(array: pa.Array) -> pa.Array:
         if from_real:
-            _below(array, limit)
+            numbers = array
             array = array.cast(pa.string())  # shortest round-trip: 0.1, 1e-25
         else:
             _require(array, shape)
-            _below(array.cast(pa.float64()), limit)
-        return array.cast(arrow_type)
+            numbers = array.cast(pa.float64())
+        _below(numbers, limit)
+        out = array.cast(arrow_type)
+        _reads_back(out, numbers)
+        return out
 
     return cast
 
@@ -104,6 +109,15 @@ def _below(numbers: pa.Array, limit: float) -> None:
     biggest = pc.max(pc.abs(numbers)).as_py()
     if biggest is not None and not biggest < limit:  # NaN and inf fail too
         raise NotClean("a value beyond the decimal's integer digits")
+
+
+def _reads_back(decimals: pa.Array, numbers: pa.Array) -> None:
+    """Each decimal, as a double, within 1e-12 (relative) of the number it came from."""
+    back = decimals.cast(pa.float64())
+    off = pc.abs(pc.subtract(back, numbers))
+    ok = pc.all(pc.less_equal(off, pc.multiply(pc.abs(numbers), 1e-12)), skip_nulls=True)
+    if ok.as_py() is False:
+        raise NotClean("Arrow's decimal cast changed a value")
 
 
 def _same(array: pa.Array) -> pa.Array:

@@ -6,6 +6,9 @@ rounds integers above 2**53): driver-traps.md B. These builders check instead.
 
 from __future__ import annotations
 
+import decimal
+import re
+
 import polars as pl
 
 from arrowferry.convert.base import Conversion, ReadAs, failed
@@ -60,22 +63,42 @@ def to_integer(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
 
 def to_float(c: pl.Expr, read_as: ReadAs, kind: str) -> Conversion:
     dtype = pl.Float32() if kind == "float32" else pl.Float64()
+    if read_as == "real" and kind == "float32":
+        # a double past float32's range would become inf; PostgreSQL's real refuses it
+        value = _finite_or_null(c.cast(dtype), c)
+        return Conversion(value, failed(c, value), "real -> float32", "out of range for real")
     if read_as in {"integer", "real"}:
         return Conversion(c.cast(dtype), None, f"{read_as} -> {kind}")
     # decimal literals, and the 'Inf' SQLite writes for an infinite REAL; never 'nan' or hex
-    literal = c.str.contains(_NUMBER_TEXT) | c.str.contains(r"^[+-]?(?i:inf|infinity)$")
-    value = pl.when(literal).then(c).cast(pl.Float64, strict=False).cast(dtype)
-    return Conversion(value, failed(c, value), f"text -> {kind} (strict)", "not a number")
+    finite = c.str.contains(_NUMBER_TEXT)
+    literal = finite | c.str.contains(r"^[+-]?(?i:inf|infinity)$")
+    number = pl.when(literal).then(c).cast(pl.Float64, strict=False)
+    # '1e400' is a finite literal past the double range: PostgreSQL refuses it, so do we
+    number = pl.when(finite & number.is_infinite()).then(None).otherwise(number)
+    value = _finite_or_null(number.cast(dtype), number)
+    return Conversion(
+        value, failed(c, value), f"text -> {kind} (strict)", "not a number (or out of range)"
+    )
 
 
-def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool) -> Conversion:
+def _finite_or_null(value: pl.Expr, source: pl.Expr) -> pl.Expr:
+    """NULL where a finite source became infinite (overflow), else the value."""
+    return pl.when(value.is_infinite() & source.is_finite()).then(None).otherwise(value)
+
+
+def to_decimal(
+    c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool, digits: int = 38
+) -> Conversion:
     """Exact decimal text at ``scale`` fraction digits; PostgreSQL rounds to the column's.
 
     SQLite renders reals with the shortest text that round-trips, so ``CAST(x AS TEXT)``
     gives the decimal the user wrote; the server, not Polars, rounds (half away from
-    zero) to the declared scale (driver-traps.md B).
+    zero) to the declared scale (driver-traps.md B). ``digits`` is the precision of the
+    Arrow decimal the value travels as; past Polars' 38 the check runs in Python.
     """
     text = c if read_as == "text" else c.cast(pl.String)
+    if digits > _POLARS_DIGITS:
+        return _wide_decimal(c, text, scale, digits, rounds_later)
     parts = text.str.extract_groups(_NUMBER_PARTS)
     exponent = parts.struct.field("exp").cast(pl.Int64, strict=False).fill_null(0)
     fraction_digits = (parts.struct.field("frac").str.len_chars() - exponent).clip(lower_bound=0)
@@ -84,12 +107,50 @@ def to_decimal(c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool) -
     # silent change otherwise.
     mantissa = parts.struct.field("int").fill_null("") + parts.struct.field("frac").fill_null("")
     significant = mantissa.str.strip_chars_start("0").str.len_chars()
-    fits = (fraction_digits <= scale) | (pl.lit(rounds_later) & (significant <= 17))
+    fits = (fraction_digits <= scale) | (pl.lit(rounds_later) & (significant <= _REAL_DIGITS))
     value = pl.when(text.str.contains(_NUMBER_TEXT) & fits).then(text).str.to_decimal(scale=scale)
     return Conversion(
         value,
         failed(c, value),
         f"text -> decimal(38,{scale})",
+        "not a number that fits the column exactly",
+    )
+
+
+_POLARS_DIGITS = 38  # Polars decimals stop at 38 digits; decimal256 goes to 76
+_REAL_DIGITS = 17  # a double's shortest text has at most 17 significant digits
+_WIDE = decimal.Context(prec=200, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+
+def _wide_decimal(
+    c: pl.Expr, text: pl.Expr, scale: int, digits: int, rounds_later: bool
+) -> Conversion:
+    """The strict path for a decimal wider than Polars can hold: Python's ``decimal``
+    checks each value and writes it as plain digits, which Arrow then reads exactly
+    (no exponent, so its cast cannot wrap). Only batches the fast path refused come here."""
+    quantum = decimal.Decimal(1).scaleb(-scale)
+    limit = decimal.Decimal(1).scaleb(digits - scale)
+
+    def one(value: str | None) -> str | None:
+        if value is None or not re.fullmatch(_NUMBER_TEXT, value):
+            return None
+        number = _WIDE.create_decimal(value)
+        exact = _WIDE.quantize(number, quantum)
+        significant = len(number.as_tuple().digits) if number else 0
+        if exact != number and not (rounds_later and significant <= _REAL_DIGITS):
+            return None  # more fraction digits than the scale, and no server rounding after
+        if abs(exact) >= limit:
+            return None
+        return f"{exact:f}"
+
+    value = text.map_batches(
+        lambda s: pl.Series([one(v) for v in s.to_list()], dtype=pl.String),
+        return_dtype=pl.String,
+    )
+    return Conversion(
+        value,
+        failed(c, value),
+        f"text -> decimal({digits},{scale}) (checked in Python: wider than Polars)",
         "not a number that fits the column exactly",
     )
 

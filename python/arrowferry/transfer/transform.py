@@ -70,6 +70,7 @@ class Transformer:
                 col.type,
                 table=self.plan.source.name,
                 decimal_scale=col.decimal_scale,
+                decimal_digits=getattr(col.arrow_type, "precision", 38),
             )
             fast = None if col.validate else fast_path(read_as, col.type, col.arrow_type)
             self.columns.append(

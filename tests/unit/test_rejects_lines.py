@@ -1,10 +1,11 @@
-"""A reject record stays one line for every reader, whatever its text holds."""
+"""Reject files: one line per record for every reader, and nothing left behind by a failed load."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
-from arrowferry.transfer.rejects import _one_line
+from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile, _one_line
 
 
 def test_unicode_line_breaks_are_escaped_and_decode_back() -> None:
@@ -13,3 +14,25 @@ def test_unicode_line_breaks_are_escaped_and_decode_back() -> None:
     assert len(text.splitlines()) == 1
     assert json.loads(text) == {"s": value}
     assert "मनीष" in text  # other text is kept readable
+
+
+def _one_reject(directory: Path) -> RejectFile:
+    rejects = RejectFile(directory, "t", directory / "unused.sqlite", "t")
+    rejects.write(
+        [RejectedRow(None, {}, [Problem("v", "abc", "not a number")], {"v": "abc"})], None
+    )
+    return rejects
+
+
+def test_a_discarded_load_leaves_no_reject_directory_it_made(tmp_path: Path) -> None:
+    made = tmp_path / "new" / "rejects"
+    rejects = _one_reject(made)
+    assert rejects.partial.exists()
+    rejects.discard()
+    assert not made.exists()
+
+
+def test_a_discarded_load_keeps_a_directory_the_user_had(tmp_path: Path) -> None:
+    rejects = _one_reject(tmp_path)
+    rejects.discard()
+    assert tmp_path.exists() and list(tmp_path.iterdir()) == []

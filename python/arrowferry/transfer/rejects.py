@@ -11,6 +11,7 @@ file that looks complete always is.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
 import os
@@ -76,6 +77,7 @@ class RejectFile:
         self.source_table = source_table
         self.count = 0
         self._out: TextIO | None = None
+        self._made_dir = False
         self._lock = threading.Lock()  # lanes of one table write concurrently
 
     def write(self, rows: list[RejectedRow], rowid: str | None) -> None:
@@ -87,6 +89,7 @@ class RejectFile:
     def _write(self, rows: list[RejectedRow], rowid: str | None) -> None:
         originals = self._originals(rows, rowid)
         if self._out is None:
+            self._made_dir = not self.final.parent.exists()
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.partial.open("w", encoding="utf-8")
         for n, row in enumerate(rows):
@@ -132,6 +135,9 @@ class RejectFile:
             self._out.close()
         self.partial.unlink(missing_ok=True)
         self.final.unlink(missing_ok=True)
+        if self._made_dir:  # no empty reject directory left behind by a failed load
+            with contextlib.suppress(OSError):  # not empty: another table's file is there
+                self.final.parent.rmdir()
 
 
 # JSON leaves these unescaped, yet str.splitlines() and some JSON Lines readers break

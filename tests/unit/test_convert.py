@@ -262,3 +262,25 @@ def test_float_overflow_is_refused_never_infinity() -> None:
     assert values[2] == float("inf") and values[3] is None
     values, bad = convert(["1e39", "1.5"], "text", DataType("float32"))
     assert bad == [True, False]
+
+
+def test_decimals_wider_than_polars_are_checked_exactly() -> None:
+    """Past 38 digits (decimal256) the strict path runs in Python: exact, never a crash."""
+    huge, long_tail = "1" + "0" * 300, "1." + "0" * 250 + "1"
+    values, bad = convert(
+        ["12.5", "abc", huge, long_tail, "-0.5e-3", "1e-60"],
+        "text",
+        DataType("decimal"),  # unbounded: nothing rounds it later, so no digit may be lost
+        decimal_scale=40,
+        decimal_digits=76,
+    )
+    assert bad == [False, True, True, True, False, True]
+    assert values[0] == "12.5" + "0" * 39 and values[4] == "-0.0005" + "0" * 36
+    values, bad = convert(
+        ["1e-60", "123456789012345678.5"],
+        "text",
+        DataType("decimal", precision=38, scale=18),
+        decimal_scale=56,
+        decimal_digits=76,
+    )
+    assert bad == [False, False]  # 1e-60: 1 significant digit, the server rounds it to 0

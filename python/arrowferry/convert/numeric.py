@@ -134,7 +134,9 @@ def _wide_decimal(
     def one(value: str | None) -> str | None:
         if value is None or not re.fullmatch(_NUMBER_TEXT, value):
             return None
-        number = _WIDE.create_decimal(value)
+        number = decimal.Decimal(value)  # exact, however many digits the text has
+        if abs(number) >= limit:
+            return None
         exact = _WIDE.quantize(number, quantum)
         significant = len(number.as_tuple().digits) if number else 0
         if exact != number and not (rounds_later and significant <= _REAL_DIGITS):

@@ -8,7 +8,7 @@ the same bits (-0.0 and subnormals too, as SQLite stores them), text (non-ASCII,
 newlines) and blobs unchanged, booleans from 0/1 and the documented spellings,
 DATETIME from ISO text with ' ' or 'T' and 0-6 fraction digits, date-only and
 minutes-only text, epoch seconds, epoch milliseconds and julian days (README "Dates
-stored as numbers"), DATE, NUMERIC(12,3) from decimals (PostgreSQL rounds the stored
+stored as numbers"), DATE, NUMERIC(12,3) and NUMERIC(38,18) from decimals (PostgreSQL rounds the stored
 value's shortest text half away from zero), JSON objects and arrays (compared after
 parsing both sides, numbers as Decimals, since jsonb normalizes).
 
@@ -198,6 +198,10 @@ FAMILIES: dict[str, Family] = {
     ),
     "DATE": Family("DATE", "date", iso_date()),
     "NUMERIC(12,3)": Family("NUMERIC(12,3)", "numeric(12,3)", decimal_text(), to_numeric(12, 3)),
+    # wider than a double and than Polars' decimals: read as text, travels as decimal256
+    "NUMERIC(38,18)": Family(
+        "NUMERIC(38,18)", "numeric(38,18)", decimal_text(), to_numeric(38, 18)
+    ),
     "JSON": Family("JSON", "jsonb", json_document()),
 }
 

@@ -173,6 +173,13 @@ def check_complete(
                 )
         if not record["problems"]:
             problems.append(f"{table} rowid {rowid}: rejected without a problem")
+        for problem in record["problems"]:
+            want = stored[rowid].get(problem["column"])
+            if want is None or not encoded_matches(problem["value"], want):
+                problems.append(
+                    f"{table} rowid {rowid}: problem value {problem['column']} = "
+                    f"{problem['value']!r}, SQLite stores {want!r}"
+                )
         if key is not None and record["key"] != {key: values[rowid][key]}:
             problems.append(f"{table} rowid {rowid}: key {record['key']!r}")
     names = list(types)

@@ -93,13 +93,21 @@ class RejectFile:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.partial.open("w", encoding="utf-8")
         for n, row in enumerate(rows):
-            original = originals.get(row.rowid if rowid is not None else n) or row.row
+            stored = originals.get(row.rowid if rowid is not None else n)
+            original = stored or row.row
             record = {
                 "table": self.source_table,
                 "rowid": row.rowid,
                 "key": {k: encode(v) for k, v in row.key.items()},
                 "problems": [
-                    {"column": p.column, "value": encode(p.value), "reason": p.reason}
+                    {
+                        "column": p.column,
+                        # as SQLite stores it, not as read (a double, a CAST's text)
+                        "value": encode(
+                            stored[p.column] if stored and p.column in stored else p.value
+                        ),
+                        "reason": p.reason,
+                    }
                     for p in row.problems
                 ],
                 "row": {k: encode(v) for k, v in (original or {}).items()},

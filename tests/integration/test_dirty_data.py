@@ -861,6 +861,22 @@ def test_fail_mode_names_table_column_rowid_and_value_and_leaves_no_reject_file(
     assert result.rejected == [] and result.reject_files == {}
 
 
+def test_fail_mode_names_the_value_as_sqlite_stores_it(
+    databases: Databases, tmp_path: Path
+) -> None:
+    """A REAL 2.5 in an INTEGER column is read as the text '2.5' (the column's exact path);
+    the error must show the stored REAL, 2.5, and the stored text 'x' as 'x'."""
+    path = tmp_path / "real.sqlite"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, v INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?, ?)", [(1, 10), (2, 2.5), (3, "x")])
+    conn.commit()
+    conn.close()
+    result = af.migrate(path, databases.new(), on_bad_value="fail", workers=1)
+    (error,) = result.errors
+    assert "row 2: value 2.5 cannot" in error.message, error.message
+
+
 def test_fail_mode_through_the_cli(databases: Databases, tmp_path: Path) -> None:
     path = _small_source(tmp_path / "small.sqlite")
     url = databases.new()

@@ -430,6 +430,7 @@ class Pipeline:
             self.options.on_bad_value,
             replace_invalid_utf8=self.options.replace_invalid_utf8,
             strip_nul=self.options.strip_nul,
+            source=self.source,
         )
 
     def _copy(

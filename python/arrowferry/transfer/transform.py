@@ -10,8 +10,10 @@ file (``reject``), and every case is counted.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -21,8 +23,9 @@ import pyarrow.compute as pc
 
 from arrowferry.convert import build_conversion
 from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
+from arrowferry.dialects import sqlite
 from arrowferry.dialects.sqlite import READ_TYPES, REAL_SUFFIX, ROWID
-from arrowferry.errors import ConversionError, ReadTypeChanged
+from arrowferry.errors import ArrowferryError, ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
 from arrowferry.plan import ColumnPlan, TablePlan
 from arrowferry.transfer.rejects import Problem, RejectedRow
@@ -57,6 +60,7 @@ class Transformer:
     rejected: list[RejectedRow] = field(default_factory=list)  # drained by the caller
     strip_nul: bool = False
     rows_read: int = 0
+    source: Path | None = None  # the SQLite file: an error names a value as it is stored
 
     def __post_init__(self) -> None:
         self.columns: list[_Column] = []
@@ -307,6 +311,17 @@ class Transformer:
             )
             self.rejected.append(RejectedRow(rowids[n] if rowids else None, key, problems, row))
 
+    def _stored(self, row: Any, column: str, read: Any) -> Any:
+        """The value as SQLite stores it (not as read: a CAST's text, a double), when the
+        row can be looked up; else the value as read. An error path only."""
+        if self.source is None or self.plan.rowid is None or not isinstance(row, int):
+            return read
+        try:
+            stored = sqlite.fetch_rows(self.source, self.plan.source.name, self.plan.rowid, [row])
+        except (ArrowferryError, sqlite3.Error):
+            return read
+        return (stored.get(row) or {}).get(column, read)
+
     def _fail(
         self, batch: pa.RecordBatch, read: list[pa.Array], i: int, index: int, note: str = ""
     ) -> None:
@@ -317,6 +332,7 @@ class Transformer:
             if self.plan.with_rowid
             else f"#{index + 1} of its batch"
         )
+        value = self._stored(row, col.source, value)
         raise ConversionError(
             f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
             f"cannot be stored exactly as {col.ddl}: {self._reason(i, index)}{note}; fix the value, map "

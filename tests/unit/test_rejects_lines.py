@@ -36,3 +36,17 @@ def test_a_discarded_load_keeps_a_directory_the_user_had(tmp_path: Path) -> None
     rejects = _one_reject(tmp_path)
     rejects.discard()
     assert tmp_path.exists() and list(tmp_path.iterdir()) == []
+
+
+def test_records_written_out_of_order_by_lanes_are_published_in_rowid_order(
+    tmp_path: Path,
+) -> None:
+    rejects = RejectFile(tmp_path, "t", tmp_path / "unused.sqlite", "t")
+    rows = {
+        n: RejectedRow(n, {}, [Problem("v", "x", "not a number")], {"v": "x"}) for n in (1, 5, 9)
+    }
+    rejects._write([rows[5], rows[9]], None)  # one lane's piece
+    rejects._write([rows[1]], None)  # another lane's, earlier in the table
+    final = rejects.commit()
+    assert final is not None
+    assert [json.loads(x)["rowid"] for x in final.read_text().splitlines()] == [1, 5, 9]

@@ -1,8 +1,9 @@
 """The reject file: rows whose values could not be stored exactly, kept whole.
 
 One JSON object per line in ``<reject_dir>/<table>.jsonl``: the row's rowid and key,
-each problem (column, value as read, reason) and the complete original row as SQLite
-stores it, so target rows plus reject rows reproduce the source. Bytes (and text that
+each problem (column, value as SQLite stores it, reason) and the complete original row
+as SQLite stores it, so target rows plus reject rows reproduce the source. Records are
+in rowid order, also when several lanes met the rows (up to ``SORT_LIMIT`` bytes). Bytes (and text that
 is not valid UTF-8) are ``{"$base64": ...}``, non-finite reals ``{"$float": "inf"}``.
 The file is written as ``.partial`` and renamed when the table's load commits, so a
 file that looks complete always is.
@@ -78,6 +79,8 @@ class RejectFile:
         self.count = 0
         self._out: TextIO | None = None
         self._made_dir = False
+        self._last_rowid: int | None = None
+        self._in_order = True  # lanes write their pieces' rows as they meet them
         self._lock = threading.Lock()  # lanes of one table write concurrently
 
     def write(self, rows: list[RejectedRow], rowid: str | None) -> None:
@@ -93,6 +96,10 @@ class RejectFile:
             self.final.parent.mkdir(parents=True, exist_ok=True)
             self._out = self.partial.open("w", encoding="utf-8")
         for n, row in enumerate(rows):
+            if row.rowid is not None:
+                if self._last_rowid is not None and row.rowid < self._last_rowid:
+                    self._in_order = False
+                self._last_rowid = row.rowid
             stored = originals.get(row.rowid if rowid is not None else n)
             original = stored or row.row
             record = {
@@ -134,6 +141,8 @@ class RejectFile:
             self.final.unlink(missing_ok=True)
             return None
         self._out.close()
+        if not self._in_order and self.partial.stat().st_size <= SORT_LIMIT:
+            _sort_by_rowid(self.partial)
         os.replace(self.partial, self.final)
         return self.final
 
@@ -146,6 +155,18 @@ class RejectFile:
         if self._made_dir:  # no empty reject directory left behind by a failed load
             with contextlib.suppress(OSError):  # not empty: another table's file is there
                 self.final.parent.rmdir()
+
+
+SORT_LIMIT = 256 * 1024 * 1024  # a bigger file keeps the lanes' order (sorted by piece)
+
+
+def _sort_by_rowid(path: Path) -> None:
+    """Rewrite a reject file in rowid order (records of one table; each has a rowid)."""
+    with path.open(encoding="utf-8") as lines:
+        records = [(json.loads(line)["rowid"], line) for line in lines]
+    records.sort(key=lambda pair: pair[0])
+    with path.open("w", encoding="utf-8") as out:
+        out.writelines(line for _, line in records)
 
 
 # JSON leaves these unescaped, yet str.splitlines() and some JSON Lines readers break

@@ -69,6 +69,7 @@ class Pipeline:
         self.lock = threading.Lock()
         self.staging: str | None = None  # schema for split loads, once it exists
         self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
+        self.connections = _Pool(lambda autocommit: pg.connect(target, autocommit=autocommit))
 
     def run(self) -> None:
         started = time.perf_counter()
@@ -89,6 +90,7 @@ class Pipeline:
             self._load_all()
         finally:
             self._drop_staging()
+            self.connections.close()
             loaded = time.perf_counter()
             self.result.phases["load"] = loaded - started
             # finish what did load, even when the run stopped on an error
@@ -485,7 +487,7 @@ class Pipeline:
         self.reporter.message(text)
 
     def _connection(self, *, autocommit: bool) -> _Conn:
-        return _Conn(lambda: pg.connect(self.target, autocommit=autocommit))
+        return _Conn(self.connections, autocommit)
 
 
 class _Cancelled(TransferError):
@@ -521,17 +523,55 @@ class Loaded:
         return self.rejects.count if self.rejects else 0
 
 
-class _Conn:
-    """A connection closed on exit, whatever happened (closing also ends a stuck COPY)."""
+class _Pool:
+    """Connections kept open for the next table. ADBC's PostgreSQL connect reads the
+    server's type catalog (~70 ms here), as long as loading a small table takes."""
 
-    def __init__(self, factory: Callable[[], Any]) -> None:
+    def __init__(self, factory: Callable[[bool], Any]) -> None:
         self.factory = factory
+        self.idle: dict[bool, list[Any]] = {True: [], False: []}
+        self.lock = threading.Lock()
+
+    def take(self, autocommit: bool) -> Any:
+        with self.lock:
+            if self.idle[autocommit]:
+                return self.idle[autocommit].pop()
+        return self.factory(autocommit)
+
+    def give(self, conn: Any, autocommit: bool) -> None:
+        with self.lock:
+            self.idle[autocommit].append(conn)
+
+    def close(self) -> None:
+        with self.lock:
+            conns = self.idle[True] + self.idle[False]
+            self.idle = {True: [], False: []}
+        for conn in conns:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+class _Conn:
+    """A pooled connection: back to the pool after a clean exit, closed after an error
+    (closing also ends a stuck COPY, and no half-done session is ever reused)."""
+
+    def __init__(self, pool: _Pool, autocommit: bool) -> None:
+        self.pool = pool
+        self.autocommit = autocommit
         self.conn: Any = None
 
     def __enter__(self) -> Any:
-        self.conn = self.factory()
+        self.conn = self.pool.take(self.autocommit)
         return self.conn
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        if kind is None:
+            try:
+                if not self.autocommit:
+                    self.conn.rollback()  # nothing left open for the next table
+                self.pool.give(self.conn, self.autocommit)
+                return
+            except Exception:  # the session is not clean: do not keep it
+                pass
         with contextlib.suppress(Exception):
             self.conn.close()

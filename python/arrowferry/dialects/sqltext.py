@@ -164,18 +164,23 @@ def generated_expression(definition: Definition, sql: str) -> tuple[str, bool] |
     return None
 
 
-def select_of_view(sql: str) -> str:
-    """The SELECT of ``CREATE VIEW name [(cols)] AS SELECT ...``."""
-    tokens = tokenize(sql)
+def after_top_level(sql: str, keyword: str) -> str | None:
+    """The text after the first ``keyword`` outside parentheses (no trailing ';'), or None."""
     depth = 0
-    for tok in tokens:
+    for tok in tokenize(sql):
         if tok.text == "(":
             depth += 1
         elif tok.text == ")":
             depth -= 1
-        elif depth == 0 and tok.upper == "AS":
+        elif depth == 0 and tok.upper == keyword:
             return sql[tok.end :].strip().rstrip(";")
-    return sql
+    return None
+
+
+def select_of_view(sql: str) -> str:
+    """The SELECT of ``CREATE VIEW name [(cols)] AS SELECT ...``."""
+    select = after_top_level(sql, "AS")
+    return sql if select is None else select
 
 
 def quote_ident(name: str) -> str:

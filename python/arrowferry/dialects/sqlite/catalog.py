@@ -14,6 +14,7 @@ from pathlib import Path
 from arrowferry.dialects.sqltext import (
     Definition,
     after_keyword,
+    after_top_level,
     generated_expression,
     matching_paren,
     quote_ident,
@@ -328,18 +329,7 @@ def _strip_order(expr: str) -> str:
 
 
 def _partial_where(sql: str | None) -> str | None:
-    if not sql:
-        return None
-    toks = tokenize(sql)
-    depth = 0
-    for tok in toks:
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif depth == 0 and tok.upper == "WHERE":
-            return sql[tok.end :].strip().rstrip(";")
-    return None
+    return after_top_level(sql, "WHERE") if sql else None
 
 
 def _foreign_keys(

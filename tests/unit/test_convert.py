@@ -284,3 +284,15 @@ def test_decimals_wider_than_polars_are_checked_exactly() -> None:
         decimal_digits=76,
     )
     assert bad == [False, False]  # 1e-60: 1 significant digit, the server rounds it to 0
+
+
+def test_wide_decimals_take_ascii_digits_only() -> None:
+    """Python's regex and Decimal read Arabic-Indic digits: '١٢' must not become 12."""
+    values, bad = convert(
+        ["\u0661\u0662", "12", "1_000"],
+        "text",
+        DataType("decimal", precision=38, scale=18),
+        decimal_scale=56,
+        decimal_digits=76,
+    )
+    assert bad == [True, False, True] and values[0] is None and values[2] is None

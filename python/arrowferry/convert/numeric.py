@@ -132,7 +132,9 @@ def _wide_decimal(
     limit = decimal.Decimal(1).scaleb(digits - scale)
 
     def one(value: str | None) -> str | None:
-        if value is None or not re.fullmatch(_NUMBER_TEXT, value):
+        # ASCII digits only: Python's \d (and Decimal) also take '١٢' as 12, which
+        # PostgreSQL (and the Arrow and Polars paths) refuse
+        if value is None or not re.fullmatch(_NUMBER_TEXT, value, re.ASCII):
             return None
         number = decimal.Decimal(value)  # exact, however many digits the text has
         if abs(number) >= limit:

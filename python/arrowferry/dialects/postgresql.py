@@ -496,7 +496,8 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
     cols = fetch(
         conn,
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-        "pg_get_expr(d.adbin, d.adrelid), a.attidentity, a.attgenerated "
+        # "char" columns as text: the driver reads an empty "char" as '\x00', which is truthy
+        "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text "
         f"FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
         f"WHERE a.attrelid = {oid_sql} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         [schema, name],

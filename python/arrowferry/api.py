@@ -7,18 +7,22 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
 from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
-from arrowferry.model import Schema, Table
+from arrowferry.model import DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
+from arrowferry.plan.to_sqlite import SourceFacts, SqlitePlan, SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
+from arrowferry.transfer.to_sqlite import SqlitePipeline
 from arrowferry.types import from_sqlite_declared, parse_pg_type, to_pg_ddl, to_sqlite_ddl
 from arrowferry.urls import Endpoint, parse_url
 
@@ -47,6 +51,11 @@ def _endpoint(value: UrlLike) -> Endpoint:
     return value if isinstance(value, Endpoint) else parse_url(value)
 
 
+def _target_endpoint(value: UrlLike) -> Endpoint:
+    """A target: a SQLite file there may not exist yet."""
+    return value if isinstance(value, Endpoint) else parse_url(value, must_exist=False)
+
+
 class Migration:
     """One migration from a SQLite file into PostgreSQL, planned then run.
 
@@ -73,27 +82,43 @@ class Migration:
         if isinstance(source, MigrationConfig):
             config = source
             self.source = config.source
-            self.target = config.target if target is None else _endpoint(target)
+            self.target = config.target if target is None else _target_endpoint(target)
             options = options or config.options
         else:
             self.source = _endpoint(source)
-            self.target = _endpoint(target) if target is not None else None
+            self.target = _target_endpoint(target) if target is not None else None
         self.options = MigrationOptions.from_kwargs(options, **kwargs)
         self.reporter: Reporter = reporter or NullReporter()
-        if self.source.dialect != "sqlite":
+        if self.source.dialect == "postgresql":
+            if self.target is None:
+                raise BadInputError(
+                    f"migrating from {self.source.masked_url} needs a target SQLite file "
+                    "(for example: arrowferry migrate postgresql://me@db/app app.db)"
+                )
+            if self.target.dialect != "sqlite":
+                raise BadInputError(
+                    f"a PostgreSQL source goes into a SQLite file; got {self.target.masked_url} "
+                    "(PostgreSQL -> PostgreSQL is pg_dump's job)"
+                )
+            if self.options.target_schema != "public":
+                raise BadInputError("target_schema applies to a PostgreSQL target; SQLite has none")
+        elif self.target is not None and self.target.dialect != "postgresql":
             raise BadInputError(
-                f"the source must be a SQLite file for now; got {self.source.masked_url} "
-                "(PostgreSQL -> SQLite is planned)"
+                f"a SQLite source goes into PostgreSQL; got {self.target.masked_url} "
+                "(SQLite -> SQLite is sqlite3's .backup)"
             )
-        if self.target is not None and self.target.dialect != "postgresql":
-            raise BadInputError(
-                f"the target must be a PostgreSQL URL; got {self.target.masked_url}"
-            )
+
+    @property
+    def to_sqlite(self) -> bool:
+        """True for the PostgreSQL -> SQLite direction."""
+        return self.source.dialect == "postgresql"
 
     # --- planning ---------------------------------------------------------------------
 
-    def plan(self) -> MigrationPlan:
+    def plan(self) -> MigrationPlan | SqlitePlan:
         """Introspect and profile the source and decide everything; writes nothing."""
+        if self.to_sqlite:
+            return self._plan_to_sqlite()
         path = self.source.path
         with sqlite.connect_metadata_ctx(path) as conn:
             note = sqlite.check_integrity(conn, path)
@@ -120,6 +145,52 @@ class Migration:
                             )
         return plan
 
+    def _plan_to_sqlite(self) -> SqlitePlan:
+        """PostgreSQL -> SQLite: introspect and measure in the snapshot the load will not
+        share (counts are for progress; the load counts what it reads)."""
+        conn = pgread.connect_snapshot(self.source)
+        try:
+            schema_name = self.options.source_schema
+            pgread.check_schema(conn, schema_name, self.source)
+            schema = pg.introspect(conn, schema_name)
+            tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
+            if not tables:
+                raise BadInputError(
+                    f"{self.source.masked_url}: no tables to migrate in schema {schema_name!r}"
+                )
+            facts = SourceFacts(
+                rows={t.name: pgread.count_rows(conn, schema_name, t.name) for t in tables},
+                wide_decimals={
+                    t.name: pgread.wide_decimals(
+                        conn,
+                        schema_name,
+                        t.name,
+                        [c.name for c in t.columns if _may_be_wide(c.type)],
+                    )
+                    for t in tables
+                },
+                sequences={
+                    t.name: pgread.sequence_value(
+                        conn, schema_name, t.name, t.primary_key.columns[0]
+                    )
+                    or 0
+                    for t in tables
+                    if t.primary_key is not None
+                    and len(t.primary_key.columns) == 1
+                    and t.column(t.primary_key.columns[0]).identity
+                },
+            )
+            loose = pgread.standalone_sequences(conn, schema_name)
+        finally:
+            pgread.end_snapshot(conn)
+        plan = SqlitePlanner(schema, facts, self.options).build(tables)
+        if loose:
+            plan.warnings.append(
+                f"{len(loose)} sequence(s) not owned by a column are not migrated (SQLite has "
+                f"no sequences): {', '.join(loose)}"
+            )
+        return plan
+
     def _profiled_columns(self, table: Table) -> list[str]:
         """Columns whose plan needs their storage classes before the read.
 
@@ -144,6 +215,11 @@ class Migration:
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
+        if isinstance(plan, SqlitePlan):
+            self._migrate_to_sqlite(plan, result)
+            result.duration = time.perf_counter() - start
+            result.success = not result.errors and result.rows_rejected == 0
+            return result
         target = self._resolve_target(plan)
         result.target = target.masked_url if target is not None else None
         if target is not None:
@@ -155,6 +231,45 @@ class Migration:
         result.duration = time.perf_counter() - start
         result.success = not result.errors and result.rows_rejected == 0
         return result
+
+    def _migrate_to_sqlite(self, plan: SqlitePlan, result: MigrationResult) -> None:
+        assert self.target is not None
+        path = self.target.path
+        result.target = str(path)
+        if path.exists():
+            self._check_sqlite_target(path, plan)
+        elif self.options.data_only:
+            raise SchemaError(f"data_only: the target file {str(path)!r} does not exist")
+        if self.options.dry_run:
+            result.tables_processed = 0
+            return
+        SqlitePipeline(plan, self.source, path, self.options, self.reporter, result).run()
+
+    def _check_sqlite_target(self, path: Path, plan: SqlitePlan) -> None:
+        """Refuse before writing when tables are in the way (or missing, for data_only)."""
+        with sqlite.connect_metadata_ctx(path) as conn:
+            sqlite.check_integrity(conn, path)
+            known = {
+                name.lower(): name
+                for (name,) in conn.execute(
+                    "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
+                )
+            }
+        names = [t.name for t in plan.tables]
+        present = [known[n.lower()] for n in names if n.lower() in known]
+        if self.options.data_only:
+            missing = sorted(set(names) - {n for n in names if n.lower() in known})
+            if missing:
+                raise SchemaError(
+                    f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
+                    f"{str(path)!r}; create them first or drop data_only"
+                )
+        elif present and not self.options.drop_tables:
+            raise TargetExistsError(
+                f"table(s) {', '.join(repr(p) for p in present)} already exist in {str(path)!r}; "
+                "pass drop_tables (--drop-tables) to replace them, or data_only (--data-only) to "
+                "append into them"
+            )
 
     def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
         if self.target is not None:
@@ -189,6 +304,11 @@ class Migration:
                 f"(schema {schema!r}); pass drop_tables (--drop-tables) to replace them, or data_only "
                 "(--data-only) to append into them"
             )
+
+
+def _may_be_wide(dtype: DataType) -> bool:
+    """A numeric column whose values may have more digits than SQLite's REAL keeps."""
+    return dtype.kind == "decimal" and (dtype.precision is None or dtype.precision > 15)
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:

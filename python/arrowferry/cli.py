@@ -199,9 +199,10 @@ def _print_plan(result: MigrationResult) -> None:
         )
         for col in table["columns"]:
             held = ", ".join(f"{n:,} {k}" for k, n in col["profile"].items()) or "nothing"
+            how = f"holds {held}; " if "read_sql" not in col else ""
             out.print(
                 f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}"
-                f"  [dim](holds {held}; read as {col['read_as']})[/dim]"
+                f"  [dim]({how}read as {col['read_as']})[/dim]"
             )
             if col["date_forms"]:
                 forms = ", ".join(

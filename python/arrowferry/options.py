@@ -55,7 +55,9 @@ class MigrationOptions:
         Clean text instead of rejecting it: drop NUL bytes, replace invalid UTF-8
         with U+FFFD. Each cleaned value is counted in the ledger.
     target_schema
-        PostgreSQL schema to create the tables in.
+        PostgreSQL schema to create the tables in (PostgreSQL targets).
+    source_schema
+        PostgreSQL schema to read the tables from (PostgreSQL sources).
     create_views
         Translate the source's views with sqlglot and create those that translate.
     verbose
@@ -79,6 +81,7 @@ class MigrationOptions:
     strip_nul: bool = False
     replace_invalid_utf8: bool = False
     target_schema: str = "public"
+    source_schema: str = "public"
     create_views: bool = True
     verbose: bool = False
 
@@ -98,8 +101,8 @@ class MigrationOptions:
                 f"on_bad_value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
-        if not self.target_schema:
-            raise BadInputError("target_schema must not be empty")
+        if not self.target_schema or not self.source_schema:
+            raise BadInputError("target_schema and source_schema must not be empty")
         for name in ("include_tables", "exclude_tables"):
             value = getattr(self, name)
             if isinstance(value, str):

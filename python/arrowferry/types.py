@@ -103,6 +103,8 @@ def from_sqlite_declared(declared: str) -> DataType | None:
         return UUID
     if name in _TEXT_NAMES:
         return TEXT
+    if "TEXT" in words and words & _DECIMAL_NAMES:  # DECIMAL_TEXT(p,s): digits kept as text
+        return _decimal(parsed.first, parsed.second)
     affinity = sqlite_affinity(declared)
     if affinity == "INTEGER":
         return INT64  # SQLite integers are 64-bit whatever the declared width
@@ -246,10 +248,11 @@ _SQLITE_DDL = {
     "time": "TIME",
     "timestamp": "DATETIME",
     "timestamptz": "TIMESTAMPTZ",
-    "json": "JSON",
+    # TEXT affinity: a JSON document that is a bare number must not become a number
+    "json": "JSON TEXT",
     "uuid": "UUID",
     "interval": "TEXT",
-    "array": "JSON",
+    "array": "JSON TEXT",
 }
 
 

@@ -105,8 +105,9 @@ def _ssl_params(ssl: bool | dict[str, str] | None) -> dict[str, str]:
     return dict(ssl or {})
 
 
-def parse_url(text: str | os.PathLike[str]) -> Endpoint:
-    """Parse a connection URL or a path to an existing SQLite file.
+def parse_url(text: str | os.PathLike[str], *, must_exist: bool = True) -> Endpoint:
+    """Parse a connection URL or a path to a SQLite file (existing, unless ``must_exist``
+    is false: a target file may be created).
 
     Examples
     --------
@@ -133,7 +134,7 @@ def parse_url(text: str | os.PathLike[str]) -> Endpoint:
             f"unknown URL scheme {scheme!r} in {mask_url(text)!r}: arrowferry reads and writes "
             "sqlite:///path/to/file.db (or a plain file path) and postgresql://user@host/db"
         )
-    if not Path(text).exists():
+    if must_exist and not Path(text).exists():
         raise SourceError(
             f"{text!r} is neither a connection URL nor an existing file "
             "(use sqlite:///path/to/file.db or postgresql://user@host/db)"

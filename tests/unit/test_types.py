@@ -96,9 +96,9 @@ def test_types_only_the_data_can_tell(declared: str) -> None:
         ("numeric(12,2)", "NUMERIC(12,2)"),
         ("timestamp without time zone", "DATETIME"),
         ("boolean", "BOOLEAN"),
-        ("jsonb", "JSON"),
+        ("jsonb", "JSON TEXT"),
         ("bytea", "BLOB"),
-        ("integer[]", "JSON"),
+        ("integer[]", "JSON TEXT"),
     ],
 )
 def test_postgresql_to_sqlite(pg: str, sqlite: str) -> None:

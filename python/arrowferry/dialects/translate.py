@@ -54,15 +54,27 @@ def _respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
     return node
 
 
-def translate_query(sql: str, source: str, target: str) -> str:
-    """Translate a whole SELECT (a view body)."""
+def translate_query(sql: str, source: str, target: str, *, schema: str | None = None) -> str:
+    """Translate a whole SELECT (a view body).
+
+    ``schema``: the source schema, whose name is dropped from table references
+    (``pg_get_viewdef`` qualifies tables outside the search path, and a SQLite view
+    may not name another database).
+    """
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
+    def unqualify(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and schema is not None and node.db == schema:
+            node.set("db", None)
+        return node
+
     try:
-        trees = sqlglot.transpile(sql, read=_DIALECT[source], write=_DIALECT[target], identify=True)
+        trees = sqlglot.parse(sql, read=_DIALECT[source])
+        if len(trees) != 1 or trees[0] is None:
+            raise TranslationError("a view body must be exactly one statement")
+        tree = trees[0].transform(unqualify)
+        return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
-    if len(trees) != 1:
-        raise TranslationError("a view body must be exactly one statement")
-    return trees[0]

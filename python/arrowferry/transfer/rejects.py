@@ -67,7 +67,7 @@ class RejectFile:
         self,
         directory: Path,
         table: str,
-        source: Path,
+        source: Path | None,
         source_table: str,
         key_columns: tuple[str, ...] = (),
     ) -> None:
@@ -125,7 +125,13 @@ class RejectFile:
     def _originals(
         self, rows: list[RejectedRow], rowid: str | None
     ) -> dict[Any, dict[str, Any] | None]:
-        """The rows as SQLite stores them: by rowid, or by primary key (no rowid to use)."""
+        """The rows as SQLite stores them: by rowid, or by primary key (no rowid to use).
+
+        A source that is not a SQLite file (``source`` None) hands over its rows as
+        read, in their exact text forms: those are the originals.
+        """
+        if self.source is None:
+            return {}
         if rowid is not None:
             rowids = [r.rowid for r in rows if r.rowid is not None]
             return dict(sqlite.fetch_rows(self.source, self.source_table, rowid, rowids))

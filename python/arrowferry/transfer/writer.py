@@ -11,7 +11,7 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.errors import RejectedByServer, WriterTypeError
 
 
-class _Capturing:
+class Capturing:
     """Wraps a batch iterator so the original exception survives the driver's C stream."""
 
     def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
@@ -59,7 +59,7 @@ def write_table(
                 on_batch(batch.num_rows)
             yield batch
 
-    capture = _Capturing(counted())
+    capture = Capturing(counted())
     reader = pa.RecordBatchReader.from_batches(arrow_schema, iter(capture))
     try:
         return pg.ingest(conn, schema, table, reader)

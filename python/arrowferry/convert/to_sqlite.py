@@ -1,0 +1,114 @@
+"""Column kernels for PostgreSQL -> SQLite: Arrow as read -> the one Arrow type SQLite binds.
+
+Most values arrive as the server's own text (see ``dialects/postgresql_read.py``) or
+in an exact binary form, so the work left is small but each step guards a silent
+change (driver-traps.md E, B):
+
+* float64: SQLite stores NaN as NULL, so a NaN is a bad value, never a quiet NULL.
+* float32: the double of its shortest decimal text (0.1 stays 0.1, where widening the
+  bits would give 0.10000000149011612, a value PostgreSQL never showed).
+* numeric into a NUMERIC column: SQLite turns numeric text into INTEGER when integral
+  and 64-bit, else into REAL with 15 significant digits; any other value would be
+  rounded on insert, so it is a bad value (the plan already chose a TEXT-affinity
+  column when the data holds such values).
+* timestamptz: ``+00`` becomes ``+00:00``, the offset form SQLite's date functions read.
+
+Each kernel returns the converted array and a mask of bad values (None: none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
+
+Kernel = Literal["same", "integer", "float64", "float32", "utc_text", "numeric_text", "text"]
+
+NOT_STORABLE = {
+    "float64": "NaN cannot be stored in SQLite (it would become NULL)",
+    "float32": "NaN cannot be stored in SQLite (it would become NULL)",
+    "numeric_text": (
+        "SQLite's NUMERIC affinity would round it to 15 significant digits "
+        "(map the column to TEXT with type_mappings to keep every digit)"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Converted:
+    array: pa.Array
+    bad: np.ndarray | None = None  # True where the value cannot be stored as it is
+
+
+def convert(kernel: Kernel, array: pa.Array) -> Converted:
+    return _KERNELS[kernel](array)
+
+
+def _same(array: pa.Array) -> Converted:
+    return Converted(array)
+
+
+def _integer(array: pa.Array) -> Converted:
+    return Converted(array.cast(pa.int64()))  # int16/int32 widen exactly
+
+
+def _float64(array: pa.Array) -> Converted:
+    return Converted(array, _nan(array))
+
+
+def _float32(array: pa.Array) -> Converted:
+    # shortest round-trip text of the single, read back as a double
+    text = array.cast(pa.string())
+    return Converted(text.cast(pa.float64()), _nan(array))
+
+
+def _nan(array: pa.Array) -> np.ndarray | None:
+    flags = pc.fill_null(pc.is_nan(array), False)
+    if not pc.any(flags).as_py():
+        return None
+    return np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _utc_text(array: pa.Array) -> Converted:
+    text = pl.Series(array.cast(pa.string()))
+    fixed = pl.select(
+        pl.when(text.str.ends_with("+00")).then(text + ":00").otherwise(text)
+    ).to_series()
+    return Converted(fixed.to_arrow().cast(pa.string()))
+
+
+# integral numeric text within 64 bits becomes an exact INTEGER under NUMERIC affinity
+_INTEGRAL = r"^-?[0-9]+(\.0*)?$"
+_SPECIAL = ("NaN", "Infinity", "-Infinity")
+
+
+def _numeric_text(array: pa.Array) -> Converted:
+    text = pl.Series(array.cast(pa.string()))
+    digits = text.str.replace_all(r"[-.]", "").str.strip_chars("0").str.len_chars()
+    integral = text.str.contains(_INTEGRAL) & (
+        text.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False).is_not_null()
+    )
+    ok = text.is_null() | (digits <= 15) | integral | text.is_in(_SPECIAL)
+    if ok.all():
+        return Converted(array.cast(pa.string()))
+    return Converted(array.cast(pa.string()), (~ok).to_numpy())
+
+
+def _text(array: pa.Array) -> Converted:
+    return Converted(array.cast(pa.string()))
+
+
+_KERNELS: dict[str, Callable[[pa.Array], Converted]] = {
+    "same": _same,
+    "integer": _integer,
+    "float64": _float64,
+    "float32": _float32,
+    "utc_text": _utc_text,
+    "numeric_text": _numeric_text,
+    "text": _text,
+}

@@ -1,0 +1,147 @@
+"""PostgreSQL as a source: one consistent snapshot, typed reads, and what the plan needs.
+
+Every table is read in one ``REPEATABLE READ`` transaction, so rows added while the
+run goes on never make one table disagree with another. Values whose Arrow form is
+unsafe are read as the server's own text instead (driver-traps.md D): numeric (exact
+digits), date/time/timestamp (``infinity`` and out-of-range years wrap to garbage
+through the binary path), interval (Polars cannot load month_day_nano), uuid, json,
+and anything the driver hands over as opaque PostgreSQL wire bytes. Arrays go out as
+``to_json`` text: the binary path flattens a 2-D array into a 1-D list. The session
+settings below fix what that text looks like, whatever the server's defaults are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.errors import SchemaError, SourceError
+from arrowferry.model import DataType
+from arrowferry.urls import Endpoint
+
+SESSION = (
+    "SET TimeZone = 'UTC'",  # timestamptz text in UTC, offset '+00'
+    "SET DateStyle = 'ISO, YMD'",  # 2024-01-02 03:04:05.5, never 01/02/2024
+    "SET IntervalStyle = 'iso_8601'",  # P1Y2M3DT4H5M6.5S: one unambiguous form
+    "SET extra_float_digits = 1",  # shortest round-trip text for floats inside to_json
+    "SET bytea_output = 'hex'",
+)
+
+# kinds read in their binary form: the Arrow type the driver gives is exact
+BINARY_KINDS = {"boolean", "int16", "int32", "int64", "float32", "float64", "text", "blob"}
+
+
+def connect_snapshot(endpoint: Endpoint) -> Any:
+    """A read-only connection inside one REPEATABLE READ snapshot, with fixed text forms."""
+    conn = pg.connect(endpoint, read_only=True, autocommit=True)
+    try:
+        for sql in SESSION:
+            pg.execute(conn, sql)
+        pg.execute(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    except Exception as err:
+        conn.close()
+        raise SourceError(
+            f"cannot start a read snapshot on {endpoint.masked_url}: "
+            f"{pg.driver_message(err, endpoint)}"
+        ) from None
+    return conn
+
+
+def end_snapshot(conn: Any) -> None:
+    try:
+        pg.execute(conn, "COMMIT")
+    finally:
+        conn.close()
+
+
+def check_schema(conn: Any, schema: str, endpoint: Endpoint) -> None:
+    if not pg.schema_exists(conn, schema):
+        names = [n for (n,) in pg.fetch(conn, "SELECT nspname FROM pg_namespace ORDER BY 1")]
+        shown = [n for n in names if not n.startswith("pg_") and n != "information_schema"]
+        raise SchemaError(
+            f"schema {schema!r} does not exist in {endpoint.masked_url}; it has "
+            f"{', '.join(repr(n) for n in shown) or 'no user schemas'} (choose one with source_schema)"
+        )
+
+
+def select_expression(column: str, dtype: DataType) -> str:
+    """How a column is read: as itself when its Arrow form is exact, else as text."""
+    q = quote_ident(column)
+    kind = dtype.kind
+    if kind in BINARY_KINDS:
+        return q
+    if kind == "array":
+        return f"to_json({q})::text"
+    if kind == "decimal" and dtype.raw == "money":
+        return f"{q}::numeric::text"  # money's text carries a currency symbol and separators
+    return f"{q}::text"
+
+
+def select_sql(
+    schema: str, table: str, expressions: Sequence[str], order_by: Sequence[str] = ()
+) -> str:
+    cols = ", ".join(f"{e} AS c{i}" for i, e in enumerate(expressions))
+    order = f" ORDER BY {', '.join(quote_ident(c) for c in order_by)}" if order_by else ""
+    return f"SELECT {cols} FROM {pg.qname(schema, table)}{order}"
+
+
+def read_batches(conn: Any, sql: str) -> Iterator[pa.RecordBatch]:
+    """Stream a query's batches (the driver reads them through binary COPY)."""
+    cur = conn.cursor()
+    try:
+        cur.execute(sql)
+        reader = cur.fetch_record_batch()
+        yield from reader
+    finally:
+        cur.close()
+
+
+def count_rows(conn: Any, schema: str, table: str) -> int:
+    return int(pg.fetch(conn, f"SELECT count(*) FROM {pg.qname(schema, table)}")[0][0])
+
+
+def wide_decimals(conn: Any, schema: str, table: str, columns: Sequence[str]) -> dict[str, int]:
+    """Per numeric column, how many values SQLite's NUMERIC affinity would round.
+
+    SQLite turns numeric text into INTEGER when it is integral and fits 64 bits, else
+    into REAL, keeping 15 significant digits only; such values are counted here.
+    """
+    if not columns:
+        return {}
+    parts = []
+    for col in columns:
+        q = quote_ident(col)
+        digits = f"length(trim(both '0' from translate(abs({q})::text, '.', '')))"
+        integral = f"({q} = trunc({q}) AND abs({q}) < 9223372036854775807)"
+        parts.append(f"count(*) FILTER (WHERE NOT {integral} AND {digits} > 15)")
+    row = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {pg.qname(schema, table)}")[0]
+    return {col: int(n) for col, n in zip(columns, row, strict=True)}
+
+
+def sequence_value(conn: Any, schema: str, table: str, column: str) -> int | None:
+    """The last value handed out by a serial or identity column's sequence (None: unused)."""
+    rows = pg.fetch(
+        conn,
+        "SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)",
+        [pg.qname(schema, table), column],
+    )
+    value = rows[0][0] if rows else None
+    return int(value) if value is not None else None
+
+
+def standalone_sequences(conn: Any, schema: str) -> list[str]:
+    """Sequences no column owns (SQLite has nothing to carry them into)."""
+    return [
+        name
+        for (name,) in pg.fetch(
+            conn,
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind = 'S' AND NOT EXISTS (SELECT 1 FROM pg_depend d "
+            "WHERE d.objid = c.oid AND d.deptype IN ('a', 'i')) ORDER BY 1",
+            [schema],
+        )
+    ]

@@ -1,0 +1,200 @@
+"""SQLite as a target: the writing connection, DDL, bulk ingest and the checks after it.
+
+Rows go in through ``adbc_driver_sqlite``'s ``adbc_ingest(mode="append")``, which binds
+each Arrow value to a prepared INSERT in C. It stores what it is given, and the column's
+affinity then applies (driver-traps.md E): numeric text in a NUMERIC column becomes
+INTEGER or REAL, keeping 15 significant digits, so the plan picks declared types whose
+affinity keeps every value, and the writer only ever sends int64, float64, string,
+binary or bool.
+A new file is built under a temporary name with no rollback journal on disk and no
+fsync, and only renamed into place once complete; an existing file is written table by
+table, each table in its own transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.errors import ConnectError
+
+# Arrow types the writer may send: each binds as exactly one SQLite storage class.
+WRITABLE = (pa.bool_(), pa.int64(), pa.float64(), pa.string(), pa.binary())
+PARTIAL_SUFFIX = ".arrowferry-partial"
+
+
+def partial_path(final: Path) -> Path:
+    return final.with_name(final.name + PARTIAL_SUFFIX)
+
+
+def connect(path: Path, *, fresh: bool) -> Any:
+    """Open the target for writing (autocommit: the pipeline issues BEGIN and COMMIT).
+
+    ``fresh``: a file nobody else sees yet, so a crash costs nothing and the journal
+    can live in memory and writes need no fsync.
+    """
+    import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+    try:
+        conn = sqlite_adbc.connect(str(path), autocommit=True)
+    except Exception as err:
+        raise ConnectError(f"cannot open SQLite file {str(path)!r} for writing: {err}") from None
+    pragmas = [
+        "PRAGMA foreign_keys = OFF",  # checked once after the load: foreign_key_check
+        "PRAGMA ignore_check_constraints = ON",  # counted after the load, per check
+        "PRAGMA cache_size = -65536",  # 64 MiB for index builds
+    ]
+    if fresh:
+        pragmas += ["PRAGMA journal_mode = MEMORY", "PRAGMA synchronous = OFF"]
+    try:
+        for sql in pragmas:
+            execute(conn, sql)
+    except Exception:
+        conn.close()
+        raise
+    return conn
+
+
+def execute(conn: Any, sql: str, params: Sequence[Any] | None = None) -> None:
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        with contextlib.suppress(Exception):
+            cur.fetchall()  # PRAGMAs answer with a row; a statement must be stepped to the end
+
+
+def fetch(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        return list(cur.fetchall())
+
+
+def ingest(conn: Any, table: str, data: pa.RecordBatchReader) -> int:
+    """Append in the connection's current transaction; columns match by name."""
+    with conn.cursor() as cur:
+        return int(cur.adbc_ingest(table, data, mode="append"))
+
+
+def finalize(conn: Any, partial: Path | None, final: Path) -> None:
+    """Close the connection; a fresh file is synced to disk and renamed into place."""
+    conn.close()
+    if partial is None:
+        return
+    fd = os.open(partial, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(partial, final)
+
+
+def existing_tables(conn: Any, names: Iterable[str]) -> list[str]:
+    present = {
+        n.lower(): n
+        for (n,) in fetch(conn, "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')")
+    }
+    return [present[n.lower()] for n in names if n.lower() in present]
+
+
+# --- DDL -----------------------------------------------------------------------------
+
+
+def create_table_sql(name: str, definitions: Sequence[str]) -> str:
+    body = ",\n  ".join(definitions)
+    return f"CREATE TABLE {quote_ident(name)} (\n  {body}\n)"
+
+
+def drop_table_sql(name: str) -> str:
+    return f"DROP TABLE IF EXISTS {quote_ident(name)}"
+
+
+def index_sql(
+    table: str, name: str, keys: Sequence[str], *, unique: bool, where: str | None = None
+) -> str:
+    kind = "UNIQUE INDEX" if unique else "INDEX"
+    sql = f"CREATE {kind} {quote_ident(name)} ON {quote_ident(table)} ({', '.join(keys)})"
+    return sql + (f" WHERE {where}" if where else "")
+
+
+def set_sequence_sql(table: str, value: int) -> list[str]:
+    """AUTOINCREMENT's high-water mark: the next id is above ``value``."""
+    literal = table.replace("'", "''")
+    return [
+        f"DELETE FROM sqlite_sequence WHERE name = '{literal}'",
+        f"INSERT INTO sqlite_sequence (name, seq) VALUES ('{literal}', {int(value)})",
+    ]
+
+
+def create_view_sql(name: str, sql: str) -> str:
+    return f"CREATE VIEW {quote_ident(name)} AS {sql}"
+
+
+# --- checks after the load --------------------------------------------------------
+
+
+def foreign_key_violations(conn: Any, table: str, limit: int = 5) -> tuple[int, list[int]]:
+    """(how many rows of ``table`` break a foreign key, a few of their rowids)."""
+    rows = fetch(conn, f"PRAGMA foreign_key_check({quote_ident(table)})")
+    return len(rows), [r[1] for r in rows[:limit] if r[1] is not None]
+
+
+def check_violations_sql(table: str, expression: str) -> str:
+    return f"SELECT count(*) FROM {quote_ident(table)} WHERE NOT ({expression})"
+
+
+def max_value(conn: Any, table: str, column: str) -> Any:
+    return fetch(conn, f"SELECT max({quote_ident(column)}) FROM {quote_ident(table)}")[0][0]
+
+
+def probe_view(conn: Any, name: str) -> None:
+    """Run a view once: SQLite checks a view's body only when it is used."""
+    fetch(conn, f"SELECT * FROM {quote_ident(name)} LIMIT 0")
+
+
+def drop_view_sql(name: str) -> str:
+    return f"DROP VIEW IF EXISTS {quote_ident(name)}"
+
+
+def trial(definitions: Sequence[str], statements: Sequence[str] = ()) -> str | None:
+    """Whether a table definition (and statements against it) work in SQLite, on an
+    empty in-memory table: None when they do, else SQLite's message.
+
+    Used on translated CHECKs and defaults before they go into a real CREATE TABLE,
+    which cannot be changed afterwards.
+    """
+    import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+    conn = sqlite_adbc.connect(":memory:", autocommit=True)
+    try:
+        execute(conn, create_table_sql("trial", definitions))
+        for sql in statements:
+            execute(conn, sql)
+        return None
+    except Exception as err:
+        return _message(err)
+    finally:
+        conn.close()
+
+
+def trial_default(column: str) -> str | None:
+    """Whether a column definition's DEFAULT works: created, then used by an INSERT."""
+    return trial(
+        [column, "__arrowferry_k INTEGER"],
+        ['INSERT INTO "trial" ("__arrowferry_k") VALUES (1)'],
+    )
+
+
+def _message(err: BaseException) -> str:
+    text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    for prefix in ("INVALID_ARGUMENT: ", "INTERNAL: ", "[SQLite] "):
+        text = text.replace(prefix, "")
+    return text
+
+
+def driver_message(err: BaseException) -> str:
+    return _message(err)

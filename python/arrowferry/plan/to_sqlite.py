@@ -1,0 +1,449 @@
+"""The plan of a PostgreSQL -> SQLite migration: types, reads, DDL and finishing.
+
+SQLite has five storage classes and type *affinity*, so the choice that matters is
+the declared type: it must keep every value as it is inserted (driver-traps.md E).
+Types that mean something to arrowferry on the way back (BOOLEAN, DATETIME, UUID,
+JSON...) are kept as declared names, so a round trip SQLite -> PostgreSQL -> SQLite
+finds them again. Two need care:
+
+* numeric: a NUMERIC column turns text into INTEGER or REAL, keeping 15 significant
+  digits. The plan counts, per column, the values that would be rounded; a column
+  holding any becomes ``DECIMAL_TEXT(p,s)`` (TEXT affinity: every digit kept).
+* json and arrays: ``JSON TEXT``: TEXT affinity, since a JSON document that is a bare
+  number would otherwise be stored as a number.
+
+Keys, foreign keys and CHECKs must be written inside CREATE TABLE in SQLite; they are
+(foreign keys and checks switched off during the load and checked after it). Unique
+constraints and indexes are built after the load, from sorted data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from arrowferry.convert.to_sqlite import Kernel
+from arrowferry.dialects import postgresql_read as pgread
+from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
+from arrowferry.errors import SchemaError
+from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
+from arrowferry.options import MigrationOptions
+from arrowferry.plan.model import Statement
+from arrowferry.types import TypeMappings, to_sqlite_ddl
+
+_INTEGER_KINDS = {"int16", "int32", "int64"}
+
+
+@dataclass(frozen=True)
+class SqliteColumnPlan:
+    """How one column travels: read from PostgreSQL as, converted by, declared as."""
+
+    source: str
+    target: str
+    declared: str  # the PostgreSQL type, as format_type writes it
+    type: DataType
+    ddl: str  # the SQLite declared type
+    select: str  # the expression read from PostgreSQL
+    kernel: Kernel
+    lossy: tuple[str, ...] = ()
+
+    @property
+    def read_as(self) -> str:
+        return "binary" if self.select == quote_ident(self.source) else "text"
+
+
+@dataclass
+class SqliteTablePlan:
+    source: Table
+    name: str
+    columns: tuple[SqliteColumnPlan, ...]
+    rows: int
+    create_sql: str
+    key: tuple[str, ...]  # primary key columns (source names): reject records name rows by it
+    order_by: tuple[str, ...]  # read in rowid order when the key is the rowid
+    finish: list[Statement] = field(default_factory=list)
+    sequence: int | None = None  # AUTOINCREMENT high-water mark
+
+
+@dataclass
+class SqlitePlan:
+    source_schema: str
+    tables: list[SqliteTablePlan]
+    finish: list[Statement]  # views, after every table
+    warnings: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        """The same shape as a PostgreSQL-bound plan (``MigrationPlan.to_dict``)."""
+        return {
+            "source_schema": self.source_schema,
+            "target_schema": "main",
+            "tables": [
+                {
+                    "source": t.source.name,
+                    "target": t.name,
+                    "rows": t.rows,
+                    "columns": [
+                        {
+                            "name": c.target,
+                            "source_type": c.declared,
+                            "target_type": c.ddl,
+                            "read_as": c.read_as,
+                            "read_sql": c.select,
+                            "storage_classes": [],
+                            "profile": {},
+                            "date_forms": {},
+                            "lossy": list(c.lossy),
+                        }
+                        for c in t.columns
+                    ],
+                    "ddl": t.create_sql,
+                }
+                for t in self.tables
+            ],
+            "finish": [
+                {"kind": s.kind, "table": s.table, "sql": s.sql}
+                for s in [*(s for t in self.tables for s in t.finish), *self.finish]
+            ],
+            "warnings": list(self.warnings),
+        }
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the planner needs from the source beyond its schema (read in the snapshot)."""
+
+    rows: Mapping[str, int]
+    wide_decimals: Mapping[str, Mapping[str, int]]  # table -> column -> values SQLite would round
+    sequences: Mapping[str, int]  # table -> last value of its key's sequence
+
+
+class SqlitePlanner:
+    """Builds a :class:`SqlitePlan` from a PostgreSQL schema."""
+
+    def __init__(self, schema: Schema, facts: SourceFacts, options: MigrationOptions) -> None:
+        self.schema = schema
+        self.facts = facts
+        self.options = options
+        self.mappings = TypeMappings(options.type_mappings)
+        self.warnings: list[str] = list(schema.notes)
+        self.names: dict[str, str] = {}  # lower-case -> name: one namespace in SQLite
+
+    def build(self, tables: Sequence[Table]) -> SqlitePlan:
+        self._claim_table_names(tables)
+        wanted = {t.name for t in tables}
+        plans = [self._table(t, wanted) for t in tables]
+        for key in self.mappings.unused():
+            self.warnings.append(f"type mapping {key!r} matched no column")
+        views = self._views() if self.options.create_views and not self.options.data_only else []
+        return SqlitePlan(self.options.source_schema, plans, views, self.warnings)
+
+    # --- names ---------------------------------------------------------------------
+
+    def _claim_table_names(self, tables: Sequence[Table]) -> None:
+        for table in tables:
+            clash = self.names.get(table.name.lower())
+            if clash is not None:
+                raise SchemaError(
+                    f"tables {clash!r} and {table.name!r} differ only in case; SQLite names are "
+                    "case-insensitive, so they cannot both exist there. Migrate them separately "
+                    "with include_tables/exclude_tables"
+                )
+            self.names[table.name.lower()] = table.name
+            seen: dict[str, str] = {}
+            for col in table.columns:
+                if col.name.lower() in seen:
+                    raise SchemaError(
+                        f"table {table.name!r}: columns {seen[col.name.lower()]!r} and "
+                        f"{col.name!r} differ only in case, which SQLite cannot hold apart"
+                    )
+                seen[col.name.lower()] = col.name
+
+    def _relation_name(self, wanted: str, what: str) -> str:
+        name, n = wanted, 1
+        while name.lower() in self.names:
+            name, n = f"{wanted}_{n}", n + 1
+        if name != wanted:
+            self.warnings.append(f"{what} {wanted!r} is named {name!r} in SQLite (name taken)")
+        self.names[name.lower()] = name
+        return name
+
+    # --- tables --------------------------------------------------------------------
+
+    def _table(self, table: Table, wanted: set[str]) -> SqliteTablePlan:
+        columns = tuple(self._column(table, c) for c in table.columns)
+        pk = table.primary_key
+        rowid_key = (
+            pk is not None
+            and len(pk.columns) == 1
+            and table.column(pk.columns[0]).type.kind in _INTEGER_KINDS
+            and not self._overridden(table, pk.columns[0])
+        )
+        definitions = [
+            self._column_ddl(table, col, plan, rowid_key)
+            for col, plan in zip(table.columns, columns, strict=True)
+        ]
+        if pk is not None and not rowid_key:
+            definitions.append(f"PRIMARY KEY ({', '.join(quote_ident(c) for c in pk.columns)})")
+        checks = self._checks(table, definitions)
+        definitions += [ddl for ddl, _ in checks]
+        definitions += self._foreign_keys(table, wanted)
+        plan = SqliteTablePlan(
+            source=table,
+            name=table.name,
+            columns=columns,
+            rows=self.facts.rows.get(table.name, 0),
+            create_sql=sqlw.create_table_sql(table.name, definitions),
+            key=pk.columns if pk is not None else (),
+            order_by=pk.columns if rowid_key and pk is not None else (),
+        )
+        if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
+            plan.sequence = self.facts.sequences.get(table.name, 0)
+        plan.finish = self._finish(table, checks)
+        for col in table.columns:
+            if col.generated:
+                self.warnings.append(
+                    f"column {table.name}.{col.name} is generated in PostgreSQL "
+                    f"({col.generated}); its values are copied as a plain column"
+                )
+        return plan
+
+    def _overridden(self, table: Table, column: str) -> bool:
+        col = table.column(column)
+        return self.mappings.lookup(table.name, col.name, col.declared) is not None
+
+    def _column(self, table: Table, col: Column) -> SqliteColumnPlan:
+        dtype = col.type
+        if dtype.kind == "other" and (dtype.raw or "").lower() == "money":
+            dtype = DataType("decimal", scale=2, raw="money")
+        kernel, ddl, lossy = self._storage(table, col, dtype)
+        override = self.mappings.lookup(table.name, col.name, col.declared)
+        if override is not None:
+            ddl = override
+        return SqliteColumnPlan(
+            col.name,
+            col.name,
+            col.declared,
+            dtype,
+            ddl,
+            pgread.select_expression(col.name, dtype),
+            kernel,
+            tuple(lossy),
+        )
+
+    def _storage(self, table: Table, col: Column, dtype: DataType) -> tuple[Kernel, str, list[str]]:
+        """(kernel, SQLite declared type, lossy notes) for a PostgreSQL type."""
+        kind = dtype.kind
+        ddl = to_sqlite_ddl(dtype)
+        if kind == "boolean":
+            return "same", ddl, ["stored as the integers 1 and 0"]
+        if kind in _INTEGER_KINDS:
+            return "integer", ddl, []
+        if kind == "float64":
+            return "float64", ddl, []
+        if kind == "float32":
+            return (
+                "float32",
+                ddl,
+                [
+                    "each single-precision value becomes the double of its shortest decimal text "
+                    "(0.1 stays 0.1)"
+                ],
+            )
+        if kind == "decimal":
+            return self._decimal(table, col, dtype)
+        if kind == "timestamptz":
+            return "utc_text", ddl, ["stored as UTC text with the offset '+00:00'"]
+        notes = {
+            "date": [
+                "ISO text; 'infinity', BC dates and years past 9999 are kept as PostgreSQL writes them"
+            ],
+            "timestamp": [
+                "ISO text; 'infinity', BC dates and years past 9999 are kept as PostgreSQL writes them"
+            ],
+            "time": ["ISO text (24:00:00 is kept)"],
+            "interval": ["ISO 8601 duration text (P1Y2M3DT4H5M6S)"],
+            "array": ["JSON text of the array (to_json); lower bounds other than 1 are dropped"],
+            "json": ["jsonb as PostgreSQL normalises it"] if col.declared == "jsonb" else [],
+            "uuid": ["canonical lower-case text"],
+        }.get(kind, [])
+        if kind == "other":
+            notes = [f"{dtype.raw} values become their PostgreSQL text"]
+        if kind == "text" and col.declared.startswith("character("):
+            notes = ["char(n) values keep their trailing blanks"]
+        return ("same" if kind == "blob" else "text"), ddl, notes
+
+    def _decimal(self, table: Table, col: Column, dtype: DataType) -> tuple[Kernel, str, list[str]]:
+        wide = self.facts.wide_decimals.get(table.name, {}).get(col.name, 0)
+        params = f"({dtype.precision},{dtype.scale or 0})" if dtype.precision is not None else ""
+        if wide:
+            self.warnings.append(
+                f"column {table.name}.{col.name} holds {wide} value(s) with more than 15 "
+                f"significant digits; it is declared DECIMAL_TEXT{params} (TEXT affinity) so SQLite "
+                "keeps every digit, where NUMERIC affinity would round them to doubles"
+            )
+            return "text", f"DECIMAL_TEXT{params}", ["stored as exact decimal text"]
+        return (
+            "numeric_text",
+            to_sqlite_ddl(dtype),
+            [
+                "SQLite's NUMERIC affinity stores each value as INTEGER or REAL ('12.50' reads back "
+                "as 12.5, the same number); NaN and Infinity stay text"
+            ],
+        )
+
+    def _column_ddl(
+        self, table: Table, col: Column, plan: SqliteColumnPlan, rowid_key: bool
+    ) -> str:
+        parts = [quote_ident(plan.target)]
+        pk = table.primary_key
+        if rowid_key and pk is not None and pk.columns == (col.name,):
+            # the rowid itself: the fastest key SQLite has, and AUTOINCREMENT's sequence
+            # keeps PostgreSQL's promise that ids are never handed out twice
+            parts.append("INTEGER PRIMARY KEY" + (" AUTOINCREMENT" if col.identity else ""))
+        else:
+            parts.append(plan.ddl)
+            if not col.nullable:
+                parts.append("NOT NULL")
+        default = self._default(table, col, " ".join(parts))
+        if default is not None:
+            parts.append(f"DEFAULT {default}")
+        return " ".join(parts)
+
+    def _default(self, table: Table, col: Column, column_ddl: str) -> str | None:
+        if col.default is None or col.identity:
+            return None
+        try:
+            expr = translate_expression(col.default, "postgresql", "sqlite")
+        except TranslationError as err:
+            self.warnings.append(f"default of {table.name}.{col.name} dropped: {err}")
+            return None
+        for form in (expr, f"({expr})"):
+            trial = sqlw.trial_default(f"{column_ddl} DEFAULT {form}")
+            if trial is None:
+                return form
+        self.warnings.append(
+            f"default of {table.name}.{col.name} dropped: {col.default!r} has no SQLite form "
+            f"({trial})"
+        )
+        return None
+
+    def _checks(self, table: Table, definitions: list[str]) -> list[tuple[str, str]]:
+        """(CONSTRAINT ... CHECK (...), expression) for each CHECK that works in SQLite."""
+        out = []
+        for check in table.checks:
+            what = f"CHECK {check.name or check.expression!r} on {table.name}"
+            try:
+                expr = translate_expression(
+                    check.expression, "postgresql", "sqlite", columns=table.column_names
+                )
+            except TranslationError as err:
+                self.warnings.append(f"{what} not migrated: {err}")
+                continue
+            name = f"CONSTRAINT {quote_ident(check.name)} " if check.name else ""
+            ddl = f"{name}CHECK ({expr})"
+            failure = sqlw.trial([*definitions, ddl], [sqlw.check_violations_sql("trial", expr)])
+            if failure is not None:
+                self.warnings.append(
+                    f"{what} not migrated: its SQLite form {expr!r} does not work ({failure})"
+                )
+                continue
+            out.append((ddl, expr))
+        return out
+
+    def _foreign_keys(self, table: Table, wanted: set[str]) -> list[str]:
+        out = []
+        for fk in table.foreign_keys:
+            if fk.ref_table not in wanted:
+                self.warnings.append(
+                    f"foreign key {table.name}({', '.join(fk.columns)}) -> {fk.ref_table} not "
+                    f"created: table {fk.ref_table!r} is not migrated"
+                )
+                continue
+            out.append(_foreign_key_ddl(fk))
+        return out
+
+    # --- after the load -----------------------------------------------------------
+
+    def _finish(self, table: Table, checks: list[tuple[str, str]]) -> list[Statement]:
+        out = []
+        for unique in table.uniques:
+            name = self._relation_name(
+                unique.name or f"{table.name}_{'_'.join(unique.columns)}_key", "unique constraint"
+            )
+            keys = [quote_ident(c) for c in unique.columns]
+            out.append(
+                Statement(
+                    "unique", sqlw.index_sql(table.name, name, keys, unique=True), table.name, name
+                )
+            )
+        for index in table.indexes:
+            stmt = self._index(table, index)
+            if stmt is not None:
+                out.append(stmt)
+        for _ddl, expr in checks:
+            out.append(
+                Statement(
+                    "check",
+                    sqlw.check_violations_sql(table.name, expr),
+                    table.name,
+                    expr,
+                )
+            )
+        return out
+
+    def _index(self, table: Table, index: Index) -> Statement | None:
+        keys = []
+        try:
+            for key in index.keys:
+                text = (
+                    translate_expression(
+                        key.expression, "postgresql", "sqlite", columns=table.column_names
+                    )
+                    if key.is_expression
+                    else quote_ident(key.expression)
+                )
+                keys.append(text + (" DESC" if key.descending else ""))
+            where = (
+                translate_expression(
+                    index.where, "postgresql", "sqlite", columns=table.column_names
+                )
+                if index.where
+                else None
+            )
+        except TranslationError as err:
+            self.warnings.append(f"index {index.name!r} on {table.name} not created: {err}")
+            return None
+        name = self._relation_name(index.name, "index")
+        sql = sqlw.index_sql(table.name, name, keys, unique=index.unique, where=where)
+        return Statement("unique" if index.unique else "index", sql, table.name, name)
+
+    def _views(self) -> list[Statement]:
+        out = []
+        for view in self.schema.views:
+            try:
+                sql = translate_query(
+                    view.sql, "postgresql", "sqlite", schema=self.options.source_schema
+                )
+            except TranslationError as err:
+                self.warnings.append(f"view {view.name!r} not created: {err}")
+                continue
+            name = self._relation_name(view.name, "view")
+            out.append(Statement("view", sqlw.create_view_sql(name, sql), None, name))
+        return out
+
+
+def _foreign_key_ddl(fk: ForeignKey) -> str:
+    cols = ", ".join(quote_ident(c) for c in fk.columns)
+    refs = ", ".join(quote_ident(c) for c in fk.ref_columns)
+    name = f"CONSTRAINT {quote_ident(fk.name)} " if fk.name else ""
+    sql = f"{name}FOREIGN KEY ({cols}) REFERENCES {quote_ident(fk.ref_table)} ({refs})"
+    if fk.on_delete != "NO ACTION":
+        sql += f" ON DELETE {fk.on_delete}"
+    if fk.on_update != "NO ACTION":
+        sql += f" ON UPDATE {fk.on_update}"
+    if fk.deferrable:
+        sql += " DEFERRABLE INITIALLY " + ("DEFERRED" if fk.initially_deferred else "IMMEDIATE")
+    return sql

@@ -1,0 +1,461 @@
+"""Run a PostgreSQL -> SQLite plan: read in one snapshot, convert, ingest, then finish.
+
+SQLite takes one writer at a time, so tables load one after another, while a
+prefetch thread reads and converts the next batches from PostgreSQL. Each table is
+created and loaded in one transaction (a failure leaves no table). A new file is
+built as ``<name>.arrowferry-partial`` and renamed only when the run is complete, so a
+file at the target path is always whole; an existing file gets its tables one
+transaction at a time. After the loads: unique constraints and indexes (built from
+the loaded data, sorted once), CHECK and foreign-key violations counted (SQLite
+enforced neither during the load), AUTOINCREMENT high-water marks, views, ANALYZE.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arrowferry.convert.to_sqlite import NOT_STORABLE, convert
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import postgresql_read as pgread
+from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.errors import ArrowferryError, ConversionError, TransferError
+from arrowferry.options import MigrationOptions
+from arrowferry.plan.model import Statement
+from arrowferry.plan.to_sqlite import SqlitePlan, SqliteTablePlan
+from arrowferry.progress import Reporter
+from arrowferry.result import MigrationError, MigrationResult, TableResult
+from arrowferry.transfer.prefetch import Prefetch
+from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile
+from arrowferry.transfer.writer import Capturing
+from arrowferry.urls import Endpoint
+
+_ARROW = {
+    "same": None,  # bool or binary, as read
+    "integer": pa.int64(),
+    "float64": pa.float64(),
+    "float32": pa.float64(),
+    "utc_text": pa.string(),
+    "numeric_text": pa.string(),
+    "text": pa.string(),
+}
+
+
+@dataclass
+class _Batch:
+    data: pa.RecordBatch
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
+class TableConverter:
+    """One table's batches as read -> as written, with the bad-value policy applied."""
+
+    def __init__(self, table: SqliteTablePlan, options: MigrationOptions) -> None:
+        self.table = table
+        self.policy = options.on_bad_value
+        self.bad_counts: dict[str, int] = {}
+        self.rows_read = 0
+        self.schema: pa.Schema | None = None
+
+    def __call__(self, batch: pa.RecordBatch) -> _Batch:
+        self.rows_read += batch.num_rows
+        arrays: list[pa.Array] = []
+        masks: dict[int, np.ndarray] = {}
+        for i, col in enumerate(self.table.columns):
+            converted = convert(col.kernel, batch.column(i))
+            arrays.append(converted.array)
+            if converted.bad is not None:
+                masks[i] = converted.bad
+                self.bad_counts[col.target] = self.bad_counts.get(col.target, 0) + int(
+                    converted.bad.sum()
+                )
+        rejected: list[RejectedRow] = []
+        if masks:
+            arrays, keep, rejected = self._apply_policy(batch, arrays, masks)
+            if keep is not None:
+                arrays = [a.filter(keep) for a in arrays]
+        out = pa.RecordBatch.from_arrays(arrays, schema=self._schema(arrays))
+        return _Batch(out, rejected)
+
+    def _schema(self, arrays: list[pa.Array]) -> pa.Schema:
+        if self.schema is None:
+            fields = []
+            for col, array in zip(self.table.columns, arrays, strict=True):
+                wanted = _ARROW[col.kernel] or array.type
+                if wanted not in sqlw.WRITABLE:
+                    raise TransferError(
+                        f"table {self.table.name!r}, column {col.target!r}: read as Arrow "
+                        f"{array.type}, which SQLite cannot bind exactly",
+                        table=self.table.name,
+                    )
+                fields.append(pa.field(col.target, wanted))
+            self.schema = pa.schema(fields)
+        for f, array in zip(self.schema, arrays, strict=True):
+            if array.type != f.type:  # a batch of another type would bind another class
+                raise TransferError(
+                    f"table {self.table.name!r}, column {f.name!r}: a batch arrived as Arrow "
+                    f"{array.type}, not {f.type}",
+                    table=self.table.name,
+                )
+        return self.schema
+
+    def _apply_policy(
+        self, batch: pa.RecordBatch, arrays: list[pa.Array], masks: dict[int, np.ndarray]
+    ) -> tuple[list[pa.Array], pa.Array | None, list[RejectedRow]]:
+        columns = self.table.columns
+        if self.policy == "fail":
+            i, mask = next(iter(masks.items()))
+            row = int(np.flatnonzero(mask)[0])
+            key = self._key(batch, row)
+            value = batch.column(i)[row].as_py()
+            raise ConversionError(
+                f"table {self.table.name!r}, column {columns[i].source!r}, row {key or row}: "
+                f"value {value!r} cannot be stored: {NOT_STORABLE[columns[i].kernel]}",
+                table=self.table.name,
+                column=columns[i].source,
+                row=key or row,
+                value=value,
+            )
+        if self.policy == "null":
+            for i, mask in masks.items():
+                arrays[i] = pc.if_else(pa.array(mask), pa.scalar(None, arrays[i].type), arrays[i])
+            return arrays, None, []
+        any_bad = np.zeros(batch.num_rows, dtype=bool)
+        for mask in masks.values():
+            any_bad |= mask
+        rejected = []
+        names = [c.source for c in columns]
+        for row in (int(r) for r in np.flatnonzero(any_bad)):
+            values = {n: batch.column(j)[row].as_py() for j, n in enumerate(names)}
+            problems = [
+                Problem(
+                    columns[i].source, values[columns[i].source], NOT_STORABLE[columns[i].kernel]
+                )
+                for i, mask in masks.items()
+                if mask[row]
+            ]
+            rejected.append(RejectedRow(None, self._key(batch, row), problems, values))
+        return arrays, pa.array(~any_bad), rejected
+
+    def _key(self, batch: pa.RecordBatch, row: int) -> dict[str, Any]:
+        index = {c.source: i for i, c in enumerate(self.table.columns)}
+        return {k: batch.column(index[k])[row].as_py() for k in self.table.key}
+
+
+class SqlitePipeline:
+    def __init__(
+        self,
+        plan: SqlitePlan,
+        source: Endpoint,
+        target: Path,
+        options: MigrationOptions,
+        reporter: Reporter,
+        result: MigrationResult,
+    ) -> None:
+        self.plan = plan
+        self.source = source
+        self.target = target
+        self.options = options
+        self.reporter = reporter
+        self.result = result
+        self.loaded: list[SqliteTablePlan] = []
+        self.stopped = False
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        fresh = not self.target.exists()
+        path = sqlw.partial_path(self.target) if fresh else self.target
+        if fresh:
+            path.unlink(missing_ok=True)  # a crashed run's leftovers
+        conn = sqlw.connect(path, fresh=fresh)
+        try:
+            src = pgread.connect_snapshot(self.source)
+            try:
+                self._prepare(conn)
+                self.reporter.phase("loading tables")
+                for table in self.plan.tables:
+                    if self.stopped:
+                        break
+                    self._load_one(conn, src, table)
+            finally:
+                pgread.end_snapshot(src)
+            loaded = time.perf_counter()
+            self.result.phases["load"] = loaded - started
+            self.reporter.phase("building indexes and checking constraints")
+            self._finish(conn)
+            self.result.phases["finish"] = time.perf_counter() - loaded
+        except BaseException:
+            conn.close()
+            if fresh:
+                path.unlink(missing_ok=True)
+            raise
+        if fresh and self.stopped:
+            # a run that stopped early has not made the file it promised: none is left
+            conn.close()
+            path.unlink(missing_ok=True)
+            self.result.warnings.append(
+                f"{self.target} was not created: the run stopped at an error before every "
+                "table was in (continue_on_error keeps the tables that did load)"
+            )
+            return
+        sqlw.finalize(conn, path if fresh else None, self.target)
+
+    # --- load ---------------------------------------------------------------------
+
+    def _prepare(self, conn: Any) -> None:
+        if self.options.drop_tables and not self.options.data_only:
+            sqlw.execute(conn, "BEGIN")
+            for table in self.plan.tables:
+                sqlw.execute(conn, sqlw.drop_table_sql(table.name))
+            sqlw.execute(conn, "COMMIT")
+
+    def _load_one(self, conn: Any, src: Any, table: SqliteTablePlan) -> None:
+        start = time.perf_counter()
+        self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
+        rejects = RejectFile(
+            Path(self.options.reject_dir), table.name, None, table.source.name, table.key
+        )
+        converter = TableConverter(table, self.options)
+        try:
+            sqlw.execute(conn, "BEGIN")
+            if not self.options.data_only:
+                sqlw.execute(conn, table.create_sql)
+            rows = 0
+            if not self.options.schema_only:
+                rows = self._copy(conn, src, table, converter, rejects)
+            sqlw.execute(conn, "COMMIT")
+        except BaseException as err:
+            with contextlib.suppress(Exception):
+                sqlw.execute(conn, "ROLLBACK")
+            rejects.discard()
+            if not isinstance(err, Exception):
+                raise
+            message = (
+                err.message
+                if isinstance(err, ArrowferryError)
+                else f"table {table.name!r}: {_driver_message(err, self.source)}"
+            )
+            self._failed(table, message, start)
+            return
+        reject_file = rejects.commit()
+        seconds = time.perf_counter() - start
+        self.loaded.append(table)
+        if not self.options.data_only:
+            self.result.summary.tables_created += 1
+        self.result.tables.append(
+            TableResult(table.name, rows, seconds, converter.rows_read, rejects.count)
+        )
+        self.result.rows_migrated += rows
+        self.result.tables_processed += 1
+        self._account(table, converter, reject_file)
+        self.reporter.table_finished(table.name, rows, seconds, True)
+
+    def _copy(
+        self,
+        conn: Any,
+        src: Any,
+        table: SqliteTablePlan,
+        converter: TableConverter,
+        rejects: RejectFile,
+    ) -> int:
+        sql = pgread.select_sql(
+            self.options.source_schema,
+            table.source.name,
+            [c.select for c in table.columns],
+            table.order_by,
+        )
+
+        def work(_: None) -> Iterator[_Batch]:
+            for batch in pgread.read_batches(src, sql):
+                yield converter(batch)
+
+        batches = Prefetch([None], work)
+        written = 0
+
+        def stream() -> Iterator[pa.RecordBatch]:
+            nonlocal written
+            for item in batches:
+                if item.rejected:
+                    rejects.write(item.rejected, None)
+                written += item.data.num_rows
+                self.reporter.advance(table.name, item.data.num_rows)
+                yield item.data
+
+        capture = Capturing(stream())
+        iterator = iter(capture)
+        try:
+            head = next(iterator)
+        except StopIteration:
+            return 0  # an empty table: nothing to ingest
+        reader = pa.RecordBatchReader.from_batches(head.schema, _chain(head, iterator))
+        try:
+            sqlw.ingest(conn, table.name, reader)
+        except BaseException:
+            if capture.error is not None:
+                raise capture.error from None
+            raise
+        return written
+
+    def _failed(self, table: SqliteTablePlan, message: str, start: float) -> None:
+        fatal = not self.options.continue_on_error
+        self.result.errors.append(MigrationError(table.name, message, fatal=fatal))
+        self.result.success = False
+        self.stopped = fatal
+        self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
+
+    def _account(
+        self, table: SqliteTablePlan, converter: TableConverter, reject_file: Path | None
+    ) -> None:
+        policy = self.options.on_bad_value
+        for column, count in sorted(converter.bad_counts.items()):
+            if policy == "reject":
+                self.result.rejected.append({"table": table.name, "column": column, "count": count})
+            else:
+                self.result.warnings.append(
+                    f"{table.name}.{column}: {count} value(s) that could not be stored exactly "
+                    "were stored as NULL"
+                )
+        if reject_file is not None:
+            self.result.reject_files[table.name] = str(reject_file)
+        for col in table.columns:
+            self.result.ledger.append(
+                {
+                    "table": table.name,
+                    "column": col.target,
+                    "source_type": col.declared,
+                    "target_type": col.ddl,
+                    "read_as": col.read_as,
+                    "conversion": col.kernel,
+                    "lossy": list(col.lossy),
+                    "counts": {
+                        "rejected" if policy == "reject" else "nulled": converter.bad_counts.get(
+                            col.target, 0
+                        )
+                    },
+                }
+            )
+
+    # --- finish -------------------------------------------------------------------
+
+    def _finish(self, conn: Any) -> None:
+        schema_changes = not self.options.data_only
+        for table in self.loaded:
+            for stmt in table.finish:
+                if stmt.kind == "check":
+                    self._count_check(conn, stmt)
+                elif schema_changes:
+                    self._statement(conn, stmt)
+            if table.sequence is not None and schema_changes:
+                self._sequence(conn, table)
+        self._foreign_keys(conn)
+        if not self.stopped and schema_changes:
+            self._views(conn, self.plan.finish)
+        with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
+            sqlw.execute(conn, "PRAGMA analysis_limit = 1000")
+            sqlw.execute(conn, "ANALYZE")
+
+    def _statement(self, conn: Any, stmt: Statement) -> None:
+        if self.options.verbose:
+            self.reporter.message(stmt.sql)
+        try:
+            sqlw.execute(conn, stmt.sql)
+        except Exception as err:
+            self._warn(
+                f"{stmt.kind} {stmt.name!r} on {stmt.table} not created: {sqlw.driver_message(err)}"
+            )
+            return
+        if stmt.kind in {"index", "unique"}:
+            self.result.summary.indexes_created += 1
+            if stmt.kind == "unique":
+                self.result.summary.constraints_applied += 1
+
+    def _count_check(self, conn: Any, stmt: Statement) -> None:
+        assert stmt.table is not None
+        try:
+            broken = int(sqlw.fetch(conn, stmt.sql)[0][0])
+        except Exception as err:
+            self._warn(
+                f"CHECK ({stmt.name}) on {stmt.table} could not be verified: {sqlw.driver_message(err)}"
+            )
+            return
+        self.result.summary.constraints_applied += 1
+        if broken:
+            self._warn(
+                f"CHECK ({stmt.name}) on {stmt.table}: {broken} row(s) break its SQLite form "
+                "(the expression means something else in SQLite, or the data changed); "
+                "SQLite keeps the constraint and will refuse updates of those rows"
+            )
+            self.result.constraint_issues.append(
+                {"table": stmt.table, "constraint": stmt.name, "kind": "check", "rows": broken}
+            )
+
+    def _sequence(self, conn: Any, table: SqliteTablePlan) -> None:
+        key = table.order_by[0]
+        top = sqlw.max_value(conn, table.name, key)
+        value = max(int(top or 0), int(table.sequence or 0))
+        sqlw.execute(conn, "BEGIN")
+        for sql in sqlw.set_sequence_sql(table.name, value):
+            sqlw.execute(conn, sql)
+        sqlw.execute(conn, "COMMIT")
+        self.result.summary.sequences_reset += 1
+
+    def _foreign_keys(self, conn: Any) -> None:
+        for table in self.loaded:
+            if not table.source.foreign_keys:
+                continue
+            count, rowids = sqlw.foreign_key_violations(conn, table.name)
+            if count:
+                self._warn(
+                    f"table {table.name}: {count} row(s) break a foreign key (rowids "
+                    f"{', '.join(map(str, rowids))}{'...' if count > len(rowids) else ''}); "
+                    "SQLite keeps the key, and PRAGMA foreign_key_check lists them"
+                )
+                self.result.constraint_issues.append(
+                    {"table": table.name, "kind": "foreign_key", "rows": count}
+                )
+            self.result.summary.foreign_keys_created += len(table.source.foreign_keys)
+
+    def _views(self, conn: Any, views: list[Statement]) -> None:
+        """Views in dependency order: each one that fails is retried after the others."""
+        todo = list(views)
+        while todo:
+            failed: list[tuple[Statement, str]] = []
+            for stmt in todo:
+                try:
+                    sqlw.execute(conn, stmt.sql)
+                    sqlw.probe_view(conn, stmt.name)
+                except Exception as err:
+                    with contextlib.suppress(Exception):
+                        sqlw.execute(conn, sqlw.drop_view_sql(stmt.name))
+                    failed.append((stmt, sqlw.driver_message(err)))
+                    continue
+                self.result.summary.views_created += 1
+            if len(failed) == len(todo):
+                for stmt, message in failed:
+                    self._warn(f"view {stmt.name!r} not created: {message}")
+                return
+            todo = [stmt for stmt, _ in failed]
+
+    def _warn(self, text: str) -> None:
+        self.result.warnings.append(text)
+        self.reporter.message(text)
+
+
+def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield head
+    yield from rest
+
+
+def _driver_message(err: BaseException, source: Endpoint) -> str:
+    text = str(err)
+    if "[SQLite]" in text:
+        return sqlw.driver_message(err)
+    return pg.driver_message(err, source)

@@ -116,7 +116,7 @@ def wide_decimals(conn: Any, schema: str, table: str, columns: Sequence[str]) ->
     for col in columns:
         q = quote_ident(col)
         digits = f"length(trim(both '0' from translate(abs({q})::text, '.', '')))"
-        integral = f"({q} = trunc({q}) AND abs({q}) < 9223372036854775807)"
+        integral = f"({q} = trunc({q}) AND abs({q}) <= 9223372036854775807)"
         parts.append(f"count(*) FILTER (WHERE NOT {integral} AND {digits} > 15)")
     row = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {pg.qname(schema, table)}")[0]
     return {col: int(n) for col, n in zip(columns, row, strict=True)}

@@ -1,0 +1,419 @@
+"""PostgreSQL -> SQLite: every type family, keys, indexes, constraints, views, bad values,
+atomic files and existing targets, against a real PostgreSQL.
+
+The type matrix is one line per case (like sqlglot's ``validate_all``): a PostgreSQL type
+and literal, the SQLite declared type, the value read back with the stdlib sqlite3 driver
+and its storage class. All cases are columns of one table, migrated once per module.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import arrowferry as af
+from arrowferry.errors import ConversionError, SchemaError, TargetExistsError
+from tests.conftest import fresh_database, sql
+
+
+@dataclass(frozen=True)
+class Case:
+    pg_type: str
+    literal: str  # SQL literal (NULL allowed)
+    declared: str  # SQLite declared type expected
+    value: Any  # as sqlite3 reads it back
+    storage: str  # typeof() in SQLite
+
+
+CASES = [
+    Case("boolean", "true", "BOOLEAN", 1, "integer"),
+    Case("boolean", "false", "BOOLEAN", 0, "integer"),
+    Case("smallint", "-32768", "SMALLINT", -32768, "integer"),
+    Case("integer", "2147483647", "INTEGER", 2147483647, "integer"),
+    Case("bigint", "-9223372036854775808", "INTEGER", -9223372036854775808, "integer"),
+    Case("real", "0.1", "REAL", 0.1, "real"),  # not 0.10000000149011612
+    Case("real", "3.4028235e38", "REAL", 3.4028235e38, "real"),
+    Case("real", "'-Infinity'", "REAL", -math.inf, "real"),
+    Case("double precision", "0.30000000000000004", "REAL", 0.30000000000000004, "real"),
+    Case("double precision", "5e-324", "REAL", 5e-324, "real"),
+    Case("double precision", "'Infinity'", "REAL", math.inf, "real"),
+    Case("numeric(12,2)", "12.50", "NUMERIC(12,2)", 12.5, "real"),
+    Case("numeric(12,2)", "1234567890.12", "NUMERIC(12,2)", 1234567890.12, "real"),
+    Case("numeric(12,2)", "'NaN'", "NUMERIC(12,2)", "NaN", "text"),
+    Case("numeric(20,0)", "9223372036854775807", "NUMERIC(20,0)", 9223372036854775807, "integer"),
+    Case("numeric", "0.000001", "NUMERIC", 0.000001, "real"),
+    Case(
+        "numeric(30,5)",
+        "1234567890123456789012.12345",
+        "DECIMAL_TEXT(30,5)",
+        "1234567890123456789012.12345",
+        "text",
+    ),
+    Case("money", "12.34", "NUMERIC", 12.34, "real"),
+    Case("text", "'héllo 🙂' || chr(10) || 'x'", "TEXT", "héllo 🙂\nx", "text"),
+    Case("text", "''", "TEXT", "", "text"),
+    Case("varchar(5)", "'abc'", "VARCHAR(5)", "abc", "text"),
+    Case("char(4)", "'ab'", "VARCHAR(4)", "ab  ", "text"),
+    Case("bytea", "'\\x00ff41'::bytea", "BLOB", b"\x00\xffA", "blob"),
+    Case("date", "'2024-02-29'", "DATE", "2024-02-29", "text"),
+    Case("date", "'infinity'", "DATE", "infinity", "text"),
+    Case("date", "'0044-03-15 BC'", "DATE", "0044-03-15 BC", "text"),
+    Case("time", "'24:00:00'", "TIME", "24:00:00", "text"),
+    Case("time", "'12:34:56.789'", "TIME", "12:34:56.789", "text"),
+    Case(
+        "timestamp",
+        "'2024-01-02 03:04:05.123456'",
+        "DATETIME",
+        "2024-01-02 03:04:05.123456",
+        "text",
+    ),
+    Case("timestamp", "'2024-01-02 03:04:05'", "DATETIME", "2024-01-02 03:04:05", "text"),
+    Case("timestamp", "'-infinity'", "DATETIME", "-infinity", "text"),
+    Case(
+        "timestamptz",
+        "'2024-01-02 03:04:05.5+02'",
+        "TIMESTAMPTZ",
+        "2024-01-02 01:04:05.5+00:00",
+        "text",
+    ),
+    Case("interval", "'1 year 2 mons 3 days 04:05:06.5'", "TEXT", "P1Y2M3DT4H5M6.5S", "text"),
+    Case("json", """'{"b": 1, "a": [1.10]}'""", "JSON TEXT", '{"b": 1, "a": [1.10]}', "text"),
+    Case("jsonb", """'{"b": 1, "a": [1.10]}'""", "JSON TEXT", '{"a": [1.10], "b": 1}', "text"),
+    Case("jsonb", "'123.450'", "JSON TEXT", "123.450", "text"),  # a bare number stays JSON text
+    Case(
+        "uuid",
+        "'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'",
+        "UUID",
+        "a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11",
+        "text",
+    ),
+    Case("integer[]", "'{{1,2},{3,4}}'", "JSON TEXT", "[[1,2],[3,4]]", "text"),  # not flattened
+    Case("text[]", """'{a,"b c",NULL}'""", "JSON TEXT", '["a","b c",null]', "text"),
+    Case("inet", "'192.168.0.1/24'", "TEXT", "192.168.0.1/24", "text"),
+    Case("mood", "'happy'", "TEXT", "happy", "text"),
+    Case("point", "'(1.5,2)'", "TEXT", "(1.5,2)", "text"),
+    Case("integer", "NULL", "INTEGER", None, "null"),
+    Case("timestamptz", "NULL", "TIMESTAMPTZ", None, "null"),
+    Case("jsonb", "NULL", "JSON TEXT", None, "null"),
+]
+
+
+def _col(i: int) -> str:
+    return f"c{i:02d}"
+
+
+@pytest.fixture(scope="module")
+def matrix(
+    pg_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[sqlite3.Connection]:
+    with fresh_database(pg_server) as url:
+        sql(url, "CREATE TYPE mood AS ENUM ('sad', 'happy')")
+        columns = ", ".join(f"{_col(i)} {c.pg_type}" for i, c in enumerate(CASES))
+        sql(url, f"CREATE TABLE matrix (id integer PRIMARY KEY, {columns})")
+        values = ", ".join(f"({c.literal})::{c.pg_type}" for c in CASES)
+        sql(url, f"INSERT INTO matrix VALUES (1, {values})")
+        out = tmp_path_factory.mktemp("matrix") / "matrix.db"
+        result = af.migrate(url, out)
+        assert result.success, result.to_dict()
+        conn = sqlite3.connect(out)
+        yield conn
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("i", "case"),
+    list(enumerate(CASES)),
+    ids=lambda v: str(v) if isinstance(v, int) else f"{v.pg_type}:{v.literal[:24]}",
+)
+def test_type_matrix(matrix: sqlite3.Connection, i: int, case: Case) -> None:
+    declared = {r[1]: r[2] for r in matrix.execute("PRAGMA table_info(matrix)")}
+    assert declared[_col(i)] == case.declared
+    value, storage = matrix.execute(f"SELECT {_col(i)}, typeof({_col(i)}) FROM matrix").fetchone()
+    assert storage == case.storage
+    assert value == case.value and type(value) is type(case.value)
+
+
+# --- structure ---------------------------------------------------------------------
+
+SHOP = """
+CREATE TABLE customers (
+    id bigserial PRIMARY KEY,
+    email text NOT NULL UNIQUE,
+    name varchar(40) NOT NULL DEFAULT 'anon',
+    active boolean NOT NULL DEFAULT true,
+    credit numeric(10,2) CHECK (credit >= 0),
+    joined timestamptz DEFAULT now()
+);
+CREATE TABLE orders (
+    id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    customer_id bigint NOT NULL REFERENCES customers (id) ON DELETE CASCADE,
+    total numeric(10,2),
+    placed timestamp
+);
+CREATE TABLE order_lines (
+    order_id integer REFERENCES orders (id) ON DELETE CASCADE,
+    line smallint,
+    sku text,
+    PRIMARY KEY (order_id, line)
+);
+CREATE INDEX orders_customer_placed ON orders (customer_id, placed DESC);
+CREATE INDEX customers_email_lower ON customers (lower(email));
+CREATE INDEX orders_big ON orders (total) WHERE total > 100;
+CREATE VIEW big_orders AS SELECT o.id, c.email, o.total FROM orders o JOIN customers c ON c.id = o.customer_id WHERE o.total > 100;
+INSERT INTO customers (email, credit) SELECT 'c' || g || '@x', g FROM generate_series(1, 50) g;
+INSERT INTO orders (customer_id, total, placed) SELECT 1 + g % 50, g * 1.5, '2024-01-01'::timestamp + g * interval '1 day' FROM generate_series(1, 200) g;
+INSERT INTO order_lines SELECT o, l, 'sku' || o || '-' || l FROM generate_series(1, 200) o, generate_series(1, 3) l;
+DELETE FROM customers WHERE id = 50;
+"""
+
+
+@pytest.fixture
+def shop(pg_url: str) -> str:
+    for statement in SHOP.split(";"):
+        if statement.strip():
+            sql(pg_url, statement)
+    return pg_url
+
+
+def _rows(conn: sqlite3.Connection, query: str) -> list[tuple[Any, ...]]:
+    return list(conn.execute(query))
+
+
+def test_schema_keys_indexes_and_views(shop: str, tmp_path: Path) -> None:
+    out = tmp_path / "shop.db"
+    result = af.migrate(shop, out)
+    assert result.success and not result.warnings, result.to_dict()
+    assert {t.name: t.rows for t in result.tables} == {
+        "customers": 49,
+        "orders": 196,  # the cascade removed customer 50's orders
+        "order_lines": 588,
+    }
+    conn = sqlite3.connect(out)
+    info = {r[1]: r for r in conn.execute("PRAGMA table_info(customers)")}
+    assert info["id"][2] == "INTEGER" and info["id"][5] == 1  # the rowid
+    assert info["email"][3] == 1 and info["name"][3] == 1  # NOT NULL kept
+    create = conn.execute("SELECT sql FROM sqlite_schema WHERE name = 'customers'").fetchone()[0]
+    assert "AUTOINCREMENT" in create and "CHECK" in create
+    # the PostgreSQL sequence's high-water mark survives (id 50 was deleted)
+    assert dict(_rows(conn, "SELECT name, seq FROM sqlite_sequence")) == {
+        "customers": 50,
+        "orders": 200,
+    }
+    conn.execute("INSERT INTO customers (email) VALUES ('new@x')")  # defaults work
+    assert conn.execute(
+        "SELECT id, name, active, joined IS NOT NULL FROM customers WHERE email = 'new@x'"
+    ).fetchone() == (51, "anon", 1, 1)
+    indexes = {r[1]: r[2] for r in conn.execute("PRAGMA index_list(orders)")}
+    assert {"orders_customer_placed", "orders_big"} <= set(indexes)
+    assert any(r[2] == 1 for r in conn.execute("PRAGMA index_list(customers)"))  # unique
+    keys = {(r[2], r[3], r[4], r[6]) for r in conn.execute("PRAGMA foreign_key_list(orders)")}
+    assert keys == {("customers", "customer_id", "id", "CASCADE")}
+    assert _rows(conn, "PRAGMA index_list(order_lines)")  # the composite primary key
+    assert conn.execute("SELECT count(*), sum(total) FROM big_orders").fetchone() == (
+        sum(1 for g in range(1, 201) if g * 1.5 > 100 and 1 + g % 50 != 50),
+        sum(g * 1.5 for g in range(1, 201) if g * 1.5 > 100 and 1 + g % 50 != 50),
+    )
+    conn.commit()  # PRAGMA foreign_keys is a no-op inside a transaction
+    conn.execute("PRAGMA foreign_keys = ON")
+    assert _rows(conn, "PRAGMA foreign_key_check") == []
+    with pytest.raises(sqlite3.IntegrityError):  # the CHECK is live
+        conn.execute("INSERT INTO customers (email, credit) VALUES ('neg@x', -1)")
+    with pytest.raises(sqlite3.IntegrityError):  # and the foreign key
+        conn.execute("INSERT INTO orders (customer_id) VALUES (999)")
+    conn.close()
+    assert not list(tmp_path.glob("*.arrowferry-partial"))
+
+
+def test_foreign_key_and_check_violations_are_reported(shop: str, tmp_path: Path) -> None:
+    """Rows PostgreSQL never checked (NOT VALID constraints) arrive and are counted."""
+    sql(shop, "ALTER TABLE orders DROP CONSTRAINT orders_customer_id_fkey")
+    sql(shop, "INSERT INTO orders (customer_id, total) VALUES (777, -5)")
+    sql(
+        shop,
+        "ALTER TABLE orders ADD CONSTRAINT orders_customer_id_fkey FOREIGN KEY (customer_id) "
+        "REFERENCES customers (id) NOT VALID",
+    )
+    sql(shop, "ALTER TABLE orders ADD CONSTRAINT positive CHECK (total >= 0) NOT VALID")
+    result = af.migrate(shop, tmp_path / "shop.db")
+    issues = {(i["table"], i["kind"]): i["rows"] for i in result.constraint_issues}
+    assert issues == {("orders", "foreign_key"): 1, ("orders", "check"): 1}
+    assert any("break a foreign key" in w for w in result.warnings)
+
+
+def test_include_exclude_and_dangling_foreign_key(shop: str, tmp_path: Path) -> None:
+    out = tmp_path / "part.db"
+    result = af.migrate(shop, out, include_tables=["orders"], create_views=False)
+    assert [t.name for t in result.tables] == ["orders"]
+    assert any("'customers' is not migrated" in w for w in result.warnings)
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "PRAGMA foreign_key_list(orders)") == []
+    conn.close()
+
+
+# --- bad values ------------------------------------------------------------------
+
+
+@pytest.fixture
+def with_nan(pg_url: str) -> str:
+    sql(pg_url, "CREATE TABLE m (id int PRIMARY KEY, x double precision, y real NOT NULL)")
+    sql(pg_url, "INSERT INTO m VALUES (1, 1.5, 1), (2, 'NaN', 2), (3, 3, 'NaN'), (4, NULL, 4)")
+    return pg_url
+
+
+def test_nan_rows_are_rejected_whole(with_nan: str, tmp_path: Path) -> None:
+    rejects = tmp_path / "rejects"
+    result = af.migrate(with_nan, tmp_path / "m.db", reject_dir=str(rejects))
+    assert not result.success and result.rows_rejected == 2
+    assert sorted((r["column"], r["count"]) for r in result.rejected) == [("x", 1), ("y", 1)]
+    conn = sqlite3.connect(tmp_path / "m.db")
+    assert _rows(conn, "SELECT id, x, y FROM m ORDER BY id") == [(1, 1.5, 1.0), (4, None, 4.0)]
+    conn.close()
+    import json
+
+    records = [json.loads(line) for line in (rejects / "m.jsonl").read_text().splitlines()]
+    assert [r["key"] for r in records] == [{"id": 2}, {"id": 3}]
+    assert records[0]["problems"][0]["column"] == "x"
+    assert records[0]["row"] == {"id": 2, "x": {"$float": "nan"}, "y": 2.0}
+
+
+def test_nan_as_null_and_fail(with_nan: str, tmp_path: Path) -> None:
+    sql(with_nan, "DELETE FROM m WHERE id = 3")  # y is NOT NULL: NULL would not fit there
+    result = af.migrate(with_nan, tmp_path / "n.db", on_bad_value="null")
+    assert result.success is True or result.rows_rejected == 0
+    conn = sqlite3.connect(tmp_path / "n.db")
+    assert _rows(conn, "SELECT id, x FROM m ORDER BY id") == [(1, 1.5), (2, None), (4, None)]
+    conn.close()
+    assert any("stored as NULL" in w for w in result.warnings)
+    failed = af.migrate(with_nan, tmp_path / "f.db", on_bad_value="fail")
+    assert not failed.success
+    assert "column 'x'" in failed.errors[0].message and "{'id': 2}" in failed.errors[0].message
+    assert not (tmp_path / "f.db").exists()  # a run that stopped leaves no file
+
+
+def test_fail_raises_a_typed_error_from_the_converter(with_nan: str) -> None:
+    from arrowferry.options import MigrationOptions
+    from arrowferry.transfer.to_sqlite import TableConverter
+
+    plan = af.Migration(with_nan, "unused.db", dry_run=True).plan()
+    converter = TableConverter(plan.tables[0], MigrationOptions(on_bad_value="fail"))  # type: ignore[arg-type]
+    import pyarrow as pa
+
+    batch = pa.record_batch(
+        {"c0": pa.array([7], pa.int32()), "c1": [float("nan")], "c2": pa.array([1.0], pa.float32())}
+    )
+    with pytest.raises(ConversionError) as info:
+        converter(batch)
+    assert (info.value.table, info.value.column, info.value.row) == ("m", "x", {"id": 7})
+
+
+def test_a_failed_table_leaves_no_file(with_nan: str, tmp_path: Path) -> None:
+    """NaN as NULL into a NOT NULL column: SQLite refuses, and nothing is left behind."""
+    out = tmp_path / "broken.db"
+    result = af.migrate(with_nan, out, on_bad_value="null")
+    assert not result.success
+    assert "NOT NULL constraint failed" in result.errors[0].message
+    assert "'m'" in result.errors[0].message
+    assert not out.exists() and not list(tmp_path.iterdir())
+
+
+# --- existing targets ------------------------------------------------------------
+
+
+def test_existing_target_refused_replaced_or_appended(shop: str, tmp_path: Path) -> None:
+    out = tmp_path / "shop.db"
+    assert af.migrate(shop, out, include_tables=["customers"], create_views=False).success
+    with pytest.raises(TargetExistsError, match="customers"):
+        af.migrate(shop, out, include_tables=["customers"])
+    again = af.migrate(
+        shop, out, include_tables=["customers"], drop_tables=True, create_views=False
+    )
+    assert again.success
+    sql(shop, "DELETE FROM customers")
+    sql(shop, "INSERT INTO customers (id, email) VALUES (1000, 'late@x')")
+    more = af.migrate(shop, out, include_tables=["customers"], data_only=True)
+    assert more.success
+    conn = sqlite3.connect(out)
+    assert conn.execute("SELECT count(*), max(id) FROM customers").fetchone() == (50, 1000)
+    conn.close()
+    with pytest.raises(SchemaError, match="do not exist"):
+        af.migrate(shop, out, include_tables=["orders"], data_only=True)
+
+
+def test_dry_run_writes_nothing(shop: str, tmp_path: Path) -> None:
+    out = tmp_path / "dry.db"
+    result = af.migrate(shop, out, dry_run=True)
+    assert result.plan is not None and not out.exists()
+    tables = {t["target"]: t for t in result.plan["tables"]}
+    assert tables["customers"]["rows"] == 49
+    assert "CREATE TABLE" in tables["orders"]["ddl"]
+    kinds = {s["kind"] for s in result.plan["finish"]}
+    assert {"unique", "index", "view", "check"} <= kinds
+
+
+def test_names_that_differ_only_in_case_are_refused(pg_url: str, tmp_path: Path) -> None:
+    sql(pg_url, 'CREATE TABLE "Users" (id int)')
+    sql(pg_url, "CREATE TABLE users (id int)")
+    with pytest.raises(SchemaError, match="case"):
+        af.migrate(pg_url, tmp_path / "x.db")
+    assert not (tmp_path / "x.db").exists()
+
+
+def test_source_schema(pg_url: str, tmp_path: Path) -> None:
+    sql(pg_url, "CREATE SCHEMA app")
+    sql(pg_url, "CREATE TABLE app.t (id int PRIMARY KEY, v text)")
+    sql(pg_url, "INSERT INTO app.t VALUES (1, 'x')")
+    sql(pg_url, "CREATE VIEW app.v AS SELECT v FROM app.t")
+    result = af.migrate(pg_url, tmp_path / "app.db", source_schema="app")
+    assert result.success and result.summary.views_created == 1, result.warnings
+    with pytest.raises(SchemaError, match="'nope' does not exist"):
+        af.migrate(pg_url, tmp_path / "none.db", source_schema="nope")
+
+
+# --- round trips through both directions ---------------------------------------------
+
+
+@pytest.mark.parametrize("corpus", ["chinook", "northwind"])
+def test_corpus_round_trip(
+    corpus: str, request: pytest.FixtureRequest, pg_url: str, tmp_path: Path
+) -> None:
+    """SQLite -> PostgreSQL -> SQLite gives back every row, value and storage class.
+
+    The one expected change: DATETIME text holding a date only ('2016-07-04') comes
+    back as the same instant with its time ('2016-07-04 00:00:00'), since a
+    PostgreSQL timestamp has no date-only form.
+    """
+    import datetime as dt
+
+    source: Path = request.getfixturevalue(corpus)
+    assert af.migrate(source, pg_url).success
+    back = tmp_path / "back.db"
+    result = af.migrate(pg_url, back)
+    assert result.success, result.to_dict()
+    a, b = sqlite3.connect(source), sqlite3.connect(back)
+    tables = [
+        t
+        for (t,) in a.execute(
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    assert sorted(t.name for t in result.tables) == sorted(tables)
+    for table in tables:
+        declared = {r[1]: r[2] for r in a.execute(f'PRAGMA table_info("{table}")')}
+        cols = ", ".join(f'"{c}", typeof("{c}")' for c in declared)
+        query = f'SELECT {cols} FROM "{table}" ORDER BY rowid'
+        want, got = a.execute(query).fetchall(), b.execute(query).fetchall()
+        assert len(want) == len(got), table
+        for row_a, row_b in zip(want, got, strict=True):
+            for k, name in enumerate(declared):
+                (va, ta), (vb, tb) = row_a[2 * k : 2 * k + 2], row_b[2 * k : 2 * k + 2]
+                if va != vb and declared[name] == "DATETIME" and ta == tb == "text":
+                    va, vb = dt.datetime.fromisoformat(va), dt.datetime.fromisoformat(vb)
+                assert (va, ta) == (vb, tb), (table, name, row_a)
+    a.close()
+    b.close()

@@ -142,7 +142,13 @@ def main() -> None:
     "--target-schema",
     default="public",
     show_default=True,
-    help="PostgreSQL schema to create tables in.",
+    help="PostgreSQL schema to create tables in (SQLite -> PostgreSQL).",
+)
+@click.option(
+    "--source-schema",
+    default="public",
+    show_default=True,
+    help="PostgreSQL schema to read tables from (PostgreSQL -> SQLite).",
 )
 @click.option("--no-views", is_flag=True, help="Do not translate and create the source's views.")
 @click.option(
@@ -160,10 +166,13 @@ def migrate(
     no_views: bool,
     **options: Any,
 ) -> None:
-    """Migrate SOURCE (a SQLite file or sqlite:/// URL) into TARGET (postgresql://...).
+    """Migrate SOURCE into TARGET: a SQLite file into PostgreSQL, or back.
 
-    With no TARGET, the database goes into the embedded PostgreSQL, in a database named
-    after the source file, and its URL and a ready psql command are printed.
+    SOURCE is a SQLite file (or sqlite:/// URL) and TARGET a postgresql:// URL; with no
+    TARGET, the database goes into the embedded PostgreSQL, in a database named after
+    the source file, and its URL and a ready psql command are printed.
+    Or SOURCE is a postgresql:// URL and TARGET a SQLite file: a new file is built under
+    a temporary name and appears only when complete.
     """
     options["type_mappings"] = parse_type_map_option(type_map)
     options["create_views"] = not no_views

@@ -329,3 +329,35 @@ def test_dry_run_prints_plan_and_writes_nothing(chinook: Path, pg_url: str) -> N
     assert result.rows_migrated == 0 and result.tables == []
     assert result.plan is not None and len(result.plan["tables"]) == 11
     assert user_tables(pg_url) == []
+
+
+def test_wrong_password_postgresql_source(
+    tmp_path: Path, pg_url: str, password_role: tuple[str, str]
+) -> None:
+    """PostgreSQL -> SQLite: the same one-paragraph error, no password, and no file."""
+    role, _real = password_role
+    wrong = with_login(pg_url, role, PASSWORD)
+    out = tmp_path / "out.db"
+    for outcome in (cli("migrate", wrong, str(out)), cli_subprocess("migrate", wrong, str(out))):
+        err = assert_one_paragraph_error(outcome, role)
+        assert "password" in err.lower()
+        assert PASSWORD not in outcome.everything
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("args", "names"),
+    [
+        (("{pg}",), ("needs a target SQLite file",)),
+        (("{pg}", "{pg}"), ("goes into a SQLite file",)),
+        (("{pg}", "{dir}/x.db", "--source-schema", "nope"), ("'nope' does not exist",)),
+        (("{pg}", "{dir}/x.db", "--target-schema", "s"), ("target_schema",)),
+    ],
+)
+def test_postgresql_source_bad_input(
+    tmp_path: Path, pg_url: str, args: tuple[str, ...], names: tuple[str, ...]
+) -> None:
+    sql(pg_url, "CREATE TABLE t (id int)")
+    argv = [a.format(pg=pg_url, dir=tmp_path) for a in args]
+    assert_one_paragraph_error(cli("migrate", *argv), *names)
+    assert list(tmp_path.iterdir()) == []

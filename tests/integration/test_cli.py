@@ -168,6 +168,25 @@ def test_migrate_plain_output_and_exit_code(chinook: Path, pg_url: str) -> None:
     assert sorted(pg_tables(pg_url)) == sorted(CHINOOK_TABLES)
 
 
+def test_migrate_postgresql_to_sqlite(chinook: Path, pg_url: str, tmp_path: Path) -> None:
+    """Both directions from the command line: Chinook into PostgreSQL and back to a file."""
+    assert cli("migrate", str(chinook), pg_url, "--quiet").exit_code == 0
+    out = tmp_path / "back.db"
+    outcome = cli("migrate", pg_url, str(out), "--json")
+    assert outcome.exception is None, outcome.exception
+    assert outcome.exit_code == 0, outcome.stderr
+    data = outcome.json()
+    assert data["success"] and data["rows_migrated"] == 15_607
+    assert data["target"] == str(out)
+    conn = sqlite3.connect(out)
+    assert conn.execute('SELECT count(*) FROM "Track"').fetchone() == (3503,)
+    conn.close()
+    again = cli("migrate", pg_url, str(out))  # the file is there now: refused, exit 2
+    assert again.exit_code == 2 and "--drop-tables" in again.stderr
+    replaced = cli("migrate", pg_url, str(out), "--drop-tables", "--include", "Genre")
+    assert replaced.exit_code == 0 and "25 rows" in replaced.stdout, replaced.stderr
+
+
 # --- the embedded PostgreSQL ------------------------------------------------------------
 
 

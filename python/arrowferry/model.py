@@ -122,6 +122,8 @@ class ForeignKey:
     deferrable: bool = False
     initially_deferred: bool = False
     name: str | None = field(default=None, compare=False)
+    # every row is known to satisfy it (PostgreSQL validated it); SQLite never promises that
+    validated: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -417,3 +417,15 @@ def test_corpus_round_trip(
                 assert (va, ta) == (vb, tb), (table, name, row_a)
     a.close()
     b.close()
+
+
+def test_rejected_parent_rows_make_the_keys_checked(pg_url: str, tmp_path: Path) -> None:
+    """A validated foreign key is trusted only while its parent arrives whole."""
+    sql(pg_url, "CREATE TABLE parent (id int PRIMARY KEY, x float8)")
+    sql(pg_url, "CREATE TABLE child (id int PRIMARY KEY, parent_id int REFERENCES parent)")
+    sql(pg_url, "INSERT INTO parent VALUES (1, 1), (2, 'NaN')")
+    sql(pg_url, "INSERT INTO child VALUES (10, 1), (20, 2), (30, 2)")
+    result = af.migrate(pg_url, tmp_path / "fk.db")
+    assert result.rows_rejected == 1
+    assert result.constraint_issues == [{"table": "child", "kind": "foreign_key", "rows": 2}]
+    assert any("child: 2 row(s) break a foreign key (rowids 20, 30)" in w for w in result.warnings)

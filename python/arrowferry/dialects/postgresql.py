@@ -570,6 +570,7 @@ def _parse_fk(name: str, keys: tuple[str, ...], definition: str) -> ForeignKey:
         "DEFERRABLE" in rest and "NOT DEFERRABLE" not in rest,
         "INITIALLY DEFERRED" in rest,
         name=name,
+        validated="NOT VALID" not in rest,
     )
 
 

@@ -89,10 +89,14 @@ def select_sql(
     return f"SELECT {cols} FROM {pg.qname(schema, table)}{order}"
 
 
-def read_batches(conn: Any, sql: str) -> Iterator[pa.RecordBatch]:
-    """Stream a query's batches (the driver reads them through binary COPY)."""
+def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBatch]:
+    """Stream a query's batches (the driver reads them through binary COPY), each of
+    about ``batch_bytes`` (the driver's default is 16 MiB)."""
     cur = conn.cursor()
     try:
+        cur.adbc_statement.set_options(
+            **{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)}
+        )
         cur.execute(sql)
         reader = cur.fetch_record_batch()
         yield from reader

@@ -236,6 +236,10 @@ class Migration:
         assert self.target is not None
         path = self.target.path
         result.target = str(path)
+        if not path.parent.is_dir():
+            raise BadInputError(
+                f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
+            )
         if path.exists():
             self._check_sqlite_target(path, plan)
         elif self.options.data_only:

@@ -352,6 +352,8 @@ def test_wrong_password_postgresql_source(
         (("{pg}", "{pg}"), ("goes into a SQLite file",)),
         (("{pg}", "{dir}/x.db", "--source-schema", "nope"), ("'nope' does not exist",)),
         (("{pg}", "{dir}/x.db", "--target-schema", "s"), ("target_schema",)),
+        (("{pg}", "{dir}/no/such/x.db"), ("does not exist", "no/such")),
+        (("{pg}", "{dir}"), ("is not a file",)),
     ],
 )
 def test_postgresql_source_bad_input(

@@ -15,10 +15,10 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
 from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
-from arrowferry.model import DataType, Schema, Table
+from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
-from arrowferry.plan.to_sqlite import SourceFacts, SqlitePlan, SqlitePlanner
+from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
@@ -146,8 +146,8 @@ class Migration:
         return plan
 
     def _plan_to_sqlite(self) -> SqlitePlan:
-        """PostgreSQL -> SQLite: introspect and measure in the snapshot the load will not
-        share (counts are for progress; the load counts what it reads)."""
+        """PostgreSQL -> SQLite: introspect and measure the source in a snapshot of its
+        own (row counts are for the plan and progress; the load counts what it reads)."""
         conn = pgread.connect_snapshot(self.source)
         try:
             schema_name = self.options.source_schema
@@ -158,38 +158,10 @@ class Migration:
                 raise BadInputError(
                     f"{self.source.masked_url}: no tables to migrate in schema {schema_name!r}"
                 )
-            facts = SourceFacts(
-                rows={t.name: pgread.count_rows(conn, schema_name, t.name) for t in tables},
-                wide_decimals={
-                    t.name: pgread.wide_decimals(
-                        conn,
-                        schema_name,
-                        t.name,
-                        [c.name for c in t.columns if _may_be_wide(c.type)],
-                    )
-                    for t in tables
-                },
-                sequences={
-                    t.name: pgread.sequence_value(
-                        conn, schema_name, t.name, t.primary_key.columns[0]
-                    )
-                    or 0
-                    for t in tables
-                    if t.primary_key is not None
-                    and len(t.primary_key.columns) == 1
-                    and t.column(t.primary_key.columns[0]).identity
-                },
-            )
-            loose = pgread.standalone_sequences(conn, schema_name)
+            facts = pgread.source_facts(conn, schema_name, tables)
         finally:
             pgread.end_snapshot(conn)
-        plan = SqlitePlanner(schema, facts, self.options).build(tables)
-        if loose:
-            plan.warnings.append(
-                f"{len(loose)} sequence(s) not owned by a column are not migrated (SQLite has "
-                f"no sequences): {', '.join(loose)}"
-            )
-        return plan
+        return SqlitePlanner(schema, facts, self.options).build(tables)
 
     def _profiled_columns(self, table: Table) -> list[str]:
         """Columns whose plan needs their storage classes before the read.
@@ -308,11 +280,6 @@ class Migration:
                 f"(schema {schema!r}); pass drop_tables (--drop-tables) to replace them, or data_only "
                 "(--data-only) to append into them"
             )
-
-
-def _may_be_wide(dtype: DataType) -> bool:
-    """A numeric column whose values may have more digits than SQLite's REAL keeps."""
-    return dtype.kind == "decimal" and (dtype.precision is None or dtype.precision > 15)
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:

@@ -429,3 +429,41 @@ def test_rejected_parent_rows_make_the_keys_checked(pg_url: str, tmp_path: Path)
     assert result.rows_rejected == 1
     assert result.constraint_issues == [{"table": "child", "kind": "foreign_key", "rows": 2}]
     assert any("child: 2 row(s) break a foreign key (rowids 20, 30)" in w for w in result.warnings)
+
+
+def test_partitions_inheritance_domains_and_triggers(pg_url: str, tmp_path: Path) -> None:
+    """A partitioned table arrives once, whole; an inheriting table's rows stay its own;
+    a domain is its base type; what SQLite cannot hold (triggers, loose sequences) is named."""
+    for statement in [
+        "CREATE DOMAIN positive AS integer CHECK (VALUE > 0)",
+        "CREATE TABLE measures (id int, taken date, v positive, PRIMARY KEY (id, taken)) "
+        "PARTITION BY RANGE (taken)",
+        "CREATE TABLE measures_2023 PARTITION OF measures FOR VALUES FROM ('2023-01-01') TO ('2024-01-01')",
+        "CREATE TABLE measures_2024 PARTITION OF measures FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
+        "INSERT INTO measures VALUES (1, '2023-05-01', 5), (2, '2024-05-01', 6), (3, '2024-06-01', 7)",
+        "CREATE TABLE cities (name text, population int)",
+        "CREATE TABLE capitals (country text) INHERITS (cities)",
+        "INSERT INTO cities VALUES ('Lyon', 500000)",
+        "INSERT INTO capitals VALUES ('Paris', 2100000, 'France')",
+        "CREATE SEQUENCE invoice_numbers",
+        "CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$",
+        "CREATE TRIGGER cities_touch BEFORE INSERT ON cities FOR EACH ROW EXECUTE FUNCTION touch()",
+    ]:
+        sql(pg_url, statement)
+    out = tmp_path / "p.db"
+    result = af.migrate(pg_url, out)
+    assert result.success, result.to_dict()["errors"]
+    assert {t.name: t.rows for t in result.tables} == {"measures": 3, "cities": 1, "capitals": 1}
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT id, taken, v, typeof(v) FROM measures ORDER BY id") == [
+        (1, "2023-05-01", 5, "integer"),
+        (2, "2024-05-01", 6, "integer"),
+        (3, "2024-06-01", 7, "integer"),
+    ]
+    assert _rows(conn, "SELECT name FROM cities") == [("Lyon",)]
+    assert _rows(conn, "SELECT name, country FROM capitals") == [("Paris", "France")]
+    declared = {r[1]: r[2] for r in conn.execute("PRAGMA table_info(measures)")}
+    assert declared["v"] == "INTEGER"
+    conn.close()
+    assert any("invoice_numbers" in w and "sequence" in w for w in result.warnings)
+    assert any("cities.cities_touch" in w and "trigger" in w for w in result.warnings)

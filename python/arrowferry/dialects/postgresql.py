@@ -473,8 +473,10 @@ def introspect(conn: Any, schema: str = "public") -> Schema:
     tables = []
     for (name,) in fetch(
         conn,
+        # a partition's rows are its parent's: the parent stands for the whole table
         "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') ORDER BY c.relname",
+        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
+        "ORDER BY c.relname",
         [schema],
     ):
         tables.append(_pg_table(conn, schema, name))
@@ -497,15 +499,18 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
         conn,
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
         # "char" columns as text: the driver reads an empty "char" as '\x00', which is truthy
-        "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text "
+        "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, "
+        # a domain is its base type (its own name stays the declared text)
+        "CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END "
         f"FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+        "JOIN pg_type t ON t.oid = a.atttypid "
         f"WHERE a.attrelid = {oid_sql} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
         [schema, name],
     )
     columns = tuple(
         Column(
             cname,
-            parse_pg_type(typ),
+            parse_pg_type(base or typ),
             nullable=not notnull,
             default=None if (ident or gen) else default,
             identity=bool(ident) or bool(default and str(default).startswith("nextval(")),
@@ -513,7 +518,7 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
             generated_stored=bool(gen),
             declared=typ,
         )
-        for cname, typ, notnull, default, ident, gen in cols
+        for cname, typ, notnull, default, ident, gen, base in cols
     )
     cons = fetch(
         conn,

@@ -12,7 +12,8 @@ settings below fix what that text looks like, whatever the server's defaults are
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ import pyarrow as pa
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import SchemaError, SourceError
-from arrowferry.model import DataType
+from arrowferry.model import DataType, Table
 from arrowferry.urls import Endpoint
 
 SESSION = (
@@ -82,11 +83,45 @@ def select_expression(column: str, dtype: DataType) -> str:
 
 
 def select_sql(
-    schema: str, table: str, expressions: Sequence[str], order_by: Sequence[str] = ()
+    schema: str,
+    table: str,
+    expressions: Sequence[str],
+    order_by: Sequence[str] = (),
+    *,
+    only: bool = True,
 ) -> str:
+    """The read of one table. ``only``: without the rows of tables that inherit from it
+    (each is migrated as itself); a partitioned table is read whole (``only=False``)."""
     cols = ", ".join(f"{e} AS c{i}" for i, e in enumerate(expressions))
     order = f" ORDER BY {', '.join(quote_ident(c) for c in order_by)}" if order_by else ""
-    return f"SELECT {cols} FROM {pg.qname(schema, table)}{order}"
+    source = ("ONLY " if only else "") + pg.qname(schema, table)
+    return f"SELECT {cols} FROM {source}{order}"
+
+
+def partitioned_tables(conn: Any, schema: str) -> set[str]:
+    return {
+        name
+        for (name,) in pg.fetch(
+            conn,
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind = 'p'",
+            [schema],
+        )
+    }
+
+
+def triggers(conn: Any, schema: str) -> list[str]:
+    """User triggers (table.trigger): PL/pgSQL has no SQLite translation."""
+    return [
+        f"{table}.{name}"
+        for table, name in pg.fetch(
+            conn,
+            "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND NOT t.tgisinternal ORDER BY 1, 2",
+            [schema],
+        )
+    ]
 
 
 def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBatch]:
@@ -104,8 +139,9 @@ def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBat
         cur.close()
 
 
-def count_rows(conn: Any, schema: str, table: str) -> int:
-    return int(pg.fetch(conn, f"SELECT count(*) FROM {pg.qname(schema, table)}")[0][0])
+def count_rows(conn: Any, schema: str, table: str, *, only: bool = True) -> int:
+    source = ("ONLY " if only else "") + pg.qname(schema, table)
+    return int(pg.fetch(conn, f"SELECT count(*) FROM {source}")[0][0])
 
 
 def wide_decimals(conn: Any, schema: str, table: str, columns: Sequence[str]) -> dict[str, int]:
@@ -149,3 +185,49 @@ def standalone_sequences(conn: Any, schema: str) -> list[str]:
             [schema],
         )
     ]
+
+
+@dataclass(frozen=True)
+class SourceFacts:
+    """What a plan needs from the source beyond its schema, read in one snapshot."""
+
+    rows: Mapping[str, int]
+    wide_decimals: Mapping[str, Mapping[str, int]]  # table -> column -> values SQLite would round
+    sequences: Mapping[str, int]  # table -> last value of its key's sequence
+    partitioned: frozenset[str] = frozenset()  # read whole, not ONLY
+    loose_sequences: tuple[str, ...] = ()
+    triggers: tuple[str, ...] = ()
+
+
+def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts:
+    partitioned = partitioned_tables(conn, schema)
+
+    def identity_key(table: Table) -> str | None:
+        pk = table.primary_key
+        if pk is None or len(pk.columns) != 1 or not table.column(pk.columns[0]).identity:
+            return None
+        return pk.columns[0]
+
+    def may_be_wide(dtype: DataType) -> bool:
+        return dtype.kind == "decimal" and (dtype.precision is None or dtype.precision > 15)
+
+    sequences = {}
+    for table in tables:
+        key = identity_key(table)
+        if key is not None:
+            sequences[table.name] = sequence_value(conn, schema, table.name, key) or 0
+    return SourceFacts(
+        rows={
+            t.name: count_rows(conn, schema, t.name, only=t.name not in partitioned) for t in tables
+        },
+        wide_decimals={
+            t.name: wide_decimals(
+                conn, schema, t.name, [c.name for c in t.columns if may_be_wide(c.type)]
+            )
+            for t in tables
+        },
+        sequences=sequences,
+        partitioned=frozenset(partitioned),
+        loose_sequences=tuple(standalone_sequences(conn, schema)),
+        triggers=tuple(triggers(conn, schema)),
+    )

@@ -19,12 +19,13 @@ constraints and indexes are built after the load, from sorted data.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from arrowferry.convert.to_sqlite import Kernel
 from arrowferry.dialects import postgresql_read as pgread
+from arrowferry.dialects.postgresql_read import SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
@@ -64,6 +65,7 @@ class SqliteTablePlan:
     create_sql: str
     key: tuple[str, ...]  # primary key columns (source names): reject records name rows by it
     order_by: tuple[str, ...]  # read in rowid order when the key is the rowid
+    only: bool = True  # read without inheriting tables' rows (a partitioned table: whole)
     finish: list[Statement] = field(default_factory=list)
     sequence: int | None = None  # AUTOINCREMENT high-water mark
 
@@ -111,15 +113,6 @@ class SqlitePlan:
         }
 
 
-@dataclass(frozen=True)
-class SourceFacts:
-    """What the planner needs from the source beyond its schema (read in the snapshot)."""
-
-    rows: Mapping[str, int]
-    wide_decimals: Mapping[str, Mapping[str, int]]  # table -> column -> values SQLite would round
-    sequences: Mapping[str, int]  # table -> last value of its key's sequence
-
-
 class SqlitePlanner:
     """Builds a :class:`SqlitePlan` from a PostgreSQL schema."""
 
@@ -138,6 +131,18 @@ class SqlitePlanner:
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
         views = self._views() if self.options.create_views and not self.options.data_only else []
+        if self.facts.loose_sequences:
+            self.warnings.append(
+                f"{len(self.facts.loose_sequences)} sequence(s) that no column owns are not "
+                f"migrated (SQLite has none): {', '.join(self.facts.loose_sequences)}"
+            )
+        wanted = {t.name for t in tables}
+        dropped = [t for t in self.facts.triggers if t.split(".", 1)[0] in wanted]
+        if dropped:
+            self.warnings.append(
+                f"{len(dropped)} trigger(s) not migrated (PL/pgSQL has no SQLite "
+                f"translation): {', '.join(dropped)}"
+            )
         return SqlitePlan(self.options.source_schema, plans, views, self.warnings)
 
     # --- names ---------------------------------------------------------------------
@@ -198,6 +203,7 @@ class SqlitePlanner:
             create_sql=sqlw.create_table_sql(table.name, definitions),
             key=pk.columns if pk is not None else (),
             order_by=pk.columns if rowid_key and pk is not None else (),
+            only=table.name not in self.facts.partitioned,
         )
         if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
             plan.sequence = self.facts.sequences.get(table.name, 0)

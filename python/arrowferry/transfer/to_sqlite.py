@@ -271,6 +271,7 @@ class SqlitePipeline:
             table.source.name,
             [c.select for c in table.columns],
             table.order_by,
+            only=table.only,
         )
 
         def work(_: None) -> Iterator[_Batch]:

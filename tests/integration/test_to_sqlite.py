@@ -205,6 +205,7 @@ def test_schema_keys_indexes_and_views(shop: str, tmp_path: Path) -> None:
         "customers": 50,
         "orders": 200,
     }
+    assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.execute("INSERT INTO customers (email) VALUES ('new@x')")  # defaults work
     assert conn.execute(
         "SELECT id, name, active, joined IS NOT NULL FROM customers WHERE email = 'new@x'"

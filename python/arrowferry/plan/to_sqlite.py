@@ -36,6 +36,7 @@ from arrowferry.plan.model import Statement
 from arrowferry.types import TypeMappings, to_sqlite_ddl
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
+_AUTOINCREMENT = " PRIMARY KEY AUTOINCREMENT"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,7 @@ class SqliteTablePlan:
     columns: tuple[SqliteColumnPlan, ...]
     rows: int
     create_sql: str
+    load_sql: str  # create_sql, but an AUTOINCREMENT key without the keyword (added after)
     key: tuple[str, ...]  # primary key columns (source names): reject records name rows by it
     order_by: tuple[str, ...]  # read in rowid order when the key is the rowid
     only: bool = True  # read without inheriting tables' rows (a partitioned table: whole)
@@ -195,12 +197,18 @@ class SqlitePlanner:
         checks = self._checks(table, definitions)
         definitions += [ddl for ddl, _ in checks]
         definitions += self._foreign_keys(table, wanted)
+        create_sql = sqlw.create_table_sql(table.name, definitions)
+        load = list(definitions)
+        if rowid_key and pk is not None:
+            k = table.column_names.index(pk.columns[0])
+            load[k] = load[k].replace(_AUTOINCREMENT, " PRIMARY KEY", 1)
         plan = SqliteTablePlan(
             source=table,
             name=table.name,
             columns=columns,
             rows=self.facts.rows.get(table.name, 0),
-            create_sql=sqlw.create_table_sql(table.name, definitions),
+            create_sql=create_sql,
+            load_sql=sqlw.create_table_sql(table.name, load),
             key=pk.columns if pk is not None else (),
             order_by=pk.columns if rowid_key and pk is not None else (),
             only=table.name not in self.facts.partitioned,
@@ -308,7 +316,7 @@ class SqlitePlanner:
         if rowid_key and pk is not None and pk.columns == (col.name,):
             # the rowid itself: the fastest key SQLite has, and AUTOINCREMENT's sequence
             # keeps PostgreSQL's promise that ids are never handed out twice
-            parts.append("INTEGER PRIMARY KEY" + (" AUTOINCREMENT" if col.identity else ""))
+            parts.append("INTEGER" + (_AUTOINCREMENT if col.identity else " PRIMARY KEY"))
         else:
             parts.append(plan.ddl)
             if not col.nullable:

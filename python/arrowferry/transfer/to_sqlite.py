@@ -227,7 +227,7 @@ class SqlitePipeline:
         try:
             sqlw.execute(conn, "BEGIN")
             if not self.options.data_only:
-                sqlw.execute(conn, table.create_sql)
+                sqlw.execute(conn, table.load_sql)
             rows = 0
             if not self.options.schema_only:
                 rows = self._copy(conn, src, table, converter, rejects)
@@ -402,10 +402,13 @@ class SqlitePipeline:
         key = table.order_by[0]
         top = sqlw.max_value(conn, table.name, key)
         value = max(int(top or 0), int(table.sequence or 0))
-        sqlw.execute(conn, "BEGIN")
-        for sql in sqlw.set_sequence_sql(table.name, value):
-            sqlw.execute(conn, sql)
-        sqlw.execute(conn, "COMMIT")
+        if table.load_sql != table.create_sql:  # loaded without AUTOINCREMENT
+            sqlw.adopt_autoincrement(conn, table.name, table.create_sql, value)
+        else:
+            sqlw.execute(conn, "BEGIN")
+            for sql in sqlw.set_sequence_sql(table.name, value):
+                sqlw.execute(conn, sql)
+            sqlw.execute(conn, "COMMIT")
         self.result.summary.sequences_reset += 1
 
     def _needs_key_check(self, table: SqliteTablePlan) -> bool:

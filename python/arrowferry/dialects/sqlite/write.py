@@ -130,6 +130,41 @@ def set_sequence_sql(table: str, value: int) -> list[str]:
     ]
 
 
+def adopt_autoincrement(conn: Any, table: str, create_sql: str, sequence: int) -> None:
+    """Give a loaded table its AUTOINCREMENT and sequence value, in one transaction.
+
+    AUTOINCREMENT reads and writes ``sqlite_sequence`` on every INSERT statement, and
+    the bulk ingest runs one statement per row: loading 2M rows took 4.6 s with it and
+    3.4 s without. It changes nothing in the table's storage, so the table is loaded
+    without it and the keyword added to its definition afterwards, the way SQLite
+    documents for schema changes that leave the stored format alone
+    (https://www.sqlite.org/lang_altertable.html#otheralter, steps 1-12 minus the copy).
+    """
+    execute(conn, "BEGIN")
+    try:
+        if not fetch(conn, "SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_sequence'"):
+            # sqlite_sequence is made by the first AUTOINCREMENT table, and stays
+            execute(conn, 'CREATE TABLE "__arrowferry_seq" (k INTEGER PRIMARY KEY AUTOINCREMENT)')
+            execute(conn, 'DROP TABLE "__arrowferry_seq"')
+        version = int(fetch(conn, "PRAGMA schema_version")[0][0])
+        execute(conn, "PRAGMA writable_schema = ON")
+        execute(
+            conn,
+            "UPDATE sqlite_schema SET sql = ? WHERE type = 'table' AND name = ?",
+            (create_sql, table),
+        )
+        execute(conn, f"PRAGMA schema_version = {version + 1}")
+        execute(conn, "PRAGMA writable_schema = OFF")
+        for sql in set_sequence_sql(table, sequence):
+            execute(conn, sql)
+        execute(conn, "COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            execute(conn, "PRAGMA writable_schema = OFF")
+            execute(conn, "ROLLBACK")
+        raise
+
+
 def create_view_sql(name: str, sql: str) -> str:
     return f"CREATE VIEW {quote_ident(name)} AS {sql}"
 

@@ -13,26 +13,22 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import time
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED, GENERATOR_VERSION, generate  # noqa: E402
+from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED  # noqa: E402
 from harness import checks, pg, report  # noqa: E402
 from harness.methods import LABELS, METHODS, Job, sample_sizes  # noqa: E402
+from harness.runner import busy_warning, log, run_worker, source_db  # noqa: E402
 from harness.tools import tool_version  # noqa: E402
 
-REPO_PYTHON = HERE.parent / "python"
 BASELINES = ("copy_limit", "copy_then_index")
 
 
@@ -60,52 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def log(message: str) -> None:
-    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def source_db(cache: Path, rows: int, seed: int) -> Path:
-    """The generated database for (rows, seed), generated once and cached."""
-    path = cache / f"appdb-v{GENERATOR_VERSION}-r{rows}-s{seed}.db"
-    if not path.exists():
-        cache.mkdir(parents=True, exist_ok=True)
-        log(f"generating {path.name}")
-        started = time.perf_counter()
-        generate(path, rows, seed)
-        log(f"generated in {time.perf_counter() - started:.1f} s")
-    return path
-
-
 def selected_methods(spec: str) -> list[str]:
     wanted = [m.strip() for m in spec.split(",") if m.strip()]
     unknown = sorted(set(wanted) - set(METHODS))
     if unknown:
         raise SystemExit(f"unknown methods: {', '.join(unknown)}")
     return list(BASELINES) + [m for m in METHODS if m in wanted and m not in BASELINES]
-
-
-def run_worker(job: Job, timeout: float) -> dict[str, Any]:
-    """Run ``job`` in ``python -m harness.worker`` and return its JSON outcome."""
-    env = dict(os.environ)
-    # The caller's PYTHONPATH first (to benchmark another checkout), then this source tree,
-    # so an arrowferry that is not installed is found too.
-    paths = [str(HERE), env.get("PYTHONPATH", ""), str(REPO_PYTHON)]
-    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
-    with tempfile.NamedTemporaryFile(suffix=".json", dir=job.work_dir) as out:
-        argv = [sys.executable, "-m", "harness.worker", json.dumps(asdict(job)), out.name]
-        try:
-            done = subprocess.run(
-                argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
-            )
-        except subprocess.TimeoutExpired:
-            return {"status": "error", "reason": f"timed out after {timeout:.0f} s"}
-        text = Path(out.name).read_text()
-    if not text:
-        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
-        return {"status": "error", "reason": f"worker exited {done.returncode}: {tail}"}
-    if done.stderr.strip():
-        (Path(job.work_dir) / f"{job.method}.stderr").write_text(done.stderr)
-    return dict(json.loads(text))
 
 
 def sample_max_ids(sqlite_path: Path, sizes: dict[str, int]) -> dict[str, int]:
@@ -191,14 +147,6 @@ class Bench:
             for method in self.summaries:
                 self.run_once(method, index)
         return list(self.summaries.values())
-
-
-def busy_warning() -> str | None:
-    """A warning when other work keeps the CPUs busy: timings would be inflated."""
-    load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    if load > 0.5 * cores:
-        return f"load average {load:.1f} on {cores} cores: other work is running"
-    return None
 
 
 def context(args: argparse.Namespace, source: Path, admin_url: str) -> dict[str, Any]:

@@ -223,7 +223,7 @@ def _duckdb_extension_dir(version: str) -> str | None:
     return None
 
 
-def _duckdb_connect() -> Any:
+def duckdb_connect() -> Any:
     try:
         import duckdb
     except ImportError as err:
@@ -244,7 +244,7 @@ def _duckdb_connect() -> Any:
 
 def duckdb_ctas(job: Job) -> Outcome:
     """DuckDB ATTACH sqlite + postgres, ``CREATE TABLE AS`` per table (no keys, indexes)."""
-    conn = _duckdb_connect()
+    conn = duckdb_connect()
     source = str(Path(job.sqlite_path).resolve()).replace("'", "''")
     target = job.target_url.replace("'", "''")
     started = time.perf_counter()

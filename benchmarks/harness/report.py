@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import statistics
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -65,7 +66,7 @@ class MethodSummary:
 
 
 def type_changes(types: dict[str, str], reference: dict[str, str]) -> dict[str, str]:
-    """Columns whose type differs from the COPY-limit schema, as 'chosen (want reference)'."""
+    """Columns whose type differs from the reference's, as 'chosen (want reference)'."""
     return {
         column: f"{types.get(column, 'missing')} (want {want})"
         for column, want in reference.items()
@@ -73,8 +74,13 @@ def type_changes(types: dict[str, str], reference: dict[str, str]) -> dict[str, 
     }
 
 
-def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> None:
-    """Medians, throughput and the ratios to both COPY baselines, in place."""
+def finalise(
+    summaries: Sequence[MethodSummary], rows: int, source_mb: float, reference: str = "copy_limit"
+) -> None:
+    """Medians, throughput and the ratios to both COPY baselines, in place.
+
+    Column types are compared with those of the ``reference`` method.
+    """
     for s in summaries:
         if s.seconds:
             s.median_s = statistics.median(s.seconds)
@@ -82,9 +88,9 @@ def finalise(summaries: list[MethodSummary], rows: int, source_mb: float) -> Non
             s.mb_per_s = source_mb / s.median_s
         if s.data_seconds:
             s.data_median_s = statistics.median(s.data_seconds)
-    reference = next((s.types for s in summaries if s.name == "copy_limit"), {})
+    wanted = next((s.types for s in summaries if s.name == reference), {})
     for s in summaries:
-        s.type_changes = type_changes(s.types, reference) if s.types else {}
+        s.type_changes = type_changes(s.types, wanted) if s.types else {}
     base = {s.name: s.median_s for s in summaries if s.median_s}
     for s in summaries:
         if s.median_s and base.get("copy_limit"):
@@ -99,21 +105,33 @@ def _fmt(value: float | None, spec: str) -> str:
     return "-" if value is None else format(value, spec)
 
 
-def table_lines(summaries: list[MethodSummary]) -> list[str]:
+# The ratio columns of the table: (header, MethodSummary attribute, width).
+COPY_RATIOS: tuple[tuple[str, str, int], ...] = (
+    ("xCOPY", "x_copy_limit", 6),
+    ("xC+idx", "x_copy_then_index", 6),
+    ("data xCOPY", "data_x_copy_limit", 10),
+)
+
+
+def table_lines(
+    summaries: Sequence[MethodSummary], ratios: tuple[tuple[str, str, int], ...] = COPY_RATIOS
+) -> list[str]:
     """A fixed-width text table, one method per line; unavailable ones say why."""
+    heads = " ".join(f"{head:>{width}}" for head, _, width in ratios)
     header = (
-        f"{'method':<44} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {'xCOPY':>6} "
-        f"{'xC+idx':>6} {'data xCOPY':>10} {'RSS MB':>7}  check"
+        f"{'method':<44} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {heads} {'RSS MB':>7}  check"
     )
     lines = [header, "-" * len(header)]
     for s in summaries:
         if s.status != "ok":
             lines.append(f"{s.label:<44} {s.status}: {s.reason}")
             continue
+        values = " ".join(
+            f"{_fmt(getattr(s, name), f'{width}.2f'):>{width}}" for _, name, width in ratios
+        )
         lines.append(
             f"{s.label:<44} {_fmt(s.median_s, '8.2f')} {_fmt(s.rows_per_s, '10,.0f')} "
-            f"{_fmt(s.mb_per_s, '7.1f')} {_fmt(s.x_copy_limit, '6.2f')} "
-            f"{_fmt(s.x_copy_then_index, '6.2f')} {_fmt(s.data_x_copy_limit, '10.2f')} "
+            f"{_fmt(s.mb_per_s, '7.1f')} {values} "
             f"{_fmt(max(s.peak_rss_mb, default=None), '7.0f')}"
             f"  {s.check}"
         )
@@ -164,7 +182,7 @@ def machine_info() -> dict[str, Any]:
     }
 
 
-def write_json(path: Path, payload: dict[str, Any], summaries: list[MethodSummary]) -> None:
+def write_json(path: Path, payload: dict[str, Any], summaries: Sequence[MethodSummary]) -> None:
     """Everything measured, plus the run's context, as indented JSON."""
     methods = []
     for s in summaries:
@@ -178,11 +196,19 @@ def write_json(path: Path, payload: dict[str, Any], summaries: list[MethodSummar
 def _colour(method: str) -> str:
     if method == "arrowferry":
         return "#2b8cbe"
-    return "#444444" if method.startswith("copy") else "#999999"
+    baseline = method.startswith("copy") or method.endswith("limit")
+    return "#444444" if baseline else "#999999"
 
 
-def write_chart(path: Path, summaries: list[MethodSummary], title: str) -> str | None:
-    """Horizontal bars of median seconds, annotated with x COPY limit.
+def write_chart(
+    path: Path,
+    summaries: Sequence[MethodSummary],
+    title: str,
+    ratio: str = "x_copy_limit",
+    ratio_label: str = "COPY",
+) -> str | None:
+    """Horizontal bars of median seconds, annotated with the ``ratio`` attribute
+    (x COPY limit by default).
 
     Returns None when drawn, else why not.
     """
@@ -199,7 +225,7 @@ def write_chart(path: Path, summaries: list[MethodSummary], title: str) -> str |
     bars = ax.barh([s.label for s in done], [s.median_s or 0 for s in done], color=colours)
     for bar, s in zip(bars, done, strict=True):
         mark = "" if not s.problems else "  (values differ)"
-        text = f" {s.median_s:.1f} s  {_fmt(s.x_copy_limit, '.2f')}x COPY{mark}"
+        text = f" {s.median_s:.1f} s  {_fmt(getattr(s, ratio), '.2f')}x {ratio_label}{mark}"
         ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, text, va="center")
     ax.invert_yaxis()
     ax.set_xlabel("seconds (median; lower is better)")

@@ -92,3 +92,29 @@ CHECKED: dict[str, dict[str, str]] = {
 
 # Rows per checksum bucket: keeps every string_agg far below PostgreSQL's 1 GB value limit.
 BUCKET_ROWS = 65_536
+
+# What each column holds, for the PostgreSQL -> SQLite checks (``crosscheck.py``): numbers
+# both engines compute alike, whatever declared type or storage class a tool chose.
+KINDS: dict[str, dict[str, str]] = {
+    "users": {
+        "id": "int",
+        "email": "text",
+        "name": "text",
+        "is_active": "bool",
+        "created_at": "timestamp",
+        "balance": "money",
+        "profile": "json",
+        "avatar": "blob",
+    },
+    "events": {
+        "id": "int",
+        "user_id": "int",
+        "kind": "text",
+        "payload": "json",
+        "tags": "json",
+        "score": "float",
+        "happened_at": "timestamp",
+        "amount": "money",
+        "flag": "bool",
+    },
+}

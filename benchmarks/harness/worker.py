@@ -5,7 +5,8 @@ for in-process methods, the tool's own, polled, for external tools) and keeps a 
 leak in one method from touching the next.
 
 Usage: ``python -m harness.worker '<Job as JSON>' RESULT.json`` (a file, not stdout, so
-whatever a tool prints can't garble the result).
+whatever a tool prints can't garble the result). ``harness.reverse_methods`` is the same
+entry point for the PostgreSQL -> SQLite methods.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import json
 import resource
 import sys
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from harness.methods import METHODS, Job, Unavailable, vm_hwm_mb
+from harness.methods import METHODS, Job, Outcome, Unavailable, vm_hwm_mb
 
 
 def own_peak_rss_mb() -> float:
@@ -34,10 +36,11 @@ def own_peak_rss_mb() -> float:
     return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
 
 
-def run(job: Job) -> dict[str, Any]:
-    """The outcome of ``job`` as a JSON-ready dict with a ``status``."""
+def run(job: Any, methods: Mapping[str, Callable[[Any], Outcome]] = METHODS) -> dict[str, Any]:
+    """The outcome of ``job`` (run by ``methods[job.method]``) as a JSON-ready dict with a
+    ``status``."""
     try:
-        outcome = METHODS[job.method](job)
+        outcome = methods[job.method](job)
     except Unavailable as err:
         return {"status": "unavailable", "reason": str(err)}
     except Exception as err:

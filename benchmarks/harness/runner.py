@@ -1,0 +1,97 @@
+"""What the benchmark commands share: a log line, the cached source file, worker processes.
+
+``run.py`` (SQLite -> PostgreSQL) and ``reverse.py`` (PostgreSQL -> SQLite) both generate
+the same app database, run every method in a worker process of its own and warn when the
+machine is busy.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from gen_appdb import GENERATOR_VERSION, generate
+
+BENCHMARKS = Path(__file__).resolve().parent.parent
+REPO_PYTHON = BENCHMARKS.parent / "python"
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def source_db(cache: Path, rows: int, seed: int) -> Path:
+    """The generated database for (rows, seed), generated once and cached."""
+    path = cache / f"appdb-v{GENERATOR_VERSION}-r{rows}-s{seed}.db"
+    if not path.exists():
+        cache.mkdir(parents=True, exist_ok=True)
+        log(f"generating {path.name}")
+        started = time.perf_counter()
+        generate(path, rows, seed)
+        log(f"generated in {time.perf_counter() - started:.1f} s")
+    return path
+
+
+def run_worker(job: Any, timeout: float, module: str = "harness.worker") -> dict[str, Any]:
+    """Run ``job`` (a dataclass with ``method`` and ``work_dir``) in ``python -m module``
+    and return its JSON outcome."""
+    env = dict(os.environ)
+    # The caller's PYTHONPATH first (to benchmark another checkout), then this source tree,
+    # so an arrowferry that is not installed is found too.
+    paths = [str(BENCHMARKS), env.get("PYTHONPATH", ""), str(REPO_PYTHON)]
+    env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
+    with tempfile.NamedTemporaryFile(suffix=".json", dir=job.work_dir) as out:
+        argv = [sys.executable, "-m", module, json.dumps(asdict(job)), out.name]
+        try:
+            done = subprocess.run(
+                argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            return {"status": "error", "reason": f"timed out after {timeout:.0f} s"}
+        text = Path(out.name).read_text()
+    if not text:
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        return {"status": "error", "reason": f"worker exited {done.returncode}: {tail}"}
+    if done.stderr.strip():
+        (Path(job.work_dir) / f"{job.method}.stderr").write_text(done.stderr)
+    return dict(json.loads(text))
+
+
+def busy_warning() -> str | None:
+    """A warning when other work keeps the CPUs busy: timings would be inflated."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    if load > 0.5 * cores:
+        return f"load average {load:.1f} on {cores} cores: other work is running"
+    return None
+
+
+def busy_now(seconds: float = 3.0) -> str | None:
+    """A warning when other processes keep the CPUs busy right now.
+
+    Measured from /proc/stat over ``seconds`` while this harness waits, so the load it
+    just made itself (loading a source database raises the load average for a minute)
+    does not count. Falls back to the load average where /proc/stat is missing.
+    """
+
+    def sample() -> tuple[int, int]:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return sum(values), values[3] + values[4]  # all, idle + iowait
+
+    try:
+        total, idle = sample()
+        time.sleep(seconds)
+        total_after, idle_after = sample()
+    except (OSError, ValueError, IndexError):
+        return busy_warning()
+    cores = os.cpu_count() or 1
+    used = cores * (1 - (idle_after - idle) / max(1, total_after - total))
+    if used > 0.5:
+        return f"other processes used {used:.1f} of {cores} cores in the {seconds:.0f} s before the runs"
+    return None

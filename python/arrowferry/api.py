@@ -225,12 +225,7 @@ class Migration:
         """Refuse before writing when tables are in the way (or missing, for data_only)."""
         with sqlite.connect_metadata_ctx(path) as conn:
             sqlite.check_integrity(conn, path)
-            known = {
-                name.lower(): name
-                for (name,) in conn.execute(
-                    "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
-                )
-            }
+            known = sqlite.relation_names(conn)
         names = [t.name for t in plan.tables]
         present = [known[n.lower()] for n in names if n.lower() in known]
         if self.options.data_only:

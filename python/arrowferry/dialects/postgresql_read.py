@@ -36,13 +36,19 @@ SESSION = (
 BINARY_KINDS = {"boolean", "int16", "int32", "int64", "float32", "float64", "text", "blob"}
 
 
-def connect_snapshot(endpoint: Endpoint) -> Any:
-    """A read-only connection inside one REPEATABLE READ snapshot, with fixed text forms."""
+def connect_snapshot(endpoint: Endpoint, snapshot: str | None = None) -> Any:
+    """A read-only connection inside one REPEATABLE READ snapshot, with fixed text forms.
+
+    ``snapshot``: join the snapshot another connection exported (:func:`export_snapshot`),
+    so parallel readers see exactly the same rows.
+    """
     conn = pg.connect(endpoint, read_only=True, autocommit=True)
     try:
         for sql in SESSION:
             pg.execute(conn, sql)
         pg.execute(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        if snapshot is not None:
+            pg.execute(conn, f"SET TRANSACTION SNAPSHOT {_literal(snapshot)}")
     except Exception as err:
         conn.close()
         raise SourceError(
@@ -50,6 +56,21 @@ def connect_snapshot(endpoint: Endpoint) -> Any:
             f"{pg.driver_message(err, endpoint)}"
         ) from None
     return conn
+
+
+def export_snapshot(conn: Any) -> str:
+    return str(pg.fetch(conn, "SELECT pg_export_snapshot()")[0][0])
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def key_range(conn: Any, schema: str, table: str, column: str) -> tuple[int, int] | None:
+    """(min, max) of an integer key, read through its index; None for an empty table."""
+    q = quote_ident(column)
+    low, high = pg.fetch(conn, f"SELECT min({q}), max({q}) FROM {pg.qname(schema, table)}")[0]
+    return None if low is None else (int(low), int(high))
 
 
 def end_snapshot(conn: Any) -> None:
@@ -89,13 +110,19 @@ def select_sql(
     order_by: Sequence[str] = (),
     *,
     only: bool = True,
+    key_range: tuple[int, int] | None = None,
 ) -> str:
     """The read of one table. ``only``: without the rows of tables that inherit from it
-    (each is migrated as itself); a partitioned table is read whole (``only=False``)."""
+    (each is migrated as itself); a partitioned table is read whole (``only=False``).
+    ``key_range``: only rows whose (single, integer) ``order_by`` key is in [low, high)."""
     cols = ", ".join(f"{e} AS c{i}" for i, e in enumerate(expressions))
     order = f" ORDER BY {', '.join(quote_ident(c) for c in order_by)}" if order_by else ""
     source = ("ONLY " if only else "") + pg.qname(schema, table)
-    return f"SELECT {cols} FROM {source}{order}"
+    where = ""
+    if key_range is not None:
+        key = quote_ident(order_by[0])
+        where = f" WHERE {key} >= {int(key_range[0])} AND {key} < {int(key_range[1])}"
+    return f"SELECT {cols} FROM {source}{where}{order}"
 
 
 def partitioned_tables(conn: Any, schema: str) -> set[str]:

@@ -12,6 +12,7 @@ from arrowferry.dialects.sqlite.catalog import (
     connect_metadata_ctx,
     introspect,
     is_unresolved,
+    relation_names,
 )
 from arrowferry.dialects.sqlite.profile import (
     ColumnProfile,
@@ -59,6 +60,7 @@ __all__ = [
     "profile",
     "read_batches",
     "read_sql",
+    "relation_names",
     "rowid_alias",
     "rowid_span",
 ]

@@ -400,3 +400,13 @@ def _resolve_fk_targets(table: Table, tables: Sequence[Table]) -> Table:
 
 def connect_metadata_ctx(path: Path) -> closing[sqlite3.Connection]:
     return closing(connect_metadata(path))
+
+
+def relation_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Tables and views by lower-cased name (SQLite compares names case-insensitively)."""
+    return {
+        name.lower(): name
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
+        )
+    }

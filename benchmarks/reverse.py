@@ -31,10 +31,9 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED  # noqa: E402
 from harness import arrowdata, crosscheck, pg, report  # noqa: E402
 from harness.reverse_methods import LABELS, METHODS, ReverseJob  # noqa: E402
-from harness.runner import busy_now, log, run_worker, source_db  # noqa: E402
+from harness.runner import busy_now, command_line, log, run_worker, selected, source_db  # noqa: E402
 from harness.schema import KINDS  # noqa: E402
 from harness.tools import tool_version  # noqa: E402
 
@@ -58,34 +57,14 @@ class ReverseSummary(report.MethodSummary):
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="total rows to generate")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median taken)")
-    parser.add_argument(
-        "--methods",
-        default=",".join(OPTIONAL),
-        help=f"comma-separated subset of: {', '.join(OPTIONAL)} (the two limits always run)",
-    )
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
-    parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
-    parser.add_argument("--results", type=Path, default=HERE / "results" / "reverse.json")
-    parser.add_argument("--no-chart", action="store_true", help="write the JSON only")
-    parser.add_argument(
-        "--pgdata",
-        type=Path,
-        default=pg.DEFAULT_PGDATA,
-        help=f"embedded server's data dir (unless ${pg.ENV_URL} is set)",
+    parser = command_line(
+        __doc__.split("\n\n")[0], list(OPTIONAL), "the two limits", "reverse.json"
     )
     return parser.parse_args(argv)
 
 
 def selected_methods(spec: str) -> list[str]:
-    wanted = [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = sorted(set(wanted) - set(OPTIONAL))
-    if unknown:
-        raise SystemExit(f"unknown methods: {', '.join(unknown)}")
-    return [*LIMITS, *(m for m in OPTIONAL if m in wanted)]
+    return selected(spec, list(OPTIONAL), tuple(LIMITS))
 
 
 def plan_tables(source_url: str) -> tuple[list[dict[str, Any]], list[tuple[str, tuple[str, ...]]]]:

@@ -23,45 +23,29 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED  # noqa: E402
 from harness import checks, pg, report  # noqa: E402
 from harness.methods import LABELS, METHODS, Job, sample_sizes  # noqa: E402
-from harness.runner import busy_warning, log, run_worker, source_db  # noqa: E402
+from harness.runner import (  # noqa: E402
+    busy_warning,
+    command_line,
+    log,
+    run_worker,
+    selected,
+    source_db,
+)
 from harness.tools import tool_version  # noqa: E402
 
 BASELINES = ("copy_limit", "copy_then_index")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="total rows to generate")
-    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median taken)")
-    parser.add_argument(
-        "--methods",
-        default=",".join(METHODS),
-        help=f"comma-separated subset of: {', '.join(METHODS)} (COPY baselines always run)",
-    )
+    parser = command_line(__doc__.split("\n\n")[0], list(METHODS), "COPY baselines", "latest.json")
     parser.add_argument("--sample-rows", type=int, default=50_000, help="psycopg sample size")
-    parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
-    parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
-    parser.add_argument("--results", type=Path, default=HERE / "results" / "latest.json")
-    parser.add_argument("--no-chart", action="store_true", help="write the JSON only")
-    parser.add_argument(
-        "--pgdata",
-        type=Path,
-        default=pg.DEFAULT_PGDATA,
-        help=f"embedded server's data dir (unless ${pg.ENV_URL} is set)",
-    )
     return parser.parse_args(argv)
 
 
 def selected_methods(spec: str) -> list[str]:
-    wanted = [m.strip() for m in spec.split(",") if m.strip()]
-    unknown = sorted(set(wanted) - set(METHODS))
-    if unknown:
-        raise SystemExit(f"unknown methods: {', '.join(unknown)}")
-    return list(BASELINES) + [m for m in METHODS if m in wanted and m not in BASELINES]
+    return selected(spec, list(METHODS), BASELINES)
 
 
 def sample_max_ids(sqlite_path: Path, sizes: dict[str, int]) -> dict[str, int]:

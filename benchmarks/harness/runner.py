@@ -7,6 +7,7 @@ machine is busy.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -17,7 +18,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from gen_appdb import GENERATOR_VERSION, generate
+from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED, GENERATOR_VERSION, generate
+
+from harness import pg
 
 BENCHMARKS = Path(__file__).resolve().parent.parent
 REPO_PYTHON = BENCHMARKS.parent / "python"
@@ -95,3 +98,38 @@ def busy_now(seconds: float = 3.0) -> str | None:
     if used > 0.5:
         return f"other processes used {used:.1f} of {cores} cores in the {seconds:.0f} s before the runs"
     return None
+
+
+def command_line(
+    description: str, methods: list[str], always: str, results: str
+) -> argparse.ArgumentParser:
+    """The options both benchmark commands take (each may add its own)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="total rows to generate")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per method (median taken)")
+    parser.add_argument(
+        "--methods",
+        default=",".join(methods),
+        help=f"comma-separated subset of: {', '.join(methods)} ({always} always run)",
+    )
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument("--cache-dir", type=Path, default=BENCHMARKS / ".cache")
+    parser.add_argument("--results", type=Path, default=BENCHMARKS / "results" / results)
+    parser.add_argument("--no-chart", action="store_true", help="write the JSON only")
+    parser.add_argument(
+        "--pgdata",
+        type=Path,
+        default=pg.DEFAULT_PGDATA,
+        help=f"embedded server's data dir (unless ${pg.ENV_URL} is set)",
+    )
+    return parser
+
+
+def selected(spec: str, known: list[str], always: tuple[str, ...]) -> list[str]:
+    """The methods named in ``spec`` (validated), after the ones that always run."""
+    wanted = [m.strip() for m in spec.split(",") if m.strip()]
+    unknown = sorted(set(wanted) - set(known))
+    if unknown:
+        raise SystemExit(f"unknown methods: {', '.join(unknown)}")
+    return [*always, *(m for m in known if m in wanted and m not in always)]

@@ -499,3 +499,23 @@ def test_large_tables_read_in_parallel_key_ranges(
         assert keys == [g * 7 for g in range(1999, 20001, 1999)]
     assert dumps[1] == dumps[3]
     assert [r[0] for r in dumps[3]] == [g * 7 for g in range(1, 20001) if g % 1999]
+
+
+def test_schema_only_and_continue_on_error(with_nan: str, tmp_path: Path) -> None:
+    sql(with_nan, "CREATE TABLE ok (id int PRIMARY KEY, v text)")
+    sql(with_nan, "INSERT INTO ok VALUES (1, 'x')")
+    empty = tmp_path / "schema.db"
+    result = af.migrate(with_nan, empty, schema_only=True)
+    assert result.success and result.rows_migrated == 0
+    conn = sqlite3.connect(empty)
+    assert _rows(conn, "SELECT count(*) FROM ok") == [(0,)]
+    assert _rows(conn, "SELECT count(*) FROM m") == [(0,)]
+    conn.close()
+    # m fails (NaN as NULL into NOT NULL y); ok still arrives, and the file is kept
+    kept = tmp_path / "kept.db"
+    result = af.migrate(with_nan, kept, on_bad_value="null", continue_on_error=True)
+    assert not result.success and [e.table for e in result.errors] == ["m"]
+    conn = sqlite3.connect(kept)
+    tables = _rows(conn, "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")
+    assert tables == [("ok",)]
+    conn.close()

@@ -519,3 +519,19 @@ def test_schema_only_and_continue_on_error(with_nan: str, tmp_path: Path) -> Non
     tables = _rows(conn, "SELECT name FROM sqlite_schema WHERE name NOT LIKE 'sqlite_%'")
     assert tables == [("ok",)]
     conn.close()
+
+
+def test_type_mappings_follow_the_declared_affinity(pg_url: str, tmp_path: Path) -> None:
+    """A numeric mapped to TEXT keeps every digit (no 15-digit guard needed); text mapped
+    to a numeric affinity is warned about, since SQLite turns '007' into 7."""
+    sql(pg_url, "CREATE TABLE t (id int PRIMARY KEY, n numeric(30,10), code text)")
+    sql(pg_url, "INSERT INTO t VALUES (1, 12345678901234567890.0123456789, '007')")
+    out = tmp_path / "m.db"
+    result = af.migrate(pg_url, out, type_mappings={"t.n": "TEXT", "t.code": "INTEGER"})
+    assert result.success and result.rows_rejected == 0
+    assert any("t.code" in w and "'007' becomes 7" in w for w in result.warnings)
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT n, typeof(n), code FROM t") == [
+        ("12345678901234567890.0123456789", "text", 7)
+    ]
+    conn.close()

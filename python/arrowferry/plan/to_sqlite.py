@@ -33,7 +33,7 @@ from arrowferry.errors import SchemaError
 from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
-from arrowferry.types import TypeMappings, to_sqlite_ddl
+from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
 _AUTOINCREMENT = " PRIMARY KEY AUTOINCREMENT"
@@ -236,6 +236,7 @@ class SqlitePlanner:
         override = self.mappings.lookup(table.name, col.name, col.declared)
         if override is not None:
             ddl = override
+            kernel, lossy = self._under_affinity(table, col, override, kernel, lossy)
         return SqliteColumnPlan(
             col.name,
             col.name,
@@ -246,6 +247,23 @@ class SqlitePlanner:
             kernel,
             tuple(lossy),
         )
+
+    def _under_affinity(
+        self, table: Table, col: Column, ddl: str, kernel: Kernel, lossy: list[str]
+    ) -> tuple[Kernel, list[str]]:
+        """The kernel for a user's declared type: its affinity decides what SQLite keeps."""
+        affinity = sqlite_affinity(ddl)
+        keeps_text = affinity in {"TEXT", "BLOB"}
+        if kernel == "numeric_text" and keeps_text:
+            return "text", ["stored as exact decimal text"]
+        if kernel in {"text", "utc_text"} and not keeps_text:
+            self.warnings.append(
+                f"column {table.name}.{col.name} ({col.declared}) is mapped to {ddl}, whose "
+                f"{affinity} affinity turns text that looks like a number into a number "
+                "('007' becomes 7, '1.50' becomes 1.5)"
+            )
+            return kernel, [*lossy, f"{affinity} affinity converts numeric-looking text"]
+        return kernel, lossy
 
     def _storage(self, table: Table, col: Column, dtype: DataType) -> tuple[Kernel, str, list[str]]:
         """(kernel, SQLite declared type, lossy notes) for a PostgreSQL type."""

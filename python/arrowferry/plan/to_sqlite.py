@@ -127,6 +127,12 @@ class SqlitePlanner:
         self.names: dict[str, str] = {}  # lower-case -> name: one namespace in SQLite
 
     def build(self, tables: Sequence[Table]) -> SqlitePlan:
+        for table in tables:
+            if not table.columns:
+                self.warnings.append(
+                    f"table {table.name!r} has no columns, which SQLite cannot hold; not migrated"
+                )
+        tables = [t for t in tables if t.columns]
         self._claim_table_names(tables)
         wanted = {t.name for t in tables}
         plans = [self._table(t, wanted) for t in tables]

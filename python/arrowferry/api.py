@@ -57,11 +57,13 @@ def _target_endpoint(value: UrlLike) -> Endpoint:
 
 
 class Migration:
-    """One migration from a SQLite file into PostgreSQL, planned then run.
+    """One migration, planned then run: a SQLite file into PostgreSQL, or a PostgreSQL
+    schema into a SQLite file (the source URL decides the direction).
 
-    Build it from URLs (``Migration("app.db", "postgresql://me@db/app", workers=4)``) or
-    from a :class:`MigrationConfig`. With no target, it migrates into the embedded
-    PostgreSQL, into a database named after the source file.
+    Build it from URLs (``Migration("app.db", "postgresql://me@db/app", workers=4)``,
+    ``Migration("postgresql://me@db/app", "app.db")``) or from a :class:`MigrationConfig`.
+    With a SQLite source and no target, it migrates into the embedded PostgreSQL, into a
+    database named after the source file.
 
     Examples
     --------
@@ -294,15 +296,19 @@ def migrate(
     reporter: Reporter | None = None,
     **options: Any,
 ) -> MigrationResult:
-    """Migrate a SQLite database into PostgreSQL: schema, data, keys, indexes, sequences.
+    """Migrate a SQLite database into PostgreSQL, or a PostgreSQL schema into a SQLite
+    file: schema, data, keys, indexes, foreign keys, sequences, views.
 
     Parameters
     ----------
     source
-        ``sqlite:///path.db``, a path to an existing SQLite file, or a MigrationConfig.
+        ``sqlite:///path.db``, a path to an existing SQLite file, a
+        ``postgresql://`` URL (its ``source_schema``, default ``public``), or a
+        MigrationConfig.
     target
-        ``postgresql://user:password@host:port/db?sslmode=...``; None for the embedded
-        PostgreSQL (a database named after the source file).
+        For a SQLite source: ``postgresql://user:password@host:port/db?sslmode=...``, or
+        None for the embedded PostgreSQL (a database named after the source file).
+        For a PostgreSQL source: the SQLite file to create (or to add tables to).
     reporter
         Progress observer (see :mod:`arrowferry.progress`); None reports nothing.
     **options
@@ -320,6 +326,7 @@ def migrate(
     >>> import arrowferry as af
     >>> result = af.migrate("sqlite:///app.sqlite", "postgresql://me@db/app", batch_size=50_000)  # doctest: +SKIP
     >>> print(result.rows_migrated, result.tables)  # doctest: +SKIP
+    >>> back = af.migrate("postgresql://me@db/app", "copy.sqlite", source_schema="public")  # doctest: +SKIP
     """
     return Migration(source, target, reporter=reporter, **options).migrate()
 

@@ -279,17 +279,15 @@ class SqlitePlanner:
             return "same", ddl, ["stored as the integers 1 and 0"]
         if kind in _INTEGER_KINDS:
             return "integer", ddl, []
+        no_negative_zero = "SQLite keeps no negative zero: -0.0 becomes 0.0"
         if kind == "float64":
-            return "float64", ddl, []
+            return "float64", ddl, [no_negative_zero]
         if kind == "float32":
-            return (
-                "float32",
-                ddl,
-                [
-                    "each single-precision value becomes the double of its shortest decimal text "
-                    "(0.1 stays 0.1)"
-                ],
+            shortest = (
+                "each single-precision value becomes the double of its shortest decimal text "
+                "(0.1 stays 0.1)"
             )
+            return "float32", ddl, [shortest, no_negative_zero]
         if kind == "decimal":
             return self._decimal(table, col, dtype)
         if kind == "timestamptz":

@@ -543,3 +543,39 @@ def test_type_mappings_follow_the_declared_affinity(pg_url: str, tmp_path: Path)
         ("12345678901234567890.0123456789", "text", 7)
     ]
     conn.close()
+
+
+def test_a_killed_run_leaves_no_file_that_looks_complete(pg_url: str, tmp_path: Path) -> None:
+    """SIGKILL in the middle of the load: the target name never appears; the next run
+    replaces the leftover partial file and succeeds."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sql(pg_url, "CREATE TABLE big (id bigint PRIMARY KEY, v text, x float8)")
+    sql(
+        pg_url,
+        "INSERT INTO big SELECT g, repeat('v', 50) || g, g FROM generate_series(1, 400000) g",
+    )
+    out = tmp_path / "big.db"
+    partial = tmp_path / "big.db.arrowferry-partial"
+    child = subprocess.Popen(
+        [sys.executable, "-c", f"import arrowferry as af; af.migrate({pg_url!r}, {str(out)!r})"]
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (partial.exists() and partial.stat().st_size > 1_000_000):
+            assert child.poll() is None, "the run ended before it could be interrupted"
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+        child.send_signal(signal.SIGKILL)
+    finally:
+        child.wait()
+    assert not out.exists()
+    result = af.migrate(pg_url, out)
+    assert result.success and result.tables[0].rows == 400_000
+    assert not partial.exists()
+    conn = sqlite3.connect(out)
+    assert conn.execute("SELECT count(*), sum(x) FROM big").fetchone() == (400_000, 80000200000.0)
+    conn.close()

@@ -195,6 +195,9 @@ def test_schema_keys_indexes_and_views(shop: str, tmp_path: Path) -> None:
         "orders": 196,  # the cascade removed customer 50's orders
         "order_lines": 588,
     }
+    # 3 primary keys, UNIQUE(email), the CHECK and 2 foreign keys; 3 indexes + the unique one
+    assert (result.summary.constraints_applied, result.summary.foreign_keys_created) == (7, 2)
+    assert result.summary.indexes_created == 4
     conn = sqlite3.connect(out)
     info = {r[1]: r for r in conn.execute("PRAGMA table_info(customers)")}
     assert info["id"][2] == "INTEGER" and info["id"][5] == 1  # the rowid

@@ -266,6 +266,8 @@ class SqlitePipeline:
         self.loaded.append(table)
         if not self.options.data_only:
             self.result.summary.tables_created += 1
+            # the primary key is made with the table (the summary counts it as PostgreSQL's does)
+            self.result.summary.constraints_applied += table.source.primary_key is not None
         self.result.tables.append(
             TableResult(table.name, rows, seconds, converter.rows_read, rejects.count)
         )
@@ -506,6 +508,7 @@ class SqlitePipeline:
             if not table.source.foreign_keys:
                 continue
             self.result.summary.foreign_keys_created += len(table.source.foreign_keys)
+            self.result.summary.constraints_applied += len(table.source.foreign_keys)
             if not self._needs_key_check(table):
                 continue
             try:

@@ -363,10 +363,11 @@ def test_dry_run_writes_nothing(shop: str, tmp_path: Path) -> None:
 
 def test_a_table_without_columns_is_named_not_fatal(pg_url: str, tmp_path: Path) -> None:
     sql(pg_url, "CREATE TABLE nothing ()")
-    sql(pg_url, "CREATE TABLE something (id int)")
+    sql(pg_url, "CREATE TABLE something (id int, n serial)")
     result = af.migrate(pg_url, tmp_path / "n.db")
     assert result.success and [t.name for t in result.tables] == ["something"]
     assert any("'nothing' has no columns" in w for w in result.warnings)
+    assert any("something.n is an identity (or serial) column" in w for w in result.warnings)
 
 
 def test_names_that_differ_only_in_case_are_refused(pg_url: str, tmp_path: Path) -> None:

@@ -223,6 +223,12 @@ class SqlitePlanner:
             plan.sequence = self.facts.sequences.get(table.name, 0)
         plan.finish = self._finish(table, checks)
         for col in table.columns:
+            if col.identity and plan.order_by != (col.name,):
+                self.warnings.append(
+                    f"column {table.name}.{col.name} is an identity (or serial) column in "
+                    "PostgreSQL; SQLite generates values only for an INTEGER PRIMARY KEY, so its "
+                    "values are copied and new rows must supply one"
+                )
             if col.generated:
                 self.warnings.append(
                     f"column {table.name}.{col.name} is generated in PostgreSQL "

@@ -583,3 +583,27 @@ def test_a_killed_run_leaves_no_file_that_looks_complete(pg_url: str, tmp_path: 
     conn = sqlite3.connect(out)
     assert conn.execute("SELECT count(*), sum(x) FROM big").fetchone() == (400_000, 80000200000.0)
     conn.close()
+
+
+def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:
+    """Quotes, spaces, reserved words and non-ASCII names survive the DDL, the ingest
+    (columns matched by name), indexes and views."""
+    for statement in [
+        'CREATE TABLE "Order ""Details""" ("Unit""Price" numeric(10,2), "select" text, '
+        '"ünï" int PRIMARY KEY, "a b" boolean)',
+        'INSERT INTO "Order ""Details""" VALUES (1.5, \'x\', 1, true), (2.25, \'y\', 2, NULL)',
+        'CREATE INDEX "idx ""q""" ON "Order ""Details""" ("select")',
+        'CREATE VIEW "v ""1""" AS SELECT "select" FROM "Order ""Details"""',
+    ]:
+        sql(pg_url, statement)
+    out = tmp_path / "w.db"
+    result = af.migrate(pg_url, out)
+    assert result.success and not result.warnings, result.to_dict()
+    conn = sqlite3.connect(out)
+    assert _rows(conn, 'SELECT * FROM "Order ""Details""" ORDER BY 3') == [
+        (1.5, "x", 1, 1),
+        (2.25, "y", 2, None),
+    ]
+    assert _rows(conn, 'SELECT * FROM "v ""1"""') == [("x",), ("y",)]
+    assert _rows(conn, "PRAGMA index_list('Order \"Details\"')")[0][1] == 'idx "q"'
+    conn.close()

@@ -228,6 +228,11 @@ class Migration:
         with sqlite.connect_metadata_ctx(path) as conn:
             sqlite.check_integrity(conn, path)
             known = sqlite.relation_names(conn)
+            columns = {
+                t.name: sqlite.column_names(conn, known[t.name.lower()])
+                for t in plan.tables
+                if t.name.lower() in known
+            }
         names = [t.name for t in plan.tables]
         present = [known[n.lower()] for n in names if n.lower() in known]
         if self.options.data_only:
@@ -237,6 +242,15 @@ class Migration:
                     f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
                     f"{str(path)!r}; create them first or drop data_only"
                 )
+            for table in plan.tables:
+                have = {c.lower() for c in columns[table.name]}
+                lacking = [c.target for c in table.columns if c.target.lower() not in have]
+                if lacking:
+                    raise SchemaError(
+                        f"data_only: table {table.name!r} in {str(path)!r} has no column "
+                        f"{', '.join(repr(c) for c in lacking)} (it has "
+                        f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
+                    )
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
                 f"table(s) {', '.join(repr(p) for p in present)} already exist in {str(path)!r}; "

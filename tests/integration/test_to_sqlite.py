@@ -348,6 +348,12 @@ def test_existing_target_refused_replaced_or_appended(shop: str, tmp_path: Path)
     conn.close()
     with pytest.raises(SchemaError, match="do not exist"):
         af.migrate(shop, out, include_tables=["orders"], data_only=True)
+    conn = sqlite3.connect(out)
+    conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, other TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(SchemaError, match="has no column 'customer_id', 'total', 'placed'"):
+        af.migrate(shop, out, include_tables=["orders"], data_only=True)
 
 
 def test_dry_run_writes_nothing(shop: str, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ data as Arrow batches through ``adbc_driver_sqlite``, with every column's type p
 from arrowferry.dialects.sqlite.catalog import (
     QUICK_CHECK_MAX_BYTES,
     check_integrity,
+    column_names,
     connect_metadata,
     connect_metadata_ctx,
     introspect,
@@ -48,6 +49,7 @@ __all__ = [
     "ReadAs",
     "bytes_per_row",
     "check_integrity",
+    "column_names",
     "connect_metadata",
     "connect_metadata_ctx",
     "date_forms",

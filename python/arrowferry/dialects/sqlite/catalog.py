@@ -410,3 +410,7 @@ def relation_names(conn: sqlite3.Connection) -> dict[str, str]:
             "SELECT name FROM sqlite_schema WHERE type IN ('table', 'view')"
         )
     }
+
+
+def column_names(conn: sqlite3.Connection, table: str) -> list[str]:
+    return [row[1] for row in conn.execute(f"PRAGMA table_xinfo({quote_ident(table)})")]

@@ -1,13 +1,16 @@
 """Run a PostgreSQL -> SQLite plan: read in one snapshot, convert, ingest, then finish.
 
 SQLite takes one writer at a time, so tables load one after another, while a
-prefetch thread reads and converts the next batches from PostgreSQL. Each table is
+prefetch thread reads and converts the next batches from PostgreSQL (several, for a
+large rowid-keyed table with ``lanes``: key ranges of one exported snapshot, handed to
+SQLite in key order so every insert appends to the rowid b-tree). Each table is
 created and loaded in one transaction (a failure leaves no table). A new file is
 built as ``<name>.arrowferry-partial`` and renamed only when the run is complete, so a
 file at the target path is always whole; an existing file gets its tables one
 transaction at a time. After the loads: unique constraints and indexes (built from
 the loaded data, sorted once), CHECK and foreign-key violations counted (SQLite
-enforced neither during the load), AUTOINCREMENT high-water marks, views, ANALYZE.
+enforced neither during the load; a key PostgreSQL validated is trusted while its parent
+arrived whole), AUTOINCREMENT added back with its high-water mark, views, ANALYZE.
 """
 
 from __future__ import annotations

@@ -591,6 +591,27 @@ def test_a_killed_run_leaves_no_file_that_looks_complete(pg_url: str, tmp_path: 
     conn.close()
 
 
+def test_enum_columns_keep_their_labels_as_a_check(pg_url: str, tmp_path: Path) -> None:
+    sql(pg_url, "CREATE TYPE mood AS ENUM ('sad', 'ok', 'it''s fine')")
+    sql(pg_url, "CREATE TABLE diary (id int PRIMARY KEY, m mood, ms mood[])")
+    sql(
+        pg_url,
+        "INSERT INTO diary VALUES (1, 'ok', '{sad,ok}'), (2, NULL, NULL), (3, 'it''s fine', '{}')",
+    )
+    out = tmp_path / "e.db"
+    result = af.migrate(pg_url, out)
+    assert result.success and not result.constraint_issues, result.to_dict()
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT m, ms FROM diary ORDER BY id") == [
+        ("ok", '["sad","ok"]'),
+        (None, None),
+        ("it's fine", "[]"),
+    ]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO diary (id, m) VALUES (4, 'happy')")
+    conn.close()
+
+
 def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:
     """Quotes, spaces, reserved words and non-ASCII names survive the DDL, the ingest
     (columns matched by name), indexes and views."""

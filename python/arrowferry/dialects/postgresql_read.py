@@ -13,7 +13,7 @@ settings below fix what that text looks like, whatever the server's defaults are
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
@@ -224,6 +224,20 @@ class SourceFacts:
     partitioned: frozenset[str] = frozenset()  # read whole, not ONLY
     loose_sequences: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
+    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # type as declared -> labels
+
+
+def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
+    """Every enum type, named as format_type names it in a column's declared type."""
+    return {
+        name: tuple(labels)
+        for name, labels in pg.fetch(
+            conn,
+            "SELECT format_type(t.oid, NULL), "
+            "array_agg(e.enumlabel::text ORDER BY e.enumsortorder)::text[] "
+            "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.oid",
+        )
+    }
 
 
 def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts:
@@ -257,4 +271,5 @@ def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts
         partitioned=frozenset(partitioned),
         loose_sequences=tuple(standalone_sequences(conn, schema)),
         triggers=tuple(triggers(conn, schema)),
+        enums=enum_labels(conn),
     )

@@ -200,7 +200,7 @@ class SqlitePlanner:
         ]
         if pk is not None and not rowid_key:
             definitions.append(f"PRIMARY KEY ({', '.join(quote_ident(c) for c in pk.columns)})")
-        checks = self._checks(table, definitions)
+        checks = self._checks(table, definitions) + self._enum_checks(table)
         definitions += [ddl for ddl, _ in checks]
         definitions += self._foreign_keys(table, wanted)
         create_sql = sqlw.create_table_sql(table.name, definitions)
@@ -313,6 +313,8 @@ class SqlitePlanner:
         }.get(kind, [])
         if kind == "other":
             notes = [f"{dtype.raw} values become their PostgreSQL text"]
+            if col.declared in self.facts.enums:
+                notes = ["enum labels become text, held to the labels by a CHECK"]
         if kind == "text" and col.declared.startswith("character("):
             notes = ["char(n) values keep their trailing blanks"]
         return ("same" if kind == "blob" else "text"), ddl, notes
@@ -393,6 +395,18 @@ class SqlitePlanner:
                 )
                 continue
             out.append((ddl, expr))
+        return out
+
+    def _enum_checks(self, table: Table) -> list[tuple[str, str]]:
+        """An enum column becomes text held to its labels, as PostgreSQL held it."""
+        out = []
+        for col in table.columns:
+            labels = self.facts.enums.get(col.declared)
+            if labels is None or self._overridden(table, col.name):
+                continue
+            listed = ", ".join("'" + label.replace("'", "''") + "'" for label in labels)
+            expr = f"{quote_ident(col.name)} IN ({listed})"
+            out.append((f"CHECK ({expr})", expr))
         return out
 
     def _foreign_keys(self, table: Table, wanted: set[str]) -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -211,9 +212,11 @@ def test_schema_keys_indexes_and_views(shop: str, tmp_path: Path) -> None:
     }
     assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
     conn.execute("INSERT INTO customers (email) VALUES ('new@x')")  # defaults work
-    assert conn.execute(
-        "SELECT id, name, active, joined IS NOT NULL FROM customers WHERE email = 'new@x'"
-    ).fetchone() == (51, "anon", 1, 1)
+    new = conn.execute("SELECT id, name, active, joined FROM customers WHERE email = 'new@x'")
+    id_, name, active, joined = new.fetchone()
+    assert (id_, name, active) == (51, "anon", 1)
+    # timestamptz DEFAULT now(): UTC text with the offset, like the migrated values
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\+00:00", joined), joined
     indexes = {r[1]: r[2] for r in conn.execute("PRAGMA index_list(orders)")}
     assert {"orders_customer_placed", "orders_big"} <= set(indexes)
     assert any(r[2] == 1 for r in conn.execute("PRAGMA index_list(customers)"))  # unique

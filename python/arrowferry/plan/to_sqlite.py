@@ -364,6 +364,9 @@ class SqlitePlanner:
         except TranslationError as err:
             self.warnings.append(f"default of {table.name}.{col.name} dropped: {err}")
             return None
+        if col.type.kind == "timestamptz" and expr.upper() == "CURRENT_TIMESTAMP":
+            # the same text as the migrated values, not CURRENT_TIMESTAMP's offset-less form
+            expr = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
         for form in (expr, f"({expr})"):
             trial = sqlw.trial_default(f"{column_ddl} DEFAULT {form}")
             if trial is None:

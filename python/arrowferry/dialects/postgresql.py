@@ -16,7 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.dialects.sqltext import foreign_key_actions, quote_ident
 from arrowferry.errors import ConnectError, WriterTypeError
 from arrowferry.model import (
     Check,
@@ -183,13 +183,7 @@ def foreign_key_sql(schema: str, table: str, fk: ForeignKey, *, valid: bool = Tr
         f"ALTER TABLE {qname(schema, table)} ADD {name}FOREIGN KEY ({cols}) "
         f"REFERENCES {qname(schema, fk.ref_table)} ({refs})"
     )
-    if fk.on_delete != "NO ACTION":
-        text += f" ON DELETE {fk.on_delete}"
-    if fk.on_update != "NO ACTION":
-        text += f" ON UPDATE {fk.on_update}"
-    if fk.deferrable:
-        text += " DEFERRABLE INITIALLY " + ("DEFERRED" if fk.initially_deferred else "IMMEDIATE")
-    return text + ("" if valid else " NOT VALID")
+    return text + foreign_key_actions(fk) + ("" if valid else " NOT VALID")
 
 
 def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -> str:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from arrowferry.model import ForeignKey
+
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+|--[^\n]*|/\*.*?\*/)
@@ -186,3 +188,15 @@ def select_of_view(sql: str) -> str:
 def quote_ident(name: str) -> str:
     """Double-quote an identifier for SQLite or PostgreSQL."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def foreign_key_actions(fk: ForeignKey) -> str:
+    """The ON DELETE / ON UPDATE / DEFERRABLE tail of a foreign key, as both dialects write it."""
+    text = ""
+    if fk.on_delete != "NO ACTION":
+        text += f" ON DELETE {fk.on_delete}"
+    if fk.on_update != "NO ACTION":
+        text += f" ON UPDATE {fk.on_update}"
+    if fk.deferrable:
+        text += " DEFERRABLE INITIALLY " + ("DEFERRED" if fk.initially_deferred else "IMMEDIATE")
+    return text

@@ -30,7 +30,7 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
 from arrowferry.errors import SchemaError
-from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
+from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
 from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
@@ -421,7 +421,7 @@ class SqlitePlanner:
                     f"created: table {fk.ref_table!r} is not migrated"
                 )
                 continue
-            out.append(_foreign_key_ddl(fk))
+            out.append(sqlw.foreign_key_sql(fk))
         return out
 
     # --- after the load -----------------------------------------------------------
@@ -492,17 +492,3 @@ class SqlitePlanner:
             name = self._relation_name(view.name, "view")
             out.append(Statement("view", sqlw.create_view_sql(name, sql), None, name))
         return out
-
-
-def _foreign_key_ddl(fk: ForeignKey) -> str:
-    cols = ", ".join(quote_ident(c) for c in fk.columns)
-    refs = ", ".join(quote_ident(c) for c in fk.ref_columns)
-    name = f"CONSTRAINT {quote_ident(fk.name)} " if fk.name else ""
-    sql = f"{name}FOREIGN KEY ({cols}) REFERENCES {quote_ident(fk.ref_table)} ({refs})"
-    if fk.on_delete != "NO ACTION":
-        sql += f" ON DELETE {fk.on_delete}"
-    if fk.on_update != "NO ACTION":
-        sql += f" ON UPDATE {fk.on_update}"
-    if fk.deferrable:
-        sql += " DEFERRABLE INITIALLY " + ("DEFERRED" if fk.initially_deferred else "IMMEDIATE")
-    return sql

@@ -21,7 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.dialects.sqltext import foreign_key_actions, quote_ident
 from arrowferry.errors import ConnectError
 from arrowferry.model import ForeignKey
 
@@ -100,6 +100,15 @@ def finalize(conn: Any, partial: Path | None, final: Path) -> None:
 def create_table_sql(name: str, definitions: Sequence[str]) -> str:
     body = ",\n  ".join(definitions)
     return f"CREATE TABLE {quote_ident(name)} (\n  {body}\n)"
+
+
+def foreign_key_sql(fk: ForeignKey) -> str:
+    """A foreign key as a table constraint (SQLite can add none after CREATE TABLE)."""
+    cols = ", ".join(quote_ident(c) for c in fk.columns)
+    refs = ", ".join(quote_ident(c) for c in fk.ref_columns)
+    name = f"CONSTRAINT {quote_ident(fk.name)} " if fk.name else ""
+    sql = f"{name}FOREIGN KEY ({cols}) REFERENCES {quote_ident(fk.ref_table)} ({refs})"
+    return sql + foreign_key_actions(fk)
 
 
 def drop_table_sql(name: str) -> str:

@@ -191,7 +191,7 @@ def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -
     target = qname(schema, table)
     col = quote_ident(column)
     return (
-        f"SELECT setval(pg_get_serial_sequence({_literal(target)}, {_literal(column)}), "
+        f"SELECT setval(pg_get_serial_sequence({literal(target)}, {literal(column)}), "
         f"GREATEST(COALESCE((SELECT max({col}) FROM {target}), 0), {int(floor)}) + 1, false)"
     )
 
@@ -274,7 +274,7 @@ def create_view_sql(schema: str, view: View) -> str:
     return f"CREATE VIEW {qname(schema, view.name)} AS {view.sql}"
 
 
-def _literal(text: str) -> str:
+def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
@@ -325,7 +325,7 @@ def translate_default(default: str, dtype: DataType) -> str | None:
         return "1" if upper == "TRUE" else "0"
     if _NUMBER.match(text):
         if dtype.kind in {"text", "blob"}:
-            return _literal(text)
+            return literal(text)
         return text
     if text.startswith("'") and text.endswith("'") and text.count("'") % 2 == 0:
         if dtype.kind == "blob":

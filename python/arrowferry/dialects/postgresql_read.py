@@ -48,7 +48,7 @@ def connect_snapshot(endpoint: Endpoint, snapshot: str | None = None) -> Any:
             pg.execute(conn, sql)
         pg.execute(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
         if snapshot is not None:
-            pg.execute(conn, f"SET TRANSACTION SNAPSHOT {_literal(snapshot)}")
+            pg.execute(conn, f"SET TRANSACTION SNAPSHOT {pg.literal(snapshot)}")
     except Exception as err:
         conn.close()
         raise SourceError(
@@ -60,10 +60,6 @@ def connect_snapshot(endpoint: Endpoint, snapshot: str | None = None) -> Any:
 
 def export_snapshot(conn: Any) -> str:
     return str(pg.fetch(conn, "SELECT pg_export_snapshot()")[0][0])
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def key_range(conn: Any, schema: str, table: str, column: str) -> tuple[int, int] | None:
@@ -166,27 +162,24 @@ def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBat
         cur.close()
 
 
-def count_rows(conn: Any, schema: str, table: str, *, only: bool = True) -> int:
-    source = ("ONLY " if only else "") + pg.qname(schema, table)
-    return int(pg.fetch(conn, f"SELECT count(*) FROM {source}")[0][0])
-
-
-def wide_decimals(conn: Any, schema: str, table: str, columns: Sequence[str]) -> dict[str, int]:
-    """Per numeric column, how many values SQLite's NUMERIC affinity would round.
+def measure(
+    conn: Any, schema: str, table: str, wide: Sequence[str], *, only: bool = True
+) -> tuple[int, dict[str, int]]:
+    """A table's rows and, per numeric column in ``wide``, how many values SQLite's
+    NUMERIC affinity would round, in one scan.
 
     SQLite turns numeric text into INTEGER when it is integral and fits 64 bits, else
-    into REAL, keeping 15 significant digits only; such values are counted here.
+    into REAL, keeping 15 significant digits only; such values are counted.
     """
-    if not columns:
-        return {}
-    parts = []
-    for col in columns:
+    parts = ["count(*)"]
+    for col in wide:
         q = quote_ident(col)
         digits = f"length(trim(both '0' from translate(abs({q})::text, '.', '')))"
         integral = f"({q} = trunc({q}) AND abs({q}) <= 9223372036854775807)"
         parts.append(f"count(*) FILTER (WHERE NOT {integral} AND {digits} > 15)")
-    row = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {pg.qname(schema, table)}")[0]
-    return {col: int(n) for col, n in zip(columns, row, strict=True)}
+    source = ("ONLY " if only else "") + pg.qname(schema, table)
+    rows, *counts = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {source}")[0]
+    return int(rows), {col: int(n) for col, n in zip(wide, counts, strict=True)}
 
 
 def sequence_value(conn: Any, schema: str, table: str, column: str) -> int | None:
@@ -253,20 +246,22 @@ def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts
         return dtype.kind == "decimal" and (dtype.precision is None or dtype.precision > 15)
 
     sequences = {}
+    rows: dict[str, int] = {}
+    wide: dict[str, dict[str, int]] = {}
     for table in tables:
         key = identity_key(table)
         if key is not None:
             sequences[table.name] = sequence_value(conn, schema, table.name, key) or 0
+        rows[table.name], wide[table.name] = measure(
+            conn,
+            schema,
+            table.name,
+            [c.name for c in table.columns if may_be_wide(c.type)],
+            only=table.name not in partitioned,
+        )
     return SourceFacts(
-        rows={
-            t.name: count_rows(conn, schema, t.name, only=t.name not in partitioned) for t in tables
-        },
-        wide_decimals={
-            t.name: wide_decimals(
-                conn, schema, t.name, [c.name for c in t.columns if may_be_wide(c.type)]
-            )
-            for t in tables
-        },
+        rows=rows,
+        wide_decimals=wide,
         sequences=sequences,
         partitioned=frozenset(partitioned),
         loose_sequences=tuple(standalone_sequences(conn, schema)),

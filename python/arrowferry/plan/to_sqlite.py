@@ -407,8 +407,7 @@ class SqlitePlanner:
             labels = self.facts.enums.get(col.declared)
             if labels is None or self._overridden(table, col.name):
                 continue
-            listed = ", ".join("'" + label.replace("'", "''") + "'" for label in labels)
-            expr = f"{quote_ident(col.name)} IN ({listed})"
+            expr = sqlw.in_list_sql(col.name, labels)
             out.append((f"CHECK ({expr})", expr))
         return out
 

@@ -29,6 +29,17 @@ import pyarrow.compute as pc
 
 Kernel = Literal["same", "integer", "float64", "float32", "utc_text", "numeric_text", "text"]
 
+# the Arrow type each kernel hands SQLite's binder (None: as read, bool or binary)
+OUTPUT_TYPES: dict[str, pa.DataType | None] = {
+    "same": None,
+    "integer": pa.int64(),
+    "float64": pa.float64(),
+    "float32": pa.float64(),
+    "utc_text": pa.string(),
+    "numeric_text": pa.string(),
+    "text": pa.string(),
+}
+
 NOT_STORABLE = {
     "float64": "NaN cannot be stored in SQLite (it would become NULL)",
     "float32": "NaN cannot be stored in SQLite (it would become NULL)",

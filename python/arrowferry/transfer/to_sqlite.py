@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrowferry.convert.to_sqlite import NOT_STORABLE, convert
+from arrowferry.convert.to_sqlite import NOT_STORABLE, OUTPUT_TYPES, convert
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects.sqlite import write as sqlw
@@ -45,16 +45,6 @@ from arrowferry.urls import Endpoint
 KeyRange = tuple[int, int] | None  # [low, high) of the rowid key; None: the whole table
 PIECE_ROWS = 262_144  # rows per key range a lane reads
 SPLIT_MIN_ROWS = 2 * PIECE_ROWS  # smaller tables are read on one connection
-
-_ARROW = {
-    "same": None,  # bool or binary, as read
-    "integer": pa.int64(),
-    "float64": pa.float64(),
-    "float32": pa.float64(),
-    "utc_text": pa.string(),
-    "numeric_text": pa.string(),
-    "text": pa.string(),
-}
 
 
 @dataclass
@@ -111,7 +101,7 @@ class TableConverter:
     def _first_schema(self, arrays: list[pa.Array]) -> pa.Schema:
         fields = []
         for col, array in zip(self.table.columns, arrays, strict=True):
-            wanted = _ARROW[col.kernel] or array.type
+            wanted = OUTPUT_TYPES[col.kernel] or array.type
             if wanted not in sqlw.WRITABLE:
                 raise TransferError(
                     f"table {self.table.name!r}, column {col.target!r}: read as Arrow "

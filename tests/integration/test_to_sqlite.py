@@ -615,6 +615,120 @@ def test_enum_columns_keep_their_labels_as_a_check(pg_url: str, tmp_path: Path) 
     conn.close()
 
 
+def test_domain_rules_become_the_columns_rules(pg_url: str, tmp_path: Path) -> None:
+    """A domain's CHECKs, NOT NULL and default hold a column although none shows on it:
+    each becomes the SQLite column's own (VALUE read as the column), through domains of
+    domains; a CHECK with no SQLite form is named in a warning, never dropped silently."""
+    for statement in [
+        "CREATE DOMAIN short_code AS varchar(8) CHECK (length(VALUE) > 1)",
+        "CREATE DOMAIN sku AS short_code NOT NULL DEFAULT 'AA' CONSTRAINT sku_upper "
+        "CHECK (VALUE = upper(VALUE))",
+        "CREATE DOMAIN qty AS integer CHECK (VALUE > 0) CHECK (VALUE < 1000)",
+        "CREATE DOMAIN zip AS text CONSTRAINT zip_digits CHECK (VALUE ~ '^[0-9]{5}$')",
+        "CREATE TYPE mood AS ENUM ('sad', 'ok')",
+        "CREATE DOMAIN calm AS mood DEFAULT 'ok'",
+        "CREATE TABLE stock (id int PRIMARY KEY, code sku, n qty, z zip, m calm, "
+        "spare qty DEFAULT 7)",
+        "INSERT INTO stock VALUES (1, 'AB', 5, '12345', 'sad', 1), (2, 'XYZ', 999, NULL, NULL, 2)",
+    ]:
+        sql(pg_url, statement)
+    out = tmp_path / "d.db"
+    result = af.migrate(pg_url, out)
+    assert result.success and not result.constraint_issues, result.to_dict()
+    assert any("zip_digits" in w and "not migrated" in w for w in result.warnings), result.warnings
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT * FROM stock ORDER BY id") == [
+        (1, "AB", 5, "12345", "sad", 1),
+        (2, "XYZ", 999, None, None, 2),
+    ]
+    info = {r[1]: r for r in conn.execute("PRAGMA table_info(stock)")}
+    assert info["code"][2] == "VARCHAR(8)"  # the innermost base type, with its length
+    assert info["code"][3] == 1  # NOT NULL, from the domain
+    conn.execute("INSERT INTO stock (id, n) VALUES (3, 1)")
+    # the domain's default, the enum's default through its domain, the column's own default
+    assert _rows(conn, "SELECT code, m, spare FROM stock WHERE id = 3") == [("AA", "ok", 7)]
+    for bad in [
+        "INSERT INTO stock (id, code, n) VALUES (4, 'A', 1)",  # short_code's CHECK
+        "INSERT INTO stock (id, code, n) VALUES (4, 'ab', 1)",  # sku's own CHECK
+        "INSERT INTO stock (id, n) VALUES (4, 0)",  # qty > 0
+        "INSERT INTO stock (id, n) VALUES (4, 1000)",  # qty < 1000
+        "INSERT INTO stock (id, n, spare) VALUES (4, 1, -1)",  # qty on another column
+        "INSERT INTO stock (id, n, m) VALUES (4, 1, 'happy')",  # the enum under the domain
+    ]:
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(bad)
+    with pytest.raises(sqlite3.IntegrityError, match="NOT NULL"):
+        conn.execute("INSERT INTO stock (id, code, n) VALUES (4, NULL, 1)")
+    conn.close()
+
+
+def test_constant_defaults_give_new_rows_the_migrated_values(pg_url: str, tmp_path: Path) -> None:
+    """A row PostgreSQL filled from its defaults is migrated as data; a row SQLite fills
+    from the migrated defaults must equal it, value and storage class. Translated, many
+    of these (``'{}'::jsonb``, uuid, interval, enum casts) would be SQLite CASTs by type
+    affinity: 0 or 1."""
+    sql(pg_url, "CREATE TYPE mood AS ENUM ('sad', 'ok')")
+    columns = {
+        "j": "jsonb DEFAULT '{}'::jsonb",
+        "js": "json DEFAULT '[1, 2]'::json",
+        "u": "uuid DEFAULT 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11'::uuid",
+        "iv": "interval DEFAULT '1 day 02:00'::interval",
+        "b": "boolean DEFAULT true",
+        "n": "numeric(10,2) DEFAULT 1.50",
+        "w": "numeric DEFAULT 12345678901234567890.5",
+        "t": "text DEFAULT 'it''s'::text",
+        "a": "integer[] DEFAULT '{1,2}'::integer[]",
+        "ts": "timestamp DEFAULT '2020-01-01 10:00'::timestamp",
+        "tz": "timestamptz DEFAULT '2020-01-01 10:00+02'::timestamptz",
+        "d": "date DEFAULT '2020-02-29'::date",
+        "by": "bytea DEFAULT '\\x00ff'::bytea",
+        "inf": "float8 DEFAULT 'Infinity'::float8",
+        "r": "real DEFAULT 0.1",
+        "m": "mood DEFAULT 'ok'::mood",
+        "cash": "money DEFAULT 12.34",
+        "neg": "integer DEFAULT -5",
+    }
+    sql(
+        pg_url,
+        f"CREATE TABLE dflt (id int PRIMARY KEY, "
+        f"{', '.join(f'{k} {v}' for k, v in columns.items())}, "
+        "s text CHECK (s IN ('a', 'b')), ns text CHECK (ns NOT IN ('x', 'y')))",
+    )
+    sql(pg_url, "INSERT INTO dflt (id) VALUES (1)")
+    out = tmp_path / "dflt.db"
+    result = af.migrate(pg_url, out)
+    assert result.success and not result.constraint_issues, result.to_dict()
+    assert not [w for w in result.warnings if "default" in w or "CHECK" in w], result.warnings
+    conn = sqlite3.connect(out)
+    conn.execute("INSERT INTO dflt (id) VALUES (2)")
+    names = list(columns)
+    typed = ", ".join(f"{c}, typeof({c})" for c in names)
+    migrated, fresh = _rows(conn, f"SELECT {typed} FROM dflt ORDER BY id")
+    assert dict(zip(names, zip(migrated[::2], migrated[1::2]))) == dict(
+        zip(names, zip(fresh[::2], fresh[1::2]))
+    )
+    assert migrated[names.index("j") * 2] == "{}"  # not 0
+    # PostgreSQL's IN lists (stored as = ANY / <> ALL of an array) hold in SQLite too
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO dflt (id, s) VALUES (3, 'c')")
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO dflt (id, ns) VALUES (3, 'x')")
+    conn.execute("INSERT INTO dflt (id, s, ns) VALUES (3, 'a', 'z')")
+    conn.close()
+
+
+def test_defaults_with_no_faithful_sqlite_form_are_named(pg_url: str, tmp_path: Path) -> None:
+    sql(
+        pg_url,
+        "CREATE TABLE later (id int PRIMARY KEY, due timestamp DEFAULT (now() + '1 day'::interval), "
+        "ok timestamptz DEFAULT now())",
+    )
+    result = af.migrate(pg_url, tmp_path / "later.db")
+    assert result.success, result.to_dict()
+    assert any("later.due" in w and "INTERVAL" in w for w in result.warnings), result.warnings
+    assert not any("later.ok" in w for w in result.warnings), result.warnings
+
+
 def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:
     """Quotes, spaces, reserved words and non-ASCII names survive the DDL, the ingest
     (columns matched by name), indexes and views."""

@@ -494,8 +494,9 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
         "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
         # "char" columns as text: the driver reads an empty "char" as '\x00', which is truthy
         "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, "
-        # a domain is its base type (its own name stays the declared text)
-        "CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END "
+        # a domain is its base type (its own name stays the declared text); a domain over
+        # a domain: the innermost type, with the typmod declared there (varchar(10))
+        f"CASE WHEN t.typtype = 'd' THEN ({_DOMAIN_BASE}) END "
         f"FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
         "JOIN pg_type t ON t.oid = a.atttypid "
         f"WHERE a.attrelid = {oid_sql} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
@@ -530,14 +531,22 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
         elif ctype == "u":
             uniques.append(UniqueConstraint(keys, name=cname))
         elif ctype == "c":
-            checks.append(Check(_check_body(definition), name=cname))
+            checks.append(Check(check_body(definition), name=cname))
         elif ctype == "f":
             fks.append(_parse_fk(cname, keys, definition))
     indexes = _pg_indexes(conn, schema, name, oid_sql)
     return Table(name, columns, pk, tuple(uniques), indexes, tuple(fks), tuple(checks))
 
 
-def _check_body(definition: str) -> str:
+_DOMAIN_BASE = (
+    "WITH RECURSIVE d(oid, mod, depth) AS (SELECT t.typbasetype, t.typtypmod, 0 "
+    "UNION ALL SELECT b.typbasetype, b.typtypmod, d.depth + 1 FROM d "
+    "JOIN pg_type b ON b.oid = d.oid AND b.typtype = 'd') "
+    "SELECT format_type(oid, mod) FROM d ORDER BY depth DESC LIMIT 1"
+)
+
+
+def check_body(definition: str) -> str:
     body = definition[len("CHECK ") :] if definition.startswith("CHECK ") else definition
     body = body.removesuffix(" NOT VALID")
     return body[1:-1] if body.startswith("(") and body.endswith(")") else body

@@ -20,8 +20,9 @@ import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.dialects.translate import is_constant
 from arrowferry.errors import SchemaError, SourceError
-from arrowferry.model import DataType, Table
+from arrowferry.model import Column, DataType, Table
 from arrowferry.urls import Endpoint
 
 SESSION = (
@@ -84,6 +85,13 @@ def check_schema(conn: Any, schema: str, endpoint: Endpoint) -> None:
             f"schema {schema!r} does not exist in {endpoint.masked_url}; it has "
             f"{', '.join(repr(n) for n in shown) or 'no user schemas'} (choose one with source_schema)"
         )
+
+
+def read_type(dtype: DataType) -> DataType:
+    """The type a column is read and stored as: money is its amount, a decimal."""
+    if dtype.kind == "other" and (dtype.raw or "").lower() == "money":
+        return DataType("decimal", scale=2, raw="money")
+    return dtype
 
 
 def select_expression(column: str, dtype: DataType) -> str:
@@ -208,6 +216,15 @@ def standalone_sequences(conn: Any, schema: str) -> list[str]:
 
 
 @dataclass(frozen=True)
+class Domain:
+    """What a domain holds its values to, its base domains' rules included."""
+
+    not_null: bool = False
+    default: str | None = None  # the nearest one along the chain of base domains
+    checks: tuple[tuple[str, str], ...] = ()  # (name, expression over VALUE)
+
+
+@dataclass(frozen=True)
 class SourceFacts:
     """What a plan needs from the source beyond its schema, read in one snapshot."""
 
@@ -218,6 +235,9 @@ class SourceFacts:
     loose_sequences: tuple[str, ...] = ()
     triggers: tuple[str, ...] = ()
     enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # type as declared -> labels
+    domains: Mapping[str, Domain] = field(default_factory=dict)  # type as declared -> rules
+    # table -> column -> its constant default, evaluated and read like the column's values
+    defaults: Mapping[str, Mapping[str, pa.Array]] = field(default_factory=dict)
 
 
 def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
@@ -231,6 +251,84 @@ def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
             "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.oid",
         )
     }
+
+
+def domains(conn: Any) -> dict[str, Domain]:
+    """Every domain, named as format_type names it in a column's declared type.
+
+    A column of a domain type is held to the domain's CHECKs and NOT NULL, and takes its
+    default, although none of them shows on the column itself.
+    """
+    rows = {
+        oid: (name, base, not_null, default, tuple(zip(names or (), defs or (), strict=True)))
+        for oid, name, base, not_null, default, names, defs in pg.fetch(
+            conn,
+            "SELECT t.oid::int8, format_type(t.oid, NULL), t.typbasetype::int8, t.typnotnull, "
+            "t.typdefault, "
+            "ARRAY(SELECT c.conname FROM pg_constraint c WHERE c.contypid = t.oid "
+            "AND c.contype = 'c' ORDER BY c.conname)::text[], "
+            "ARRAY(SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c "
+            "WHERE c.contypid = t.oid AND c.contype = 'c' ORDER BY c.conname)::text[] "
+            "FROM pg_type t WHERE t.typtype = 'd'",
+        )
+    }
+    out = {}
+    for oid, (name, *_rest) in rows.items():
+        not_null, default, checks, at = False, None, [], oid
+        while at in rows:  # outermost first: its default wins
+            _name, base, nn, dflt, cons = rows[at]
+            not_null = not_null or bool(nn)
+            default = default if default is not None else dflt
+            checks += [(cname, pg.check_body(definition)) for cname, definition in cons]
+            at = base
+        out[name] = Domain(not_null, default, tuple(checks))
+    return out
+
+
+def effective_default(col: Column, domains: Mapping[str, Domain]) -> str | None:
+    """The default a new row gets: the column's own, else its domain's (identity: none)."""
+    if col.identity:
+        return None
+    if col.default is not None:
+        return col.default
+    domain = domains.get(col.declared)
+    return domain.default if domain is not None else None
+
+
+def constant_defaults(
+    conn: Any, tables: Sequence[Table], domains: Mapping[str, Domain]
+) -> dict[str, dict[str, pa.Array]]:
+    """Each constant default (a literal, cast or not), evaluated by PostgreSQL and read
+    exactly as the column's values are, so it can be converted like them: translated,
+    ``'{}'::jsonb`` would become ``CAST('{}' AS JSONB)``, which SQLite evaluates to 0."""
+    out: dict[str, dict[str, pa.Array]] = {}
+    for table in tables:
+        for col in table.columns:
+            default = effective_default(col, domains)
+            if default is None or not is_constant(default, "postgresql"):
+                continue
+            value = _evaluate(
+                conn,
+                f"SELECT {select_expression(col.name, read_type(col.type))} FROM "
+                f"(SELECT ({default})::{col.declared} AS {quote_ident(col.name)}) AS d",
+            )
+            if value is not None:
+                out.setdefault(table.name, {})[col.name] = value
+    return out
+
+
+def _evaluate(conn: Any, sql: str) -> pa.Array | None:
+    """One value, or None when PostgreSQL refuses it (the snapshot goes on regardless)."""
+    pg.execute(conn, "SAVEPOINT arrowferry_default")
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            value = cur.fetch_arrow_table().column(0).combine_chunks()
+    except Exception:
+        pg.execute(conn, "ROLLBACK TO SAVEPOINT arrowferry_default")
+        return None
+    pg.execute(conn, "RELEASE SAVEPOINT arrowferry_default")
+    return value
 
 
 def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts:
@@ -259,6 +357,7 @@ def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts
             [c.name for c in table.columns if may_be_wide(c.type)],
             only=table.name not in partitioned,
         )
+    rules = domains(conn)
     return SourceFacts(
         rows=rows,
         wide_decimals=wide,
@@ -267,4 +366,6 @@ def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts
         loose_sequences=tuple(standalone_sequences(conn, schema)),
         triggers=tuple(triggers(conn, schema)),
         enums=enum_labels(conn),
+        domains=rules,
+        defaults=constant_defaults(conn, tables, rules),
     )

@@ -10,7 +10,7 @@ view to translate, and importing it costs a quarter of a second and ~17 MB.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,25 +23,113 @@ class TranslationError(ValueError):
     """An expression that sqlglot cannot carry into the target dialect."""
 
 
-def translate_expression(sql: str, source: str, target: str, *, columns: Iterable[str] = ()) -> str:
+def translate_expression(
+    sql: str,
+    source: str,
+    target: str,
+    *,
+    columns: Iterable[str] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> str:
     """Translate one scalar expression (a CHECK, a default, an index key or WHERE).
+
+    ``aliases`` renames column references (case-insensitively): a domain's CHECK says
+    ``VALUE`` where a column's says the column's name.
 
     >>> translate_expression("[Discount]>=(0)", "sqlite", "postgresql", columns=["Discount"])
     '"Discount" >= (0)'
+    >>> translate_expression("VALUE > 0", "postgresql", "sqlite", aliases={"value": "qty"})
+    '"qty" > 0'
     """
     import sqlglot
     from sqlglot.errors import SqlglotError
 
     spelling = {c.lower(): c for c in columns}
+    spelling.update((k.lower(), v) for k, v in (aliases or {}).items())
     try:
         tree = sqlglot.parse_one(sql, read=_DIALECT[source])
     except SqlglotError as err:
         raise TranslationError(f"cannot parse {sql!r}: {err}") from err
     tree = tree.transform(lambda node: _respell(node, spelling))
+    if target == "sqlite":
+        tree = tree.transform(_in_list)
+        _check_casts(sql, tree)
     try:
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate {sql!r}: {err}") from err
+
+
+def is_constant(sql: str, source: str) -> bool:
+    """Whether an expression is a literal, possibly cast: no column, no function call.
+
+    >>> is_constant("'{}'::jsonb", "postgresql"), is_constant("now()", "postgresql")
+    (True, False)
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(sql, read=_DIALECT[source])
+    except SqlglotError:
+        return False
+    return not any(
+        isinstance(node, exp.Column)
+        or (isinstance(node, exp.Func) and not isinstance(node, (exp.Cast, exp.Array)))
+        for node in tree.walk()
+    )
+
+
+def _in_list(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL stores ``x IN ('a', 'b')`` as ``x = ANY (ARRAY['a', 'b'])``, and
+    ``NOT IN`` as ``<> ALL (...)``; SQLite has neither ANY, ALL nor arrays."""
+    from sqlglot import exp
+
+    if not isinstance(node, (exp.EQ, exp.NEQ)):
+        return node
+    quantified = node.expression
+    if isinstance(node, exp.EQ) and isinstance(quantified, exp.Any):
+        items = quantified.this
+    elif (
+        isinstance(node, exp.NEQ)
+        and isinstance(quantified, exp.Anonymous)
+        and quantified.name.upper() == "ALL"
+        and len(quantified.expressions) == 1
+    ):
+        items = quantified.expressions[0]
+    else:
+        return node
+    while isinstance(items, exp.Paren):
+        items = items.this
+    if not isinstance(items, exp.Array):
+        return node
+    member = exp.In(this=node.this, expressions=list(items.expressions))
+    return member if isinstance(node, exp.EQ) else exp.Not(this=member)
+
+
+# Casts SQLite performs as PostgreSQL means them. SQLite casts to any other type name
+# by that name's affinity: CAST('{}' AS JSONB) is 0, CAST('t' AS INTEGER) (sqlglot's
+# boolean) is 0, CAST('1 day' AS INTERVAL) is 1: a translation that silently changes
+# the value, so it is refused.
+_SQLITE_CASTS = {
+    "TEXT", "VARCHAR", "CHAR", "NCHAR", "NVARCHAR", "BPCHAR", "NAME",
+    "TINYINT", "SMALLINT", "INT", "BIGINT",
+    "FLOAT", "DOUBLE", "DECIMAL",
+    "DATE", "TIME", "TIMESTAMP", "DATETIME",
+}  # fmt: skip
+
+
+def _check_casts(sql: str, tree: exp.Expression) -> None:
+    from sqlglot import exp
+
+    for cast in tree.find_all(exp.Cast):
+        kind = cast.to.this.name if isinstance(cast.to, exp.DataType) else ""
+        if kind not in _SQLITE_CASTS:
+            raise TranslationError(
+                f"{sql!r} casts to {cast.to.sql()}, which SQLite would cast by the type "
+                "name's affinity instead (CAST('{}' AS JSONB) is 0 there)"
+            )
 
 
 def _respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:

@@ -23,9 +23,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from arrowferry.convert.to_sqlite import Kernel
+from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
 from arrowferry.dialects import postgresql_read as pgread
-from arrowferry.dialects.postgresql_read import SourceFacts
+from arrowferry.dialects.postgresql_read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
@@ -241,9 +241,7 @@ class SqlitePlanner:
         return self.mappings.lookup(table.name, col.name, col.declared) is not None
 
     def _column(self, table: Table, col: Column) -> SqliteColumnPlan:
-        dtype = col.type
-        if dtype.kind == "other" and (dtype.raw or "").lower() == "money":
-            dtype = DataType("decimal", scale=2, raw="money")
+        dtype = pgread.read_type(col.type)
         kernel, ddl, lossy = self._storage(table, col, dtype)
         override = self.mappings.lookup(table.name, col.name, col.declared)
         if override is not None:
@@ -313,7 +311,7 @@ class SqlitePlanner:
         }.get(kind, [])
         if kind == "other":
             notes = [f"{dtype.raw} values become their PostgreSQL text"]
-            if col.declared in self.facts.enums:
+            if self._labels(col) is not None:
                 notes = ["enum labels become text, held to the labels by a CHECK"]
         if kind == "text" and col.declared.startswith("character("):
             notes = ["char(n) values keep their trailing blanks"]
@@ -349,21 +347,34 @@ class SqlitePlanner:
             parts.append("INTEGER" + (_AUTOINCREMENT if col.identity else " PRIMARY KEY"))
         else:
             parts.append(plan.ddl)
-            if not col.nullable:
+            domain = self._domain(col)
+            if not col.nullable or (domain is not None and domain.not_null):
                 parts.append("NOT NULL")
-        default = self._default(table, col, " ".join(parts))
+        default = self._default(table, col, plan.kernel, " ".join(parts))
         if default is not None:
             parts.append(f"DEFAULT {default}")
         return " ".join(parts)
 
-    def _default(self, table: Table, col: Column, column_ddl: str) -> str | None:
-        if col.default is None or col.identity:
+    def _default(self, table: Table, col: Column, kernel: Kernel, column_ddl: str) -> str | None:
+        default = pgread.effective_default(col, self.facts.domains)
+        if default is None:
             return None
-        try:
-            expr = translate_expression(col.default, "postgresql", "sqlite")
-        except TranslationError as err:
-            self.warnings.append(f"default of {table.name}.{col.name} dropped: {err}")
-            return None
+        value = self.facts.defaults.get(table.name, {}).get(col.name)
+        if value is not None:  # a constant: its value, converted as the column's values are
+            converted = convert(kernel, value)
+            if converted.bad is not None and converted.bad.any():
+                self.warnings.append(
+                    f"default of {table.name}.{col.name} dropped: {default!r} cannot be stored "
+                    f"({NOT_STORABLE[kernel]})"
+                )
+                return None
+            expr = sqlw.literal_sql(converted.array[0].as_py())
+        else:
+            try:
+                expr = translate_expression(default, "postgresql", "sqlite")
+            except TranslationError as err:
+                self.warnings.append(f"default of {table.name}.{col.name} dropped: {err}")
+                return None
         if col.type.kind == "timestamptz" and expr.upper() == "CURRENT_TIMESTAMP":
             # the same text as the migrated values, not CURRENT_TIMESTAMP's offset-less form
             expr = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
@@ -372,24 +383,38 @@ class SqlitePlanner:
             if trial is None:
                 return form
         self.warnings.append(
-            f"default of {table.name}.{col.name} dropped: {col.default!r} has no SQLite form "
-            f"({trial})"
+            f"default of {table.name}.{col.name} dropped: {default!r} has no SQLite form ({trial})"
         )
         return None
 
     def _checks(self, table: Table, definitions: list[str]) -> list[tuple[str, str]]:
-        """(CONSTRAINT ... CHECK (...), expression) for each CHECK that works in SQLite."""
+        """(CONSTRAINT ... CHECK (...), expression) for each CHECK that works in SQLite:
+        the table's own, then its domain columns' (``VALUE`` becomes the column)."""
+        todo: list[tuple[str | None, str, dict[str, str]]] = [
+            (c.name, c.expression, {}) for c in table.checks
+        ]
+        for col in table.columns:
+            domain = self._domain(col)
+            if domain is not None and not self._overridden(table, col.name):
+                todo += [
+                    (f"{col.name}_{name}", expr, {"value": col.name})
+                    for name, expr in domain.checks
+                ]
         out = []
-        for check in table.checks:
-            what = f"CHECK {check.name or check.expression!r} on {table.name}"
+        for check_name, expression, aliases in todo:
+            what = f"CHECK {check_name or expression!r} on {table.name}"
             try:
                 expr = translate_expression(
-                    check.expression, "postgresql", "sqlite", columns=table.column_names
+                    expression,
+                    "postgresql",
+                    "sqlite",
+                    columns=table.column_names,
+                    aliases=aliases,
                 )
             except TranslationError as err:
                 self.warnings.append(f"{what} not migrated: {err}")
                 continue
-            name = f"CONSTRAINT {quote_ident(check.name)} " if check.name else ""
+            name = f"CONSTRAINT {quote_ident(check_name)} " if check_name else ""
             ddl = f"{name}CHECK ({expr})"
             failure = sqlw.trial([*definitions, ddl], [sqlw.check_violations_sql("trial", expr)])
             if failure is not None:
@@ -400,11 +425,19 @@ class SqlitePlanner:
             out.append((ddl, expr))
         return out
 
+    def _domain(self, col: Column) -> Domain | None:
+        return self.facts.domains.get(col.declared)
+
+    def _labels(self, col: Column) -> tuple[str, ...] | None:
+        """An enum column's labels (also through a domain over the enum)."""
+        enums = self.facts.enums
+        return enums.get(col.declared) or enums.get(col.type.raw or "")
+
     def _enum_checks(self, table: Table) -> list[tuple[str, str]]:
         """An enum column becomes text held to its labels, as PostgreSQL held it."""
         out = []
         for col in table.columns:
-            labels = self.facts.enums.get(col.declared)
+            labels = self._labels(col)
             if labels is None or self._overridden(table, col.name):
                 continue
             expr = sqlw.in_list_sql(col.name, labels)

@@ -14,6 +14,7 @@ table, each table in its own transaction.
 from __future__ import annotations
 
 import contextlib
+import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -237,6 +238,25 @@ def trial(definitions: Sequence[str], statements: Sequence[str] = ()) -> str | N
         return _message(err)
     finally:
         conn.close()
+
+
+def literal_sql(value: Any) -> str:
+    """A Python value (as a kernel's Arrow output gives it) as a SQLite literal."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            raise ValueError("SQLite has no NaN literal (it stores NaN as NULL)")
+        if math.isinf(value):  # SQLite reads an overflowing literal as infinity
+            return "9e999" if value > 0 else "-9e999"
+        return repr(value)  # the shortest text that reads back as the same double
+    if isinstance(value, bytes):
+        return f"X'{value.hex()}'"
+    return "'" + str(value).replace("'", "''") + "'"
 
 
 def trial_default(column: str) -> str | None:

@@ -704,9 +704,11 @@ def test_constant_defaults_give_new_rows_the_migrated_values(pg_url: str, tmp_pa
     names = list(columns)
     typed = ", ".join(f"{c}, typeof({c})" for c in names)
     migrated, fresh = _rows(conn, f"SELECT {typed} FROM dflt ORDER BY id")
-    assert dict(zip(names, zip(migrated[::2], migrated[1::2]))) == dict(
-        zip(names, zip(fresh[::2], fresh[1::2]))
-    )
+
+    def by_column(row: tuple[Any, ...]) -> dict[str, tuple[Any, Any]]:
+        return {n: (row[2 * i], row[2 * i + 1]) for i, n in enumerate(names)}
+
+    assert by_column(fresh) == by_column(migrated)
     assert migrated[names.index("j") * 2] == "{}"  # not 0
     # PostgreSQL's IN lists (stored as = ANY / <> ALL of an array) hold in SQLite too
     with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
@@ -727,6 +729,27 @@ def test_defaults_with_no_faithful_sqlite_form_are_named(pg_url: str, tmp_path: 
     assert result.success, result.to_dict()
     assert any("later.due" in w and "INTERVAL" in w for w in result.warnings), result.warnings
     assert not any("later.ok" in w for w in result.warnings), result.warnings
+
+
+def test_views_keep_in_lists_and_refuse_casts_sqlite_would_change(
+    pg_url: str, tmp_path: Path
+) -> None:
+    sql(pg_url, "CREATE TABLE tickets (id int PRIMARY KEY, state text, meta jsonb)")
+    sql(
+        pg_url,
+        "INSERT INTO tickets VALUES (1, 'open', '{}'), (2, 'closed', '{}'), (3, 'new', '{}')",
+    )
+    sql(pg_url, "CREATE VIEW live AS SELECT id FROM tickets WHERE state IN ('open', 'new')")
+    sql(pg_url, "CREATE VIEW done AS SELECT id FROM tickets WHERE state NOT IN ('open', 'new')")
+    sql(pg_url, "CREATE VIEW tagged AS SELECT id, meta || '{\"v\": 1}'::jsonb AS meta FROM tickets")
+    out = tmp_path / "v.db"
+    result = af.migrate(pg_url, out)
+    assert result.success and result.summary.views_created == 2, result.to_dict()
+    assert any("'tagged'" in w and "JSONB" in w for w in result.warnings), result.warnings
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT id FROM live ORDER BY id") == [(1,), (3,)]
+    assert _rows(conn, "SELECT id FROM done ORDER BY id") == [(2,)]
+    conn.close()
 
 
 def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:

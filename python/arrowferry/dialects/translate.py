@@ -53,7 +53,7 @@ def translate_expression(
     tree = tree.transform(lambda node: _respell(node, spelling))
     if target == "sqlite":
         tree = tree.transform(_in_list)
-        _check_casts(sql, tree)
+        _check_casts(tree)
     try:
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
@@ -120,14 +120,15 @@ _SQLITE_CASTS = {
 }  # fmt: skip
 
 
-def _check_casts(sql: str, tree: exp.Expression) -> None:
+def _check_casts(tree: exp.Expression) -> None:
     from sqlglot import exp
 
     for cast in tree.find_all(exp.Cast):
         kind = cast.to.this.name if isinstance(cast.to, exp.DataType) else ""
         if kind not in _SQLITE_CASTS:
             raise TranslationError(
-                f"{sql!r} casts to {cast.to.sql()}, which SQLite would cast by the type "
+                f"{cast.sql(dialect='postgres')} casts to {cast.to.sql(dialect='postgres')}, "
+                "which SQLite would cast by the type "
                 "name's affinity instead (CAST('{}' AS JSONB) is 0 there)"
             )
 
@@ -163,6 +164,9 @@ def translate_query(sql: str, source: str, target: str, *, schema: str | None = 
         if len(trees) != 1 or trees[0] is None:
             raise TranslationError("a view body must be exactly one statement")
         tree = trees[0].transform(unqualify)
+        if target == "sqlite":
+            tree = tree.transform(_in_list)
+            _check_casts(tree)
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err

@@ -2,38 +2,46 @@
 
 >>> import arrowferry as af
 >>> result = af.migrate("sqlite:///app.sqlite", "postgresql://me@db/app")  # doctest: +SKIP
+
+The public names are resolved on first use (PEP 562): ``import arrowferry`` loads none
+of pyarrow, polars, numpy or the ADBC drivers, so the command line answers ``--help``
+and ``--version`` without paying for them.
 """
 
 from __future__ import annotations
 
-from arrowferry.api import (
-    Migration,
-    MigrationConfig,
-    create_migration_manager,
-    inspect_schema,
-    map_type,
-    migrate,
-    migrate_table,
-)
-from arrowferry.errors import (
-    ArrowferryError,
-    BadInputError,
-    ConnectError,
-    ConversionError,
-    SchemaError,
-    SourceError,
-    TargetExistsError,
-    TransferError,
-    UnsafeChangeError,
-    UnsupportedTypeError,
-    VerificationError,
-    WriterTypeError,
-)
-from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
-from arrowferry.options import MigrationOptions
-from arrowferry.plan import MigrationPlan
-from arrowferry.result import MigrationError, MigrationResult, TableResult
-from arrowferry.urls import Endpoint
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arrowferry.api import (
+        Migration,
+        MigrationConfig,
+        create_migration_manager,
+        inspect_schema,
+        map_type,
+        migrate,
+        migrate_table,
+    )
+    from arrowferry.errors import (
+        ArrowferryError,
+        BadInputError,
+        ConnectError,
+        ConversionError,
+        SchemaError,
+        SourceError,
+        TargetExistsError,
+        TransferError,
+        UnsafeChangeError,
+        UnsupportedTypeError,
+        VerificationError,
+        WriterTypeError,
+    )
+    from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
+    from arrowferry.options import MigrationOptions
+    from arrowferry.plan import MigrationPlan
+    from arrowferry.result import MigrationError, MigrationResult, TableResult
+    from arrowferry.urls import Endpoint
 
 __version__ = "0.1.0"
 
@@ -71,3 +79,68 @@ __all__ = [
     "migrate",
     "migrate_table",
 ]
+
+# Every public name and the submodule that defines it; must agree with the
+# TYPE_CHECKING imports above (tests/unit/test_import_cost.py checks both ways).
+_SUBMODULE_OF: dict[str, str] = {
+    **dict.fromkeys(
+        (
+            "Migration",
+            "MigrationConfig",
+            "create_migration_manager",
+            "inspect_schema",
+            "map_type",
+            "migrate",
+            "migrate_table",
+        ),
+        "arrowferry.api",
+    ),
+    **dict.fromkeys(
+        (
+            "ArrowferryError",
+            "BadInputError",
+            "ConnectError",
+            "ConversionError",
+            "SchemaError",
+            "SourceError",
+            "TargetExistsError",
+            "TransferError",
+            "UnsafeChangeError",
+            "UnsupportedTypeError",
+            "VerificationError",
+            "WriterTypeError",
+        ),
+        "arrowferry.errors",
+    ),
+    **dict.fromkeys(
+        ("Column", "DataType", "ForeignKey", "Index", "Schema", "Table"), "arrowferry.model"
+    ),
+    "MigrationOptions": "arrowferry.options",
+    "MigrationPlan": "arrowferry.plan",
+    **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
+    "Endpoint": "arrowferry.urls",
+}
+
+
+def _resolve(name: str) -> Any:
+    """Import a public name's submodule on first access, then keep the name here."""
+    try:
+        submodule = _SUBMODULE_OF[name]
+    except KeyError:
+        # AttributeError, not KeyError: ``from arrowferry import embedded`` relies on it
+        # to fall back to importing the submodule, and hasattr() on it to say False
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(submodule), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    """The public names too, before their first use (for completion and help())."""
+    return sorted(set(globals()) | set(__all__))
+
+
+if not TYPE_CHECKING:
+    # Hidden from type checkers: a visible module __getattr__ makes mypy accept any
+    # attribute of arrowferry as Any, so a typo such as ``af.migrat`` would pass.
+    __getattr__ = _resolve

@@ -11,18 +11,21 @@ import json
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from arrowferry import MigrationOptions, __version__, embedded
-from arrowferry.api import Migration, inspect_schema, map_type
+# Only light modules here (stdlib and click): building the command group and answering
+# --help or --version must not load pyarrow, polars, numpy, the ADBC drivers or rich,
+# which cost about a second. Each command imports the engine (arrowferry.api) as it runs.
+from arrowferry import __version__, embedded
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
-from arrowferry.model import Schema
-from arrowferry.progress import NullReporter, RichReporter
-from arrowferry.result import MigrationResult
-from arrowferry.types import parse_type_map_option
+from arrowferry.options import MigrationOptions
 from arrowferry.urls import mask_url
+
+if TYPE_CHECKING:
+    from arrowferry.model import Schema
+    from arrowferry.result import MigrationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -174,6 +177,10 @@ def migrate(
     Or SOURCE is a postgresql:// URL and TARGET a SQLite file: a new file is built under
     a temporary name and appears only when complete.
     """
+    from arrowferry.api import Migration
+    from arrowferry.progress import NullReporter, RichReporter
+    from arrowferry.types import parse_type_map_option
+
     options["type_mappings"] = parse_type_map_option(type_map)
     options["create_views"] = not no_views
     show_progress = not (quiet or as_json or options["dry_run"]) and sys.stderr.isatty()
@@ -298,6 +305,8 @@ def _print_warnings(out: Any, warnings: list[str]) -> None:
 @handle_errors
 def inspect(url: str, schema: str, as_json: bool) -> None:
     """Print the neutral schema of URL (a SQLite file or a PostgreSQL database)."""
+    from arrowferry.api import inspect_schema
+
     found = inspect_schema(url, schema=schema)
     if as_json:
         from dataclasses import asdict
@@ -363,6 +372,8 @@ def _print_schema(schema: Schema) -> None:
 @handle_errors
 def map_type_cmd(declared: str, source: str, target: str) -> None:
     """Print the target type for a DECLARED source type (e.g. 'NVARCHAR(40)')."""
+    from arrowferry.api import map_type
+
     click.echo(map_type(declared, source, target))
 
 

@@ -121,9 +121,11 @@ def arrowferry_migrate(job: Job) -> Outcome:
     """``arrowferry.migrate()`` with default settings: schema, data, keys, indexes."""
     try:
         import arrowferry
+
+        # the facade imports its engine on first use: before the clock starts
+        migrate: Callable[..., Any] | None = getattr(arrowferry, "migrate", None)
     except Exception as err:  # the package is being written: report, don't crash
         raise Unavailable(f"import arrowferry failed: {type(err).__name__}: {err}") from err
-    migrate: Callable[..., Any] | None = getattr(arrowferry, "migrate", None)
     if migrate is None:
         raise Unavailable("arrowferry has no migrate() yet")
     source = f"sqlite:///{Path(job.sqlite_path).resolve()}"

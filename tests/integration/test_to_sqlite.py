@@ -725,10 +725,20 @@ def test_defaults_with_no_faithful_sqlite_form_are_named(pg_url: str, tmp_path: 
         "CREATE TABLE later (id int PRIMARY KEY, due timestamp DEFAULT (now() + '1 day'::interval), "
         "ok timestamptz DEFAULT now())",
     )
-    result = af.migrate(pg_url, tmp_path / "later.db")
+    # a default its own domain refuses: PostgreSQL accepts the definition, fails each insert
+    sql(pg_url, "CREATE DOMAIN strict_pos AS integer DEFAULT 0 CHECK (VALUE > 0)")
+    sql(pg_url, "CREATE TABLE picky (id int PRIMARY KEY, sp strict_pos)")
+    sql(pg_url, "INSERT INTO picky VALUES (1, 5)")
+    out = tmp_path / "later.db"
+    result = af.migrate(pg_url, out)
     assert result.success, result.to_dict()
     assert any("later.due" in w and "INTERVAL" in w for w in result.warnings), result.warnings
     assert not any("later.ok" in w for w in result.warnings), result.warnings
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT * FROM picky") == [(1, 5)]
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO picky (id) VALUES (2)")  # as in PostgreSQL
+    conn.close()
 
 
 def test_views_keep_in_lists_and_refuse_casts_sqlite_would_change(

@@ -326,7 +326,7 @@ def _evaluate(conn: Any, sql: str) -> pa.Array | None:
             value = cur.fetch_arrow_table().column(0).combine_chunks()
     except Exception:
         pg.execute(conn, "ROLLBACK TO SAVEPOINT arrowferry_default")
-        return None
+        value = None
     pg.execute(conn, "RELEASE SAVEPOINT arrowferry_default")
     return value
 

@@ -6,6 +6,7 @@ pipeline; a dry run prints them (``MigrationPlan.to_dict``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -146,33 +147,81 @@ class MigrationPlan:
     date_forms: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "target_schema": self.target_schema,
-            "tables": [
-                {
-                    "source": t.source.name,
-                    "target": t.target.name,
-                    "rows": t.rows,
-                    "columns": [
-                        {
-                            "name": c.target,
-                            "source_type": c.declared,
-                            "target_type": c.ddl,
-                            "read_as": c.read_as,
-                            "storage_classes": list(c.profile.classes) if c.profile else [],
-                            "profile": _profile_dict(c.profile),
-                            "date_forms": self.date_forms.get((t.name, c.target), {}),
-                            "lossy": c.lossy,
-                        }
-                        for c in t.columns
-                    ],
-                    "ddl": t.create_sql,
-                }
-                for t in self.tables
-            ],
-            "finish": [{"kind": s.kind, "table": s.table, "sql": s.sql} for s in self.finish],
-            "warnings": list(self.warnings),
-        }
+        tables = [
+            table_dict(
+                t.source.name,
+                t.target.name,
+                t.rows,
+                t.create_sql,
+                [
+                    column_dict(
+                        c.target,
+                        c.declared,
+                        c.ddl,
+                        c.read_as,
+                        c.lossy,
+                        storage_classes=list(c.profile.classes) if c.profile else [],
+                        profile=_profile_dict(c.profile),
+                        date_forms=self.date_forms.get((t.name, c.target), {}),
+                    )
+                    for c in t.columns
+                ],
+            )
+            for t in self.tables
+        ]
+        return plan_dict(self.target_schema, tables, self.finish, self.warnings)
+
+
+# The plan as JSON (dry run, --json, MigrationResult.plan), the same shape both ways.
+
+
+def plan_dict(
+    target_schema: str,
+    tables: list[dict[str, Any]],
+    finish: Sequence[Statement],
+    warnings: Sequence[str],
+    **extra: Any,
+) -> dict[str, Any]:
+    return {
+        **extra,
+        "target_schema": target_schema,
+        "tables": tables,
+        "finish": [{"kind": s.kind, "table": s.table, "sql": s.sql} for s in finish],
+        "warnings": list(warnings),
+    }
+
+
+def table_dict(
+    source: str, target: str, rows: int, ddl: str, columns: list[dict[str, Any]]
+) -> dict[str, Any]:
+    return {"source": source, "target": target, "rows": rows, "columns": columns, "ddl": ddl}
+
+
+def column_dict(
+    name: str,
+    source_type: str,
+    target_type: str,
+    read_as: str,
+    lossy: Sequence[str],
+    *,
+    storage_classes: list[str] | None = None,
+    profile: dict[str, int] | None = None,
+    date_forms: dict[str, int] | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One column; ``storage_classes``, ``profile`` and ``date_forms`` describe a SQLite
+    source's values (empty for a PostgreSQL source, whose types are enforced)."""
+    return {
+        "name": name,
+        "source_type": source_type,
+        "target_type": target_type,
+        "read_as": read_as,
+        **extra,
+        "storage_classes": storage_classes or [],
+        "profile": profile or {},
+        "date_forms": date_forms or {},
+        "lossy": list(lossy),
+    }
 
 
 def _profile_dict(profile: ColumnProfile | None) -> dict[str, int]:

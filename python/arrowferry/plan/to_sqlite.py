@@ -32,7 +32,7 @@ from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.errors import SchemaError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
-from arrowferry.plan.model import Statement
+from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
 from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
@@ -81,38 +81,21 @@ class SqlitePlan:
 
     def to_dict(self) -> dict[str, Any]:
         """The same shape as a PostgreSQL-bound plan (``MigrationPlan.to_dict``)."""
-        return {
-            "source_schema": self.source_schema,
-            "target_schema": "main",
-            "tables": [
-                {
-                    "source": t.source.name,
-                    "target": t.name,
-                    "rows": t.rows,
-                    "columns": [
-                        {
-                            "name": c.target,
-                            "source_type": c.declared,
-                            "target_type": c.ddl,
-                            "read_as": c.read_as,
-                            "read_sql": c.select,
-                            "storage_classes": [],
-                            "profile": {},
-                            "date_forms": {},
-                            "lossy": list(c.lossy),
-                        }
-                        for c in t.columns
-                    ],
-                    "ddl": t.create_sql,
-                }
-                for t in self.tables
-            ],
-            "finish": [
-                {"kind": s.kind, "table": s.table, "sql": s.sql}
-                for s in [*(s for t in self.tables for s in t.finish), *self.finish]
-            ],
-            "warnings": list(self.warnings),
-        }
+        tables = [
+            table_dict(
+                t.source.name,
+                t.name,
+                t.rows,
+                t.create_sql,
+                [
+                    column_dict(c.target, c.declared, c.ddl, c.read_as, c.lossy, read_sql=c.select)
+                    for c in t.columns
+                ],
+            )
+            for t in self.tables
+        ]
+        finish = [*(s for t in self.tables for s in t.finish), *self.finish]
+        return plan_dict("main", tables, finish, self.warnings, source_schema=self.source_schema)
 
 
 class SqlitePlanner:

@@ -36,7 +36,6 @@ from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
 from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
-_AUTOINCREMENT = " PRIMARY KEY AUTOINCREMENT"
 
 
 @dataclass(frozen=True)
@@ -182,15 +181,17 @@ class SqlitePlanner:
             for col, plan in zip(table.columns, columns, strict=True)
         ]
         if pk is not None and not rowid_key:
-            definitions.append(f"PRIMARY KEY ({', '.join(quote_ident(c) for c in pk.columns)})")
+            definitions.append(sqlw.primary_key_sql(pk.columns))
         checks = self._checks(table, definitions) + self._enum_checks(table)
         definitions += [ddl for ddl, _ in checks]
         definitions += self._foreign_keys(table, wanted)
         create_sql = sqlw.create_table_sql(table.name, definitions)
         load = list(definitions)
-        if rowid_key and pk is not None:
+        if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
+            # loaded without AUTOINCREMENT (SQLite reads and writes sqlite_sequence for each
+            # INSERT, and ADBC's ingest runs one per row); the keyword is added after
             k = table.column_names.index(pk.columns[0])
-            load[k] = load[k].replace(_AUTOINCREMENT, " PRIMARY KEY", 1)
+            load[k] = sqlw.column_sql(pk.columns[0], "INTEGER", key="rowid")
         plan = SqliteTablePlan(
             source=table,
             name=table.name,
@@ -322,21 +323,17 @@ class SqlitePlanner:
     def _column_ddl(
         self, table: Table, col: Column, plan: SqliteColumnPlan, rowid_key: bool
     ) -> str:
-        parts = [quote_ident(plan.target)]
         pk = table.primary_key
+        domain = self._domain(col)
+        declared = plan.ddl
+        key: sqlw.RowidKey = ""
         if rowid_key and pk is not None and pk.columns == (col.name,):
-            # the rowid itself: the fastest key SQLite has, and AUTOINCREMENT's sequence
-            # keeps PostgreSQL's promise that ids are never handed out twice
-            parts.append("INTEGER" + (_AUTOINCREMENT if col.identity else " PRIMARY KEY"))
-        else:
-            parts.append(plan.ddl)
-            domain = self._domain(col)
-            if not col.nullable or (domain is not None and domain.not_null):
-                parts.append("NOT NULL")
-        default = self._default(table, col, plan.kernel, " ".join(parts))
-        if default is not None:
-            parts.append(f"DEFAULT {default}")
-        return " ".join(parts)
+            # AUTOINCREMENT keeps PostgreSQL's promise that ids are never handed out twice
+            declared, key = "INTEGER", ("autoincrement" if col.identity else "rowid")
+        not_null = not col.nullable or (domain is not None and domain.not_null)
+        bare = sqlw.column_sql(plan.target, declared, not_null=not_null, key=key)
+        default = self._default(table, col, plan.kernel, bare)
+        return sqlw.column_sql(plan.target, declared, not_null=not_null, default=default, key=key)
 
     def _default(self, table: Table, col: Column, kernel: Kernel, column_ddl: str) -> str | None:
         default = pgread.effective_default(col, self.facts.domains)
@@ -397,8 +394,7 @@ class SqlitePlanner:
             except TranslationError as err:
                 self.warnings.append(f"{what} not migrated: {err}")
                 continue
-            name = f"CONSTRAINT {quote_ident(check_name)} " if check_name else ""
-            ddl = f"{name}CHECK ({expr})"
+            ddl = sqlw.check_sql(expr, check_name)
             failure = sqlw.trial([*definitions, ddl], [sqlw.check_violations_sql("trial", expr)])
             if failure is not None:
                 self.warnings.append(
@@ -424,7 +420,7 @@ class SqlitePlanner:
             if labels is None or self._overridden(table, col.name):
                 continue
             expr = sqlw.in_list_sql(col.name, labels)
-            out.append((f"CHECK ({expr})", expr))
+            out.append((sqlw.check_sql(expr), expr))
         return out
 
     def _foreign_keys(self, table: Table, wanted: set[str]) -> list[str]:

@@ -18,7 +18,7 @@ import math
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pyarrow as pa
 
@@ -101,6 +101,37 @@ def finalize(conn: Any, partial: Path | None, final: Path) -> None:
 def create_table_sql(name: str, definitions: Sequence[str]) -> str:
     body = ",\n  ".join(definitions)
     return f"CREATE TABLE {quote_ident(name)} (\n  {body}\n)"
+
+
+RowidKey = Literal["", "rowid", "autoincrement"]  # a column that is the rowid itself
+
+
+def column_sql(
+    name: str,
+    declared: str,
+    *,
+    not_null: bool = False,
+    default: str | None = None,
+    key: RowidKey = "",
+) -> str:
+    """A column definition. ``key``: the column is the rowid itself (``INTEGER PRIMARY
+    KEY``, the fastest key SQLite has), with AUTOINCREMENT (ids never handed out twice)."""
+    parts = [quote_ident(name), declared]
+    if key:
+        parts.append("PRIMARY KEY" + (" AUTOINCREMENT" if key == "autoincrement" else ""))
+    elif not_null:
+        parts.append("NOT NULL")
+    if default is not None:
+        parts.append(f"DEFAULT {default}")
+    return " ".join(parts)
+
+
+def primary_key_sql(columns: Sequence[str]) -> str:
+    return f"PRIMARY KEY ({', '.join(quote_ident(c) for c in columns)})"
+
+
+def check_sql(expression: str, name: str | None = None) -> str:
+    return (f"CONSTRAINT {quote_ident(name)} " if name else "") + f"CHECK ({expression})"
 
 
 def foreign_key_sql(fk: ForeignKey) -> str:

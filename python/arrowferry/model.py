@@ -163,6 +163,9 @@ class Table:
 class View:
     name: str
     sql: str
+    # (name, declared type) of each output column, as the source engine reports them
+    # (a view that cannot run there has none); how other views' SQL resolves its names
+    columns: tuple[tuple[str, str], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,8 @@ view to translate, and importing it costs a quarter of a second and ~17 MB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -123,11 +124,11 @@ _SQLITE_CASTS = {
 def _check_casts(tree: exp.Expression) -> None:
     from sqlglot import exp
 
-    for cast in tree.find_all(exp.Cast):
-        kind = cast.to.this.name if isinstance(cast.to, exp.DataType) else ""
+    for node in tree.find_all(exp.Cast):
+        kind = node.to.this.name if isinstance(node.to, exp.DataType) else ""
         if kind not in _SQLITE_CASTS:
             raise TranslationError(
-                f"{cast.sql(dialect='postgres')} casts to {cast.to.sql(dialect='postgres')}, "
+                f"{node.sql(dialect='postgres')} casts to {node.to.sql(dialect='postgres')}, "
                 "which SQLite would cast by the type "
                 "name's affinity instead (CAST('{}' AS JSONB) is 0 there)"
             )
@@ -170,3 +171,144 @@ def translate_query(sql: str, source: str, target: str, *, schema: str | None = 
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view as a SQLite view names it, and as PostgreSQL will know it."""
+
+    name: str  # the target's name
+    columns: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # lower -> (name, kind)
+
+
+def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
+    """A SQLite view's SELECT as PostgreSQL, meaning what it meant in SQLite.
+
+    ``relations``: every table and view the view may read, by lower-case source name.
+    SQLite resolves names case-insensitively, and compares a TEXT column with a number
+    by turning the number into text (``Discontinued = 0`` matches ``'0'``), where
+    PostgreSQL would refuse ``text = integer``; ``DATETIME('1997-01-01')`` is SQLite's
+    normalised timestamp text. Anything else SQLite-only is left to fail loudly when
+    the view is created (``'a' + 'b'`` is 0 in SQLite: no faithful translation).
+
+    >>> rel = {"products": Relation("Products", {"discontinued": ("Discontinued", "text")})}
+    >>> translate_sqlite_view("SELECT * FROM products WHERE discontinued = 0", rel)
+    'SELECT * FROM "Products" WHERE "Discontinued" = \\'0\\''
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.scope import traverse_scope
+
+    try:
+        trees = sqlglot.parse(sql, read="sqlite")
+        if len(trees) != 1 or trees[0] is None:
+            raise TranslationError("a view body must be exactly one statement")
+        tree = trees[0]
+        kinds: dict[int, str] = {}  # id(column node) -> the column's target kind
+        for scope in traverse_scope(tree):
+            _respell_scope(scope, relations, kinds)
+        for table in tree.find_all(exp.Table):
+            relation = relations.get(table.name.lower())
+            if relation is not None and not table.db:
+                table.set("this", exp.to_identifier(relation.name, quoted=True))
+        tree = tree.transform(lambda node: _sqlite_meaning(node, kinds), copy=False)
+        return tree.sql(dialect="postgres", identify=True)
+    except SqlglotError as err:
+        raise TranslationError(f"cannot translate view SQL: {err}") from err
+
+
+def _respell_scope(scope: Any, relations: Mapping[str, Relation], kinds: dict[int, str]) -> None:
+    from sqlglot import exp
+
+    aliases: dict[str, tuple[str, Relation]] = {}  # lower -> (qualifier to write, relation)
+    for alias, source in scope.sources.items():
+        if isinstance(source, exp.Table):
+            relation = relations.get(source.name.lower())
+            if relation is not None:
+                # a table named without an alias is qualified by its (target) name
+                written = relation.name if alias.lower() == source.name.lower() else alias
+                aliases[alias.lower()] = (written, relation)
+        elif isinstance(source.expression, exp.Select):  # a subquery or CTE: its outputs
+            aliases[alias.lower()] = (alias, _outputs(alias, source.expression, kinds))
+    for column in scope.columns:
+        if column.table:
+            found = aliases.get(column.table.lower())
+            if found is None:
+                continue  # a subquery's alias: its columns are its own outputs
+            column.set("table", exp.to_identifier(found[0], quoted=True))
+            candidates = [found[1]]
+        else:
+            candidates = [r for _, r in aliases.values() if column.name.lower() in r.columns]
+        if len(candidates) != 1 or column.name.lower() not in candidates[0].columns:
+            continue  # an output alias, another scope's column, or ambiguous: as written
+        name, kind = candidates[0].columns[column.name.lower()]
+        column.set("this", exp.to_identifier(name, quoted=True))
+        if kind:
+            kinds[id(column)] = kind
+
+
+def _outputs(alias: str, select: exp.Select, kinds: dict[int, str]) -> Relation:
+    """A subquery's columns as its (already translated) SELECT list names them."""
+    from sqlglot import exp
+
+    columns = {}
+    for item in select.selects:
+        inner = _unwrap(item.this if isinstance(item, exp.Alias) else cast("exp.Expression", item))
+        name = item.alias_or_name
+        if name and name != "*":
+            columns[name.lower()] = (name, kinds.get(id(inner), ""))
+    return Relation(alias, columns)
+
+
+_COMPARISONS = ("EQ", "NEQ", "GT", "GTE", "LT", "LTE")
+_SQLITE_TIME_FUNCTIONS = {"DATETIME": "TIMESTAMP", "TIME": "TIME"}
+
+
+def _sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    if isinstance(node, exp.Anonymous) and node.name.upper() in _SQLITE_TIME_FUNCTIONS:
+        args = node.expressions
+        if len(args) == 1 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            if args[0].this.lower() == "now":  # SQLite's clock is UTC
+                return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
+            to = exp.DataType.build(_SQLITE_TIME_FUNCTIONS[node.name.upper()])
+            return exp.Cast(this=args[0].copy(), to=to)
+        return node
+    if type(node).__name__ in _COMPARISONS:
+        left, right = _unwrap(node.this), _unwrap(node.expression)
+        if id(left) in kinds:
+            node.set("expression", _as_column_compares(right, kinds[id(left)]))
+        elif id(right) in kinds:
+            node.set("this", _as_column_compares(left, kinds[id(right)]))
+    elif isinstance(node, exp.In) and id(_unwrap(node.this)) in kinds:
+        kind = kinds[id(_unwrap(node.this))]
+        node.set("expressions", [_as_column_compares(e, kind) for e in node.expressions])
+    elif isinstance(node, exp.Between) and id(_unwrap(node.this)) in kinds:
+        kind = kinds[id(_unwrap(node.this))]
+        node.set("low", _as_column_compares(node.args["low"], kind))
+        node.set("high", _as_column_compares(node.args["high"], kind))
+    return node
+
+
+def _unwrap(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def _as_column_compares(value: exp.Expression, kind: str) -> exp.Expression:
+    """A literal compared with a column, as SQLite's affinity rules make it compare."""
+    from sqlglot import exp
+
+    literal = _unwrap(value)
+    if not isinstance(literal, exp.Literal) or literal.is_string:
+        return value
+    if kind == "text":  # TEXT affinity turns the number into its text
+        return exp.Literal.string(literal.this)
+    if kind == "boolean" and literal.this in {"0", "1"}:  # stored 0/1, migrated as boolean
+        return exp.true() if literal.this == "1" else exp.false()
+    return value

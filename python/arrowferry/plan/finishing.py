@@ -10,10 +10,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
+from arrowferry.dialects.translate import (
+    Relation,
+    TranslationError,
+    translate_expression,
+    translate_sqlite_view,
+)
 from arrowferry.model import Check, ForeignKey, Index, IndexKey, Schema, Table, View
 from arrowferry.plan.model import Statement, TablePlan
 from arrowferry.plan.names import RelationNames
+from arrowferry.types import from_sqlite_declared
 
 
 class FinishingPlanner:
@@ -53,7 +59,7 @@ class FinishingPlanner:
             finish += self.foreign_keys(plan, names)
         finish += [s for p in plans for s in p.finish if s.kind == "sequence"]
         if self.create_views:
-            finish += self.views(tables)
+            finish += self.views(plans)
         # statistics on index expressions exist only once the index does
         finish += [
             Statement("analyze", pg.analyze_sql(target_schema, p.name), p.name, p.name)
@@ -212,12 +218,26 @@ class FinishingPlanner:
             )
         return out
 
-    def views(self, tables: Sequence[Table]) -> list[Statement]:
+    def views(self, plans: Sequence[TablePlan]) -> list[Statement]:
+        relations = {
+            p.source.name.lower(): Relation(
+                p.name, {c.source.lower(): (c.target, c.type.kind) for c in p.columns}
+            )
+            for p in plans
+        }
+        for view in self.schema.views:
+            columns = {}
+            for column, declared in view.columns:
+                dtype = from_sqlite_declared(declared)
+                columns[column.lower()] = (column, dtype.kind if dtype is not None else "")
+            relations.setdefault(
+                view.name.lower(), Relation(pg.truncate_identifier(view.name), columns)
+            )
         out = []
         for view in self.schema.views:
             name = pg.truncate_identifier(view.name)
             try:
-                sql = translate_query(view.sql, "sqlite", "postgresql")
+                sql = translate_sqlite_view(view.sql, relations)
             except TranslationError as err:
                 self.warnings.append(f"view {view.name!r} not created: {err}")
                 continue

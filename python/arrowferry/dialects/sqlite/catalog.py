@@ -137,7 +137,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             )
     tables = [_resolve_fk_targets(t, tables) for t in tables]
     views = tuple(
-        View(name, select_of_view(sql))
+        View(name, select_of_view(sql), _view_columns(conn, name))
         for name, sql in conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"
         ).fetchall()
@@ -373,6 +373,15 @@ def _foreign_keys(
 def _action(text: str | None) -> FkAction:
     upper = (text or "NO ACTION").upper()
     return upper if upper in _ACTIONS else "NO ACTION"  # type: ignore[return-value]
+
+
+def _view_columns(conn: sqlite3.Connection, name: str) -> tuple[tuple[str, str], ...]:
+    """A view's output columns; none when SQLite cannot run it (a table it reads is gone)."""
+    try:
+        rows = conn.execute(f"PRAGMA table_info({quote_ident(name)})").fetchall()
+    except sqlite3.Error:
+        return ()
+    return tuple((str(r[1]), str(r[2] or "")) for r in rows)
 
 
 def _resolve_fk_targets(table: Table, tables: Sequence[Table]) -> Table:

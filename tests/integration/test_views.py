@@ -1,0 +1,80 @@
+"""SQLite views into PostgreSQL: each created view returns, in PostgreSQL, the rows it
+returns in SQLite; a view with no faithful translation is named in a warning.
+
+The oracle is SQLite itself: every view here selects ids, run on both engines.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+import arrowferry as af
+from tests.conftest import sql
+
+VIEWS = {
+    # SQLite names are case-insensitive; PostgreSQL's quoted ones are not
+    "v_case": "SELECT I.ID FROM Items AS i WHERE I.QTY > 2",
+    "v_table_qualified": "SELECT items.id FROM ITEMS WHERE Items.Qty <= 2",
+    # a TEXT column compared with a number compares with the number's text in SQLite
+    "v_text_eq": "SELECT id FROM items WHERE code = 0",
+    "v_text_neq": "SELECT id FROM items WHERE (code) <> (10)",
+    "v_text_in": "SELECT id FROM items WHERE code IN (1, 10)",
+    "v_number_text": "SELECT id FROM items WHERE 1 = code",
+    # a BOOLEAN stored 0/1 becomes boolean
+    "v_bool": "SELECT id FROM items WHERE flag = 1",
+    "v_bool_not": "SELECT id FROM items WHERE flag <> 1",
+    # SQLite's DATETIME/TIME of a literal is the normalised text of that moment
+    "v_dates": "SELECT id FROM items WHERE at BETWEEN DATETIME('2020-01-01') AND DATETIME('2020-12-31')",
+    "v_join": "SELECT o.id FROM orders o JOIN items it ON it.ID = o.item_id WHERE IT.code = 1",
+    "v_on_view": "SELECT id FROM V_TEXT_IN WHERE id > 1",
+    "v_sub": "SELECT id FROM (SELECT Id, Code AS c FROM items) s WHERE s.c = 10",
+}
+UNFAITHFUL = {
+    # '+' on text is numeric addition in SQLite ('a' + 'b' is 0): no PostgreSQL form
+    "v_plus": "SELECT id, code + ' ' + code AS twice FROM items",
+}
+
+
+@pytest.fixture
+def views_db(tmp_path: Path) -> Path:
+    path = tmp_path / "views.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(
+        """
+        CREATE TABLE Items (Id INTEGER PRIMARY KEY, Code TEXT, Flag BOOLEAN, Qty INTEGER,
+                            At DATETIME);
+        CREATE TABLE Orders (Id INTEGER PRIMARY KEY, Item_Id INTEGER REFERENCES Items (Id));
+        INSERT INTO Items VALUES
+          (1, '0', 0, 1, '2019-12-31 23:59:59'), (2, '1', 1, 2, '2020-01-01 00:00:00'),
+          (3, '10', 1, 3, '2020-06-15 12:00:00'), (4, 'abc', 0, 4, '2020-12-31 00:00:00'),
+          (5, '1', NULL, 5, '2021-01-01 00:00:00'), (6, NULL, 1, NULL, NULL);
+        INSERT INTO Orders VALUES (1, 2), (2, 3), (3, 5), (4, 1);
+        """
+    )
+    for name, body in {**VIEWS, **UNFAITHFUL}.items():
+        conn.execute(f"CREATE VIEW {name} AS {body}")
+    conn.commit()
+    conn.close()
+    return path
+
+
+def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, pg_url: str) -> None:
+    result = af.migrate(views_db, pg_url)
+    assert result.success, result.to_dict()["errors"]
+    assert result.summary.views_created == len(VIEWS), result.warnings
+    assert any("'v_plus'" in w for w in result.warnings), result.warnings
+    conn = sqlite3.connect(views_db)
+    try:
+        for name in VIEWS:
+            # SQLite names a view's column after the table's column ("Id" for "SELECT id")
+            (column,) = [r[1] for r in conn.execute(f"PRAGMA table_info({name})")]
+            want = sorted(r[0] for r in conn.execute(f"SELECT {column} FROM {name}"))
+            got = sorted(r[0] for r in sql(pg_url, f'SELECT "{column}" FROM "{name}"'))
+            assert got == want, (name, want, got)
+            # the data makes every filter matter: none keeps no row, none keeps all
+            assert 0 < len(want) < 6, (name, want)
+    finally:
+        conn.close()

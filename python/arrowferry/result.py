@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -85,6 +86,65 @@ class MigrationResult:
     @property
     def rows_rejected(self) -> int:
         return sum(t.rows_rejected for t in self.tables)
+
+    # --- what the pipelines record, the same way in both directions -----------------
+
+    def table_loaded(self, loaded: TableResult, *, created: bool) -> None:
+        self.tables.append(loaded)
+        self.rows_migrated += loaded.rows
+        self.tables_processed += 1
+        self.summary.tables_created += created
+
+    def table_failed(self, table: str, message: str, *, fatal: bool) -> None:
+        self.errors.append(MigrationError(table, message, fatal=fatal))
+        self.success = False
+
+    def values_accounted(
+        self,
+        table: str,
+        policy: str,
+        columns: Sequence[Mapping[str, Any]],
+        bad: Mapping[str, int],
+        cleaned: Mapping[str, int] | None = None,
+        reject_file: str | None = None,
+    ) -> None:
+        """A loaded table's rejected, nulled and cleaned values, and its ledger.
+
+        ``columns``: per column its ``column`` (target name), ``source_type``,
+        ``target_type``, ``read_as``, ``conversion`` and ``lossy`` steps; ``bad``: values
+        that could not be stored exactly, per column, handled by ``policy``.
+        """
+        for column, count in sorted(bad.items()):
+            if policy == "reject":
+                self.rejected.append({"table": table, "column": column, "count": count})
+            else:
+                self.warnings.append(
+                    f"{table}.{column}: {count} value(s) that could not be stored exactly "
+                    "were stored as NULL"
+                )
+        for column, count in sorted((cleaned or {}).items()):
+            self.warnings.append(
+                f"{table}.{column}: {count} value(s) cleaned (NUL bytes or invalid UTF-8)"
+            )
+        if reject_file is not None:
+            self.reject_files[table] = reject_file
+            self.success = False
+        for col in columns:
+            counts = {"rejected" if policy == "reject" else "nulled": bad.get(col["column"], 0)}
+            if cleaned is not None:
+                counts["cleaned"] = cleaned.get(col["column"], 0)
+            self.ledger.append(
+                {
+                    "table": table,
+                    "column": col["column"],
+                    "source_type": col["source_type"],
+                    "target_type": col["target_type"],
+                    "read_as": col["read_as"],
+                    "conversion": col["conversion"],
+                    "lossy": list(col["lossy"]),
+                    "counts": counts,
+                }
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """Exactly the result, JSON-ready, keys as named in the attribute list."""

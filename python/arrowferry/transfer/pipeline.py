@@ -26,7 +26,7 @@ from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.progress import Reporter
-from arrowferry.result import MigrationError, MigrationResult, TableResult
+from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table
@@ -208,56 +208,37 @@ class Pipeline:
         rows = loaded.rows
         with self.lock:
             self.loaded.add(table.name)
-            if not self.options.data_only:
-                self.result.summary.tables_created += 1
-            self.result.tables.append(
-                TableResult(table.name, rows, seconds, loaded.rows_read, loaded.rows_rejected)
+            self.result.table_loaded(
+                TableResult(table.name, rows, seconds, loaded.rows_read, loaded.rows_rejected),
+                created=not self.options.data_only,
             )
-            self.result.rows_migrated += rows
-            self.result.tables_processed += 1
             self._account(loaded)
         self.reporter.table_finished(table.name, rows, seconds, True)
         self.finisher.table_loaded(table.name)
 
     def _account(self, loaded: Loaded) -> None:
         """Rejected, nulled and cleaned values into the result, and the table's ledger."""
-        transform, table, result = loaded.transform, loaded.table, self.result
+        transform, table = loaded.transform, loaded.table
         if transform is None:
             return
-        policy = self.options.on_bad_value
-        for column, count in sorted(transform.bad_counts.items()):
-            if policy == "reject":
-                result.rejected.append({"table": table.name, "column": column, "count": count})
-            else:
-                result.warnings.append(
-                    f"{table.name}.{column}: {count} value(s) that could not be stored exactly were stored as NULL"
-                )
-        for column, count in sorted(transform.cleaned.items()):
-            result.warnings.append(
-                f"{table.name}.{column}: {count} value(s) cleaned (NUL bytes or invalid UTF-8)"
-            )
-        if loaded.reject_file is not None:
-            result.reject_files[table.name] = str(loaded.reject_file)
-            result.success = False
-        for col in table.columns:
-            counts = {
-                "rejected" if policy == "reject" else "nulled": transform.bad_counts.get(
-                    col.target, 0
-                ),
-                "cleaned": transform.cleaned.get(col.target, 0),
-            }
-            result.ledger.append(
+        self.result.values_accounted(
+            table.name,
+            self.options.on_bad_value,
+            [
                 {
-                    "table": table.name,
                     "column": col.target,
                     "source_type": col.declared,
                     "target_type": col.ddl,
                     "read_as": col.read_as,
                     "conversion": transform.conversion_name(col.target),
                     "lossy": col.lossy,
-                    "counts": counts,
                 }
-            )
+                for col in table.columns
+            ],
+            transform.bad_counts,
+            transform.cleaned,
+            str(loaded.reject_file) if loaded.reject_file is not None else None,
+        )
 
     def _load_with_retries(self, table: TablePlan) -> Loaded:
         """Load a table; when the fast path meets dirty data, roll back and retry exactly.
@@ -475,8 +456,7 @@ class Pipeline:
         fatal = not self.options.continue_on_error
         with self.lock:
             self.failed.add(table.name)
-            self.result.errors.append(MigrationError(table.name, message, fatal=fatal))
-            self.result.success = False
+            self.result.table_failed(table.name, message, fatal=fatal)
         if fatal:
             self.stop.set()
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)

@@ -36,7 +36,7 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
 from arrowferry.plan.to_sqlite import SqlitePlan, SqliteTablePlan
 from arrowferry.progress import Reporter
-from arrowferry.result import MigrationError, MigrationResult, TableResult
+from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile
 from arrowferry.transfer.writer import Capturing
@@ -258,15 +258,29 @@ class SqlitePipeline:
         seconds = time.perf_counter() - start
         self.loaded.append(table)
         if not self.options.data_only:
-            self.result.summary.tables_created += 1
             # the primary key is made with the table (the summary counts it as PostgreSQL's does)
             self.result.summary.constraints_applied += table.source.primary_key is not None
-        self.result.tables.append(
-            TableResult(table.name, rows, seconds, converter.rows_read, rejects.count)
+        self.result.table_loaded(
+            TableResult(table.name, rows, seconds, converter.rows_read, rejects.count),
+            created=not self.options.data_only,
         )
-        self.result.rows_migrated += rows
-        self.result.tables_processed += 1
-        self._account(table, converter, reject_file)
+        self.result.values_accounted(
+            table.name,
+            self.options.on_bad_value,
+            [
+                {
+                    "column": col.target,
+                    "source_type": col.declared,
+                    "target_type": col.ddl,
+                    "read_as": col.read_as,
+                    "conversion": col.kernel,
+                    "lossy": col.lossy,
+                }
+                for col in table.columns
+            ],
+            converter.bad_counts,
+            reject_file=str(reject_file) if reject_file is not None else None,
+        )
         self.reporter.table_finished(table.name, rows, seconds, True)
 
     def _copy(
@@ -377,42 +391,9 @@ class SqlitePipeline:
 
     def _failed(self, table: SqliteTablePlan, message: str, start: float) -> None:
         fatal = not self.options.continue_on_error
-        self.result.errors.append(MigrationError(table.name, message, fatal=fatal))
-        self.result.success = False
+        self.result.table_failed(table.name, message, fatal=fatal)
         self.stopped = fatal
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
-
-    def _account(
-        self, table: SqliteTablePlan, converter: TableConverter, reject_file: Path | None
-    ) -> None:
-        policy = self.options.on_bad_value
-        for column, count in sorted(converter.bad_counts.items()):
-            if policy == "reject":
-                self.result.rejected.append({"table": table.name, "column": column, "count": count})
-            else:
-                self.result.warnings.append(
-                    f"{table.name}.{column}: {count} value(s) that could not be stored exactly "
-                    "were stored as NULL"
-                )
-        if reject_file is not None:
-            self.result.reject_files[table.name] = str(reject_file)
-        for col in table.columns:
-            self.result.ledger.append(
-                {
-                    "table": table.name,
-                    "column": col.target,
-                    "source_type": col.declared,
-                    "target_type": col.ddl,
-                    "read_as": col.read_as,
-                    "conversion": col.kernel,
-                    "lossy": list(col.lossy),
-                    "counts": {
-                        "rejected" if policy == "reject" else "nulled": converter.bad_counts.get(
-                            col.target, 0
-                        )
-                    },
-                }
-            )
 
     # --- finish -------------------------------------------------------------------
 

@@ -88,6 +88,8 @@ _UTC = pa.array(
     ]
 ).cast(pa.string())
 _WIDE_NUMERIC = pa.array([f"{v:.2f}" for v in _rng.random(N) * 1e12]).cast(pa.string())
+# past 16 bytes: the digit-count checks run (numeric(20,2) and unbounded numeric)
+_LONG_NUMERIC = pa.array([f"{v:.2f}" for v in _rng.random(N) * 1e14]).cast(pa.string())
 
 REVERSE_CASES: list[tuple[str, Kernel, pa.Array]] = [
     ("float64", "float64", pa.array(_rng.random(N) * 1000)),
@@ -96,6 +98,7 @@ REVERSE_CASES: list[tuple[str, Kernel, pa.Array]] = [
     ("utc-text", "utc_text", _UTC),
     ("numeric-text", "numeric_text", _DECIMALS),
     ("numeric-text-15-digits", "numeric_text", _WIDE_NUMERIC),
+    ("numeric-text-17-bytes", "numeric_text", _LONG_NUMERIC),
 ]
 
 

@@ -100,6 +100,11 @@ _SPECIAL = ("NaN", "Infinity", "-Infinity")
 
 def _numeric_text(array: pa.Array) -> Converted:
     text = pl.Series(array.cast(pa.string()))
+    # numeric text of at most 16 bytes has at most 15 digits, or 16 and no point: an
+    # integer within 64 bits; numeric(p <= 15, s) never holds longer (the regexes below
+    # cost ~0.3 s per million values, the length ~0.01 s)
+    if (text.str.len_bytes() <= 16).fill_null(True).all():
+        return Converted(array.cast(pa.string()))
     digits = text.str.replace_all(r"[-.]", "").str.strip_chars("0").str.len_chars()
     integral = text.str.contains(_INTEGRAL) & (
         text.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False).is_not_null()

@@ -762,6 +762,44 @@ def test_views_keep_in_lists_and_refuse_casts_sqlite_would_change(
     conn.close()
 
 
+def test_like_keeps_postgresql_case_and_escape_rules(pg_url: str, tmp_path: Path) -> None:
+    """PostgreSQL's LIKE respects case and escapes with a backslash; SQLite's ignores
+    ASCII case and escapes nothing. Each view returns in SQLite the rows it returns in
+    PostgreSQL, and a LIKE CHECK refuses in SQLite what it refused in PostgreSQL."""
+    sql(pg_url, "CREATE TABLE words (id int PRIMARY KEY, w text CHECK (w NOT LIKE 'X%'))")
+    sql(
+        pg_url,
+        "INSERT INTO words VALUES (1, 'Apple'), (2, 'apple'), (3, 'a_b'), (4, 'aXb'), "
+        "(5, 'a%b'), (6, 'Éclair'), (7, 'éclair'), (8, 'x*y'), (9, NULL)",
+    )
+    views = {
+        "upper_a": "SELECT id FROM words WHERE w LIKE 'A%'",
+        "any_a": "SELECT id FROM words WHERE w ILIKE 'a%'",
+        "literal_underscore": "SELECT id FROM words WHERE w LIKE 'a\\_b'",
+        "not_p": "SELECT id FROM words WHERE w NOT LIKE '%p%'",
+        "accented": "SELECT id FROM words WHERE w LIKE 'É%'",
+        "star": "SELECT id FROM words WHERE w LIKE '%*%'",
+    }
+    for name, body in views.items():
+        sql(pg_url, f"CREATE VIEW {name} AS {body}")
+    sql(pg_url, "CREATE VIEW by_column AS SELECT a.id FROM words a JOIN words b ON a.w LIKE b.w")
+    out = tmp_path / "like.db"
+    result = af.migrate(pg_url, out)
+    assert result.success, result.to_dict()
+    assert result.summary.views_created == len(views), result.warnings
+    assert any("'by_column'" in w for w in result.warnings), result.warnings
+    conn = sqlite3.connect(out)
+    for name in views:
+        want = sorted(r[0] for r in sql(pg_url, f"SELECT id FROM {name}"))
+        got = sorted(r[0] for r in conn.execute(f"SELECT id FROM {name}"))
+        assert got == want, (name, want, got)
+        assert 0 < len(want) < 9, (name, want)
+    with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+        conn.execute("INSERT INTO words VALUES (10, 'Xylophone')")
+    conn.execute("INSERT INTO words VALUES (10, 'xylophone')")  # as PostgreSQL allows
+    conn.close()
+
+
 def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:
     """Quotes, spaces, reserved words and non-ASCII names survive the DDL, the ingest
     (columns matched by name), indexes and views."""

@@ -53,8 +53,10 @@ def translate_expression(
         raise TranslationError(f"cannot parse {sql!r}: {err}") from err
     tree = tree.transform(lambda node: _respell(node, spelling))
     if target == "sqlite":
-        tree = tree.transform(_in_list)
+        tree = tree.transform(_in_list).transform(_like_pg_to_sqlite)
         _check_casts(tree)
+    elif source == "sqlite":
+        tree = tree.transform(_like_sqlite_to_pg)
     try:
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
@@ -166,7 +168,7 @@ def translate_query(sql: str, source: str, target: str, *, schema: str | None = 
             raise TranslationError("a view body must be exactly one statement")
         tree = trees[0].transform(unqualify)
         if target == "sqlite":
-            tree = tree.transform(_in_list)
+            tree = tree.transform(_in_list).transform(_like_pg_to_sqlite)
             _check_casts(tree)
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
@@ -213,6 +215,7 @@ def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
             if relation is not None and not table.db:
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
         tree = tree.transform(lambda node: _sqlite_meaning(node, kinds), copy=False)
+        tree = tree.transform(_like_sqlite_to_pg)
         return tree.sql(dialect="postgres", identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
@@ -312,3 +315,105 @@ def _as_column_compares(value: exp.Expression, kind: str) -> exp.Expression:
     if kind == "boolean" and literal.this in {"0", "1"}:  # stored 0/1, migrated as boolean
         return exp.true() if literal.this == "1" else exp.false()
     return value
+
+
+# --- LIKE: SQLite's ignores ASCII case and has no escape character unless told; ---------
+# --- PostgreSQL's respects case and escapes with a backslash by default -----------------
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def _like_sqlite_to_pg(node: exp.Expression) -> exp.Expression:
+    """SQLite ``x LIKE p`` as PostgreSQL, matching the rows SQLite matches."""
+    from sqlglot import exp
+
+    escape: exp.Expression | None = None
+    like = node
+    if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
+        like, escape = node.this, node.expression
+    elif not isinstance(node, exp.Like) or isinstance(node.parent, exp.Escape):
+        return node
+    value, pattern = like.this, like.expression
+    negate = bool(like.args.get("negate"))
+    literal = isinstance(pattern, exp.Literal) and pattern.is_string
+    if literal and pattern.this.isascii():
+        # ASCII letters fold the same in ILIKE; nothing else in the pattern can match a
+        # letter of another case
+        out: exp.Expression = exp.ILike(this=value, expression=pattern, negate=negate)
+    else:  # fold exactly as SQLite does: ASCII letters only
+        out = exp.Like(this=_fold_ascii(value), expression=_fold_ascii(pattern), negate=negate)
+    if escape is None and (not literal or "\\" in pattern.this):
+        escape = exp.Literal.string("")  # a backslash is an ordinary character in SQLite
+    return out if escape is None else exp.Escape(this=out, expression=escape)
+
+
+def _fold_ascii(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    return exp.Anonymous(
+        this="translate",
+        expressions=[node, exp.Literal.string(_UPPER), exp.Literal.string(_UPPER.lower())],
+    )
+
+
+def _like_pg_to_sqlite(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL ``LIKE`` / ``ILIKE`` as SQLite, or a TranslationError: LIKE respects
+    case, so it becomes GLOB (``%`` -> ``*``, ``_`` -> ``?``, PostgreSQL's backslash
+    escapes resolved); ILIKE becomes SQLite's LIKE, which ignores ASCII case only. A
+    pattern that is not a literal (or, for ILIKE, not ASCII) has no such form."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Escape) and isinstance(node.this, (exp.Like, exp.ILike)):
+        raise TranslationError(f"{node.sql(dialect='postgres')}: an ESCAPE clause")
+    if not isinstance(node, (exp.Like, exp.ILike)):
+        return node
+    pattern = _text_literal(node.expression)
+    ilike = isinstance(node, exp.ILike)
+    if pattern is None or not (pattern.this.isascii() or not ilike):
+        raise TranslationError(
+            f"{node.sql(dialect='postgres')}: only a literal pattern (ASCII for ILIKE) has a "
+            "SQLite form matching the same rows (SQLite's LIKE ignores ASCII case only)"
+        )
+    negate = bool(node.args.get("negate"))
+    parts = _like_parts(pattern.this)
+    if ilike:
+        text = "".join(c for _, c in _sqlite_like_parts(parts))
+        out: exp.Expression = exp.Like(
+            this=node.this, expression=exp.Literal.string(text), negate=negate
+        )
+        return exp.Escape(this=out, expression=exp.Literal.string("\\")) if "\\" in text else out
+    glob = "".join(
+        {"%": "*", "_": "?"}[c] if kind == "wild" else (f"[{c}]" if c in "*?[" else c)
+        for kind, c in parts
+    )
+    out = exp.Glob(this=node.this, expression=exp.Literal.string(glob))
+    return exp.Not(this=out) if negate else out
+
+
+def _text_literal(node: exp.Expression) -> exp.Literal | None:
+    """A string literal, also as PostgreSQL writes one back (``'A%'::text``)."""
+    from sqlglot import exp
+
+    node = _unwrap(node)
+    while isinstance(node, exp.Cast) and node.to.this.name in {"TEXT", "VARCHAR", "BPCHAR"}:
+        node = _unwrap(node.this)
+    return node if isinstance(node, exp.Literal) and node.is_string else None
+
+
+def _like_parts(pattern: str) -> list[tuple[str, str]]:
+    """A PostgreSQL LIKE pattern (backslash escapes) as ("wild", "%"|"_") / ("char", c)."""
+    parts, i = [], 0
+    while i < len(pattern):
+        c = pattern[i]
+        if c == "\\" and i + 1 < len(pattern):
+            parts.append(("char", pattern[i + 1]))
+            i += 2
+            continue
+        parts.append(("wild", c) if c in "%_" else ("char", c))
+        i += 1
+    return parts
+
+
+def _sqlite_like_parts(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Parts for SQLite's LIKE with ESCAPE '\\': literal % _ \\ escaped."""
+    return [(kind, f"\\{c}") if kind == "char" and c in "%_\\" else (kind, c) for kind, c in parts]

@@ -38,9 +38,24 @@ VIEWS = {
     "v_like_column": "SELECT id FROM items WHERE 'ABC' LIKE code",
     "v_like_escape": "SELECT id FROM items WHERE code LIKE '%!%' ESCAPE '!'",
 }
+# SQLite's date formatting, code by code (the value: text of each row's DATETIME)
+STRFTIME = {
+    "f_ymd": "strftime('%Y-%m-%d', at)",
+    "f_time": "strftime('%H:%M:%S', at)",
+    "f_iso_ms": "strftime('%Y-%m-%dT%H:%M:%fZ', at)",
+    "f_epoch": "strftime('%s', at)",
+    "f_weekday": "strftime('%w', at)",
+    "f_day_of_year": "strftime('%j', at)",
+    "f_percent": "strftime('%%%Y%%', at)",
+    "f_literal": "strftime('%Y', '2021-03-04 05:06:07')",
+}
 UNFAITHFUL = {
     # '+' on text is numeric addition in SQLite ('a' + 'b' is 0): no PostgreSQL form
     "v_plus": "SELECT id, code + ' ' + code AS twice FROM items",
+    # strftime's %W (week of the year) has no exact TO_CHAR code; %u depends on the
+    # reader's SQLite (NULL before 3.46)
+    "v_week": "SELECT id, strftime('%W', at) AS w FROM items",
+    "v_iso_weekday": "SELECT id, strftime('%u', at) AS u FROM items",
 }
 
 
@@ -55,7 +70,7 @@ def views_db(tmp_path: Path) -> Path:
         CREATE TABLE Orders (Id INTEGER PRIMARY KEY, Item_Id INTEGER REFERENCES Items (Id));
         INSERT INTO Items VALUES
           (1, '0', 0, 1, '2019-12-31 23:59:59'), (2, '1', 1, 2, '2020-01-01 00:00:00'),
-          (3, '10', 1, 3, '2020-06-15 12:00:00'), (4, 'abc', 0, 4, '2020-12-31 00:00:00'),
+          (3, '10', 1, 3, '2020-06-15 12:00:59.9996'), (4, 'abc', 0, 4, '2020-12-31 00:00:00'),
           (5, '1', NULL, 5, '2021-01-01 00:00:00'), (6, NULL, 1, NULL, NULL),
           (7, 'x\\y%', 0, 7, '2020-03-01 00:00:00');
         INSERT INTO Orders VALUES (1, 2), (2, 3), (3, 5), (4, 1);
@@ -63,6 +78,8 @@ def views_db(tmp_path: Path) -> Path:
     )
     for name, body in {**VIEWS, **UNFAITHFUL}.items():
         conn.execute(f"CREATE VIEW {name} AS {body}")
+    for name, call in STRFTIME.items():
+        conn.execute(f"CREATE VIEW {name} AS SELECT id, {call} AS s FROM items")
     conn.commit()
     conn.close()
     return path
@@ -71,8 +88,10 @@ def views_db(tmp_path: Path) -> Path:
 def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, pg_url: str) -> None:
     result = af.migrate(views_db, pg_url)
     assert result.success, result.to_dict()["errors"]
-    assert result.summary.views_created == len(VIEWS), result.warnings
+    assert result.summary.views_created == len(VIEWS) + len(STRFTIME), result.warnings
     assert any("'v_plus'" in w for w in result.warnings), result.warnings
+    assert any("'v_week'" in w and "%W" in w for w in result.warnings), result.warnings
+    assert any("'v_iso_weekday'" in w and "%u" in w for w in result.warnings), result.warnings
     conn = sqlite3.connect(views_db)
     try:
         for name in VIEWS:
@@ -83,5 +102,17 @@ def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, p
             assert got == want, (name, want, got)
             # the data makes every filter matter: none keeps no row, none keeps all
             assert 0 < len(want) < 7, (name, want)
+    finally:
+        conn.close()
+
+
+def test_strftime_formats_as_sqlite_does(views_db: Path, pg_url: str) -> None:
+    af.migrate(views_db, pg_url)
+    conn = sqlite3.connect(views_db)
+    try:
+        for name in STRFTIME:
+            want = sorted(conn.execute(f"SELECT id, s FROM {name}"))
+            got = sorted(tuple(r) for r in sql(pg_url, f'SELECT "Id", s FROM "{name}"'))
+            assert got == want, (name, want, got)
     finally:
         conn.close()

@@ -271,6 +271,9 @@ _SQLITE_TIME_FUNCTIONS = {"DATETIME": "TIMESTAMP", "TIME": "TIME"}
 def _sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     from sqlglot import exp
 
+    if isinstance(node, exp.TimeToStr) and isinstance(node.this, exp.TsOrDsToTimestamp):
+        return _strftime(node, kinds)
+
     if isinstance(node, exp.Anonymous) and node.name.upper() in _SQLITE_TIME_FUNCTIONS:
         args = node.expressions
         if len(args) == 1 and isinstance(args[0], exp.Literal) and args[0].is_string:
@@ -417,3 +420,107 @@ def _like_parts(pattern: str) -> list[tuple[str, str]]:
 def _sqlite_like_parts(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Parts for SQLite's LIKE with ESCAPE '\\': literal % _ \\ escaped."""
     return [(kind, f"\\{c}") if kind == "char" and c in "%_\\" else (kind, c) for kind, c in parts]
+
+
+# --- strftime: sqlglot maps SQLite's codes to TO_CHAR patterns, some wrongly (%f as US,
+# --- microseconds) and some not at all (%s, %w stay as text); each code here is exact --
+
+# The codes every SQLite knows (%u, %F, %T and the others came in 3.44-3.46: older ones
+# return NULL for them, so their meaning depends on the reader's SQLite: not translated)
+_TO_CHAR = {"d": "DD", "m": "MM", "Y": "YYYY", "H": "HH24", "M": "MI", "S": "SS", "j": "DDD"}
+
+
+def _strftime(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """SQLite ``strftime(format, time)`` (no modifiers) as PostgreSQL text, code by code."""
+    from sqlglot import exp
+
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise TranslationError(f"{node.sql(dialect='sqlite')}: the format is not a literal")
+    moment = _sqlite_moment(node.this.this, kinds)
+    pieces: list[exp.Expression] = []
+    text: list[str] = []
+    i, pattern = 0, fmt.this
+    while i < len(pattern):
+        if pattern[i] != "%" or i + 1 == len(pattern):
+            text.append(pattern[i])
+            i += 1
+            continue
+        code, i = pattern[i + 1], i + 2
+        if code == "%":
+            text.append("%")
+            continue
+        if text:
+            pieces.append(exp.Literal.string("".join(text)))
+            text = []
+        pieces.append(_strftime_code(code, moment.copy(), node))
+    if text or not pieces:
+        pieces.append(exp.Literal.string("".join(text)))
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = exp.DPipe(this=out, expression=piece)
+    return exp.Paren(this=out) if len(pieces) > 1 else out
+
+
+def _strftime_code(code: str, moment: exp.Expression, node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    def text(value: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
+
+    if code in _TO_CHAR:
+        return exp.Anonymous(
+            this="TO_CHAR", expressions=[moment, exp.Literal.string(_TO_CHAR[code])]
+        )
+    if code == "f":  # SS.SSS as SQLite's date.c: at most 59.999, then printf("%06.3f")
+        second = exp.Least(
+            this=exp.Extract(this=exp.var("SECOND"), expression=moment),
+            expressions=[exp.Literal.number("59.999")],
+        )
+        return exp.Anonymous(this="TO_CHAR", expressions=[second, exp.Literal.string("FM00.000")])
+    if code == "s":
+        # SQLite rounds the time to whole milliseconds (half up) for %s, then truncates;
+        # the other codes read the fields as parsed
+        rounded = exp.Anonymous(
+            this="date_trunc",
+            expressions=[
+                exp.Literal.string("milliseconds"),
+                exp.Add(
+                    this=moment,
+                    expression=exp.Cast(
+                        this=exp.Literal.string("0.5 milliseconds"),
+                        to=exp.DataType.build("INTERVAL"),
+                    ),
+                ),
+            ],
+        )
+        epoch = exp.Floor(this=exp.Extract(this=exp.var("EPOCH"), expression=rounded))
+        return text(exp.Cast(this=epoch, to=exp.DataType.build("BIGINT")))
+    if code == "w":  # 0 = Sunday
+        dow = exp.Extract(this=exp.var("DOW"), expression=moment)
+        return text(exp.Cast(this=dow, to=exp.DataType.build("INT")))
+    raise TranslationError(
+        f"{node.sql(dialect='sqlite')}: strftime's %{code} has no exact PostgreSQL form here"
+    )
+
+
+def _sqlite_moment(value: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """The time a SQLite date function reads, as a PostgreSQL timestamp (UTC)."""
+    from sqlglot import exp
+
+    inner = _unwrap(value)
+    if isinstance(inner, exp.Literal) and inner.is_string:
+        if inner.this.lower() == "now":
+            return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
+        return exp.Cast(this=inner.copy(), to=exp.DataType.build("TIMESTAMP"))
+    kind = kinds.get(id(inner))
+    if kind in {"timestamp", "date"}:
+        return inner
+    if kind == "timestamptz":  # SQLite's times are UTC
+        return exp.AtTimeZone(this=inner, zone=exp.Literal.string("UTC"))
+    if kind == "text":
+        return exp.Cast(this=inner, to=exp.DataType.build("TIMESTAMP"))
+    raise TranslationError(
+        f"{value.sql(dialect='sqlite')}: a date function of this value (a number is a julian "
+        "day to SQLite) has no exact PostgreSQL form here"
+    )

@@ -1,5 +1,5 @@
-"""SQLite views into PostgreSQL: each created view returns, in PostgreSQL, the rows it
-returns in SQLite; a view with no faithful translation is named in a warning.
+"""SQLite views (and CHECKs) into PostgreSQL: each created view returns, in PostgreSQL, the
+rows it returns in SQLite; a view with no faithful translation is named in a warning.
 
 The oracle is SQLite itself: every view here selects ids, run on both engines.
 """
@@ -37,6 +37,11 @@ VIEWS = {
     "v_like_backslash": "SELECT id FROM items WHERE code LIKE 'x\\%'",
     "v_like_column": "SELECT id FROM items WHERE 'ABC' LIKE code",
     "v_like_escape": "SELECT id FROM items WHERE code LIKE '%!%' ESCAPE '!'",
+    # GLOB: case-sensitive * ? [...], no escape character
+    "v_glob": "SELECT id FROM items WHERE code GLOB '[0-9]*'",
+    "v_not_glob": "SELECT id FROM items WHERE code NOT GLOB '?'",
+    "v_glob_backslash": "SELECT id FROM items WHERE code GLOB 'x\\*'",
+    "v_glob_class": "SELECT id FROM items WHERE code GLOB '*[%]' OR code GLOB '[^0-9a]?'",
 }
 # SQLite's date formatting, code by code (the value: text of each row's DATETIME)
 STRFTIME = {
@@ -116,3 +121,38 @@ def test_strftime_formats_as_sqlite_does(views_db: Path, pg_url: str) -> None:
             assert got == want, (name, want, got)
     finally:
         conn.close()
+
+
+def test_glob_checks_hold_in_postgresql(tmp_path: Path, pg_url: str) -> None:
+    """SQLite validates formats with GLOB (it has no regex); the CHECK keeps holding."""
+    path = tmp_path / "glob.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE codes (id INTEGER PRIMARY KEY, c TEXT CHECK (c GLOB '[A-Z][A-Z]*'))")
+    conn.execute("INSERT INTO codes VALUES (1, 'AB'), (2, 'XY1'), (3, NULL)")
+    conn.commit()
+    conn.close()
+    result = af.migrate(path, pg_url)
+    assert result.success and not result.constraint_issues, result.to_dict()
+    sql(pg_url, "INSERT INTO codes VALUES (4, 'CD')")
+    for bad in ("ab", "A", "1AB"):
+        with pytest.raises(Exception, match="check"):
+            sql(pg_url, f"INSERT INTO codes VALUES (5, '{bad}')")
+
+
+GLOBS = ["[A-Z][A-Z]*", "*.txt", "a?c", "[^0-9]*", "[]x]*", "x[\\]y", "a+b(c)*", "[[]*",
+         "*[*?]*", "[a-c-]", "é?", "*", "[.]", "^a$", "a|b"]  # fmt: skip
+CANDIDATES = ["AB", "ab", "x.txt", "xtxt", "abc", "a\nc", "]", "x", "x\\y", "a+b(c)", "[", "*",
+              "?", "b", "-", "éa", "", "é", ".", "^a$", "a|b", "a"]  # fmt: skip
+
+
+@pytest.mark.parametrize("glob", GLOBS)
+def test_glob_regex_matches_what_sqlite_matches(glob: str, pg_url: str) -> None:
+    from arrowferry.dialects.translate import translate_expression
+
+    regex_sql = translate_expression(f"x GLOB '{glob}'", "sqlite", "postgresql", columns=["x"])
+    conn = sqlite3.connect(":memory:")
+    want = [bool(conn.execute("SELECT ? GLOB ?", (c, glob)).fetchone()[0]) for c in CANDIDATES]
+    conn.close()
+    values = ", ".join(f"({i}, '{c}')" for i, c in enumerate(CANDIDATES))  # no quote in any
+    rows = sql(pg_url, f'SELECT i, {regex_sql} FROM (VALUES {values}) AS v(i, "x") ORDER BY i')
+    assert [bool(r[1]) for r in rows] == want, (glob, regex_sql)

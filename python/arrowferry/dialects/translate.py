@@ -56,7 +56,7 @@ def translate_expression(
         tree = tree.transform(_in_list).transform(_like_pg_to_sqlite)
         _check_casts(tree)
     elif source == "sqlite":
-        tree = tree.transform(_like_sqlite_to_pg)
+        tree = tree.transform(_like_sqlite_to_pg).transform(_glob_sqlite_to_pg)
     try:
         return tree.sql(dialect=_DIALECT[target], identify=True)
     except SqlglotError as err:
@@ -215,7 +215,7 @@ def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
             if relation is not None and not table.db:
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
         tree = tree.transform(lambda node: _sqlite_meaning(node, kinds), copy=False)
-        tree = tree.transform(_like_sqlite_to_pg)
+        tree = tree.transform(_like_sqlite_to_pg).transform(_glob_sqlite_to_pg)
         return tree.sql(dialect="postgres", identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
@@ -524,3 +524,52 @@ def _sqlite_moment(value: exp.Expression, kinds: dict[int, str]) -> exp.Expressi
         f"{value.sql(dialect='sqlite')}: a date function of this value (a number is a julian "
         "day to SQLite) has no exact PostgreSQL form here"
     )
+
+
+def _glob_sqlite_to_pg(node: exp.Expression) -> exp.Expression:
+    """SQLite ``x GLOB p`` (case-sensitive ``*``, ``?``, ``[...]``, no escapes) as an
+    anchored PostgreSQL regular expression; only a literal pattern has one."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.Glob):
+        return node
+    pattern = _text_literal(node.expression)
+    regex = _glob_regex(pattern.this) if pattern is not None else None
+    if regex is None:
+        raise TranslationError(
+            f"{node.sql(dialect='sqlite')}: only a literal, well-formed GLOB pattern has a "
+            "PostgreSQL form"
+        )
+    return exp.RegexpLike(this=node.this, expression=exp.Literal.string(regex))
+
+
+def _glob_regex(glob: str) -> str | None:
+    """The POSIX (ARE) regex matching what SQLite's GLOB matches; None if malformed."""
+    out, i = ["^"], 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            end = i + 1
+            if end < len(glob) and glob[end] == "^":
+                end += 1
+            if end < len(glob) and glob[end] == "]":
+                end += 1  # a ']' first in the set is a member
+            end = glob.find("]", end)
+            if end < 0:
+                return None  # SQLite matches nothing with an unclosed set
+            body = glob[i + 1 : end]
+            negate = body.startswith("^")
+            members = body[1:] if negate else body
+            escaped = "".join("\\" + m if m in "\\[]" else m for m in members)
+            out.append("[" + ("^" if negate else "") + escaped + "]")
+            i = end
+        elif c.isalnum() or ord(c) > 127:
+            out.append(c)
+        else:
+            out.append("\\" + c)
+        i += 1
+    return "".join(out) + "$"

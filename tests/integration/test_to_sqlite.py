@@ -800,6 +800,41 @@ def test_like_keeps_postgresql_case_and_escape_rules(pg_url: str, tmp_path: Path
     conn.close()
 
 
+def test_view_casts_that_mean_another_value_in_sqlite_are_refused(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """PostgreSQL rounds ``2.7::integer`` to 3 where SQLite's CAST truncates to 2, rounds
+    to a numeric's scale, and prints true as 'true' where SQLite prints 1: such a view is
+    named in a warning; casts that mean the same are kept, and return the same rows."""
+    sql(pg_url, "CREATE TABLE nums (id int PRIMARY KEY, x numeric, n int, f boolean, t text)")
+    sql(pg_url, "INSERT INTO nums VALUES (1, 2.7, 5, true, 'a'), (2, -2.5, 6, false, 'b')")
+    refused = {
+        "rounded": "SELECT id, (x * 1)::integer AS c FROM nums",
+        "scaled": "SELECT id, x::numeric(10,0) AS c FROM nums",
+        "flag_text": "SELECT id, f::text AS c FROM nums",
+    }
+    kept = {
+        "int_column": "SELECT id, n::bigint AS c FROM nums",
+        "counted": "SELECT count(*)::integer AS c, 1 AS id FROM nums",
+        "text_column": "SELECT id, (t || n::text)::text AS c FROM nums",
+        "flag_int": "SELECT id, f::integer AS c FROM nums",
+    }
+    for name, body in {**refused, **kept}.items():
+        sql(pg_url, f"CREATE VIEW {name} AS {body}")
+    out = tmp_path / "casts.db"
+    result = af.migrate(pg_url, out)
+    assert result.success, result.to_dict()
+    for name in refused:
+        assert any(f"'{name}'" in w for w in result.warnings), (name, result.warnings)
+    assert result.summary.views_created == len(kept), result.warnings
+    conn = sqlite3.connect(out)
+    for name in kept:
+        want = sorted(tuple(r) for r in sql(pg_url, f"SELECT id, c FROM {name}"))
+        got = sorted(conn.execute(f"SELECT id, c FROM {name}"))
+        assert got == want, (name, want, got)
+    conn.close()
+
+
 def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:
     """Quotes, spaces, reserved words and non-ASCII names survive the DDL, the ingest
     (columns matched by name), indexes and views."""

@@ -136,6 +136,38 @@ def _check_casts(tree: exp.Expression) -> None:
             )
 
 
+# PostgreSQL text of these differs from SQLite's CAST(... AS TEXT) of the migrated value:
+# true -> 'true' vs '1', 1.50 -> '1.50' vs '1.5', '+00' vs '+00:00', P1D vs '1 day'...
+_TEXT_DIFFERS = {"boolean", "decimal", "float32", "float64", "timestamptz", "interval"}
+_INTEGER_TYPES = {"TINYINT", "SMALLINT", "INT", "BIGINT"}
+_TEXT_TYPES = {"TEXT", "VARCHAR", "CHAR", "NCHAR", "NVARCHAR", "BPCHAR", "NAME"}
+
+
+def _pg_casts_in_sqlite(tree: exp.Expression, kinds: dict[int, str]) -> None:
+    """Refuse PostgreSQL casts whose SQLite CAST gives another value for these operands."""
+    from sqlglot import exp
+
+    for node in tree.find_all(exp.Cast):
+        to = node.to.this.name if isinstance(node.to, exp.DataType) else ""
+        operand = _unwrap(node.this)
+        kind = kinds.get(id(operand), "")
+        why = ""
+        if to in _INTEGER_TYPES:
+            integral = (
+                isinstance(operand, exp.Count)
+                or (isinstance(operand, exp.Literal) and not operand.is_string and operand.is_int)
+                or kind in {"int16", "int32", "int64", "boolean"}
+            )
+            if not integral:
+                why = "PostgreSQL rounds to the nearest integer, SQLite's CAST truncates"
+        elif to == "DECIMAL" and node.to.expressions:
+            why = "PostgreSQL rounds to the type's scale, SQLite's CAST does not"
+        elif to in _TEXT_TYPES and kind in _TEXT_DIFFERS:
+            why = f"PostgreSQL's text of a {kind} value differs from SQLite's"
+        if why:
+            raise TranslationError(f"{node.sql(dialect='postgres')}: {why}")
+
+
 def _respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
     from sqlglot import exp
 
@@ -146,12 +178,21 @@ def _respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
     return node
 
 
-def translate_query(sql: str, source: str, target: str, *, schema: str | None = None) -> str:
+def translate_query(
+    sql: str,
+    source: str,
+    target: str,
+    *,
+    schema: str | None = None,
+    relations: Mapping[str, Relation] | None = None,
+) -> str:
     """Translate a whole SELECT (a view body).
 
     ``schema``: the source schema, whose name is dropped from table references
     (``pg_get_viewdef`` qualifies tables outside the search path, and a SQLite view
-    may not name another database).
+    may not name another database). ``relations``: the tables' column types, by
+    lower-case name, so casts whose meaning differs in SQLite are recognised (into
+    SQLite: ``2.7::integer`` is 3 in PostgreSQL, ``CAST(2.7 AS INTEGER)`` 2 in SQLite).
     """
     import sqlglot
     from sqlglot import exp
@@ -168,6 +209,13 @@ def translate_query(sql: str, source: str, target: str, *, schema: str | None = 
             raise TranslationError("a view body must be exactly one statement")
         tree = trees[0].transform(unqualify)
         if target == "sqlite":
+            kinds: dict[int, str] = {}
+            if relations is not None:
+                from sqlglot.optimizer.scope import traverse_scope
+
+                for scope in traverse_scope(tree):
+                    _respell_scope(scope, relations, kinds)
+            _pg_casts_in_sqlite(tree, kinds)
             tree = tree.transform(_in_list).transform(_like_pg_to_sqlite)
             _check_casts(tree)
         return tree.sql(dialect=_DIALECT[target], identify=True)

@@ -28,7 +28,12 @@ from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects.postgresql_read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.dialects.translate import TranslationError, translate_expression, translate_query
+from arrowferry.dialects.translate import (
+    Relation,
+    TranslationError,
+    translate_expression,
+    translate_query,
+)
 from arrowferry.errors import SchemaError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
@@ -491,11 +496,21 @@ class SqlitePlanner:
         return Statement("unique" if index.unique else "index", sql, table.name, name)
 
     def _views(self) -> list[Statement]:
+        relations = {
+            t.name.lower(): Relation(
+                t.name, {c.name.lower(): (c.name, pgread.read_type(c.type).kind) for c in t.columns}
+            )
+            for t in self.schema.tables
+        }
         out = []
         for view in self.schema.views:
             try:
                 sql = translate_query(
-                    view.sql, "postgresql", "sqlite", schema=self.options.source_schema
+                    view.sql,
+                    "postgresql",
+                    "sqlite",
+                    schema=self.options.source_schema,
+                    relations=relations,
                 )
             except TranslationError as err:
                 self.warnings.append(f"view {view.name!r} not created: {err}")

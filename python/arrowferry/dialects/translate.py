@@ -168,6 +168,87 @@ def _pg_casts_in_sqlite(tree: exp.Expression, kinds: dict[int, str]) -> None:
             raise TranslationError(f"{node.sql(dialect='postgres')}: {why}")
 
 
+# to_char codes SQLite's strftime prints the same way, longest first
+_TO_STRFTIME = (
+    ("YYYY", "%Y"), ("yyyy", "%Y"), ("DDD", "%j"), ("ddd", "%j"), ("HH24", "%H"),
+    ("hh24", "%H"), ("MM", "%m"), ("mm", "%m"), ("DD", "%d"), ("dd", "%d"),
+    ("MI", "%M"), ("mi", "%M"), ("SS", "%S"), ("ss", "%S"),
+)  # fmt: skip
+# the same codes once sqlglot has converted a bare literal format
+_STRFTIME_SAME = {"Y", "m", "d", "H", "M", "S", "j"}
+
+
+def _pg_to_char_in_sqlite(tree: exp.Expression, kinds: dict[int, str]) -> None:
+    """to_char as SQLite's strftime, or a TranslationError: only YYYY MM DD HH24 MI SS
+    DDD of a timestamp or date, with punctuation between, print the same ('Mon' would
+    stay 'Mon', 'SSSS' is seconds past midnight, a number format is not a date format).
+    PostgreSQL writes the format back as ``'...'::text``, which sqlglot leaves
+    unconverted (STRFTIME would print the pattern itself): it is converted here."""
+    from sqlglot import exp
+
+    for node in list(tree.find_all(exp.TimeToStr)):
+        fmt = node.args.get("format")
+        pattern = _text_literal(fmt) if fmt is not None else None
+        converted = None
+        if isinstance(fmt, exp.Literal):
+            converted = (
+                pattern.this if pattern is not None and _strftime_same(pattern.this) else None
+            )
+        elif pattern is not None:
+            converted = _to_strftime(pattern.this)
+        if converted is None or kinds.get(id(_unwrap(node.this))) not in {"timestamp", "date"}:
+            raise TranslationError(
+                f"{node.sql(dialect='postgres')}: only YYYY, MM, DD, HH24, MI, SS and DDD of a "
+                "timestamp or date print the same through SQLite's strftime"
+            )
+        node.set("format", exp.Literal.string(converted))
+
+
+def _to_strftime(pattern: str) -> str | None:
+    out, i = [], 0
+    while i < len(pattern):
+        if pattern.startswith(("SSSS", "ssss"), i):
+            return None  # seconds past midnight
+        code = next((c for c in _TO_STRFTIME if pattern.startswith(c[0], i)), None)
+        if code is not None:
+            out.append(code[1])
+            i += len(code[0])
+            continue
+        c = pattern[i]
+        if c.isalnum() or c in '\\"':
+            return None
+        out.append("%%" if c == "%" else c)
+        i += 1
+    return "".join(out)
+
+
+def _strftime_same(text: str) -> bool:
+    i = 0
+    while i < len(text):
+        if text[i] == "%":
+            if text[i + 1 : i + 2] not in _STRFTIME_SAME or text[i : i + 4] == "%S%S":
+                return False
+            i += 2
+        elif text[i].isalnum() or text[i] in "\\\"'":
+            return False
+        else:
+            i += 1
+    return True
+
+
+def _pg_division_in_sqlite(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """numeric / x: SQLite keeps an integral numeric as an INTEGER (NUMERIC affinity), and
+    divides two integers as integers (5 / 2 = 2 where PostgreSQL's numeric gives 2.5)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Div):
+        for side in ("this", "expression"):
+            operand = node.args[side]
+            if kinds.get(id(_unwrap(operand))) == "decimal":
+                node.set(side, exp.Cast(this=operand, to=exp.DataType.build("DOUBLE")))
+    return node
+
+
 def _respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
     from sqlglot import exp
 
@@ -216,6 +297,8 @@ def translate_query(
                 for scope in traverse_scope(tree):
                     _respell_scope(scope, relations, kinds)
             _pg_casts_in_sqlite(tree, kinds)
+            _pg_to_char_in_sqlite(tree, kinds)
+            tree = tree.transform(lambda node: _pg_division_in_sqlite(node, kinds), copy=False)
             tree = tree.transform(_in_list).transform(_like_pg_to_sqlite)
             _check_casts(tree)
         return tree.sql(dialect=_DIALECT[target], identify=True)

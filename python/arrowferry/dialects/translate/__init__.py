@@ -1,0 +1,199 @@
+"""SQL expressions and views translated between dialects with sqlglot.
+
+SQLite resolves identifiers case-insensitively, while the PostgreSQL DDL that
+arrowferry writes quotes every name, so each column reference is rewritten to the
+exact spelling of the column it means before it is quoted.
+
+sqlglot translates the syntax; what a query *means* differs between the engines in
+ways it does not model (type affinity, LIKE's case rules, casts, date formatting), and
+each direction keeps the source's meaning in a module of its own: ``to_postgresql``
+(SQLite's semantics in PostgreSQL) and ``to_sqlite`` (PostgreSQL's in SQLite), on the
+name resolution in ``common``. What has no faithful form raises TranslationError, and
+the caller names it in a warning.
+
+sqlglot is imported on first use: most databases have no CHECK, default expression or
+view to translate, and importing it costs a quarter of a second and ~17 MB.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
+
+from arrowferry.dialects.translate.common import (
+    DIALECT,
+    Relation,
+    TranslationError,
+    respell,
+    respell_scope,
+)
+from arrowferry.dialects.translate.to_postgresql import (
+    glob_as_regex,
+    like_as_postgresql,
+    sqlite_meaning,
+)
+from arrowferry.dialects.translate.to_sqlite import (
+    check_casts,
+    in_list,
+    like_as_sqlite,
+    numeric_division,
+    refuse_changed_casts,
+    to_char_as_strftime,
+)
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+__all__ = [
+    "Relation",
+    "TranslationError",
+    "is_constant",
+    "translate_expression",
+    "translate_query",
+    "translate_sqlite_view",
+]
+
+
+def translate_expression(
+    sql: str,
+    source: str,
+    target: str,
+    *,
+    columns: Iterable[str] = (),
+    aliases: Mapping[str, str] | None = None,
+) -> str:
+    """Translate one scalar expression (a CHECK, a default, an index key or WHERE).
+
+    ``aliases`` renames column references (case-insensitively): a domain's CHECK says
+    ``VALUE`` where a column's says the column's name.
+
+    >>> translate_expression("[Discount]>=(0)", "sqlite", "postgresql", columns=["Discount"])
+    '"Discount" >= (0)'
+    >>> translate_expression("VALUE > 0", "postgresql", "sqlite", aliases={"value": "qty"})
+    '"qty" > 0'
+    """
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    spelling = {c.lower(): c for c in columns}
+    spelling.update((k.lower(), v) for k, v in (aliases or {}).items())
+    try:
+        tree = sqlglot.parse_one(sql, read=DIALECT[source])
+    except SqlglotError as err:
+        raise TranslationError(f"cannot parse {sql!r}: {err}") from err
+    tree = tree.transform(lambda node: respell(node, spelling))
+    if target == "sqlite":
+        tree = tree.transform(in_list).transform(like_as_sqlite)
+        check_casts(tree)
+    elif source == "sqlite":
+        tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
+    try:
+        return tree.sql(dialect=DIALECT[target], identify=True)
+    except SqlglotError as err:
+        raise TranslationError(f"cannot translate {sql!r}: {err}") from err
+
+
+def is_constant(sql: str, source: str) -> bool:
+    """Whether an expression is a literal, possibly cast: no column, no function call.
+
+    >>> is_constant("'{}'::jsonb", "postgresql"), is_constant("now()", "postgresql")
+    (True, False)
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(sql, read=DIALECT[source])
+    except SqlglotError:
+        return False
+    return not any(
+        isinstance(node, exp.Column)
+        or (isinstance(node, exp.Func) and not isinstance(node, (exp.Cast, exp.Array)))
+        for node in tree.walk()
+    )
+
+
+def translate_query(
+    sql: str,
+    source: str,
+    target: str,
+    *,
+    schema: str | None = None,
+    relations: Mapping[str, Relation] | None = None,
+) -> str:
+    """Translate a whole SELECT (a view body).
+
+    ``schema``: the source schema, whose name is dropped from table references
+    (``pg_get_viewdef`` qualifies tables outside the search path, and a SQLite view
+    may not name another database). ``relations``: the tables' column types, by
+    lower-case name, so casts whose meaning differs in SQLite are recognised (into
+    SQLite: ``2.7::integer`` is 3 in PostgreSQL, ``CAST(2.7 AS INTEGER)`` 2 in SQLite).
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    def unqualify(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and schema is not None and node.db == schema:
+            node.set("db", None)
+        return node
+
+    try:
+        trees = sqlglot.parse(sql, read=DIALECT[source])
+        if len(trees) != 1 or trees[0] is None:
+            raise TranslationError("a view body must be exactly one statement")
+        tree = trees[0].transform(unqualify)
+        if target == "sqlite":
+            kinds: dict[int, str] = {}
+            if relations is not None:
+                from sqlglot.optimizer.scope import traverse_scope
+
+                for scope in traverse_scope(tree):
+                    respell_scope(scope, relations, kinds)
+            refuse_changed_casts(tree, kinds)
+            to_char_as_strftime(tree, kinds)
+            tree = tree.transform(lambda node: numeric_division(node, kinds), copy=False)
+            tree = tree.transform(in_list).transform(like_as_sqlite)
+            check_casts(tree)
+        return tree.sql(dialect=DIALECT[target], identify=True)
+    except SqlglotError as err:
+        raise TranslationError(f"cannot translate view SQL: {err}") from err
+
+
+def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
+    """A SQLite view's SELECT as PostgreSQL, meaning what it meant in SQLite.
+
+    ``relations``: every table and view the view may read, by lower-case source name.
+    SQLite resolves names case-insensitively, and compares a TEXT column with a number
+    by turning the number into text (``Discontinued = 0`` matches ``'0'``), where
+    PostgreSQL would refuse ``text = integer``; ``DATETIME('1997-01-01')`` is SQLite's
+    normalised timestamp text. Anything else SQLite-only is left to fail loudly when
+    the view is created (``'a' + 'b'`` is 0 in SQLite: no faithful translation).
+
+    >>> rel = {"products": Relation("Products", {"discontinued": ("Discontinued", "text")})}
+    >>> translate_sqlite_view("SELECT * FROM products WHERE discontinued = 0", rel)
+    'SELECT * FROM "Products" WHERE "Discontinued" = \\'0\\''
+    """
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+    from sqlglot.optimizer.scope import traverse_scope
+
+    try:
+        trees = sqlglot.parse(sql, read="sqlite")
+        if len(trees) != 1 or trees[0] is None:
+            raise TranslationError("a view body must be exactly one statement")
+        tree = trees[0]
+        kinds: dict[int, str] = {}  # id(column node) -> the column's target kind
+        for scope in traverse_scope(tree):
+            respell_scope(scope, relations, kinds)
+        for table in tree.find_all(exp.Table):
+            relation = relations.get(table.name.lower())
+            if relation is not None and not table.db:
+                table.set("this", exp.to_identifier(relation.name, quoted=True))
+        tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
+        tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
+        return tree.sql(dialect="postgres", identify=True)
+    except SqlglotError as err:
+        raise TranslationError(f"cannot translate view SQL: {err}") from err

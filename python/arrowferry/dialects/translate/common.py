@@ -1,0 +1,96 @@
+"""What both directions share: the error, the relations a query may read, and the
+per-scope name resolution that also records each column's type (``kinds``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+DIALECT = {"sqlite": "sqlite", "postgresql": "postgres"}
+
+
+class TranslationError(ValueError):
+    """An expression that sqlglot cannot carry into the target dialect."""
+
+
+@dataclass(frozen=True)
+class Relation:
+    """A table or view as a SQLite view names it, and as PostgreSQL will know it."""
+
+    name: str  # the target's name
+    columns: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # lower -> (name, kind)
+
+
+def unwrap(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node
+
+
+def text_literal(node: exp.Expression) -> exp.Literal | None:
+    """A string literal, also as PostgreSQL writes one back (``'A%'::text``)."""
+    from sqlglot import exp
+
+    node = unwrap(node)
+    while isinstance(node, exp.Cast) and node.to.this.name in {"TEXT", "VARCHAR", "BPCHAR"}:
+        node = unwrap(node.this)
+    return node if isinstance(node, exp.Literal) and node.is_string else None
+
+
+def respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    if isinstance(node, exp.Column) and not node.table:
+        name = spelling.get(node.name.lower())
+        if name is not None:
+            return exp.column(name, quoted=True)
+    return node
+
+
+def respell_scope(scope: Any, relations: Mapping[str, Relation], kinds: dict[int, str]) -> None:
+    from sqlglot import exp
+
+    aliases: dict[str, tuple[str, Relation]] = {}  # lower -> (qualifier to write, relation)
+    for alias, source in scope.sources.items():
+        if isinstance(source, exp.Table):
+            relation = relations.get(source.name.lower())
+            if relation is not None:
+                # a table named without an alias is qualified by its (target) name
+                written = relation.name if alias.lower() == source.name.lower() else alias
+                aliases[alias.lower()] = (written, relation)
+        elif isinstance(source.expression, exp.Select):  # a subquery or CTE: its outputs
+            aliases[alias.lower()] = (alias, outputs(alias, source.expression, kinds))
+    for column in scope.columns:
+        if column.table:
+            found = aliases.get(column.table.lower())
+            if found is None:
+                continue  # a subquery's alias: its columns are its own outputs
+            column.set("table", exp.to_identifier(found[0], quoted=True))
+            candidates = [found[1]]
+        else:
+            candidates = [r for _, r in aliases.values() if column.name.lower() in r.columns]
+        if len(candidates) != 1 or column.name.lower() not in candidates[0].columns:
+            continue  # an output alias, another scope's column, or ambiguous: as written
+        name, kind = candidates[0].columns[column.name.lower()]
+        column.set("this", exp.to_identifier(name, quoted=True))
+        if kind:
+            kinds[id(column)] = kind
+
+
+def outputs(alias: str, select: exp.Select, kinds: dict[int, str]) -> Relation:
+    """A subquery's columns as its (already translated) SELECT list names them."""
+    from sqlglot import exp
+
+    columns = {}
+    for item in select.selects:
+        inner = unwrap(item.this if isinstance(item, exp.Alias) else cast("exp.Expression", item))
+        name = item.alias_or_name
+        if name and name != "*":
+            columns[name.lower()] = (name, kinds.get(id(inner), ""))
+    return Relation(alias, columns)

@@ -1,0 +1,246 @@
+"""SQLite SQL as PostgreSQL, keeping what it means in SQLite: comparisons under type
+affinity, DATETIME() of a literal, LIKE's case folding, GLOB, and strftime code by code."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from arrowferry.dialects.translate.common import TranslationError, text_literal, unwrap
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+_COMPARISONS = ("EQ", "NEQ", "GT", "GTE", "LT", "LTE")
+
+
+_SQLITE_TIME_FUNCTIONS = {"DATETIME": "TIMESTAMP", "TIME": "TIME"}
+
+
+def sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    if isinstance(node, exp.TimeToStr) and isinstance(node.this, exp.TsOrDsToTimestamp):
+        return _strftime(node, kinds)
+
+    if isinstance(node, exp.Anonymous) and node.name.upper() in _SQLITE_TIME_FUNCTIONS:
+        args = node.expressions
+        if len(args) == 1 and isinstance(args[0], exp.Literal) and args[0].is_string:
+            if args[0].this.lower() == "now":  # SQLite's clock is UTC
+                return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
+            to = exp.DataType.build(_SQLITE_TIME_FUNCTIONS[node.name.upper()])
+            return exp.Cast(this=args[0].copy(), to=to)
+        return node
+    if type(node).__name__ in _COMPARISONS:
+        left, right = unwrap(node.this), unwrap(node.expression)
+        if id(left) in kinds:
+            node.set("expression", _as_column_compares(right, kinds[id(left)]))
+        elif id(right) in kinds:
+            node.set("this", _as_column_compares(left, kinds[id(right)]))
+    elif isinstance(node, exp.In) and id(unwrap(node.this)) in kinds:
+        kind = kinds[id(unwrap(node.this))]
+        node.set("expressions", [_as_column_compares(e, kind) for e in node.expressions])
+    elif isinstance(node, exp.Between) and id(unwrap(node.this)) in kinds:
+        kind = kinds[id(unwrap(node.this))]
+        node.set("low", _as_column_compares(node.args["low"], kind))
+        node.set("high", _as_column_compares(node.args["high"], kind))
+    return node
+
+
+def _as_column_compares(value: exp.Expression, kind: str) -> exp.Expression:
+    """A literal compared with a column, as SQLite's affinity rules make it compare."""
+    from sqlglot import exp
+
+    literal = unwrap(value)
+    if not isinstance(literal, exp.Literal) or literal.is_string:
+        return value
+    if kind == "text":  # TEXT affinity turns the number into its text
+        return exp.Literal.string(literal.this)
+    if kind == "boolean" and literal.this in {"0", "1"}:  # stored 0/1, migrated as boolean
+        return exp.true() if literal.this == "1" else exp.false()
+    return value
+
+
+_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def like_as_postgresql(node: exp.Expression) -> exp.Expression:
+    """SQLite ``x LIKE p`` as PostgreSQL, matching the rows SQLite matches."""
+    from sqlglot import exp
+
+    escape: exp.Expression | None = None
+    like = node
+    if isinstance(node, exp.Escape) and isinstance(node.this, exp.Like):
+        like, escape = node.this, node.expression
+    elif not isinstance(node, exp.Like) or isinstance(node.parent, exp.Escape):
+        return node
+    value, pattern = like.this, like.expression
+    negate = bool(like.args.get("negate"))
+    literal = isinstance(pattern, exp.Literal) and pattern.is_string
+    if literal and pattern.this.isascii():
+        # ASCII letters fold the same in ILIKE; nothing else in the pattern can match a
+        # letter of another case
+        out: exp.Expression = exp.ILike(this=value, expression=pattern, negate=negate)
+    else:  # fold exactly as SQLite does: ASCII letters only
+        out = exp.Like(this=_fold_ascii(value), expression=_fold_ascii(pattern), negate=negate)
+    if escape is None and (not literal or "\\" in pattern.this):
+        escape = exp.Literal.string("")  # a backslash is an ordinary character in SQLite
+    return out if escape is None else exp.Escape(this=out, expression=escape)
+
+
+def _fold_ascii(node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    return exp.Anonymous(
+        this="translate",
+        expressions=[node, exp.Literal.string(_UPPER), exp.Literal.string(_UPPER.lower())],
+    )
+
+
+# The codes every SQLite knows (%u, %F, %T and the others came in 3.44-3.46: older ones
+# return NULL for them, so their meaning depends on the reader's SQLite: not translated)
+_TO_CHAR = {"d": "DD", "m": "MM", "Y": "YYYY", "H": "HH24", "M": "MI", "S": "SS", "j": "DDD"}
+
+
+def _strftime(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """SQLite ``strftime(format, time)`` (no modifiers) as PostgreSQL text, code by code."""
+    from sqlglot import exp
+
+    fmt = node.args.get("format")
+    if not (isinstance(fmt, exp.Literal) and fmt.is_string):
+        raise TranslationError(f"{node.sql(dialect='sqlite')}: the format is not a literal")
+    moment = _sqlite_moment(node.this.this, kinds)
+    pieces: list[exp.Expression] = []
+    text: list[str] = []
+    i, pattern = 0, fmt.this
+    while i < len(pattern):
+        if pattern[i] != "%" or i + 1 == len(pattern):
+            text.append(pattern[i])
+            i += 1
+            continue
+        code, i = pattern[i + 1], i + 2
+        if code == "%":
+            text.append("%")
+            continue
+        if text:
+            pieces.append(exp.Literal.string("".join(text)))
+            text = []
+        pieces.append(_strftime_code(code, moment.copy(), node))
+    if text or not pieces:
+        pieces.append(exp.Literal.string("".join(text)))
+    out = pieces[0]
+    for piece in pieces[1:]:
+        out = exp.DPipe(this=out, expression=piece)
+    return exp.Paren(this=out) if len(pieces) > 1 else out
+
+
+def _strftime_code(code: str, moment: exp.Expression, node: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    def text(value: exp.Expression) -> exp.Expression:
+        return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
+
+    if code in _TO_CHAR:
+        return exp.Anonymous(
+            this="TO_CHAR", expressions=[moment, exp.Literal.string(_TO_CHAR[code])]
+        )
+    if code == "f":  # SS.SSS as SQLite's date.c: at most 59.999, then printf("%06.3f")
+        second = exp.Least(
+            this=exp.Extract(this=exp.var("SECOND"), expression=moment),
+            expressions=[exp.Literal.number("59.999")],
+        )
+        return exp.Anonymous(this="TO_CHAR", expressions=[second, exp.Literal.string("FM00.000")])
+    if code == "s":
+        # SQLite rounds the time to whole milliseconds (half up) for %s, then truncates;
+        # the other codes read the fields as parsed
+        rounded = exp.Anonymous(
+            this="date_trunc",
+            expressions=[
+                exp.Literal.string("milliseconds"),
+                exp.Add(
+                    this=moment,
+                    expression=exp.Cast(
+                        this=exp.Literal.string("0.5 milliseconds"),
+                        to=exp.DataType.build("INTERVAL"),
+                    ),
+                ),
+            ],
+        )
+        epoch = exp.Floor(this=exp.Extract(this=exp.var("EPOCH"), expression=rounded))
+        return text(exp.Cast(this=epoch, to=exp.DataType.build("BIGINT")))
+    if code == "w":  # 0 = Sunday
+        dow = exp.Extract(this=exp.var("DOW"), expression=moment)
+        return text(exp.Cast(this=dow, to=exp.DataType.build("INT")))
+    raise TranslationError(
+        f"{node.sql(dialect='sqlite')}: strftime's %{code} has no exact PostgreSQL form here"
+    )
+
+
+def _sqlite_moment(value: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """The time a SQLite date function reads, as a PostgreSQL timestamp (UTC)."""
+    from sqlglot import exp
+
+    inner = unwrap(value)
+    if isinstance(inner, exp.Literal) and inner.is_string:
+        if inner.this.lower() == "now":
+            return exp.AtTimeZone(this=exp.CurrentTimestamp(), zone=exp.Literal.string("UTC"))
+        return exp.Cast(this=inner.copy(), to=exp.DataType.build("TIMESTAMP"))
+    kind = kinds.get(id(inner))
+    if kind in {"timestamp", "date"}:
+        return inner
+    if kind == "timestamptz":  # SQLite's times are UTC
+        return exp.AtTimeZone(this=inner, zone=exp.Literal.string("UTC"))
+    if kind == "text":
+        return exp.Cast(this=inner, to=exp.DataType.build("TIMESTAMP"))
+    raise TranslationError(
+        f"{value.sql(dialect='sqlite')}: a date function of this value (a number is a julian "
+        "day to SQLite) has no exact PostgreSQL form here"
+    )
+
+
+def glob_as_regex(node: exp.Expression) -> exp.Expression:
+    """SQLite ``x GLOB p`` (case-sensitive ``*``, ``?``, ``[...]``, no escapes) as an
+    anchored PostgreSQL regular expression; only a literal pattern has one."""
+    from sqlglot import exp
+
+    if not isinstance(node, exp.Glob):
+        return node
+    pattern = text_literal(node.expression)
+    regex = _glob_regex(pattern.this) if pattern is not None else None
+    if regex is None:
+        raise TranslationError(
+            f"{node.sql(dialect='sqlite')}: only a literal, well-formed GLOB pattern has a "
+            "PostgreSQL form"
+        )
+    return exp.RegexpLike(this=node.this, expression=exp.Literal.string(regex))
+
+
+def _glob_regex(glob: str) -> str | None:
+    """The POSIX (ARE) regex matching what SQLite's GLOB matches; None if malformed."""
+    out, i = ["^"], 0
+    while i < len(glob):
+        c = glob[i]
+        if c == "*":
+            out.append(".*")
+        elif c == "?":
+            out.append(".")
+        elif c == "[":
+            end = i + 1
+            if end < len(glob) and glob[end] == "^":
+                end += 1
+            if end < len(glob) and glob[end] == "]":
+                end += 1  # a ']' first in the set is a member
+            end = glob.find("]", end)
+            if end < 0:
+                return None  # SQLite matches nothing with an unclosed set
+            body = glob[i + 1 : end]
+            negate = body.startswith("^")
+            members = body[1:] if negate else body
+            escaped = "".join("\\" + m if m in "\\[]" else m for m in members)
+            out.append("[" + ("^" if negate else "") + escaped + "]")
+            i = end
+        elif c.isalnum() or ord(c) > 127:
+            out.append(c)
+        else:
+            out.append("\\" + c)
+        i += 1
+    return "".join(out) + "$"

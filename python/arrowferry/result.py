@@ -4,7 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
+
+
+class LedgerColumn(Protocol):
+    """What the ledger says of a planned column (either direction's column plan)."""
+
+    @property
+    def target(self) -> str: ...
+    @property
+    def declared(self) -> str: ...
+    @property
+    def ddl(self) -> str: ...
+    @property
+    def read_as(self) -> str: ...
+    @property
+    def lossy(self) -> Sequence[str]: ...
 
 
 @dataclass
@@ -103,15 +118,14 @@ class MigrationResult:
         self,
         table: str,
         policy: str,
-        columns: Sequence[Mapping[str, Any]],
+        columns: Sequence[tuple[LedgerColumn, str]],
         bad: Mapping[str, int],
         cleaned: Mapping[str, int] | None = None,
         reject_file: str | None = None,
     ) -> None:
         """A loaded table's rejected, nulled and cleaned values, and its ledger.
 
-        ``columns``: per column its ``column`` (target name), ``source_type``,
-        ``target_type``, ``read_as``, ``conversion`` and ``lossy`` steps; ``bad``: values
+        ``columns``: each column's plan and the name of its conversion; ``bad``: values
         that could not be stored exactly, per column, handled by ``policy``.
         """
         for column, count in sorted(bad.items()):
@@ -129,19 +143,19 @@ class MigrationResult:
         if reject_file is not None:
             self.reject_files[table] = reject_file
             self.success = False
-        for col in columns:
-            counts = {"rejected" if policy == "reject" else "nulled": bad.get(col["column"], 0)}
+        for col, conversion in columns:
+            counts = {"rejected" if policy == "reject" else "nulled": bad.get(col.target, 0)}
             if cleaned is not None:
-                counts["cleaned"] = cleaned.get(col["column"], 0)
+                counts["cleaned"] = cleaned.get(col.target, 0)
             self.ledger.append(
                 {
                     "table": table,
-                    "column": col["column"],
-                    "source_type": col["source_type"],
-                    "target_type": col["target_type"],
-                    "read_as": col["read_as"],
-                    "conversion": col["conversion"],
-                    "lossy": list(col["lossy"]),
+                    "column": col.target,
+                    "source_type": col.declared,
+                    "target_type": col.ddl,
+                    "read_as": col.read_as,
+                    "conversion": conversion,
+                    "lossy": list(col.lossy),
                     "counts": counts,
                 }
             )

@@ -224,17 +224,7 @@ class Pipeline:
         self.result.values_accounted(
             table.name,
             self.options.on_bad_value,
-            [
-                {
-                    "column": col.target,
-                    "source_type": col.declared,
-                    "target_type": col.ddl,
-                    "read_as": col.read_as,
-                    "conversion": transform.conversion_name(col.target),
-                    "lossy": col.lossy,
-                }
-                for col in table.columns
-            ],
+            [(col, transform.conversion_name(col.target)) for col in table.columns],
             transform.bad_counts,
             transform.cleaned,
             str(loaded.reject_file) if loaded.reject_file is not None else None,

@@ -267,17 +267,7 @@ class SqlitePipeline:
         self.result.values_accounted(
             table.name,
             self.options.on_bad_value,
-            [
-                {
-                    "column": col.target,
-                    "source_type": col.declared,
-                    "target_type": col.ddl,
-                    "read_as": col.read_as,
-                    "conversion": col.kernel,
-                    "lossy": col.lossy,
-                }
-                for col in table.columns
-            ],
+            [(col, col.kernel) for col in table.columns],
             converter.bad_counts,
             reject_file=str(reject_file) if reject_file is not None else None,
         )

@@ -70,7 +70,7 @@ def respell_scope(scope: Any, relations: Mapping[str, Relation], kinds: dict[int
         if column.table:
             found = aliases.get(column.table.lower())
             if found is None:
-                continue  # a subquery's alias: its columns are its own outputs
+                continue  # a table not migrated, or an outer query's (correlated): as written
             column.set("table", exp.to_identifier(found[0], quoted=True))
             candidates = [found[1]]
         else:

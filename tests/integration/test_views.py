@@ -156,3 +156,41 @@ def test_glob_regex_matches_what_sqlite_matches(glob: str, pg_url: str) -> None:
     values = ", ".join(f"({i}, '{c}')" for i, c in enumerate(CANDIDATES))  # no quote in any
     rows = sql(pg_url, f'SELECT i, {regex_sql} FROM (VALUES {values}) AS v(i, "x") ORDER BY i')
     assert [bool(r[1]) for r in rows] == want, (glob, regex_sql)
+
+
+def test_checks_and_partial_indexes_compare_as_sqlite_did(tmp_path: Path, pg_url: str) -> None:
+    """SQLite's usual CHECK on a BOOLEAN column (IN (0, 1)) and a TEXT column compared with
+    a number are kept, and refuse in PostgreSQL exactly the rows SQLite refuses."""
+    path = tmp_path / "checks.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, active BOOLEAN CHECK (active IN (0, 1)), "
+        "code TEXT CHECK (code <> 0), qty INTEGER CHECK (qty > '0'))"
+    )
+    conn.execute("CREATE INDEX live ON t (id) WHERE active = 1")
+    conn.execute("INSERT INTO t VALUES (1, 1, 'x', 5)")
+    conn.commit()
+    result = af.migrate(path, pg_url)
+    assert result.success, result.to_dict()
+    assert not [w for w in result.warnings if "CHECK" in w or "check" in w or "index" in w], (
+        result.warnings
+    )
+    assert result.summary.indexes_created == 1
+    candidates = [(2, "'00'", 1), (3, "'0'", 1), (4, "'y'", 0), (5, "'z'", -1)]
+    for rowid, code, qty in candidates:
+        try:
+            conn.execute(f"INSERT INTO t (id, code, qty) VALUES ({rowid}, {code}, {qty})")
+            sqlite_ok = True
+        except sqlite3.IntegrityError:
+            sqlite_ok = False
+        try:
+            sql(pg_url, f"INSERT INTO t (id, code, qty) VALUES ({rowid}, {code}, {qty})")
+            pg_ok = True
+        except Exception:
+            pg_ok = False
+        assert pg_ok == sqlite_ok, (code, qty, sqlite_ok)
+    conn.close()
+    (predicate,) = sql(
+        pg_url, "SELECT pg_get_expr(indpred, indrelid) FROM pg_index WHERE indpred IS NOT NULL"
+    )
+    assert predicate == ("(active = true)",)

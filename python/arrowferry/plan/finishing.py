@@ -85,14 +85,16 @@ class FinishingPlanner:
             )
             columns = tuple(names[c] for c in unique.columns)
             out += _key_statements("unique", schema, tname, name, columns)
+        # each column's kind, so CHECKs and index predicates compare as SQLite compared
+        kinds = {c.target: c.type.kind for c in plan.columns}
         for index in table.indexes:
-            stmt = self._index(table, tname, index, names)
+            stmt = self._index(table, tname, index, names, kinds)
             if stmt is not None:
                 out.append(stmt)
         for check in table.checks:
             try:
                 expr = translate_expression(
-                    check.expression, "sqlite", "postgresql", columns=names.values()
+                    check.expression, "sqlite", "postgresql", columns=names.values(), kinds=kinds
                 )
             except TranslationError as err:
                 self.warnings.append(f"CHECK on {table.name} not migrated: {err}")
@@ -124,7 +126,12 @@ class FinishingPlanner:
         return out
 
     def _index(
-        self, table: Table, tname: str, index: Index, names: dict[str, str]
+        self,
+        table: Table,
+        tname: str,
+        index: Index,
+        names: dict[str, str],
+        kinds: Mapping[str, str],
     ) -> Statement | None:
         keys = []
         try:
@@ -141,7 +148,9 @@ class FinishingPlanner:
                 else:
                     keys.append(IndexKey(names[key.expression], False, key.descending))
             where = (
-                translate_expression(index.where, "sqlite", "postgresql", columns=names.values())
+                translate_expression(
+                    index.where, "sqlite", "postgresql", columns=names.values(), kinds=kinds
+                )
                 if index.where
                 else None
             )

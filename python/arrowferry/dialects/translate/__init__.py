@@ -18,7 +18,7 @@ view to translate, and importing it costs a quarter of a second and ~17 MB.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from arrowferry.dialects.translate.common import (
     DIALECT,
@@ -61,16 +61,21 @@ def translate_expression(
     *,
     columns: Iterable[str] = (),
     aliases: Mapping[str, str] | None = None,
+    kinds: Mapping[str, str] | None = None,
 ) -> str:
     """Translate one scalar expression (a CHECK, a default, an index key or WHERE).
 
     ``aliases`` renames column references (case-insensitively): a domain's CHECK says
-    ``VALUE`` where a column's says the column's name.
+    ``VALUE`` where a column's says the column's name. ``kinds``: each column's type
+    kind by (target) name, from SQLite: a comparison then means what it meant there
+    (``active IN (0, 1)`` on a BOOLEAN column is ``IN (false, true)``).
 
     >>> translate_expression("[Discount]>=(0)", "sqlite", "postgresql", columns=["Discount"])
     '"Discount" >= (0)'
     >>> translate_expression("VALUE > 0", "postgresql", "sqlite", aliases={"value": "qty"})
     '"qty" > 0'
+    >>> translate_expression("flag IN (0, 1)", "sqlite", "postgresql", kinds={"flag": "boolean"})
+    '"flag" IN (FALSE, TRUE)'
     """
     import sqlglot
     from sqlglot.errors import SqlglotError
@@ -86,11 +91,24 @@ def translate_expression(
         tree = tree.transform(in_list).transform(like_as_sqlite)
         check_casts(tree)
     elif source == "sqlite":
+        known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
+        tree = tree.transform(lambda node: sqlite_meaning(node, known), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
     try:
         return tree.sql(dialect=DIALECT[target], identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate {sql!r}: {err}") from err
+
+
+def _column_kinds(tree: exp.Expression, kinds: Mapping[str, str]) -> list[tuple[Any, str]]:
+    from sqlglot import exp
+
+    lower = {k.lower(): v for k, v in kinds.items()}
+    return [
+        (column, lower[column.name.lower()])
+        for column in tree.find_all(exp.Column)
+        if column.name.lower() in lower
+    ]
 
 
 def is_constant(sql: str, source: str) -> bool:

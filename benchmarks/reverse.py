@@ -18,8 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -33,7 +31,15 @@ sys.path.insert(0, str(HERE))
 
 from harness import arrowdata, crosscheck, pg, report  # noqa: E402
 from harness.reverse_methods import LABELS, METHODS, ReverseJob  # noqa: E402
-from harness.runner import busy_now, command_line, log, run_worker, selected, source_db  # noqa: E402
+from harness.runner import (  # noqa: E402
+    busy_now,
+    command_line,
+    log,
+    run_context,
+    run_worker,
+    selected,
+    source_db,
+)
 from harness.schema import KINDS  # noqa: E402
 from harness.tools import tool_version  # noqa: E402
 
@@ -256,22 +262,7 @@ def context(
     args: argparse.Namespace, source: Path, admin_url: str, setup: dict[str, Any]
 ) -> dict[str, Any]:
     """What the JSON records besides the methods: parameters, source, server, machine."""
-    with sqlite3.connect(source) as conn:
-        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in KINDS}
-    return {
-        "command": " ".join(["python", "benchmarks/reverse.py", *sys.argv[1:]]),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "params": {"rows": args.rows, "seed": args.seed, "repeat": args.repeat},
-        "source": {
-            "file": source.name,
-            "size_mb": round(source.stat().st_size / 1e6, 1),
-            "rows": counts,
-            **setup,
-        },
-        "server": {"url": pg.mask(admin_url), **pg.server_info(admin_url)},
-        "machine": report.machine_info(),
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-    }
+    return run_context("reverse.py", args, source, admin_url, KINDS, source_extra=setup)
 
 
 def prepare_source(

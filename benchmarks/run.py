@@ -13,10 +13,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import os
 import sqlite3
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from harness.runner import (  # noqa: E402
     busy_warning,
     command_line,
     log,
+    run_context,
     run_worker,
     selected,
     source_db,
@@ -135,29 +134,16 @@ class Bench:
 
 def context(args: argparse.Namespace, source: Path, admin_url: str) -> dict[str, Any]:
     """What the JSON records besides the methods: parameters, source, server, machine."""
-    with sqlite3.connect(source) as conn:
-        counts = {
-            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("users", "events")
-        }
-    return {
-        "command": " ".join(["python", "benchmarks/run.py", *sys.argv[1:]]),
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "git_commit": tool_version(["git", "-C", str(HERE), "rev-parse", "HEAD"]) or None,
-        "params": {
-            "rows": args.rows,
-            "seed": args.seed,
-            "repeat": args.repeat,
-            "sample_rows": args.sample_rows,
-        },
-        "source": {
-            "file": source.name,
-            "size_mb": round(source.stat().st_size / 1e6, 1),
-            "rows": counts,
-        },
-        "server": {"url": pg.mask(admin_url), **pg.server_info(admin_url)},
-        "machine": report.machine_info(),
-        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
-    }
+    commit = tool_version(["git", "-C", str(HERE), "rev-parse", "HEAD"]) or None
+    return run_context(
+        "run.py",
+        args,
+        source,
+        admin_url,
+        ("users", "events"),
+        top={"git_commit": commit},
+        params={"sample_rows": args.sample_rows},
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

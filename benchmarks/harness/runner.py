@@ -10,17 +10,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED, GENERATOR_VERSION, generate
 
-from harness import pg
+from harness import pg, report
 
 BENCHMARKS = Path(__file__).resolve().parent.parent
 REPO_PYTHON = BENCHMARKS.parent / "python"
@@ -133,3 +135,36 @@ def selected(spec: str, known: list[str], always: tuple[str, ...]) -> list[str]:
     if unknown:
         raise SystemExit(f"unknown methods: {', '.join(unknown)}")
     return [*always, *(m for m in known if m in wanted and m not in always)]
+
+
+def run_context(
+    script: str,
+    args: argparse.Namespace,
+    source: Path,
+    admin_url: str,
+    tables: Iterable[str],
+    *,
+    top: dict[str, Any] | None = None,
+    params: dict[str, Any] | None = None,
+    source_extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What a results JSON records besides the methods: the command, parameters, the
+    source file and its row counts, the server and the machine (``top``, ``params`` and
+    ``source_extra`` add a command's own keys)."""
+    with sqlite3.connect(source) as conn:
+        counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in tables}
+    return {
+        "command": " ".join(["python", f"benchmarks/{script}", *sys.argv[1:]]),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **(top or {}),
+        "params": {"rows": args.rows, "seed": args.seed, "repeat": args.repeat, **(params or {})},
+        "source": {
+            "file": source.name,
+            "size_mb": round(source.stat().st_size / 1e6, 1),
+            "rows": counts,
+            **(source_extra or {}),
+        },
+        "server": {"url": pg.mask(admin_url), **pg.server_info(admin_url)},
+        "machine": report.machine_info(),
+        "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+    }

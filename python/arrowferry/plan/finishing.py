@@ -41,7 +41,7 @@ class FinishingPlanner:
         self.sequences = sequences
         self.create_views = create_views
 
-    def assemble(self, plans: Sequence[TablePlan], tables: Sequence[Table]) -> list[Statement]:
+    def assemble(self, plans: Sequence[TablePlan]) -> list[Statement]:
         """Every finishing statement of the run, in the order the scheduler should meet them."""
         target_schema = self.target_schema
         names = {t.source.name: t.target.name for t in plans}

@@ -74,7 +74,7 @@ class Planner:
         plans = [self._table(t) for t in tables]
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
-        finish = self.finishing.assemble(plans, tables)
+        finish = self.finishing.assemble(plans)
         return MigrationPlan(self.options.target_schema, plans, finish, self.warnings)
 
     # --- tables and columns ----------------------------------------------------------------

@@ -23,6 +23,8 @@ VIEWS = {
     "v_text_neq": "SELECT id FROM items WHERE (code) <> (10)",
     "v_text_in": "SELECT id FROM items WHERE code IN (1, 10)",
     "v_number_text": "SELECT id FROM items WHERE 1 = code",
+    "v_leading_zero": "SELECT id FROM items WHERE code = 010",  # the number's text: '10'
+    "v_exponent": "SELECT id FROM items WHERE code <> 1e1",  # '10.0
     # a BOOLEAN stored 0/1 becomes boolean
     "v_bool": "SELECT id FROM items WHERE flag = 1",
     "v_bool_not": "SELECT id FROM items WHERE flag <> 1",
@@ -57,6 +59,8 @@ STRFTIME = {
 UNFAITHFUL = {
     # '+' on text is numeric addition in SQLite ('a' + 'b' is 0): no PostgreSQL form
     "v_plus": "SELECT id, code + ' ' + code AS twice FROM items",
+    # the text SQLite gives 1e-7 ('1.0e-07') is not one Python writes the same way
+    "v_tiny": "SELECT id FROM items WHERE code = 1e-7",
     # strftime's %W (week of the year) has no exact TO_CHAR code; %u depends on the
     # reader's SQLite (NULL before 3.46)
     "v_week": "SELECT id, strftime('%W', at) AS w FROM items",
@@ -95,6 +99,7 @@ def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, p
     assert result.success, result.to_dict()["errors"]
     assert result.summary.views_created == len(VIEWS) + len(STRFTIME), result.warnings
     assert any("'v_plus'" in w for w in result.warnings), result.warnings
+    assert any("'v_tiny'" in w for w in result.warnings), result.warnings
     assert any("'v_week'" in w and "%W" in w for w in result.warnings), result.warnings
     assert any("'v_iso_weekday'" in w and "%u" in w for w in result.warnings), result.warnings
     conn = sqlite3.connect(views_db)

@@ -54,10 +54,32 @@ def _as_column_compares(value: exp.Expression, kind: str) -> exp.Expression:
     if not isinstance(literal, exp.Literal) or literal.is_string:
         return value
     if kind == "text":  # TEXT affinity turns the number into its text
-        return exp.Literal.string(literal.this)
+        text = _sqlite_number_text(literal.this)
+        if text is None:
+            raise TranslationError(
+                f"{literal.sql(dialect='sqlite')} compared with a TEXT column: SQLite compares "
+                "with the number's own text, which is not known for this literal"
+            )
+        return exp.Literal.string(text)
     if kind == "boolean" and literal.this in {"0", "1"}:  # stored 0/1, migrated as boolean
         return exp.true() if literal.this == "1" else exp.false()
     return value
+
+
+def _sqlite_number_text(literal: str) -> str | None:
+    """The text SQLite gives a numeric literal (010 -> '10', 1e3 -> '1000.0'), where it
+    is certain: integers within 64 bits, and reals Python writes the same way as SQLite's
+    "%!.15g" (at most 15 significant digits, no exponent); None otherwise."""
+    if literal.isdigit():
+        value = int(literal)
+        return str(value) if value < 2**63 else None
+    try:
+        number = float(literal)
+    except ValueError:
+        return None
+    text = repr(number)
+    digits = text.replace(".", "").lstrip("0")
+    return text if "e" not in text and "n" not in text and len(digits) <= 15 else None
 
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

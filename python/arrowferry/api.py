@@ -23,7 +23,13 @@ from arrowferry.progress import NullReporter, Reporter
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
-from arrowferry.types import from_sqlite_declared, parse_pg_type, to_pg_ddl, to_sqlite_ddl
+from arrowferry.types import (
+    TypeMappings,
+    from_sqlite_declared,
+    parse_pg_type,
+    to_pg_ddl,
+    to_sqlite_ddl,
+)
 from arrowferry.urls import Endpoint, parse_url
 
 UrlLike = str | os.PathLike[str] | Endpoint
@@ -391,6 +397,9 @@ def map_type(
 ) -> str:
     """The target DDL type for a declared source type.
 
+    ``type_mappings`` keys match as in a migration: case-insensitively, the whole
+    declared text first (``varchar(10)``), then its name alone (``varchar``).
+
     Examples
     --------
     >>> map_type("NVARCHAR(40)")
@@ -399,9 +408,12 @@ def map_type(
     'bigint'
     >>> map_type("character varying(40)", "postgresql", "sqlite")
     'VARCHAR(40)'
+    >>> map_type("NVARCHAR(40)", type_mappings={"nvarchar": "text"})
+    'text'
     """
-    if type_mappings and type in type_mappings:
-        return type_mappings[type]
+    chosen = TypeMappings(type_mappings).for_type(type)
+    if chosen is not None:
+        return chosen
     if source_dialect == "sqlite" and target_dialect == "postgresql":
         dtype = from_sqlite_declared(type)
         return to_pg_ddl(dtype) if dtype is not None else "text"

@@ -29,33 +29,99 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Options of `migrate` that shape only the command line's output; every other option
+# is passed to Migration under its own name, the keyword of af.migrate()
+CLI_ONLY_OPTIONS = ("as_json", "quiet")
+
 
 def _err(text: str) -> None:
     """One paragraph on stderr: driver messages often span lines, the user gets one."""
-    click.echo(f"error: {' '.join(mask_url(text).split())}", err=True)
+    click.echo(f"error: {_one_paragraph(text)}", err=True)
+
+
+def _one_paragraph(text: str) -> str:
+    return " ".join(mask_url(text).split())
+
+
+def _json_failure(command: str | None, message: str, table: str | None = None) -> None:
+    """The JSON a --json run prints however it ends: the keys of its normal output,
+    empty, with ``success`` false and the error in ``errors``."""
+    error = {"table": table, "message": _one_paragraph(message), "fatal": True}
+    if command == "inspect":
+        from dataclasses import asdict
+
+        from arrowferry.model import Schema
+
+        shape: dict[str, Any] = {**asdict(Schema("", ())), "success": False}
+    else:
+        from arrowferry.result import MigrationResult
+
+        shape = MigrationResult(success=False).to_dict()
+    shape["errors"] = [error]
+    click.echo(json.dumps(shape, default=str))
 
 
 def handle_errors(func: F) -> F:
-    """Turn every arrowferry error into one paragraph on stderr and its exit code."""
+    """Turn every arrowferry error into one paragraph on stderr and its exit code
+    (and, with --json, the failure's JSON object on stdout)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except ArrowferryError as err:
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), err.message, getattr(err, "table", None))
             _err(err.message)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
-            _err("interrupted; tables that were loading were rolled back")
+            message = "interrupted; tables that were loading were rolled back"
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), message)
+            _err(message)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
 
+def _command_name() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.info_name if ctx is not None else None
+
+
 class _Group(click.Group):
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        # click's own usage errors exit 2 already, matching EXIT_BAD_INPUT
-        return super().main(*args, **kwargs)
+    """Usage errors exit 2 (click's own code, matching EXIT_BAD_INPUT); with --json
+    anywhere on the command line they also print the failure's JSON object."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        argv = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _usage_error_json(argv, err)
+            raise
+        ctx.meta["arrowferry.argv"] = argv
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _usage_error_json(ctx.meta.get("arrowferry.argv", []), err)
+            raise
+
+
+def _usage_error_json(argv: list[str], err: click.UsageError) -> None:
+    if "--json" in argv and not getattr(err, "arrowferry_reported", False):
+        err.arrowferry_reported = True  # type: ignore[attr-defined]  # nested groups re-raise it
+        command = next((a for a in argv if a in ("migrate", "inspect")), None)
+        _json_failure(command, err.format_message())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,21 +169,18 @@ def main() -> None:
 )
 @click.option(
     "--include",
-    "include_tables",
     multiple=True,
     metavar="PATTERN",
     help="Only these tables (name or glob; repeatable).",
 )
 @click.option(
     "--exclude",
-    "exclude_tables",
     multiple=True,
     metavar="PATTERN",
     help="Skip these tables (name or glob; repeatable).",
 )
 @click.option(
     "--type-map",
-    "type_map",
     multiple=True,
     metavar="KEY=TYPE",
     help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).",
@@ -157,18 +220,15 @@ def main() -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show every statement as it runs.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log every SQL statement sent to either database on stderr (also with --json).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
-def migrate(
-    source: str,
-    target: str | None,
-    type_map: tuple[str, ...],
-    as_json: bool,
-    quiet: bool,
-    no_views: bool,
-    **options: Any,
-) -> None:
+def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
     """Migrate SOURCE into TARGET: a SQLite file into PostgreSQL, or back.
 
     SOURCE is a SQLite file (or sqlite:/// URL) and TARGET a postgresql:// URL; with no
@@ -179,12 +239,10 @@ def migrate(
     """
     from arrowferry.api import Migration
     from arrowferry.progress import NullReporter, RichReporter
-    from arrowferry.types import parse_type_map_option
 
-    options["type_mappings"] = parse_type_map_option(type_map)
-    options["create_views"] = not no_views
     show_progress = not (quiet or as_json or options["dry_run"]) and sys.stderr.isatty()
-    reporter = RichReporter(verbose=options["verbose"]) if show_progress else NullReporter()
+    reporter = RichReporter() if show_progress else NullReporter()
+    # every other option is passed under its own name: the keyword of af.migrate()
     migration = Migration(source, target, reporter=reporter, **options)
     if isinstance(reporter, RichReporter):
         with reporter:
@@ -311,7 +369,8 @@ def inspect(url: str, schema: str, as_json: bool) -> None:
     if as_json:
         from dataclasses import asdict
 
-        click.echo(json.dumps(asdict(found), default=str))
+        shape = {**asdict(found), "success": True, "errors": []}  # a failure's shape too
+        click.echo(json.dumps(shape, default=str))
         return
     _print_schema(found)
 

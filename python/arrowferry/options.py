@@ -1,4 +1,11 @@
-"""Options of a migration: the same names as keyword arguments and CLI flags."""
+"""Options of a migration: the same names as keyword arguments and CLI flags.
+
+Every long option of ``arrowferry migrate`` but ``--json`` and ``--quiet`` (which shape
+only the command line's output) is a keyword of :func:`arrowferry.migrate`, spelled with
+underscores: ``--batch-size`` is ``batch_size=``, ``--include`` is ``include=``,
+``--type-map`` is ``type_map=``, ``--no-views`` is ``no_views=True``. Some fields have a
+longer name too (``include_tables``, ``type_mappings``, ``create_views``); both work.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +17,15 @@ from typing import Any, Literal
 from arrowferry.errors import BadInputError
 
 OnBadValue = Literal["reject", "null", "fail"]
+
+# The CLI's spellings of fields named otherwise (tests/unit/test_option_names.py holds
+# every long option of `migrate` to a keyword here or a field)
+ALIASES: Mapping[str, str] = {
+    "include": "include_tables",
+    "exclude": "exclude_tables",
+    "type_map": "type_mappings",
+}
+NEGATIONS: Mapping[str, str] = {"no_views": "create_views"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +56,13 @@ class MigrationOptions:
     dry_run
         Build and return the full plan; connect read-only and write nothing.
     include_tables, exclude_tables
-        Table names or glob patterns (``tmp_*``); excludes win.
+        Table names or glob patterns (``tmp_*``); excludes win. Keywords ``include``
+        and ``exclude`` too, as the CLI's ``--include`` and ``--exclude``.
     type_mappings
         Target types by declared type (``{"custom_type": "text"}``) or by
-        ``table.column`` (``{"orders.total": "numeric(12,2)"}``).
+        ``table.column`` (``{"orders.total": "numeric(12,2)"}``); keys compare
+        case-insensitively. Keyword ``type_map`` too, which also takes the CLI's
+        ``KEY=TYPE`` strings (``type_map=["orders.total=numeric(12,2)"]``).
     on_bad_value
         A value that cannot be stored exactly: ``"reject"`` (default) sends its whole
         row to ``<reject_dir>/<table>.jsonl`` and goes on; ``"null"`` stores NULL
@@ -60,8 +79,12 @@ class MigrationOptions:
         PostgreSQL schema to read the tables from (PostgreSQL sources).
     create_views
         Translate the source's views with sqlglot and create those that translate.
+        ``no_views=True`` (the CLI's ``--no-views``) is ``create_views=False``.
     verbose
-        Report each statement as it runs.
+        Show every SQL statement sent to either database on stderr while the migration
+        runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
+        Every statement is logged there whatever this says: with logging configured
+        your own way, leave it off.
     """
 
     schema_only: bool = False
@@ -124,13 +147,43 @@ class MigrationOptions:
     ) -> MigrationOptions:
         """Options from keyword arguments, rejecting unknown names with a clear error."""
         base = options or cls()
+        kwargs = _canonical(kwargs)
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise BadInputError(
-                f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
+                f"unknown option(s) {', '.join(unknown)}; known options: "
+                f"{', '.join(sorted(cls.keywords()))}"
             )
         return replace(base, **kwargs) if kwargs else base
+
+    @classmethod
+    def keywords(cls) -> frozenset[str]:
+        """Every keyword :meth:`from_kwargs` accepts: the fields and the CLI's spellings."""
+        return frozenset(cls.__dataclass_fields__) | set(ALIASES) | set(NEGATIONS)
+
+
+def _canonical(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keywords spelled as the CLI's options, under their fields' names."""
+    out: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        field_name, value = _as_field(name, value)
+        if field_name in out and out[field_name] != value:
+            raise BadInputError(
+                f"option {field_name} is given under two names with different values; give one"
+            )
+        out[field_name] = value
+    return out
+
+
+def _as_field(name: str, value: Any) -> tuple[str, Any]:
+    if name in NEGATIONS:
+        return NEGATIONS[name], not value
+    if name == "type_map" and not isinstance(value, Mapping):
+        from arrowferry.types import parse_type_map_option
+
+        return ALIASES[name], parse_type_map_option(as_tuple(value))
+    return ALIASES.get(name, name), value
 
 
 def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:

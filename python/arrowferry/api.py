@@ -6,6 +6,7 @@ import os
 import re
 import time
 from collections.abc import Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
 from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
-from arrowferry.progress import NullReporter, Reporter
+from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
@@ -190,6 +191,10 @@ class Migration:
         Bad input (a missing or corrupt file, an unreachable server, a table that
         does not exist) raises before anything is created in the target.
         """
+        with echo_statements() if self.options.verbose else nullcontext():
+            return self._migrate()
+
+    def _migrate(self) -> MigrationResult:
         start = time.perf_counter()
         plan = self.plan()
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())

@@ -16,6 +16,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import foreign_key_actions, quote_ident
 from arrowferry.errors import ConnectError, WriterTypeError
 from arrowferry.model import (
@@ -50,10 +51,9 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
             sqlstate=getattr(err, "sqlstate", None),
         ) from None  # the driver's own exception text may hold the URL
     try:
-        with conn.cursor() as cur:
-            cur.execute("SET application_name = 'arrowferry'")
-            if read_only:
-                cur.execute("SET default_transaction_read_only = on")
+        execute(conn, "SET application_name = 'arrowferry'")
+        if read_only:
+            execute(conn, "SET default_transaction_read_only = on")
         if not autocommit:
             conn.commit()
     except Exception:
@@ -92,12 +92,14 @@ def truncate_identifier(name: str) -> str:
 
 
 def fetch(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    sqllog.statement("postgresql", sql, params)
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall())
 
 
 def execute(conn: Any, sql: str, params: Sequence[Any] | None = None) -> None:
+    sqllog.statement("postgresql", sql, params)
     with conn.cursor() as cur:
         cur.execute(sql, params)
 
@@ -455,6 +457,7 @@ def rejected_column(err: BaseException) -> tuple[str, int] | None:
 
 def ingest(conn: Any, schema: str, table: str, data: pa.RecordBatchReader | pa.Table) -> int:
     """Append through binary COPY in the connection's current transaction."""
+    sqllog.copy_in("postgresql", schema, table)
     with conn.cursor() as cur:
         return int(cur.adbc_ingest(table, data, mode="append", db_schema_name=schema))
 

@@ -191,7 +191,6 @@ class Finisher:
                 )
             return
         conn = self._conn()
-        self.reporter.message(stmt.sql)
         label = f"{stmt.kind.replace('_', ' ')} {stmt.name}"
         try:
             pg.execute(conn, stmt.sql)

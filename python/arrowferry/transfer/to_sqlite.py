@@ -405,8 +405,6 @@ class SqlitePipeline:
             sqlw.execute(conn, "ANALYZE")
 
     def _statement(self, conn: Any, stmt: Statement) -> None:
-        if self.options.verbose:
-            self.reporter.message(stmt.sql)
         try:
             sqlw.execute(conn, stmt.sql)
         except Exception as err:

@@ -11,6 +11,7 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import (
     Definition,
     after_keyword,
@@ -52,7 +53,7 @@ def connect_metadata(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise SourceError(f"{str(path)!r} is not a file")
     try:
-        conn = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
+        conn = sqllog.trace(sqlite3.connect(sqlite_uri(path, read_only=True), uri=True))
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as err:
         raise SourceError(_explain_open_error(path, err)) from err

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -32,6 +32,7 @@ from arrowferry.types import (
     to_sqlite_ddl,
 )
 from arrowferry.urls import Endpoint, parse_url
+from arrowferry.wording import noun
 
 UrlLike = str | os.PathLike[str] | Endpoint
 
@@ -110,7 +111,9 @@ class Migration:
                     "(PostgreSQL -> PostgreSQL is pg_dump's job)"
                 )
             if self.options.target_schema != "public":
-                raise BadInputError("target_schema applies to a PostgreSQL target; SQLite has none")
+                raise BadInputError(
+                    "--target-schema applies to a PostgreSQL target; SQLite has none"
+                )
         elif self.target is not None and self.target.dialect != "postgresql":
             raise BadInputError(
                 f"a SQLite source goes into PostgreSQL; got {self.target.masked_url} "
@@ -228,7 +231,7 @@ class Migration:
         if path.exists():
             self._check_sqlite_target(path, plan)
         elif self.options.data_only:
-            raise SchemaError(f"data_only: the target file {str(path)!r} does not exist")
+            raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
         if self.options.dry_run:
             result.tables_processed = 0
             return
@@ -250,23 +253,22 @@ class Migration:
             missing = sorted(set(names) - {n for n in names if n.lower() in known})
             if missing:
                 raise SchemaError(
-                    f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
-                    f"{str(path)!r}; create them first or drop data_only"
+                    f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
+                    f"{str(path)!r}; create them first or leave out --data-only"
                 )
             for table in plan.tables:
                 have = {c.lower() for c in columns[table.name]}
                 lacking = [c.target for c in table.columns if c.target.lower() not in have]
                 if lacking:
                     raise SchemaError(
-                        f"data_only: table {table.name!r} in {str(path)!r} has no column "
+                        f"--data-only: table {table.name!r} in {str(path)!r} has no column "
                         f"{', '.join(repr(c) for c in lacking)} (it has "
                         f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
                     )
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
-                f"table(s) {', '.join(repr(p) for p in present)} already exist in {str(path)!r}; "
-                "pass drop_tables (--drop-tables) to replace them, or data_only (--data-only) to "
-                "append into them"
+                f"{_tables(present)} already {_exist(present)} in {str(path)!r}; pass "
+                "--drop-tables to replace them, or --data-only to append into them"
             )
 
     def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
@@ -293,15 +295,28 @@ class Migration:
             missing = sorted(set(names) - set(present))
             if missing:
                 raise SchemaError(
-                    f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
-                    f"{target.masked_url} (schema {schema!r}); create them first or drop data_only"
+                    f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
+                    f"{target.masked_url} (schema {schema!r}); create them first or leave out "
+                    "--data-only"
                 )
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
-                f"table(s) {', '.join(repr(p) for p in present)} already exist in {target.masked_url} "
-                f"(schema {schema!r}); pass drop_tables (--drop-tables) to replace them, or data_only "
-                "(--data-only) to append into them"
+                f"{_tables(present)} already {_exist(present)} in {target.masked_url} "
+                f"(schema {schema!r}); pass --drop-tables to replace them, or --data-only to "
+                "append into them"
             )
+
+
+def _tables(names: Sequence[str]) -> str:
+    return f"{noun(len(names), 'table')} {', '.join(repr(n) for n in names)}"
+
+
+def _do(names: Sequence[str]) -> str:
+    return noun(len(names), "does")
+
+
+def _exist(names: Sequence[str]) -> str:
+    return noun(len(names), "exists", "exist")
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:

@@ -10,6 +10,7 @@ longer name too (``include_tables``, ``type_mappings``, ``create_views``); both 
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -110,22 +111,18 @@ class MigrationOptions:
 
     def __post_init__(self) -> None:
         if self.schema_only and self.data_only:
-            raise BadInputError("schema_only and data_only cannot both be set")
-        if self.batch_size < 1:
-            raise BadInputError(f"batch_size must be at least 1, not {self.batch_size}")
-        if self.batch_bytes < 1:
-            raise BadInputError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
-        if self.workers is not None and self.workers < 1:
-            raise BadInputError(f"workers must be at least 1, not {self.workers}")
-        if self.lanes is not None and self.lanes < 1:
-            raise BadInputError(f"lanes must be at least 1, not {self.lanes}")
+            raise BadInputError("--schema-only and --data-only cannot both be set")
+        for name in ("batch_size", "batch_bytes", "workers", "lanes"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadInputError(f"{flag(name)} must be at least 1, not {value}")
         if self.on_bad_value not in ("reject", "null", "fail"):
             raise BadInputError(
-                f"on_bad_value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
+                f"--on-bad-value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
         if not self.target_schema or not self.source_schema:
-            raise BadInputError("target_schema and source_schema must not be empty")
+            raise BadInputError("--target-schema and --source-schema must not be empty")
         for name in ("include_tables", "exclude_tables"):
             value = getattr(self, name)
             if isinstance(value, str):
@@ -186,7 +183,30 @@ def _as_field(name: str, value: Any) -> tuple[str, Any]:
     return ALIASES.get(name, name), value
 
 
+def flag(keyword: str, value: str | None = None) -> str:
+    """An option as every message names it: by its CLI flag, which is also the keyword
+    of :func:`arrowferry.migrate` spelled with underscores (``--on-bad-value null`` is
+    ``on_bad_value="null"``, ``--type-map 'a.b=text'`` is ``type_map=["a.b=text"]``).
+
+    >>> flag("type_map", "orders.total=numeric(12,2)")
+    "--type-map 'orders.total=numeric(12,2)'"
+    """
+    if keyword not in _FLAG_KEYWORDS:
+        raise ValueError(f"no CLI flag is spelled {keyword!r}")  # a bug in a message
+    text = "--" + keyword.replace("_", "-")
+    return text if value is None else f"{text} {shlex.quote(value)}"
+
+
+def type_map_hint(table: str, column: str, target_type: str) -> str:
+    """How to keep a column's values as ``target_type``: the --type-map to pass."""
+    return flag("type_map", f"{table}.{column}={target_type}")
+
+
 def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+# the keywords a CLI flag stands for: the fields whose flag has another name are left out
+_FLAG_KEYWORDS = MigrationOptions.keywords() - set(ALIASES.values()) - set(NEGATIONS.values())

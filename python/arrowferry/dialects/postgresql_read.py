@@ -84,7 +84,7 @@ def check_schema(conn: Any, schema: str, endpoint: Endpoint) -> None:
         shown = [n for n in names if not n.startswith("pg_") and n != "information_schema"]
         raise SchemaError(
             f"schema {schema!r} does not exist in {endpoint.masked_url}; it has "
-            f"{', '.join(repr(n) for n in shown) or 'no user schemas'} (choose one with source_schema)"
+            f"{', '.join(repr(n) for n in shown) or 'no user schemas'} (choose one with --source-schema)"
         )
 
 

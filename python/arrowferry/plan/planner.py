@@ -30,7 +30,7 @@ def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]
     for pattern in include:
         if not any(fnmatch.fnmatchcase(n, pattern) or n.lower() == pattern.lower() for n in names):
             raise BadInputError(
-                f"include_tables: no table matches {pattern!r}; the source has "
+                f"--include: no table matches {pattern!r}; the source has "
                 f"{', '.join(repr(n) for n in names) or 'no tables'}"
             )
 

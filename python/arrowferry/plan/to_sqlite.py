@@ -149,7 +149,7 @@ class SqlitePlanner:
                 raise SchemaError(
                     f"tables {clash!r} and {table.name!r} differ only in case; SQLite names are "
                     "case-insensitive, so they cannot both exist there. Migrate them separately "
-                    "with include_tables/exclude_tables"
+                    "with --include/--exclude"
                 )
             self.names[table.name.lower()] = table.name
             seen: dict[str, str] = {}

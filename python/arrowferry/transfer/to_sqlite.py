@@ -34,11 +34,12 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ArrowferryError, ConversionError, TransferError
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
-from arrowferry.plan.to_sqlite import SqlitePlan, SqliteTablePlan
+from arrowferry.plan.to_sqlite import SqliteColumnPlan, SqlitePlan, SqliteTablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile
+from arrowferry.transfer.remedies import sqlite_remedy
 from arrowferry.transfer.writer import Capturing
 from arrowferry.urls import Endpoint
 
@@ -122,7 +123,8 @@ class TableConverter:
             value = batch.column(i)[row].as_py()
             raise ConversionError(
                 f"table {self.table.name!r}, column {columns[i].source!r}, row {key or row}: "
-                f"value {value!r} cannot be stored: {NOT_STORABLE[columns[i].kernel]}",
+                f"value {value!r} cannot be stored: {self._reason(columns[i])}; otherwise fix "
+                "the value, or pass --on-bad-value reject (or null)",
                 table=self.table.name,
                 column=columns[i].source,
                 row=key or row,
@@ -140,14 +142,16 @@ class TableConverter:
         for row in (int(r) for r in np.flatnonzero(any_bad)):
             values = {n: batch.column(j)[row].as_py() for j, n in enumerate(names)}
             problems = [
-                Problem(
-                    columns[i].source, values[columns[i].source], NOT_STORABLE[columns[i].kernel]
-                )
+                Problem(columns[i].source, values[columns[i].source], self._reason(columns[i]))
                 for i, mask in masks.items()
                 if mask[row]
             ]
             rejected.append(RejectedRow(None, self._key(batch, row), problems, values))
         return arrays, pa.array(~any_bad), rejected
+
+    def _reason(self, column: SqliteColumnPlan) -> str:
+        hint = sqlite_remedy(self.table.source.name, column.source, column.kernel)
+        return NOT_STORABLE[column.kernel] + hint
 
     def _key(self, batch: pa.RecordBatch, row: int) -> dict[str, Any]:
         index = {c.source: i for i, c in enumerate(self.table.columns)}
@@ -212,7 +216,7 @@ class SqlitePipeline:
             path.unlink(missing_ok=True)
             self.result.warnings.append(
                 f"{self.target} was not created: the run stopped at an error before every "
-                "table was in (continue_on_error keeps the tables that did load)"
+                "table was in (--continue-on-error keeps the tables that did load)"
             )
             return
         sqlw.finalize(conn, path if fresh else None, self.target)

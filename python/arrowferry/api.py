@@ -142,7 +142,7 @@ class Migration:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
             profiles = {
                 t.name: sqlite.profile(
-                    conn, t.name, self._profiled_columns(t), sqlite.needs_measures(t)
+                    conn, t.name, self._profiled_columns(t), self._measured_columns(t)
                 )
                 for t in tables
             }
@@ -184,7 +184,18 @@ class Migration:
         """
         if self.options.dry_run:
             return list(table.column_names)
-        return [c.name for c in table.columns if sqlite.needs_profile(c)]
+        mapped = self._mapped_columns(table)
+        return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
+
+    def _measured_columns(self, table: Table) -> set[str]:
+        return sqlite.needs_measures(table) | self._mapped_columns(table)
+
+    def _mapped_columns(self, table: Table) -> set[str]:
+        """Columns --type-map gives another type: the plan measures them as it measures
+        a declared type of that kind (an unbounded numeric needs its values' widest
+        magnitude, or a REAL of 123456789.5 would not fit its Arrow decimal)."""
+        mappings = TypeMappings(self.options.type_mappings)
+        return {c.name for c in table.columns if mappings.lookup(table.name, c.name, c.declared)}
 
     # --- running ---------------------------------------------------------------------
 
@@ -198,6 +209,12 @@ class Migration:
             return self._migrate()
 
     def _migrate(self) -> MigrationResult:
+        result = self._run()
+        # several tables, lanes or retries may meet the same thing: say it once
+        result.warnings = list(dict.fromkeys(result.warnings))
+        return result
+
+    def _run(self) -> MigrationResult:
         start = time.perf_counter()
         plan = self.plan()
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())

@@ -22,6 +22,7 @@ from arrowferry import __version__, embedded
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
 from arrowferry.options import MigrationOptions
 from arrowferry.urls import mask_url
+from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
     from arrowferry.model import Schema
@@ -269,7 +270,7 @@ def _print_plan(result: MigrationResult) -> None:
     for table in plan.get("tables", []):
         out.print(
             f"\n[bold]{table['source']}[/bold] -> {plan['target_schema']}.{table['target']}: "
-            f"{table['rows']:,} rows"
+            f"{plural(table['rows'], 'row')}"
         )
         for col in table["columns"]:
             held = ", ".join(f"{n:,} {k}" for k, n in col["profile"].items()) or "nothing"
@@ -305,15 +306,17 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     out.print(table)
     s = result.summary
     out.print(
-        f"{result.tables_processed} tables, {result.rows_migrated:,} rows in {result.duration:.2f}s; "
-        f"{s.tables_created} tables created, {s.indexes_created} indexes, "
-        f"{s.constraints_applied} constraints ({s.foreign_keys_created} foreign keys), "
-        f"{s.views_created} views, {s.sequences_reset} sequences reset"
+        f"{plural(result.tables_processed, 'table')}, {plural(result.rows_migrated, 'row')} in "
+        f"{result.duration:.2f}s; {plural(s.tables_created, 'table')} created, "
+        f"{plural(s.indexes_created, 'index')}, {plural(s.constraints_applied, 'constraint')} "
+        f"({plural(s.foreign_keys_created, 'foreign key')}), {plural(s.views_created, 'view')}, "
+        f"{plural(s.sequences_reset, 'sequence')} reset"
     )
     _print_warnings(out, result.warnings + _ledger_warnings(result))
     if result.rejected:
         out.print(
-            f"\n[red]{result.rows_rejected:,} row(s) rejected[/red] (values that cannot be stored exactly):"
+            f"\n[red]{plural(result.rows_rejected, 'row')} rejected[/red] "
+            "(values that cannot be stored exactly):"
         )
         for item in result.rejected:
             out.print(f"  - {item['table']}.{item['column']}: {item['count']:,}", markup=False)
@@ -327,13 +330,20 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
             click.echo(f"psql:   psql '{result.target}'")
 
 
+# ledger counts the summary already says: the rejected rows' section, and the result's
+# warnings for values stored as NULL or cleaned
+_SAID_ELSEWHERE = {"rejected", "nulled", "cleaned"}
+
+
 def _ledger_warnings(result: MigrationResult) -> list[str]:
-    """The ledger in the summary: columns where values were rejected, nulled or cleaned,
-    and a pointer to the full ledger (lossy steps that may apply) in --json / --dry-run."""
+    """The ledger in the summary: per column, the counts nothing else in the summary
+    says, and a pointer to the full ledger (lossy steps that may apply) in --json / --dry-run."""
     lines = []
     possible = 0
     for entry in result.ledger:
-        counts = ", ".join(f"{n:,} {k}" for k, n in entry["counts"].items() if n)
+        counts = ", ".join(
+            f"{n:,} {k}" for k, n in entry["counts"].items() if n and k not in _SAID_ELSEWHERE
+        )
         possible += bool(entry["lossy"])
         if counts:
             notes = "; ".join(entry["lossy"])
@@ -343,15 +353,16 @@ def _ledger_warnings(result: MigrationResult) -> list[str]:
             )
     if possible:
         lines.append(
-            f"ledger: {possible} column(s) have conversion steps that may change a value "
-            "(e.g. REAL into numeric); --dry-run and --json list them"
+            f"ledger: {plural(possible, 'column')} {noun(possible, 'has')} conversion steps that "
+            "may change a value "
+            f"(e.g. REAL into numeric); --dry-run and --json list {noun(possible, 'it', 'them')}"
         )
     return lines
 
 
 def _print_warnings(out: Any, warnings: list[str]) -> None:
     if warnings:
-        out.print(f"\n[yellow]{len(warnings)} warning(s)[/yellow]")
+        out.print(f"\n[yellow]{plural(len(warnings), 'warning')}[/yellow]")
         for text in warnings:
             out.print(f"  - {text}", markup=False)
 

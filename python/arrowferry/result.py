@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from arrowferry.wording import noun, plural
+
 
 class LedgerColumn(Protocol):
     """What the ledger says of a planned column (either direction's column plan)."""
@@ -133,12 +135,12 @@ class MigrationResult:
                 self.rejected.append({"table": table, "column": column, "count": count})
             else:
                 self.warnings.append(
-                    f"{table}.{column}: {count} value(s) that could not be stored exactly "
-                    "were stored as NULL"
+                    f"{table}.{column}: {plural(count, 'value')} that could not be stored exactly "
+                    f"{noun(count, 'was')} stored as NULL"
                 )
         for column, count in sorted((cleaned or {}).items()):
             self.warnings.append(
-                f"{table}.{column}: {count} value(s) cleaned (NUL bytes or invalid UTF-8)"
+                f"{table}.{column}: {plural(count, 'value')} cleaned (NUL bytes or invalid UTF-8)"
             )
         if reject_file is not None:
             self.reject_files[table] = reject_file

@@ -71,7 +71,15 @@ def _first_line(text: str) -> str:
     text = re.sub(r"\s*Query was: .*$", "", text, flags=re.S)
     text = re.sub(r"\s*\. SQLSTATE: \w+\s*$", "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return " ".join(lines[:2]) if lines else text
+    # "LINE 1: ...col_38 FROM nowhere_ta..." is the server's window on the statement, cut
+    # mid-token at both ends, and its caret line means nothing once lines are joined: the
+    # whole statement is in the plan and in the -v log
+    kept = [ln for ln in lines if not re.match(r"LINE \d+: |\^$", ln)]
+    if not kept or not kept[0].startswith("ERROR:"):
+        return " ".join(kept[:2]) if kept else text  # a connection failure: its two lines
+    said = [re.sub(r"^ERROR:\s+", "", kept[0])]
+    said += [ln for ln in kept[1:] if ln.startswith(("DETAIL:", "HINT:"))]
+    return " ".join(" ".join(said).split())
 
 
 def driver_message(err: BaseException, *endpoints: Endpoint | None) -> str:

@@ -39,6 +39,7 @@ from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
 from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
+from arrowferry.wording import noun, plural
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
 
@@ -128,14 +129,14 @@ class SqlitePlanner:
         views = self._views() if self.options.create_views and not self.options.data_only else []
         if self.facts.loose_sequences:
             self.warnings.append(
-                f"{len(self.facts.loose_sequences)} sequence(s) that no column owns are not "
-                f"migrated (SQLite has none): {', '.join(self.facts.loose_sequences)}"
+                f"{plural(len(self.facts.loose_sequences), 'sequence')} that no column owns "
+                f"{noun(len(self.facts.loose_sequences), 'is', 'are')} not migrated (SQLite has none): {', '.join(self.facts.loose_sequences)}"
             )
         wanted = {t.name for t in tables}
         dropped = [t for t in self.facts.triggers if t.split(".", 1)[0] in wanted]
         if dropped:
             self.warnings.append(
-                f"{len(dropped)} trigger(s) not migrated (PL/pgSQL has no SQLite "
+                f"{plural(len(dropped), 'trigger')} not migrated (PL/pgSQL has no SQLite "
                 f"translation): {', '.join(dropped)}"
             )
         return SqlitePlan(self.options.source_schema, plans, views, self.warnings)
@@ -311,7 +312,7 @@ class SqlitePlanner:
         params = f"({dtype.precision},{dtype.scale or 0})" if dtype.precision is not None else ""
         if wide:
             self.warnings.append(
-                f"column {table.name}.{col.name} holds {wide} value(s) with more than 15 "
+                f"column {table.name}.{col.name} holds {plural(wide, 'value')} with more than 15 "
                 f"significant digits; it is declared DECIMAL_TEXT{params} (TEXT affinity) so SQLite "
                 "keeps every digit, where NUMERIC affinity would round them to doubles"
             )

@@ -42,6 +42,7 @@ from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile
 from arrowferry.transfer.remedies import sqlite_remedy
 from arrowferry.transfer.writer import Capturing
 from arrowferry.urls import Endpoint
+from arrowferry.wording import noun, plural
 
 KeyRange = tuple[int, int] | None  # [low, high) of the rowid key; None: the whole table
 PIECE_ROWS = 262_144  # rows per key range a lane reads
@@ -433,7 +434,8 @@ class SqlitePipeline:
         self.result.summary.constraints_applied += 1
         if broken:
             self._warn(
-                f"CHECK ({stmt.name}) on {stmt.table}: {broken} row(s) break its SQLite form "
+                f"CHECK ({stmt.name}) on {stmt.table}: {plural(broken, 'row')} "
+                f"{noun(broken, 'breaks', 'break')} its SQLite form "
                 "(the expression means something else in SQLite, or the data changed); "
                 "SQLite keeps the constraint and will refuse updates of those rows"
             )
@@ -492,8 +494,9 @@ class SqlitePipeline:
                 continue
             if count:
                 self._warn(
-                    f"table {table.name}: {count} row(s) break a foreign key (rowids "
-                    f"{', '.join(map(str, rowids))}{'...' if count > len(rowids) else ''}); "
+                    f"table {table.name}: {plural(count, 'row')} {noun(count, 'breaks', 'break')} "
+                    f"a foreign key (rowid {', '.join(map(str, rowids))}"
+                    f"{f' and {count - len(rowids):,} more' if count > len(rowids) else ''}); "
                     "SQLite keeps the key, and PRAGMA foreign_key_check lists them"
                 )
                 self.result.constraint_issues.append(

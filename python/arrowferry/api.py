@@ -271,7 +271,8 @@ class Migration:
             if missing:
                 raise SchemaError(
                     f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
-                    f"{str(path)!r}; create them first or leave out --data-only"
+                    f"{str(path)!r}; create {noun(len(missing), 'it', 'them')} first or leave out "
+                    "--data-only"
                 )
             for table in plan.tables:
                 have = {c.lower() for c in columns[table.name]}
@@ -313,7 +314,8 @@ class Migration:
             if missing:
                 raise SchemaError(
                     f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
-                    f"{target.masked_url} (schema {schema!r}); create them first or leave out "
+                    f"{target.masked_url} (schema {schema!r}); create {noun(len(missing), 'it', 'them')} "
+                    "first or leave out "
                     "--data-only"
                 )
         elif present and not self.options.drop_tables:

@@ -11,7 +11,7 @@ from typing import Any
 import click
 import pytest
 
-from arrowferry.cli import CLI_ONLY_OPTIONS, migrate
+from arrowferry.cli import CLI_ONLY_OPTIONS, main, migrate
 from arrowferry.options import MigrationOptions
 
 # shape only what the command line prints; README says so
@@ -41,12 +41,18 @@ def _sample_args(option: click.Option) -> list[str]:
     return [flag, "k=text"]  # a pattern, a path, a schema name, a KEY=TYPE item
 
 
+def _parse(argv: list[str]) -> dict[str, Any]:
+    """`migrate`'s parameters for ``argv``, parsed under the group as a real run does
+    (a context without its parent makes click cache a help option without -h)."""
+    parent = click.Context(main, info_name="arrowferry", **main.context_settings)
+    return migrate.make_context("migrate", ["src.db", *argv], parent=parent).params
+
+
 def _options_from_cli(argv: list[str]) -> MigrationOptions:
     """The MigrationOptions the `migrate` command builds for ``argv``: its parameters
     minus the CLI-only ones, passed by name as the command passes them."""
-    ctx = migrate.make_context("migrate", ["src.db", *argv])
     kwargs: dict[str, Any] = {
-        k: v for k, v in ctx.params.items() if k not in ("source", "target", *CLI_ONLY_OPTIONS)
+        k: v for k, v in _parse(argv).items() if k not in ("source", "target", *CLI_ONLY_OPTIONS)
     }
     return MigrationOptions.from_kwargs(**kwargs)
 
@@ -71,7 +77,7 @@ def test_every_long_option_is_a_keyword_of_the_same_name(option: click.Option) -
     through_cli = _options_from_cli(_sample_args(option))
     assert through_cli != default, f"{flag} changes nothing in the options"
     # the same value, given to the API under the flag's name, builds the same options
-    value = migrate.make_context("migrate", ["src.db", *_sample_args(option)]).params[keyword]
+    value = _parse(_sample_args(option))[keyword]
     assert MigrationOptions.from_kwargs(**{keyword: value}) == through_cli
 
 
@@ -91,3 +97,11 @@ def test_the_cli_spellings_work_in_python() -> None:
     with pytest.raises(Exception, match="two names"):
         MigrationOptions.from_kwargs(no_views=True, create_views=True)
     assert MigrationOptions.from_kwargs(no_views=False, create_views=True).create_views
+
+
+def test_the_readme_says_which_flags_have_no_keyword() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    listed = " and ".join(f"`{f}`" for f in sorted(EXPECTED_CLI_ONLY))
+    assert f"Only {listed} have no keyword" in readme

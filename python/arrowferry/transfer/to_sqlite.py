@@ -495,7 +495,7 @@ class SqlitePipeline:
             if count:
                 self._warn(
                     f"table {table.name}: {plural(count, 'row')} {noun(count, 'breaks', 'break')} "
-                    f"a foreign key (rowid {', '.join(map(str, rowids))}"
+                    f"a foreign key ({noun(len(rowids), 'rowid')} {', '.join(map(str, rowids))}"
                     f"{f' and {count - len(rowids):,} more' if count > len(rowids) else ''}); "
                     "SQLite keeps the key, and PRAGMA foreign_key_check lists them"
                 )

@@ -339,3 +339,18 @@ def test_type_map_to_unbounded_numeric_keeps_wide_values(
     assert result.success, (result.rejected, result.errors)
     got = sql(pg_url, "SELECT id, p::text FROM t ORDER BY id")
     assert got == [(1, "2.5"), (2, "123456789.5"), (3, "10000000000000000000000"), (4, "-7")]
+
+
+def test_verbose_keyword_shows_statements_then_leaves_logging_as_it_was(
+    shop: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    logger = logging.getLogger("arrowferry")
+    before = (logger.level, list(logger.handlers))
+    af.migrate(shop, dry_run=True, verbose=True)
+    err = capsys.readouterr().err
+    assert "arrowferry.sql sqlite: SELECT" in err, err[:500]
+    assert (logger.level, list(logger.handlers)) == before
+    af.migrate(shop, dry_run=True)
+    assert "arrowferry.sql" not in capsys.readouterr().err

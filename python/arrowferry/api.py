@@ -12,12 +12,14 @@ from typing import Any
 
 from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import postgresql_defaults as pgd
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
 from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
+from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter
 from arrowferry.result import MigrationResult
@@ -198,6 +200,8 @@ class Migration:
         result.target = target.masked_url if target is not None else None
         if target is not None:
             self._check_target(target, plan)
+            if self.options.dry_run:
+                _try_defaults(target, plan, result)
         if not self.options.dry_run and target is not None:
             Pipeline(plan, self.source.path, target, self.options, self.reporter, result).run()
         if self.options.dry_run:
@@ -291,6 +295,23 @@ class Migration:
                 f"(schema {schema!r}); pass drop_tables (--drop-tables) to replace them, or data_only "
                 "(--data-only) to append into them"
             )
+
+
+def _try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
+    """A dry run tries each translated default on the target (writing nothing), as the run will,
+    and reports the ones it refuses (the run would create their tables without them)."""
+    conn = pg.connect(target)  # a temporary table, in transactions rolled back
+    try:
+        for table in plan.tables:
+            refused = pgd.refused_defaults(conn, table.target, table.defaults)
+            for column, message in refused.items():
+                text = refused_default_warning(table, column, message)
+                plan.warnings.append(text)
+                result.warnings.append(text)
+            table.defaults = {c: d for c, d in table.defaults.items() if c not in refused}
+    finally:
+        conn.close()
+    result.plan = plan.to_dict()
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:

@@ -12,14 +12,13 @@ from typing import Any
 
 from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import postgresql_defaults as pgd
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
 from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
-from arrowferry.plan.defaults import refused_default_warning
+from arrowferry.plan.defaults import try_on_target
 from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter
 from arrowferry.result import MigrationResult
@@ -298,19 +297,15 @@ class Migration:
 
 
 def _try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
-    """A dry run tries each translated default on the target (writing nothing), as the run will,
-    and reports the ones it refuses (the run would create their tables without them)."""
-    conn = pg.connect(target)  # a temporary table, in transactions rolled back
+    """A dry run tries its translated defaults, CHECKs and indexes on the target, as the
+    run will (writing nothing), and says which the target refuses."""
+    conn = pg.connect(target)
     try:
-        for table in plan.tables:
-            refused = pgd.refused_defaults(conn, table.target, table.defaults)
-            for column, message in refused.items():
-                text = refused_default_warning(table, column, message)
-                plan.warnings.append(text)
-                result.warnings.append(text)
-            table.defaults = {c: d for c, d in table.defaults.items() if c not in refused}
+        notes = try_on_target(conn, plan)
     finally:
         conn.close()
+    plan.warnings.extend(notes)
+    result.warnings.extend(notes)
     result.plan = plan.to_dict()
 
 

@@ -126,8 +126,10 @@ def _refused_db(path: Path) -> Path:
     script += (
         "CREATE TABLE Session (id INTEGER PRIMARY KEY, StartTime DATETIME DEFAULT 0, "
         "is_public integer default '\"0\"', price NUMERIC(5,2) DEFAULT 123456, "
+        "code VARCHAR(3) DEFAULT 'abcdef', n INTEGER CHECK (length(n) > 0), "
         'label TEXT DEFAULT "");'
-        "INSERT INTO Session VALUES (1, '2024-01-02 03:04:05', 1, 9.5, 'a');"
+        "CREATE INDEX session_n ON Session (lower(n));"
+        "INSERT INTO Session VALUES (1, '2024-01-02 03:04:05', 1, 9.5, 'ab', 5, 'a');"
     )
     return make_sqlite(path, script)
 
@@ -139,17 +141,23 @@ def test_a_default_postgresql_refuses_costs_the_default_not_the_run(
     dry = af.migrate(source, pg_url, dry_run=True)
     ddl = next(t["ddl"] for t in dry.plan["tables"] if t["source"] == "Session")
     assert "123456" not in ddl and '"0"' not in ddl and "DEFAULT ''" in ddl, ddl
-    for column in ("is_public", "price"):
+    for column in ("is_public", "price", "code"):
         assert any(f"Session.{column} dropped" in w for w in dry.warnings), dry.warnings
     assert any("PostgreSQL refused" in w and "numeric field overflow" in w for w in dry.warnings)
+    assert any("Session.code dropped" in w and "too long" in w for w in dry.warnings)
+    # what the run will leave out of the finishing, the dry run says too
+    assert any(w.startswith("CHECK ") and "length" in w for w in dry.warnings), dry.warnings
+    assert any(w.startswith("index session_n") for w in dry.warnings), dry.warnings
 
     result = af.migrate(source, pg_url, workers=1)
     assert result.success and not result.not_attempted, result.to_dict()
     assert len(result.tables) == 7
-    assert any("Session.price dropped: PostgreSQL refused" in w for w in result.warnings)
+    for column in ("price", "code"):
+        assert any(f"Session.{column} dropped: PostgreSQL refused" in w for w in result.warnings)
+    assert any("session_n not created" in w for w in result.warnings), result.warnings
     sql(pg_url, 'INSERT INTO "Session" (id) VALUES (2)')
-    row = sql(pg_url, 'SELECT is_public, price, label FROM "Session" WHERE id = 2')
-    assert row == [(None, None, "")]
+    row = sql(pg_url, 'SELECT is_public, price, code, label FROM "Session" WHERE id = 2')
+    assert row == [(None, None, None, "")]
 
 
 def test_a_run_that_stops_names_the_tables_it_never_attempted(pg_url: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import decimal
 import math
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -142,52 +143,77 @@ def quote(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-# --- trying defaults on the server ---------------------------------------------------
+# --- trying defaults, CHECKs and indexes on the server --------------------------------
+#
+# On an empty temporary table of the same columns, in transactions rolled back, on a
+# connection in autocommit: the ADBC driver refuses a savepoint's rollback inside a
+# transaction it manages, and the load's own transaction must never meet an error.
 
 
-def refused_defaults(
-    conn: Any, table: Table, defaults: Mapping[str, str], *, create: bool = True
-) -> dict[str, str]:
-    """The defaults the server refuses for their columns, with its reason.
+def refused_defaults(conn: Any, table: Table, defaults: Mapping[str, str]) -> dict[str, str]:
+    """The defaults the server refuses for their columns, with its reason (nothing is kept).
 
-    ``conn`` is in autocommit (the ADBC driver refuses a savepoint's rollback inside a
-    transaction it manages), and nothing is kept. Each default is evaluated as its
-    column's type (read-only: a dry run tries them too); with ``create``, the table is
-    also created as a temporary table with them, in a transaction rolled back, since
-    a column definition also needs an assignment cast (``boolean DEFAULT 1`` is refused
-    there, ``CAST(1 AS boolean)`` is not). One statement when all pass.
+    Each is set on its column and used by an INSERT, as a new row would use it: the
+    column definition needs an assignment cast (``boolean DEFAULT 1`` is refused there)
+    and the value must fit (``varchar(3) DEFAULT 'abcd'`` fails only on insert). One
+    transaction when all pass; then one per default, to name each it refuses.
     """
     if not defaults:
         return {}
-    types = {c.name: to_pg_ddl(c.type) for c in table.columns}
-    refused = {}
-    if _refused(conn, [_cast_sql(d, types[c]) for c, d in defaults.items()]) is not None:
-        for column, sql in defaults.items():
-            error = _refused(conn, [_cast_sql(sql, types[column])])
-            if error is not None:
-                refused[column] = error
-    kept = {c: d for c, d in defaults.items() if c not in refused}
-    if not create or not kept:
-        return refused
-    created = pg.create_table_sql("pg_temp", table, kept)
-    if _refused(conn, ["BEGIN", created, "ROLLBACK"]) is None:
-        return refused
-    bare = pg.create_table_sql("pg_temp", table, {})
+    loose = _loose(table)
+    bare = pg.create_table_sql("pg_temp", loose, {})
     if _refused(conn, ["BEGIN", bare, "ROLLBACK"]) is not None:
-        return refused  # no temporary table here (no TEMP right): the SELECTs must do
-    for column, sql in kept.items():
+        return _refused_casts(conn, table, defaults)  # no temporary table (no TEMP right)
+    insert = f"INSERT INTO {pg.qname('pg_temp', table.name)} DEFAULT VALUES"
+    whole = pg.create_table_sql("pg_temp", loose, dict(defaults))
+    if _refused(conn, ["BEGIN", whole, insert, "ROLLBACK"]) is None:
+        return {}
+    refused = {}
+    for column, sql in defaults.items():
         alter = (
             f"ALTER TABLE {pg.qname('pg_temp', table.name)} ALTER COLUMN "
             f"{quote_ident(column)} SET DEFAULT {sql}"
         )
-        error = _refused(conn, ["BEGIN", bare, alter, "ROLLBACK"])
+        error = _refused(conn, ["BEGIN", bare, alter, insert, "ROLLBACK"])
         if error is not None:
             refused[column] = error
     return refused
 
 
-def _cast_sql(sql: str, ddl: str) -> str:
-    return f"SELECT CAST(({sql}) AS {ddl})"
+def refused_statements(
+    conn: Any, schema: str, table: Table, statements: Mapping[str, str]
+) -> dict[str, str]:
+    """Which of a table's CHECK / index statements (by name) the server refuses, and why:
+    each is run against an empty temporary table of the same columns, then rolled back."""
+    if not statements:
+        return {}
+    target = pg.qname(schema, table.name)
+    bare = pg.create_table_sql("pg_temp", _loose(table), {})
+    if _refused(conn, ["BEGIN", bare, "ROLLBACK"]) is not None:
+        return {}  # no temporary table here: the run will say
+    refused = {}
+    for name, sql in statements.items():
+        trial = sql.replace(target, pg.qname("pg_temp", table.name))
+        error = _refused(conn, ["BEGIN", bare, trial, "ROLLBACK"])
+        if error is not None:
+            refused[name] = error
+    return refused
+
+
+def _loose(table: Table) -> Table:
+    """The table with every column nullable: an INSERT of defaults only must not fail on
+    a column that has none."""
+    return replace(table, columns=tuple(replace(c, nullable=True) for c in table.columns))
+
+
+def _refused_casts(conn: Any, table: Table, defaults: Mapping[str, str]) -> dict[str, str]:
+    types = {c.name: to_pg_ddl(c.type) for c in table.columns}
+    refused = {}
+    for column, sql in defaults.items():
+        error = _refused(conn, [f"SELECT CAST(({sql}) AS {types[column]})"])
+        if error is not None:
+            refused[column] = error
+    return refused
 
 
 def _refused(conn: Any, statements: list[str]) -> str | None:

@@ -12,6 +12,7 @@ the column's conversion refuses, raises ValueError for the caller's warning.
 from __future__ import annotations
 
 import decimal
+from typing import Any
 
 import polars as pl
 import pyarrow as pa
@@ -21,7 +22,7 @@ from arrowferry.dialects import postgresql_defaults as pgd
 from arrowferry.dialects.sqlite import READ_TYPES
 from arrowferry.dialects.sqlite.defaults import StoredDefault, clock_default, evaluate_default
 from arrowferry.model import Column
-from arrowferry.plan.model import ColumnPlan, TablePlan
+from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.types import to_pg_ddl
 
 # How the reader's exact path reads a value of each storage class, per target kind
@@ -58,6 +59,27 @@ def refused_default_warning(table: TablePlan, column: str, message: str) -> str:
         f"default of {table.source.name}.{source} dropped: PostgreSQL refused "
         f"{table.defaults[column]} ({message})"
     )
+
+
+def try_on_target(conn: Any, plan: MigrationPlan) -> list[str]:
+    """What the target refuses of the plan, tried as the run will try it (writing
+    nothing): refused defaults leave the plan, with a warning; a refused CHECK or index
+    stays (the run tries it again and leaves it out), with a warning."""
+    notes = []
+    for table in plan.tables:
+        refused = pgd.refused_defaults(conn, table.target, table.defaults)
+        notes += [refused_default_warning(table, c, message) for c, message in refused.items()]
+        table.defaults = {c: d for c, d in table.defaults.items() if c not in refused}
+        statements = {s.name: s.sql for s in table.finish if s.kind in {"check", "index"}}
+        for name, message in pgd.refused_statements(
+            conn, table.schema, table.target, statements
+        ).items():
+            kind = next(s.kind for s in table.finish if s.name == name)
+            notes.append(
+                f"{'CHECK' if kind == 'check' else 'index'} {name} on {table.source.name} "
+                f"will not be created: PostgreSQL refuses it ({message})"
+            )
+    return notes
 
 
 def _converted(table: str, plan: ColumnPlan, stored: StoredDefault) -> pa.Scalar:

@@ -94,6 +94,7 @@ def test_new_rows_get_the_defaults_sqlite_gives(pg_url: str, tmp_path: Path) -> 
     assert got["n_text"] == "1000" and got["d_half"] == "12.35" and got["blob"] == "\\x00ff"
     assert got["dt_zulu"] == "2024-01-02 01:04:05"
     assert got["dt_zero"] == "4714-11-24 12:00:00 BC"  # julian day 0, as the data reads it
+    assert any("d.dt_zero: SQLite stores the integer 0" in w for w in result.warnings)
     # every compared column has a default in PostgreSQL: dropping one would fail above,
     # but a NULL default equal to a NULL value would not, so none may be NULL
     assert all(v is not None for v in fresh), got

@@ -27,13 +27,18 @@ from arrowferry.types import to_pg_ddl
 
 # How the reader's exact path reads a value of each storage class, per target kind
 _DECIMAL_DIGITS = 76
+_TEMPORAL = {"timestamp", "timestamptz", "date", "time"}
 _NUMBERS = {"int16", "int32", "int64", "boolean"}
 
 
-def translate_default(table: str, source: Column, plan: ColumnPlan) -> str | None:
+def translate_default(
+    table: str, source: Column, plan: ColumnPlan, notes: list[str] | None = None
+) -> str | None:
     """The PostgreSQL default for ``source`` travelling as ``plan``; None: no default.
 
-    Raises ValueError, saying why, when no default gives new rows the same value.
+    Raises ValueError, saying why, when no default gives new rows the same value. A
+    value the conversion interprets (a number in a date column is a julian day or epoch
+    seconds, text in a BLOB column its bytes) is kept as interpreted, said in ``notes``.
     """
     assert source.default is not None
     clock = clock_default(source.default)
@@ -49,7 +54,18 @@ def translate_default(table: str, source: Column, plan: ColumnPlan) -> str | Non
         if number.is_finite():
             return pgd.decimal_literal(number, plan.type)
     scalar = _converted(table, plan, stored)
-    return pgd.default_literal(scalar, plan.type)
+    literal = pgd.default_literal(scalar, plan.type)
+    kind = plan.type.kind
+    if notes is not None and (
+        (kind in _TEMPORAL and stored.storage in {"integer", "real"})
+        or (kind == "blob" and stored.storage != "blob")
+    ):
+        notes.append(
+            f"default {source.default} of {table}.{source.name}: SQLite stores "
+            f"{_shown(stored)}, which the column's conversion reads as {literal}, as it "
+            "reads such values in the data"
+        )
+    return literal
 
 
 def refused_default_warning(table: TablePlan, column: str, message: str) -> str:

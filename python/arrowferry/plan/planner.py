@@ -155,7 +155,7 @@ class Planner:
             if source.default is None or target.identity:
                 continue
             try:
-                sql = translate_default(table.name, source, plan)
+                sql = translate_default(table.name, source, plan, self.warnings)
             except ValueError as err:
                 self.warnings.append(
                     f"default {source.default} of {table.name}.{source.name} dropped: {err}"

@@ -87,9 +87,12 @@ def _refuse_nondeterministic(conn: sqlite3.Connection, default: str) -> None:
     try:
         conn.execute(f"CREATE INDEX probe_x ON probe ({default})")
     except sqlite3.Error as err:
-        raise DefaultNotConstant(
-            f"it is computed for each row, and has no PostgreSQL equivalent here (SQLite: {err})"
-        ) from None
+        if "non-deterministic" in str(err):
+            raise DefaultNotConstant(
+                "SQLite computes it for each row (a non-deterministic function), and it has "
+                "no PostgreSQL equivalent here"
+            ) from None
+        raise DefaultNotConstant(f"SQLite cannot evaluate it on its own ({err})") from None
 
 
 def _bare(default: str) -> str:

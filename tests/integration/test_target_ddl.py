@@ -215,12 +215,15 @@ def test_drop_tables_keeps_what_cascade_takes_from_other_tables(
     sql(pg_url, "INSERT INTO stale VALUES (1, 9)")  # 9 is not in the new rows
     sql(pg_url, 'CREATE VIEW names AS SELECT "Name" FROM "Track"')
     sql(pg_url, 'CREATE VIEW upper_names AS SELECT upper("Name") AS n FROM names')
+    sql(pg_url, 'CREATE MATERIALIZED VIEW frozen AS SELECT "TrackId" FROM "Track"')
 
     result = af.migrate(source, pg_url, drop_tables=True, include_tables=["Track"])
     assert result.success, result.to_dict()
     keys = dict(sql(pg_url, "SELECT conname, convalidated FROM pg_constraint WHERE contype = 'f'"))
     assert keys == {"keep_t": True, "stale_t": False}
     assert any("stale_t" in w and "NOT VALID" in w for w in result.warnings), result.warnings
-    for name in ("keep_t", "stale_t", "names", "upper_names"):
+    for name in ("keep_t", "stale_t", "names", "upper_names", "frozen"):
         assert any("drop_tables" in w and name in w for w in result.warnings), result.warnings
     assert sql(pg_url, "SELECT n FROM upper_names ORDER BY n") == [("A",), ("B",)]
+    # a materialized view comes back filled from the new rows
+    assert sql(pg_url, 'SELECT "TrackId" FROM frozen ORDER BY 1') == [(1,), (2,)]

@@ -53,7 +53,12 @@ def translate_default(
         number = decimal.Decimal(repr(stored.value))
         if number.is_finite():
             return pgd.decimal_literal(number, plan.type)
-    scalar = _converted(table, plan, stored)
+    try:
+        scalar = _converted(table, plan, stored)
+    except ValueError:
+        raise
+    except Exception as err:  # one column's default never stops the planning of the rest
+        raise ValueError(f"SQLite stores {_shown(stored)}, which did not convert ({err})") from None
     literal = pgd.default_literal(scalar, plan.type)
     kind = plan.type.kind
     if notes is not None and (

@@ -19,6 +19,7 @@ from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
+from arrowferry.plan.defaults import try_on_target
 from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
@@ -229,6 +230,8 @@ class Migration:
         result.target = target.masked_url if target is not None else None
         if target is not None:
             self._check_target(target, plan)
+            if self.options.dry_run:
+                _try_defaults(target, plan, result)
         if not self.options.dry_run and target is not None:
             Pipeline(plan, self.source.path, target, self.options, self.reporter, result).run()
         if self.options.dry_run:
@@ -336,6 +339,19 @@ def _do(names: Sequence[str]) -> str:
 
 def _exist(names: Sequence[str]) -> str:
     return noun(len(names), "exists", "exist")
+
+
+def _try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
+    """A dry run tries its translated defaults, CHECKs and indexes on the target, as the
+    run will (writing nothing), and says which the target refuses."""
+    conn = pg.connect(target)
+    try:
+        notes = try_on_target(conn, plan)
+    finally:
+        conn.close()
+    plan.warnings.extend(notes)
+    result.warnings.extend(notes)
+    result.plan = plan.to_dict()
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:

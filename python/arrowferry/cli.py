@@ -295,6 +295,7 @@ def _print_plan(result: MigrationResult) -> None:
 
 def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     out = Console(highlight=False, soft_wrap=True)
@@ -324,6 +325,13 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
             out.print(f"  {name}: {path}", markup=False)
     for error in result.errors:
         out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
+    if result.not_attempted:
+        count = len(result.not_attempted)
+        out.print(
+            f"[red]{count} table{'s' if count != 1 else ''} not attempted[/red] (the run stopped "
+            f"at the error; --continue-on-error goes on): {escape(', '.join(result.not_attempted))}",
+            markup=True,
+        )
     if result.target:  # plain echo: a script must get the URL unwrapped
         click.echo(f"\ntarget: {result.target}")
         if embedded_target:

@@ -77,6 +77,8 @@ class MigrationResult:
     ``reject_files`` says where they are; ``ledger`` lists, per column, the conversion
     and every step that may lose information, with counts.
     ``tables`` lists each loaded table with its rows, seconds and rows per second.
+    ``not_attempted`` names the tables a run that stopped early (at an error, without
+    ``continue_on_error``) never started: neither migrated nor failed.
     ``plan`` holds the plan (always filled; it is the whole output of a dry run).
     ``target`` is the target URL with its password masked. ``phases`` gives the
     seconds spent planning, loading (create + COPY) and finishing (keys, indexes,
@@ -88,6 +90,7 @@ class MigrationResult:
     tables_processed: int = 0
     rows_migrated: int = 0
     errors: list[MigrationError] = field(default_factory=list)
+    not_attempted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     summary: Summary = field(default_factory=Summary)
     tables: list[TableResult] = field(default_factory=list)
@@ -114,6 +117,10 @@ class MigrationResult:
 
     def table_failed(self, table: str, message: str, *, fatal: bool) -> None:
         self.errors.append(MigrationError(table, message, fatal=fatal))
+        self.success = False
+
+    def table_not_attempted(self, table: str) -> None:
+        self.not_attempted.append(table)
         self.success = False
 
     def values_accounted(
@@ -170,6 +177,7 @@ class MigrationResult:
             "tables_processed": self.tables_processed,
             "rows_migrated": self.rows_migrated,
             "errors": [asdict(e) for e in self.errors],
+            "not_attempted": list(self.not_attempted),
             "warnings": list(self.warnings),
             "summary": asdict(self.summary),
             "tables": [t.to_dict() for t in self.tables],

@@ -22,7 +22,6 @@ from arrowferry.errors import ConnectError, WriterTypeError
 from arrowferry.model import (
     Check,
     Column,
-    DataType,
     ForeignKey,
     Index,
     IndexKey,
@@ -67,6 +66,7 @@ def _first_line(text: str) -> str:
     # the driver repeats the whole statement; the server's own words are what matter
     text = re.sub(r"^Failed to execute query '.*': (?=ERROR:)", "", text, flags=re.S)
     text = re.sub(r"^Failed to prepare query: (?=ERROR:)", "", text, flags=re.S)
+    text = re.sub(r"^Failed to execute query: could not begin COPY: (?=ERROR:)", "", text)
     text = re.sub(r"^Failed to execute COPY statement: (PGRES_FATAL_ERROR )?", "", text)
     text = re.sub(r"\s*Query was: .*$", "", text, flags=re.S)
     text = re.sub(r"\s*\. SQLSTATE: \w+\s*$", "", text)
@@ -286,64 +286,6 @@ def create_view_sql(schema: str, view: View) -> str:
 
 def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_NOW_UTC = "(now() AT TIME ZONE 'UTC')"
-
-
-def translate_default(default: str, dtype: DataType) -> str | None:
-    """A SQLite column default as PostgreSQL SQL; None means no default is needed.
-
-    Raises ValueError when the default has no faithful translation.
-    SQLite's CURRENT_TIMESTAMP and datetime('now') are UTC text, so they become
-    the UTC wall clock rather than the session's local time.
-    """
-    text = default.strip()
-    while text.startswith("(") and text.endswith(")"):
-        text = text[1:-1].strip()
-    upper = text.upper()
-    if upper == "NULL":
-        return None
-    if upper in {"CURRENT_TIMESTAMP", "DATETIME('NOW')", 'DATETIME("NOW")'}:
-        if dtype.kind == "timestamptz":
-            return "CURRENT_TIMESTAMP"
-        if dtype.kind == "timestamp":
-            return _NOW_UTC
-        return f"to_char({_NOW_UTC}, 'YYYY-MM-DD HH24:MI:SS')" if dtype.kind == "text" else None
-    if upper in {"CURRENT_DATE", "DATE('NOW')"}:
-        return f"({_NOW_UTC})::date" if dtype.kind in {"date", "timestamp"} else None
-    if upper in {"CURRENT_TIME", "TIME('NOW')"}:
-        return f"({_NOW_UTC})::time" if dtype.kind == "time" else None
-    if dtype.kind == "boolean":
-        mapping = {
-            "1": "true",
-            "0": "false",
-            "TRUE": "true",
-            "FALSE": "false",
-            "'1'": "true",
-            "'0'": "false",
-            "'T'": "true",
-            "'F'": "false",
-            "'TRUE'": "true",
-            "'FALSE'": "false",
-        }
-        if upper in mapping:
-            return mapping[upper]
-        raise ValueError(f"{default!r} is not a boolean")
-    if upper in {"TRUE", "FALSE"}:
-        return "1" if upper == "TRUE" else "0"
-    if _NUMBER.match(text):
-        if dtype.kind in {"text", "blob"}:
-            return literal(text)
-        return text
-    if text.startswith("'") and text.endswith("'") and text.count("'") % 2 == 0:
-        if dtype.kind == "blob":
-            raise ValueError(f"{default!r} is text, the column is bytea")
-        return text
-    if re.fullmatch(r"[xX]'[0-9A-Fa-f]*'", text) and dtype.kind == "blob":
-        return "'\\x" + text[2:-1] + "'::bytea"
-    raise ValueError(f"{default!r} is an expression with no known PostgreSQL equivalent")
 
 
 # --- catalogs ------------------------------------------------------------------------

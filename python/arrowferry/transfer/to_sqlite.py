@@ -194,7 +194,8 @@ class SqlitePipeline:
                 self.reporter.phase("loading tables")
                 for table in self.plan.tables:
                     if self.stopped:
-                        break
+                        self.result.table_not_attempted(table.name)
+                        continue
                     self._load_one(conn, src, table)
             finally:
                 for reader in self.lane_readers:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -116,20 +116,12 @@ class TableConverter:
     ) -> tuple[list[pa.Array], pa.Array | None, list[RejectedRow]]:
         columns = self.table.columns
         if self.policy == "fail":
-            i, mask = next(iter(masks.items()))
-            row = int(np.flatnonzero(mask)[0])
-            key = self._key(batch, row)
-            value = batch.column(i)[row].as_py()
-            raise ConversionError(
-                f"table {self.table.name!r}, column {columns[i].source!r}, row {key or row}: "
-                f"value {value!r} cannot be stored: {NOT_STORABLE[columns[i].kernel]}",
-                table=self.table.name,
-                column=columns[i].source,
-                row=key or row,
-                value=value,
-            )
+            self._fail(batch, *next(iter(masks.items())))
         if self.policy == "null":
             for i, mask in masks.items():
+                if not self.table.source.column(columns[i].source).nullable:
+                    # SQLite's own refusal would name neither the row nor the value
+                    self._fail(batch, i, mask, "; the column is NOT NULL, so it cannot be NULL")
                 arrays[i] = pc.if_else(pa.array(mask), pa.scalar(None, arrays[i].type), arrays[i])
             return arrays, None, []
         any_bad = np.zeros(batch.num_rows, dtype=bool)
@@ -148,6 +140,20 @@ class TableConverter:
             ]
             rejected.append(RejectedRow(None, self._key(batch, row), problems, values))
         return arrays, pa.array(~any_bad), rejected
+
+    def _fail(self, batch: pa.RecordBatch, i: int, mask: np.ndarray, note: str = "") -> NoReturn:
+        col = self.table.columns[i]
+        row = int(np.flatnonzero(mask)[0])
+        key = self._key(batch, row)
+        value = batch.column(i)[row].as_py()
+        raise ConversionError(
+            f"table {self.table.name!r}, column {col.source!r}, row {key or row}: "
+            f"value {value!r} cannot be stored: {NOT_STORABLE[col.kernel]}{note}",
+            table=self.table.name,
+            column=col.source,
+            row=key or row,
+            value=value,
+        )
 
     def _key(self, batch: pa.RecordBatch, row: int) -> dict[str, Any]:
         index = {c.source: i for i, c in enumerate(self.table.columns)}

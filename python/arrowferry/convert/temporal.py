@@ -25,7 +25,8 @@ _OFFSET_MINUTES = "%Y-%m-%d %H:%M%#z"
 
 
 def _normalised(c: pl.Expr) -> pl.Expr:
-    return c.cast(pl.String).str.strip_chars().str.replace(r"^(\d{4}-\d{2}-\d{2})[Tt]", "${1} ")
+    # a year before 1 is written signed: SQLite writes date(0.5) as '-4713-11-25'
+    return c.cast(pl.String).str.strip_chars().str.replace(r"^(-?\d{4}-\d{2}-\d{2})[Tt]", "${1} ")
 
 
 def _parse(text: pl.Expr, fmt: str, dtype: TemporalType = _US) -> pl.Expr:
@@ -45,8 +46,10 @@ def from_number(text: pl.Expr) -> pl.Expr:
     milliseconds, anything else epoch seconds (what unixepoch() and strftime('%s') write).
     """
     is_int = text.str.contains(r"^[+-]?\d+$")
+    # with an exponent too: SQLite writes a REAL below 1e-4 (the first seconds of julian
+    # day 0) as '1.44675925925926e-06', and its date functions read '1e3' as a number
     number = (
-        pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$"))
+        pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"))
         .then(text)
         .cast(pl.Float64, strict=False)
     )

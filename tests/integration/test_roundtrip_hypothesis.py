@@ -229,6 +229,14 @@ def wide_iso_date(draw: st.DrawFn) -> Cell:
     return Cell("?", day - 0.5, pg_text(when, shift, date_only=True))  # midnight: .5
 
 
+@st.composite
+def bc_text(draw: st.DrawFn, *, date_only: bool = False, zone: str = "") -> Cell:
+    """A BC value in PostgreSQL's text, which a migration into SQLite keeps: back exactly."""
+    when = draw(st.datetimes(dt.datetime(88, 1, 2), dt.datetime(4800, 12, 31)))
+    text = pg_text(when, BC_SHIFT, date_only=date_only)
+    return Cell("?", text.replace(" BC", f"{zone} BC"), text)
+
+
 # --- numeric and JSON -----------------------------------------------------------------------
 
 
@@ -288,17 +296,17 @@ FAMILIES: dict[str, Family] = {
         st.one_of(iso_timestamp(), epoch_seconds(), epoch_millis(), julian_day()),
     ),
     "DATE": Family("DATE", "date", iso_date()),
-    "DATE BC": Family("DATE", "date", wide_iso_date(), select="{}::text"),
+    "DATE BC": Family("DATE", "date", wide_iso_date() | bc_text(date_only=True), select="{}::text"),
     "DATETIME BC/offset": Family(
         "DATETIME",
         "timestamp without time zone",
-        st.one_of(wide_iso_timestamp(), julian_day_bc()),
+        st.one_of(wide_iso_timestamp(), julian_day_bc(), bc_text()),
         select="{}::text",
     ),
     "TIMESTAMPTZ": Family(
         "TIMESTAMPTZ",
         "timestamp with time zone",
-        wide_iso_timestamp(),
+        wide_iso_timestamp() | bc_text(zone="+00"),
         select="({} AT TIME ZONE 'UTC')::text",
     ),
     "NUMERIC(12,3)": Family("NUMERIC(12,3)", "numeric(12,3)", decimal_text(), to_numeric(12, 3)),

@@ -209,6 +209,10 @@ YEAR_0 = -62_167_219_200_000_000  # 0000-01-01 (1 BC) 00:00
         ("-4713-11-25T00:00:00", JULIAN_DAY_0 + 43_200_000_000),
         ("-0001-12-31T23:30", YEAR_0 - 1_800_000_000),
         ("0000-01-01T00:30+01:00", YEAR_0 - 1_800_000_000),
+        # PostgreSQL's BC text, which a migration into SQLite keeps (1 BC is year 0)
+        ("0001-01-01 00:00:00 BC", YEAR_0),
+        ("0001-12-31 23:30:00+00 BC", YEAR_0 + 365 * 86_400_000_000 + 84_600_000_000),  # leap
+        ("4714-11-24 12:00:00 BC", JULIAN_DAY_0),
     ],
 )
 def test_dates_before_year_1(text: str, micros: int) -> None:

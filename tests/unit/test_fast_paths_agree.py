@@ -44,6 +44,7 @@ NUMBER_TEXT = st.one_of(
 DATE_TEXT = st.one_of(
     st.datetimes().map(lambda d: d.isoformat(sep=st_sep(d))),
     st.dates().map(str),
+    st.datetimes().map(lambda d: f"{d.year:04d}{d:-%m-%d %H:%M:%S}+00 BC"),  # PostgreSQL's BC
     st.from_regex(
         r"\d{4}-\d{2}-\d{2}([ Tt]\d{2}(:\d{2}(:\d{2}(\.\d{1,9})?)?)?)?(Z|[+-]\d{2}(:?\d{2})?)?",
         fullmatch=True,

@@ -58,6 +58,7 @@ class Family:
     pg_type: str
     values: st.SearchStrategy[Cell]
     from_stored: Callable[[Any], Any] | None = None
+    select: str = "{}"  # how the column is read back (a BC date has no Python value)
 
 
 def bound(
@@ -138,6 +139,104 @@ def iso_date(draw: st.DrawFn) -> Cell:
     return Cell("?", f"{day.year:04d}-{day.month:02d}-{day.day:02d}", day)
 
 
+# --- dates before year 1, and offsets ----------------------------------------------------
+# Python's datetime stops at year 1; the Gregorian calendar repeats every 400 years. So a
+# value is drawn as a Python datetime plus a shift of whole 400-year cycles, and its
+# expected PostgreSQL text is written from the shifted (astronomical) year: year 0 is
+# 1 BC, year -44 is 45 BC. SQLite's own functions write such years as '0000' and '-0044'
+# (date(0.5) is '-4713-11-25'). PostgreSQL's earliest timestamp is 4714-11-24 BC.
+
+BC_SHIFT = -4800
+
+
+def pg_text(when: dt.datetime, shift: int, *, date_only: bool = False) -> str:
+    year = when.year + shift
+    text = f"{1 - year if year <= 0 else year:04d}-{when.month:02d}-{when.day:02d}"
+    if not date_only:
+        text += f" {when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+        if when.microsecond:
+            text += "." + f"{when.microsecond:06d}".rstrip("0")
+    return text + (" BC" if year <= 0 else "")
+
+
+def sqlite_date(when: dt.datetime | dt.date, shift: int) -> str:
+    year = when.year + shift
+    return f"{'-' if year < 0 else ''}{abs(year):04d}-{when.month:02d}-{when.day:02d}"
+
+
+@st.composite
+def shifted_datetime(draw: st.DrawFn) -> tuple[dt.datetime, int]:
+    """A datetime of any year SQLite writes (-4713 to 9999), as (Python value, shift)."""
+    if draw(st.booleans()):
+        return draw(st.datetimes(dt.datetime(2, 1, 1), dt.datetime(9998, 12, 31))), 0
+    earliest = dt.datetime(87, 11, 26)  # -4713-11-26: a day above the minimum, for offsets
+    when = draw(st.datetimes(earliest, dt.datetime(4800 + 400, 12, 31)))
+    return when, BC_SHIFT
+
+
+OFFSETS = st.integers(-(15 * 60 + 59), 15 * 60 + 59)  # minutes; PostgreSQL's own limit
+
+
+def offset_text(minutes: int, form: str) -> str:
+    if form == "Z":
+        return "Z" if minutes == 0 else offset_text(minutes, ":")
+    sign, hours, mins = "-" if minutes < 0 else "+", abs(minutes) // 60, abs(minutes) % 60
+    if form == "hours" and mins == 0:
+        return f"{sign}{hours:02d}"
+    return f"{sign}{hours:02d}{':' if form == ':' else ''}{mins:02d}"
+
+
+@st.composite
+def wide_iso_timestamp(draw: st.DrawFn) -> Cell:
+    """ISO text from -4713 to 9999, with or without an offset: PostgreSQL gets the UTC time."""
+    when, shift = draw(shifted_datetime())
+    sep = draw(st.sampled_from([" ", "T"]))
+    if draw(st.booleans()):
+        when = when.replace(second=0, microsecond=0)
+        clock = f"{when.hour:02d}:{when.minute:02d}"
+    else:
+        digits = draw(st.integers(0, 6))
+        when = when.replace(microsecond=int(f"{when.microsecond:06d}"[:digits].ljust(6, "0")))
+        clock = f"{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+        clock += f".{when.microsecond:06d}"[: digits + 1] if digits else ""
+    text = f"{sqlite_date(when, shift)}{sep}{clock}"
+    if draw(st.booleans()):
+        minutes = draw(OFFSETS | st.just(0))
+        text += offset_text(minutes, draw(st.sampled_from(["Z", ":", "", "hours"])))
+        when -= dt.timedelta(minutes=minutes)
+    return Cell("?", text, pg_text(when, shift))
+
+
+@st.composite
+def julian_day_bc(draw: st.DrawFn) -> Cell:
+    """A julian day before year 1 (julian day 0 is 4714-11-24 12:00 BC), to the millisecond."""
+    millis = draw(st.integers(0, 1_721_425 * 86_400_000 + 43_200_000 - 1))
+    start = dt.datetime(87, 11, 24, 12)  # julian day 0, shifted by BC_SHIFT
+    return Cell(
+        "?", millis / 86_400_000, pg_text(start + dt.timedelta(milliseconds=millis), BC_SHIFT)
+    )
+
+
+@st.composite
+def wide_iso_date(draw: st.DrawFn) -> Cell:
+    """A date from -4713 to 9999 as SQLite writes it, or a julian day at midnight."""
+    when, shift = draw(shifted_datetime())
+    if draw(st.booleans()):
+        return Cell("?", sqlite_date(when, shift), pg_text(when, shift, date_only=True))
+    day = (when.date() - dt.date(87, 11, 24)).days if shift else None
+    if day is None:
+        return Cell("julianday(?)", when.date().isoformat(), pg_text(when, 0, date_only=True))
+    return Cell("?", day - 0.5, pg_text(when, shift, date_only=True))  # midnight: .5
+
+
+@st.composite
+def bc_text(draw: st.DrawFn, *, date_only: bool = False, zone: str = "") -> Cell:
+    """A BC value in PostgreSQL's text, which a migration into SQLite keeps: back exactly."""
+    when = draw(st.datetimes(dt.datetime(88, 1, 2), dt.datetime(4800, 12, 31)))
+    text = pg_text(when, BC_SHIFT, date_only=date_only)
+    return Cell("?", text.replace(" BC", f"{zone} BC"), text)
+
+
 # --- numeric and JSON -----------------------------------------------------------------------
 
 
@@ -197,6 +296,19 @@ FAMILIES: dict[str, Family] = {
         st.one_of(iso_timestamp(), epoch_seconds(), epoch_millis(), julian_day()),
     ),
     "DATE": Family("DATE", "date", iso_date()),
+    "DATE BC": Family("DATE", "date", wide_iso_date() | bc_text(date_only=True), select="{}::text"),
+    "DATETIME BC/offset": Family(
+        "DATETIME",
+        "timestamp without time zone",
+        st.one_of(wide_iso_timestamp(), julian_day_bc(), bc_text()),
+        select="{}::text",
+    ),
+    "TIMESTAMPTZ": Family(
+        "TIMESTAMPTZ",
+        "timestamp with time zone",
+        wide_iso_timestamp() | bc_text(zone="+00"),
+        select="({} AT TIME ZONE 'UTC')::text",
+    ),
     "NUMERIC(12,3)": Family("NUMERIC(12,3)", "numeric(12,3)", decimal_text(), to_numeric(12, 3)),
     # wider than a double and than Polars' decimals: read as text, travels as decimal256
     "NUMERIC(38,18)": Family(
@@ -308,10 +420,11 @@ def test_random_tables_round_trip_value_by_value(
     }
     assert pg_column_types(database, "t") == want_types
 
-    actual = {
-        r["id"]: r
-        for r in pg_query(database, f"SELECT {', '.join(qi(n) for n in ['id', *names])} FROM t")
-    }
+    reads = ", ".join(
+        f"{FAMILIES[f].select.format(qi(n))} AS {qi(n)}"
+        for n, f in zip(names, families, strict=True)
+    )
+    actual = {r["id"]: r for r in pg_query(database, f"SELECT id, {reads} FROM t")}
     assert sorted(actual) == list(range(1, len(rows) + 1))
     problems = []
     for i, row in enumerate(rows, start=1):

@@ -321,12 +321,14 @@ def test_fail_raises_a_typed_error_from_the_converter(with_nan: str) -> None:
 
 
 def test_a_failed_table_leaves_no_file(with_nan: str, tmp_path: Path) -> None:
-    """NaN as NULL into a NOT NULL column: SQLite refuses, and nothing is left behind."""
+    """NaN as NULL into a NOT NULL column: refused, naming the row (SQLite's own
+    refusal would name neither row nor value), and nothing is left behind."""
     out = tmp_path / "broken.db"
     result = af.migrate(with_nan, out, on_bad_value="null")
     assert not result.success
-    assert "NOT NULL constraint failed" in result.errors[0].message
-    assert "'m'" in result.errors[0].message
+    message = result.errors[0].message
+    for part in ("table 'm'", "column 'y'", "row {'id': 3}", "nan", "NOT NULL"):
+        assert part in message, message
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
@@ -875,3 +877,37 @@ def test_awkward_identifiers(pg_url: str, tmp_path: Path) -> None:
     assert _rows(conn, 'SELECT * FROM "v ""1"""') == [("x",), ("y",)]
     assert _rows(conn, "PRAGMA index_list('Order \"Details\"')")[0][1] == 'idx "q"'
     conn.close()
+
+
+def test_bc_dates_come_back_exactly(pg_url: str, pg_server: str, tmp_path: Path) -> None:
+    """BC values reach SQLite as PostgreSQL writes them, and the way back reads that text
+    exactly; infinity and years past 9999 have no form the way back reads, so their rows
+    are rejected by name, never changed."""
+    sql(pg_url, "CREATE TABLE t (id int PRIMARY KEY, d date, ts timestamp, tz timestamptz)")
+    sql(
+        pg_url,
+        "INSERT INTO t VALUES "
+        "(1, '0044-03-15 BC', '0044-03-15 12:34:56.5 BC', '0044-03-15 12:34:56.5+05:30 BC'),"
+        "(2, '4714-11-24 BC', '4714-11-24 00:00:00 BC', '4714-11-24 23:59:59.999999+00 BC'),"
+        "(3, '0001-12-31 BC', '0001-12-31 23:59:59 BC', '0001-01-01 00:30:00+01'),"
+        "(4, '0045-02-29 BC', '0001-01-01 00:00:00', '1850-01-01 00:00:00+00:19:32'),"
+        "(5, 'infinity', '-infinity', 'infinity'),"
+        "(6, '12345-06-07', '2020-01-01 00:00:00', '2020-01-01 00:00:00+00')",
+    )
+    out = tmp_path / "bc.db"
+    assert af.migrate(pg_url, out).success
+    conn = sqlite3.connect(out)
+    assert _rows(conn, "SELECT d, ts, tz FROM t WHERE id = 1") == [
+        ("0044-03-15 BC", "0044-03-15 12:34:56.5 BC", "0044-03-15 07:04:56.5+00 BC")
+    ]
+    conn.close()
+    text = "SELECT id, d::text, ts::text, (tz AT TIME ZONE 'UTC')::text FROM t ORDER BY id"
+    with fresh_database(pg_server) as back:
+        result = af.migrate(out, back, reject_dir=str(tmp_path / "rejects"))
+        assert result.rows_rejected == 2
+        records = (tmp_path / "rejects" / "t.jsonl").read_text().splitlines()
+        problems = [(p["column"], p["value"]) for r in records for p in json.loads(r)["problems"]]
+        assert problems == [
+            ("d", "infinity"), ("ts", "-infinity"), ("tz", "infinity"), ("d", "12345-06-07")
+        ]  # fmt: skip
+        assert sql(back, text) == [r for r in sql(pg_url, text) if r[0] <= 4]

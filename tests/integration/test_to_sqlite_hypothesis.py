@@ -7,9 +7,11 @@ the same bits (SQLite keeps no negative zero); reals as the double of their shor
 single-precision text (numpy's float32 repr); numeric(18,6) as SQLite's NUMERIC affinity
 stores PostgreSQL's text (INTEGER when integral, else REAL) unless some value of the
 column has more than 15 significant digits, when the whole column is kept as text;
-timestamps as PostgreSQL's ISO text (trailing zeros of the fraction dropped), timestamptz
-in UTC with '+00:00'; jsonb and arrays (1-D and 2-D) compared after parsing, numbers as
-Decimals; uuids lower-case; booleans 1/0.
+dates and timestamps of any year PostgreSQL holds (4714 BC to 294276 AD, and infinity) as
+PostgreSQL's ISO text (trailing zeros of the fraction dropped, ' BC' kept), timestamptz
+with any offset in UTC with '+00:00' (a BC one as PostgreSQL writes it, '+00 BC');
+jsonb and arrays (1-D and 2-D) compared after parsing, numbers as Decimals; uuids
+lower-case; booleans 1/0.
 """
 
 from __future__ import annotations
@@ -51,13 +53,72 @@ def _float_literal(v: float) -> str:
     return repr(v)
 
 
-def _ts_text(value: dt.datetime) -> str:
-    text = value.strftime("%Y-%m-%d %H:%M:%S").rjust(19, "0")
-    if value.year < 1000:
-        text = f"{value.year:04d}" + text[text.index("-") :]
-    if value.microsecond:
-        text += "." + f"{value.microsecond:06d}".rstrip("0")
-    return text
+# --- dates and times of every year PostgreSQL holds ---------------------------------------
+# Python's datetime stops at years 1 and 9999; the Gregorian calendar repeats every 400
+# years. So a value is drawn as a Python datetime plus a shift of whole 400-year cycles,
+# and both its literal and its expected text are written from the shifted (astronomical)
+# year: year 0 is 1 BC. PostgreSQL holds timestamps from 4714-11-24 BC to 294276 AD; it
+# writes BC values with ' BC', and arrowferry keeps its text (README, PostgreSQL -> SQLite).
+
+ERAS = st.sampled_from([0, 0, -4800, 284_000])  # 1-9999; 4713 BC-1 BC; 284001-293999
+INFINITIES = st.sampled_from(["infinity", "-infinity"])
+
+
+@st.composite
+def _era_datetime(draw: st.DrawFn) -> tuple[dt.datetime, int]:
+    """(Python datetime, shift); a day inside Python's range either side, for offsets."""
+    shift = draw(ERAS)
+    if shift < 0:  # from 4713 BC, PostgreSQL's first whole year
+        return draw(st.datetimes(dt.datetime(88, 1, 2), dt.datetime(4800, 12, 31))), shift
+    return draw(st.datetimes(dt.datetime(2, 1, 1), dt.datetime(9998, 12, 30))), shift
+
+
+def _era_text(when: dt.datetime, shift: int, *, date_only: bool = False, zone: str = "") -> str:
+    year = when.year + shift
+    text = f"{1 - year if year <= 0 else year:04d}-{when.month:02d}-{when.day:02d}"
+    if not date_only:
+        text += f" {when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+        if when.microsecond:
+            text += "." + f"{when.microsecond:06d}".rstrip("0")
+        text += zone
+    return text + (" BC" if year <= 0 else "")
+
+
+def _zone(seconds: int) -> str:
+    sign, rest = "-" if seconds < 0 else "+", abs(seconds)
+    text = f"{sign}{rest // 3600:02d}:{rest // 60 % 60:02d}"
+    return text + (f":{rest % 60:02d}" if rest % 60 else "")
+
+
+@st.composite
+def wide_timestamp(draw: st.DrawFn) -> Cell:
+    when, shift = draw(_era_datetime())
+    text = _era_text(when, shift)
+    return Cell(_quote(text), text)
+
+
+@st.composite
+def wide_timestamptz(draw: st.DrawFn) -> Cell:
+    """Any offset PostgreSQL takes (to 15:59:59, seconds too); SQLite gets UTC text."""
+    when, shift = draw(_era_datetime())
+    offset = draw(st.sampled_from([0, 19_800, -28_800]) | st.integers(-57_599, 57_599))
+    utc = when - dt.timedelta(seconds=offset)
+    # '+00:00' is the form SQLite's functions read; a BC value keeps PostgreSQL's text
+    return Cell(
+        _quote(_era_text(when, shift, zone=_zone(offset))),
+        _era_text(utc, shift, zone="+00:00" if utc.year + shift > 0 else "+00"),
+    )
+
+
+@st.composite
+def wide_date(draw: st.DrawFn) -> Cell:
+    when, shift = draw(_era_datetime())
+    text = _era_text(when, shift, date_only=True)
+    return Cell(_quote(text), text)
+
+
+def _or_infinite(values: st.SearchStrategy[Cell]) -> st.SearchStrategy[Cell]:
+    return values | INFINITIES.map(lambda v: Cell(_quote(v), v))
 
 
 _json = st.recursive(
@@ -102,28 +163,9 @@ FAMILIES: dict[str, st.SearchStrategy[Cell]] = {
         st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
     ).map(lambda s: Cell(_quote(s), s)),
     "bytea": st.binary(max_size=20).map(lambda b: Cell(f"'\\x{b.hex()}'", b)),
-    "timestamp": st.datetimes(dt.datetime(1, 1, 1), dt.datetime(9999, 12, 31, 23, 59, 59)).map(
-        lambda v: Cell(_quote(v.isoformat(sep=" ")), _ts_text(v))
-    ),
-    "timestamptz": st.datetimes(
-        dt.datetime(1900, 1, 1),
-        dt.datetime(2200, 1, 1),
-        timezones=st.sampled_from(
-            [
-                dt.timezone.utc,
-                dt.timezone(dt.timedelta(hours=5, minutes=30)),
-                dt.timezone(dt.timedelta(hours=-8)),
-            ]
-        ),
-    ).map(
-        lambda v: Cell(
-            _quote(v.isoformat(sep=" ")),
-            _ts_text(v.astimezone(dt.timezone.utc).replace(tzinfo=None)) + "+00:00",
-        )
-    ),
-    "date": st.dates(dt.date(1, 1, 1), dt.date(9999, 12, 31)).map(
-        lambda v: Cell(_quote(v.isoformat()), v.isoformat())
-    ),
+    "timestamp": _or_infinite(wide_timestamp()),
+    "timestamptz": _or_infinite(wide_timestamptz()),
+    "date": _or_infinite(wide_date()),
     "jsonb": _json.map(lambda v: Cell(_quote(json.dumps(v)), json.dumps(v))),
     "integer[]": _int_lists.map(
         lambda v: Cell(

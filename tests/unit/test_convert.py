@@ -194,6 +194,35 @@ def test_dates_stored_as_numbers(text: str, expected: dt.datetime) -> None:
     assert bad == [False] and values == [expected]
 
 
+JULIAN_DAY_0 = -210_866_760_000_000_000  # 4714-11-24 12:00 BC, in microseconds since 1970
+YEAR_0 = -62_167_219_200_000_000  # 0000-01-01 (1 BC) 00:00
+
+
+@pytest.mark.parametrize(
+    ("text", "micros"),
+    [
+        # SQLite writes a REAL below 1e-4 with an exponent; its date functions read '1e3'
+        ("1.44675925925926e-06", JULIAN_DAY_0 + 125_000),
+        ("1e-05", JULIAN_DAY_0 + 864_000),
+        ("1e3", JULIAN_DAY_0 + 1000 * 86_400_000_000),
+        # a year before 1 is written signed (date(0.5) is '-4713-11-25'), with 'T' too
+        ("-4713-11-25T00:00:00", JULIAN_DAY_0 + 43_200_000_000),
+        ("-0001-12-31T23:30", YEAR_0 - 1_800_000_000),
+        ("0000-01-01T00:30+01:00", YEAR_0 - 1_800_000_000),
+        # PostgreSQL's BC text, which a migration into SQLite keeps (1 BC is year 0)
+        ("0001-01-01 00:00:00 BC", YEAR_0),
+        ("0001-12-31 23:30:00+00 BC", YEAR_0 + 365 * 86_400_000_000 + 84_600_000_000),  # leap
+        ("4714-11-24 12:00:00 BC", JULIAN_DAY_0),
+    ],
+)
+def test_dates_before_year_1(text: str, micros: int) -> None:
+    frame = pl.DataFrame({"c": [text]})
+    conv = build_conversion("c", "text", DataType("timestamp"), table="t")
+    assert conv.bad is not None
+    out = frame.select(conv.value.cast(pl.Int64).alias("v"), conv.bad.alias("bad"))
+    assert out.rows() == [(micros, False)]
+
+
 def test_fractions_beyond_microseconds_are_not_truncated() -> None:
     values, bad = convert(
         ["2024-01-02 03:04:05.123456789", "2024-01-02 03:04:05.123456000"],

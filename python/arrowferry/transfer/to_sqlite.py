@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
 import pyarrow as pa
@@ -118,21 +118,18 @@ class TableConverter:
     ) -> tuple[list[pa.Array], pa.Array | None, list[RejectedRow]]:
         columns = self.table.columns
         if self.policy == "fail":
-            i, mask = next(iter(masks.items()))
-            row = int(np.flatnonzero(mask)[0])
-            key = self._key(batch, row)
-            value = batch.column(i)[row].as_py()
-            raise ConversionError(
-                f"table {self.table.name!r}, column {columns[i].source!r}, row {key or row}: "
-                f"value {value!r} cannot be stored: {self._reason(columns[i])}; otherwise fix "
-                "the value, or pass --on-bad-value reject (or null)",
-                table=self.table.name,
-                column=columns[i].source,
-                row=key or row,
-                value=value,
-            )
+            self._fail(batch, *next(iter(masks.items())))
         if self.policy == "null":
             for i, mask in masks.items():
+                if not self.table.source.column(columns[i].source).nullable:
+                    # SQLite's own refusal would name neither the row nor the value
+                    self._fail(
+                        batch,
+                        i,
+                        mask,
+                        "; the column is NOT NULL, so --on-bad-value null cannot keep the row: "
+                        "fix the value, or pass --on-bad-value reject",
+                    )
                 arrays[i] = pc.if_else(pa.array(mask), pa.scalar(None, arrays[i].type), arrays[i])
             return arrays, None, []
         any_bad = np.zeros(batch.num_rows, dtype=bool)
@@ -153,6 +150,26 @@ class TableConverter:
     def _reason(self, column: SqliteColumnPlan) -> str:
         hint = sqlite_remedy(self.table.source.name, column.source, column.kernel)
         return NOT_STORABLE[column.kernel] + hint
+
+    def _fail(
+        self,
+        batch: pa.RecordBatch,
+        i: int,
+        mask: np.ndarray,
+        note: str = "; otherwise fix the value, or pass --on-bad-value reject (or null)",
+    ) -> NoReturn:
+        col = self.table.columns[i]
+        row = int(np.flatnonzero(mask)[0])
+        key = self._key(batch, row)
+        value = batch.column(i)[row].as_py()
+        raise ConversionError(
+            f"table {self.table.name!r}, column {col.source!r}, row {key or row}: "
+            f"value {value!r} cannot be stored: {self._reason(col)}{note}",
+            table=self.table.name,
+            column=col.source,
+            row=key or row,
+            value=value,
+        )
 
     def _key(self, batch: pa.RecordBatch, row: int) -> dict[str, Any]:
         index = {c.source: i for i, c in enumerate(self.table.columns)}

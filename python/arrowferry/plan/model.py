@@ -145,6 +145,8 @@ class MigrationPlan:
     finish: list[Statement]
     warnings: list[str]
     date_forms: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    # tables that cannot be read at all (by source name): each is that table's error
+    failed: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         tables = [

@@ -37,6 +37,7 @@ from arrowferry.dialects.sqlite.read import (
     rowid_alias,
     rowid_span,
 )
+from arrowferry.dialects.sqlite.virtual import virtual_notes
 
 __all__ = [
     "QUICK_CHECK_MAX_BYTES",
@@ -65,4 +66,5 @@ __all__ = [
     "relation_names",
     "rowid_alias",
     "rowid_span",
+    "virtual_notes",
 ]

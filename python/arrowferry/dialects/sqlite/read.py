@@ -59,8 +59,12 @@ _TYPE_MISMATCH = re.compile(r"Type mismatch in column (?P<index>\d+): (?P<detail
 
 def rowid_alias(table: Table) -> str | None:
     """The name that reaches a rowid table's rowid: the first of ``_rowid_``, ``rowid``,
-    ``oid`` that no column shadows (None for WITHOUT ROWID, or all three shadowed)."""
-    if table.without_rowid:
+    ``oid`` that no column shadows (None for WITHOUT ROWID, or all three shadowed).
+
+    None for a virtual table too: a module may give its rows no rowid, or not seek
+    by it, so such a table is read in one piece (its rowid, when it has one, is a
+    column of the plan)."""
+    if table.without_rowid or table.module is not None:
         return None
     names = {c.name.lower() for c in table.columns}
     return next((alias for alias in ROWID_ALIASES if alias not in names), None)

@@ -7,10 +7,15 @@ anything else is flagged, never guessed.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import polars as pl
+import pyarrow as pa
+import pyarrow.compute as pc
 from polars.datatypes import TemporalType
 
 from arrowferry.convert.base import Conversion, ReadAs, failed
+from arrowferry.model import DataType
 
 _NOT_TIMESTAMP = (
     "not a date/time in a form SQLite writes (ISO-8601 to the microsecond, epoch seconds or "
@@ -37,13 +42,11 @@ _UNIX_EPOCH_JD = 2440587.5
 _MS_FROM = 1e11  # integers this large are epoch milliseconds (1e11 s is year 5138)
 
 
-def from_number(text: pl.Expr) -> pl.Expr:
-    """Dates SQLite stores as numbers, read by SQLite's own 'auto' rule.
+_YEAR_1_JD = 1721425.5  # 0001-01-01 00:00, proleptic Gregorian: smaller julian days are BC
 
-    A number in [0, 5373484.5) is a julian day (what julianday() writes; rounded to
-    the millisecond, SQLite's own precision), an integer of 1e11 or more is epoch
-    milliseconds, anything else epoch seconds (what unixepoch() and strftime('%s') write).
-    """
+
+def _numbers(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr]:
+    """(number, integer, is an integer, is a julian day, is epoch ms) of numeric text."""
     is_int = text.str.contains(r"^[+-]?\d+$")
     number = (
         pl.when(text.str.contains(r"^[+-]?(\d+\.?\d*|\.\d+)$"))
@@ -53,6 +56,28 @@ def from_number(text: pl.Expr) -> pl.Expr:
     integer = pl.when(is_int).then(text).str.to_integer(strict=False)
     julian = (number >= 0) & (number < _JULIAN_END)
     millis = is_int & (integer.abs() >= _MS_FROM)
+    return number, integer, is_int, julian, millis
+
+
+def number_forms(c: pl.Expr) -> tuple[tuple[str, pl.Expr], ...]:
+    """Which rule :func:`from_number` reads each number by (the ledger's counts)."""
+    number, _integer, _is_int, julian, millis = _numbers(_normalised(c))
+    return (
+        ("julian_day", julian),
+        ("julian_day_before_year_1", julian & (number < _YEAR_1_JD)),
+        ("epoch_milliseconds", ~julian & millis),
+        ("epoch_seconds", number.is_not_null() & ~julian & ~millis),
+    )
+
+
+def from_number(text: pl.Expr) -> pl.Expr:
+    """Dates SQLite stores as numbers, read by SQLite's own 'auto' rule.
+
+    A number in [0, 5373484.5) is a julian day (what julianday() writes; rounded to
+    the millisecond, SQLite's own precision), an integer of 1e11 or more is epoch
+    milliseconds, anything else epoch seconds (what unixepoch() and strftime('%s') write).
+    """
+    number, integer, is_int, julian, millis = _numbers(text)
     micros = (
         pl.when(julian)
         .then(
@@ -71,17 +96,20 @@ def from_number(text: pl.Expr) -> pl.Expr:
 def naive_and_offset(c: pl.Expr) -> tuple[pl.Expr, pl.Expr]:
     """(naive wall-clock parse, offset-aware parse converted to UTC) of ISO text or numbers."""
     text = _normalised(c)
-    naive = pl.coalesce(
-        _parse(text, _FULL),
-        _parse(text, _MINUTES),
-        _parse(text, _DATE, pl.Date()).cast(_US),
-        from_number(text),
-    )
+    naive = pl.coalesce(_naive_iso(text), from_number(text))
     aware = pl.coalesce(
         _parse(text, _OFFSET, pl.Datetime("us", "UTC")),
         _parse(text, _OFFSET_MINUTES, pl.Datetime("us", "UTC")),
     )
     return naive, aware
+
+
+def _naive_iso(text: pl.Expr) -> pl.Expr:
+    return pl.coalesce(
+        _parse(text, _FULL),
+        _parse(text, _MINUTES),
+        _parse(text, _DATE, pl.Date()).cast(_US),
+    )
 
 
 def to_timestamp(c: pl.Expr, read_as: ReadAs, *, tz: bool) -> Conversion:
@@ -92,13 +120,37 @@ def to_timestamp(c: pl.Expr, read_as: ReadAs, *, tz: bool) -> Conversion:
     if tz:
         # SQLite's own functions write UTC, so a value without an offset is UTC
         value = _micro(c, pl.coalesce(aware, naive.dt.replace_time_zone("UTC")))
+        naive_iso = aware.is_null() & _naive_iso(_normalised(c)).is_not_null()
         return Conversion(
-            value, failed(c, value), "ISO text -> timestamptz (naive = UTC)", _NOT_TIMESTAMP
+            value,
+            failed(c, value),
+            "ISO text -> timestamptz (naive = UTC)",
+            _NOT_TIMESTAMP,
+            interpreted=(("naive_as_utc", naive_iso), *number_forms(c)),
         )
     value = _micro(c, pl.coalesce(naive, aware.dt.replace_time_zone(None)))
     return Conversion(
-        value, failed(c, value), "ISO text -> timestamp (offsets to UTC)", _NOT_TIMESTAMP
+        value,
+        failed(c, value),
+        "ISO text -> timestamp (offsets to UTC)",
+        _NOT_TIMESTAMP,
+        interpreted=(("offset_to_utc", naive.is_null() & aware.is_not_null()), *number_forms(c)),
     )
+
+
+def fast_interpretations(
+    read_as: ReadAs, target: DataType
+) -> dict[str, Callable[[pa.Array], pa.Array]]:
+    """What the Arrow fast path of a column interprets: only the timestamptz one takes
+    text without an offset (as UTC); the others accept ISO text without offsets only."""
+    if read_as == "text" and target.kind == "timestamptz":
+        return {"naive_as_utc": naive_text}
+    return {}
+
+
+def naive_text(array: pa.Array) -> pa.Array:
+    """Where ISO text has no offset: what the timestamptz fast path takes as UTC."""
+    return pc.invert(pc.match_substring_regex(array, r"(?:Z|[+-]\d{2}:\d{2})$"))
 
 
 def _micro(c: pl.Expr, value: pl.Expr) -> pl.Expr:
@@ -120,6 +172,7 @@ def to_date(c: pl.Expr, read_as: ReadAs) -> Conversion:
         failed(c, value),
         "ISO text -> date (time must be 00:00:00)",
         "not a date (or has a time of day)",
+        interpreted=number_forms(c),
     )
 
 

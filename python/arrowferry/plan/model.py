@@ -64,11 +64,16 @@ class ColumnPlan:
                 "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
                 "julian-day numbers are rounded to the millisecond"
             )
+        if kind == "timestamptz":
+            notes.append(
+                "ISO text without an offset is read as UTC (what SQLite's date functions "
+                "write); julian-day numbers are rounded to the millisecond"
+            )
         if kind == "float32":
             notes.append("values are rounded to single precision")
         if kind == "float64" and (self.profile is None or self.profile.integers > 0):
             notes.append("integers beyond 2**53 in this column become the nearest double")
-        if kind == "blob" and self.profile is not None and not self.profile.only("blob"):
+        if kind == "blob" and (self.profile is None or not self.profile.only("blob")):
             notes.append(
                 "text and numbers stored in this BLOB column become the bytes of their text"
             )
@@ -116,6 +121,16 @@ class TablePlan:
     @property
     def with_rowid(self) -> bool:
         return self.rowid is not None
+
+    @property
+    def class_tracked(self) -> frozenset[int]:
+        """Columns whose CAST read also yields each value's storage class: text or
+        bytes made from another class is an interpretation, counted in the ledger."""
+        return frozenset(
+            i
+            for i, c in enumerate(self.columns)
+            if c.cast and c.read_as in {"text", "blob"} and c.type.kind in {"text", "blob"}
+        )
 
     @property
     def create_sql(self) -> str:

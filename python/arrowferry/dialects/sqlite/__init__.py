@@ -23,6 +23,8 @@ from arrowferry.dialects.sqlite.profile import (
     profile,
 )
 from arrowferry.dialects.sqlite.read import (
+    CLASS_CODES,
+    CLASS_SUFFIX,
     READ_TYPES,
     REAL_SUFFIX,
     ROWID,
@@ -40,6 +42,8 @@ from arrowferry.dialects.sqlite.read import (
 from arrowferry.dialects.sqlite.virtual import virtual_notes
 
 __all__ = [
+    "CLASS_CODES",
+    "CLASS_SUFFIX",
     "QUICK_CHECK_MAX_BYTES",
     "READ_TYPES",
     "REAL_SUFFIX",

@@ -132,6 +132,8 @@ _DATE_FORMS = {
     "epoch_seconds": "typeof({q}) IN ('integer', 'real') AND NOT (abs({q}) < 5373484.5) AND abs(CAST({q} AS REAL)) < 1e11",
     "epoch_milliseconds": "typeof({q}) = 'integer' AND abs(CAST({q} AS REAL)) >= 1e11",
     "julian_days": "typeof({q}) IN ('integer', 'real') AND {q} >= 0 AND {q} < 5373484.5",
+    # julian day 1721425.5 is 0001-01-01: a number below it lands before year 1
+    "julian_days_before_year_1": "typeof({q}) IN ('integer', 'real') AND {q} >= 0 AND {q} < 1721425.5",
 }
 
 

@@ -1,0 +1,72 @@
+"""What a run read by a rule rather than as written, said the same way in both directions.
+
+A dry run can only say what *may* happen to a column; a real run counts what did: per
+column and kind, the values written through an interpretation of their stored form
+(a number read as a julian day, text stored in a BLOB column become its bytes...).
+The counts go into the ledger (``interpreted``) and one warning per column; values
+that land where no user meant them (julian days before year 1, dates SQLite cannot
+read) get a warning of their own, with examples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+# kind -> what happened to that many values (the sentence follows the count)
+SENTENCES = {
+    # SQLite -> PostgreSQL
+    "text_as_bytes": "text value(s) stored in this BLOB column became the bytes of their UTF-8 text",
+    "number_as_bytes": "number(s) stored in this BLOB column became the bytes of their decimal text",
+    "number_as_text": "number(s) became their decimal text",
+    "blob_as_text": "blob(s) were read as UTF-8 text",
+    "julian_day": "number(s) were read as julian days (rounded to the millisecond)",
+    "epoch_seconds": "number(s) were read as Unix epoch seconds",
+    "epoch_milliseconds": "number(s) were read as Unix epoch milliseconds",
+    "offset_to_utc": "value(s) with a UTC offset were converted to UTC and the offset dropped",
+    "naive_as_utc": "value(s) without a UTC offset were read as UTC",
+    # PostgreSQL -> SQLite
+    "negative_zero": "negative zero(s) became 0.0 (SQLite keeps no negative zero)",
+    "unreadable_date": (
+        "value(s) ('infinity', BC dates, years past 9999) were kept as PostgreSQL writes them"
+    ),
+}
+# kinds that get a warning of their own, naming a few stored values
+CALLED_OUT = {
+    "julian_day_before_year_1": (
+        "{n} number(s) read as julian days land before year 1 (julian day 0 is "
+        "4714-11-24 BC), for example {examples}: numbers that small are rarely dates; if "
+        "the column holds plain numbers, map it to bigint or double precision with "
+        "type_mappings (--type-map), or fix the values"
+    ),
+    "unreadable_date": (
+        "{n} value(s) that SQLite's date functions do not read ('infinity', BC dates, "
+        "years past 9999) were kept as PostgreSQL writes them, for example {examples}"
+    ),
+}
+EXAMPLED = frozenset(CALLED_OUT)
+
+
+def warnings_for(
+    table: str,
+    interpreted: Mapping[str, Mapping[str, int]],
+    examples: Mapping[str, Sequence[Any]],
+) -> list[str]:
+    """One warning per column that had values interpreted, then the called-out ones."""
+    lines = []
+    for column, kinds in sorted(interpreted.items()):
+        parts = [
+            f"{kinds[kind]:,} {sentence}"
+            for kind, sentence in SENTENCES.items()
+            if kinds.get(kind) and kind not in CALLED_OUT
+        ]
+        if parts:
+            lines.append(f"{table}.{column}: {'; '.join(parts)}")
+        for kind, template in CALLED_OUT.items():
+            n = kinds.get(kind, 0)
+            if n:
+                shown = ", ".join(repr(v) for v in examples.get(f"{column}\x00{kind}", []))
+                lines.append(
+                    f"{table}.{column}: " + template.format(n=f"{n:,}", examples=shown or "-")
+                )
+    return lines

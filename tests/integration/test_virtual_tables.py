@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import adbc_driver_sqlite.dbapi as sqlite_adbc
+import pytest
 
 import arrowferry as af
 from tests.conftest import pg_tables, sql
@@ -247,3 +248,18 @@ def test_postgresql_into_a_file_with_a_module_sqlite_lacks(tmp_path: Path, pg_ur
         and "vec0" in clash.everything
         and "Traceback" not in clash.everything
     )
+
+
+def test_a_large_file_checks_only_real_tables(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the quick_check size a file's tables are probed one by one: a virtual table
+    (no b-tree of its own, its module perhaps missing) must not fail the whole file."""
+    monkeypatch.setattr("arrowferry.dialects.sqlite.catalog.QUICK_CHECK_MAX_BYTES", 0)
+    source = _with_unknown_module(tmp_path / "vec.db")
+
+    result = af.migrate(source, pg_url)
+
+    assert [e.table for e in result.errors] == ["vectors"]
+    assert pg_tables(pg_url) == ["person", "zeta"]
+    assert any("quick_check was skipped" in w for w in result.warnings)

@@ -82,8 +82,10 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> str | None:
     """
     if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
         try:
+            # a virtual table has no b-tree of its own (and its module may be missing)
             for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'"
             ).fetchall():
                 conn.execute(f"SELECT 1 FROM {quote_ident(name)} LIMIT 1").fetchall()
         except sqlite3.DatabaseError as err:

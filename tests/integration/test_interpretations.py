@@ -217,3 +217,23 @@ def test_reverse_direction_counts_what_sqlite_changes(tmp_path: Path, pg_url: st
     assert stored[0][0] == 0.0 and math.copysign(1, stored[0][0]) == 1.0
     assert stored[0][1:] == ("infinity", "0044-03-15 12:00:00 BC")
     assert functions == (None,)  # what the warning says: SQLite's date() cannot read it
+
+
+def test_boolean_words_are_counted(tmp_path: Path, pg_url: str) -> None:
+    source = make_sqlite(
+        tmp_path / "flags.db",
+        "CREATE TABLE f (id INTEGER PRIMARY KEY, ok BOOLEAN);",
+        {"f": [(1, 1), (2, 0), (3, "yes"), (4, "f"), (5, " TRUE "), (6, None)]},
+    )
+    result = af.migrate(source, pg_url)
+    assert result.success, result.errors
+    assert {e["column"]: e["interpreted"] for e in result.ledger}["ok"] == {"word_as_boolean": 3}
+    assert any(w.startswith("f.ok: 3 text value(s) other than 0 and 1") for w in result.warnings)
+    assert sql(pg_url, "SELECT id, ok FROM f ORDER BY id") == [
+        (1, True),
+        (2, False),
+        (3, True),
+        (4, False),
+        (5, True),
+        (6, None),
+    ]

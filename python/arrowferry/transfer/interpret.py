@@ -25,6 +25,7 @@ SENTENCES = {
     "epoch_milliseconds": "number(s) were read as Unix epoch milliseconds",
     "offset_to_utc": "value(s) with a UTC offset were converted to UTC and the offset dropped",
     "naive_as_utc": "value(s) without a UTC offset were read as UTC",
+    "word_as_boolean": "text value(s) other than 0 and 1 ('t', 'yes', 'true'...) were read as booleans",
     # PostgreSQL -> SQLite
     "negative_zero": "negative zero(s) became 0.0 (SQLite keeps no negative zero)",
     "unreadable_date": (

@@ -14,7 +14,7 @@ import adbc_driver_sqlite.dbapi as sqlite_adbc
 import pytest
 
 import arrowferry as af
-from tests.conftest import pg_tables, sql
+from tests.conftest import make_sqlite, pg_tables, sql
 from tests.integration._cli_helpers import cli
 from tests.integration._compare import pg_column_types, pg_query, values_equal
 
@@ -263,3 +263,23 @@ def test_a_large_file_checks_only_real_tables(
     assert [e.table for e in result.errors] == ["vectors"]
     assert pg_tables(pg_url) == ["person", "zeta"]
     assert any("quick_check was skipped" in w for w in result.warnings)
+
+
+def test_external_content_fts_reads_its_content_table(tmp_path: Path, pg_url: str) -> None:
+    source = make_sqlite(
+        tmp_path / "external.db",
+        """
+        CREATE TABLE docs (id INTEGER PRIMARY KEY, body TEXT);
+        INSERT INTO docs VALUES (3, 'alpha beta'), (8, 'gamma');
+        CREATE VIRTUAL TABLE docs_fts USING fts5(body, content=docs, content_rowid=id);
+        INSERT INTO docs_fts (docs_fts) VALUES ('rebuild');
+        """,
+    )
+    result = af.migrate(source, pg_url)
+    assert result.success, result.errors
+    assert sql(pg_url, "SELECT rowid, body FROM docs_fts ORDER BY rowid") == [
+        (3, "alpha beta"),
+        (8, "gamma"),
+    ]
+    note = next(w for w in result.warnings if "virtual table 'docs_fts' (fts5)" in w)
+    assert "read from table 'docs' (external content)" in note

@@ -10,6 +10,7 @@ table's error, never the run's.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Collection, Sequence
 from contextlib import closing
@@ -44,6 +45,14 @@ def contentless(module: str, args: str) -> bool:
         return False
     compact = "".join(args.split()).lower()
     return "content=''" in compact or 'content=""' in compact
+
+
+def external_content(module: str, args: str) -> str | None:
+    """The table an external-content FTS table reads its text from (``content=docs``)."""
+    if module not in FULL_TEXT:
+        return None
+    found = re.search(r"(?i)(?:^|,)\s*content\s*=\s*(['\"`\[]?)([^'\"`\],)]+)\1?", args)
+    return found.group(2).strip() if found and found.group(2).strip() else None
 
 
 def rows(conn: sqlite3.Connection, sql: str) -> list[tuple[Any, ...]]:
@@ -132,6 +141,12 @@ def copy_note(name: str, module: str, args: str, columns: Sequence[str], schema:
             "to_tsvector('simple', ...) @@ websearch_to_tsquery('simple', 'words') "
             "(use your language's configuration instead of 'simple' for stemming)"
         )
+        source = external_content(module, args)
+        if source is not None and not contentless(module, args):
+            note += (
+                f"; its text is read from table {source!r} (external content), so the "
+                "rows are copied twice: keep one and index that one"
+            )
         if contentless(module, args):
             note += (
                 "; it is contentless (content=''), so SQLite kept no copy of its text: only "

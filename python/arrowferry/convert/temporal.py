@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
 import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -57,17 +58,6 @@ def _numbers(text: pl.Expr) -> tuple[pl.Expr, pl.Expr, pl.Expr, pl.Expr, pl.Expr
     julian = (number >= 0) & (number < _JULIAN_END)
     millis = is_int & (integer.abs() >= _MS_FROM)
     return number, integer, is_int, julian, millis
-
-
-def number_forms(c: pl.Expr) -> tuple[tuple[str, pl.Expr], ...]:
-    """Which rule :func:`from_number` reads each number by (the ledger's counts)."""
-    number, _integer, _is_int, julian, millis = _numbers(_normalised(c))
-    return (
-        ("julian_day", julian),
-        ("julian_day_before_year_1", julian & (number < _YEAR_1_JD)),
-        ("epoch_milliseconds", ~julian & millis),
-        ("epoch_seconds", number.is_not_null() & ~julian & ~millis),
-    )
 
 
 def from_number(text: pl.Expr) -> pl.Expr:
@@ -120,37 +110,71 @@ def to_timestamp(c: pl.Expr, read_as: ReadAs, *, tz: bool) -> Conversion:
     if tz:
         # SQLite's own functions write UTC, so a value without an offset is UTC
         value = _micro(c, pl.coalesce(aware, naive.dt.replace_time_zone("UTC")))
-        naive_iso = aware.is_null() & _naive_iso(_normalised(c)).is_not_null()
         return Conversion(
-            value,
-            failed(c, value),
-            "ISO text -> timestamptz (naive = UTC)",
-            _NOT_TIMESTAMP,
-            interpreted=(("naive_as_utc", naive_iso), *number_forms(c)),
+            value, failed(c, value), "ISO text -> timestamptz (naive = UTC)", _NOT_TIMESTAMP
         )
     value = _micro(c, pl.coalesce(naive, aware.dt.replace_time_zone(None)))
     return Conversion(
-        value,
-        failed(c, value),
-        "ISO text -> timestamp (offsets to UTC)",
-        _NOT_TIMESTAMP,
-        interpreted=(("offset_to_utc", naive.is_null() & aware.is_not_null()), *number_forms(c)),
+        value, failed(c, value), "ISO text -> timestamp (offsets to UTC)", _NOT_TIMESTAMP
     )
 
 
-def fast_interpretations(
-    read_as: ReadAs, target: DataType
-) -> dict[str, Callable[[pa.Array], pa.Array]]:
-    """What the Arrow fast path of a column interprets: only the timestamptz one takes
-    text without an offset (as UTC); the others accept ISO text without offsets only."""
-    if read_as == "text" and target.kind == "timestamptz":
-        return {"naive_as_utc": naive_text}
-    return {}
+Interpreter = Callable[[pa.Array], dict[str, np.ndarray]]
+
+_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$"
+_INTEGER = r"^\s*[+-]?\d+\s*$"
+# ISO text whose time carries an offset: only the offset-aware formats parse it
+_WITH_OFFSET = r"^\s*\d{4}-\d{2}-\d{2}[ Tt]\d{2}:\d{2}.*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)\s*$"
 
 
-def naive_text(array: pa.Array) -> pa.Array:
-    """Where ISO text has no offset: what the timestamptz fast path takes as UTC."""
-    return pc.invert(pc.match_substring_regex(array, r"(?:Z|[+-]\d{2}:\d{2})$"))
+def interpretations(read_as: ReadAs, target: DataType, *, fast: bool) -> Interpreter | None:
+    """Which values of a date/time column are read by a rule (the ledger's counts), in
+    Arrow on the text as read: vectorised regexes, a few ms per batch.
+
+    Only a written value is counted, and a written value parsed by exactly one branch
+    of the conversion above, so its form tells which: a number by SQLite's 'auto' rule
+    (as :func:`from_number`), text with an offset through the offset-aware formats,
+    anything else as naive ISO text. The fast paths accept ISO text without offsets
+    only, the timestamptz one with them too: there only naive text is interpreted.
+    """
+    kind = target.kind
+    if read_as != "text" or kind not in {"timestamp", "timestamptz", "date"}:
+        return None
+    if fast:
+        return _naive_only if kind == "timestamptz" else None
+    return lambda array: _date_forms(array, kind)
+
+
+def _naive_only(array: pa.Array) -> dict[str, np.ndarray]:
+    with_offset = pc.match_substring_regex(array, r"(?:Z|[+-]\d{2}:\d{2})$")
+    return {"naive_as_utc": _mask(pc.invert(with_offset))}
+
+
+def _date_forms(array: pa.Array, kind: str) -> dict[str, np.ndarray]:
+    number = _mask(pc.match_substring_regex(array, _NUMBER))
+    out: dict[str, np.ndarray] = {}
+    if number.any():
+        text = pc.utf8_trim_whitespace(array)
+        values = np.full(len(array), np.nan)
+        values[number] = pc.cast(pc.filter(text, pa.array(number)), pa.float64()).to_numpy()
+        integral = _mask(pc.match_substring_regex(array, _INTEGER))
+        julian = number & (values >= 0) & (values < _JULIAN_END)
+        millis = number & ~julian & integral & (np.abs(values) >= _MS_FROM)
+        out["julian_day"] = julian
+        out["julian_day_before_year_1"] = julian & (values < _YEAR_1_JD)
+        out["epoch_milliseconds"] = millis
+        out["epoch_seconds"] = number & ~julian & ~millis
+    if kind != "date":
+        offset = _mask(pc.match_substring_regex(array, _WITH_OFFSET))
+        if kind == "timestamp":
+            out["offset_to_utc"] = offset
+        else:
+            out["naive_as_utc"] = ~number & ~offset
+    return out
+
+
+def _mask(flags: pa.Array) -> np.ndarray:
+    return np.asarray(pc.fill_null(flags, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _micro(c: pl.Expr, value: pl.Expr) -> pl.Expr:
@@ -172,7 +196,6 @@ def to_date(c: pl.Expr, read_as: ReadAs) -> Conversion:
         failed(c, value),
         "ISO text -> date (time must be 00:00:00)",
         "not a date (or has a time of day)",
-        interpreted=number_forms(c),
     )
 
 

@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 
 from arrowferry.convert import build_conversion
 from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
-from arrowferry.convert.temporal import fast_interpretations
+from arrowferry.convert.temporal import Interpreter, interpretations
 from arrowferry.dialects import sqlite
 from arrowferry.dialects.sqlite import CLASS_CODES, CLASS_SUFFIX, READ_TYPES, REAL_SUFFIX, ROWID
 from arrowferry.errors import ArrowferryError, ConversionError, ReadTypeChanged
@@ -51,8 +51,9 @@ class _Column:
     nullable: bool
     conversion: str
     recheck: Callable[[str], bool] | None
-    interpreted: tuple[tuple[str, pl.Expr], ...]  # on the full path
-    fast_interpreted: dict[str, Callable[[pa.Array], pa.Array]]  # on the fast path
+    interpreted: tuple[tuple[str, pl.Expr], ...]  # on the full path, in its select
+    read_by_rule: Interpreter | None  # values read by a rule, on the full path
+    fast_read_by_rule: Interpreter | None  # the same, when the fast path took the batch
     classes: bool  # the read also carries each value's storage class
 
 
@@ -100,7 +101,8 @@ class Transformer:
                     conv.name,
                     conv.recheck,
                     conv.interpreted,
-                    fast_interpretations(read_as, col.type) if fast is not None else {},
+                    interpretations(read_as, col.type, fast=False),
+                    interpretations(read_as, col.type, fast=True),
                     i in tracked,
                 )
             )
@@ -116,7 +118,8 @@ class Transformer:
             if col.fast is not None:
                 try:
                     arrays.append(_exact(col.fast(read[i]), col.plan.arrow_type))
-                    why[i] = {k: _flags(f(read[i])) for k, f in col.fast_interpreted.items()}
+                    if col.fast_read_by_rule is not None:
+                        why[i] = col.fast_read_by_rule(read[i])
                     continue
                 except FAST_ERRORS:
                     pass
@@ -231,10 +234,13 @@ class Transformer:
         ]
         out = frame.select(exprs)
         for i in indexes:
+            col = self.columns[i]
             why[i] = {
                 kind: out.get_column(f"{_WHY}{i}_{kind}").fill_null(False).to_numpy()
-                for kind, _ in self.columns[i].interpreted
+                for kind, _ in col.interpreted
             }
+            if col.read_by_rule is not None:
+                why[i].update(col.read_by_rule(read[i]))
         for i in flagged:
             flags = out.get_column(f"{_BAD}{i}").fill_null(False).to_numpy()
             if flags.any() and self.columns[i].recheck is not None:
@@ -411,10 +417,6 @@ class Transformer:
             row=row,
             value=value,
         )
-
-
-def _flags(array: pa.Array) -> np.ndarray:
-    return np.asarray(pc.fill_null(array, False).to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _class_flags(batch: pa.RecordBatch, col: _Column, i: int) -> dict[str, np.ndarray]:

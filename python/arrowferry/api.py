@@ -15,7 +15,7 @@ from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
-from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
+from arrowferry.errors import BadInputError, SchemaError, SourceError, TargetExistsError
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
@@ -141,14 +141,22 @@ class Migration:
             tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
-            profiles = {
-                t.name: sqlite.profile(
-                    conn, t.name, self._profiled_columns(t), self._measured_columns(t)
-                )
-                for t in tables
-            }
+            failed = {t.name: t.unreadable for t in tables if t.unreadable is not None}
+            profiles = {}
+            for t in tables:
+                if t.name in failed:
+                    continue
+                try:
+                    profiles[t.name] = sqlite.profile(
+                        conn, t.name, self._profiled_columns(t), self._measured_columns(t)
+                    )
+                except SourceError as err:  # one table's problem, not the run's
+                    failed[t.name] = err.message
+            tables = [t for t in tables if t.name not in failed]
             sequences = _sqlite_sequences(conn)
             plan = Planner(schema, profiles, self.options, sequences).build(tables)
+            plan.failed = failed
+            plan.warnings.extend(sqlite.virtual_notes(conn, tables, self.options.target_schema))
             if self.options.dry_run:
                 for table in plan.tables:
                     for col in table.columns:
@@ -221,6 +229,8 @@ class Migration:
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
+        for name, message in getattr(plan, "failed", {}).items():
+            result.table_failed(name, message, fatal=False)
         if isinstance(plan, SqlitePlan):
             self._migrate_to_sqlite(plan, result)
             result.duration = time.perf_counter() - start

@@ -291,6 +291,8 @@ def _print_plan(result: MigrationResult) -> None:
     for stmt in plan.get("finish", []):
         out.print(stmt["sql"] + ";", markup=False)
     _print_warnings(out, result.warnings)
+    for error in result.errors:  # a table that cannot be read is known before any load
+        out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
 
 
 def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:

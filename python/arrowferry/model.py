@@ -143,6 +143,10 @@ class Table:
     checks: tuple[Check, ...] = ()
     without_rowid: bool = field(default=False, compare=False)
     strict: bool = field(default=False, compare=False)
+    # a SQLite virtual table's module (fts5, rtree...): copied as a plain table
+    module: str | None = field(default=None, compare=False)
+    # why a table cannot be read at all (a virtual table whose module is missing)
+    unreadable: str | None = field(default=None, compare=False)
 
     def column(self, name: str) -> Column:
         for col in self.columns:

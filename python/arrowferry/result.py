@@ -131,11 +131,14 @@ class MigrationResult:
         bad: Mapping[str, int],
         cleaned: Mapping[str, int] | None = None,
         reject_file: str | None = None,
+        interpreted: Mapping[str, Mapping[str, int]] | None = None,
     ) -> None:
         """A loaded table's rejected, nulled and cleaned values, and its ledger.
 
         ``columns``: each column's plan and the name of its conversion; ``bad``: values
-        that could not be stored exactly, per column, handled by ``policy``.
+        that could not be stored exactly, per column, handled by ``policy``;
+        ``interpreted``: per column and kind, values written through an interpretation
+        of their stored form (their warnings are the caller's).
         """
         for column, count in sorted(bad.items()):
             if policy == "reject":
@@ -166,6 +169,9 @@ class MigrationResult:
                     "conversion": conversion,
                     "lossy": list(col.lossy),
                     "counts": counts,
+                    "interpreted": {
+                        k: n for k, n in (interpreted or {}).get(col.target, {}).items() if n
+                    },
                 }
             )
 

@@ -41,11 +41,14 @@ def db(tmp_path: Path) -> Path:
     return make_sqlite(tmp_path / "s.db", SCHEMA)
 
 
-def test_tables_skip_internal_virtual_and_shadow(db: Path) -> None:
+def test_tables_skip_internal_and_shadow_and_keep_virtual(db: Path) -> None:
     schema = inspect_schema(db)
-    assert schema.table_names == ("child", "gen", "parent")
+    assert schema.table_names == ("child", "docs", "gen", "parent")
+    docs = schema.table("docs")  # copied through the module: its rowid is the key
+    assert docs.module == "fts5" and docs.column_names == ("rowid", "body")
+    assert docs.primary_key is not None and docs.primary_key.columns == ("rowid",)
     notes = " ".join(schema.notes)
-    assert "virtual table 'docs'" in notes and "shadow" in notes
+    assert "'docs_data'" in notes and "shadow" in notes
     assert "sqlite_sequence" not in notes  # SQLite's bookkeeping is not the user's to hear of
     assert "trigger" in notes
     assert [v.name for v in schema.views] == ["v"] and schema.views[0].sql.startswith("SELECT")

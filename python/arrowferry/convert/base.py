@@ -16,7 +16,8 @@ __all__ = ["Conversion", "ReadAs", "failed"]
 class Conversion:
     """``value`` computes the target value; ``bad`` is true where it cannot.
 
-    ``name`` says what the conversion does, for the plan and the ledger.
+    ``name`` says what the conversion does, for the plan and the ledger; ``interpreted``
+    says which values it read by a rule rather than as written.
     """
 
     value: pl.Expr
@@ -24,6 +25,9 @@ class Conversion:
     name: str
     reason: str = "cannot be converted exactly"
     recheck: Callable[[str], bool] | None = None  # a slower second opinion on flagged text
+    # (kind, true where the value was read by an interpretation of its stored form, e.g. a
+    # number read as a julian day): counted for the ledger where the value is written
+    interpreted: tuple[tuple[str, pl.Expr], ...] = ()
 
 
 def failed(source: pl.Expr, result: pl.Expr) -> pl.Expr:

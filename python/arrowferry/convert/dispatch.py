@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import polars as pl
 
 from arrowferry.convert import arrays, numeric, temporal, text
@@ -34,7 +36,12 @@ def build_conversion(
             digits=decimal_digits,
         )
     if kind == "boolean":
-        return numeric.to_boolean(c, read_as)
+        conversion = numeric.to_boolean(c, read_as)
+        if read_as != "text":
+            return conversion
+        # 't', 'yes', 'true', '1.0'... are read as booleans: say how many
+        word = ~c.cast(pl.String).str.strip_chars().is_in(["0", "1"])
+        return replace(conversion, interpreted=(("word_as_boolean", word),))
     if kind in {"timestamp", "timestamptz"}:
         return temporal.to_timestamp(c, read_as, tz=kind == "timestamptz")
     if kind == "date":

@@ -125,3 +125,21 @@ _KERNELS: dict[str, Callable[[pa.Array], Converted]] = {
     "numeric_text": _numeric_text,
     "text": _text,
 }
+
+
+# dates and timestamps SQLite's date functions do not read: PostgreSQL's 'infinity', BC
+# years and years past 9999 (its ::text of each)
+_UNREADABLE_DATE = r"(?i)^-?infinity$|\sBC$|^\d{5,}-"
+
+
+def representation_changes(kind: str, array: pa.Array) -> dict[str, np.ndarray]:
+    """Where a value read from PostgreSQL arrives in SQLite as something else than it
+    was (counted for the ledger, never refused): -0.0 stored as 0.0, and dates kept
+    as PostgreSQL's text that SQLite's date functions cannot read."""
+    if kind in {"float32", "float64"}:
+        values = np.asarray(array.to_numpy(zero_copy_only=False), dtype=np.float64)
+        return {"negative_zero": (values == 0) & np.signbit(values)}
+    if kind in {"date", "timestamp", "timestamptz"} and pa.types.is_string(array.type):
+        flags = pc.fill_null(pc.match_substring_regex(array, _UNREADABLE_DATE), False)
+        return {"unreadable_date": np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool)}
+    return {}

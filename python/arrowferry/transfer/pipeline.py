@@ -31,6 +31,7 @@ from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.finish import Finisher
+from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table
 from arrowferry.transfer.rejects import RejectedRow, RejectFile
@@ -260,7 +261,10 @@ class Pipeline:
             transform.bad_counts,
             transform.cleaned,
             str(loaded.reject_file) if loaded.reject_file is not None else None,
+            transform.interpreted,
         )
+        said = warnings_for(table.source.name, transform.interpreted, transform.examples)
+        self.result.warnings.extend(said)
 
     def _load_with_retries(self, table: TablePlan) -> Loaded:
         """Load a table; when the fast path meets dirty data, roll back and retry exactly.

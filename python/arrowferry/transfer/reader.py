@@ -58,8 +58,9 @@ def read_table(
     sql = _sql(plan, chunk)
     # result position -> planned column (a numeric read takes two positions)
     positions = [-1] if plan.with_rowid else []
+    tracked = plan.class_tracked
     for i, col in enumerate(plan.columns):
-        positions += [i, i] if col.read_as == "numeric" else [i]
+        positions += [i] * (1 + (col.read_as == "numeric") + (i in tracked))
     try:
         yield from sqlite.read_batches(path, sql, batch_size)
     except ReadTypeChanged as err:
@@ -72,4 +73,5 @@ def _sql(plan: TablePlan, chunk: Chunk = None) -> str:
         [(c.source, c.read_as, c.cast) for c in plan.columns],
         rowid=plan.rowid,
         rowids=chunk,
+        classes=plan.class_tracked,
     )

@@ -27,7 +27,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrowferry.convert.to_sqlite import NOT_STORABLE, OUTPUT_TYPES, convert
+from arrowferry.convert.to_sqlite import (
+    NOT_STORABLE,
+    OUTPUT_TYPES,
+    convert,
+    representation_changes,
+)
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects.sqlite import write as sqlw
@@ -37,6 +42,7 @@ from arrowferry.plan.model import Statement
 from arrowferry.plan.to_sqlite import SqliteColumnPlan, SqlitePlan, SqliteTablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
+from arrowferry.transfer.interpret import EXAMPLED, warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile
 from arrowferry.transfer.remedies import sqlite_remedy
@@ -65,6 +71,9 @@ class TableConverter:
         self.rows_read = 0
         self.schema: pa.Schema | None = None
         self.lock = threading.Lock()
+        # per target column: values whose representation SQLite changes (for the ledger)
+        self.interpreted: dict[str, dict[str, int]] = {}
+        self.examples: dict[str, list[Any]] = {}
 
     def __call__(self, batch: pa.RecordBatch) -> _Batch:
         arrays: list[pa.Array] = []
@@ -74,11 +83,13 @@ class TableConverter:
             arrays.append(converted.array)
             if converted.bad is not None:
                 masks[i] = converted.bad
+        changed = self._changed(batch, masks)
         with self.lock:  # lanes convert side by side
             self.rows_read += batch.num_rows
             for i, mask in masks.items():
                 name = self.table.columns[i].target
                 self.bad_counts[name] = self.bad_counts.get(name, 0) + int(mask.sum())
+            self._count(batch, changed)
         rejected: list[RejectedRow] = []
         if masks:
             arrays, keep, rejected = self._apply_policy(batch, arrays, masks)
@@ -86,6 +97,34 @@ class TableConverter:
                 arrays = [a.filter(keep) for a in arrays]
         out = pa.RecordBatch.from_arrays(arrays, schema=self._schema(arrays))
         return _Batch(out, rejected)
+
+    def _changed(
+        self, batch: pa.RecordBatch, masks: dict[int, np.ndarray]
+    ) -> dict[int, dict[str, np.ndarray]]:
+        """Per column and kind, where a value that is written changes representation."""
+        kept = np.ones(batch.num_rows, dtype=bool)
+        if masks and self.policy == "reject":
+            for mask in masks.values():
+                kept &= ~mask
+        out: dict[int, dict[str, np.ndarray]] = {}
+        for i, col in enumerate(self.table.columns):
+            found = representation_changes(col.type.kind, batch.column(i))
+            for kind, flags in found.items():
+                flags &= kept & ~masks.get(i, np.zeros(batch.num_rows, dtype=bool))
+                if flags.any():
+                    out.setdefault(i, {})[kind] = flags
+        return out
+
+    def _count(self, batch: pa.RecordBatch, changed: dict[int, dict[str, np.ndarray]]) -> None:
+        for i, kinds in changed.items():
+            name = self.table.columns[i].target
+            counts = self.interpreted.setdefault(name, {})
+            for kind, flags in kinds.items():
+                counts[kind] = counts.get(kind, 0) + int(flags.sum())
+                if kind in EXAMPLED:
+                    seen = self.examples.setdefault(f"{name}\x00{kind}", [])
+                    for row in np.flatnonzero(flags)[: max(0, 3 - len(seen))]:
+                        seen.append(batch.column(i)[int(row)].as_py())
 
     def _schema(self, arrays: list[pa.Array]) -> pa.Schema:
         with self.lock:
@@ -293,6 +332,10 @@ class SqlitePipeline:
             [(col, col.kernel) for col in table.columns],
             converter.bad_counts,
             reject_file=str(reject_file) if reject_file is not None else None,
+            interpreted=converter.interpreted,
+        )
+        self.result.warnings.extend(
+            warnings_for(table.source.name, converter.interpreted, converter.examples)
         )
         self.reporter.table_finished(table.name, rows, seconds, True)
 

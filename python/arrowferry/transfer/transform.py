@@ -23,16 +23,19 @@ import pyarrow.compute as pc
 
 from arrowferry.convert import build_conversion
 from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
+from arrowferry.convert.temporal import Interpreter, interpretations
 from arrowferry.convert.text import NUL_REASON
 from arrowferry.dialects import sqlite
-from arrowferry.dialects.sqlite import READ_TYPES, REAL_SUFFIX, ROWID
+from arrowferry.dialects.sqlite import CLASS_CODES, CLASS_SUFFIX, READ_TYPES, REAL_SUFFIX, ROWID
 from arrowferry.errors import ArrowferryError, ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
 from arrowferry.plan import ColumnPlan, TablePlan
+from arrowferry.transfer.interpret import EXAMPLED
 from arrowferry.transfer.rejects import Problem, RejectedRow
 from arrowferry.transfer.remedies import remedy
 
 _BAD = "__bad_"
+_WHY = "__why_"
 INVALID_UTF8 = "not valid UTF-8, which PostgreSQL text cannot hold"
 
 
@@ -48,6 +51,10 @@ class _Column:
     nullable: bool
     conversion: str
     recheck: Callable[[str], bool] | None
+    interpreted: tuple[tuple[str, pl.Expr], ...]  # on the full path, in its select
+    read_by_rule: Interpreter | None  # values read by a rule, on the full path
+    fast_read_by_rule: Interpreter | None  # the same, when the fast path took the batch
+    classes: bool  # the read also carries each value's storage class
 
 
 @dataclass
@@ -61,10 +68,14 @@ class Transformer:
     strip_nul: bool = False
     rows_read: int = 0
     source: Path | None = None  # the SQLite file: an error names a value as it is stored
+    # per target column: values written through an interpretation of their stored form
+    interpreted: dict[str, dict[str, int]] = field(default_factory=dict)
+    examples: dict[str, list[Any]] = field(default_factory=dict)  # stored values, a few
 
     def __post_init__(self) -> None:
         self.columns: list[_Column] = []
         self._invalid_utf8: dict[int, np.ndarray] = {}  # this batch's invalid UTF-8, per column
+        tracked = self.plan.class_tracked
         for i, col in enumerate(self.plan.columns):
             name = f"c{i}"
             read_as = "text" if col.read_as == "numeric" else col.read_as  # merged on read
@@ -89,6 +100,10 @@ class Transformer:
                     self.plan.target.columns[i].nullable,
                     conv.name,
                     conv.recheck,
+                    conv.interpreted,
+                    interpretations(read_as, col.type, fast=False),
+                    interpretations(read_as, col.type, fast=True),
+                    i in tracked,
                 )
             )
         self.schema = pa.schema([pa.field(c.target, c.arrow_type) for c in self.plan.columns])
@@ -98,10 +113,13 @@ class Transformer:
         arrays: list[pa.Array | None] = []
         slow: list[int] = []
         read = [self._read(batch, i) for i in range(len(self.columns))]
+        why: dict[int, dict[str, np.ndarray]] = {}
         for i, col in enumerate(self.columns):
             if col.fast is not None:
                 try:
                     arrays.append(_exact(col.fast(read[i]), col.plan.arrow_type))
+                    if col.fast_read_by_rule is not None:
+                        why[i] = col.fast_read_by_rule(read[i])
                     continue
                 except FAST_ERRORS:
                     pass
@@ -109,12 +127,47 @@ class Transformer:
             slow.append(i)
         bad: dict[int, np.ndarray] = {}
         if slow:
-            converted, bad = self._slow(batch, read, slow)
+            converted, bad = self._slow(batch, read, slow, why)
             for i, array in zip(slow, converted, strict=True):
                 arrays[i] = array
+        for i, col in enumerate(self.columns):
+            if col.classes:
+                why.setdefault(i, {}).update(_class_flags(batch, col, i))
+        self._count_interpreted(read, why, bad)
         if bad:
             arrays = self._apply_policy(batch, read, arrays, bad)
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _count_interpreted(
+        self,
+        read: list[pa.Array],
+        why: dict[int, dict[str, np.ndarray]],
+        bad: dict[int, np.ndarray],
+    ) -> None:
+        """Count, per column, the values written through an interpretation: not NULL,
+        not bad, and (when bad values reject their rows) in a row that is written."""
+        if not any(flags.any() for kinds in why.values() for flags in kinds.values()):
+            return
+        kept = np.ones(len(read[0]) if read else 0, dtype=bool)
+        if bad and self.on_bad_value == "reject":
+            for flags in bad.values():
+                kept &= ~flags
+        for i, kinds in why.items():
+            written = kept & read[i].is_valid().to_numpy(zero_copy_only=False)
+            if i in bad:
+                written &= ~bad[i]
+            target = self.columns[i].plan.target
+            for kind, flags in kinds.items():
+                hits = flags & written
+                count = int(hits.sum())
+                if not count:
+                    continue
+                counts = self.interpreted.setdefault(target, {})
+                counts[kind] = counts.get(kind, 0) + count
+                if kind in EXAMPLED:
+                    seen = self.examples.setdefault(f"{target}\x00{kind}", [])
+                    for index in np.flatnonzero(hits)[: max(0, 3 - len(seen))]:
+                        seen.append(_value(read[i], int(index)))
 
     def absorb(self, other: Transformer) -> None:
         """Add the counters of a converter that worked on other chunks of the same table."""
@@ -122,7 +175,14 @@ class Transformer:
         for mine, theirs in ((self.bad_counts, other.bad_counts), (self.cleaned, other.cleaned)):
             for column, count in theirs.items():
                 mine[column] = mine.get(column, 0) + count
+        for column, kinds in other.interpreted.items():
+            counts = self.interpreted.setdefault(column, {})
+            for kind, count in kinds.items():
+                counts[kind] = counts.get(kind, 0) + count
+        for key, values in other.examples.items():
+            self.examples[key] = (self.examples.get(key, []) + values)[:3]
         other.rows_read, other.bad_counts, other.cleaned = 0, {}, {}
+        other.interpreted, other.examples = {}, {}
 
     def conversion_name(self, target: str) -> str:
         col = next(c for c in self.columns if c.plan.target == target)
@@ -146,7 +206,11 @@ class Transformer:
     # --- the full path -----------------------------------------------------------------
 
     def _slow(
-        self, batch: pa.RecordBatch, read: list[pa.Array], indexes: list[int]
+        self,
+        batch: pa.RecordBatch,
+        read: list[pa.Array],
+        indexes: list[int],
+        why: dict[int, dict[str, np.ndarray]],
     ) -> tuple[list[pa.Array], dict[int, np.ndarray]]:
         bad: dict[int, np.ndarray] = {}
         data: dict[str, pa.Array] = {}
@@ -165,7 +229,18 @@ class Transformer:
         flagged = [i for i in indexes if self.columns[i].bad is not None]
         exprs = [self.columns[i].value for i in indexes]
         exprs += [self.columns[i].bad for i in flagged]  # type: ignore[misc]
+        exprs += [
+            e.alias(f"{_WHY}{i}_{kind}") for i in indexes for kind, e in self.columns[i].interpreted
+        ]
         out = frame.select(exprs)
+        for i in indexes:
+            col = self.columns[i]
+            why[i] = {
+                kind: out.get_column(f"{_WHY}{i}_{kind}").fill_null(False).to_numpy()
+                for kind, _ in col.interpreted
+            }
+            if col.read_by_rule is not None:
+                why[i].update(col.read_by_rule(read[i]))
         for i in flagged:
             flags = out.get_column(f"{_BAD}{i}").fill_null(False).to_numpy()
             if flags.any() and self.columns[i].recheck is not None:
@@ -353,6 +428,18 @@ class Transformer:
             row=row,
             value=value,
         )
+
+
+def _class_flags(batch: pa.RecordBatch, col: _Column, i: int) -> dict[str, np.ndarray]:
+    """Text or bytes a CAST made from another storage class (the read's class column)."""
+    codes = batch.column(col.source + CLASS_SUFFIX)
+    if codes.type != pa.int64():
+        raise ReadTypeChanged(col.plan.source, i, f"storage classes read as {codes.type}")
+    code = np.asarray(pc.fill_null(codes, 0).to_numpy(zero_copy_only=False))
+    number = (code == CLASS_CODES["integer"]) | (code == CLASS_CODES["real"])
+    if col.plan.type.kind == "blob":
+        return {"text_as_bytes": code == CLASS_CODES["text"], "number_as_bytes": number}
+    return {"number_as_text": number, "blob_as_text": code == CLASS_CODES["blob"]}
 
 
 def _null_where(array: pa.Array, flags: np.ndarray) -> pa.Array:

@@ -23,6 +23,8 @@ from arrowferry.dialects.sqlite.profile import (
     profile,
 )
 from arrowferry.dialects.sqlite.read import (
+    CLASS_CODES,
+    CLASS_SUFFIX,
     READ_TYPES,
     REAL_SUFFIX,
     ROWID,
@@ -37,8 +39,11 @@ from arrowferry.dialects.sqlite.read import (
     rowid_alias,
     rowid_span,
 )
+from arrowferry.dialects.sqlite.virtual import virtual_notes
 
 __all__ = [
+    "CLASS_CODES",
+    "CLASS_SUFFIX",
     "QUICK_CHECK_MAX_BYTES",
     "READ_TYPES",
     "REAL_SUFFIX",
@@ -65,4 +70,5 @@ __all__ = [
     "relation_names",
     "rowid_alias",
     "rowid_span",
+    "virtual_notes",
 ]

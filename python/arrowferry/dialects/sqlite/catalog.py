@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from arrowferry.dialects import sqllog
+from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqltext import (
     Definition,
     after_keyword,
@@ -24,7 +25,7 @@ from arrowferry.dialects.sqltext import (
     tokenize,
     words,
 )
-from arrowferry.errors import SourceError
+from arrowferry.errors import SchemaError, SourceError
 from arrowferry.model import (
     Check,
     Column,
@@ -83,8 +84,10 @@ def check_integrity(conn: sqlite3.Connection, path: Path) -> str | None:
     """
     if path.stat().st_size > QUICK_CHECK_MAX_BYTES:
         try:
+            # a virtual table has no b-tree of its own (and its module may be missing)
             for (name,) in conn.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                "SELECT name FROM sqlite_master WHERE type = 'table' "
+                "AND coalesce(sql, '') NOT LIKE 'CREATE VIRTUAL%'"
             ).fetchall():
                 conn.execute(f"SELECT 1 FROM {quote_ident(name)} LIMIT 1").fetchall()
         except sqlite3.DatabaseError as err:
@@ -122,19 +125,23 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     virtual = {
         name for name, sql in sql_of.items() if sql and sql.upper().startswith("CREATE VIRTUAL")
     }
+    # the driver's newer SQLite knows more modules, so more shadow tables
+    newer = vt.driver_kinds(conn) if virtual else {}
+    shadows: list[str] = []
     for name, kind, without_rowid, strict in entries:
         if name.startswith(_INTERNAL_PREFIX):
             continue  # sqlite_sequence, sqlite_stat1...: SQLite's bookkeeping, not the user's data
         if kind == "virtual" or name in virtual:
-            notes.append(f"skipped virtual table {name!r} (its module is SQLite-only)")
+            tables.append(_virtual_table(conn, name, sql_of.get(name) or ""))
             continue
-        if kind == "shadow":
-            notes.append(f"skipped virtual-table shadow table {name!r}")
+        if kind == "shadow" or newer.get(name) == "shadow":
+            shadows.append(name)
             continue
         if kind == "table":
             tables.append(
                 _table(conn, name, sql_of.get(name) or "", bool(without_rowid), bool(strict))
             )
+    notes += vt.shadow_notes(shadows, virtual)
     tables = [_resolve_fk_targets(t, tables) for t in tables]
     views = tuple(
         View(name, select_of_view(sql), _view_columns(conn, name))
@@ -150,6 +157,45 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             "not portable"
         )
     return Schema("sqlite", tuple(tables), views, tuple(notes))
+
+
+def _virtual_table(conn: sqlite3.Connection, name: str, sql: str) -> Table:
+    """A virtual table as the plain table its rows are copied into (read through the
+    module): its visible columns, plus the rowid an FTS or geopoly table gives its rows
+    (a document id other tables often refer to), as the primary key."""
+    module, _args = vt.module_of(sql)
+    try:
+        xinfo = vt.rows(
+            conn,
+            'SELECT cid, name, type, "notnull", dflt_value, pk, hidden '
+            f"FROM pragma_table_xinfo({_literal(name)}) ORDER BY cid",
+        )
+    except SourceError as err:
+        reason = vt.unreadable_reason(name, module, err, vt.available_modules(conn))
+        return Table(name, (), module=module or "?", unreadable=reason)
+    columns = [
+        _column(n, t or "", 0, None, 0, None, "", identity=False, autoinc=False)
+        for _cid, n, t, _nn, _d, _pk, hidden in xinfo
+        if hidden != 1  # the table-named and rank columns of FTS, its docid alias
+    ]
+    key: tuple[str, ...] = ()
+    names = {c.name.lower() for c in columns}
+    if module in vt.RTREE and columns:
+        key = (columns[0].name,)  # the id column is the R-tree's rowid
+        columns[0] = replace(columns[0], nullable=False)
+    elif "rowid" not in names and vt.has_rowid(conn, name):
+        columns.insert(0, Column("rowid", DataType("int64"), nullable=False, declared="INTEGER"))
+        key = ("rowid",)
+    return Table(
+        name,
+        tuple(columns),
+        primary_key=PrimaryKey(key) if key else None,
+        module=module or "?",
+    )
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _table(
@@ -423,4 +469,11 @@ def relation_names(conn: sqlite3.Connection) -> dict[str, str]:
 
 
 def column_names(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [row[1] for row in conn.execute(f"PRAGMA table_xinfo({quote_ident(table)})")]
+    try:
+        found = vt.rows(conn, f"SELECT name FROM pragma_table_xinfo({_literal(table)})")
+    except SourceError as err:  # a virtual table whose module neither SQLite has
+        raise SchemaError(
+            f"SQLite table {table!r} cannot be read ({err}); it cannot be replaced or appended "
+            "to: drop it with a SQLite that has its module, or choose another target"
+        ) from err
+    return [str(row[0]) for row in found]

@@ -11,6 +11,7 @@ import sqlite3
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
+from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.catalog import is_unresolved
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import SourceError
@@ -97,8 +98,8 @@ def profile(
             ]
     sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
     try:
-        row = conn.execute(sql).fetchone()
-    except sqlite3.DatabaseError as err:
+        row = vt.rows(conn, sql)[0]
+    except (sqlite3.DatabaseError, SourceError) as err:
         raise SourceError(f"cannot read table {table!r}: {err}") from err
     rows = int(row[0])
     values = iter(row[1:])
@@ -131,6 +132,8 @@ _DATE_FORMS = {
     "epoch_seconds": "typeof({q}) IN ('integer', 'real') AND NOT (abs({q}) < 5373484.5) AND abs(CAST({q} AS REAL)) < 1e11",
     "epoch_milliseconds": "typeof({q}) = 'integer' AND abs(CAST({q} AS REAL)) >= 1e11",
     "julian_days": "typeof({q}) IN ('integer', 'real') AND {q} >= 0 AND {q} < 5373484.5",
+    # julian day 1721425.5 is 0001-01-01: a number below it lands before year 1
+    "julian_days_before_year_1": "typeof({q}) IN ('integer', 'real') AND {q} >= 0 AND {q} < 1721425.5",
 }
 
 
@@ -138,5 +141,5 @@ def date_forms(conn: sqlite3.Connection, table: str, column: str) -> dict[str, i
     """How a date-like column's values are written (for the dry-run profile)."""
     q = quote_ident(column)
     parts = ", ".join(f"sum({cond.format(q=q)})" for cond in _DATE_FORMS.values())
-    row = conn.execute(f"SELECT {parts} FROM {quote_ident(table)}").fetchone()
+    row = vt.rows(conn, f"SELECT {parts} FROM {quote_ident(table)}")[0]
     return {name: int(v or 0) for name, v in zip(_DATE_FORMS, row, strict=True) if v}

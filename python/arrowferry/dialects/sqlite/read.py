@@ -10,7 +10,7 @@ batch is all NULL.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,6 +40,10 @@ READ_TYPES: dict[str, pa.DataType] = {
 
 REAL_SUFFIX = "_r"
 """A ``numeric`` read also yields ``c{i}_r``: the column's REAL values, as doubles."""
+CLASS_SUFFIX = "_k"
+"""A column read through a CAST may also yield ``c{i}_k``: the storage class each value
+had before it (``CLASS_CODES``; NULL for a NULL), so what the CAST interpreted is counted."""
+CLASS_CODES = {"integer": 1, "real": 2, "text": 3, "blob": 4}
 
 _CAST = {
     "integer": "{q}",
@@ -60,8 +64,12 @@ _TYPE_MISMATCH = re.compile(r"Type mismatch in column (?P<index>\d+): (?P<detail
 
 def rowid_alias(table: Table) -> str | None:
     """The name that reaches a rowid table's rowid: the first of ``_rowid_``, ``rowid``,
-    ``oid`` that no column shadows (None for WITHOUT ROWID, or all three shadowed)."""
-    if table.without_rowid:
+    ``oid`` that no column shadows (None for WITHOUT ROWID, or all three shadowed).
+
+    None for a virtual table too: a module may give its rows no rowid, or not seek
+    by it, so such a table is read in one piece (its rowid, when it has one, is a
+    column of the plan)."""
+    if table.without_rowid or table.module is not None:
         return None
     names = {c.name.lower() for c in table.columns}
     return next((alias for alias in ROWID_ALIASES if alias not in names), None)
@@ -73,11 +81,13 @@ def read_sql(
     *,
     rowid: str | None,
     rowids: tuple[int, int] | None = None,
+    classes: Collection[int] = (),
 ) -> str:
     """The SELECT that pins every column's Arrow type; column i is named ``c{i}``.
 
     ``rowid`` (an alias from :func:`rowid_alias`) adds the rowid as the first column;
     ``rowids`` (first, last) reads one range of a rowid table, through the rowid b-tree.
+    ``classes``: the columns (by position) that also yield their storage class.
 
     The first branch is a typed sentinel row (driver-traps.md A: the driver types a
     column from its first batch, and a NULL never upgrades it); the reader drops it.
@@ -99,6 +109,10 @@ def read_sql(
         if kind == "numeric":
             heads.append(f"0.0 AS {quote_ident(f'c{i}{REAL_SUFFIX}')}")
             body.append(f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
+        if i in classes:
+            codes = " ".join(f"WHEN '{k}' THEN {v}" for k, v in CLASS_CODES.items())
+            heads.append(f"0 AS {quote_ident(f'c{i}{CLASS_SUFFIX}')}")
+            body.append(f"CASE typeof({q}) {codes} END")
     if rowids is not None and rowid is None:
         raise ValueError("a rowid range needs the rowid")
     where = (

@@ -60,6 +60,10 @@ class MigrationOptions:
         PostgreSQL schema to read the tables from (PostgreSQL sources).
     create_views
         Translate the source's views with sqlglot and create those that translate.
+    materialize_views
+        PostgreSQL -> SQLite: create each materialized view as a table holding its rows
+        in the run's snapshot (SQLite has no materialized views; without this option each
+        one is named in a warning and not migrated).
     verbose
         Report each statement as it runs.
     """
@@ -83,6 +87,7 @@ class MigrationOptions:
     target_schema: str = "public"
     source_schema: str = "public"
     create_views: bool = True
+    materialize_views: bool = False
     verbose: bool = False
 
     def __post_init__(self) -> None:

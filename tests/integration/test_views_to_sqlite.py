@@ -96,6 +96,11 @@ REFUSED = {
         "GROUP BY a.actor_id",
         "public.group_concat",
     ),
+    # the same without ORDER BY (SQLite would run it, joining with ','): 'Last3, Last3'
+    "namesakes": (
+        "SELECT last_name, group_concat(last_name) AS names FROM actor GROUP BY last_name",
+        "public.group_concat",
+    ),
     "in_demand": ("SELECT film_id, payments_of(film_id) AS n FROM film", "public.payments_of"),
     "slugs": ("SELECT film_id, slugify(title) AS s FROM film", "public.slugify"),
     # PostgreSQL's own md5 has no SQLite function: the view fails when SQLite first runs it
@@ -159,7 +164,12 @@ def test_sample_views_return_in_sqlite_what_they_return_in_postgresql(
     out = tmp_path / "sample.db"
     result = af.migrate(sample, out)
     assert result.success, result.to_dict()["errors"]
-    assert _sqlite_views(out) == set(KEPT) | set(INEXACT), result.warnings
+    created = _sqlite_views(out)
+    for name in sorted(created - set(INEXACT)):  # whatever was created returns the same rows
+        want, got = pg_view_rows(sample, name), sqlite_view_rows(out, name)
+        assert len(want) > 0, name
+        assert not multiset_difference(want, got), (name, multiset_difference(want, got))
+    assert created == set(KEPT) | set(INEXACT), result.warnings
     for name, (_, called) in REFUSED.items():
         assert any(
             f"view {name!r} not created" in w and called.lower() in w.lower()
@@ -168,10 +178,6 @@ def test_sample_views_return_in_sqlite_what_they_return_in_postgresql(
             name,
             result.warnings,
         )
-    for name in KEPT:
-        want, got = pg_view_rows(sample, name), sqlite_view_rows(out, name)
-        assert len(want) > 0, name
-        assert not multiset_difference(want, got), (name, multiset_difference(want, got))
     # PostgreSQL's exact numeric against SQLite's doubles: said, in a warning and the ledger
     ledger = {e["table"]: e for e in result.ledger if e.get("kind") == "view"}
     assert set(ledger) == set(INEXACT), result.ledger

@@ -244,3 +244,57 @@ def test_materialized_views_are_named_or_materialized(sample: str, tmp_path: Pat
     finally:
         conn.close()
     assert kinds["rental_by_category"] == "table" and kinds["rental_category"] == "index"
+
+
+CHINOOK_VIEWS = {
+    # Invoice.Total is numeric(10,2): its sum is exact in SQLite too
+    "country_sales": 'SELECT "BillingCountry", sum("Total") AS total, count(*) AS invoices '
+    'FROM "Invoice" GROUP BY "BillingCountry"',
+    "track_listing": 'SELECT t."Name" AS track, a."Title", ar."Name" AS artist, t."Milliseconds" '
+    'FROM "Track" t JOIN "Album" a ON a."AlbumId" = t."AlbumId" '
+    'JOIN "Artist" ar ON ar."ArtistId" = a."ArtistId" WHERE t."Name" LIKE \'A%\'',
+    "usa_customers": 'SELECT "CustomerId", "FirstName" || \' \' || "LastName" AS name '
+    'FROM "Customer" WHERE "Country" ILIKE \'usa\'',
+    "recent_invoices": 'SELECT "InvoiceId", "InvoiceDate", "Total" FROM "Invoice" '
+    "WHERE \"InvoiceDate\" >= '2013-06-01'",
+    "genre_sizes": 'SELECT g."Name", count(*) AS tracks, sum(t."UnitPrice") AS price_total, '
+    'max(t."Bytes") AS largest FROM "Track" t JOIN "Genre" g ON g."GenreId" = t."GenreId" '
+    'GROUP BY g."Name"',
+}
+
+
+def _round_trip_views(sqlite_source: Path, pg_url: str, out: Path) -> af.MigrationResult:
+    """The corpus file into PostgreSQL, and PostgreSQL (with its views) back into SQLite:
+    every view created there returns PostgreSQL's rows; every other one is named."""
+    assert af.migrate(sqlite_source, pg_url).success
+    for name, body in CHINOOK_VIEWS.items() if "chinook" in sqlite_source.name else ():
+        sql(pg_url, f"CREATE VIEW {name} AS {body}")
+    result = af.migrate(pg_url, out)
+    assert result.success, result.to_dict()["errors"]
+    views = [r[0] for r in sql(pg_url, "SELECT viewname FROM pg_views WHERE schemaname = 'public'")]
+    created = _sqlite_views(out)
+    for name in views:
+        if name not in created:
+            assert any(f"view {name!r}" in w for w in result.warnings), (name, result.warnings)
+            continue
+        want, got = pg_view_rows(pg_url, name), sqlite_view_rows(out, name)
+        assert not multiset_difference(want, got), (name, multiset_difference(want, got))
+    return result
+
+
+def test_chinook_views_return_in_sqlite_what_they_return_in_postgresql(
+    chinook: Path, pg_url: str, tmp_path: Path
+) -> None:
+    result = _round_trip_views(chinook, pg_url, tmp_path / "back.db")
+    assert _sqlite_views(tmp_path / "back.db") == set(CHINOOK_VIEWS), result.warnings
+    for name in CHINOOK_VIEWS:  # none of them is compared empty
+        assert sqlite_view_rows(tmp_path / "back.db", name), name
+
+
+def test_northwind_views_come_back_with_their_rows(
+    northwind: Path, pg_url: str, tmp_path: Path
+) -> None:
+    """Northwind's views, translated into PostgreSQL and back into SQLite."""
+    result = _round_trip_views(northwind, pg_url, tmp_path / "back.db")
+    back = _sqlite_views(tmp_path / "back.db")
+    assert len(back) == 16 and not [w for w in result.warnings if "view" in w], result.warnings

@@ -25,12 +25,14 @@ CREATE FUNCTION _group_concat(text, text) RETURNS text LANGUAGE sql IMMUTABLE AS
 CREATE AGGREGATE group_concat(text) (SFUNC = _group_concat, STYPE = text);
 CREATE FUNCTION slugify(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
   SELECT lower(replace($1, ' ', '-')) $$;
+CREATE DOMAIN slug_text AS text CHECK (slugify(VALUE) = VALUE);
+CREATE DOMAIN short_slug AS slug_text DEFAULT slugify('Some Film') CHECK (length(VALUE) < 40);
 CREATE TABLE actor (actor_id serial PRIMARY KEY, first_name text NOT NULL,
   last_name text NOT NULL CHECK (slugify(last_name) <> ''));
 CREATE TABLE category (category_id serial PRIMARY KEY, name text NOT NULL);
 CREATE TABLE film (film_id serial PRIMARY KEY, title text NOT NULL, release_year year,
   rating mpaa_rating DEFAULT 'G', rental_rate numeric(4,2) NOT NULL DEFAULT 4.99,
-  slug text DEFAULT slugify('untitled film'), length smallint);
+  slug text DEFAULT slugify('untitled film'), handle short_slug, length smallint);
 CREATE INDEX film_slug ON film (slugify(title));
 CREATE TABLE film_actor (actor_id int REFERENCES actor, film_id int REFERENCES film,
   PRIMARY KEY (actor_id, film_id));
@@ -211,11 +213,26 @@ def test_user_functions_in_checks_defaults_and_indexes_are_named(
 ) -> None:
     result = af.migrate(sample, tmp_path / "sample.db", create_views=False)
     assert result.success, result.to_dict()["errors"]
-    for what in ("CHECK 'actor_last_name_check'", "default of film.slug", "index 'film_slug'"):
+    for what in (
+        "CHECK 'actor_last_name_check'",
+        "default of film.slug",
+        "index 'film_slug'",
+        # a domain's default, and its base domain's CHECK
+        "default of film.handle",
+        "CHECK 'handle_slug_text_check'",
+    ):
         assert any(w.startswith(what) and "public.slugify" in w for w in result.warnings), (
             what,
             result.warnings,
         )
+    conn = sqlite3.connect(tmp_path / "sample.db")
+    try:  # the domain's own CHECK, which calls only PostgreSQL's length, is kept
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            conn.execute(
+                "INSERT INTO film (film_id, title, handle) VALUES (99, 'x', ?)", ["y" * 50]
+            )
+    finally:
+        conn.close()
 
 
 def test_materialized_views_are_named_or_materialized(sample: str, tmp_path: Path) -> None:

@@ -301,6 +301,7 @@ class Domain:
     not_null: bool = False
     default: str | None = None  # the nearest one along the chain of base domains
     checks: tuple[tuple[str, str], ...] = ()  # (name, expression over VALUE)
+    chain: tuple[str, ...] = ()  # itself, then its base domains, as format_type names them
 
 
 @dataclass(frozen=True)
@@ -356,14 +357,15 @@ def domains(conn: Any) -> dict[str, Domain]:
     }
     out = {}
     for oid, (name, *_rest) in rows.items():
-        not_null, default, checks, at = False, None, [], oid
+        not_null, default, checks, at, chain = False, None, [], oid, []
         while at in rows:  # outermost first: its default wins
-            _name, base, nn, dflt, cons = rows[at]
+            link, base, nn, dflt, cons = rows[at]
             not_null = not_null or bool(nn)
             default = default if default is not None else dflt
             checks += [(cname, pg.check_body(definition)) for cname, definition in cons]
+            chain.append(link)
             at = base
-        out[name] = Domain(not_null, default, tuple(checks))
+        out[name] = Domain(not_null, default, tuple(checks), tuple(chain))
     return out
 
 

@@ -353,8 +353,12 @@ class SqlitePlanner:
         default = pgread.effective_default(col, self.facts.domains)
         if default is None:
             return None
-        own = ("default", table.name, col.name) if col.default is not None else None
-        calls = self._user_calls(own or ("domain", col.declared))
+        domain = self._domain(col)
+        owners: list[tuple[str, ...]] = []
+        if col.default is not None:
+            owners.append(("default", table.name, col.name))
+        owners += [("domain", t) for t in (domain.chain if domain and not owners else ())]
+        calls = self._user_calls(owners)
         if calls:
             self.warnings.append(f"default of {table.name}.{col.name} dropped: {calls}")
             return None
@@ -389,8 +393,8 @@ class SqlitePlanner:
     def _checks(self, table: Table, definitions: list[str]) -> list[tuple[str, str]]:
         """(CONSTRAINT ... CHECK (...), expression) for each CHECK that works in SQLite:
         the table's own, then its domain columns' (``VALUE`` becomes the column)."""
-        todo: list[tuple[str | None, str, dict[str, str], tuple[str, ...]]] = [
-            (c.name, c.expression, {}, ("check", table.name, c.name or "")) for c in table.checks
+        todo: list[tuple[str | None, str, dict[str, str], list[tuple[str, ...]]]] = [
+            (c.name, c.expression, {}, [("check", table.name, c.name or "")]) for c in table.checks
         ]
         for col in table.columns:
             domain = self._domain(col)
@@ -400,14 +404,14 @@ class SqlitePlanner:
                         f"{col.name}_{name}",
                         expr,
                         {"value": col.name},
-                        ("domain", col.declared, name),
+                        [("domain", t, name) for t in domain.chain],
                     )
                     for name, expr in domain.checks
                 ]
         out = []
-        for check_name, expression, aliases, owner in todo:
+        for check_name, expression, aliases, owners in todo:
             what = f"CHECK {check_name or expression!r} on {table.name}"
-            calls = self._user_calls(owner)
+            calls = self._user_calls(owners)
             if calls:
                 self.warnings.append(f"{what} not migrated: {calls}")
                 continue
@@ -432,10 +436,11 @@ class SqlitePlanner:
             out.append((ddl, expr))
         return out
 
-    def _user_calls(self, owner: tuple[str, ...]) -> str:
+    def _user_calls(self, owners: Sequence[tuple[str, ...]]) -> str:
         """Why an expression cannot be translated because it calls a function (or
-        operator) the source database defined itself; '' when it calls none."""
-        return user_calls(self.facts, owner)
+        operator) the source database defined itself; '' when it calls none. ``owners``:
+        where PostgreSQL may have recorded it (a domain's rule: any domain of its chain)."""
+        return next((c for c in (user_calls(self.facts, o) for o in owners) if c), "")
 
     def _domain(self, col: Column) -> Domain | None:
         return self.facts.domains.get(col.declared)
@@ -498,7 +503,7 @@ class SqlitePlanner:
         return out
 
     def _index(self, table: Table, index: Index) -> Statement | None:
-        calls = self._user_calls(("index", index.name))
+        calls = self._user_calls([("index", index.name)])
         if calls:
             self.warnings.append(f"index {index.name!r} on {table.name} not created: {calls}")
             return None

@@ -73,6 +73,9 @@ KEPT = {
     "running": "SELECT payment_id, sum(amount) OVER (PARTITION BY film_id ORDER BY payment_id) "
     "AS so_far FROM payment",
     "by_rating": "SELECT rating, count(*) AS n FROM film WHERE length > 70 GROUP BY rating",
+    # an enum compared with a label ('PG'::mpaa_rating): the label's text in SQLite
+    "rated_pg": "SELECT title, rating FROM film WHERE rating = 'PG' OR rating <> 'G'",
+    "rated_some": "SELECT title FROM film WHERE rating IN ('PG', 'NC-17')",
     "recent_films": "SELECT title, release_year, rental_rate FROM film WHERE release_year > 2005",
     "catalogue": "SELECT f.title, c.name, count(a.last_name) AS actors FROM film f "
     "JOIN film_category fc ON fc.film_id = f.film_id "
@@ -114,8 +117,9 @@ REFUSED = {
         "JOIN actor a ON a.actor_id = fa.actor_id GROUP BY f.title",
         "ORDER BY inside an aggregate",
     ),
-    # an enum label cast: SQLite would cast by the type name's affinity
-    "rated_pg": ("SELECT title FROM film WHERE rating = 'PG'", "mpaa_rating"),
+    # PostgreSQL orders an enum as declared ('PG' < 'PG-13' < 'R' < 'NC-17'), SQLite its text
+    "above_pg": ("SELECT title FROM film WHERE rating > 'PG'", "orders an enum"),
+    "first_rating": ("SELECT min(rating) AS r FROM film", "orders an enum"),
     "distinct_names": (
         "SELECT string_agg(DISTINCT last_name, ', ') AS names FROM actor",
         "DISTINCT aggregates",

@@ -53,10 +53,11 @@ def plan_views(
     warnings: list[str],
 ) -> ViewPlan:
     """Each view's SQLite statement; ``claim(name, what)`` gives its name in SQLite."""
-    relations = {t.name.lower(): _relation(t.name, _typed(t)) for t in tables}
+    enums = set(facts.enums)
+    relations = {t.name.lower(): _relation(t.name, _typed(t), enums) for t in tables}
     for view in schema.views:
-        typed = [(name, parse_pg_type(declared)) for name, declared in view.columns]
-        relations.setdefault(view.name.lower(), _relation(view.name, typed))
+        typed = [(name, parse_pg_type(declared), declared) for name, declared in view.columns]
+        relations.setdefault(view.name.lower(), _relation(view.name, typed, enums))
     out = ViewPlan()
     for view in schema.views:
         calls = user_calls(facts, ("view", view.name))
@@ -92,15 +93,19 @@ def _inexact(note: str) -> str:
     return f"{note}: floating point in SQLite, exact numeric in PostgreSQL"
 
 
-def _typed(table: Table) -> list[tuple[str, DataType]]:
-    return [(c.name, pgread.read_type(c.type)) for c in table.columns]
+def _typed(table: Table) -> list[tuple[str, DataType, str]]:
+    return [(c.name, pgread.read_type(c.type), c.declared) for c in table.columns]
 
 
-def _relation(name: str, columns: Sequence[tuple[str, DataType]]) -> Relation:
+def _relation(name: str, columns: Sequence[tuple[str, DataType, str]], enums: set[str]) -> Relation:
+    """A relation's columns by kind ("enum" for an enum type's, even through a domain)."""
     return Relation(
         name,
-        {c.lower(): (c, t.kind) for c, t in columns},
-        {c.lower(): (t.precision, t.scale) for c, t in columns if t.kind == "decimal"},
+        {
+            c.lower(): (c, "enum" if {declared, t.raw} & enums else t.kind)
+            for c, t, declared in columns
+        },
+        {c.lower(): (t.precision, t.scale) for c, t, _ in columns if t.kind == "decimal"},
     )
 
 

@@ -35,6 +35,7 @@ from arrowferry.dialects.translate.to_postgresql import (
 )
 from arrowferry.dialects.translate.to_sqlite import (
     check_casts,
+    enum_labels,
     in_list,
     like_as_sqlite,
     numeric_arithmetic,
@@ -182,7 +183,8 @@ def translate_query(
             to_char_as_strftime(tree, kinds)
             numeric_arithmetic(tree, kinds, sizes, notes if notes is not None else [])
             tree = tree.transform(lambda node: numeric_division(node, kinds), copy=False)
-            tree = tree.transform(in_list).transform(like_as_sqlite)
+            tree = tree.transform(in_list, copy=False).transform(like_as_sqlite, copy=False)
+            enum_labels(tree, kinds)
             check_casts(tree)
         return tree.sql(dialect=DIALECT[target], identify=True)
     except SqlglotError as err:

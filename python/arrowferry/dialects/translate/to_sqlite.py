@@ -322,3 +322,31 @@ def refuse_ordered_aggregates(tree: exp.Expression) -> None:
                 f"{order.parent.sql(dialect='postgres')}: ORDER BY inside an aggregate needs "
                 "SQLite 3.44, and older SQLite cannot open a file whose schema holds one"
             )
+
+
+def enum_labels(tree: exp.Expression, kinds: dict[int, str]) -> None:
+    """An enum column holds its labels as text in SQLite. Compared for (in)equality with
+    ``'PG'::mpaa_rating``, it is compared with the label's text; ordered (``<``, BETWEEN,
+    min, max), PostgreSQL follows the labels' declaration and SQLite their text: refused."""
+    from sqlglot import exp
+
+    def enum(node: exp.Expression | None) -> bool:
+        return node is not None and kinds.get(id(unwrap(node))) == "enum"
+
+    for node in list(tree.find_all(exp.EQ, exp.NEQ, exp.In)):
+        sides = [node.this] if isinstance(node, exp.In) else [node.this, node.expression]
+        if not any(enum(side) for side in sides):
+            continue
+        operands = node.expressions if isinstance(node, exp.In) else sides
+        for operand in operands:
+            inner = unwrap(operand)
+            if isinstance(inner, exp.Cast) and text_literal(inner.this) is not None:
+                inner.replace(unwrap(inner.this).copy())
+    ordered = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.Min, exp.Max)
+    for node in tree.find_all(*ordered):
+        operands = [node.this, node.args.get("expression"), node.args.get("low")]
+        if any(enum(o) for o in operands):
+            raise TranslationError(
+                f"{node.sql(dialect='postgres')}: PostgreSQL orders an enum by its labels' "
+                "declaration, SQLite (which holds the labels as text) alphabetically"
+            )

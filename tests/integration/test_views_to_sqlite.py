@@ -119,7 +119,7 @@ REFUSED = {
     ),
     # PostgreSQL orders an enum as declared ('PG' < 'PG-13' < 'R' < 'NC-17'), SQLite its text
     "above_pg": ("SELECT title FROM film WHERE rating > 'PG'", "orders an enum"),
-    "first_rating": ("SELECT min(rating) AS r FROM film", "orders an enum"),
+    "last_rating": ("SELECT max(rating) AS r FROM film", "orders an enum"),  # NC-17, not R
     "distinct_names": (
         "SELECT string_agg(DISTINCT last_name, ', ') AS names FROM actor",
         "DISTINCT aggregates",

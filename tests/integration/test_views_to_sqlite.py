@@ -87,6 +87,9 @@ KEPT = {
     "surnames": "SELECT last_name, string_agg(last_name, ', ') AS names FROM actor "
     "GROUP BY last_name",
     "big_categories": "SELECT category FROM sales_by_category WHERE total_sales > 1000",
+    # concat ignores NULLs in both; SQLite's own concat() is 3.44+, || is not
+    "labels": "SELECT film_id, concat(title, ' (', release_year, ')') AS label, "
+    "concat(NULL::text, title, NULL::text) AS plain FROM film",
     "paid_at": "SELECT payment_id, payment_date FROM payment WHERE payment_id <= 50",
 }
 INEXACT = {
@@ -123,6 +126,12 @@ REFUSED = {
     "distinct_names": (
         "SELECT string_agg(DISTINCT last_name, ', ') AS names FROM actor",
         "DISTINCT aggregates",
+    ),
+    # PostgreSQL prints 4.99 as '4.99' but 0.90 as '0.90' and true as 't' or 'true'
+    "price_tags": ("SELECT film_id, '$' || rental_rate AS tag FROM film", "text of a decimal"),
+    "is_long": (
+        "SELECT film_id, concat(title, ': ', length > 70) AS s FROM film",
+        "text of a boolean",
     ),
     # reads a view that is not created
     "on_actor_info": ("SELECT actor_id FROM actor_info", "actor_info"),

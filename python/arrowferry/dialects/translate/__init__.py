@@ -42,6 +42,7 @@ from arrowferry.dialects.translate.to_sqlite import (
     numeric_division,
     refuse_changed_casts,
     refuse_ordered_aggregates,
+    text_of_values,
     to_char_as_strftime,
 )
 
@@ -180,6 +181,7 @@ def translate_query(
                     respell_scope(scope, relations, kinds, sizes)
             refuse_changed_casts(tree, kinds)
             refuse_ordered_aggregates(tree)
+            text_of_values(tree, kinds)
             to_char_as_strftime(tree, kinds)
             numeric_arithmetic(tree, kinds, sizes, notes if notes is not None else [])
             tree = tree.transform(lambda node: numeric_division(node, kinds), copy=False)

@@ -282,7 +282,7 @@ def numeric_arithmetic(
 def _computes(node: exp.Expression | None) -> bool:
     from sqlglot import exp
 
-    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Pow, exp.DPipe)):
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Pow)):
         return True
     return isinstance(node, exp.Func) and type(node).__name__ not in _EXACT_OF_NUMERIC
 
@@ -350,3 +350,33 @@ def enum_labels(tree: exp.Expression, kinds: dict[int, str]) -> None:
                 f"{node.sql(dialect='postgres')}: PostgreSQL orders an enum by its labels' "
                 "declaration, SQLite (which holds the labels as text) alphabetically"
             )
+
+
+def text_of_values(tree: exp.Expression, kinds: dict[int, str]) -> None:
+    """``||``, ``concat`` and ``concat_ws`` print their operands: PostgreSQL's text of a
+    boolean, numeric, float, timestamptz or interval differs from SQLite's (``'true'``
+    against ``'1'``, ``'1.50'`` against ``'1.5'``), so such a view is refused. ``concat``
+    becomes ``||`` of COALESCEd operands (the same: NULL is ''), which every SQLite
+    reads; its own concat() arrived in 3.44."""
+    from sqlglot import exp
+
+    for node in list(tree.find_all(exp.DPipe, exp.Concat, exp.ConcatWs)):
+        operands = [node.this, node.expression] if isinstance(node, exp.DPipe) else node.expressions
+        for operand in operands:
+            inner = unwrap(operand)
+            kind = kinds.get(id(inner), "")
+            if isinstance(inner, (exp.Predicate, exp.Boolean, exp.Not, exp.Connector)):
+                kind = "boolean"  # PostgreSQL prints 't' / 'f'... SQLite 1 / 0
+            if kind in _TEXT_DIFFERS:
+                raise TranslationError(
+                    f"{node.sql(dialect='postgres')}: PostgreSQL's text of a {kind} value "
+                    "differs from SQLite's"
+                )
+        if type(node) is exp.Concat and operands:
+            parts = [
+                exp.Coalesce(this=o.copy(), expressions=[exp.Literal.string("")]) for o in operands
+            ]
+            joined: exp.Expression = parts[0]
+            for part in parts[1:]:
+                joined = exp.DPipe(this=joined, expression=part)
+            node.replace(exp.Paren(this=joined))

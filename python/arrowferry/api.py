@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,21 @@ from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
+from arrowferry.plan.defaults import try_on_target
 from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
-from arrowferry.progress import NullReporter, Reporter
+from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
-from arrowferry.types import from_sqlite_declared, parse_pg_type, to_pg_ddl, to_sqlite_ddl
+from arrowferry.types import (
+    TypeMappings,
+    from_sqlite_declared,
+    parse_pg_type,
+    to_pg_ddl,
+    to_sqlite_ddl,
+)
 from arrowferry.urls import Endpoint, parse_url
+from arrowferry.wording import noun
 
 UrlLike = str | os.PathLike[str] | Endpoint
 
@@ -103,7 +112,9 @@ class Migration:
                     "(PostgreSQL -> PostgreSQL is pg_dump's job)"
                 )
             if self.options.target_schema != "public":
-                raise BadInputError("target_schema applies to a PostgreSQL target; SQLite has none")
+                raise BadInputError(
+                    "--target-schema applies to a PostgreSQL target; SQLite has none"
+                )
         elif self.target is not None and self.target.dialect != "postgresql":
             raise BadInputError(
                 f"a SQLite source goes into PostgreSQL; got {self.target.masked_url} "
@@ -132,7 +143,7 @@ class Migration:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
             profiles = {
                 t.name: sqlite.profile(
-                    conn, t.name, self._profiled_columns(t), sqlite.needs_measures(t)
+                    conn, t.name, self._profiled_columns(t), self._measured_columns(t)
                 )
                 for t in tables
             }
@@ -182,7 +193,18 @@ class Migration:
         """
         if self.options.dry_run:
             return list(table.column_names)
-        return [c.name for c in table.columns if sqlite.needs_profile(c)]
+        mapped = self._mapped_columns(table)
+        return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
+
+    def _measured_columns(self, table: Table) -> set[str]:
+        return sqlite.needs_measures(table) | self._mapped_columns(table)
+
+    def _mapped_columns(self, table: Table) -> set[str]:
+        """Columns --type-map gives another type: the plan measures them as it measures
+        a declared type of that kind (an unbounded numeric needs its values' widest
+        magnitude, or a REAL of 123456789.5 would not fit its Arrow decimal)."""
+        mappings = TypeMappings(self.options.type_mappings)
+        return {c.name for c in table.columns if mappings.lookup(table.name, c.name, c.declared)}
 
     # --- running ---------------------------------------------------------------------
 
@@ -192,6 +214,16 @@ class Migration:
         Bad input (a missing or corrupt file, an unreachable server, a table that
         does not exist) raises before anything is created in the target.
         """
+        with echo_statements() if self.options.verbose else nullcontext():
+            return self._migrate()
+
+    def _migrate(self) -> MigrationResult:
+        result = self._run()
+        # several tables, lanes or retries may meet the same thing: say it once
+        result.warnings = list(dict.fromkeys(result.warnings))
+        return result
+
+    def _run(self) -> MigrationResult:
         start = time.perf_counter()
         plan = self.plan()
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
@@ -206,6 +238,8 @@ class Migration:
         result.target = target.masked_url if target is not None else None
         if target is not None:
             self._check_target(target, plan)
+            if self.options.dry_run:
+                _try_defaults(target, plan, result)
         if not self.options.dry_run and target is not None:
             Pipeline(plan, self.source.path, target, self.options, self.reporter, result).run()
         if self.options.dry_run:
@@ -225,7 +259,7 @@ class Migration:
         if path.exists():
             self._check_sqlite_target(path, plan)
         elif self.options.data_only:
-            raise SchemaError(f"data_only: the target file {str(path)!r} does not exist")
+            raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
         if self.options.dry_run:
             result.tables_processed = 0
             return
@@ -247,23 +281,23 @@ class Migration:
             missing = sorted(set(names) - {n for n in names if n.lower() in known})
             if missing:
                 raise SchemaError(
-                    f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
-                    f"{str(path)!r}; create them first or drop data_only"
+                    f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
+                    f"{str(path)!r}; create {noun(len(missing), 'it', 'them')} first or leave out "
+                    "--data-only"
                 )
             for table in plan.tables:
                 have = {c.lower() for c in columns[table.name]}
                 lacking = [c.target for c in table.columns if c.target.lower() not in have]
                 if lacking:
                     raise SchemaError(
-                        f"data_only: table {table.name!r} in {str(path)!r} has no column "
+                        f"--data-only: table {table.name!r} in {str(path)!r} has no column "
                         f"{', '.join(repr(c) for c in lacking)} (it has "
                         f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
                     )
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
-                f"table(s) {', '.join(repr(p) for p in present)} already exist in {str(path)!r}; "
-                "pass drop_tables (--drop-tables) to replace them, or data_only (--data-only) to "
-                "append into them"
+                f"{_tables(present)} already {_exist(present)} in {str(path)!r}; pass "
+                "--drop-tables to replace them, or --data-only to append into them"
             )
 
     def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
@@ -290,15 +324,42 @@ class Migration:
             missing = sorted(set(names) - set(present))
             if missing:
                 raise SchemaError(
-                    f"data_only: table(s) {', '.join(repr(m) for m in missing)} do not exist in "
-                    f"{target.masked_url} (schema {schema!r}); create them first or drop data_only"
+                    f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
+                    f"{target.masked_url} (schema {schema!r}); create {noun(len(missing), 'it', 'them')} "
+                    "first or leave out "
+                    "--data-only"
                 )
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
-                f"table(s) {', '.join(repr(p) for p in present)} already exist in {target.masked_url} "
-                f"(schema {schema!r}); pass drop_tables (--drop-tables) to replace them, or data_only "
-                "(--data-only) to append into them"
+                f"{_tables(present)} already {_exist(present)} in {target.masked_url} "
+                f"(schema {schema!r}); pass --drop-tables to replace them, or --data-only to "
+                "append into them"
             )
+
+
+def _tables(names: Sequence[str]) -> str:
+    return f"{noun(len(names), 'table')} {', '.join(repr(n) for n in names)}"
+
+
+def _do(names: Sequence[str]) -> str:
+    return noun(len(names), "does")
+
+
+def _exist(names: Sequence[str]) -> str:
+    return noun(len(names), "exists", "exist")
+
+
+def _try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
+    """A dry run tries its translated defaults, CHECKs and indexes on the target, as the
+    run will (writing nothing), and says which the target refuses."""
+    conn = pg.connect(target)
+    try:
+        notes = try_on_target(conn, plan)
+    finally:
+        conn.close()
+    plan.warnings.extend(notes)
+    result.warnings.extend(notes)
+    result.plan = plan.to_dict()
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:
@@ -399,6 +460,9 @@ def map_type(
 ) -> str:
     """The target DDL type for a declared source type.
 
+    ``type_mappings`` keys match as in a migration: case-insensitively, the whole
+    declared text first (``varchar(10)``), then its name alone (``varchar``).
+
     Examples
     --------
     >>> map_type("NVARCHAR(40)")
@@ -407,9 +471,12 @@ def map_type(
     'bigint'
     >>> map_type("character varying(40)", "postgresql", "sqlite")
     'VARCHAR(40)'
+    >>> map_type("NVARCHAR(40)", type_mappings={"nvarchar": "text"})
+    'text'
     """
-    if type_mappings and type in type_mappings:
-        return type_mappings[type]
+    chosen = TypeMappings(type_mappings).for_type(type)
+    if chosen is not None:
+        return chosen
     if source_dialect == "sqlite" and target_dialect == "postgresql":
         dtype = from_sqlite_declared(type)
         return to_pg_ddl(dtype) if dtype is not None else "text"

@@ -22,6 +22,7 @@ from arrowferry import __version__, embedded
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
 from arrowferry.options import MigrationOptions
 from arrowferry.urls import mask_url
+from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
     from arrowferry.model import Schema
@@ -29,33 +30,99 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Options of `migrate` that shape only the command line's output; every other option
+# is passed to Migration under its own name, the keyword of af.migrate()
+CLI_ONLY_OPTIONS = ("as_json", "quiet")
+
 
 def _err(text: str) -> None:
     """One paragraph on stderr: driver messages often span lines, the user gets one."""
-    click.echo(f"error: {' '.join(mask_url(text).split())}", err=True)
+    click.echo(f"error: {_one_paragraph(text)}", err=True)
+
+
+def _one_paragraph(text: str) -> str:
+    return " ".join(mask_url(text).split())
+
+
+def _json_failure(command: str | None, message: str, table: str | None = None) -> None:
+    """The JSON a --json run prints however it ends: the keys of its normal output,
+    empty, with ``success`` false and the error in ``errors``."""
+    error = {"table": table, "message": _one_paragraph(message), "fatal": True}
+    if command == "inspect":
+        from dataclasses import asdict
+
+        from arrowferry.model import Schema
+
+        shape: dict[str, Any] = {**asdict(Schema("", ())), "success": False}
+    else:
+        from arrowferry.result import MigrationResult
+
+        shape = MigrationResult(success=False).to_dict()
+    shape["errors"] = [error]
+    click.echo(json.dumps(shape, default=str))
 
 
 def handle_errors(func: F) -> F:
-    """Turn every arrowferry error into one paragraph on stderr and its exit code."""
+    """Turn every arrowferry error into one paragraph on stderr and its exit code
+    (and, with --json, the failure's JSON object on stdout)."""
 
     @wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
         except ArrowferryError as err:
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), err.message, getattr(err, "table", None))
             _err(err.message)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
-            _err("interrupted; tables that were loading were rolled back")
+            message = "interrupted; tables that were loading were rolled back"
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), message)
+            _err(message)
             sys.exit(130)
 
     return wrapper  # type: ignore[return-value]
 
 
+def _command_name() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.info_name if ctx is not None else None
+
+
 class _Group(click.Group):
-    def main(self, *args: Any, **kwargs: Any) -> Any:
-        # click's own usage errors exit 2 already, matching EXIT_BAD_INPUT
-        return super().main(*args, **kwargs)
+    """Usage errors exit 2 (click's own code, matching EXIT_BAD_INPUT); with --json
+    anywhere on the command line they also print the failure's JSON object."""
+
+    def make_context(
+        self,
+        info_name: str | None,
+        args: list[str],
+        parent: click.Context | None = None,
+        **extra: Any,
+    ) -> click.Context:
+        argv = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except click.UsageError as err:
+            _usage_error_json(argv, err)
+            raise
+        ctx.meta["arrowferry.argv"] = argv
+        return ctx
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as err:
+            _usage_error_json(ctx.meta.get("arrowferry.argv", []), err)
+            raise
+
+
+def _usage_error_json(argv: list[str], err: click.UsageError) -> None:
+    if "--json" in argv and not getattr(err, "arrowferry_reported", False):
+        err.arrowferry_reported = True  # type: ignore[attr-defined]  # nested groups re-raise it
+        command = next((a for a in argv if a in ("migrate", "inspect")), None)
+        _json_failure(command, err.format_message())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -103,21 +170,18 @@ def main() -> None:
 )
 @click.option(
     "--include",
-    "include_tables",
     multiple=True,
     metavar="PATTERN",
     help="Only these tables (name or glob; repeatable).",
 )
 @click.option(
     "--exclude",
-    "exclude_tables",
     multiple=True,
     metavar="PATTERN",
     help="Skip these tables (name or glob; repeatable).",
 )
 @click.option(
     "--type-map",
-    "type_map",
     multiple=True,
     metavar="KEY=TYPE",
     help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).",
@@ -162,18 +226,15 @@ def main() -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
-@click.option("-v", "--verbose", is_flag=True, help="Show every statement as it runs.")
+@click.option(
+    "-v",
+    "--verbose",
+    is_flag=True,
+    help="Log every SQL statement sent to either database on stderr (also with --json).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
-def migrate(
-    source: str,
-    target: str | None,
-    type_map: tuple[str, ...],
-    as_json: bool,
-    quiet: bool,
-    no_views: bool,
-    **options: Any,
-) -> None:
+def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
     """Migrate SOURCE into TARGET: a SQLite file into PostgreSQL, or back.
 
     SOURCE is a SQLite file (or sqlite:/// URL) and TARGET a postgresql:// URL; with no
@@ -184,12 +245,10 @@ def migrate(
     """
     from arrowferry.api import Migration
     from arrowferry.progress import NullReporter, RichReporter
-    from arrowferry.types import parse_type_map_option
 
-    options["type_mappings"] = parse_type_map_option(type_map)
-    options["create_views"] = not no_views
     show_progress = not (quiet or as_json or options["dry_run"]) and sys.stderr.isatty()
-    reporter = RichReporter(verbose=options["verbose"]) if show_progress else NullReporter()
+    reporter = RichReporter() if show_progress else NullReporter()
+    # every other option is passed under its own name: the keyword of af.migrate()
     migration = Migration(source, target, reporter=reporter, **options)
     if isinstance(reporter, RichReporter):
         with reporter:
@@ -216,7 +275,7 @@ def _print_plan(result: MigrationResult) -> None:
     for table in plan.get("tables", []):
         out.print(
             f"\n[bold]{table['source']}[/bold] -> {plan['target_schema']}.{table['target']}: "
-            f"{table['rows']:,} rows"
+            f"{plural(table['rows'], 'row')}"
         )
         for col in table["columns"]:
             held = ", ".join(f"{n:,} {k}" for k, n in col["profile"].items()) or "nothing"
@@ -241,6 +300,7 @@ def _print_plan(result: MigrationResult) -> None:
 
 def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     out = Console(highlight=False, soft_wrap=True)
@@ -252,15 +312,17 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     out.print(table)
     s = result.summary
     out.print(
-        f"{result.tables_processed} tables, {result.rows_migrated:,} rows in {result.duration:.2f}s; "
-        f"{s.tables_created} tables created, {s.indexes_created} indexes, "
-        f"{s.constraints_applied} constraints ({s.foreign_keys_created} foreign keys), "
-        f"{s.views_created} views, {s.sequences_reset} sequences reset"
+        f"{plural(result.tables_processed, 'table')}, {plural(result.rows_migrated, 'row')} in "
+        f"{result.duration:.2f}s; {plural(s.tables_created, 'table')} created, "
+        f"{plural(s.indexes_created, 'index')}, {plural(s.constraints_applied, 'constraint')} "
+        f"({plural(s.foreign_keys_created, 'foreign key')}), {plural(s.views_created, 'view')}, "
+        f"{plural(s.sequences_reset, 'sequence')} reset"
     )
     _print_warnings(out, result.warnings + _ledger_warnings(result))
     if result.rejected:
         out.print(
-            f"\n[red]{result.rows_rejected:,} row(s) rejected[/red] (values that cannot be stored exactly):"
+            f"\n[red]{plural(result.rows_rejected, 'row')} rejected[/red] "
+            "(values that cannot be stored exactly):"
         )
         for item in result.rejected:
             out.print(f"  - {item['table']}.{item['column']}: {item['count']:,}", markup=False)
@@ -268,19 +330,33 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
             out.print(f"  {name}: {path}", markup=False)
     for error in result.errors:
         out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
+    if result.not_attempted:
+        count = len(result.not_attempted)
+        out.print(
+            f"[red]{count} table{'s' if count != 1 else ''} not attempted[/red] (the run stopped "
+            f"at the error; --continue-on-error goes on): {escape(', '.join(result.not_attempted))}",
+            markup=True,
+        )
     if result.target:  # plain echo: a script must get the URL unwrapped
         click.echo(f"\ntarget: {result.target}")
         if embedded_target:
             click.echo(f"psql:   psql '{result.target}'")
 
 
+# ledger counts the summary already says: the rejected rows' section, and the result's
+# warnings for values stored as NULL or cleaned
+_SAID_ELSEWHERE = {"rejected", "nulled", "cleaned"}
+
+
 def _ledger_warnings(result: MigrationResult) -> list[str]:
-    """The ledger in the summary: columns where values were rejected, nulled or cleaned,
-    and a pointer to the full ledger (lossy steps that may apply) in --json / --dry-run."""
+    """The ledger in the summary: per column, the counts nothing else in the summary
+    says, and a pointer to the full ledger (lossy steps that may apply) in --json / --dry-run."""
     lines = []
     possible = 0
     for entry in result.ledger:
-        counts = ", ".join(f"{n:,} {k}" for k, n in entry["counts"].items() if n)
+        counts = ", ".join(
+            f"{n:,} {k}" for k, n in entry["counts"].items() if n and k not in _SAID_ELSEWHERE
+        )
         possible += bool(entry["lossy"])
         if counts:
             notes = "; ".join(entry["lossy"])
@@ -290,15 +366,16 @@ def _ledger_warnings(result: MigrationResult) -> list[str]:
             )
     if possible:
         lines.append(
-            f"ledger: {possible} column(s) have conversion steps that may change a value "
-            "(e.g. REAL into numeric); --dry-run and --json list them"
+            f"ledger: {plural(possible, 'column')} {noun(possible, 'has')} conversion steps that "
+            "may change a value "
+            f"(e.g. REAL into numeric); --dry-run and --json list {noun(possible, 'it', 'them')}"
         )
     return lines
 
 
 def _print_warnings(out: Any, warnings: list[str]) -> None:
     if warnings:
-        out.print(f"\n[yellow]{len(warnings)} warning(s)[/yellow]")
+        out.print(f"\n[yellow]{plural(len(warnings), 'warning')}[/yellow]")
         for text in warnings:
             out.print(f"  - {text}", markup=False)
 
@@ -316,7 +393,8 @@ def inspect(url: str, schema: str, as_json: bool) -> None:
     if as_json:
         from dataclasses import asdict
 
-        click.echo(json.dumps(asdict(found), default=str))
+        shape = {**asdict(found), "success": True, "errors": []}  # a failure's shape too
+        click.echo(json.dumps(shape, default=str))
         return
     _print_schema(found)
 

@@ -1,8 +1,16 @@
-"""Options of a migration: the same names as keyword arguments and CLI flags."""
+"""Options of a migration: the same names as keyword arguments and CLI flags.
+
+Every long option of ``arrowferry migrate`` but ``--json`` and ``--quiet`` (which shape
+only the command line's output) is a keyword of :func:`arrowferry.migrate`, spelled with
+underscores: ``--batch-size`` is ``batch_size=``, ``--include`` is ``include=``,
+``--type-map`` is ``type_map=``, ``--no-views`` is ``no_views=True``. Some fields have a
+longer name too (``include_tables``, ``type_mappings``, ``create_views``); both work.
+"""
 
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -10,6 +18,15 @@ from typing import Any, Literal
 from arrowferry.errors import BadInputError
 
 OnBadValue = Literal["reject", "null", "fail"]
+
+# The CLI's spellings of fields named otherwise (tests/unit/test_option_names.py holds
+# every long option of `migrate` to a keyword here or a field)
+ALIASES: Mapping[str, str] = {
+    "include": "include_tables",
+    "exclude": "exclude_tables",
+    "type_map": "type_mappings",
+}
+NEGATIONS: Mapping[str, str] = {"no_views": "create_views"}
 
 
 @dataclass(frozen=True)
@@ -40,10 +57,13 @@ class MigrationOptions:
     dry_run
         Build and return the full plan; connect read-only and write nothing.
     include_tables, exclude_tables
-        Table names or glob patterns (``tmp_*``); excludes win.
+        Table names or glob patterns (``tmp_*``); excludes win. Keywords ``include``
+        and ``exclude`` too, as the CLI's ``--include`` and ``--exclude``.
     type_mappings
         Target types by declared type (``{"custom_type": "text"}``) or by
-        ``table.column`` (``{"orders.total": "numeric(12,2)"}``).
+        ``table.column`` (``{"orders.total": "numeric(12,2)"}``); keys compare
+        case-insensitively. Keyword ``type_map`` too, which also takes the CLI's
+        ``KEY=TYPE`` strings (``type_map=["orders.total=numeric(12,2)"]``).
     on_bad_value
         A value that cannot be stored exactly: ``"reject"`` (default) sends its whole
         row to ``<reject_dir>/<table>.jsonl`` and goes on; ``"null"`` stores NULL
@@ -60,12 +80,16 @@ class MigrationOptions:
         PostgreSQL schema to read the tables from (PostgreSQL sources).
     create_views
         Translate the source's views with sqlglot and create those that translate.
+        ``no_views=True`` (the CLI's ``--no-views``) is ``create_views=False``.
     materialize_views
         PostgreSQL -> SQLite: create each materialized view as a table holding its rows
         in the run's snapshot (SQLite has no materialized views; without this option each
         one is named in a warning and not migrated).
     verbose
-        Report each statement as it runs.
+        Show every SQL statement sent to either database on stderr while the migration
+        runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
+        Every statement is logged there whatever this says: with logging configured
+        your own way, leave it off.
     """
 
     schema_only: bool = False
@@ -92,22 +116,18 @@ class MigrationOptions:
 
     def __post_init__(self) -> None:
         if self.schema_only and self.data_only:
-            raise BadInputError("schema_only and data_only cannot both be set")
-        if self.batch_size < 1:
-            raise BadInputError(f"batch_size must be at least 1, not {self.batch_size}")
-        if self.batch_bytes < 1:
-            raise BadInputError(f"batch_bytes must be at least 1, not {self.batch_bytes}")
-        if self.workers is not None and self.workers < 1:
-            raise BadInputError(f"workers must be at least 1, not {self.workers}")
-        if self.lanes is not None and self.lanes < 1:
-            raise BadInputError(f"lanes must be at least 1, not {self.lanes}")
+            raise BadInputError("--schema-only and --data-only cannot both be set")
+        for name in ("batch_size", "batch_bytes", "workers", "lanes"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise BadInputError(f"{flag(name)} must be at least 1, not {value}")
         if self.on_bad_value not in ("reject", "null", "fail"):
             raise BadInputError(
-                f"on_bad_value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
+                f"--on-bad-value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
         if not self.target_schema or not self.source_schema:
-            raise BadInputError("target_schema and source_schema must not be empty")
+            raise BadInputError("--target-schema and --source-schema must not be empty")
         for name in ("include_tables", "exclude_tables"):
             value = getattr(self, name)
             if isinstance(value, str):
@@ -129,16 +149,69 @@ class MigrationOptions:
     ) -> MigrationOptions:
         """Options from keyword arguments, rejecting unknown names with a clear error."""
         base = options or cls()
+        kwargs = _canonical(kwargs)
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise BadInputError(
-                f"unknown option(s) {', '.join(unknown)}; known options: {', '.join(sorted(known))}"
+                f"unknown option(s) {', '.join(unknown)}; known options: "
+                f"{', '.join(sorted(cls.keywords()))}"
             )
         return replace(base, **kwargs) if kwargs else base
+
+    @classmethod
+    def keywords(cls) -> frozenset[str]:
+        """Every keyword :meth:`from_kwargs` accepts: the fields and the CLI's spellings."""
+        return frozenset(cls.__dataclass_fields__) | set(ALIASES) | set(NEGATIONS)
+
+
+def _canonical(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Keywords spelled as the CLI's options, under their fields' names."""
+    out: dict[str, Any] = {}
+    for name, value in kwargs.items():
+        field_name, value = _as_field(name, value)
+        if field_name in out and out[field_name] != value:
+            raise BadInputError(
+                f"option {field_name} is given under two names with different values; give one"
+            )
+        out[field_name] = value
+    return out
+
+
+def _as_field(name: str, value: Any) -> tuple[str, Any]:
+    if name in NEGATIONS:
+        return NEGATIONS[name], not value
+    if name == "type_map" and not isinstance(value, Mapping):
+        from arrowferry.types import parse_type_map_option
+
+        return ALIASES[name], parse_type_map_option(as_tuple(value))
+    return ALIASES.get(name, name), value
+
+
+def flag(keyword: str, value: str | None = None) -> str:
+    """An option as every message names it: by its CLI flag, which is also the keyword
+    of :func:`arrowferry.migrate` spelled with underscores (``--on-bad-value null`` is
+    ``on_bad_value="null"``, ``--type-map 'a.b=text'`` is ``type_map=["a.b=text"]``).
+
+    >>> flag("type_map", "orders.total=numeric(12,2)")
+    "--type-map 'orders.total=numeric(12,2)'"
+    """
+    if keyword not in _FLAG_KEYWORDS:
+        raise ValueError(f"no CLI flag is spelled {keyword!r}")  # a bug in a message
+    text = "--" + keyword.replace("_", "-")
+    return text if value is None else f"{text} {shlex.quote(value)}"
+
+
+def type_map_hint(table: str, column: str, target_type: str) -> str:
+    """How to keep a column's values as ``target_type``: the --type-map to pass."""
+    return flag("type_map", f"{table}.{column}={target_type}")
 
 
 def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
     if value is None:
         return ()
     return (value,) if isinstance(value, str) else tuple(value)
+
+
+# the keywords a CLI flag stands for: the fields whose flag has another name are left out
+_FLAG_KEYWORDS = MigrationOptions.keywords() - set(ALIASES.values()) - set(NEGATIONS.values())

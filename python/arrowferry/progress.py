@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -65,6 +68,37 @@ class LogReporter:
 
     def message(self, text: str) -> None:
         self.log.info("%s", text)
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes: rich's live progress
+    display replaces it while it draws, and a captured stream may be swapped in."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stderr
+        super().emit(record)
+
+
+@contextmanager
+def echo_statements() -> Iterator[None]:
+    """Show the ``arrowferry`` loggers' records, every SQL statement included, on stderr.
+
+    What ``verbose=True`` (the CLI's ``-v``) does for the length of a migration, as
+    SQLAlchemy's ``create_engine(echo=True)`` does: one handler on the ``arrowferry``
+    logger at DEBUG, removed afterwards. Whoever configures logging their own way
+    sets ``arrowferry.sql`` to DEBUG instead.
+    """
+    logger = logging.getLogger("arrowferry")
+    handler = _StderrHandler()
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    level = logger.level
+    logger.setLevel(logging.DEBUG)
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 class RichReporter:

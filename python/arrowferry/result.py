@@ -6,6 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from arrowferry.wording import noun, plural
+
 
 class LedgerColumn(Protocol):
     """What the ledger says of a planned column (either direction's column plan)."""
@@ -75,6 +77,8 @@ class MigrationResult:
     ``reject_files`` says where they are; ``ledger`` lists, per column, the conversion
     and every step that may lose information, with counts.
     ``tables`` lists each loaded table with its rows, seconds and rows per second.
+    ``not_attempted`` names the tables a run that stopped early (at an error, without
+    ``continue_on_error``) never started: neither migrated nor failed.
     ``plan`` holds the plan (always filled; it is the whole output of a dry run).
     ``target`` is the target URL with its password masked. ``phases`` gives the
     seconds spent planning, loading (create + COPY) and finishing (keys, indexes,
@@ -86,6 +90,7 @@ class MigrationResult:
     tables_processed: int = 0
     rows_migrated: int = 0
     errors: list[MigrationError] = field(default_factory=list)
+    not_attempted: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     summary: Summary = field(default_factory=Summary)
     tables: list[TableResult] = field(default_factory=list)
@@ -114,6 +119,10 @@ class MigrationResult:
         self.errors.append(MigrationError(table, message, fatal=fatal))
         self.success = False
 
+    def table_not_attempted(self, table: str) -> None:
+        self.not_attempted.append(table)
+        self.success = False
+
     def values_accounted(
         self,
         table: str,
@@ -133,12 +142,12 @@ class MigrationResult:
                 self.rejected.append({"table": table, "column": column, "count": count})
             else:
                 self.warnings.append(
-                    f"{table}.{column}: {count} value(s) that could not be stored exactly "
-                    "were stored as NULL"
+                    f"{table}.{column}: {plural(count, 'value')} that could not be stored exactly "
+                    f"{noun(count, 'was')} stored as NULL"
                 )
         for column, count in sorted((cleaned or {}).items()):
             self.warnings.append(
-                f"{table}.{column}: {count} value(s) cleaned (NUL bytes or invalid UTF-8)"
+                f"{table}.{column}: {plural(count, 'value')} cleaned (NUL bytes or invalid UTF-8)"
             )
         if reject_file is not None:
             self.reject_files[table] = reject_file
@@ -168,6 +177,7 @@ class MigrationResult:
             "tables_processed": self.tables_processed,
             "rows_migrated": self.rows_migrated,
             "errors": [asdict(e) for e in self.errors],
+            "not_attempted": list(self.not_attempted),
             "warnings": list(self.warnings),
             "summary": asdict(self.summary),
             "tables": [t.to_dict() for t in self.tables],

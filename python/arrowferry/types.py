@@ -289,6 +289,10 @@ class TypeMappings:
         if hit is not None:
             self.used.add(f"{table.lower()}.{column.lower()}")
             return hit
+        return self.for_type(declared)
+
+    def for_type(self, declared: str) -> str | None:
+        """The target DDL the user asked for a declared type, whatever column holds it."""
         for key in (_norm(declared), _norm(DeclaredType.parse(declared).name)):
             if key in self._by_type:
                 self.used.add(key)

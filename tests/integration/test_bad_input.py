@@ -351,7 +351,7 @@ def test_wrong_password_postgresql_source(
         (("{pg}",), ("needs a target SQLite file",)),
         (("{pg}", "{pg}"), ("goes into a SQLite file",)),
         (("{pg}", "{dir}/x.db", "--source-schema", "nope"), ("'nope' does not exist",)),
-        (("{pg}", "{dir}/x.db", "--target-schema", "s"), ("target_schema",)),
+        (("{pg}", "{dir}/x.db", "--target-schema", "s"), ("--target-schema",)),
         (("{pg}", "{dir}/no/such/x.db"), ("does not exist", "no/such")),
         (("{pg}", "{dir}"), ("is not a file",)),
     ],

@@ -765,7 +765,7 @@ def test_cli_exits_1_and_names_every_table_column_and_count(
     )
     assert outcome.exit_code == 1, (outcome.exit_code, outcome.output, outcome.exception)
     out = outcome.stdout
-    assert f"{sum(t.bad for t in TRAPS)} row(s) rejected" in out, out
+    assert f"{sum(t.bad for t in TRAPS)} rows rejected" in out, out
     for trap in TRAPS:
         if trap.bad:
             assert f"{trap.name}.v: {trap.bad}" in out, f"{trap.name}.v: {trap.bad} not in:\n{out}"
@@ -807,7 +807,8 @@ def test_null_mode_stores_null_and_counts_every_value(
         if counts != {"nulled": trap.bad, "cleaned": 0}:
             problems.append(f"{trap.name}: ledger counts {counts}, expected {trap.bad} nulled")
         warned = [w for w in result.warnings if w.startswith(f"{trap.name}.v: ")]
-        if trap.bad and not any(f"{trap.bad} value(s)" in w and "NULL" in w for w in warned):
+        counted = f"{trap.bad} value{'s' if trap.bad != 1 else ''} "
+        if trap.bad and not any(counted in w and "NULL" in w for w in warned):
             problems.append(f"{trap.name}: no warning counting {trap.bad} NULL value(s): {warned}")
         if not trap.bad and warned:
             problems.append(f"{trap.name}: unexpected warning {warned}")
@@ -972,7 +973,7 @@ def test_strip_nul_and_replace_invalid_utf8_clean_and_count(
         assert (t.rows_read, t.rows, t.rows_rejected) == (len(trap.all_rows),) * 2 + (0,)
         assert ledger[(table, "v")]["counts"] == {"rejected": 0, "cleaned": len(cleaned)}
         assert any(
-            w.startswith(f"{table}.v: {len(cleaned)} value(s) cleaned") for w in result.warnings
+            w.startswith(f"{table}.v: {len(cleaned)} values cleaned") for w in result.warnings
         ), result.warnings
         assert table not in result.reject_files
         assert not (reject_dir / f"{table}.jsonl").exists()

@@ -254,7 +254,7 @@ def test_foreign_key_and_check_violations_are_reported(shop: str, tmp_path: Path
     result = af.migrate(shop, tmp_path / "shop.db")
     issues = {(i["table"], i["kind"]): i["rows"] for i in result.constraint_issues}
     assert issues == {("orders", "foreign_key"): 1, ("orders", "check"): 1}
-    assert any("break a foreign key" in w for w in result.warnings)
+    assert any("1 row breaks a foreign key (rowid " in w for w in result.warnings)
 
 
 def test_include_exclude_and_dangling_foreign_key(shop: str, tmp_path: Path) -> None:
@@ -352,7 +352,7 @@ def test_existing_target_refused_replaced_or_appended(shop: str, tmp_path: Path)
     conn = sqlite3.connect(out)
     assert conn.execute("SELECT count(*), max(id) FROM customers").fetchone() == (50, 1000)
     conn.close()
-    with pytest.raises(SchemaError, match="do not exist"):
+    with pytest.raises(SchemaError, match=r"table 'orders' does not exist.* create it first"):
         af.migrate(shop, out, include_tables=["orders"], data_only=True)
     conn = sqlite3.connect(out)
     conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, other TEXT)")
@@ -456,7 +456,7 @@ def test_rejected_parent_rows_make_the_keys_checked(pg_url: str, tmp_path: Path)
     result = af.migrate(pg_url, tmp_path / "fk.db", reject_dir=str(tmp_path / "rejects"))
     assert result.rows_rejected == 1
     assert result.constraint_issues == [{"table": "child", "kind": "foreign_key", "rows": 2}]
-    assert any("child: 2 row(s) break a foreign key (rowids 20, 30)" in w for w in result.warnings)
+    assert any("child: 2 rows break a foreign key (rowids 20, 30)" in w for w in result.warnings)
 
 
 def test_partitions_inheritance_domains_and_triggers(pg_url: str, tmp_path: Path) -> None:

@@ -54,7 +54,7 @@ def build_conversion(
         return arrays.to_array(c, read_as, target.element)
     raise UnsupportedTypeError(
         f"table {table!r}, column {column!r}: no conversion into {target} yet; "
-        "map it to another type with type_mappings (e.g. text)",
+        f"map it to another type with --type-map (for example '{table}.<column>=text')",
         table=table,
         column=column,
         type=str(target),

@@ -13,11 +13,14 @@ from arrowferry.convert.base import Conversion, ReadAs, failed
 _HEX32 = r"^[0-9a-fA-F]{32}$"
 
 
+NUL_REASON = "contains a NUL byte, which PostgreSQL text cannot hold"
+
+
 def to_text(c: pl.Expr, read_as: ReadAs) -> Conversion:
     # PostgreSQL text cannot hold NUL; COPY would fail the whole table on one value
     text = c if read_as == "text" else c.cast(pl.String)
     nul = text.str.contains("\x00", literal=True).fill_null(False)
-    return Conversion(text, nul, "text", "contains a NUL byte, which PostgreSQL text cannot hold")
+    return Conversion(text, nul, "text", NUL_REASON)
 
 
 # jsonb refuses \u0000 (it cannot be text); a preceding even run of backslashes is an escape

@@ -43,10 +43,7 @@ OUTPUT_TYPES: dict[str, pa.DataType | None] = {
 NOT_STORABLE = {
     "float64": "NaN cannot be stored in SQLite (it would become NULL)",
     "float32": "NaN cannot be stored in SQLite (it would become NULL)",
-    "numeric_text": (
-        "SQLite's NUMERIC affinity would round it to 15 significant digits "
-        "(map the column to TEXT with type_mappings to keep every digit)"
-    ),
+    "numeric_text": ("SQLite's NUMERIC affinity would round it to 15 significant digits"),
 }
 
 

@@ -16,12 +16,12 @@ from typing import Any
 
 import pyarrow as pa
 
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import foreign_key_actions, quote_ident
 from arrowferry.errors import ConnectError, WriterTypeError
 from arrowferry.model import (
     Check,
     Column,
-    DataType,
     ForeignKey,
     Index,
     IndexKey,
@@ -50,10 +50,9 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
             sqlstate=getattr(err, "sqlstate", None),
         ) from None  # the driver's own exception text may hold the URL
     try:
-        with conn.cursor() as cur:
-            cur.execute("SET application_name = 'arrowferry'")
-            if read_only:
-                cur.execute("SET default_transaction_read_only = on")
+        execute(conn, "SET application_name = 'arrowferry'")
+        if read_only:
+            execute(conn, "SET default_transaction_read_only = on")
         if not autocommit:
             conn.commit()
     except Exception:
@@ -67,11 +66,20 @@ def _first_line(text: str) -> str:
     # the driver repeats the whole statement; the server's own words are what matter
     text = re.sub(r"^Failed to execute query '.*': (?=ERROR:)", "", text, flags=re.S)
     text = re.sub(r"^Failed to prepare query: (?=ERROR:)", "", text, flags=re.S)
+    text = re.sub(r"^Failed to execute query: could not begin COPY: (?=ERROR:)", "", text)
     text = re.sub(r"^Failed to execute COPY statement: (PGRES_FATAL_ERROR )?", "", text)
     text = re.sub(r"\s*Query was: .*$", "", text, flags=re.S)
     text = re.sub(r"\s*\. SQLSTATE: \w+\s*$", "", text)
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return " ".join(lines[:2]) if lines else text
+    # "LINE 1: ...col_38 FROM nowhere_ta..." is the server's window on the statement, cut
+    # mid-token at both ends, and its caret line means nothing once lines are joined: the
+    # whole statement is in the plan and in the -v log
+    kept = [ln for ln in lines if not re.match(r"LINE \d+: |\^$", ln)]
+    if not kept or not kept[0].startswith("ERROR:"):
+        return " ".join(kept[:2]) if kept else text  # a connection failure: its two lines
+    said = [re.sub(r"^ERROR:\s+", "", kept[0])]
+    said += [ln for ln in kept[1:] if ln.startswith(("DETAIL:", "HINT:"))]
+    return " ".join(" ".join(said).split())
 
 
 def driver_message(err: BaseException, *endpoints: Endpoint | None) -> str:
@@ -92,12 +100,14 @@ def truncate_identifier(name: str) -> str:
 
 
 def fetch(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    sqllog.statement("postgresql", sql, params)
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall())
 
 
 def execute(conn: Any, sql: str, params: Sequence[Any] | None = None) -> None:
+    sqllog.statement("postgresql", sql, params)
     with conn.cursor() as cur:
         cur.execute(sql, params)
 
@@ -278,64 +288,6 @@ def literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-_NOW_UTC = "(now() AT TIME ZONE 'UTC')"
-
-
-def translate_default(default: str, dtype: DataType) -> str | None:
-    """A SQLite column default as PostgreSQL SQL; None means no default is needed.
-
-    Raises ValueError when the default has no faithful translation.
-    SQLite's CURRENT_TIMESTAMP and datetime('now') are UTC text, so they become
-    the UTC wall clock rather than the session's local time.
-    """
-    text = default.strip()
-    while text.startswith("(") and text.endswith(")"):
-        text = text[1:-1].strip()
-    upper = text.upper()
-    if upper == "NULL":
-        return None
-    if upper in {"CURRENT_TIMESTAMP", "DATETIME('NOW')", 'DATETIME("NOW")'}:
-        if dtype.kind == "timestamptz":
-            return "CURRENT_TIMESTAMP"
-        if dtype.kind == "timestamp":
-            return _NOW_UTC
-        return f"to_char({_NOW_UTC}, 'YYYY-MM-DD HH24:MI:SS')" if dtype.kind == "text" else None
-    if upper in {"CURRENT_DATE", "DATE('NOW')"}:
-        return f"({_NOW_UTC})::date" if dtype.kind in {"date", "timestamp"} else None
-    if upper in {"CURRENT_TIME", "TIME('NOW')"}:
-        return f"({_NOW_UTC})::time" if dtype.kind == "time" else None
-    if dtype.kind == "boolean":
-        mapping = {
-            "1": "true",
-            "0": "false",
-            "TRUE": "true",
-            "FALSE": "false",
-            "'1'": "true",
-            "'0'": "false",
-            "'T'": "true",
-            "'F'": "false",
-            "'TRUE'": "true",
-            "'FALSE'": "false",
-        }
-        if upper in mapping:
-            return mapping[upper]
-        raise ValueError(f"{default!r} is not a boolean")
-    if upper in {"TRUE", "FALSE"}:
-        return "1" if upper == "TRUE" else "0"
-    if _NUMBER.match(text):
-        if dtype.kind in {"text", "blob"}:
-            return literal(text)
-        return text
-    if text.startswith("'") and text.endswith("'") and text.count("'") % 2 == 0:
-        if dtype.kind == "blob":
-            raise ValueError(f"{default!r} is text, the column is bytea")
-        return text
-    if re.fullmatch(r"[xX]'[0-9A-Fa-f]*'", text) and dtype.kind == "blob":
-        return "'\\x" + text[2:-1] + "'::bytea"
-    raise ValueError(f"{default!r} is an expression with no known PostgreSQL equivalent")
-
-
 # --- catalogs ------------------------------------------------------------------------
 
 
@@ -455,6 +407,7 @@ def rejected_column(err: BaseException) -> tuple[str, int] | None:
 
 def ingest(conn: Any, schema: str, table: str, data: pa.RecordBatchReader | pa.Table) -> int:
     """Append through binary COPY in the connection's current transaction."""
+    sqllog.copy_in("postgresql", schema, table)
     with conn.cursor() as cur:
         return int(cur.adbc_ingest(table, data, mode="append", db_schema_name=schema))
 

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import is_constant
 from arrowferry.errors import SchemaError, SourceError
@@ -83,7 +84,7 @@ def check_schema(conn: Any, schema: str, endpoint: Endpoint) -> None:
         shown = [n for n in names if not n.startswith("pg_") and n != "information_schema"]
         raise SchemaError(
             f"schema {schema!r} does not exist in {endpoint.masked_url}; it has "
-            f"{', '.join(repr(n) for n in shown) or 'no user schemas'} (choose one with source_schema)"
+            f"{', '.join(repr(n) for n in shown) or 'no user schemas'} (choose one with --source-schema)"
         )
 
 
@@ -163,6 +164,7 @@ def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBat
         cur.adbc_statement.set_options(
             **{"adbc.postgresql.batch_size_hint_bytes": str(batch_bytes)}
         )
+        sqllog.statement("postgresql", sql)
         cur.execute(sql)
         reader = cur.fetch_record_batch()
         yield from reader
@@ -406,6 +408,7 @@ def _evaluate(conn: Any, sql: str) -> pa.Array | None:
     pg.execute(conn, "SAVEPOINT arrowferry_default")
     try:
         with conn.cursor() as cur:
+            sqllog.statement("postgresql", sql)
             cur.execute(sql)
             value = cur.fetch_arrow_table().column(0).combine_chunks()
     except Exception:

@@ -11,6 +11,7 @@ from arrowferry.convert import ReadAs
 from arrowferry.dialects.sqlite import ColumnProfile
 from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import Column, DataType, Table
+from arrowferry.options import type_map_hint
 from arrowferry.types import to_pg_ddl
 
 DECIMAL128_DIGITS = 38
@@ -33,10 +34,10 @@ def type_from_profile(table: Table, col: Column, profile: ColumnProfile) -> tupl
     else:
         dtype = DataType("text")
     what = f"declared {col.declared!r}" if col.declared else "no declared type"
+    held = f"{', '.join(sorted(classes))} values" if classes else "only NULLs"
     return dtype, (
-        f"column {table.name}.{col.name} has {what}; it holds "
-        f"{', '.join(sorted(classes)) or 'only NULLs'} values, so it becomes {to_pg_ddl(dtype)} "
-        "(override with type_mappings)"
+        f"column {table.name}.{col.name} has {what}; it holds {held}, so it becomes "
+        f"{to_pg_ddl(dtype)} (override with {type_map_hint(table.name, col.name, 'TYPE')})"
     )
 
 
@@ -73,7 +74,8 @@ def decimal_arrow(
     raise UnsupportedTypeError(
         f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values span "
         f"more than {DECIMAL256_DIGITS} digits (from {profile.min_abs_real:g} to "
-        f"{profile.max_abs_number:g}); map the column to double precision or text with type_mappings",
+        f"{profile.max_abs_number:g}); map the column to double precision or text with "
+        f"{type_map_hint(table.name, col.name, 'text')}",
         table=table.name,
         column=col.name,
         type=col.declared,

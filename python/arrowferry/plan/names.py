@@ -28,7 +28,7 @@ class RelationNames:
                 raise SchemaError(
                     f"tables {seen[short]!r} and {table.name!r} would both be named {short!r} in "
                     f"PostgreSQL, which keeps only the first {pg.MAX_IDENTIFIER_BYTES} bytes of a name; "
-                    "rename one, or migrate them separately with include_tables/exclude_tables"
+                    "rename one, or migrate them separately with --include/--exclude"
                 )
             seen[short] = table.name
             if short != table.name:

@@ -18,6 +18,7 @@ from arrowferry.errors import BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.columns import arrow_type, choose_read, decimal_arrow, type_from_profile
+from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.plan.names import RelationNames
@@ -30,7 +31,7 @@ def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]
     for pattern in include:
         if not any(fnmatch.fnmatchcase(n, pattern) or n.lower() == pattern.lower() for n in names):
             raise BadInputError(
-                f"include_tables: no table matches {pattern!r}; the source has "
+                f"--include: no table matches {pattern!r}; the source has "
                 f"{', '.join(repr(n) for n in names) or 'no tables'}"
             )
 
@@ -90,7 +91,7 @@ class Planner:
             replace(c, name=p.target, type=p.type, generated=None, collation=None)
             for c, p in zip(table.columns, columns, strict=True)
         )
-        defaults = self._defaults(table, target_cols)
+        defaults = self._defaults(table, target_cols, columns)
         for col in table.columns:
             if col.generated:
                 self.warnings.append(
@@ -146,15 +147,19 @@ class Planner:
             col.name, target, col.declared, dtype, read_as, arrow, scale, profile, cast
         )
 
-    def _defaults(self, table: Table, target_cols: Sequence[Column]) -> dict[str, str]:
+    def _defaults(
+        self, table: Table, target_cols: Sequence[Column], plans: Sequence[ColumnPlan]
+    ) -> dict[str, str]:
         defaults = {}
-        for source, target in zip(table.columns, target_cols, strict=True):
+        for source, target, plan in zip(table.columns, target_cols, plans, strict=True):
             if source.default is None or target.identity:
                 continue
             try:
-                sql = pg.translate_default(source.default, target.type)
+                sql = translate_default(table.name, source, plan, self.warnings)
             except ValueError as err:
-                self.warnings.append(f"default of {table.name}.{source.name} dropped: {err}")
+                self.warnings.append(
+                    f"default {source.default} of {table.name}.{source.name} dropped: {err}"
+                )
                 continue
             if sql is not None:
                 defaults[target.name] = sql

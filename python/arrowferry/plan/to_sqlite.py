@@ -35,6 +35,7 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views, user_calls
 from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
+from arrowferry.wording import noun, plural
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
 
@@ -135,14 +136,14 @@ class SqlitePlanner:
         self.warnings += materialized_warnings(self.facts, self.options, wanted)
         if self.facts.loose_sequences:
             self.warnings.append(
-                f"{len(self.facts.loose_sequences)} sequence(s) that no column owns are not "
-                f"migrated (SQLite has none): {', '.join(self.facts.loose_sequences)}"
+                f"{plural(len(self.facts.loose_sequences), 'sequence')} that no column owns "
+                f"{noun(len(self.facts.loose_sequences), 'is', 'are')} not migrated (SQLite has none): {', '.join(self.facts.loose_sequences)}"
             )
         wanted = {t.name for t in tables}
         dropped = [t for t in self.facts.triggers if t.split(".", 1)[0] in wanted]
         if dropped:
             self.warnings.append(
-                f"{len(dropped)} trigger(s) not migrated (PL/pgSQL has no SQLite "
+                f"{plural(len(dropped), 'trigger')} not migrated (PL/pgSQL has no SQLite "
                 f"translation): {', '.join(dropped)}"
             )
         return SqlitePlan(
@@ -158,7 +159,7 @@ class SqlitePlanner:
                 raise SchemaError(
                     f"tables {clash!r} and {table.name!r} differ only in case; SQLite names are "
                     "case-insensitive, so they cannot both exist there. Migrate them separately "
-                    "with include_tables/exclude_tables"
+                    "with --include/--exclude"
                 )
             self.names[table.name.lower()] = table.name
             seen: dict[str, str] = {}
@@ -320,7 +321,7 @@ class SqlitePlanner:
         params = f"({dtype.precision},{dtype.scale or 0})" if dtype.precision is not None else ""
         if wide:
             self.warnings.append(
-                f"column {table.name}.{col.name} holds {wide} value(s) with more than 15 "
+                f"column {table.name}.{col.name} holds {plural(wide, 'value')} with more than 15 "
                 f"significant digits; it is declared DECIMAL_TEXT{params} (TEXT affinity) so SQLite "
                 "keeps every digit, where NUMERIC affinity would round them to doubles"
             )

@@ -24,6 +24,7 @@ from arrowferry.plan import Statement
 from arrowferry.progress import Reporter
 from arrowferry.result import Summary
 from arrowferry.urls import Endpoint
+from arrowferry.wording import plural
 
 # Stage of each kind: a statement waits for the earlier stages of the tables it touches.
 STAGES = {
@@ -191,7 +192,6 @@ class Finisher:
                 )
             return
         conn = self._conn()
-        self.reporter.message(stmt.sql)
         label = f"{stmt.kind.replace('_', ' ')} {stmt.name}"
         try:
             pg.execute(conn, stmt.sql)
@@ -236,7 +236,9 @@ class Finisher:
                 }
             )
         shown = f", e.g. {', '.join(examples)}" if examples else ""
-        return f"; {int(count or 0)} offending row(s) or key(s){shown}"
+        return (
+            f"; {plural(int(count or 0), 'offending row or key', 'offending rows or keys')}{shown}"
+        )
 
     def _views(self, views: list[Statement]) -> None:
         """Views may read other views: retry until a round creates none (dependency order)."""

@@ -21,10 +21,13 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import postgresql_defaults as pgd
+from arrowferry.dialects import postgresql_dependents as pgdep
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Statement, TablePlan
+from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.finish import Finisher
@@ -65,6 +68,7 @@ class Pipeline:
         self.failed: set[str] = set()
         self.loaded: set[str] = set()
         self.restore: list[Statement] = []  # foreign keys suspended by a data_only run
+        self.dependents: list[Statement] = []  # what drop_tables' CASCADE took, to re-create
         self.stop = threading.Event()
         self.lock = threading.Lock()
         self.staging: str | None = None  # schema for split loads, once it exists
@@ -96,8 +100,8 @@ class Pipeline:
             # finish what did load, even when the run stopped on an error
             self.reporter.phase("building keys, indexes and constraints")
             self.finisher.loading_done(self.failed)
-            views = [s for s in statements if s.kind == "view"]
-            self.finisher.close(views if not self.stop.is_set() else [])
+            views = [s for s in statements if s.kind == "view"] if not self.stop.is_set() else []
+            self.finisher.close(views + [s for s in self.dependents if s.kind == "view"])
             self.result.phases["finish"] = time.perf_counter() - loaded
 
     def _finishing_statements(self) -> list[Statement]:
@@ -107,6 +111,7 @@ class Pipeline:
             todo = [s for s in self.plan.finish if s.kind in kinds] + self.restore
         else:
             todo = list(self.plan.finish)
+        todo += [s for s in self.dependents if s.kind == "foreign_key"]
         rows = {t.name: t.rows for t in self.plan.tables}
         todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable sort
         return todo
@@ -119,12 +124,37 @@ class Pipeline:
             if schema != "public":
                 pg.execute(conn, pg.create_schema_sql(schema))
             if self.options.drop_tables and not self.options.data_only:
+                self._keep_dependents(conn)
                 for table in self.plan.tables:
                     pg.execute(conn, pg.drop_table_sql(schema, table.name))
             if self.options.data_only:
                 self._suspend_foreign_keys(conn)
             conn.commit()
         self._create_staging()
+
+    def _keep_dependents(self, conn: Any) -> None:
+        """What DROP ... CASCADE takes from the rest of the target (other tables' foreign
+        keys, views) is re-created once the new rows are in, and said: a key the new rows
+        violate comes back NOT VALID, a view that no longer fits is named."""
+        names = [t.name for t in self.plan.tables]
+        for dep in pgdep.dependents(conn, self.options.target_schema, names):
+            self._warn(
+                f"drop_tables: {dep.label} depends on a replaced table; it is dropped with it "
+                "and re-created after the load"
+            )
+            name = (
+                f"{dep.name} of {dep.schema}.{dep.table}" if dep.kind == "foreign_key" else dep.name
+            )
+            self.dependents.append(
+                Statement(
+                    "foreign_key" if dep.kind == "foreign_key" else "view",
+                    dep.create_sql(),
+                    None,  # after every table: re-created whichever tables loaded
+                    name,
+                    fallback_sql=dep.create_sql(valid=False) if dep.kind == "foreign_key" else None,
+                    fallback_note="the new rows violate it",
+                )
+            )
 
     def _create_staging(self) -> None:
         """The schema split tables are loaded in; without it (no CREATE right) none is split."""
@@ -194,6 +224,8 @@ class Pipeline:
 
     def _load_one(self, table: TablePlan) -> None:
         if self.stop.is_set():
+            with self.lock:
+                self.result.table_not_attempted(table.name)
             return
         start = time.perf_counter()
         try:
@@ -329,7 +361,7 @@ class Pipeline:
         with self._connection(autocommit=False) as conn:
             try:
                 if not self.options.data_only:
-                    pg.execute(conn, table.create_sql)
+                    self._create(conn, table)
                 if not self.options.schema_only:
                     loaded.transform = self._transformer(table)
                     loaded.rows = self._copy(conn, loaded, loaded.transform, [None], table.schema)
@@ -353,7 +385,7 @@ class Pipeline:
         lanes = min(lanes, len(pieces))
         with self._connection(autocommit=True) as conn:
             pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
-            pg.execute(conn, staging.create_sql)
+            self._create(conn, staging)
         transforms = [self._transformer(table) for _ in range(lanes)]
         loaded.transform = transforms[0]
         cancel = threading.Event()
@@ -396,6 +428,17 @@ class Pipeline:
         finally:
             for other in transforms[1:]:
                 transforms[0].absorb(other)
+
+    def _create(self, conn: Any, table: TablePlan) -> None:
+        """CREATE TABLE; a default the server refuses costs that default, not the table."""
+        with self._connection(autocommit=True) as trial:
+            refused = pgd.refused_defaults(trial, table.target, table.defaults)
+        kept = {c: d for c, d in table.defaults.items() if c not in refused}
+        pg.execute(conn, pg.create_table_sql(table.schema, table.target, kept))
+        for column, message in refused.items():
+            text = refused_default_warning(table, column, message)
+            if text not in self.result.warnings:  # a retried load meets it again
+                self._warn(text)
 
     def _transformer(self, table: TablePlan) -> Transformer:
         return Transformer(

@@ -35,13 +35,15 @@ from arrowferry.errors import ArrowferryError, ConversionError, TransferError
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
 from arrowferry.plan.sqlite_views import view_ledger
-from arrowferry.plan.to_sqlite import SqlitePlan, SqliteTablePlan
+from arrowferry.plan.to_sqlite import SqliteColumnPlan, SqlitePlan, SqliteTablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import Problem, RejectedRow, RejectFile
+from arrowferry.transfer.remedies import sqlite_remedy
 from arrowferry.transfer.writer import Capturing
 from arrowferry.urls import Endpoint
+from arrowferry.wording import noun, plural
 
 KeyRange = tuple[int, int] | None  # [low, high) of the rowid key; None: the whole table
 PIECE_ROWS = 262_144  # rows per key range a lane reads
@@ -123,7 +125,8 @@ class TableConverter:
             value = batch.column(i)[row].as_py()
             raise ConversionError(
                 f"table {self.table.name!r}, column {columns[i].source!r}, row {key or row}: "
-                f"value {value!r} cannot be stored: {NOT_STORABLE[columns[i].kernel]}",
+                f"value {value!r} cannot be stored: {self._reason(columns[i])}; otherwise fix "
+                "the value, or pass --on-bad-value reject (or null)",
                 table=self.table.name,
                 column=columns[i].source,
                 row=key or row,
@@ -141,14 +144,16 @@ class TableConverter:
         for row in (int(r) for r in np.flatnonzero(any_bad)):
             values = {n: batch.column(j)[row].as_py() for j, n in enumerate(names)}
             problems = [
-                Problem(
-                    columns[i].source, values[columns[i].source], NOT_STORABLE[columns[i].kernel]
-                )
+                Problem(columns[i].source, values[columns[i].source], self._reason(columns[i]))
                 for i, mask in masks.items()
                 if mask[row]
             ]
             rejected.append(RejectedRow(None, self._key(batch, row), problems, values))
         return arrays, pa.array(~any_bad), rejected
+
+    def _reason(self, column: SqliteColumnPlan) -> str:
+        hint = sqlite_remedy(self.table.source.name, column.source, column.kernel)
+        return NOT_STORABLE[column.kernel] + hint
 
     def _key(self, batch: pa.RecordBatch, row: int) -> dict[str, Any]:
         index = {c.source: i for i, c in enumerate(self.table.columns)}
@@ -190,7 +195,8 @@ class SqlitePipeline:
                 self.reporter.phase("loading tables")
                 for table in self.plan.tables:
                     if self.stopped:
-                        break
+                        self.result.table_not_attempted(table.name)
+                        continue
                     self._load_one(conn, src, table)
             finally:
                 for reader in self.lane_readers:
@@ -213,7 +219,7 @@ class SqlitePipeline:
             path.unlink(missing_ok=True)
             self.result.warnings.append(
                 f"{self.target} was not created: the run stopped at an error before every "
-                "table was in (continue_on_error keeps the tables that did load)"
+                "table was in (--continue-on-error keeps the tables that did load)"
             )
             return
         sqlw.finalize(conn, path if fresh else None, self.target)
@@ -406,8 +412,6 @@ class SqlitePipeline:
             sqlw.execute(conn, "ANALYZE")
 
     def _statement(self, conn: Any, stmt: Statement) -> None:
-        if self.options.verbose:
-            self.reporter.message(stmt.sql)
         try:
             sqlw.execute(conn, stmt.sql)
         except Exception as err:
@@ -432,7 +436,8 @@ class SqlitePipeline:
         self.result.summary.constraints_applied += 1
         if broken:
             self._warn(
-                f"CHECK ({stmt.name}) on {stmt.table}: {broken} row(s) break its SQLite form "
+                f"CHECK ({stmt.name}) on {stmt.table}: {plural(broken, 'row')} "
+                f"{noun(broken, 'breaks', 'break')} its SQLite form "
                 "(the expression means something else in SQLite, or the data changed); "
                 "SQLite keeps the constraint and will refuse updates of those rows"
             )
@@ -491,8 +496,9 @@ class SqlitePipeline:
                 continue
             if count:
                 self._warn(
-                    f"table {table.name}: {count} row(s) break a foreign key (rowids "
-                    f"{', '.join(map(str, rowids))}{'...' if count > len(rowids) else ''}); "
+                    f"table {table.name}: {plural(count, 'row')} {noun(count, 'breaks', 'break')} "
+                    f"a foreign key ({noun(len(rowids), 'rowid')} {', '.join(map(str, rowids))}"
+                    f"{f' and {count - len(rowids):,} more' if count > len(rowids) else ''}); "
                     "SQLite keeps the key, and PRAGMA foreign_key_check lists them"
                 )
                 self.result.constraint_issues.append(

@@ -23,17 +23,17 @@ import pyarrow.compute as pc
 
 from arrowferry.convert import build_conversion
 from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
+from arrowferry.convert.text import NUL_REASON
 from arrowferry.dialects import sqlite
 from arrowferry.dialects.sqlite import READ_TYPES, REAL_SUFFIX, ROWID
 from arrowferry.errors import ArrowferryError, ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
 from arrowferry.plan import ColumnPlan, TablePlan
 from arrowferry.transfer.rejects import Problem, RejectedRow
+from arrowferry.transfer.remedies import remedy
 
 _BAD = "__bad_"
-INVALID_UTF8 = (
-    "not valid UTF-8 (PostgreSQL text cannot hold it; map the column to bytea to keep the bytes)"
-)
+INVALID_UTF8 = "not valid UTF-8, which PostgreSQL text cannot hold"
 
 
 @dataclass
@@ -238,11 +238,18 @@ class Transformer:
         self.cleaned[target] = self.cleaned.get(target, 0) + count
         return pc.replace_substring(array, "\x00", "")
 
-    def _reason(self, i: int, index: int) -> str:
+    def _reason(self, i: int, index: int, value: Any) -> str:
+        """Why the value cannot be stored, and what would keep it."""
+        column = self.columns[i]
         invalid = self._invalid_utf8.get(i)
+        cleaning: str | None
         if invalid is not None and invalid[index]:
-            return INVALID_UTF8
-        return self.columns[i].reason
+            reason, cleaning = INVALID_UTF8, "replace_invalid_utf8"
+        else:
+            reason, cleaning = column.reason, "strip_nul" if column.reason == NUL_REASON else None
+        table = self.plan.source.name
+        how = remedy(table, column.plan.source, column.plan.ddl, cleaning=cleaning, value=value)
+        return f"{reason}; {how}"
 
     # --- what happens to a value that does not convert --------------------------------
 
@@ -296,7 +303,11 @@ class Transformer:
         pk = self.plan.source.primary_key
         for n, index in enumerate(positions.tolist()):
             problems = [
-                Problem(self.columns[i].plan.source, _value(read[i], index), self._reason(i, index))
+                Problem(
+                    self.columns[i].plan.source,
+                    _value(read[i], index),
+                    self._reason(i, index, _value(read[i], index)),
+                )
                 for i, flags in sorted(bad.items())
                 if flags[index]
             ]
@@ -335,8 +346,8 @@ class Transformer:
         value = self._stored(row, col.source, value)
         raise ConversionError(
             f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
-            f"cannot be stored exactly as {col.ddl}: {self._reason(i, index)}{note}; fix the value, map "
-            "the column to another type with type_mappings, or pass on_bad_value='reject' or 'null'",
+            f"cannot be stored exactly as {col.ddl}: {self._reason(i, index, value)}{note}; otherwise fix "
+            "the value, or pass --on-bad-value reject (or null)",
             table=self.plan.source.name,
             column=col.source,
             row=row,

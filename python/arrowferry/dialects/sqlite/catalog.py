@@ -11,6 +11,7 @@ from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import (
     Definition,
     after_keyword,
@@ -40,6 +41,7 @@ from arrowferry.model import (
 )
 from arrowferry.types import from_sqlite_declared
 from arrowferry.urls import sqlite_uri
+from arrowferry.wording import plural
 
 _INTERNAL_PREFIX = "sqlite_"
 _ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
@@ -52,7 +54,7 @@ def connect_metadata(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise SourceError(f"{str(path)!r} is not a file")
     try:
-        conn = sqlite3.connect(sqlite_uri(path, read_only=True), uri=True)
+        conn = sqllog.trace(sqlite3.connect(sqlite_uri(path, read_only=True), uri=True))
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as err:
         raise SourceError(_explain_open_error(path, err)) from err
@@ -122,9 +124,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     }
     for name, kind, without_rowid, strict in entries:
         if name.startswith(_INTERNAL_PREFIX):
-            if name not in {"sqlite_schema", "sqlite_temp_schema"}:
-                notes.append(f"skipped SQLite internal table {name!r}")
-            continue
+            continue  # sqlite_sequence, sqlite_stat1...: SQLite's bookkeeping, not the user's data
         if kind == "virtual" or name in virtual:
             notes.append(f"skipped virtual table {name!r} (its module is SQLite-only)")
             continue
@@ -146,7 +146,8 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     if triggers:
         names = ", ".join(repr(r[0]) for r in triggers)
         notes.append(
-            f"skipped {len(triggers)} trigger(s) ({names}): SQLite trigger bodies are not portable"
+            f"skipped {plural(len(triggers), 'trigger')} ({names}): SQLite trigger bodies are "
+            "not portable"
         )
     return Schema("sqlite", tuple(tables), views, tuple(notes))
 

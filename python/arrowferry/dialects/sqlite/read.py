@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqlite.catalog import connect_metadata
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import ReadTypeChanged, SourceError
@@ -146,6 +147,7 @@ def read_batches(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBat
             cur.adbc_statement.set_options(
                 **{"adbc.sqlite.query.batch_rows": str(max(1, batch_rows))}
             )
+            sqllog.statement("sqlite", sql)
             cur.execute(sql)
             reader = cur.fetch_record_batch()
             first = True

@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 import pyarrow as pa
 
+from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import foreign_key_actions, quote_ident
 from arrowferry.errors import ConnectError
 from arrowferry.model import ForeignKey
@@ -64,6 +65,7 @@ def connect(path: Path, *, fresh: bool) -> Any:
 
 
 def execute(conn: Any, sql: str, params: Sequence[Any] | None = None) -> None:
+    sqllog.statement("sqlite", sql, params)
     with conn.cursor() as cur:
         cur.execute(sql, params)
         with contextlib.suppress(Exception):
@@ -71,6 +73,7 @@ def execute(conn: Any, sql: str, params: Sequence[Any] | None = None) -> None:
 
 
 def fetch(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tuple[Any, ...]]:
+    sqllog.statement("sqlite", sql, params)
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall())
@@ -78,6 +81,7 @@ def fetch(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tupl
 
 def ingest(conn: Any, table: str, data: pa.RecordBatchReader) -> int:
     """Append in the connection's current transaction; columns match by name."""
+    sqllog.copy_in("sqlite", None, table)
     with conn.cursor() as cur:
         return int(cur.adbc_ingest(table, data, mode="append"))
 

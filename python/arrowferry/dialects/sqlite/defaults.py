@@ -1,0 +1,102 @@
+"""What a SQLite column default gives a new row, as SQLite itself computes it.
+
+A default is stored through the column's affinity (https://www.sqlite.org/datatype3.html):
+``TEXT DEFAULT 010`` holds the text ``'10'``, ``TEXT DEFAULT 1e3`` ``'1000.0'``,
+``INTEGER DEFAULT '5'`` the integer 5, ``REAL DEFAULT 1`` the real 1.0 and
+``DEFAULT ""`` (a double-quoted string) the empty text. Rather than re-implement those
+rules, the default is evaluated by SQLite on an empty in-memory table of the same
+affinity, and the value a new row would hold is read back with its storage class.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+
+from arrowferry.types import sqlite_affinity
+
+# The defaults SQLite evaluates from its clock (UTC text), by what they write
+CLOCK = {
+    "CURRENT_TIMESTAMP": "timestamp",
+    "DATETIME('NOW')": "timestamp",
+    'DATETIME("NOW")': "timestamp",
+    "CURRENT_DATE": "date",
+    "DATE('NOW')": "date",
+    'DATE("NOW")': "date",
+    "CURRENT_TIME": "time",
+    "TIME('NOW')": "time",
+    'TIME("NOW")': "time",
+}
+
+_LITERAL = re.compile(
+    r"""^[+-]?(\d+(\.\d*)?([eE][+-]?\d+)?|\.\d+([eE][+-]?\d+)?|0[xX][0-9A-Fa-f]+)$"""
+    r"""|^'([^']|'')*'$|^"([^"]|"")*"$|^[xX]'[0-9A-Fa-f]*'$|^(?i:null|true|false)$"""
+)
+
+
+class DefaultNotConstant(ValueError):
+    """A default SQLite computes per row (or cannot compute): it has no single value."""
+
+
+@dataclass(frozen=True)
+class StoredDefault:
+    """The value a new row gets: its storage class, the value (text as raw bytes,
+    possibly invalid UTF-8) and its ``CAST(... AS TEXT)``, as the reader's text path sees it."""
+
+    storage: str  # integer, real, text, blob or null
+    value: int | float | bytes | None
+    text: bytes | None
+
+
+def clock_default(default: str) -> str | None:
+    """``timestamp``, ``date`` or ``time`` when the default is SQLite's clock, else None."""
+    return CLOCK.get(_bare(default).upper().replace(" ", ""))
+
+
+def evaluate_default(default: str, declared: str) -> StoredDefault:
+    """The value SQLite stores for ``default`` in a column declared ``declared``.
+
+    Raises DefaultNotConstant for a default that is not one value: a clock reading,
+    ``random()``, or something SQLite cannot evaluate on its own (an unknown function).
+    """
+    affinity = sqlite_affinity(declared)
+    conn = sqlite3.connect(":memory:")
+    conn.text_factory = bytes  # text may be invalid UTF-8: judged by the caller
+    try:
+        if not _LITERAL.match(_bare(default)):
+            # table_info shows an expression without the parentheses it needs
+            default = f"({default})"
+            _refuse_nondeterministic(conn, default)
+        conn.execute(f"CREATE TABLE d (c {affinity} DEFAULT {default})")
+        conn.execute("INSERT INTO d DEFAULT VALUES")
+        value, storage, text = conn.execute(
+            "SELECT c, typeof(c), CAST(c AS TEXT) FROM d"
+        ).fetchone()
+    except sqlite3.Error as err:
+        raise DefaultNotConstant(f"SQLite cannot evaluate it on its own ({err})") from None
+    finally:
+        conn.close()
+    return StoredDefault(storage.decode(), value, text)
+
+
+def _refuse_nondeterministic(conn: sqlite3.Connection, default: str) -> None:
+    # SQLite refuses a non-deterministic function (random(), datetime('now')) in an
+    # index expression: the same judgement as its own, without listing the functions
+    conn.execute("CREATE TABLE probe (x)")
+    try:
+        conn.execute(f"CREATE INDEX probe_x ON probe ({default})")
+    except sqlite3.Error as err:
+        if "non-deterministic" in str(err):
+            raise DefaultNotConstant(
+                "SQLite computes it for each row (a non-deterministic function), and it has "
+                "no PostgreSQL equivalent here"
+            ) from None
+        raise DefaultNotConstant(f"SQLite cannot evaluate it on its own ({err})") from None
+
+
+def _bare(default: str) -> str:
+    text = default.strip()
+    while text.startswith("(") and text.endswith(")"):
+        text = text[1:-1].strip()
+    return text

@@ -174,12 +174,20 @@ class Migration:
             schema_name = self.options.source_schema
             pgread.check_schema(conn, schema_name, self.source)
             schema = pg.introspect(conn, schema_name)
+            materialized = pgread.materialized_views(conn, schema_name)
+            if self.options.materialize_views:
+                held = [
+                    pg.materialized_view_table(conn, schema_name, name)
+                    for name, populated in materialized.items()
+                    if populated
+                ]
+                schema = replace(schema, tables=schema.tables + tuple(held))
             tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
             if not tables:
                 raise BadInputError(
                     f"{self.source.masked_url}: no tables to migrate in schema {schema_name!r}"
                 )
-            facts = pgread.source_facts(conn, schema_name, tables)
+            facts = pgread.source_facts(conn, schema_name, tables, materialized)
         finally:
             pgread.end_snapshot(conn)
         return SqlitePlanner(schema, facts, self.options).build(tables)

@@ -219,6 +219,11 @@ def main() -> None:
 )
 @click.option("--no-views", is_flag=True, help="Do not translate and create the source's views.")
 @click.option(
+    "--materialize-views",
+    is_flag=True,
+    help="PostgreSQL -> SQLite: create each materialized view as a table holding its rows.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
 @click.option(

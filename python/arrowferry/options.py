@@ -81,6 +81,10 @@ class MigrationOptions:
     create_views
         Translate the source's views with sqlglot and create those that translate.
         ``no_views=True`` (the CLI's ``--no-views``) is ``create_views=False``.
+    materialize_views
+        PostgreSQL -> SQLite: create each materialized view as a table holding its rows
+        in the run's snapshot (SQLite has no materialized views; without this option each
+        one is named in a warning and not migrated).
     verbose
         Show every SQL statement sent to either database on stderr while the migration
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
@@ -107,6 +111,7 @@ class MigrationOptions:
     target_schema: str = "public"
     source_schema: str = "public"
     create_views: bool = True
+    materialize_views: bool = False
     verbose: bool = False
 
     def __post_init__(self) -> None:

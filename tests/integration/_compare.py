@@ -486,3 +486,117 @@ def finalizer_errors() -> Iterator[list[str]]:
         gc.collect()
     finally:
         sys.unraisablehook = previous
+
+
+# --- the rows of a view, as a multiset, in both engines -------------------------------------
+
+_MOMENT = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?)?"
+    r"(Z|[+-]\d{2}(?::?\d{2})?)?$"
+)
+
+
+def _moment_text(moment: dt.datetime) -> str:
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(dt.timezone.utc)
+    text = moment.strftime("%Y-%m-%d %H:%M:%S") + (
+        f".{moment.microsecond:06d}" if moment.microsecond else ""
+    )
+    return text + ("+00:00" if moment.tzinfo is not None else "")
+
+
+def _moment(text: str) -> str | None:
+    m = _MOMENT.match(text)
+    if m is None:
+        return None
+    y, mo, d, h, mi, s, f, zone = m.groups()
+    tz = None
+    if zone:
+        sign = -1 if zone[0] == "-" else 1
+        digits = zone[1:].replace(":", "") if zone != "Z" else "0000"
+        offset = dt.timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
+        tz = dt.timezone(sign * offset)
+    moment = dt.datetime(
+        int(y), int(mo), int(d), int(h or 0), int(mi or 0), int(s or 0), _micro(f), tzinfo=tz
+    )
+    return _moment_text(moment)
+
+
+def normalised(value: Any) -> Any:
+    """A value as the same thing in either engine: numbers by value (``440.0`` and ``440``
+    and numeric ``440.00``; a numeric and the double nearest it), booleans as 1/0 (SQLite's
+    form), dates and timestamps as one text (``2016-07-04`` is ``2016-07-04 00:00:00``,
+    an aware moment in UTC). Text that is not a moment is compared exactly
+    (``'a, b'`` is not ``'a,b'``, ``'1.50'`` is not ``'1.5'``)."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, (float, Decimal)):
+        if isinstance(value, Decimal) and not value.is_finite():
+            return ("special", str(value))
+        if isinstance(value, float) and not math.isfinite(value):
+            return ("special", str(value))
+        if value == value.to_integral_value() if isinstance(value, Decimal) else value.is_integer():
+            return int(value)
+        return float(value)
+    if isinstance(value, dt.datetime):
+        return _moment_text(value)
+    if isinstance(value, dt.date):
+        return _moment_text(dt.datetime(value.year, value.month, value.day))
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, str):
+        moment = _moment(value)
+        return moment if moment is not None else value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return value
+
+
+def multiset_difference(
+    want: Sequence[Sequence[Any]], got: Sequence[Sequence[Any]], limit: int = 5
+) -> str:
+    """'' when both row lists hold the same rows as many times each (normalised), else
+    what is missing and what is extra."""
+    from collections import Counter
+
+    a = Counter(tuple(normalised(v) for v in row) for row in want)
+    b = Counter(tuple(normalised(v) for v in row) for row in got)
+    if a == b:
+        return ""
+    missing = list((a - b).elements())[:limit]
+    extra = list((b - a).elements())[:limit]
+    return (
+        f"{len(want)} rows expected, {len(got)} got; expected but missing: {missing!r}; "
+        f"got but not expected: {extra!r}"
+    )
+
+
+def sqlite_view_rows(path: Path, view: str) -> list[tuple[Any, ...]]:
+    conn = sqlite_readonly(path)
+    try:
+        return [tuple(r) for r in conn.execute(f"SELECT * FROM {qi(view)}")]
+    finally:
+        conn.close()
+
+
+def pg_view_rows(url: str, view: str, schema: str = "public") -> list[tuple[Any, ...]]:
+    """A view's rows through ADBC (numeric as Decimal, timestamps as datetime)."""
+    conn = pg_connect(url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(f"SELECT * FROM {qi(schema)}.{qi(view)}")
+            table = cur.fetch_arrow_table()
+    finally:
+        conn.close()
+    numeric = [
+        (f.metadata or {}).get(b"POSTGRESQL:type") in (b"numeric", b"money") for f in table.schema
+    ]
+    return [
+        tuple(
+            Decimal(v) if is_numeric and v is not None else v
+            for v, is_numeric in zip(r.values(), numeric, strict=True)
+        )
+        for r in table.to_pylist()
+    ]

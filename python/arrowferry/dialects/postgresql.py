@@ -428,16 +428,26 @@ def introspect(conn: Any, schema: str = "public") -> Schema:
     ):
         tables.append(_pg_table(conn, schema, name))
     views = tuple(
-        View(name, sql.strip().rstrip(";"))
-        for name, sql in fetch(
+        View(name, sql.strip().rstrip(";"), tuple(zip(names, types, strict=True)))
+        for name, sql, names, types in fetch(
             conn,
-            "SELECT c.relname, pg_get_viewdef(c.oid, true) FROM pg_class c "
-            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT c.relname, pg_get_viewdef(c.oid, true), "
+            "ARRAY(SELECT a.attname::text FROM pg_attribute a WHERE a.attrelid = c.oid "
+            "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum)::text[], "
+            "ARRAY(SELECT format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
+            "WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped "
+            "ORDER BY a.attnum)::text[] "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = $1 AND c.relkind = 'v' ORDER BY c.relname",
             [schema],
         )
     )
     return Schema("postgresql", tuple(tables), views)
+
+
+def materialized_view_table(conn: Any, schema: str, name: str) -> Table:
+    """A materialized view as the table that holds its rows: its columns and indexes."""
+    return _pg_table(conn, schema, name)
 
 
 def _pg_table(conn: Any, schema: str, name: str) -> Table:

@@ -217,6 +217,85 @@ def standalone_sequences(conn: Any, schema: str) -> list[str]:
     ]
 
 
+# ("view", name) | ("check", table, constraint) | ("domain", type as declared, constraint)
+# | ("default", table, column) | ("index", name)
+Owner = tuple[str, ...]
+
+# Every expression PostgreSQL stores records what it calls in pg_depend: a view through its
+# rewrite rule, a CHECK through its constraint, a default through pg_attrdef, an index
+# expression through the index. Only pg_catalog's functions and operators have a
+# translation (sqlglot knows PostgreSQL's builtins); anything else was defined in the source
+# database, by a user or by an extension, and SQLite has no function of its own to call
+# instead (a same-named builtin, such as group_concat, would be another function).
+_USER_ROUTINES = """
+WITH deps AS (
+  SELECT d.classid, d.objid, d.objsubid,
+         format('%I.%I', pn.nspname, p.proname) AS routine
+  FROM pg_depend d JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+  JOIN pg_namespace pn ON pn.oid = p.pronamespace WHERE pn.nspname <> 'pg_catalog'
+  UNION ALL
+  SELECT d.classid, d.objid, d.objsubid,
+         format('operator %s.%s', pn.nspname, o.oprname) AS routine
+  FROM pg_depend d JOIN pg_operator o ON d.refclassid = 'pg_operator'::regclass
+    AND o.oid = d.refobjid
+  JOIN pg_namespace pn ON pn.oid = o.oprnamespace WHERE pn.nspname <> 'pg_catalog'
+)
+SELECT 'view', c.relname, '', deps.routine FROM deps
+  JOIN pg_rewrite r ON deps.classid = 'pg_rewrite'::regclass AND r.oid = deps.objid
+  JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1
+UNION ALL
+SELECT 'check', c.relname, k.conname, deps.routine FROM deps
+  JOIN pg_constraint k ON deps.classid = 'pg_constraint'::regclass AND k.oid = deps.objid
+  JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1
+UNION ALL
+SELECT 'domain', format_type(k.contypid, NULL), k.conname, deps.routine FROM deps
+  JOIN pg_constraint k ON deps.classid = 'pg_constraint'::regclass AND k.oid = deps.objid
+  WHERE k.contypid <> 0
+UNION ALL
+SELECT 'domain', format_type(t.oid, NULL), '', deps.routine FROM deps
+  JOIN pg_type t ON deps.classid = 'pg_type'::regclass AND t.oid = deps.objid
+  WHERE t.typtype = 'd'
+UNION ALL
+SELECT 'default', c.relname, a.attname, deps.routine FROM deps
+  JOIN pg_attrdef ad ON deps.classid = 'pg_attrdef'::regclass AND ad.oid = deps.objid
+  JOIN pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum
+  JOIN pg_class c ON c.oid = ad.adrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1
+UNION ALL
+SELECT 'index', c.relname, '', deps.routine FROM deps
+  JOIN pg_class c ON deps.classid = 'pg_class'::regclass AND c.oid = deps.objid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE n.nspname = $1 AND c.relkind = 'i'
+"""
+
+
+def user_routines(conn: Any, schema: str) -> dict[Owner, tuple[str, ...]]:
+    """What calls a function or operator defined in the source database (not in
+    pg_catalog): each view, CHECK, domain CHECK or default, default and index expression,
+    with the names it calls, sorted."""
+    found: dict[Owner, set[str]] = {}
+    for kind, owner, part, routine in pg.fetch(conn, _USER_ROUTINES, [schema]):
+        key: Owner = (kind, owner, part) if part else (kind, owner)
+        found.setdefault(key, set()).add(routine)
+    return {key: tuple(sorted(names)) for key, names in found.items()}
+
+
+def materialized_views(conn: Any, schema: str) -> dict[str, bool]:
+    """Each materialized view of the schema, and whether it holds rows (WITH NO DATA: not)."""
+    return {
+        name: bool(populated)
+        for name, populated in pg.fetch(
+            conn,
+            "SELECT c.relname, c.relispopulated FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relkind = 'm' ORDER BY 1",
+            [schema],
+        )
+    }
+
+
 @dataclass(frozen=True)
 class Domain:
     """What a domain holds its values to, its base domains' rules included."""
@@ -224,6 +303,7 @@ class Domain:
     not_null: bool = False
     default: str | None = None  # the nearest one along the chain of base domains
     checks: tuple[tuple[str, str], ...] = ()  # (name, expression over VALUE)
+    chain: tuple[str, ...] = ()  # itself, then its base domains, as format_type names them
 
 
 @dataclass(frozen=True)
@@ -240,6 +320,9 @@ class SourceFacts:
     domains: Mapping[str, Domain] = field(default_factory=dict)  # type as declared -> rules
     # table -> column -> its constant default, evaluated and read like the column's values
     defaults: Mapping[str, Mapping[str, pa.Array]] = field(default_factory=dict)
+    # what calls a function or operator the source defined itself, by Owner -> those names
+    user_routines: Mapping[Owner, tuple[str, ...]] = field(default_factory=dict)
+    materialized: Mapping[str, bool] = field(default_factory=dict)  # name -> populated
 
 
 def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
@@ -276,14 +359,15 @@ def domains(conn: Any) -> dict[str, Domain]:
     }
     out = {}
     for oid, (name, *_rest) in rows.items():
-        not_null, default, checks, at = False, None, [], oid
+        not_null, default, checks, at, chain = False, None, [], oid, []
         while at in rows:  # outermost first: its default wins
-            _name, base, nn, dflt, cons = rows[at]
+            link, base, nn, dflt, cons = rows[at]
             not_null = not_null or bool(nn)
             default = default if default is not None else dflt
             checks += [(cname, pg.check_body(definition)) for cname, definition in cons]
+            chain.append(link)
             at = base
-        out[name] = Domain(not_null, default, tuple(checks))
+        out[name] = Domain(not_null, default, tuple(checks), tuple(chain))
     return out
 
 
@@ -334,7 +418,9 @@ def _evaluate(conn: Any, sql: str) -> pa.Array | None:
     return value
 
 
-def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts:
+def source_facts(
+    conn: Any, schema: str, tables: Sequence[Table], materialized: Mapping[str, bool]
+) -> SourceFacts:
     partitioned = partitioned_tables(conn, schema)
 
     def identity_key(table: Table) -> str | None:
@@ -371,4 +457,6 @@ def source_facts(conn: Any, schema: str, tables: Sequence[Table]) -> SourceFacts
         enums=enum_labels(conn),
         domains=rules,
         defaults=constant_defaults(conn, tables, rules),
+        user_routines=user_routines(conn, schema),
+        materialized=dict(materialized),
     )

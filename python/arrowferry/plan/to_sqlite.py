@@ -28,16 +28,12 @@ from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects.postgresql_read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.dialects.translate import (
-    Relation,
-    TranslationError,
-    translate_expression,
-    translate_query,
-)
+from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.errors import SchemaError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
+from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views, user_calls
 from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
 from arrowferry.wording import noun, plural
 
@@ -83,6 +79,7 @@ class SqlitePlan:
     tables: list[SqliteTablePlan]
     finish: list[Statement]  # views, after every table
     warnings: list[str]
+    inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
 
     def to_dict(self) -> dict[str, Any]:
         """The same shape as a PostgreSQL-bound plan (``MigrationPlan.to_dict``)."""
@@ -126,7 +123,17 @@ class SqlitePlanner:
         plans = [self._table(t, wanted) for t in tables]
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
-        views = self._views() if self.options.create_views and not self.options.data_only else []
+        views = ViewPlan()
+        if self.options.create_views and not self.options.data_only:
+            views = plan_views(
+                self.schema,
+                self.schema.tables,
+                self.facts,
+                self.options,
+                self._relation_name,
+                self.warnings,
+            )
+        self.warnings += materialized_warnings(self.facts, self.options, wanted)
         if self.facts.loose_sequences:
             self.warnings.append(
                 f"{plural(len(self.facts.loose_sequences), 'sequence')} that no column owns "
@@ -139,7 +146,9 @@ class SqlitePlanner:
                 f"{plural(len(dropped), 'trigger')} not migrated (PL/pgSQL has no SQLite "
                 f"translation): {', '.join(dropped)}"
             )
-        return SqlitePlan(self.options.source_schema, plans, views, self.warnings)
+        return SqlitePlan(
+            self.options.source_schema, plans, views.statements, self.warnings, views.inexact
+        )
 
     # --- names ---------------------------------------------------------------------
 
@@ -345,6 +354,15 @@ class SqlitePlanner:
         default = pgread.effective_default(col, self.facts.domains)
         if default is None:
             return None
+        domain = self._domain(col)
+        owners: list[tuple[str, ...]] = []
+        if col.default is not None:
+            owners.append(("default", table.name, col.name))
+        owners += [("domain", t) for t in (domain.chain if domain and not owners else ())]
+        calls = self._user_calls(owners)
+        if calls:
+            self.warnings.append(f"default of {table.name}.{col.name} dropped: {calls}")
+            return None
         value = self.facts.defaults.get(table.name, {}).get(col.name)
         if value is not None:  # a constant: its value, converted as the column's values are
             converted = convert(kernel, value)
@@ -376,19 +394,28 @@ class SqlitePlanner:
     def _checks(self, table: Table, definitions: list[str]) -> list[tuple[str, str]]:
         """(CONSTRAINT ... CHECK (...), expression) for each CHECK that works in SQLite:
         the table's own, then its domain columns' (``VALUE`` becomes the column)."""
-        todo: list[tuple[str | None, str, dict[str, str]]] = [
-            (c.name, c.expression, {}) for c in table.checks
+        todo: list[tuple[str | None, str, dict[str, str], list[tuple[str, ...]]]] = [
+            (c.name, c.expression, {}, [("check", table.name, c.name or "")]) for c in table.checks
         ]
         for col in table.columns:
             domain = self._domain(col)
             if domain is not None and not self._overridden(table, col.name):
                 todo += [
-                    (f"{col.name}_{name}", expr, {"value": col.name})
+                    (
+                        f"{col.name}_{name}",
+                        expr,
+                        {"value": col.name},
+                        [("domain", t, name) for t in domain.chain],
+                    )
                     for name, expr in domain.checks
                 ]
         out = []
-        for check_name, expression, aliases in todo:
+        for check_name, expression, aliases, owners in todo:
             what = f"CHECK {check_name or expression!r} on {table.name}"
+            calls = self._user_calls(owners)
+            if calls:
+                self.warnings.append(f"{what} not migrated: {calls}")
+                continue
             try:
                 expr = translate_expression(
                     expression,
@@ -409,6 +436,12 @@ class SqlitePlanner:
                 continue
             out.append((ddl, expr))
         return out
+
+    def _user_calls(self, owners: Sequence[tuple[str, ...]]) -> str:
+        """Why an expression cannot be translated because it calls a function (or
+        operator) the source database defined itself; '' when it calls none. ``owners``:
+        where PostgreSQL may have recorded it (a domain's rule: any domain of its chain)."""
+        return next((c for c in (user_calls(self.facts, o) for o in owners) if c), "")
 
     def _domain(self, col: Column) -> Domain | None:
         return self.facts.domains.get(col.declared)
@@ -471,6 +504,10 @@ class SqlitePlanner:
         return out
 
     def _index(self, table: Table, index: Index) -> Statement | None:
+        calls = self._user_calls([("index", index.name)])
+        if calls:
+            self.warnings.append(f"index {index.name!r} on {table.name} not created: {calls}")
+            return None
         keys = []
         try:
             for key in index.keys:
@@ -495,27 +532,3 @@ class SqlitePlanner:
         name = self._relation_name(index.name, "index")
         sql = sqlw.index_sql(table.name, name, keys, unique=index.unique, where=where)
         return Statement("unique" if index.unique else "index", sql, table.name, name)
-
-    def _views(self) -> list[Statement]:
-        relations = {
-            t.name.lower(): Relation(
-                t.name, {c.name.lower(): (c.name, pgread.read_type(c.type).kind) for c in t.columns}
-            )
-            for t in self.schema.tables
-        }
-        out = []
-        for view in self.schema.views:
-            try:
-                sql = translate_query(
-                    view.sql,
-                    "postgresql",
-                    "sqlite",
-                    schema=self.options.source_schema,
-                    relations=relations,
-                )
-            except TranslationError as err:
-                self.warnings.append(f"view {view.name!r} not created: {err}")
-                continue
-            name = self._relation_name(view.name, "view")
-            out.append(Statement("view", sqlw.create_view_sql(name, sql), None, name))
-        return out

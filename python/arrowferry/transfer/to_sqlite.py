@@ -39,6 +39,7 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ArrowferryError, ConversionError, TransferError
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
+from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.plan.to_sqlite import SqliteColumnPlan, SqlitePlan, SqliteTablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
@@ -579,6 +580,9 @@ class SqlitePipeline:
                     failed.append((stmt, sqlw.driver_message(err)))
                     continue
                 self.result.summary.views_created += 1
+                notes = self.plan.inexact_views.get(stmt.name)
+                if notes:
+                    self.result.ledger.append(view_ledger(stmt.name, notes))
             if len(failed) == len(todo):
                 for stmt, message in failed:
                     self._warn(f"view {stmt.name!r} not created: {message}")

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from arrowferry.dialects.translate.common import (
     DIALECT,
     Relation,
+    Sizes,
     TranslationError,
     respell,
     respell_scope,
@@ -34,10 +35,14 @@ from arrowferry.dialects.translate.to_postgresql import (
 )
 from arrowferry.dialects.translate.to_sqlite import (
     check_casts,
+    enum_labels,
     in_list,
     like_as_sqlite,
+    numeric_arithmetic,
     numeric_division,
     refuse_changed_casts,
+    refuse_ordered_aggregates,
+    text_of_values,
     to_char_as_strftime,
 )
 
@@ -139,6 +144,7 @@ def translate_query(
     *,
     schema: str | None = None,
     relations: Mapping[str, Relation] | None = None,
+    notes: list[str] | None = None,
 ) -> str:
     """Translate a whole SELECT (a view body).
 
@@ -147,6 +153,9 @@ def translate_query(
     may not name another database). ``relations``: the tables' column types, by
     lower-case name, so casts whose meaning differs in SQLite are recognised (into
     SQLite: ``2.7::integer`` is 3 in PostgreSQL, ``CAST(2.7 AS INTEGER)`` 2 in SQLite).
+    ``notes``: receives each computation over a numeric column that SQLite does in
+    floating point, where PostgreSQL's numeric is exact (into SQLite; ``sum`` of a
+    numeric(p,s) column with p <= 15 is rewritten to be exact instead).
     """
     import sqlglot
     from sqlglot import exp
@@ -164,15 +173,20 @@ def translate_query(
         tree = trees[0].transform(unqualify)
         if target == "sqlite":
             kinds: dict[int, str] = {}
+            sizes: Sizes = {}
             if relations is not None:
                 from sqlglot.optimizer.scope import traverse_scope
 
                 for scope in traverse_scope(tree):
-                    respell_scope(scope, relations, kinds)
+                    respell_scope(scope, relations, kinds, sizes)
             refuse_changed_casts(tree, kinds)
+            refuse_ordered_aggregates(tree)
+            text_of_values(tree, kinds)
             to_char_as_strftime(tree, kinds)
+            numeric_arithmetic(tree, kinds, sizes, notes if notes is not None else [])
             tree = tree.transform(lambda node: numeric_division(node, kinds), copy=False)
-            tree = tree.transform(in_list).transform(like_as_sqlite)
+            tree = tree.transform(in_list, copy=False).transform(like_as_sqlite, copy=False)
+            enum_labels(tree, kinds)
             check_casts(tree)
         return tree.sql(dialect=DIALECT[target], identify=True)
     except SqlglotError as err:

@@ -23,6 +23,11 @@ class Relation:
 
     name: str  # the target's name
     columns: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # lower -> (name, kind)
+    # lower -> (precision, scale) of a decimal column, where declared
+    sizes: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
+
+
+Sizes = dict[int, tuple[int | None, int | None]]  # id(column node) -> a decimal's (p, s)
 
 
 def unwrap(node: exp.Expression) -> exp.Expression:
@@ -53,7 +58,12 @@ def respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
     return node
 
 
-def respell_scope(scope: Any, relations: Mapping[str, Relation], kinds: dict[int, str]) -> None:
+def respell_scope(
+    scope: Any,
+    relations: Mapping[str, Relation],
+    kinds: dict[int, str],
+    sizes: Sizes | None = None,
+) -> None:
     from sqlglot import exp
 
     aliases: dict[str, tuple[str, Relation]] = {}  # lower -> (qualifier to write, relation)
@@ -81,6 +91,9 @@ def respell_scope(scope: Any, relations: Mapping[str, Relation], kinds: dict[int
         column.set("this", exp.to_identifier(name, quoted=True))
         if kind:
             kinds[id(column)] = kind
+        size = candidates[0].sizes.get(column.name.lower())
+        if sizes is not None and size is not None:
+            sizes[id(column)] = size
 
 
 def outputs(alias: str, select: exp.Select, kinds: dict[int, str]) -> Relation:
@@ -92,5 +105,16 @@ def outputs(alias: str, select: exp.Select, kinds: dict[int, str]) -> Relation:
         inner = unwrap(item.this if isinstance(item, exp.Alias) else cast("exp.Expression", item))
         name = item.alias_or_name
         if name and name != "*":
-            columns[name.lower()] = (name, kinds.get(id(inner), ""))
+            columns[name.lower()] = (name, kinds.get(id(inner), "") or _computed_kind(inner, kinds))
     return Relation(alias, columns)
+
+
+def _computed_kind(node: exp.Expression, kinds: dict[int, str]) -> str:
+    """A subquery's output computed from a numeric column is a numeric too (``sum(x)``):
+    what the outer query does with it is done in floating point in SQLite."""
+    from sqlglot import exp
+
+    if isinstance(node, (exp.Count, exp.Column)):
+        return ""
+    numeric = any(kinds.get(id(c)) == "decimal" for c in node.find_all(exp.Column))
+    return "decimal" if numeric else ""

@@ -30,6 +30,8 @@ def sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expressio
             to = exp.DataType.build(_SQLITE_TIME_FUNCTIONS[node.name.upper()])
             return exp.Cast(this=args[0].copy(), to=to)
         return node
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Sum, exp.Avg)):
+        _as_sqlite_real(node, kinds)
     if type(node).__name__ in _COMPARISONS:
         left, right = unwrap(node.this), unwrap(node.expression)
         if id(left) in kinds:
@@ -44,6 +46,19 @@ def sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expressio
         node.set("low", _as_column_compares(node.args["low"], kind))
         node.set("high", _as_column_compares(node.args["high"], kind))
     return node
+
+
+def _as_sqlite_real(node: exp.Expression, kinds: dict[int, str]) -> None:
+    """A NUMERIC column holds INTEGERs and REALs in SQLite, and SQLite computes with them
+    as such (14.4 * 42 is 604.8000000000001); PostgreSQL's numeric would compute exactly
+    (604.8). Each such operand is read as double precision, so the view's values are
+    SQLite's (integers below 2^53 stay exact either way)."""
+    from sqlglot import exp
+
+    for side in ("this", "expression"):
+        operand = node.args.get(side)
+        if isinstance(operand, exp.Expression) and kinds.get(id(unwrap(operand))) == "decimal":
+            node.set(side, exp.Cast(this=operand, to=exp.DataType.build("DOUBLE")))
 
 
 def _as_column_compares(value: exp.Expression, kind: str) -> exp.Expression:

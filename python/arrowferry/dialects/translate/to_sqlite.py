@@ -5,9 +5,9 @@ to the form that gives the same value)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from arrowferry.dialects.translate.common import TranslationError, text_literal, unwrap
+from arrowferry.dialects.translate.common import Sizes, TranslationError, text_literal, unwrap
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -235,3 +235,148 @@ def _like_parts(pattern: str) -> list[tuple[str, str]]:
 def _sqlite_like_parts(parts: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """Parts for SQLite's LIKE with ESCAPE '\\': literal % _ \\ escaped."""
     return [(kind, f"\\{c}") if kind == "char" and c in "%_\\" else (kind, c) for kind, c in parts]
+
+
+# Functions whose value over a numeric column SQLite gives exactly as PostgreSQL does: each
+# returns one of its arguments, or a count, whatever the arguments' storage
+_EXACT_OF_NUMERIC = {
+    "Min", "Max", "Count", "Coalesce", "Greatest", "Least", "Nullif", "Abs", "Case", "If",
+    "Cast", "Floor", "Ceil", "Sign",
+}  # fmt: skip
+
+
+def numeric_arithmetic(
+    tree: exp.Expression, kinds: dict[int, str], sizes: Sizes, notes: list[str]
+) -> None:
+    """Keep what PostgreSQL's exact numeric arithmetic gives, or say it is not kept.
+
+    A numeric(p,s) value is a REAL in SQLite, the double nearest its decimal. ``sum`` of a
+    column with 0 < s and p <= 15 becomes the exact integer sum of the values scaled by
+    10^s (each scaled double is within 10^15 * 2^-52 < 0.5 of its integer, so ROUND
+    recovers it), divided by 10^s once: the double nearest PostgreSQL's sum while that
+    sum has at most 15 significant digits (a larger integer sum is rounded to a double
+    first, as SQLite would store the value anyway). numeric(p,0) with p <= 18 is stored
+    as INTEGER, whose sum is exact. Any other arithmetic, average or function of a
+    numeric column (wider, unconstrained, ``x * qty``, ``avg``, ``round``) is computed
+    in floating point, and each is described in ``notes``.
+    """
+    from sqlglot import exp
+
+    for column in list(tree.find_all(exp.Column)):
+        if kinds.get(id(column)) != "decimal":
+            continue
+        user: Any = column.parent
+        while isinstance(user, (exp.Paren, exp.Distinct)):
+            user = user.parent
+        if isinstance(user, exp.Sum):
+            precision, scale = sizes.get(id(column), (None, None))
+            if scale == 0 and precision is not None and precision <= 18:
+                continue
+            if scale and precision is not None and precision <= 15:
+                _exact_sum(user, column, scale)
+                continue
+        if _computes(user):
+            notes.append(_what(user, column))
+
+
+def _computes(node: exp.Expression | None) -> bool:
+    from sqlglot import exp
+
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod, exp.Pow)):
+        return True
+    return isinstance(node, exp.Func) and type(node).__name__ not in _EXACT_OF_NUMERIC
+
+
+def _what(node: exp.Expression, column: exp.Column) -> str:
+    if type(node).__name__ == "Sum":
+        return f"sum of {column.sql(dialect='postgres')} (its declared size does not keep it exact)"
+    return f"{node.sql(dialect='postgres')} over numeric {column.sql(dialect='postgres')}"
+
+
+def _exact_sum(total: exp.Expression, column: exp.Column, scale: int) -> None:
+    from sqlglot import exp
+
+    factor = exp.Literal.number(10**scale)
+    scaled = exp.Cast(
+        this=exp.Round(this=exp.Mul(this=column.copy(), expression=factor)),
+        to=exp.DataType.build("BIGINT"),
+    )
+    column.replace(scaled)
+    outer = total
+    while isinstance(outer.parent, (exp.Filter, exp.Window)):
+        outer = outer.parent  # sum(x) FILTER (...) / sum(x) OVER (...): divide the whole
+    divided = exp.Div(this=outer.copy(), expression=exp.Literal.number(f"{10**scale}.0"))
+    outer.replace(exp.Paren(this=divided))
+
+
+def refuse_ordered_aggregates(tree: exp.Expression) -> None:
+    """``string_agg(x, ', ' ORDER BY x)``: SQLite reads ORDER BY inside an aggregate's
+    arguments only since 3.44 (2023-11), and an older SQLite, such as many a Python's
+    sqlite3, cannot open a file whose schema holds one at all ("malformed database
+    schema"), not even its tables."""
+    from sqlglot import exp
+
+    for order in tree.find_all(exp.Order):
+        if isinstance(order.parent, (exp.AggFunc, exp.WithinGroup)):
+            raise TranslationError(
+                f"{order.parent.sql(dialect='postgres')}: ORDER BY inside an aggregate needs "
+                "SQLite 3.44, and older SQLite cannot open a file whose schema holds one"
+            )
+
+
+def enum_labels(tree: exp.Expression, kinds: dict[int, str]) -> None:
+    """An enum column holds its labels as text in SQLite. Compared for (in)equality with
+    ``'PG'::mpaa_rating``, it is compared with the label's text; ordered (``<``, BETWEEN,
+    min, max), PostgreSQL follows the labels' declaration and SQLite their text: refused."""
+    from sqlglot import exp
+
+    def enum(node: exp.Expression | None) -> bool:
+        return node is not None and kinds.get(id(unwrap(node))) == "enum"
+
+    for node in list(tree.find_all(exp.EQ, exp.NEQ, exp.In)):
+        sides = [node.this] if isinstance(node, exp.In) else [node.this, node.expression]
+        if not any(enum(side) for side in sides):
+            continue
+        operands = node.expressions if isinstance(node, exp.In) else sides
+        for operand in operands:
+            inner = unwrap(operand)
+            if isinstance(inner, exp.Cast) and text_literal(inner.this) is not None:
+                inner.replace(unwrap(inner.this).copy())
+    ordered = (exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.Min, exp.Max)
+    for node in tree.find_all(*ordered):
+        operands = [node.this, node.args.get("expression"), node.args.get("low")]
+        if any(enum(o) for o in operands):
+            raise TranslationError(
+                f"{node.sql(dialect='postgres')}: PostgreSQL orders an enum by its labels' "
+                "declaration, SQLite (which holds the labels as text) alphabetically"
+            )
+
+
+def text_of_values(tree: exp.Expression, kinds: dict[int, str]) -> None:
+    """``||``, ``concat`` and ``concat_ws`` print their operands: PostgreSQL's text of a
+    boolean, numeric, float, timestamptz or interval differs from SQLite's (``'true'``
+    against ``'1'``, ``'1.50'`` against ``'1.5'``), so such a view is refused. ``concat``
+    becomes ``||`` of COALESCEd operands (the same: NULL is ''), which every SQLite
+    reads; its own concat() arrived in 3.44."""
+    from sqlglot import exp
+
+    for node in list(tree.find_all(exp.DPipe, exp.Concat, exp.ConcatWs)):
+        operands = [node.this, node.expression] if isinstance(node, exp.DPipe) else node.expressions
+        for operand in operands:
+            inner = unwrap(operand)
+            kind = kinds.get(id(inner), "")
+            if isinstance(inner, (exp.Predicate, exp.Boolean, exp.Not, exp.Connector)):
+                kind = "boolean"  # PostgreSQL prints 't' / 'f'... SQLite 1 / 0
+            if kind in _TEXT_DIFFERS:
+                raise TranslationError(
+                    f"{node.sql(dialect='postgres')}: PostgreSQL's text of a {kind} value "
+                    "differs from SQLite's"
+                )
+        if type(node) is exp.Concat and operands:
+            parts = [
+                exp.Coalesce(this=o.copy(), expressions=[exp.Literal.string("")]) for o in operands
+            ]
+            joined: exp.Expression = parts[0]
+            for part in parts[1:]:
+                joined = exp.DPipe(this=joined, expression=part)
+            node.replace(exp.Paren(this=joined))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from arrowferry.errors import BadInputError
+from arrowferry.wording import noun
 
 OnBadValue = Literal["reject", "null", "fail"]
 
@@ -154,7 +155,7 @@ class MigrationOptions:
         unknown = sorted(set(kwargs) - known)
         if unknown:
             raise BadInputError(
-                f"unknown option(s) {', '.join(unknown)}; known options: "
+                f"unknown {noun(len(unknown), 'option')} {', '.join(unknown)}; known options: "
                 f"{', '.join(sorted(cls.keywords()))}"
             )
         return replace(base, **kwargs) if kwargs else base

@@ -86,8 +86,7 @@ def test_the_real_run_counts_every_interpretation(tmp_path: Path, pg_url: str) -
     assert year_one.startswith("t.ts: 2 numbers read as julian days land before year 1")
     assert "'0'" in year_one and "'100.5'" in year_one
     assert any(
-        w.startswith("t.tz: ") and "1 value without a UTC offset read as UTC" in w
-        for w in warnings
+        w.startswith("t.tz: ") and "1 value without a UTC offset read as UTC" in w for w in warnings
     )
     assert any(w.startswith("t.u: 2 numbers became their decimal text") for w in warnings)
 

@@ -132,7 +132,11 @@ class Migration:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
             profiles = {
                 t.name: sqlite.profile(
-                    conn, t.name, self._profiled_columns(t), sqlite.needs_measures(t)
+                    conn,
+                    t.name,
+                    self._profiled_columns(t),
+                    sqlite.needs_measures(t),
+                    sqlite.size_limits(t),
                 )
                 for t in tables
             }

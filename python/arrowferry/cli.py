@@ -130,6 +130,15 @@ def main() -> None:
     help="A value that cannot be stored exactly: send its row to the reject file, store NULL, or stop the table.",
 )
 @click.option(
+    "--size-limits",
+    type=click.Choice(["widen", "enforce"]),
+    default="widen",
+    show_default=True,
+    help="Declared sizes SQLite never enforced (varchar(n), numeric(p,s)): widen a column "
+    "to what its data needs (with a warning), or keep the size and treat what does not "
+    "fit as a bad value (--on-bad-value).",
+)
+@click.option(
     "--reject-dir",
     default="arrowferry-rejects",
     show_default=True,

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from arrowferry.errors import BadInputError
 
 OnBadValue = Literal["reject", "null", "fail"]
+SizeLimits = Literal["widen", "enforce"]
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,13 @@ class MigrationOptions:
         row to ``<reject_dir>/<table>.jsonl`` and goes on; ``"null"`` stores NULL
         instead; ``"fail"`` stops the table at the first one, naming table, column,
         row and value. Every case is counted in the result.
+    size_limits
+        Declared sizes SQLite never enforced (``varchar(n)``, ``numeric(p,s)``):
+        ``"widen"`` (default) gives a column the size its data needs (``text``; the
+        precision its integer digits need once rounded to the scale, which stays),
+        with a warning naming the column and the count; ``"enforce"`` keeps every
+        declared size and sends what does not fit through ``on_bad_value``. A size
+        chosen with ``type_mappings`` is always enforced.
     reject_dir
         Where reject files go (created only when a row is rejected).
     strip_nul, replace_invalid_utf8
@@ -77,6 +85,7 @@ class MigrationOptions:
     exclude_tables: tuple[str, ...] = ()
     type_mappings: Mapping[str, str] = field(default_factory=dict)
     on_bad_value: OnBadValue = "reject"
+    size_limits: SizeLimits = "widen"
     reject_dir: str = "arrowferry-rejects"
     strip_nul: bool = False
     replace_invalid_utf8: bool = False
@@ -99,6 +108,10 @@ class MigrationOptions:
         if self.on_bad_value not in ("reject", "null", "fail"):
             raise BadInputError(
                 f"on_bad_value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
+            )
+        if self.size_limits not in ("widen", "enforce"):
+            raise BadInputError(
+                f"size_limits must be 'widen' or 'enforce', not {self.size_limits!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
         if not self.target_schema or not self.source_schema:

@@ -12,6 +12,7 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from arrowferry import decimals
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
 from arrowferry.errors import BadInputError
@@ -21,7 +22,7 @@ from arrowferry.plan.columns import arrow_type, choose_read, decimal_arrow, type
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.plan.names import RelationNames
-from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity
+from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity, to_pg_ddl
 
 
 def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]) -> list[Table]:
@@ -126,25 +127,72 @@ class Planner:
             self.warnings.append(note)
         else:
             dtype = col.type
-        if (
-            dtype.kind == "text"
-            and dtype.length
-            and profile is not None
-            and profile.max_text_length > dtype.length
-        ):
-            self.warnings.append(
-                f"column {table.name}.{col.name} is declared {col.declared} but holds values of up "
-                f"to {profile.max_text_length} characters; it becomes text so nothing is truncated"
-            )
-            dtype = DataType("text")
+        # a size the user chose with type_mappings is kept; a declared one SQLite never
+        # enforced follows size_limits
+        widen = override is None and self.options.size_limits == "widen"
+        if profile is not None:
+            dtype = self._sized(table, col, dtype, profile, widen=widen)
         read_as, cast = choose_read(dtype, sqlite_affinity(col.declared), profile)
         scale = 0
         arrow = arrow_type(dtype)
         if dtype.kind == "decimal":
             arrow, scale = decimal_arrow(table, col, dtype, profile or ColumnProfile())
         return ColumnPlan(
-            col.name, target, col.declared, dtype, read_as, arrow, scale, profile, cast
+            col.name,
+            target,
+            col.declared,
+            dtype,
+            read_as,
+            arrow,
+            scale,
+            profile,
+            cast,
+            enforce_length=not widen,
         )
+
+    def _sized(
+        self, table: Table, col: Column, dtype: DataType, profile: ColumnProfile, *, widen: bool
+    ) -> DataType:
+        """A declared varchar(n) or numeric(p,s) the data outgrows: widened, or kept and
+        named (its values then go through on_bad_value)."""
+        where = f"column {table.name}.{col.name} is declared {col.declared}"
+        if dtype.kind == "text" and dtype.length and profile.max_text_length > dtype.length:
+            if widen:
+                self.warnings.append(
+                    f"{where} but holds values of up to {profile.max_text_length} characters; "
+                    "it becomes text so nothing is truncated"
+                )
+                return DataType("text")
+            self.warnings.append(
+                f"{where} and holds values of up to {profile.max_text_length} characters; "
+                f"size_limits='enforce' keeps {to_pg_ddl(dtype)}: longer values are bad values "
+                f"({self.options.on_bad_value})"
+            )
+            return dtype
+        if dtype.kind != "decimal" or dtype.precision is None or not profile.over_limit:
+            return dtype
+        if dtype != col.type:  # a type mapping chose it: the profile measured the declared type
+            return dtype
+        scale = dtype.scale or 0
+        count = f"{profile.over_limit} value(s) need more than {dtype.precision - scale} integer digits"
+        rounding = f"once rounded to {scale} decimal place(s) as PostgreSQL rounds"
+        if not widen:
+            self.warnings.append(
+                f"{where}; {count} {rounding}: size_limits='enforce' keeps {to_pg_ddl(dtype)}, "
+                f"so they are bad values ({self.options.on_bad_value})"
+            )
+            return dtype
+        precision = profile.needed_digits + scale
+        wider = (
+            DataType("decimal", precision=precision, scale=scale)
+            if precision <= decimals.PG_MAX_PRECISION
+            else DataType("decimal")
+        )
+        self.warnings.append(
+            f"{where} but {count} {rounding}; it becomes {to_pg_ddl(wider)} so nothing is lost"
+            + ("" if wider.precision else " (past PostgreSQL's precision limit: no rounding)")
+        )
+        return wider
 
     def _defaults(self, table: Table, target_cols: Sequence[Column]) -> dict[str, str]:
         defaults = {}

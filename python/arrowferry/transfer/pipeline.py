@@ -252,7 +252,12 @@ class Pipeline:
     def _after_rejection(self, table: TablePlan, err: RejectedByServer) -> TablePlan:
         index = table.column_index(err.column)
         col = table.columns[index]
-        if err.sqlstate == "22001" and col.type.kind == "text" and col.type.length:
+        if (
+            err.sqlstate == "22001"
+            and col.type.kind == "text"
+            and col.type.length
+            and not col.enforce_length
+        ):
             self._warn(
                 f"column {table.source.name}.{col.source} is declared {col.declared} but holds longer "
                 "values; it becomes text so nothing is truncated"
@@ -440,6 +445,7 @@ class Pipeline:
             transform.schema,
             batches(),
             on_batch=lambda n: self.reporter.advance(table.name, n),
+            staged=[c.target for c in table.columns if c.decimal_as_text],
         )
 
     def _table_failed(self, table: TablePlan, message: str, start: float) -> None:

@@ -21,6 +21,7 @@ from arrowferry.dialects.sqlite.profile import (
     needs_measures,
     needs_profile,
     profile,
+    size_limits,
 )
 from arrowferry.dialects.sqlite.read import (
     READ_TYPES,
@@ -65,4 +66,5 @@ __all__ = [
     "relation_names",
     "rowid_alias",
     "rowid_span",
+    "size_limits",
 ]

@@ -8,9 +8,10 @@ unbounded decimals, UUIDs) and reads the rest the fast way.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
+from arrowferry import decimals
 from arrowferry.dialects.sqlite.catalog import is_unresolved
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import SourceError
@@ -18,7 +19,7 @@ from arrowferry.model import Column, Table
 
 
 def needs_measures(table: Table) -> set[str]:
-    """Columns whose plan needs lengths or magnitudes: varchar(n), unbounded decimals, untyped."""
+    """Columns whose plan needs lengths or magnitudes: varchar(n), decimals, untyped."""
     return {
         c.name
         for c in table.columns
@@ -27,13 +28,22 @@ def needs_measures(table: Table) -> set[str]:
 
 
 def needs_profile(column: Column) -> bool:
-    """Types only the data can settle: untyped columns, unbounded decimals, UUIDs."""
+    """Types only the data can settle: untyped columns, decimals, UUIDs.
+
+    A numeric(p,s) is measured too: SQLite never held its values to the precision,
+    and the plan widens it (or names what will not fit) before the load.
+    """
     kind = column.type.kind
-    return (
-        is_unresolved(column)
-        or (kind == "decimal" and column.type.precision is None)
-        or kind == "uuid"
-    )
+    return is_unresolved(column) or kind in {"decimal", "uuid"}
+
+
+def size_limits(table: Table) -> dict[str, tuple[int, int]]:
+    """(precision, scale) of each numeric(p,s) column: the profile counts what exceeds it."""
+    return {
+        c.name: (c.type.precision, c.type.scale or 0)
+        for c in table.columns
+        if c.type.kind == "decimal" and c.type.precision is not None
+    }
 
 
 # --- storage-class profile -------------------------------------------------------------
@@ -51,6 +61,10 @@ class ColumnProfile:
     max_text_length: int = 0
     max_abs_number: float = 0.0
     min_abs_real: float = 0.0  # smallest non-zero REAL magnitude (0.0: none)
+    # numeric(p,s) columns: values needing more than p - s integer digits once rounded
+    # (half away from zero) to s places, and the integer digits the largest one needs
+    over_limit: int = 0
+    needed_digits: int = 0
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -74,13 +88,16 @@ def profile(
     table: str,
     columns: Sequence[str],
     extras: Collection[str] = (),
+    limits: Mapping[str, tuple[int, int]] | None = None,
 ) -> tuple[int, dict[str, ColumnProfile]]:
     """Row count and a per-column storage-class profile, in one scan of the table.
 
     Two aggregates per column count the four storage classes (packed in pairs);
     columns in ``extras`` also get the longest text and the number magnitudes,
-    which only some plans need. Kept lean: it runs over every row.
+    which only some plans need, and those in ``limits`` ((precision, scale)) the
+    values that exceed them. Kept lean: it runs over every row.
     """
+    limits = {k: v for k, v in (limits or {}).items() if k in extras}
     parts = ["count(*)"]
     for name in columns:
         q = quote_ident(name)
@@ -92,9 +109,13 @@ def profile(
             parts += [
                 f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
                 # abs() of -2**63 overflows in SQLite; as REAL it cannot
-                f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs(CAST({q} AS REAL)) END)",
+                # (an infinite REAL fits no decimal: a bad value, not a magnitude)
+                f"max(CASE WHEN typeof({q}) IN ('integer', 'real') AND abs(CAST({q} AS REAL)) < 9e999 "
+                f"THEN abs(CAST({q} AS REAL)) END)",
                 f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
             ]
+        if name in limits:
+            parts += _limit_counts(q, *limits[name])
     sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
     try:
         row = conn.execute(sql).fetchone()
@@ -108,6 +129,9 @@ def profile(
         length, biggest, smallest = (
             (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
         )
+        sure, maybe = (
+            (int(next(values) or 0), int(next(values) or 0)) if name in limits else (0, 0)
+        )
         counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
         result[name] = ColumnProfile(
             integers=counts[0],
@@ -119,7 +143,74 @@ def profile(
             max_abs_number=float(biggest or 0.0),
             min_abs_real=float(smallest or 0.0),
         )
+        if sure or maybe:
+            result[name] = _over_limit(conn, table, name, limits[name], result[name], sure)
     return rows, result
+
+
+# --- numeric(p,s): what exceeds the declared precision ---------------------------------
+
+
+def _real_literal(value: float) -> str:
+    return repr(value) if value != float("inf") else "9e999"
+
+
+def _limit_conditions(q: str, precision: int, scale: int) -> tuple[str, str]:
+    """SQL for (surely over the limit, maybe over: exact arithmetic must decide).
+
+    Doubles settle every number far from the limit; the band around it, and numeric
+    text (SQLite keeps text it cannot convert exactly), are decided in Python.
+    """
+    low, high = (_real_literal(x) for x in decimals.limit_band(precision, scale))
+    size = f"abs(CAST({q} AS REAL))"
+    # an infinite REAL fits no numeric at all: a bad value, not a size
+    number = f"typeof({q}) IN ('integer', 'real') AND {size} < 9e999"
+    sure = f"{number} AND {size} >= {high}"
+    maybe = f"({number} AND {size} >= {low} AND {size} < {high}) OR (typeof({q}) = 'text' AND {size} >= {low})"
+    return sure, maybe
+
+
+def _limit_counts(q: str, precision: int, scale: int) -> list[str]:
+    sure, maybe = _limit_conditions(q, precision, scale)
+    return [f"sum(CASE WHEN {sure} THEN 1 END)", f"sum(CASE WHEN {maybe} THEN 1 END)"]
+
+
+def _over_limit(
+    conn: sqlite3.Connection,
+    table: str,
+    column: str,
+    limit: tuple[int, int],
+    measured: ColumnProfile,
+    sure: int,
+) -> ColumnProfile:
+    """Count exactly the values over a numeric(p,s) limit, and the digits they need.
+
+    A second, narrow query (run only when the scan found candidates): the borderline
+    and textual values, and the largest ones, each checked as PostgreSQL will round it.
+    """
+    precision, scale = limit
+    q = quote_ident(column)
+    _sure, maybe = _limit_conditions(q, precision, scale)
+    top = _real_literal(measured.max_abs_number * (1 - decimals.BAND))
+    largest = f"typeof({q}) IN ('integer', 'real') AND abs(CAST({q} AS REAL)) >= {top}"
+    sql = (
+        f"SELECT {q}, count(*), CASE WHEN {maybe} THEN 1 ELSE 0 END FROM {quote_ident(table)} "
+        f"WHERE ({maybe}) OR ({largest}) GROUP BY 1, 3"
+    )
+    try:
+        rows = conn.execute(sql).fetchall()
+    except sqlite3.DatabaseError as err:
+        raise SourceError(f"cannot read table {table!r}: {err}") from err
+    over, needed = sure, 0
+    for value, count, borderline in rows:
+        number = decimals.parse(value)
+        if number is None:
+            continue
+        digits = decimals.rounded_integer_digits(number, scale)
+        if digits > precision - scale:
+            over += int(count) if borderline else 0
+            needed = max(needed, digits)
+    return replace(measured, over_limit=over, needed_digits=needed)
 
 
 _DATE_FORMS = {

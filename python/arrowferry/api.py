@@ -14,7 +14,7 @@ from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
-from arrowferry.errors import BadInputError, SchemaError, TargetExistsError
+from arrowferry.errors import BadInputError, SchemaError, SourceError, TargetExistsError
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
@@ -130,18 +130,20 @@ class Migration:
             tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
-            profiles = {
-                t.name: sqlite.profile(
-                    conn,
-                    t.name,
-                    self._profiled_columns(t),
-                    sqlite.needs_measures(t),
-                    sqlite.size_limits(t),
-                )
-                for t in tables
-            }
+            profiles, failed = {}, {}
+            for t in tables:
+                try:
+                    profiles[t.name] = sqlite.profile(
+                        conn,
+                        t.name,
+                        self._profiled_columns(t),
+                        sqlite.needs_measures(t),
+                        sqlite.size_limits(t),
+                    )
+                except SourceError as err:  # that table's error, not the run's
+                    failed[t.name] = err.message
             sequences = _sqlite_sequences(conn)
-            plan = Planner(schema, profiles, self.options, sequences).build(tables)
+            plan = Planner(schema, profiles, self.options, sequences).build(tables, failed)
             if self.options.dry_run:
                 for table in plan.tables:
                     for col in table.columns:
@@ -193,6 +195,8 @@ class Migration:
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
+        for name, message in getattr(plan, "failed", {}).items():
+            result.table_failed(name, message, fatal=not self.options.continue_on_error)
         if isinstance(plan, SqlitePlan):
             self._migrate_to_sqlite(plan, result)
             result.duration = time.perf_counter() - start

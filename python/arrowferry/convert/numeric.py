@@ -11,7 +11,6 @@ import decimal
 import polars as pl
 
 from arrowferry import decimals as exact
-
 from arrowferry.convert.base import Conversion, ReadAs, failed
 
 _INT_DTYPES: dict[str, pl.DataType] = {

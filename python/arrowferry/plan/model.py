@@ -166,6 +166,7 @@ class MigrationPlan:
     finish: list[Statement]
     warnings: list[str]
     date_forms: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
+    failed: dict[str, str] = field(default_factory=dict)  # source table -> why it cannot be planned
 
     def to_dict(self) -> dict[str, Any]:
         tables = [
@@ -191,7 +192,8 @@ class MigrationPlan:
             )
             for t in self.tables
         ]
-        return plan_dict(self.target_schema, tables, self.finish, self.warnings)
+        failed = [{"table": name, "message": text} for name, text in self.failed.items()]
+        return plan_dict(self.target_schema, tables, self.finish, self.warnings, failed=failed)
 
 
 # The plan as JSON (dry run, --json, MigrationResult.plan), the same shape both ways.

@@ -15,7 +15,7 @@ from dataclasses import replace
 from arrowferry import decimals
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
-from arrowferry.errors import BadInputError
+from arrowferry.errors import ArrowferryError, BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.columns import arrow_type, choose_read, decimal_arrow, type_from_profile
@@ -70,13 +70,27 @@ class Planner:
             options.create_views,
         )
 
-    def build(self, tables: Sequence[Table]) -> MigrationPlan:
+    def build(
+        self, tables: Sequence[Table], failed: Mapping[str, str] | None = None
+    ) -> MigrationPlan:
+        """The plan of ``tables``. A problem confined to one table (``failed``: found
+        while profiling it) makes that table's error, never the others'."""
         self.names.check_table_names(tables)
-        plans = [self._table(t) for t in tables]
+        errors = dict(failed or {})
+        plans = []
+        for table in tables:
+            if table.name in errors:
+                continue
+            try:
+                plans.append(self._table(table))
+            except ArrowferryError as err:
+                errors[table.name] = err.message
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
         finish = self.finishing.assemble(plans)
-        return MigrationPlan(self.options.target_schema, plans, finish, self.warnings)
+        plan = MigrationPlan(self.options.target_schema, plans, finish, self.warnings)
+        plan.failed = errors
+        return plan
 
     # --- tables and columns ----------------------------------------------------------------
 
@@ -174,7 +188,9 @@ class Planner:
         if dtype != col.type:  # a type mapping chose it: the profile measured the declared type
             return dtype
         scale = dtype.scale or 0
-        count = f"{profile.over_limit} value(s) need more than {dtype.precision - scale} integer digits"
+        count = (
+            f"{profile.over_limit} value(s) need more than {dtype.precision - scale} integer digits"
+        )
         rounding = f"once rounded to {scale} decimal place(s) as PostgreSQL rounds"
         if not widen:
             self.warnings.append(

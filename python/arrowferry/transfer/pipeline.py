@@ -62,7 +62,7 @@ class Pipeline:
         self.options = options
         self.reporter = reporter
         self.result = result
-        self.failed: set[str] = set()
+        self.failed: set[str] = set(plan.failed)  # tables that could not be planned
         self.loaded: set[str] = set()
         self.restore: list[Statement] = []  # foreign keys suspended by a data_only run
         self.stop = threading.Event()
@@ -178,6 +178,8 @@ class Pipeline:
             )
 
     def _load_all(self) -> None:
+        if self.plan.failed and not self.options.continue_on_error:
+            self.stop.set()  # a table failed while planning: the run stops, as on any failure
         tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
         workers = min(self.options.parallelism, max(1, len(tables)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:

@@ -129,9 +129,7 @@ def profile(
         length, biggest, smallest = (
             (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
         )
-        sure, maybe = (
-            (int(next(values) or 0), int(next(values) or 0)) if name in limits else (0, 0)
-        )
+        sure, maybe = (int(next(values) or 0), int(next(values) or 0)) if name in limits else (0, 0)
         counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
         result[name] = ColumnProfile(
             integers=counts[0],

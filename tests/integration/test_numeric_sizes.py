@@ -22,6 +22,12 @@ from arrowferry.cli import main as cli_main
 from tests.conftest import make_sqlite, pg_tables, sql
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Default reject directories land under the test's own folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 def rows(url: str, table: str, column: str = "v") -> dict[int, Decimal | None]:
     """id -> the exact numeric PostgreSQL holds (its text, parsed without a double)."""
     return {
@@ -405,3 +411,68 @@ def test_cli_size_limits_flag(tmp_path: Path, pg_url: str) -> None:
 def test_size_limits_is_checked() -> None:
     with pytest.raises(af.BadInputError, match="size_limits"):
         af.MigrationOptions(size_limits="sometimes")  # type: ignore[arg-type]
+
+
+# --- done when: one such value in every table, every table migrates -----------------------
+
+KINDS = [
+    ("NUMERIC(10,2)", 99999999.995, 2),  # overflows only once rounded
+    ("NUMERIC", 1.5e300, None),  # with 4e-320 below: more than 76 digits apart
+    ("DECIMAL(10,5)", 12345678.9, 5),  # more integer digits than declared
+]
+
+
+def _dirty_source(path: Path, tables: int = 20) -> tuple[Path, dict[str, list[tuple[Any, ...]]]]:
+    script, data = "", {}
+    for n in range(tables):
+        declared, odd, _scale = KINDS[n % len(KINDS)]
+        name = f"t{n:02d}"
+        script += (
+            f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, v {declared}, w TEXT, x INTEGER);\n"
+        )
+        data[name] = [
+            (1, 1.5, "a", 1),
+            (2, odd, "b", 2),
+            (3, 4e-320 if _scale is None else -2.25, "c", 3),
+        ]
+    return make_sqlite(path, script, data), data
+
+
+def _as_postgres_rounds(value: float, scale: int | None) -> Decimal:
+    exact = Decimal(repr(value))
+    if scale is None:
+        return exact
+    return exact.quantize(Decimal(1).scaleb(-scale), rounding="ROUND_HALF_UP")
+
+
+@pytest.mark.parametrize("size_limits", ["widen", "enforce"])
+def test_a_dirty_database_with_one_such_value_in_every_table_migrates_every_table(
+    tmp_path: Path, pg_url: str, size_limits: str
+) -> None:
+    source, data = _dirty_source(tmp_path / "dirty.sqlite")
+    reject_dir = tmp_path / "rj"
+    result = af.migrate(  # no continue_on_error: nothing may stop the run
+        source, pg_url, size_limits=size_limits, reject_dir=str(reject_dir), batch_size=2
+    )
+    assert result.errors == [], result.errors
+    assert sorted(pg_tables(pg_url)) == sorted(data)
+    assert sorted(t.name for t in result.tables) == sorted(data)
+    for n, (name, table_rows) in enumerate(sorted(data.items())):
+        declared, _odd, scale = KINDS[n % len(KINDS)]
+        fits_declared = declared == "NUMERIC"
+        landed = {
+            rid: (None if v is None else Decimal(v), w, x)
+            for rid, v, w, x in sql(pg_url, f"SELECT id, v::text, w, x FROM {name} ORDER BY id")
+        }
+        expected = {rid: (_as_postgres_rounds(v, scale), w, x) for rid, v, w, x in table_rows}
+        if size_limits == "enforce" and not fits_declared:
+            (record,) = rejects(reject_dir, name)
+            assert record["key"] == {"id": 2} and record["row"]["w"] == "b"
+            assert "integer digits" in record["problems"][0]["reason"]
+            del expected[2]
+        else:
+            assert not rejects(reject_dir, name)
+        assert landed == expected, name
+        if size_limits == "widen" and not fits_declared:
+            assert any(f"{name}.v" in w and "it becomes numeric(" in w for w in result.warnings)
+    assert result.success is (size_limits == "widen")

@@ -38,7 +38,7 @@ from arrowferry.errors import SchemaError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
-from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
+from arrowferry.types import TypeMappings, from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
 
@@ -55,6 +55,20 @@ class SqliteColumnPlan:
     select: str  # the expression read from PostgreSQL
     kernel: Kernel
     lossy: tuple[str, ...] = ()
+    limit: tuple[int, int] | None = None  # DECIMAL(p,s) chosen by a type mapping: enforced
+
+    @property
+    def not_storable(self) -> str:
+        """Why a value of this column is a bad value."""
+        base = NOT_STORABLE.get(self.kernel)
+        if self.limit is None:
+            return base or "cannot be stored exactly"
+        precision, scale = self.limit
+        fit = (
+            f"does not fit {self.ddl} (type_mappings): once rounded to {scale} decimal places "
+            f"it needs more than {precision - scale} integer digits"
+        )
+        return fit if base is None else f"{fit}; or {base}"
 
     @property
     def read_as(self) -> str:
@@ -100,6 +114,17 @@ class SqlitePlan:
         ]
         finish = [*(s for t in self.tables for s in t.finish), *self.finish]
         return plan_dict("main", tables, finish, self.warnings, source_schema=self.source_schema)
+
+
+def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
+    """(precision, scale) of a DECIMAL(p,s) a number column is mapped to: SQLite never
+    holds values to it, so arrowferry does, as PostgreSQL would on the way back."""
+    if dtype.kind not in {"decimal", "float32", "float64", *_INTEGER_KINDS}:
+        return None
+    mapped = from_sqlite_declared(ddl)
+    if mapped is None or mapped.kind != "decimal" or mapped.precision is None:
+        return None
+    return mapped.precision, mapped.scale or 0
 
 
 class SqlitePlanner:
@@ -233,9 +258,17 @@ class SqlitePlanner:
         dtype = pgread.read_type(col.type)
         kernel, ddl, lossy = self._storage(table, col, dtype)
         override = self.mappings.lookup(table.name, col.name, col.declared)
+        limit = None
         if override is not None:
             ddl = override
             kernel, lossy = self._under_affinity(table, col, override, kernel, lossy)
+            limit = _mapped_limit(dtype, override)
+            if limit is not None:
+                lossy = [
+                    *lossy,
+                    f"values that do not fit {override} once rounded to {limit[1]} decimal "
+                    "places are bad values (a size chosen with type_mappings is enforced)",
+                ]
         return SqliteColumnPlan(
             col.name,
             col.name,
@@ -245,6 +278,7 @@ class SqlitePlanner:
             pgread.select_expression(col.name, dtype),
             kernel,
             tuple(lossy),
+            limit,
         )
 
     def _under_affinity(

@@ -27,7 +27,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrowferry.convert.to_sqlite import NOT_STORABLE, OUTPUT_TYPES, convert
+from arrowferry.convert.to_sqlite import OUTPUT_TYPES, convert, over_limit
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects.sqlite import write as sqlw
@@ -70,8 +70,13 @@ class TableConverter:
         for i, col in enumerate(self.table.columns):
             converted = convert(col.kernel, batch.column(i))
             arrays.append(converted.array)
-            if converted.bad is not None:
-                masks[i] = converted.bad
+            bad = converted.bad
+            if col.limit is not None:
+                over = over_limit(batch.column(i), *col.limit)
+                if over is not None:
+                    bad = over if bad is None else bad | over
+            if bad is not None:
+                masks[i] = bad
         with self.lock:  # lanes convert side by side
             self.rows_read += batch.num_rows
             for i, mask in masks.items():
@@ -122,7 +127,7 @@ class TableConverter:
             value = batch.column(i)[row].as_py()
             raise ConversionError(
                 f"table {self.table.name!r}, column {columns[i].source!r}, row {key or row}: "
-                f"value {value!r} cannot be stored: {NOT_STORABLE[columns[i].kernel]}",
+                f"value {value!r} cannot be stored: {columns[i].not_storable}",
                 table=self.table.name,
                 column=columns[i].source,
                 row=key or row,
@@ -140,9 +145,7 @@ class TableConverter:
         for row in (int(r) for r in np.flatnonzero(any_bad)):
             values = {n: batch.column(j)[row].as_py() for j, n in enumerate(names)}
             problems = [
-                Problem(
-                    columns[i].source, values[columns[i].source], NOT_STORABLE[columns[i].kernel]
-                )
+                Problem(columns[i].source, values[columns[i].source], columns[i].not_storable)
                 for i, mask in masks.items()
                 if mask[row]
             ]

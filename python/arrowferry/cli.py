@@ -234,6 +234,8 @@ def _print_plan(result: MigrationResult) -> None:
                     f"{n:,} {k.replace('_', ' ')}" for k, n in col["date_forms"].items()
                 )
                 out.print(f"    [dim]written as: {forms}[/dim]")
+            if col.get("travels_as", "").startswith("exact decimal text"):
+                out.print(f"    [dim]travels as {col['travels_as']}[/dim]")
             for note in col["lossy"]:
                 out.print(f"    [yellow]may change values:[/yellow] {note}")
         out.print(table["ddl"] + ";", markup=False)

@@ -111,6 +111,10 @@ def test_overflow_after_rounding_widens_the_column_and_every_table_loads(
     ledger = {(e["table"], e["column"]): e for e in result.ledger}
     assert ledger[("money", "v")]["target_type"] == "numeric(11,2)"
     assert any("round" in note for note in ledger[("money", "v")]["lossy"])
+    assert any(
+        note.startswith("widened from NUMERIC(10,2) to numeric(11,2): 2 value(s)")
+        for note in ledger[("money", "v")]["lossy"]
+    ), ledger[("money", "v")]
 
 
 @pytest.mark.parametrize("on_bad_value", ["reject", "null"])

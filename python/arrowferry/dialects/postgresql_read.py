@@ -193,9 +193,7 @@ def measure(
         outside = (
             f"({finite} AND (abs({q}) > {_DOUBLE_MAX} OR ({q} <> 0 AND abs({q}) < {_DOUBLE_MIN})))"
         )
-        parts.append(
-            f"count(*) FILTER (WHERE NOT {integral} AND ({digits} > 15 OR {outside}))"
-        )
+        parts.append(f"count(*) FILTER (WHERE NOT {integral} AND ({digits} > 15 OR {outside}))")
     source = ("ONLY " if only else "") + pg.qname(schema, table)
     rows, *counts = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {source}")[0]
     return int(rows), {col: int(n) for col, n in zip(wide, counts, strict=True)}

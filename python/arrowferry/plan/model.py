@@ -34,6 +34,7 @@ class ColumnPlan:
     cast: bool = True  # read through CAST(col AS <read_as>) rather than as stored
     validate: bool = False  # skip the fast path: every value through the strict checks
     enforce_length: bool = False  # a varchar(n) kept as declared: longer text is a bad value
+    widened: str | None = None  # how the declared size was widened to fit the data
 
     @property
     def max_length(self) -> int | None:
@@ -62,7 +63,7 @@ class ColumnPlan:
     @property
     def lossy(self) -> list[str]:
         """Steps of this column's journey that may change a value (for the ledger)."""
-        notes = []
+        notes = [] if self.widened is None else [self.widened]
         kind = self.type.kind
         holds_reals = self.profile is None or self.profile.reals > 0
         if kind == "decimal" and holds_reals:

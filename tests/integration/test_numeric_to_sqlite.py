@@ -76,3 +76,18 @@ def test_a_type_mapped_decimal_is_enforced_as_postgresql_rounds(
     back.mkdir()
     again = af.migrate(target, pg_url, target_schema="back", reject_dir=str(back))
     assert again.errors == [] and again.rows_rejected == 0, again.to_dict()
+
+
+def test_a_table_sqlite_cannot_hold_fails_alone(pg_url: str, tmp_path: Path) -> None:
+    """One table's problem is that table's error: the others are planned and migrated."""
+    sql(pg_url, 'CREATE TABLE clash (id int PRIMARY KEY, "a" text, "A" text)')
+    sql(pg_url, "CREATE TABLE fine (id int PRIMARY KEY, v numeric)")
+    sql(pg_url, "INSERT INTO fine VALUES (1, 1e-330), (2, 1.5)")
+    target = tmp_path / "f.sqlite"
+    plan = af.migrate(pg_url, target, dry_run=True)
+    assert [t["source"] for t in plan.plan["tables"]] == ["fine"]  # type: ignore[index]
+    assert [e.table for e in plan.errors] == ["clash"] and "case" in plan.errors[0].message
+    result = af.migrate(pg_url, target, continue_on_error=True)
+    assert [(e.table, e.fatal) for e in result.errors] == [("clash", False)]
+    got = _sqlite_rows(target, "fine")
+    assert [Decimal(str(v)) for v in got.values()] == [Decimal("1e-330"), Decimal("1.5")]

@@ -34,7 +34,7 @@ from arrowferry.dialects.translate import (
     translate_expression,
     translate_query,
 )
-from arrowferry.errors import SchemaError
+from arrowferry.errors import ArrowferryError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
@@ -96,6 +96,7 @@ class SqlitePlan:
     tables: list[SqliteTablePlan]
     finish: list[Statement]  # views, after every table
     warnings: list[str]
+    failed: dict[str, str] = field(default_factory=dict)  # table -> why it cannot be planned
 
     def to_dict(self) -> dict[str, Any]:
         """The same shape as a PostgreSQL-bound plan (``MigrationPlan.to_dict``)."""
@@ -113,7 +114,10 @@ class SqlitePlan:
             for t in self.tables
         ]
         finish = [*(s for t in self.tables for s in t.finish), *self.finish]
-        return plan_dict("main", tables, finish, self.warnings, source_schema=self.source_schema)
+        failed = [{"table": name, "message": text} for name, text in self.failed.items()]
+        return plan_dict(
+            "main", tables, finish, self.warnings, source_schema=self.source_schema, failed=failed
+        )
 
 
 def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
@@ -145,9 +149,17 @@ class SqlitePlanner:
                     f"table {table.name!r} has no columns, which SQLite cannot hold; not migrated"
                 )
         tables = [t for t in tables if t.columns]
-        self._claim_table_names(tables)
+        # a problem confined to one table is that table's error, never the others'
+        failed = self._claim_table_names(tables)
+        tables = [t for t in tables if t.name not in failed]
         wanted = {t.name for t in tables}
-        plans = [self._table(t, wanted) for t in tables]
+        plans = []
+        for table in tables:
+            try:
+                plans.append(self._table(table, wanted))
+            except ArrowferryError as err:
+                failed[table.name] = err.message
+                wanted.discard(table.name)
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
         views = self._views() if self.options.create_views and not self.options.data_only else []
@@ -163,28 +175,34 @@ class SqlitePlanner:
                 f"{len(dropped)} trigger(s) not migrated (PL/pgSQL has no SQLite "
                 f"translation): {', '.join(dropped)}"
             )
-        return SqlitePlan(self.options.source_schema, plans, views, self.warnings)
+        return SqlitePlan(self.options.source_schema, plans, views, self.warnings, failed)
 
     # --- names ---------------------------------------------------------------------
 
-    def _claim_table_names(self, tables: Sequence[Table]) -> None:
+    def _claim_table_names(self, tables: Sequence[Table]) -> dict[str, str]:
+        """Claim each table's name; (table -> reason) for those SQLite cannot hold."""
+        failed = {}
         for table in tables:
             clash = self.names.get(table.name.lower())
             if clash is not None:
-                raise SchemaError(
+                failed[table.name] = (
                     f"tables {clash!r} and {table.name!r} differ only in case; SQLite names are "
                     "case-insensitive, so they cannot both exist there. Migrate them separately "
                     "with include_tables/exclude_tables"
                 )
-            self.names[table.name.lower()] = table.name
+                continue
             seen: dict[str, str] = {}
             for col in table.columns:
                 if col.name.lower() in seen:
-                    raise SchemaError(
+                    failed[table.name] = (
                         f"table {table.name!r}: columns {seen[col.name.lower()]!r} and "
                         f"{col.name!r} differ only in case, which SQLite cannot hold apart"
                     )
+                    break
                 seen[col.name.lower()] = col.name
+            else:
+                self.names[table.name.lower()] = table.name
+        return failed
 
     def _relation_name(self, wanted: str, what: str) -> str:
         name, n = wanted, 1

@@ -174,7 +174,8 @@ class SqlitePipeline:
         self.reporter = reporter
         self.result = result
         self.loaded: list[SqliteTablePlan] = []
-        self.stopped = False
+        # a table that could not be planned stops the run, as any failure does
+        self.stopped = bool(plan.failed) and not options.continue_on_error
         self.snapshot: str | None = None  # exported for the lanes' connections
         self.lane_readers: list[Any] = []
 

@@ -144,16 +144,17 @@ class Planner:
         # a size the user chose with type_mappings is kept; a declared one SQLite never
         # enforced follows size_limits
         widen = override is None and self.options.size_limits == "widen"
-        declared = dtype
+        declared, widened = dtype, None
         if profile is not None:
             dtype = self._sized(table, col, dtype, profile, widen=widen)
-        widened = None
-        if dtype != declared and profile is not None:
-            widened = f"widened from {col.declared} to {to_pg_ddl(dtype)}: " + (
-                f"{profile.over_limit} value(s) need more integer digits; none is changed by it"
-                if dtype.kind == "decimal"
-                else f"values of up to {profile.max_text_length} characters"
-            )
+            if dtype != declared:
+                widened = f"widened from {col.declared} to {to_pg_ddl(dtype)}: " + (
+                    f"{profile.over_limit} value(s) need more integer digits; none is changed by it"
+                    if dtype.kind == "decimal"
+                    else f"values of up to {profile.max_text_length} characters"
+                )
+            if not profile.classes_known:  # measured against its declared size only
+                profile = None
         read_as, cast = choose_read(dtype, sqlite_affinity(col.declared), profile)
         scale = 0
         arrow = arrow_type(dtype)

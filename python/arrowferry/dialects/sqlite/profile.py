@@ -19,7 +19,8 @@ from arrowferry.model import Column, Table
 
 
 def needs_measures(table: Table) -> set[str]:
-    """Columns whose plan needs lengths or magnitudes: varchar(n), decimals, untyped."""
+    """Columns whose plan needs lengths or magnitudes: varchar(n), unbounded decimals,
+    untyped (a numeric(p,s) is measured against its limit only: see ``size_limits``)."""
     return {
         c.name
         for c in table.columns
@@ -28,17 +29,19 @@ def needs_measures(table: Table) -> set[str]:
 
 
 def needs_profile(column: Column) -> bool:
-    """Types only the data can settle: untyped columns, decimals, UUIDs.
-
-    A numeric(p,s) is measured too: SQLite never held its values to the precision,
-    and the plan widens it (or names what will not fit) before the load.
-    """
+    """Types only the data can settle: untyped columns, unbounded decimals, UUIDs."""
     kind = column.type.kind
-    return is_unresolved(column) or kind in {"decimal", "uuid"}
+    return (
+        is_unresolved(column)
+        or (kind == "decimal" and column.type.precision is None)
+        or kind == "uuid"
+    )
 
 
 def size_limits(table: Table) -> dict[str, tuple[int, int]]:
-    """(precision, scale) of each numeric(p,s) column: the profile counts what exceeds it."""
+    """(precision, scale) of each numeric(p,s) column: the profile counts what exceeds it
+    (SQLite never held its values to the precision; the plan widens the column, or names
+    what will not fit, before the load). A cheap comparison for most rows."""
     return {
         c.name: (c.type.precision, c.type.scale or 0)
         for c in table.columns
@@ -65,6 +68,7 @@ class ColumnProfile:
     # (half away from zero) to s places, and the integer digits the largest one needs
     over_limit: int = 0
     needed_digits: int = 0
+    classes_known: bool = True  # False: only the limit was measured (the class counts are 0)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -97,14 +101,15 @@ def profile(
     which only some plans need, and those in ``limits`` ((precision, scale)) the
     values that exceed them. Kept lean: it runs over every row.
     """
-    limits = {k: v for k, v in (limits or {}).items() if k in extras}
+    limits = dict(limits or {})
     parts = ["count(*)"]
-    for name in columns:
+    for name in [*columns, *(n for n in limits if n not in columns)]:
         q = quote_ident(name)
-        parts += [
-            f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
-            f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
-        ]
+        if name in columns:
+            parts += [
+                f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
+                f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
+            ]
         if name in extras:
             parts += [
                 f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
@@ -124,12 +129,14 @@ def profile(
     rows = int(row[0])
     values = iter(row[1:])
     result = {}
-    for name in columns:
-        numbers, texts = int(next(values) or 0), int(next(values) or 0)
+    for name in [*columns, *(n for n in limits if n not in columns)]:
+        profiled = name in columns
+        numbers, texts = (int(next(values) or 0), int(next(values) or 0)) if profiled else (0, 0)
         length, biggest, smallest = (
             (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
         )
-        sure, maybe = (int(next(values) or 0), int(next(values) or 0)) if name in limits else (0, 0)
+        over = int(next(values) or 0) if name in limits else 0
+        sure, maybe = over % _HIGH, over // _HIGH
         counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
         result[name] = ColumnProfile(
             integers=counts[0],
@@ -140,6 +147,7 @@ def profile(
             max_text_length=int(length or 0),
             max_abs_number=float(biggest or 0.0),
             min_abs_real=float(smallest or 0.0),
+            classes_known=profiled,
         )
         if sure or maybe:
             result[name] = _over_limit(conn, table, name, limits[name], result[name], sure)
@@ -169,8 +177,15 @@ def _limit_conditions(q: str, precision: int, scale: int) -> tuple[str, str]:
 
 
 def _limit_counts(q: str, precision: int, scale: int) -> list[str]:
+    """(sure + maybe * 2**32) in one aggregate. The outer test compares the stored value
+    itself, which is all most rows ever meet: SQLite orders every number below any
+    text or blob, so text always goes on to the exact conditions."""
+    low = _real_literal(decimals.limit_band(precision, scale)[0])
     sure, maybe = _limit_conditions(q, precision, scale)
-    return [f"sum(CASE WHEN {sure} THEN 1 END)", f"sum(CASE WHEN {maybe} THEN 1 END)"]
+    return [
+        f"sum(CASE WHEN {q} >= {low} OR {q} <= -{low} THEN "
+        f"(CASE WHEN {sure} THEN 1 WHEN {maybe} THEN {_HIGH} END) END)"
+    ]
 
 
 def _over_limit(
@@ -189,22 +204,27 @@ def _over_limit(
     precision, scale = limit
     q = quote_ident(column)
     _sure, maybe = _limit_conditions(q, precision, scale)
-    top = _real_literal(measured.max_abs_number * (1 - decimals.BAND))
-    largest = f"typeof({q}) IN ('integer', 'real') AND abs(CAST({q} AS REAL)) >= {top}"
-    sql = (
-        f"SELECT {q}, count(*), CASE WHEN {maybe} THEN 1 ELSE 0 END FROM {quote_ident(table)} "
-        f"WHERE ({maybe}) OR ({largest}) GROUP BY 1, 3"
-    )
+    size = f"abs(CAST({q} AS REAL))"
+    number = f"typeof({q}) IN ('integer', 'real') AND {size} < 9e999"
     try:
+        biggest = conn.execute(
+            f"SELECT max(CASE WHEN {number} THEN {size} END) FROM {quote_ident(table)}"
+        ).fetchone()[0]
+        top = _real_literal(float(biggest or 0.0) * (1 - decimals.BAND))
+        largest = f"{number} AND {size} >= {top}"
+        sql = (
+            f"SELECT {q}, count(*), CASE WHEN {maybe} THEN 1 ELSE 0 END "
+            f"FROM {quote_ident(table)} WHERE ({maybe}) OR ({largest}) GROUP BY 1, 3"
+        )
         rows = conn.execute(sql).fetchall()
     except sqlite3.DatabaseError as err:
         raise SourceError(f"cannot read table {table!r}: {err}") from err
     over, needed = sure, 0
     for value, count, borderline in rows:
-        number = decimals.parse(value)
-        if number is None:
+        parsed = decimals.parse(value)
+        if parsed is None:
             continue
-        digits = decimals.rounded_integer_digits(number, scale)
+        digits = decimals.rounded_integer_digits(parsed, scale)
         if digits > precision - scale:
             over += int(count) if borderline else 0
             needed = max(needed, digits)

@@ -481,3 +481,16 @@ def test_a_dirty_database_with_one_such_value_in_every_table_migrates_every_tabl
         if size_limits == "widen" and not fits_declared:
             assert any(f"{name}.v" in w and "it becomes numeric(" in w for w in result.warnings)
     assert result.success is (size_limits == "widen")
+
+
+def test_wide_numerics_append_into_an_existing_table(tmp_path: Path, pg_url: str) -> None:
+    """data_only: the staging table takes the existing table's shape, its column as text."""
+    source = _wide_source(tmp_path / "w.sqlite")
+    sql(pg_url, "CREATE TABLE w (id bigint PRIMARY KEY, v numeric NOT NULL)")
+    sql(pg_url, "CREATE TABLE other (id bigint, v numeric(5,1))")
+    sql(pg_url, "INSERT INTO w VALUES (0, 42)")
+    result = af.migrate(source, pg_url, data_only=True)
+    assert result.errors == [], result.errors
+    landed = rows(pg_url, "w")
+    assert landed.pop(0) == Decimal(42)
+    assert landed == {k + 1: _exact(v) for k, v in enumerate(WIDE_VALUES)}

@@ -459,53 +459,6 @@ def ingest(conn: Any, schema: str, table: str, data: pa.RecordBatchReader | pa.T
         return int(cur.adbc_ingest(table, data, mode="append", db_schema_name=schema))
 
 
-# --- staged columns: values no Arrow type carries exactly ------------------------------
-# The driver's binary COPY writes numeric only from Arrow decimals (76 digits at most)
-# and integers; it refuses text and binary. A numeric column whose values span more
-# digits (1.5e300 and 4e-320 in one NUMERIC) travels as exact text into a temporary
-# table, and the server casts it while copying the rows into place, in the same
-# transaction.
-
-STAGE_TABLE = "arrowferry_stage"
-
-
-def create_stage_sql(schema: str, table: str, columns: Sequence[str], staged: Iterable[str]) -> str:
-    """A temporary table shaped like ``columns`` of the target, ``staged`` ones as text."""
-    text = set(staged)
-    select = ", ".join(
-        f"{quote_ident(c)}::text AS {quote_ident(c)}" if c in text else quote_ident(c)
-        for c in columns
-    )
-    return (
-        f"CREATE TEMPORARY TABLE {quote_ident(STAGE_TABLE)} ON COMMIT DROP AS "
-        f"SELECT {select} FROM {qname(schema, table)} WITH NO DATA"
-    )
-
-
-def insert_from_stage_sql(
-    schema: str, table: str, columns: Sequence[str], casts: dict[str, str]
-) -> str:
-    """Move the staged rows into place, casting each staged column to its real type."""
-    names = ", ".join(quote_ident(c) for c in columns)
-    select = ", ".join(
-        f"{quote_ident(c)}::{casts[c]}" if c in casts else quote_ident(c) for c in columns
-    )
-    return (
-        f"INSERT INTO {qname(schema, table)} ({names}) "
-        f"SELECT {select} FROM {quote_ident(STAGE_TABLE)}"
-    )
-
-
-def drop_stage_sql() -> str:
-    return f"DROP TABLE {quote_ident(STAGE_TABLE)}"
-
-
-def ingest_stage(conn: Any, data: pa.RecordBatchReader | pa.Table) -> int:
-    """Append into this session's staging table through binary COPY."""
-    with conn.cursor() as cur:
-        return int(cur.adbc_ingest(STAGE_TABLE, data, mode="append", temporary=True))
-
-
 # --- introspection -------------------------------------------------------------------
 
 

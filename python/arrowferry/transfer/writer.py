@@ -8,6 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import postgresql_stage as stage
 from arrowferry.errors import RejectedByServer, WriterTypeError
 
 
@@ -39,7 +40,7 @@ def write_table(
 
     The caller owns the transaction. Every field is checked against the column's
     real type first (the table may predate this run, as with data_only). ``staged``
-    columns arrive as exact text that the server casts (see ``pg.create_stage_sql``).
+    columns arrive as exact text that the server casts (``dialects.postgresql_stage``).
     """
     real = pg.column_types(conn, schema, table)
     target = {**real, **{name: "text" for name in staged if name in real}}
@@ -68,11 +69,11 @@ def write_table(
         if not staged:
             return pg.ingest(conn, schema, table, reader)
         columns = arrow_schema.names
-        pg.execute(conn, pg.create_stage_sql(schema, table, columns, staged))
-        rows = pg.ingest_stage(conn, reader)
+        pg.execute(conn, stage.create_stage_sql(schema, table, columns, staged))
+        rows = stage.ingest_stage(conn, reader)
         casts = {name: real[name] for name in staged if name in real}
-        pg.execute(conn, pg.insert_from_stage_sql(schema, table, columns, casts))
-        pg.execute(conn, pg.drop_stage_sql())
+        pg.execute(conn, stage.insert_from_stage_sql(schema, table, columns, casts))
+        pg.execute(conn, stage.drop_stage_sql())
         return rows
     except BaseException as err:
         if capture.error is not None:

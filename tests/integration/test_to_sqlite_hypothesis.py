@@ -175,8 +175,8 @@ def _pg_text(d: Decimal) -> str:
 def _numeric_expected(values: list[Decimal | None]) -> list[Any]:
     """SQLite's NUMERIC affinity on PostgreSQL's text, or all text when a value would round."""
 
-    def digits(d: Decimal) -> int:
-        return len(str(abs(d)).replace(".", "").strip("0"))
+    def digits(d: Decimal) -> int:  # significant digits, as PostgreSQL's text shows them
+        return len(_pg_text(abs(d)).replace(".", "").strip("0"))
 
     def integral(d: Decimal) -> bool:
         return d == d.to_integral_value() and abs(d) <= 2**63 - 1
@@ -270,3 +270,4 @@ def test_expected_numeric_rule_is_not_vacuous() -> None:
     ]
     assert _numeric_expected([Decimal("1E-330"), Decimal("1.5")]) == ["0." + "0" * 329 + "1", "1.5"]
     assert _numeric_expected([Decimal("1.5E+300")]) == [1.5e300]
+    assert _numeric_expected([Decimal("10000000000E91")]) == [1e101]

@@ -494,3 +494,18 @@ def test_wide_numerics_append_into_an_existing_table(tmp_path: Path, pg_url: str
     landed = rows(pg_url, "w")
     assert landed.pop(0) == Decimal(42)
     assert landed == {k + 1: _exact(v) for k, v in enumerate(WIDE_VALUES)}
+
+
+def test_data_only_keeps_the_existing_tables_sizes(tmp_path: Path, pg_url: str) -> None:
+    """An existing table cannot be widened: what does not fit is a bad value, not a
+    failed table."""
+    source = _rounding_source(tmp_path / "round.sqlite")
+    for name in ("a_first", "money", *(f"z{i}" for i in range(5))):
+        extra = ", note text" if name == "money" else ""
+        kind = "bigint" if name.startswith("z") else "numeric(10,2)"
+        sql(pg_url, f"CREATE TABLE {name} (id bigint, v {kind}{extra})")
+    reject_dir = tmp_path / "rj"
+    result = af.migrate(source, pg_url, data_only=True, reject_dir=str(reject_dir))
+    assert result.errors == [], result.errors
+    assert rows(pg_url, "money") == {k: v for k, v in ROUNDED.items() if k not in (1, 2)}
+    assert sorted(r["key"]["id"] for r in rejects(reject_dir, "money")) == [1, 2]

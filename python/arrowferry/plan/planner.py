@@ -142,8 +142,10 @@ class Planner:
         else:
             dtype = col.type
         # a size the user chose with type_mappings is kept; a declared one SQLite never
-        # enforced follows size_limits
-        widen = override is None and self.options.size_limits == "widen"
+        # enforced follows size_limits, unless the table exists already (data_only)
+        widen = (
+            override is None and self.options.size_limits == "widen" and not self.options.data_only
+        )
         declared, widened = dtype, None
         if profile is not None:
             dtype = self._sized(table, col, dtype, profile, widen=widen)
@@ -174,6 +176,13 @@ class Planner:
             widened=widened,
         )
 
+    @property
+    def _keeper(self) -> str:
+        """What keeps a declared size, for the warning."""
+        if self.options.size_limits == "enforce":
+            return "size_limits='enforce'"
+        return "data_only (the table exists)" if self.options.data_only else "type_mappings"
+
     def _sized(
         self, table: Table, col: Column, dtype: DataType, profile: ColumnProfile, *, widen: bool
     ) -> DataType:
@@ -189,7 +198,7 @@ class Planner:
                 return DataType("text")
             self.warnings.append(
                 f"{where} and holds values of up to {profile.max_text_length} characters; "
-                f"size_limits='enforce' keeps {to_pg_ddl(dtype)}: longer values are bad values "
+                f"{self._keeper} keeps {to_pg_ddl(dtype)}: longer values are bad values "
                 f"({self.options.on_bad_value})"
             )
             return dtype
@@ -204,7 +213,7 @@ class Planner:
         rounding = f"once rounded to {scale} decimal place(s) as PostgreSQL rounds"
         if not widen:
             self.warnings.append(
-                f"{where}; {count} {rounding}: size_limits='enforce' keeps {to_pg_ddl(dtype)}, "
+                f"{where}; {count} {rounding}: {self._keeper} keeps {to_pg_ddl(dtype)}, "
                 f"so they are bad values ({self.options.on_bad_value})"
             )
             return dtype

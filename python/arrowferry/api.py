@@ -148,15 +148,18 @@ class Migration:
                     continue
                 try:
                     profiles[t.name] = sqlite.profile(
-                        conn, t.name, self._profiled_columns(t), self._measured_columns(t)
+                        conn,
+                        t.name,
+                        self._profiled_columns(t),
+                        self._measured_columns(t),
+                        sqlite.size_limits(t),
                     )
                 except SourceError as err:  # one table's problem, not the run's
                     failed[t.name] = err.message
-            tables = [t for t in tables if t.name not in failed]
             sequences = _sqlite_sequences(conn)
-            plan = Planner(schema, profiles, self.options, sequences).build(tables)
-            plan.failed = failed
-            plan.warnings.extend(sqlite.virtual_notes(conn, tables, self.options.target_schema))
+            plan = Planner(schema, profiles, self.options, sequences).build(tables, failed)
+            planned = [t for t in tables if t.name not in plan.failed]
+            plan.warnings.extend(sqlite.virtual_notes(conn, planned, self.options.target_schema))
             if self.options.dry_run:
                 for table in plan.tables:
                     for col in table.columns:
@@ -238,7 +241,7 @@ class Migration:
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
         for name, message in getattr(plan, "failed", {}).items():
-            result.table_failed(name, message, fatal=False)
+            result.table_failed(name, message, fatal=not self.options.continue_on_error)
         if isinstance(plan, SqlitePlan):
             self._migrate_to_sqlite(plan, result)
             result.duration = time.perf_counter() - start

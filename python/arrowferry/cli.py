@@ -194,6 +194,15 @@ def main() -> None:
     help="A value that cannot be stored exactly: send its row to the reject file, store NULL, or stop the table.",
 )
 @click.option(
+    "--size-limits",
+    type=click.Choice(["widen", "enforce"]),
+    default="widen",
+    show_default=True,
+    help="Declared sizes SQLite never enforced (varchar(n), numeric(p,s)): widen a column "
+    "to what its data needs (with a warning), or keep the size and treat what does not "
+    "fit as a bad value (--on-bad-value).",
+)
+@click.option(
     "--reject-dir",
     default="arrowferry-rejects",
     show_default=True,
@@ -289,6 +298,8 @@ def _print_plan(result: MigrationResult) -> None:
                     f"{n:,} {k.replace('_', ' ')}" for k, n in col["date_forms"].items()
                 )
                 out.print(f"    [dim]written as: {forms}[/dim]")
+            if col.get("travels_as", "").startswith("exact decimal text"):
+                out.print(f"    [dim]travels as {col['travels_as']}[/dim]")
             for note in col["lossy"]:
                 out.print(f"    [yellow]may change values:[/yellow] {note}")
         out.print(table["ddl"] + ";", markup=False)

@@ -19,6 +19,7 @@ from arrowferry.errors import BadInputError
 from arrowferry.wording import noun
 
 OnBadValue = Literal["reject", "null", "fail"]
+SizeLimits = Literal["widen", "enforce"]
 
 # The CLI's spellings of fields named otherwise (tests/unit/test_option_names.py holds
 # every long option of `migrate` to a keyword here or a field)
@@ -70,6 +71,13 @@ class MigrationOptions:
         row to ``<reject_dir>/<table>.jsonl`` and goes on; ``"null"`` stores NULL
         instead; ``"fail"`` stops the table at the first one, naming table, column,
         row and value. Every case is counted in the result.
+    size_limits
+        Declared sizes SQLite never enforced (``varchar(n)``, ``numeric(p,s)``):
+        ``"widen"`` (default) gives a column the size its data needs (``text``; the
+        precision its integer digits need once rounded to the scale, which stays),
+        with a warning naming the column and the count; ``"enforce"`` keeps every
+        declared size and sends what does not fit through ``on_bad_value``. A size
+        chosen with ``type_mappings`` is always enforced.
     reject_dir
         Where reject files go (created only when a row is rejected).
     strip_nul, replace_invalid_utf8
@@ -106,6 +114,7 @@ class MigrationOptions:
     exclude_tables: tuple[str, ...] = ()
     type_mappings: Mapping[str, str] = field(default_factory=dict)
     on_bad_value: OnBadValue = "reject"
+    size_limits: SizeLimits = "widen"
     reject_dir: str = "arrowferry-rejects"
     strip_nul: bool = False
     replace_invalid_utf8: bool = False
@@ -125,6 +134,10 @@ class MigrationOptions:
         if self.on_bad_value not in ("reject", "null", "fail"):
             raise BadInputError(
                 f"--on-bad-value must be 'reject', 'null' or 'fail', not {self.on_bad_value!r}"
+            )
+        if self.size_limits not in ("widen", "enforce"):
+            raise BadInputError(
+                f"size_limits must be 'widen' or 'enforce', not {self.size_limits!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
         if not self.target_schema or not self.source_schema:

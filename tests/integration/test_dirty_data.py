@@ -590,6 +590,7 @@ def run(
         batch_size=request.param,
         reject_dir=str(reject_dir),
         continue_on_error=True,  # a table that fails must not hide the others' checks
+        size_limits="enforce",  # declared sizes kept: what does not fit is rejected
     )
     return Run(result, url, reject_dir, source)
 
@@ -762,6 +763,8 @@ def test_cli_exits_1_and_names_every_table_column_and_count(
             "--batch-size",
             "5",
             "--continue-on-error",  # a table that fails must not hide the others
+            "--size-limits",
+            "enforce",
         ],
     )
     assert outcome.exit_code == 1, (outcome.exit_code, outcome.output, outcome.exception)
@@ -790,6 +793,7 @@ def test_null_mode_stores_null_and_counts_every_value(
         on_bad_value="null",
         reject_dir=str(reject_dir),
         continue_on_error=True,  # one failed table must not hide the others
+        size_limits="enforce",
     )
     assert result.rows_rejected == 0 and result.rejected == [] and result.reject_files == {}
     assert not reject_dir.exists() or list(reject_dir.iterdir()) == []

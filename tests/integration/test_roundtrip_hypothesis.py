@@ -25,7 +25,7 @@ import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 from typing import Any
 
 import pytest
@@ -36,6 +36,8 @@ import arrowferry as af
 from tests.conftest import sql, with_database
 from tests.integration._compare import (
     _json_equal,
+    exact_decimal,
+    numeric_text,
     pg_column_types,
     pg_query,
     qi,
@@ -59,6 +61,9 @@ class Family:
     values: st.SearchStrategy[Cell]
     from_stored: Callable[[Any], Any] | None = None
     select: str = "{}"  # how the column is read back (a BC date has no Python value)
+    # the PostgreSQL type given what SQLite stored in the column (a declared size SQLite
+    # never enforced is widened to what the data needs)
+    pg_type_for: Callable[[list[Any]], str] | None = None
 
 
 def bound(
@@ -255,6 +260,61 @@ def decimal_text(draw: st.DrawFn) -> Cell:
     return Cell("?", format(value, "f"), FROM_STORED)  # NUMERIC affinity: stored int or REAL
 
 
+@st.composite
+def decimal_near_limit(draw: st.DrawFn, precision: int, scale: int) -> Cell:
+    """Up to and across 10**(p-s), and on the half step of the scale (x.xx5 for scale 2):
+    where PostgreSQL's rounding (half away from zero) carries a value past the precision."""
+    limit = 10 ** (precision - scale)
+    whole = draw(
+        st.sampled_from([limit - 1, limit, limit + 1, limit * 10 - 1, 0, 1])
+        | st.integers(0, limit * 100)
+    )
+    fraction = "".join(draw(st.lists(st.sampled_from("09"), min_size=scale, max_size=scale)))
+    half = draw(st.booleans())
+    text = f"{whole}.{fraction}{'5' if half else ''}" if scale or half else str(whole)
+    sign = draw(st.sampled_from(["", "-"]))
+    return Cell("?", sign + text, FROM_STORED)  # NUMERIC affinity: stored int or REAL
+
+
+@st.composite
+def unbounded_number(draw: st.DrawFn) -> Cell:
+    """From 1e-330 to 1e300 in one NUMERIC column: past any Arrow decimal's 76 digits."""
+    digits = draw(st.integers(1, 10**15 - 1))
+    exponent = draw(st.integers(-345, 285))
+    sign = draw(st.sampled_from(["", "-"]))
+    text = draw(st.sampled_from([f"{sign}{digits}e{exponent}", "1e-330", "1e300", "4e-320"]))
+    return Cell("?", text, FROM_STORED)
+
+
+WIDE = Context(prec=1000)
+
+
+def widened(precision: int, scale: int) -> Callable[[list[Any]], str]:
+    """numeric(p,s), or the precision its largest value needs once rounded to s."""
+
+    def pg_type(stored: list[Any]) -> str:
+        digits = precision - scale
+        for value in stored:
+            if value is not None:
+                rounded = exact_decimal(value).quantize(
+                    Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=WIDE
+                )
+                digits = max(digits, rounded.adjusted() + 1)
+        return f"numeric({digits + scale},{scale})"
+
+    return pg_type
+
+
+def rounded_to(scale: int) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        number = exact_decimal(value)
+        return numeric_text(
+            number.quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP, context=WIDE)
+        )
+
+    return convert
+
+
 JSON_TEXT = st.text(
     st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=8
 )
@@ -309,11 +369,30 @@ FAMILIES: dict[str, Family] = {
         wide_iso_timestamp() | bc_text(zone="+00"),
         select="({} AT TIME ZONE 'UTC')::text",
     ),
-    "NUMERIC(12,3)": Family("NUMERIC(12,3)", "numeric(12,3)", decimal_text(), to_numeric(12, 3)),
+    "NUMERIC(12,3)": Family(
+        "NUMERIC(12,3)",
+        "numeric(12,3)",
+        decimal_text() | decimal_near_limit(12, 3),
+        rounded_to(3),
+        widened(12, 3),
+    ),
+    "DECIMAL(5,2)": Family(
+        "DECIMAL(5,2)",
+        "numeric(5,2)",
+        decimal_near_limit(5, 2) | decimal_text(),
+        rounded_to(2),
+        widened(5, 2),
+    ),
     # wider than a double and than Polars' decimals: read as text, travels as decimal256
     "NUMERIC(38,18)": Family(
-        "NUMERIC(38,18)", "numeric(38,18)", decimal_text(), to_numeric(38, 18)
+        "NUMERIC(38,18)",
+        "numeric(38,18)",
+        decimal_text() | decimal_near_limit(38, 18),
+        rounded_to(18),
+        widened(38, 18),
     ),
+    # values from 1e-330 to 1e300: more digits than any Arrow decimal, exact as text
+    "NUMERIC": Family("NUMERIC", "numeric", unbounded_number(), to_numeric(None, None)),
     "JSON": Family("JSON", "jsonb", json_document()),
 }
 
@@ -328,6 +407,10 @@ def tables(draw: st.DrawFn) -> tuple[list[str], list[list[Cell | None]], int]:
 
 
 # --- comparing ------------------------------------------------------------------------------
+
+
+def _pg_type(family: Family, stored: list[Any]) -> str:
+    return family.pg_type if family.pg_type_for is None else family.pg_type_for(stored)
 
 
 def same(expected: Any, actual: Any, pg_type: str) -> bool:
@@ -381,6 +464,26 @@ def database(pg_server: str) -> Iterator[str]:
         65_536,
     )
 )
+# past the precision only once rounded half away from zero, and one NUMERIC column whose
+# values span more digits than any Arrow decimal
+@example(
+    case=(
+        ["DECIMAL(5,2)", "NUMERIC", "NUMERIC(12,3)"],
+        [
+            [
+                Cell("?", "999.995", FROM_STORED),
+                Cell("?", "1.5e300", FROM_STORED),
+                Cell("?", "999999999.9995", FROM_STORED),
+            ],
+            [
+                Cell("?", "-999.994", FROM_STORED),
+                Cell("?", "4e-320", FROM_STORED),
+                Cell("?", "0.0005", FROM_STORED),
+            ],
+        ],
+        1,
+    )
+)
 def test_random_tables_round_trip_value_by_value(
     case: tuple[list[str], list[list[Cell | None]], int],
     database: str,
@@ -416,7 +519,8 @@ def test_random_tables_round_trip_value_by_value(
     assert result.success
     assert [(t.name, t.rows, t.rows_read) for t in result.tables] == [("t", len(rows), len(rows))]
     want_types = {"id": "bigint"} | {
-        n: FAMILIES[f].pg_type for n, f in zip(names, families, strict=True)
+        n: _pg_type(FAMILIES[f], [stored[i][j] for i in stored])
+        for j, (n, f) in enumerate(zip(names, families, strict=True))
     }
     assert pg_column_types(database, "t") == want_types
 

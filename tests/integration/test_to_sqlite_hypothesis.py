@@ -21,7 +21,7 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import count
 from pathlib import Path
 from typing import Any
@@ -159,6 +159,25 @@ FAMILIES: dict[str, st.SearchStrategy[Cell]] = {
         places=6,
         allow_nan=False,
     ).map(lambda d: Cell(str(d), (d if d else Decimal(0)).quantize(Decimal("0.000001")))),
+    # on the half step of the scale, up to the limit: PostgreSQL rounds on insert
+    "numeric(10,2)": st.builds(
+        lambda whole, cents, five, neg: Decimal(
+            f"{'-' if neg else ''}{whole}.{cents:02d}{'5' if five else '4'}"
+        ),
+        st.integers(0, 10**8 - 1) | st.sampled_from([10**8 - 1, 0, 1]),
+        st.integers(0, 99) | st.just(99),
+        st.booleans(),
+        st.booleans(),
+    )
+    .filter(lambda d: abs(d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)) < 10**8)
+    .map(lambda d: Cell(_quote(str(d)), d.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))),
+    # unbounded, from 1e-330 to 1e300: past a double's range at both ends
+    "numeric": st.builds(
+        lambda digits, exponent, neg: Decimal(f"{'-' if neg else ''}{digits}E{exponent}"),
+        st.integers(1, 10**15 - 1) | st.just(1),
+        st.integers(-330, 285),
+        st.booleans(),
+    ).map(lambda d: Cell(_quote(str(d)), d)),
     "text": st.text(
         st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=20
     ).map(lambda s: Cell(_quote(s), s)),
@@ -187,17 +206,28 @@ def _column(name: str) -> str:
     return "c_" + "".join(ch if ch.isalnum() else "_" for ch in name)
 
 
+_DOUBLE_MAX = Decimal("1.7976931348623157e308")
+
+
+def _pg_text(d: Decimal) -> str:
+    """PostgreSQL's text of a numeric: plain notation, no negative zero."""
+    return format(abs(d) if d.is_zero() else d, "f")
+
+
 def _numeric_expected(values: list[Decimal | None]) -> list[Any]:
     """SQLite's NUMERIC affinity on PostgreSQL's text, or all text when a value would round."""
 
-    def digits(d: Decimal) -> int:
-        return len(str(abs(d)).replace(".", "").strip("0"))
+    def digits(d: Decimal) -> int:  # significant digits, as PostgreSQL's text shows them
+        return len(_pg_text(abs(d)).replace(".", "").strip("0"))
 
     def integral(d: Decimal) -> bool:
         return d == d.to_integral_value() and abs(d) <= 2**63 - 1
 
-    if any(d is not None and not integral(d) and digits(d) > 15 for d in values):
-        return [None if d is None else str(d) for d in values]
+    def outside(d: Decimal) -> bool:  # a double keeps 15 digits only in its normal range
+        return d != 0 and not Decimal("2.2250738585072014e-308") <= abs(d) <= _DOUBLE_MAX
+
+    if any(d is not None and not integral(d) and (digits(d) > 15 or outside(d)) for d in values):
+        return [None if d is None else _pg_text(d) for d in values]
     return [None if d is None else (int(d) if integral(d) else float(str(d))) for d in values]
 
 
@@ -259,9 +289,11 @@ def test_postgresql_to_sqlite_round_trip(
     ).fetchall()
     conn.close()
     expected = [[None if c is None else c.expected for c in row] for row in rows]
-    k = NAMES.index("numeric(18,6)")
-    for row, value in zip(expected, _numeric_expected([r[k] for r in expected]), strict=True):
-        row[k] = value
+    for k, name in enumerate(NAMES):
+        if name.startswith("numeric"):
+            column = _numeric_expected([r[k] for r in expected])
+            for row, value in zip(expected, column, strict=True):
+                row[k] = value
     for i, (got_row, want_row) in enumerate(zip(got, expected, strict=True)):
         for name, g, w in zip(NAMES, got_row, want_row, strict=True):
             note(f"row {i} {name}: got {g!r}, want {w!r}")
@@ -278,3 +310,6 @@ def test_expected_numeric_rule_is_not_vacuous() -> None:
         "123456789012.123456",
         "1.000000",
     ]
+    assert _numeric_expected([Decimal("1E-330"), Decimal("1.5")]) == ["0." + "0" * 329 + "1", "1.5"]
+    assert _numeric_expected([Decimal("1.5E+300")]) == [1.5e300]
+    assert _numeric_expected([Decimal("10000000000E91")]) == [1e101]

@@ -182,8 +182,15 @@ def _with_unknown_module(path: Path) -> Path:
 def test_a_missing_module_is_that_tables_error(tmp_path: Path, pg_url: str) -> None:
     source = _with_unknown_module(tmp_path / "vec.db")
 
-    result = af.migrate(source, pg_url)  # no continue_on_error: still only that table fails
+    # without continue_on_error the run stops at that table's error, as at any failure,
+    # before anything is written, and names the tables it never attempted
+    stopped = af.migrate(source, pg_url)
+    assert not stopped.success
+    assert [(e.table, e.fatal) for e in stopped.errors] == [("vectors", True)]
+    assert "module 'vec0'" in stopped.errors[0].message
+    assert sorted(stopped.not_attempted) == ["person", "zeta"] and pg_tables(pg_url) == []
 
+    result = af.migrate(source, pg_url, continue_on_error=True)  # only that table fails
     assert not result.success
     assert [(e.table, e.fatal) for e in result.errors] == [("vectors", False)]
     assert "module 'vec0'" in result.errors[0].message

@@ -20,6 +20,8 @@ def build_conversion(
     table: str,
     decimal_scale: int = 0,
     decimal_digits: int = 38,
+    decimal_as_text: bool = False,
+    max_length: int | None = None,
 ) -> Conversion:
     c = pl.col(column)
     kind = target.kind
@@ -34,6 +36,8 @@ def build_conversion(
             decimal_scale,
             rounds_later=target.precision is not None,
             digits=decimal_digits,
+            limit=None if target.precision is None else (target.precision, target.scale or 0),
+            as_text=decimal_as_text,
         )
     if kind == "boolean":
         conversion = numeric.to_boolean(c, read_as)
@@ -49,7 +53,7 @@ def build_conversion(
     if kind == "time":
         return temporal.to_time(c, read_as)
     if kind == "text":
-        return text.to_text(c, read_as)
+        return text.to_text(c, read_as, max_length)
     if kind == "json":
         return text.to_json(c, read_as)
     if kind == "uuid":

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arrowferry import decimals
 from arrowferry.convert.base import ReadAs
 from arrowferry.model import DataType
 
@@ -24,8 +25,12 @@ class NotClean(ValueError):
     """The batch needs the full path."""
 
 
-def fast_path(read_as: ReadAs, target: DataType, arrow_type: pa.DataType) -> FastPath | None:
+def fast_path(
+    read_as: ReadAs, target: DataType, arrow_type: pa.DataType, *, max_length: int | None = None
+) -> FastPath | None:
     kind = target.kind
+    if read_as == "text" and kind == "text" and max_length is not None:
+        return _at_most(max_length)
     if read_as == "integer" and kind == "int64":
         return _same
     if read_as == "integer" and kind == "boolean":
@@ -37,7 +42,12 @@ def fast_path(read_as: ReadAs, target: DataType, arrow_type: pa.DataType) -> Fas
     if read_as == "blob" and kind == "blob":
         return _same
     if kind == "decimal" and read_as in {"text", "real"}:
-        return _decimal(arrow_type, from_real=read_as == "real")
+        below = None
+        if target.precision is not None:
+            below = decimals.limit_band(target.precision, target.scale or 0)[0]
+        if pa.types.is_string(arrow_type):
+            return _decimal_text(below, from_real=read_as == "real")
+        return _decimal(arrow_type, from_real=read_as == "real", below=below)
     if read_as == "text" and kind in _SHAPES:
         return _shaped_cast(_SHAPES[kind], arrow_type)
     if read_as == "text" and kind == "timestamptz":
@@ -77,7 +87,7 @@ def _require(array: pa.Array, shape: str) -> None:
         raise NotClean("a value of another form")
 
 
-def _decimal(arrow_type: pa.DataType, *, from_real: bool) -> FastPath:
+def _decimal(arrow_type: pa.DataType, *, from_real: bool, below: float | None) -> FastPath:
     """Decimal text (or a double, through its shortest round-trip text) to ``arrow_type``.
 
     Arrow's string -> decimal cast is not safe on its own: an exponent can scale a value
@@ -85,9 +95,13 @@ def _decimal(arrow_type: pa.DataType, *, from_real: bool) -> FastPath:
     fits a numeric(10,2)), and a long mantissa or a tiny value can come out as 0
     ('1' + 230 zeros + 'e-230'; 6.3e-238). So every value must be below
     10 ** (precision - scale) first, and every result must read back (as a double) as
-    the number it came from; anything else takes the strict path.
+    the number it came from; anything else takes the strict path. A numeric(p,s) also
+    holds every value ``below`` the band where PostgreSQL's rounding (half away from
+    zero) could carry it past the precision; the strict path decides that band exactly.
     """
     limit = 10.0 ** (arrow_type.precision - arrow_type.scale)
+    if below is not None:
+        limit = min(limit, below)
     shape = _SHAPES["decimal"]
 
     def cast(array: pa.Array) -> pa.Array:
@@ -105,6 +119,30 @@ def _decimal(arrow_type: pa.DataType, *, from_real: bool) -> FastPath:
     return cast
 
 
+def _decimal_text(below: float | None, *, from_real: bool) -> FastPath:
+    """Decimal text that PostgreSQL casts itself (a column whose values span more digits
+    than any Arrow decimal): a double's shortest round-trip text, or SQLite's text held
+    to a decimal literal whose exponent PostgreSQL's numeric input takes (|e| < 1000)."""
+
+    def cast(array: pa.Array) -> pa.Array:
+        if from_real:
+            if pc.all(pc.is_finite(array), skip_nulls=True).as_py() is False:
+                raise NotClean("an infinite value: no numeric holds it")
+            numbers = array
+            array = array.cast(pa.string())
+        else:
+            _require(array, _SHORT_DECIMAL)
+            numbers = array.cast(pa.float64())
+        if below is not None:
+            _below(numbers, below)
+        return array
+
+    return cast
+
+
+_SHORT_DECIMAL = r"^[+-]?(?:\d{1,1000}\.?\d{0,1000}|\.\d{1,1000})(?:[eE][+-]?\d{1,3})?$"
+
+
 def _below(numbers: pa.Array, limit: float) -> None:
     biggest = pc.max(pc.abs(numbers)).as_py()
     if biggest is not None and not biggest < limit:  # NaN and inf fail too
@@ -118,6 +156,16 @@ def _reads_back(decimals: pa.Array, numbers: pa.Array) -> None:
     ok = pc.all(pc.less_equal(off, pc.multiply(pc.abs(numbers), 1e-12)), skip_nulls=True)
     if ok.as_py() is False:
         raise NotClean("Arrow's decimal cast changed a value")
+
+
+def _at_most(length: int) -> FastPath:
+    def check(array: pa.Array) -> pa.Array:
+        longest = pc.max(pc.utf8_length(array)).as_py()
+        if longest is not None and longest > length:
+            raise NotClean("a value longer than the column's enforced length")
+        return array
+
+    return check
 
 
 def _same(array: pa.Array) -> pa.Array:

@@ -7,11 +7,12 @@ rounds integers above 2**53): driver-traps.md B. These builders check instead.
 from __future__ import annotations
 
 import decimal
-import re
 
 import polars as pl
 
+from arrowferry import decimals as exact
 from arrowferry.convert.base import Conversion, ReadAs, failed
+from arrowferry.wording import plural
 
 _INT_DTYPES: dict[str, pl.DataType] = {
     "int16": pl.Int16(),
@@ -87,18 +88,28 @@ def _finite_or_null(value: pl.Expr, source: pl.Expr) -> pl.Expr:
 
 
 def to_decimal(
-    c: pl.Expr, read_as: ReadAs, scale: int, *, rounds_later: bool, digits: int = 38
+    c: pl.Expr,
+    read_as: ReadAs,
+    scale: int,
+    *,
+    rounds_later: bool,
+    digits: int = 38,
+    limit: tuple[int, int] | None = None,
+    as_text: bool = False,
 ) -> Conversion:
     """Exact decimal text at ``scale`` fraction digits; PostgreSQL rounds to the column's.
 
     SQLite renders reals with the shortest text that round-trips, so ``CAST(x AS TEXT)``
     gives the decimal the user wrote; the server, not Polars, rounds (half away from
     zero) to the declared scale (driver-traps.md B). ``digits`` is the precision of the
-    Arrow decimal the value travels as; past Polars' 38 the check runs in Python.
+    Arrow decimal the value travels as; past Polars' 38 the check runs in Python, and
+    ``as_text`` values travel as plain digits, cast by the server (any size).
+    ``limit`` ((precision, scale) of a numeric(p,s)): a value PostgreSQL would round
+    past the precision is flagged, decided exactly as the server rounds.
     """
     text = c if read_as == "text" else c.cast(pl.String)
-    if digits > _POLARS_DIGITS:
-        return _wide_decimal(c, text, scale, digits, rounds_later)
+    if as_text or digits > _POLARS_DIGITS:
+        return _exact_decimal(c, text, scale, digits, rounds_later, limit, as_text)
     parts = text.str.extract_groups(_NUMBER_PARTS)
     exponent = parts.struct.field("exp").cast(pl.Int64, strict=False).fill_null(0)
     fraction_digits = (parts.struct.field("frac").str.len_chars() - exponent).clip(lower_bound=0)
@@ -108,55 +119,119 @@ def to_decimal(
     mantissa = parts.struct.field("int").fill_null("") + parts.struct.field("frac").fill_null("")
     significant = mantissa.str.strip_chars_start("0").str.len_chars()
     fits = (fraction_digits <= scale) | (pl.lit(rounds_later) & (significant <= _REAL_DIGITS))
-    value = pl.when(text.str.contains(_NUMBER_TEXT) & fits).then(text).str.to_decimal(scale=scale)
+    number = text.str.contains(_NUMBER_TEXT) & fits
+    if limit is not None:
+        number = number & ~_over_limit(text, *limit)
+    value = pl.when(number).then(text).str.to_decimal(scale=scale)
     return Conversion(
         value,
         failed(c, value),
-        f"text -> decimal(38,{scale})",
-        "not a number that fits the column exactly",
+        f"text -> decimal(38,{scale})" + _limit_name(limit),
+        _reason(limit),
     )
 
 
 _POLARS_DIGITS = 38  # Polars decimals stop at 38 digits; decimal256 goes to 76
 _REAL_DIGITS = 17  # a double's shortest text has at most 17 significant digits
 _WIDE = decimal.Context(prec=200, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+# what PostgreSQL's numeric holds: 131072 digits before the point, 16383 after
+_PG_INTEGER_DIGITS = 131_072
+_PG_FRACTION_DIGITS = 16_383
 
 
-def _wide_decimal(
-    c: pl.Expr, text: pl.Expr, scale: int, digits: int, rounds_later: bool
+def _reason(limit: tuple[int, int] | None) -> str:
+    if limit is None:
+        return "not a number that fits the column exactly"
+    precision, scale = limit
+    return (
+        f"not a number, or too large for numeric({precision},{scale}): once rounded to "
+        f"{plural(scale, 'decimal place')} it needs more than "
+        f"{plural(precision - scale, 'integer digit')}"
+    )
+
+
+def _limit_name(limit: tuple[int, int] | None) -> str:
+    if limit is None:
+        return ""
+    return f", range checked as PostgreSQL rounds it to numeric({limit[0]},{limit[1]})"
+
+
+def _over_limit(text: pl.Expr, precision: int, scale: int) -> pl.Expr:
+    """True where PostgreSQL, rounding half away from zero to ``scale``, would need more
+    than ``precision - scale`` integer digits. Doubles settle all but a narrow band
+    around the limit; the band (rare) is decided exactly in Python."""
+    low, high = exact.limit_band(precision, scale)
+    size = text.cast(pl.Float64, strict=False).abs()
+    band = pl.when((size >= low) & (size < high)).then(text)
+
+    def over(series: pl.Series) -> pl.Series:
+        out = [False] * len(series)
+        for index in series.is_not_null().arg_true().to_list():
+            number = exact.parse(series[index])
+            out[index] = number is not None and not exact.fits(number, precision, scale)
+        return pl.Series(out, dtype=pl.Boolean)
+
+    return (size >= high).fill_null(False) | band.map_batches(over, return_dtype=pl.Boolean)
+
+
+def _exact_decimal(
+    c: pl.Expr,
+    text: pl.Expr,
+    scale: int,
+    digits: int,
+    rounds_later: bool,
+    limit: tuple[int, int] | None,
+    as_text: bool,
 ) -> Conversion:
-    """The strict path for a decimal wider than Polars can hold: Python's ``decimal``
-    checks each value and writes it as plain digits, which Arrow then reads exactly
-    (no exponent, so its cast cannot wrap). Only batches the fast path refused come here."""
+    """The strict path for a decimal wider than Polars can hold, or one that travels as
+    text: Python's ``decimal`` checks each value and writes it as plain digits, which
+    Arrow (or the server) then reads exactly (no exponent, so Arrow's cast cannot wrap
+    and PostgreSQL's exponent limit never applies). Only batches the fast path refused
+    come here, and columns whose values span more digits than any Arrow decimal."""
     quantum = decimal.Decimal(1).scaleb(-scale)
-    limit = decimal.Decimal(1).scaleb(digits - scale)
+    bound = decimal.Decimal(1).scaleb(digits - scale)
 
     def one(value: str | None) -> str | None:
         # ASCII digits only: Python's \d (and Decimal) also take '١٢' as 12, which
         # PostgreSQL (and the Arrow and Polars paths) refuse
-        if value is None or not re.fullmatch(_NUMBER_TEXT, value, re.ASCII):
+        number = exact.parse(value) if isinstance(value, str) else None
+        if number is None:
             return None
-        number = decimal.Decimal(value)  # exact, however many digits the text has
-        if abs(number) >= limit:
+        if limit is not None and not exact.fits(number, *limit):
             return None
-        exact = _WIDE.quantize(number, quantum)
+        if as_text:
+            return _within_numeric(number)
+        if abs(number) >= bound:
+            return None
+        rounded = _WIDE.quantize(number, quantum)
         significant = len(number.as_tuple().digits) if number else 0
-        if exact != number and not (rounds_later and significant <= _REAL_DIGITS):
+        if rounded != number and not (rounds_later and significant <= _REAL_DIGITS):
             return None  # more fraction digits than the scale, and no server rounding after
-        if abs(exact) >= limit:
+        if abs(rounded) >= bound:
             return None
-        return f"{exact:f}"
+        return exact.plain_text(rounded)
 
     value = text.map_batches(
         lambda s: pl.Series([one(v) for v in s.to_list()], dtype=pl.String),
         return_dtype=pl.String,
     )
+    how = "as plain decimal text, cast by the server" if as_text else f"decimal({digits},{scale})"
     return Conversion(
         value,
         failed(c, value),
-        f"text -> decimal({digits},{scale}) (checked in Python: wider than Polars)",
-        "not a number that fits the column exactly",
+        f"text -> {how} (checked in Python: wider than Polars)" + _limit_name(limit),
+        _reason(limit),
     )
+
+
+def _within_numeric(number: decimal.Decimal) -> str | None:
+    """Plain digits, when PostgreSQL's numeric can hold them."""
+    if exact.integer_digits(number) > _PG_INTEGER_DIGITS:
+        return None
+    exponent = number.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > _PG_FRACTION_DIGITS:
+        return None
+    return exact.plain_text(number)
 
 
 def to_boolean(c: pl.Expr, read_as: ReadAs) -> Conversion:

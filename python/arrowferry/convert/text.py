@@ -16,11 +16,23 @@ _HEX32 = r"^[0-9a-fA-F]{32}$"
 NUL_REASON = "contains a NUL byte, which PostgreSQL text cannot hold"
 
 
-def to_text(c: pl.Expr, read_as: ReadAs) -> Conversion:
+def to_text(c: pl.Expr, read_as: ReadAs, max_length: int | None = None) -> Conversion:
     # PostgreSQL text cannot hold NUL; COPY would fail the whole table on one value
     text = c if read_as == "text" else c.cast(pl.String)
     nul = text.str.contains("\x00", literal=True).fill_null(False)
-    return Conversion(text, nul, "text", NUL_REASON)
+    reason = NUL_REASON
+    if max_length is None:
+        return Conversion(text, nul, "text", reason)
+    # an enforced varchar(n): PostgreSQL would refuse a longer value (or silently cut
+    # trailing blanks), so it is a bad value here
+    long = (text.str.len_chars() > max_length).fill_null(False)
+    return Conversion(
+        pl.when(nul | long).then(None).otherwise(text),
+        nul | long,
+        f"text (at most {max_length} characters, enforced)",
+        f"longer than the {max_length} characters of varchar({max_length}) "
+        f"(--size-limits enforce), or {reason}",
+    )
 
 
 # jsonb refuses \u0000 (it cannot be text); a preceding even run of backslashes is an escape

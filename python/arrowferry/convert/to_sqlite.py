@@ -27,6 +27,8 @@ import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arrowferry import decimals
+
 Kernel = Literal["same", "integer", "float64", "float32", "utc_text", "numeric_text", "text"]
 
 # the Arrow type each kernel hands SQLite's binder (None: as read, bool or binary)
@@ -93,6 +95,8 @@ def _utc_text(array: pa.Array) -> Converted:
 # integral numeric text within 64 bits becomes an exact INTEGER under NUMERIC affinity
 _INTEGRAL = r"^-?[0-9]+(\.0*)?$"
 _SPECIAL = ("NaN", "Infinity", "-Infinity")
+_DOUBLE_MAX = 1.7976931348623157e308
+_DOUBLE_MIN_NORMAL = 2.2250738585072014e-308
 
 
 def _numeric_text(array: pa.Array) -> Converted:
@@ -106,10 +110,30 @@ def _numeric_text(array: pa.Array) -> Converted:
     integral = text.str.contains(_INTEGRAL) & (
         text.str.replace(r"\.0*$", "").cast(pl.Int64, strict=False).is_not_null()
     )
-    ok = text.is_null() | (digits <= 15) | integral | text.is_in(_SPECIAL)
+    # 15 digits survive a double only in its normal range: 1e-330 would become 0.0,
+    # 1e400 Infinity, and a subnormal keeps fewer digits
+    size = text.cast(pl.Float64, strict=False).abs()
+    in_range = (size < _DOUBLE_MAX) & ((size >= _DOUBLE_MIN_NORMAL) | (digits == 0))
+    ok = text.is_null() | ((digits <= 15) & in_range) | integral | text.is_in(_SPECIAL)
     if ok.all():
         return Converted(array.cast(pa.string()))
     return Converted(array.cast(pa.string()), (~ok).to_numpy())
+
+
+def over_limit(array: pa.Array, precision: int, scale: int) -> np.ndarray | None:
+    """True where a number would need more than ``precision - scale`` integer digits once
+    rounded half away from zero to ``scale`` places: it does not fit the DECIMAL(p,s) the
+    user mapped the column to (SQLite would keep it, and PostgreSQL refuse it on the way
+    back). Doubles settle all but a narrow band around the limit; Python decides that."""
+    text = pl.Series(array.cast(pa.string()))
+    size = text.cast(pl.Float64, strict=False).abs()
+    low, high = decimals.limit_band(precision, scale)
+    over = (size >= high).fill_null(False).to_numpy().copy()
+    band = ((size >= low) & (size < high)).fill_null(False)
+    for index in band.arg_true().to_list():
+        number = decimals.parse(text[index])
+        over[index] = number is not None and not decimals.fits(number, precision, scale)
+    return over if over.any() else None
 
 
 def _text(array: pa.Array) -> Converted:

@@ -172,6 +172,10 @@ def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBat
         cur.close()
 
 
+_DOUBLE_MAX = "1.7976931348623157e308"
+_DOUBLE_MIN = "2.2250738585072014e-308"  # the smallest normal double
+
+
 def measure(
     conn: Any, schema: str, table: str, wide: Sequence[str], *, only: bool = True
 ) -> tuple[int, dict[str, int]]:
@@ -186,7 +190,12 @@ def measure(
         q = quote_ident(col)
         digits = f"length(trim(both '0' from translate(abs({q})::text, '.', '')))"
         integral = f"({q} = trunc({q}) AND abs({q}) <= 9223372036854775807)"
-        parts.append(f"count(*) FILTER (WHERE NOT {integral} AND {digits} > 15)")
+        # a double keeps 15 digits only in its normal range: 1e-330 would become 0.0
+        finite = f"({q} <> 'NaN' AND abs({q}) <> 'Infinity')"
+        outside = (
+            f"({finite} AND (abs({q}) > {_DOUBLE_MAX} OR ({q} <> 0 AND abs({q}) < {_DOUBLE_MIN})))"
+        )
+        parts.append(f"count(*) FILTER (WHERE NOT {integral} AND ({digits} > 15 OR {outside}))")
     source = ("ONLY " if only else "") + pg.qname(schema, table)
     rows, *counts = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {source}")[0]
     return int(rows), {col: int(n) for col, n in zip(wide, counts, strict=True)}

@@ -9,7 +9,6 @@ import pyarrow as pa
 
 from arrowferry.convert import ReadAs
 from arrowferry.dialects.sqlite import ColumnProfile
-from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import type_map_hint
 from arrowferry.types import to_pg_ddl
@@ -51,6 +50,9 @@ def decimal_arrow(
     still rounds, half away from zero, to the same s digits on the server.
     Unbounded NUMERIC: the profile's largest magnitude gives the integer digits and
     its smallest REAL the fraction digits its shortest text can need.
+    When no Arrow decimal (76 digits at most) is that wide, the values travel as
+    their exact decimal text and the server casts them (``pa.string()``, scale 0):
+    slower, and only for such columns (``1.5e300`` and ``4e-320`` in one NUMERIC).
     """
     if dtype.precision is not None:
         int_digits = dtype.precision - (dtype.scale or 0)
@@ -67,19 +69,7 @@ def decimal_arrow(
         scale = digits - max(int_digits, 1)
         if scale >= min_scale:
             return make(digits, scale), scale
-    wide = DECIMAL256_DIGITS - max(int_digits, 1)
-    if dtype.precision is not None and wide > (dtype.scale or 0):
-        # a very wide numeric(p,s): values beyond 17 significant digits get flagged
-        return pa.decimal256(DECIMAL256_DIGITS, wide), wide
-    raise UnsupportedTypeError(
-        f"table {table.name!r}, column {col.name!r}: {col.declared or 'NUMERIC'} values span "
-        f"more than {DECIMAL256_DIGITS} digits (from {profile.min_abs_real:g} to "
-        f"{profile.max_abs_number:g}); map the column to double precision or text with "
-        f"{type_map_hint(table.name, col.name, 'text')}",
-        table=table.name,
-        column=col.name,
-        type=col.declared,
-    )
+    return pa.string(), 0
 
 
 def choose_read(

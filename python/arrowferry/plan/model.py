@@ -33,6 +33,28 @@ class ColumnPlan:
     profile: ColumnProfile | None = None
     cast: bool = True  # read through CAST(col AS <read_as>) rather than as stored
     validate: bool = False  # skip the fast path: every value through the strict checks
+    enforce_length: bool = False  # a varchar(n) kept as declared: longer text is a bad value
+    widened: str | None = None  # how the declared size was widened to fit the data
+
+    @property
+    def max_length(self) -> int | None:
+        """The length the converter holds text to (None: the server's business)."""
+        return self.type.length if self.enforce_length and self.type.kind == "text" else None
+
+    @property
+    def decimal_as_text(self) -> bool:
+        """Values wider than any Arrow decimal travel as text the server casts."""
+        return self.type.kind == "decimal" and pa.types.is_string(self.arrow_type)
+
+    @property
+    def travels_as(self) -> str:
+        """What the plan shows of the column's transport."""
+        if self.decimal_as_text:
+            return (
+                "exact decimal text, cast to numeric by PostgreSQL "
+                "(its values span more digits than an Arrow decimal holds)"
+            )
+        return str(self.arrow_type)
 
     @property
     def ddl(self) -> str:
@@ -41,7 +63,7 @@ class ColumnPlan:
     @property
     def lossy(self) -> list[str]:
         """Steps of this column's journey that may change a value (for the ledger)."""
-        notes = []
+        notes = [] if self.widened is None else [self.widened]
         kind = self.type.kind
         holds_reals = self.profile is None or self.profile.reals > 0
         if kind == "decimal" and holds_reals:
@@ -182,6 +204,7 @@ class MigrationPlan:
                         c.ddl,
                         c.read_as,
                         c.lossy,
+                        travels_as=c.travels_as,
                         storage_classes=list(c.profile.classes) if c.profile else [],
                         profile=_profile_dict(c.profile),
                         date_forms=self.date_forms.get((t.name, c.target), {}),
@@ -191,7 +214,8 @@ class MigrationPlan:
             )
             for t in self.tables
         ]
-        return plan_dict(self.target_schema, tables, self.finish, self.warnings)
+        failed = [{"table": name, "message": text} for name, text in self.failed.items()]
+        return plan_dict(self.target_schema, tables, self.finish, self.warnings, failed=failed)
 
 
 # The plan as JSON (dry run, --json, MigrationResult.plan), the same shape both ways.

@@ -12,17 +12,19 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from arrowferry import decimals
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
-from arrowferry.errors import BadInputError
+from arrowferry.errors import ArrowferryError, BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
-from arrowferry.options import MigrationOptions
+from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import arrow_type, choose_read, decimal_arrow, type_from_profile
 from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.plan.names import RelationNames
-from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity
+from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity, to_pg_ddl
+from arrowferry.wording import noun, plural
 
 
 def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]) -> list[Table]:
@@ -70,13 +72,27 @@ class Planner:
             options.create_views,
         )
 
-    def build(self, tables: Sequence[Table]) -> MigrationPlan:
+    def build(
+        self, tables: Sequence[Table], failed: Mapping[str, str] | None = None
+    ) -> MigrationPlan:
+        """The plan of ``tables``. A problem confined to one table (``failed``: found
+        while profiling it) makes that table's error, never the others'."""
         self.names.check_table_names(tables)
-        plans = [self._table(t) for t in tables]
+        errors = dict(failed or {})
+        plans = []
+        for table in tables:
+            if table.name in errors:
+                continue
+            try:
+                plans.append(self._table(table))
+            except ArrowferryError as err:
+                errors[table.name] = err.message
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
         finish = self.finishing.assemble(plans)
-        return MigrationPlan(self.options.target_schema, plans, finish, self.warnings)
+        plan = MigrationPlan(self.options.target_schema, plans, finish, self.warnings)
+        plan.failed = errors
+        return plan
 
     # --- tables and columns ----------------------------------------------------------------
 
@@ -127,25 +143,95 @@ class Planner:
             self.warnings.append(note)
         else:
             dtype = col.type
-        if (
-            dtype.kind == "text"
-            and dtype.length
-            and profile is not None
-            and profile.max_text_length > dtype.length
-        ):
-            self.warnings.append(
-                f"column {table.name}.{col.name} is declared {col.declared} but holds values of up "
-                f"to {profile.max_text_length} characters; it becomes text so nothing is truncated"
-            )
-            dtype = DataType("text")
+        # a size the user chose with type_mappings is kept; a declared one SQLite never
+        # enforced follows size_limits, unless the table exists already (data_only)
+        widen = (
+            override is None and self.options.size_limits == "widen" and not self.options.data_only
+        )
+        declared, widened = dtype, None
+        if profile is not None:
+            dtype = self._sized(table, col, dtype, profile, widen=widen)
+            if dtype != declared:
+                widened = f"widened from {col.declared} to {to_pg_ddl(dtype)}: " + (
+                    f"{plural(profile.over_limit, 'value')} {noun(profile.over_limit, 'needs', 'need')} "
+                    "more integer digits; none is changed by it"
+                    if dtype.kind == "decimal"
+                    else f"values of up to {profile.max_text_length} characters"
+                )
+            if not profile.classes_known:  # measured against its declared size only
+                profile = None
         read_as, cast = choose_read(dtype, sqlite_affinity(col.declared), profile)
         scale = 0
         arrow = arrow_type(dtype)
         if dtype.kind == "decimal":
             arrow, scale = decimal_arrow(table, col, dtype, profile or ColumnProfile())
         return ColumnPlan(
-            col.name, target, col.declared, dtype, read_as, arrow, scale, profile, cast
+            col.name,
+            target,
+            col.declared,
+            dtype,
+            read_as,
+            arrow,
+            scale,
+            profile,
+            cast,
+            enforce_length=not widen,
+            widened=widened,
         )
+
+    @property
+    def _keeper(self) -> str:
+        """What keeps a declared size, for the warning."""
+        if self.options.size_limits == "enforce":
+            return flag("size_limits", "enforce")
+        return flag("data_only") + " (the table exists)" if self.options.data_only else "--type-map"
+
+    def _sized(
+        self, table: Table, col: Column, dtype: DataType, profile: ColumnProfile, *, widen: bool
+    ) -> DataType:
+        """A declared varchar(n) or numeric(p,s) the data outgrows: widened, or kept and
+        named (its values then go through on_bad_value)."""
+        where = f"column {table.name}.{col.name} is declared {col.declared}"
+        if dtype.kind == "text" and dtype.length and profile.max_text_length > dtype.length:
+            if widen:
+                self.warnings.append(
+                    f"{where} but holds values of up to {profile.max_text_length} characters; "
+                    "it becomes text so nothing is truncated"
+                )
+                return DataType("text")
+            self.warnings.append(
+                f"{where} and holds values of up to {profile.max_text_length} characters; "
+                f"{self._keeper} keeps {to_pg_ddl(dtype)}: longer values are bad values "
+                f"({flag('on_bad_value', self.options.on_bad_value)})"
+            )
+            return dtype
+        if dtype.kind != "decimal" or dtype.precision is None or not profile.over_limit:
+            return dtype
+        if dtype != col.type:  # a type mapping chose it: the profile measured the declared type
+            return dtype
+        scale = dtype.scale or 0
+        count = (
+            f"{plural(profile.over_limit, 'value')} {noun(profile.over_limit, 'needs', 'need')} "
+            f"more than {plural(dtype.precision - scale, 'integer digit')}"
+        )
+        rounding = f"once rounded to {plural(scale, 'decimal place')} as PostgreSQL rounds"
+        if not widen:
+            self.warnings.append(
+                f"{where}; {count} {rounding}: {self._keeper} keeps {to_pg_ddl(dtype)}, "
+                f"so {noun(profile.over_limit, 'it is a bad value', 'they are bad values')} ({flag('on_bad_value', self.options.on_bad_value)})"
+            )
+            return dtype
+        precision = profile.needed_digits + scale
+        wider = (
+            DataType("decimal", precision=precision, scale=scale)
+            if precision <= decimals.PG_MAX_PRECISION
+            else DataType("decimal")
+        )
+        self.warnings.append(
+            f"{where} but {count} {rounding}; it becomes {to_pg_ddl(wider)} so nothing is lost"
+            + ("" if wider.precision else " (past PostgreSQL's precision limit: no rounding)")
+        )
+        return wider
 
     def _defaults(
         self, table: Table, target_cols: Sequence[Column], plans: Sequence[ColumnPlan]

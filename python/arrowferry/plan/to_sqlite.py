@@ -29,12 +29,12 @@ from arrowferry.dialects.postgresql_read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
-from arrowferry.errors import SchemaError
+from arrowferry.errors import ArrowferryError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement, column_dict, plan_dict, table_dict
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views, user_calls
-from arrowferry.types import TypeMappings, sqlite_affinity, to_sqlite_ddl
+from arrowferry.types import TypeMappings, from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
 from arrowferry.wording import noun, plural
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
@@ -52,6 +52,21 @@ class SqliteColumnPlan:
     select: str  # the expression read from PostgreSQL
     kernel: Kernel
     lossy: tuple[str, ...] = ()
+    limit: tuple[int, int] | None = None  # DECIMAL(p,s) chosen by a type mapping: enforced
+
+    @property
+    def not_storable(self) -> str:
+        """Why a value of this column is a bad value."""
+        base = NOT_STORABLE.get(self.kernel)
+        if self.limit is None:
+            return base or "cannot be stored exactly"
+        precision, scale = self.limit
+        fit = (
+            f"does not fit {self.ddl} (--type-map): once rounded to "
+            f"{plural(scale, 'decimal place')} it needs more than "
+            f"{plural(precision - scale, 'integer digit')}"
+        )
+        return fit if base is None else f"{fit}; or {base}"
 
     @property
     def read_as(self) -> str:
@@ -80,6 +95,7 @@ class SqlitePlan:
     finish: list[Statement]  # views, after every table
     warnings: list[str]
     inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
+    failed: dict[str, str] = field(default_factory=dict)  # table -> why it cannot be planned
 
     def to_dict(self) -> dict[str, Any]:
         """The same shape as a PostgreSQL-bound plan (``MigrationPlan.to_dict``)."""
@@ -97,7 +113,21 @@ class SqlitePlan:
             for t in self.tables
         ]
         finish = [*(s for t in self.tables for s in t.finish), *self.finish]
-        return plan_dict("main", tables, finish, self.warnings, source_schema=self.source_schema)
+        failed = [{"table": name, "message": text} for name, text in self.failed.items()]
+        return plan_dict(
+            "main", tables, finish, self.warnings, source_schema=self.source_schema, failed=failed
+        )
+
+
+def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
+    """(precision, scale) of a DECIMAL(p,s) a number column is mapped to: SQLite never
+    holds values to it, so arrowferry does, as PostgreSQL would on the way back."""
+    if dtype.kind not in {"decimal", "float32", "float64", *_INTEGER_KINDS}:
+        return None
+    mapped = from_sqlite_declared(ddl)
+    if mapped is None or mapped.kind != "decimal" or mapped.precision is None:
+        return None
+    return mapped.precision, mapped.scale or 0
 
 
 class SqlitePlanner:
@@ -118,9 +148,17 @@ class SqlitePlanner:
                     f"table {table.name!r} has no columns, which SQLite cannot hold; not migrated"
                 )
         tables = [t for t in tables if t.columns]
-        self._claim_table_names(tables)
+        # a problem confined to one table is that table's error, never the others'
+        failed = self._claim_table_names(tables)
+        tables = [t for t in tables if t.name not in failed]
         wanted = {t.name for t in tables}
-        plans = [self._table(t, wanted) for t in tables]
+        plans = []
+        for table in tables:
+            try:
+                plans.append(self._table(table, wanted))
+            except ArrowferryError as err:
+                failed[table.name] = err.message
+                wanted.discard(table.name)
         for key in self.mappings.unused():
             self.warnings.append(f"type mapping {key!r} matched no column")
         views = ViewPlan()
@@ -147,29 +185,40 @@ class SqlitePlanner:
                 f"translation): {', '.join(dropped)}"
             )
         return SqlitePlan(
-            self.options.source_schema, plans, views.statements, self.warnings, views.inexact
+            self.options.source_schema,
+            plans,
+            views.statements,
+            self.warnings,
+            inexact_views=views.inexact,
+            failed=failed,
         )
 
     # --- names ---------------------------------------------------------------------
 
-    def _claim_table_names(self, tables: Sequence[Table]) -> None:
+    def _claim_table_names(self, tables: Sequence[Table]) -> dict[str, str]:
+        """Claim each table's name; (table -> reason) for those SQLite cannot hold."""
+        failed = {}
         for table in tables:
             clash = self.names.get(table.name.lower())
             if clash is not None:
-                raise SchemaError(
+                failed[table.name] = (
                     f"tables {clash!r} and {table.name!r} differ only in case; SQLite names are "
                     "case-insensitive, so they cannot both exist there. Migrate them separately "
                     "with --include/--exclude"
                 )
-            self.names[table.name.lower()] = table.name
+                continue
             seen: dict[str, str] = {}
             for col in table.columns:
                 if col.name.lower() in seen:
-                    raise SchemaError(
+                    failed[table.name] = (
                         f"table {table.name!r}: columns {seen[col.name.lower()]!r} and "
                         f"{col.name!r} differ only in case, which SQLite cannot hold apart"
                     )
+                    break
                 seen[col.name.lower()] = col.name
+            else:
+                self.names[table.name.lower()] = table.name
+        return failed
 
     def _relation_name(self, wanted: str, what: str) -> str:
         name, n = wanted, 1
@@ -243,9 +292,18 @@ class SqlitePlanner:
         dtype = pgread.read_type(col.type)
         kernel, ddl, lossy = self._storage(table, col, dtype)
         override = self.mappings.lookup(table.name, col.name, col.declared)
+        limit = None
         if override is not None:
             ddl = override
             kernel, lossy = self._under_affinity(table, col, override, kernel, lossy)
+            limit = _mapped_limit(dtype, override)
+            if limit is not None:
+                lossy = [
+                    *lossy,
+                    f"values that do not fit {override} once rounded to "
+                    f"{plural(limit[1], 'decimal place')} are bad values (a size chosen with "
+                    "--type-map is enforced)",
+                ]
         return SqliteColumnPlan(
             col.name,
             col.name,
@@ -255,6 +313,7 @@ class SqlitePlanner:
             pgread.select_expression(col.name, dtype),
             kernel,
             tuple(lossy),
+            limit,
         )
 
     def _under_affinity(

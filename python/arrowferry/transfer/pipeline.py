@@ -66,7 +66,7 @@ class Pipeline:
         self.options = options
         self.reporter = reporter
         self.result = result
-        self.failed: set[str] = set()
+        self.failed: set[str] = set(plan.failed)  # tables that could not be planned
         self.loaded: set[str] = set()
         self.restore: list[Statement] = []  # foreign keys suspended by a data_only run
         self.dependents: list[Statement] = []  # what drop_tables' CASCADE took, to re-create
@@ -209,6 +209,8 @@ class Pipeline:
             )
 
     def _load_all(self) -> None:
+        if self.plan.failed and not self.options.continue_on_error:
+            self.stop.set()  # a table failed while planning: the run stops, as on any failure
         tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
         workers = min(self.options.parallelism, max(1, len(tables)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:
@@ -288,7 +290,12 @@ class Pipeline:
     def _after_rejection(self, table: TablePlan, err: RejectedByServer) -> TablePlan:
         index = table.column_index(err.column)
         col = table.columns[index]
-        if err.sqlstate == "22001" and col.type.kind == "text" and col.type.length:
+        if (
+            err.sqlstate == "22001"
+            and col.type.kind == "text"
+            and col.type.length
+            and not col.enforce_length
+        ):
             self._warn(
                 f"column {table.source.name}.{col.source} is declared {col.declared} but holds longer "
                 "values; it becomes text so nothing is truncated"
@@ -487,6 +494,7 @@ class Pipeline:
             transform.schema,
             batches(),
             on_batch=lambda n: self.reporter.advance(table.name, n),
+            staged=[c.target for c in table.columns if c.decimal_as_text],
         )
 
     def _table_failed(self, table: TablePlan, message: str, start: float) -> None:

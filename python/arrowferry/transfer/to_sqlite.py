@@ -28,9 +28,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrowferry.convert.to_sqlite import (
-    NOT_STORABLE,
     OUTPUT_TYPES,
     convert,
+    over_limit,
     representation_changes,
 )
 from arrowferry.dialects import postgresql as pg
@@ -82,8 +82,13 @@ class TableConverter:
         for i, col in enumerate(self.table.columns):
             converted = convert(col.kernel, batch.column(i))
             arrays.append(converted.array)
-            if converted.bad is not None:
-                masks[i] = converted.bad
+            bad = converted.bad
+            if col.limit is not None:
+                over = over_limit(batch.column(i), *col.limit)
+                if over is not None:
+                    bad = over if bad is None else bad | over
+            if bad is not None:
+                masks[i] = bad
         changed = self._changed(batch, masks)
         with self.lock:  # lanes convert side by side
             self.rows_read += batch.num_rows
@@ -189,7 +194,7 @@ class TableConverter:
 
     def _reason(self, column: SqliteColumnPlan) -> str:
         hint = sqlite_remedy(self.table.source.name, column.source, column.kernel)
-        return NOT_STORABLE[column.kernel] + hint
+        return column.not_storable + hint
 
     def _fail(
         self,
@@ -233,7 +238,8 @@ class SqlitePipeline:
         self.reporter = reporter
         self.result = result
         self.loaded: list[SqliteTablePlan] = []
-        self.stopped = False
+        # a table that could not be planned stops the run, as any failure does
+        self.stopped = bool(plan.failed) and not options.continue_on_error
         self.snapshot: str | None = None  # exported for the lanes' connections
         self.lane_readers: list[Any] = []
 

@@ -86,8 +86,14 @@ class Transformer:
                 table=self.plan.source.name,
                 decimal_scale=col.decimal_scale,
                 decimal_digits=getattr(col.arrow_type, "precision", 38),
+                decimal_as_text=col.decimal_as_text,
+                max_length=col.max_length,
             )
-            fast = None if col.validate else fast_path(read_as, col.type, col.arrow_type)
+            fast = (
+                None
+                if col.validate
+                else fast_path(read_as, col.type, col.arrow_type, max_length=col.max_length)
+            )
             self.columns.append(
                 _Column(
                     col,

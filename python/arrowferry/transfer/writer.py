@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import postgresql_stage as stage
 from arrowferry.errors import RejectedByServer, WriterTypeError
 
 
@@ -33,13 +34,16 @@ def write_table(
     arrow_schema: pa.Schema,
     batches: Iterator[pa.RecordBatch],
     on_batch: Callable[[int], None] | None = None,
+    staged: Collection[str] = (),
 ) -> int:
     """Stream ``batches`` into ``schema.table`` through binary COPY.
 
     The caller owns the transaction. Every field is checked against the column's
-    real type first (the table may predate this run, as with data_only).
+    real type first (the table may predate this run, as with data_only). ``staged``
+    columns arrive as exact text that the server casts (``dialects.postgresql_stage``).
     """
-    target = pg.column_types(conn, schema, table)
+    real = pg.column_types(conn, schema, table)
+    target = {**real, **{name: "text" for name in staged if name in real}}
     pg.check_arrow_fields(table, arrow_schema, target)
 
     def counted() -> Iterator[pa.RecordBatch]:
@@ -62,7 +66,15 @@ def write_table(
     capture = Capturing(counted())
     reader = pa.RecordBatchReader.from_batches(arrow_schema, iter(capture))
     try:
-        return pg.ingest(conn, schema, table, reader)
+        if not staged:
+            return pg.ingest(conn, schema, table, reader)
+        columns = arrow_schema.names
+        pg.execute(conn, stage.create_stage_sql(schema, table, columns, staged))
+        rows = stage.ingest_stage(conn, reader)
+        casts = {name: real[name] for name in staged if name in real}
+        pg.execute(conn, stage.insert_from_stage_sql(schema, table, columns, casts))
+        pg.execute(conn, stage.drop_stage_sql())
+        return rows
     except BaseException as err:
         if capture.error is not None:
             raise capture.error from None

@@ -21,6 +21,7 @@ from arrowferry.dialects.sqlite.profile import (
     needs_measures,
     needs_profile,
     profile,
+    size_limits,
 )
 from arrowferry.dialects.sqlite.read import (
     CLASS_CODES,
@@ -70,5 +71,6 @@ __all__ = [
     "relation_names",
     "rowid_alias",
     "rowid_span",
+    "size_limits",
     "virtual_notes",
 ]

@@ -8,9 +8,10 @@ unbounded decimals, UUIDs) and reads the rest the fast way.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
 
+from arrowferry import decimals
 from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.catalog import is_unresolved
 from arrowferry.dialects.sqltext import quote_ident
@@ -19,7 +20,8 @@ from arrowferry.model import Column, Table
 
 
 def needs_measures(table: Table) -> set[str]:
-    """Columns whose plan needs lengths or magnitudes: varchar(n), unbounded decimals, untyped."""
+    """Columns whose plan needs lengths or magnitudes: varchar(n), unbounded decimals,
+    untyped (a numeric(p,s) is measured against its limit only: see ``size_limits``)."""
     return {
         c.name
         for c in table.columns
@@ -37,6 +39,17 @@ def needs_profile(column: Column) -> bool:
     )
 
 
+def size_limits(table: Table) -> dict[str, tuple[int, int]]:
+    """(precision, scale) of each numeric(p,s) column: the profile counts what exceeds it
+    (SQLite never held its values to the precision; the plan widens the column, or names
+    what will not fit, before the load). A cheap comparison for most rows."""
+    return {
+        c.name: (c.type.precision, c.type.scale or 0)
+        for c in table.columns
+        if c.type.kind == "decimal" and c.type.precision is not None
+    }
+
+
 # --- storage-class profile -------------------------------------------------------------
 
 
@@ -52,6 +65,11 @@ class ColumnProfile:
     max_text_length: int = 0
     max_abs_number: float = 0.0
     min_abs_real: float = 0.0  # smallest non-zero REAL magnitude (0.0: none)
+    # numeric(p,s) columns: values needing more than p - s integer digits once rounded
+    # (half away from zero) to s places, and the integer digits the largest one needs
+    over_limit: int = 0
+    needed_digits: int = 0
+    classes_known: bool = True  # False: only the limit was measured (the class counts are 0)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -75,27 +93,35 @@ def profile(
     table: str,
     columns: Sequence[str],
     extras: Collection[str] = (),
+    limits: Mapping[str, tuple[int, int]] | None = None,
 ) -> tuple[int, dict[str, ColumnProfile]]:
     """Row count and a per-column storage-class profile, in one scan of the table.
 
     Two aggregates per column count the four storage classes (packed in pairs);
     columns in ``extras`` also get the longest text and the number magnitudes,
-    which only some plans need. Kept lean: it runs over every row.
+    which only some plans need, and those in ``limits`` ((precision, scale)) the
+    values that exceed them. Kept lean: it runs over every row.
     """
+    limits = dict(limits or {})
     parts = ["count(*)"]
-    for name in columns:
+    for name in [*columns, *(n for n in limits if n not in columns)]:
         q = quote_ident(name)
-        parts += [
-            f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
-            f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
-        ]
+        if name in columns:
+            parts += [
+                f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
+                f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
+            ]
         if name in extras:
             parts += [
                 f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
                 # abs() of -2**63 overflows in SQLite; as REAL it cannot
-                f"max(CASE WHEN typeof({q}) IN ('integer', 'real') THEN abs(CAST({q} AS REAL)) END)",
+                # (an infinite REAL fits no decimal: a bad value, not a magnitude)
+                f"max(CASE WHEN typeof({q}) IN ('integer', 'real') AND abs(CAST({q} AS REAL)) < 9e999 "
+                f"THEN abs(CAST({q} AS REAL)) END)",
                 f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
             ]
+        if name in limits:
+            parts += _limit_counts(q, *limits[name])
     sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
     try:
         row = vt.rows(conn, sql)[0]
@@ -104,11 +130,14 @@ def profile(
     rows = int(row[0])
     values = iter(row[1:])
     result = {}
-    for name in columns:
-        numbers, texts = int(next(values) or 0), int(next(values) or 0)
+    for name in [*columns, *(n for n in limits if n not in columns)]:
+        profiled = name in columns
+        numbers, texts = (int(next(values) or 0), int(next(values) or 0)) if profiled else (0, 0)
         length, biggest, smallest = (
             (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
         )
+        over = int(next(values) or 0) if name in limits else 0
+        sure, maybe = over % _HIGH, over // _HIGH
         counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
         result[name] = ColumnProfile(
             integers=counts[0],
@@ -119,8 +148,88 @@ def profile(
             max_text_length=int(length or 0),
             max_abs_number=float(biggest or 0.0),
             min_abs_real=float(smallest or 0.0),
+            classes_known=profiled,
         )
+        if sure or maybe:
+            result[name] = _over_limit(conn, table, name, limits[name], result[name], sure)
     return rows, result
+
+
+# --- numeric(p,s): what exceeds the declared precision ---------------------------------
+
+
+def _real_literal(value: float) -> str:
+    return repr(value) if value != float("inf") else "9e999"
+
+
+def _limit_conditions(q: str, precision: int, scale: int) -> tuple[str, str]:
+    """SQL for (surely over the limit, maybe over: exact arithmetic must decide).
+
+    Doubles settle every number far from the limit; the band around it, and numeric
+    text (SQLite keeps text it cannot convert exactly), are decided in Python.
+    """
+    low, high = (_real_literal(x) for x in decimals.limit_band(precision, scale))
+    size = f"abs(CAST({q} AS REAL))"
+    # an infinite REAL fits no numeric at all: a bad value, not a size
+    number = f"typeof({q}) IN ('integer', 'real') AND {size} < 9e999"
+    sure = f"{number} AND {size} >= {high}"
+    maybe = f"({number} AND {size} >= {low} AND {size} < {high}) OR (typeof({q}) = 'text' AND {size} >= {low})"
+    return sure, maybe
+
+
+def _limit_counts(q: str, precision: int, scale: int) -> list[str]:
+    """(sure + maybe * 2**32) in one aggregate. The outer test compares the stored value
+    itself, which is all most rows ever meet: SQLite orders every number below any
+    text or blob, so text always goes on to the exact conditions."""
+    low = _real_literal(decimals.limit_band(precision, scale)[0])
+    sure, maybe = _limit_conditions(q, precision, scale)
+    return [
+        f"sum(CASE WHEN {q} >= {low} OR {q} <= -{low} THEN "
+        f"(CASE WHEN {sure} THEN 1 WHEN {maybe} THEN {_HIGH} END) END)"
+    ]
+
+
+def _over_limit(
+    conn: sqlite3.Connection,
+    table: str,
+    column: str,
+    limit: tuple[int, int],
+    measured: ColumnProfile,
+    sure: int,
+) -> ColumnProfile:
+    """Count exactly the values over a numeric(p,s) limit, and the digits they need.
+
+    A second, narrow query (run only when the scan found candidates): the borderline
+    and textual values, and the largest ones, each checked as PostgreSQL will round it.
+    """
+    precision, scale = limit
+    q = quote_ident(column)
+    _sure, maybe = _limit_conditions(q, precision, scale)
+    size = f"abs(CAST({q} AS REAL))"
+    number = f"typeof({q}) IN ('integer', 'real') AND {size} < 9e999"
+    try:
+        biggest = conn.execute(
+            f"SELECT max(CASE WHEN {number} THEN {size} END) FROM {quote_ident(table)}"
+        ).fetchone()[0]
+        top = _real_literal(float(biggest or 0.0) * (1 - decimals.BAND))
+        largest = f"{number} AND {size} >= {top}"
+        sql = (
+            f"SELECT {q}, count(*), CASE WHEN {maybe} THEN 1 ELSE 0 END "
+            f"FROM {quote_ident(table)} WHERE ({maybe}) OR ({largest}) GROUP BY 1, 3"
+        )
+        rows = conn.execute(sql).fetchall()
+    except sqlite3.DatabaseError as err:
+        raise SourceError(f"cannot read table {table!r}: {err}") from err
+    over, needed = sure, 0
+    for value, count, borderline in rows:
+        parsed = decimals.parse(value)
+        if parsed is None:
+            continue
+        digits = decimals.rounded_integer_digits(parsed, scale)
+        if digits > precision - scale:
+            over += int(count) if borderline else 0
+            needed = max(needed, digits)
+    return replace(measured, over_limit=over, needed_digits=needed)
 
 
 _DATE_FORMS = {

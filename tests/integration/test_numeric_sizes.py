@@ -106,13 +106,13 @@ def test_overflow_after_rounding_widens_the_column_and_every_table_loads(
     ]
     warned = [w for w in result.warnings if "money.v" in w]
     assert len(warned) == 1, result.warnings
-    assert "2 value(s)" in warned[0] and "NUMERIC(10,2)" in warned[0]
+    assert "2 values need" in warned[0] and "NUMERIC(10,2)" in warned[0]
     assert "numeric(11,2)" in warned[0]
     ledger = {(e["table"], e["column"]): e for e in result.ledger}
     assert ledger[("money", "v")]["target_type"] == "numeric(11,2)"
     assert any("round" in note for note in ledger[("money", "v")]["lossy"])
     assert any(
-        note.startswith("widened from NUMERIC(10,2) to numeric(11,2): 2 value(s)")
+        note.startswith("widened from NUMERIC(10,2) to numeric(11,2): 2 values need")
         for note in ledger[("money", "v")]["lossy"]
     ), ledger[("money", "v")]
 
@@ -211,7 +211,9 @@ def test_decimal_10_5_holding_12345678_9_becomes_numeric_13_5_with_the_row_kept(
         (1, "12345678.90000", "kept", 7, 2.5),
         (2, "1.12346", "x", 8, 0.5),  # rounded to the scale, as declared
     ]
-    assert any("d.v" in w and "numeric(13,5)" in w and "1 value(s)" in w for w in result.warnings)
+    assert any(
+        "d.v" in w and "numeric(13,5)" in w and "1 value needs" in w for w in result.warnings
+    )
 
 
 def test_enforce_names_precision_and_scale_and_keeps_other_tables(

@@ -374,14 +374,14 @@ FAMILIES: dict[str, Family] = {
         "numeric(12,3)",
         decimal_text() | decimal_near_limit(12, 3),
         rounded_to(3),
-        widened(12, 3),
+        pg_type_for=widened(12, 3),
     ),
     "DECIMAL(5,2)": Family(
         "DECIMAL(5,2)",
         "numeric(5,2)",
         decimal_near_limit(5, 2) | decimal_text(),
         rounded_to(2),
-        widened(5, 2),
+        pg_type_for=widened(5, 2),
     ),
     # wider than a double and than Polars' decimals: read as text, travels as decimal256
     "NUMERIC(38,18)": Family(
@@ -389,7 +389,7 @@ FAMILIES: dict[str, Family] = {
         "numeric(38,18)",
         decimal_text() | decimal_near_limit(38, 18),
         rounded_to(18),
-        widened(38, 18),
+        pg_type_for=widened(38, 18),
     ),
     # values from 1e-330 to 1e300: more digits than any Arrow decimal, exact as text
     "NUMERIC": Family("NUMERIC", "numeric", unbounded_number(), to_numeric(None, None)),

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from arrowferry.transfer.pipeline import _Conn, _Pool
+from arrowferry.transfer.connections import Pool as _Pool
+from arrowferry.transfer.connections import PooledConnection as _Conn
 
 
 class FakeConnection:

@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 from arrowferry.convert import build_conversion
+from arrowferry.convert.base import as_arrow_type as _exact
 from arrowferry.convert.fast import FAST_ERRORS, fast_path
 from arrowferry.dialects.sqlite import ColumnProfile
 from arrowferry.model import Column, DataType, Table
 from arrowferry.plan.columns import arrow_type, decimal_arrow
-from arrowferry.transfer.transform import _exact
 
 NUMBER_TEXT = st.one_of(
     st.integers(min_value=-(2**70), max_value=2**70).map(str),

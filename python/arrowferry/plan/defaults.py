@@ -18,6 +18,7 @@ import polars as pl
 import pyarrow as pa
 
 from arrowferry.convert import ReadAs, build_conversion
+from arrowferry.convert.base import as_arrow_type
 from arrowferry.dialects import postgresql_defaults as pgd
 from arrowferry.dialects.sqlite import READ_TYPES
 from arrowferry.dialects.sqlite.defaults import StoredDefault, clock_default, evaluate_default
@@ -130,7 +131,7 @@ def _converted(table: str, plan: ColumnPlan, stored: StoredDefault) -> pa.Scalar
                 f"exactly ({conversion.reason})"
             )
         result = pa.array([value]).cast(result.type)
-    return _as_arrow(result, arrow)[0]
+    return as_arrow_type(result, arrow)[0]
 
 
 def _decimal_for(value: object) -> tuple[pa.DataType, int]:
@@ -161,17 +162,6 @@ def _as_read(plan: ColumnPlan, stored: StoredDefault) -> tuple[ReadAs, object]:
         return "text", stored.text.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"SQLite stores {_shown(stored)}, which is not valid UTF-8 text") from None
-
-
-def _as_arrow(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.type == target:
-        return array
-    if isinstance(target, pa.BaseExtensionType):
-        storage = array if array.type == target.storage_type else array.cast(target.storage_type)
-        return pa.ExtensionArray.from_storage(target, storage)
-    return array.cast(target)
 
 
 def _shown(stored: StoredDefault) -> str:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -30,6 +30,7 @@ from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
+from arrowferry.transfer.connections import Pool, PooledConnection
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
@@ -74,7 +75,7 @@ class Pipeline:
         self.lock = threading.Lock()
         self.staging: str | None = None  # schema for split loads, once it exists
         self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
-        self.connections = _Pool(lambda autocommit: pg.connect(target, autocommit=autocommit))
+        self.connections = Pool(lambda autocommit: pg.connect(target, autocommit=autocommit))
 
     def run(self) -> None:
         started = time.perf_counter()
@@ -511,8 +512,8 @@ class Pipeline:
             self.result.warnings.append(text)
         self.reporter.message(text)
 
-    def _connection(self, *, autocommit: bool) -> _Conn:
-        return _Conn(self.connections, autocommit)
+    def _connection(self, *, autocommit: bool) -> PooledConnection:
+        return PooledConnection(self.connections, autocommit)
 
 
 class _Cancelled(TransferError):
@@ -546,57 +547,3 @@ class Loaded:
     @property
     def rows_rejected(self) -> int:
         return self.rejects.count if self.rejects else 0
-
-
-class _Pool:
-    """Connections kept open for the next table. ADBC's PostgreSQL connect reads the
-    server's type catalog (~70 ms here), as long as loading a small table takes."""
-
-    def __init__(self, factory: Callable[[bool], Any]) -> None:
-        self.factory = factory
-        self.idle: dict[bool, list[Any]] = {True: [], False: []}
-        self.lock = threading.Lock()
-
-    def take(self, autocommit: bool) -> Any:
-        with self.lock:
-            if self.idle[autocommit]:
-                return self.idle[autocommit].pop()
-        return self.factory(autocommit)
-
-    def give(self, conn: Any, autocommit: bool) -> None:
-        with self.lock:
-            self.idle[autocommit].append(conn)
-
-    def close(self) -> None:
-        with self.lock:
-            conns = self.idle[True] + self.idle[False]
-            self.idle = {True: [], False: []}
-        for conn in conns:
-            with contextlib.suppress(Exception):
-                conn.close()
-
-
-class _Conn:
-    """A pooled connection: back to the pool after a clean exit, closed after an error
-    (closing also ends a stuck COPY, and no half-done session is ever reused)."""
-
-    def __init__(self, pool: _Pool, autocommit: bool) -> None:
-        self.pool = pool
-        self.autocommit = autocommit
-        self.conn: Any = None
-
-    def __enter__(self) -> Any:
-        self.conn = self.pool.take(self.autocommit)
-        return self.conn
-
-    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
-        if kind is None:
-            try:
-                if not self.autocommit:
-                    self.conn.rollback()  # nothing left open for the next table
-                self.pool.give(self.conn, self.autocommit)
-                return
-            except Exception:  # the session is not clean: do not keep it
-                pass
-        with contextlib.suppress(Exception):
-            self.conn.close()

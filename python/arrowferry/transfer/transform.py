@@ -22,6 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrowferry.convert import build_conversion
+from arrowferry.convert.base import as_arrow_type
 from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
 from arrowferry.convert.temporal import Interpreter, interpretations
 from arrowferry.convert.text import NUL_REASON
@@ -123,7 +124,7 @@ class Transformer:
         for i, col in enumerate(self.columns):
             if col.fast is not None:
                 try:
-                    arrays.append(_exact(col.fast(read[i]), col.plan.arrow_type))
+                    arrays.append(as_arrow_type(col.fast(read[i]), col.plan.arrow_type))
                     if col.fast_read_by_rule is not None:
                         why[i] = col.fast_read_by_rule(read[i])
                     continue
@@ -254,7 +255,7 @@ class Transformer:
             if flags.any():
                 bad[i] = flags | bad[i] if i in bad else flags
         converted = [
-            _exact(
+            as_arrow_type(
                 out.get_column(self.columns[i].plan.target).to_arrow(),
                 self.columns[i].plan.arrow_type,
             )
@@ -467,17 +468,6 @@ def _value(array: pa.Array, index: int) -> Any:
         except UnicodeDecodeError:
             return raw
     return array[index].as_py()
-
-
-def _exact(array: pa.Array | pa.ChunkedArray, target: pa.DataType) -> pa.Array:
-    if isinstance(array, pa.ChunkedArray):
-        array = array.combine_chunks()
-    if array.type == target:
-        return array
-    if isinstance(target, pa.BaseExtensionType):
-        storage = array if array.type == target.storage_type else array.cast(target.storage_type)
-        return pa.ExtensionArray.from_storage(target, storage)
-    return array.cast(target)  # safe cast: raises rather than truncating
 
 
 def _show(value: Any) -> str:

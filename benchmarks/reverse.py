@@ -76,7 +76,7 @@ def selected_methods(spec: str) -> list[str]:
 def plan_tables(source_url: str) -> tuple[list[dict[str, Any]], list[tuple[str, tuple[str, ...]]]]:
     """arrowferry's DDL and index statements per table, and each table's read order."""
     from arrowferry import Migration
-    from arrowferry.plan.to_sqlite import SqlitePlan
+    from arrowferry.plan.sqlite_model import SqlitePlan
 
     with tempfile.TemporaryDirectory() as tmp:
         plan = Migration(

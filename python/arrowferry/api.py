@@ -20,7 +20,8 @@ from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
 from arrowferry.plan.defaults import try_on_target
-from arrowferry.plan.to_sqlite import SqlitePlan, SqlitePlanner
+from arrowferry.plan.sqlite_model import SqlitePlan
+from arrowferry.plan.to_sqlite import SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline

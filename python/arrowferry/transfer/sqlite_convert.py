@@ -16,7 +16,7 @@ from arrowferry.convert.to_sqlite import OUTPUT_TYPES, convert, over_limit, repr
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ConversionError, TransferError
 from arrowferry.options import MigrationOptions
-from arrowferry.plan.to_sqlite import SqliteColumnPlan, SqliteTablePlan
+from arrowferry.plan.sqlite_model import SqliteColumnPlan, SqliteTablePlan
 from arrowferry.transfer.interpret import EXAMPLED
 from arrowferry.transfer.rejects import Problem, RejectedRow
 from arrowferry.transfer.remedies import sqlite_remedy

@@ -29,8 +29,8 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ArrowferryError
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
+from arrowferry.plan.sqlite_model import SqlitePlan, SqliteTablePlan
 from arrowferry.plan.sqlite_views import view_ledger
-from arrowferry.plan.to_sqlite import SqlitePlan, SqliteTablePlan
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.interpret import warnings_for

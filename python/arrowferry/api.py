@@ -15,8 +15,14 @@ from arrowferry import embedded
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
-from arrowferry.errors import BadInputError, SchemaError, SourceError, TargetExistsError
-from arrowferry.model import Schema, Table
+from arrowferry.errors import (
+    ArrowferryError,
+    BadInputError,
+    SchemaError,
+    SourceError,
+    TargetExistsError,
+)
+from arrowferry.model import DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
 from arrowferry.plan.defaults import try_on_target
@@ -143,22 +149,27 @@ class Migration:
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
             failed = {t.name: t.unreadable for t in tables if t.unreadable is not None}
+            existing = self._existing_types(tables)
             profiles = {}
             for t in tables:
                 if t.name in failed:
                     continue
+                # a column landing in an existing type is measured for that type
+                landing = [c.name for c in t.columns if c.name in existing.get(t.name, {})]
                 try:
                     profiles[t.name] = sqlite.profile(
                         conn,
                         t.name,
-                        self._profiled_columns(t),
-                        self._measured_columns(t),
+                        list(dict.fromkeys([*self._profiled_columns(t), *landing])),
+                        self._measured_columns(t) | set(landing),
                         sqlite.size_limits(t),
                     )
                 except SourceError as err:  # one table's problem, not the run's
                     failed[t.name] = err.message
             sequences = _sqlite_sequences(conn)
-            plan = Planner(schema, profiles, self.options, sequences).build(tables, failed)
+            plan = Planner(schema, profiles, self.options, sequences, existing).build(
+                tables, failed
+            )
             planned = [t for t in tables if t.name not in plan.failed]
             plan.warnings.extend(sqlite.virtual_notes(conn, planned, self.options.target_schema))
             if self.options.dry_run:
@@ -208,6 +219,29 @@ class Migration:
         mapped = self._mapped_columns(table)
         return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
 
+    def _existing_types(self, tables: list[Table]) -> dict[str, dict[str, DataType]]:
+        """data_only into PostgreSQL: the existing target columns' types, by source table
+        and column name (a declared size there, not SQLite's, is what a value must fit)."""
+        if not self.options.data_only or self.target is None:
+            return {}
+        if self.target.dialect != "postgresql":
+            return {}
+        schema = self.options.target_schema
+        conn = pg.connect(self.target, read_only=True)
+        try:
+            found: dict[str, dict[str, DataType]] = {}
+            for table in tables:
+                types = pg.column_types(conn, schema, pg.truncate_identifier(table.name))
+                found[table.name] = {}
+                for name, text in types.items():
+                    try:
+                        found[table.name][name] = parse_pg_type(text)
+                    except ArrowferryError:
+                        continue  # a type arrowferry does not model: the plan's own stands
+            return found
+        finally:
+            conn.close()
+
     def _measured_columns(self, table: Table) -> set[str]:
         return sqlite.needs_measures(table) | self._mapped_columns(table)
 
@@ -241,8 +275,18 @@ class Migration:
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
-        for name, message in getattr(plan, "failed", {}).items():
-            result.table_failed(name, message, fatal=not self.options.continue_on_error)
+        stop = bool(plan.failed) and not self.options.continue_on_error
+        for name, message in plan.failed.items():
+            result.table_failed(name, message, fatal=stop)
+        if stop and not self.options.dry_run:
+            # a table that cannot be planned stops the run as any failure does, and here
+            # before anything is written: nothing dropped, created or renamed
+            for table in plan.tables:
+                result.table_not_attempted(table.name)
+            result.target = self.target.masked_url if self.target is not None else None
+            result.duration = time.perf_counter() - start
+            result.success = False
+            return result
         if isinstance(plan, SqlitePlan):
             self._migrate_to_sqlite(plan, result)
             result.duration = time.perf_counter() - start
@@ -311,7 +355,8 @@ class Migration:
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
                 f"{_tables(present)} already {_exist(present)} in {str(path)!r}; pass "
-                "--drop-tables to replace them, or --data-only to append into them"
+                f"--drop-tables to replace {noun(len(present), 'it', 'them')}, or --data-only to append "
+                f"into {noun(len(present), 'it', 'them')}"
             )
 
     def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
@@ -346,8 +391,8 @@ class Migration:
         elif present and not self.options.drop_tables:
             raise TargetExistsError(
                 f"{_tables(present)} already {_exist(present)} in {target.masked_url} "
-                f"(schema {schema!r}); pass --drop-tables to replace them, or --data-only to "
-                "append into them"
+                f"(schema {schema!r}); pass --drop-tables to replace {noun(len(present), 'it', 'them')}, "
+                f"or --data-only to append into {noun(len(present), 'it', 'them')}"
             )
 
 

@@ -275,6 +275,7 @@ def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **optio
 
 def _print_plan(result: MigrationResult) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
     out = Console(highlight=False, soft_wrap=True)
     plan = result.plan or {}
@@ -308,7 +309,10 @@ def _print_plan(result: MigrationResult) -> None:
         out.print(stmt["sql"] + ";", markup=False)
     _print_warnings(out, result.warnings)
     for error in result.errors:  # a table that cannot be read is known before any load
-        out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
+        out.print(
+            f"[red]error[/red] in table {escape(repr(error.table))}: {escape(error.message)}",
+            markup=True,
+        )
 
 
 def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
@@ -342,11 +346,14 @@ def _print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         for name, path in sorted(result.reject_files.items()):
             out.print(f"  {name}: {path}", markup=False)
     for error in result.errors:
-        out.print(f"[red]error[/red] in table {error.table!r}: {error.message}", markup=True)
+        out.print(
+            f"[red]error[/red] in table {escape(repr(error.table))}: {escape(error.message)}",
+            markup=True,
+        )
     if result.not_attempted:
         count = len(result.not_attempted)
         out.print(
-            f"[red]{count} table{'s' if count != 1 else ''} not attempted[/red] (the run stopped "
+            f"[red]{plural(count, 'table')} not attempted[/red] (the run stopped "
             f"at the error; --continue-on-error goes on): {escape(', '.join(result.not_attempted))}",
             markup=True,
         )

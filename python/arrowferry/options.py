@@ -137,7 +137,7 @@ class MigrationOptions:
             )
         if self.size_limits not in ("widen", "enforce"):
             raise BadInputError(
-                f"size_limits must be 'widen' or 'enforce', not {self.size_limits!r}"
+                f"--size-limits must be 'widen' or 'enforce', not {self.size_limits!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
         if not self.target_schema or not self.source_schema:

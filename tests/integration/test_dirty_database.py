@@ -112,3 +112,36 @@ def test_every_table_and_every_value_of_a_dirty_database(
     assert sql(pg_url, "SELECT id, b FROM blobs ORDER BY id") == [(1, b"abc"), (2, b"\x00\xff")]
     assert ledger[("blobs", "b")]["interpreted"] == {"text_as_bytes": 1}
     assert _said(result.warnings, "blobs.b", "1 text value", "bytes")
+
+
+def test_a_planning_error_stops_before_drop_tables_drops_anything(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A table that cannot be planned stops the run (no continue_on_error) before anything
+    is written: the target's tables of the same names, which drop_tables would replace,
+    keep their rows."""
+    from tests.integration.test_virtual_tables import _with_unknown_module
+
+    source = _with_unknown_module(tmp_path / "vec.db")
+    sql(pg_url, "CREATE TABLE person (id bigint, name text)")
+    sql(pg_url, "INSERT INTO person VALUES (7, 'precious')")
+    result = af.migrate(source, pg_url, drop_tables=True)
+    assert [(e.table, e.fatal) for e in result.errors] == [("vectors", True)]
+    assert sorted(result.not_attempted) == ["person", "zeta"] and not result.success
+    assert sql(pg_url, "SELECT id, name FROM person") == [(7, "precious")]
+    assert pg_tables(pg_url) == ["person"]
+
+
+def test_a_planning_error_leaves_an_existing_sqlite_file_as_it_was(
+    tmp_path: Path, pg_url: str
+) -> None:
+    sql(pg_url, 'CREATE TABLE "Users" (id int)')
+    sql(pg_url, "CREATE TABLE users (id int)")
+    sql(pg_url, "CREATE TABLE orders (id int)")
+    target = tmp_path / "t.sqlite"
+    make_sqlite(target, "CREATE TABLE orders (id INTEGER); INSERT INTO orders VALUES (1), (2);")
+    result = af.migrate(pg_url, target, drop_tables=True)
+    assert [e.fatal for e in result.errors] == [True] and "case" in result.errors[0].message
+    assert "orders" in result.not_attempted and not result.success
+    with closing(sqlite3.connect(target)) as conn:
+        assert conn.execute("SELECT id FROM orders ORDER BY id").fetchall() == [(1,), (2,)]

@@ -511,3 +511,32 @@ def test_data_only_keeps_the_existing_tables_sizes(tmp_path: Path, pg_url: str) 
     assert result.errors == [], result.errors
     assert rows(pg_url, "money") == {k: v for k, v in ROUNDED.items() if k not in (1, 2)}
     assert sorted(r["key"]["id"] for r in rejects(reject_dir, "money")) == [1, 2]
+
+
+def test_data_only_follows_the_existing_columns_sizes_not_sqlites(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """Into an existing table a value must fit the target column, not the size SQLite
+    declared: text and numeric there hold what varchar(3) and numeric(5,2) would not."""
+    source = make_sqlite(
+        tmp_path / "t.sqlite",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v varchar(3), n numeric(5,2));"
+        "INSERT INTO t VALUES (1, 'abcdef', 123456.5), (2, 'ab', 1.25);",
+    )
+    sql(pg_url, "CREATE TABLE t (id bigint, v text, n numeric)")
+    for policy in ("null", "reject"):
+        sql(pg_url, "TRUNCATE t")
+        result = af.migrate(
+            source, pg_url, data_only=True, on_bad_value=policy, reject_dir=str(tmp_path / "rj")
+        )
+        assert result.success and result.rows_rejected == 0, result.to_dict()
+        assert sql(pg_url, "SELECT id, v, n::text FROM t ORDER BY id") == [
+            (1, "abcdef", "123456.5"),
+            (2, "ab", "1.25"),
+        ]
+    # a narrower existing column is what a value must fit: the rest are bad values
+    sql(pg_url, "DROP TABLE t")
+    sql(pg_url, "CREATE TABLE t (id bigint, v varchar(4), n numeric(4,1))")
+    result = af.migrate(source, pg_url, data_only=True, reject_dir=str(tmp_path / "rj2"))
+    assert result.errors == [] and result.rows_rejected == 1, result.to_dict()
+    assert sql(pg_url, "SELECT id, v, n::text FROM t ORDER BY id") == [(2, "ab", "1.3")]

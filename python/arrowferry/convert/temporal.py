@@ -146,7 +146,9 @@ def to_timestamp(c: pl.Expr, read_as: ReadAs, *, tz: bool) -> Conversion:
 
 Interpreter = Callable[[pa.Array], dict[str, np.ndarray]]
 
-_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)\s*$"
+# the same numbers the conversion reads as dates, exponents included ('1.44675925925926e-06'
+# is how SQLite writes a REAL julian day in the first second of day 0)
+_NUMBER = r"^\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$"
 _INTEGER = r"^\s*[+-]?\d+\s*$"
 # ISO text whose time carries an offset: only the offset-aware formats parse it
 _WITH_OFFSET = r"^\s*\d{4}-\d{2}-\d{2}[ Tt]\d{2}:\d{2}.*(?:[Zz]|[+-]\d{2}(?::?\d{2})?)\s*$"

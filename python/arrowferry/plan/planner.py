@@ -55,8 +55,11 @@ class Planner:
         profiles: Mapping[str, tuple[int, Mapping[str, ColumnProfile]]],
         options: MigrationOptions,
         sequences: Mapping[str, int] | None = None,
+        existing: Mapping[str, Mapping[str, DataType]] | None = None,
     ) -> None:
         self.schema = schema
+        # data_only: each existing target column's type, by source table and target column
+        self.existing = existing or {}
         self.profiles = profiles
         self.options = options
         self.sequences = dict(sequences or {})
@@ -143,6 +146,16 @@ class Planner:
             self.warnings.append(note)
         else:
             dtype = col.type
+        # into an existing table (data_only) the size that holds is the target column's
+        # own: a longer text or wider number than SQLite declared may fit it
+        found = self.existing.get(table.name, {}).get(target)
+        if (
+            override is None
+            and found is not None
+            and found.kind == dtype.kind
+            and dtype.kind in {"decimal", "text"}
+        ):
+            dtype = found
         # a size the user chose with type_mappings is kept; a declared one SQLite never
         # enforced follows size_limits, unless the table exists already (data_only)
         widen = (
@@ -150,7 +163,9 @@ class Planner:
         )
         declared, widened = dtype, None
         if profile is not None:
-            dtype = self._sized(table, col, dtype, profile, widen=widen)
+            dtype = self._sized(
+                table, col, dtype, profile, widen=widen, mapped=override is not None
+            )
             if dtype != declared:
                 widened = f"widened from {col.declared} to {to_pg_ddl(dtype)}: " + (
                     f"{plural(profile.over_limit, 'value')} {noun(profile.over_limit, 'needs', 'need')} "
@@ -179,15 +194,23 @@ class Planner:
             widened=widened,
         )
 
-    @property
-    def _keeper(self) -> str:
+    def _keeper(self, mapped: bool) -> str:
         """What keeps a declared size, for the warning."""
-        if self.options.size_limits == "enforce":
-            return flag("size_limits", "enforce")
-        return flag("data_only") + " (the table exists)" if self.options.data_only else "--type-map"
+        if mapped:
+            return "--type-map"
+        if self.options.data_only:
+            return flag("data_only") + " (the table exists)"
+        return flag("size_limits", "enforce")
 
     def _sized(
-        self, table: Table, col: Column, dtype: DataType, profile: ColumnProfile, *, widen: bool
+        self,
+        table: Table,
+        col: Column,
+        dtype: DataType,
+        profile: ColumnProfile,
+        *,
+        widen: bool,
+        mapped: bool,
     ) -> DataType:
         """A declared varchar(n) or numeric(p,s) the data outgrows: widened, or kept and
         named (its values then go through on_bad_value)."""
@@ -201,7 +224,7 @@ class Planner:
                 return DataType("text")
             self.warnings.append(
                 f"{where} and holds values of up to {profile.max_text_length} characters; "
-                f"{self._keeper} keeps {to_pg_ddl(dtype)}: longer values are bad values "
+                f"{self._keeper(mapped)} keeps {to_pg_ddl(dtype)}: longer values are bad values "
                 f"({flag('on_bad_value', self.options.on_bad_value)})"
             )
             return dtype
@@ -217,7 +240,7 @@ class Planner:
         rounding = f"once rounded to {plural(scale, 'decimal place')} as PostgreSQL rounds"
         if not widen:
             self.warnings.append(
-                f"{where}; {count} {rounding}: {self._keeper} keeps {to_pg_ddl(dtype)}, "
+                f"{where}; {count} {rounding}: {self._keeper(mapped)} keeps {to_pg_ddl(dtype)}, "
                 f"so {noun(profile.over_limit, 'it is a bad value', 'they are bad values')} ({flag('on_bad_value', self.options.on_bad_value)})"
             )
             return dtype

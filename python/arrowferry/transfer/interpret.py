@@ -21,12 +21,12 @@ SENTENCES: dict[str, tuple[str, str, str]] = {
     "text_as_bytes": (
         "text value",
         "text values",
-        "stored in this BLOB column became the bytes of their UTF-8 text",
+        "stored in this BLOB column became the bytes of the UTF-8 text",
     ),
     "number_as_bytes": (
         "number",
         "numbers",
-        "stored in this BLOB column became the bytes of their decimal text",
+        "stored in this BLOB column became the bytes of the decimal text",
     ),
     "number_as_text": ("number", "numbers", "became their decimal text"),
     "blob_as_text": ("blob", "blobs", "read as UTF-8 text"),

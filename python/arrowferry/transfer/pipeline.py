@@ -210,8 +210,6 @@ class Pipeline:
             )
 
     def _load_all(self) -> None:
-        if self.plan.failed and not self.options.continue_on_error:
-            self.stop.set()  # a table failed while planning: the run stops, as on any failure
         tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
         workers = min(self.options.parallelism, max(1, len(tables)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:

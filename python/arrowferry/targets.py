@@ -1,0 +1,120 @@
+"""What the target already holds, looked at before anything is written.
+
+A run refuses when tables are in the way (or, for ``data_only``, missing), and a
+``data_only`` run into PostgreSQL reads the existing columns' types, whose sizes are what
+a value must fit. One refusal rule for both kinds of target; each dialect only answers
+which tables and columns are there. (Issue 12's target dialect takes these over.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import sqlite
+from arrowferry.errors import ArrowferryError, SchemaError, TargetExistsError
+from arrowferry.model import DataType, Table
+from arrowferry.options import MigrationOptions
+from arrowferry.plan import MigrationPlan
+from arrowferry.plan.defaults import try_on_target
+from arrowferry.plan.sqlite_model import SqlitePlan
+from arrowferry.result import MigrationResult
+from arrowferry.types import parse_pg_type
+from arrowferry.urls import Endpoint
+from arrowferry.wording import noun
+
+
+def check_sqlite(path: Path, plan: SqlitePlan, options: MigrationOptions) -> None:
+    """Refuse before writing when tables are in the way (or missing, for data_only)."""
+    with sqlite.connect_metadata_ctx(path) as conn:
+        sqlite.check_integrity(conn, path)
+        known = sqlite.relation_names(conn)
+        columns = {
+            t.name: sqlite.column_names(conn, known[t.name.lower()])
+            for t in plan.tables
+            if t.name.lower() in known
+        }
+    names = [t.name for t in plan.tables]
+    present = [known[n.lower()] for n in names if n.lower() in known]
+    missing = sorted(n for n in names if n.lower() not in known)
+    _refuse(options, present, missing, repr(str(path)))
+    if options.data_only:
+        for table in plan.tables:
+            have = {c.lower() for c in columns[table.name]}
+            lacking = [c.target for c in table.columns if c.target.lower() not in have]
+            if lacking:
+                raise SchemaError(
+                    f"--data-only: table {table.name!r} in {str(path)!r} has no column "
+                    f"{', '.join(repr(c) for c in lacking)} (it has "
+                    f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
+                )
+
+
+def check_postgresql(target: Endpoint, plan: MigrationPlan, options: MigrationOptions) -> None:
+    """Connect (read-only) and refuse before writing when tables are in the way."""
+    schema = options.target_schema
+    names = [t.name for t in plan.tables]
+    conn = pg.connect(target, read_only=True)
+    try:
+        present = pg.existing_tables(conn, schema, names) if pg.schema_exists(conn, schema) else []
+    finally:
+        conn.close()
+    missing = sorted(set(names) - set(present))
+    _refuse(options, present, missing, f"{target.masked_url} (schema {schema!r})")
+
+
+def _refuse(
+    options: MigrationOptions, present: Sequence[str], missing: Sequence[str], where: str
+) -> None:
+    if options.data_only and missing:
+        raise SchemaError(
+            f"--data-only: {_tables(missing)} {noun(len(missing), 'does', 'do')} not exist in "
+            f"{where}; create {noun(len(missing), 'it', 'them')} first or leave out --data-only"
+        )
+    if present and not options.data_only and not options.drop_tables:
+        them = noun(len(present), "it", "them")
+        raise TargetExistsError(
+            f"{_tables(present)} already {noun(len(present), 'exists', 'exist')} in {where}; "
+            f"pass --drop-tables to replace {them}, or --data-only to append into {them}"
+        )
+
+
+def _tables(names: Sequence[str]) -> str:
+    return f"{noun(len(names), 'table')} {', '.join(repr(n) for n in names)}"
+
+
+def existing_types(
+    target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
+) -> dict[str, dict[str, DataType]]:
+    """data_only into PostgreSQL: the existing target columns' types, by source table
+    and column name (a declared size there, not SQLite's, is what a value must fit)."""
+    if not options.data_only or target is None or target.dialect != "postgresql":
+        return {}
+    conn = pg.connect(target, read_only=True)
+    try:
+        found: dict[str, dict[str, DataType]] = {}
+        for table in tables:
+            types = pg.column_types(conn, options.target_schema, pg.truncate_identifier(table.name))
+            found[table.name] = {}
+            for name, text in types.items():
+                try:
+                    found[table.name][name] = parse_pg_type(text)
+                except ArrowferryError:
+                    continue  # a type arrowferry does not model: the plan's own stands
+        return found
+    finally:
+        conn.close()
+
+
+def try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
+    """A dry run tries its translated defaults, CHECKs and indexes on the target, as the
+    run will (writing nothing), and says which the target refuses."""
+    conn = pg.connect(target)
+    try:
+        notes = try_on_target(conn, plan)
+    finally:
+        conn.close()
+    plan.warnings.extend(notes)
+    result.warnings.extend(notes)
+    result.plan = plan.to_dict()

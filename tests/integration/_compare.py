@@ -600,3 +600,16 @@ def pg_view_rows(url: str, view: str, schema: str = "public") -> list[tuple[Any,
         )
         for r in table.to_pylist()
     ]
+
+
+def pg_date_text(when: dt.datetime, shift: int, *, date_only: bool = False, zone: str = "") -> str:
+    """PostgreSQL's text of ``when`` moved by ``shift`` years (whole 400-year cycles, so
+    the calendar is the same): year 0 is 1 BC, written '0001-... BC'."""
+    year = when.year + shift
+    text = f"{1 - year if year <= 0 else year:04d}-{when.month:02d}-{when.day:02d}"
+    if not date_only:
+        text += f" {when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+        if when.microsecond:
+            text += "." + f"{when.microsecond:06d}".rstrip("0")
+        text += zone
+    return text + (" BC" if year <= 0 else "")

@@ -39,6 +39,7 @@ from tests.integration._compare import (
     exact_decimal,
     numeric_text,
     pg_column_types,
+    pg_date_text,
     pg_query,
     qi,
     to_numeric,
@@ -155,13 +156,7 @@ BC_SHIFT = -4800
 
 
 def pg_text(when: dt.datetime, shift: int, *, date_only: bool = False) -> str:
-    year = when.year + shift
-    text = f"{1 - year if year <= 0 else year:04d}-{when.month:02d}-{when.day:02d}"
-    if not date_only:
-        text += f" {when.hour:02d}:{when.minute:02d}:{when.second:02d}"
-        if when.microsecond:
-            text += "." + f"{when.microsecond:06d}".rstrip("0")
-    return text + (" BC" if year <= 0 else "")
+    return pg_date_text(when, shift, date_only=date_only)
 
 
 def sqlite_date(when: dt.datetime | dt.date, shift: int) -> str:

@@ -33,6 +33,7 @@ from hypothesis import strategies as st
 
 import arrowferry as af
 from tests.conftest import fresh_database, sql
+from tests.integration._compare import pg_date_text
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,7 @@ def _era_datetime(draw: st.DrawFn) -> tuple[dt.datetime, int]:
 
 
 def _era_text(when: dt.datetime, shift: int, *, date_only: bool = False, zone: str = "") -> str:
-    year = when.year + shift
-    text = f"{1 - year if year <= 0 else year:04d}-{when.month:02d}-{when.day:02d}"
-    if not date_only:
-        text += f" {when.hour:02d}:{when.minute:02d}:{when.second:02d}"
-        if when.microsecond:
-            text += "." + f"{when.microsecond:06d}".rstrip("0")
-        text += zone
-    return text + (" BC" if year <= 0 else "")
+    return pg_date_text(when, shift, date_only=date_only, zone=zone)
 
 
 def _zone(seconds: int) -> str:

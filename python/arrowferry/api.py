@@ -12,8 +12,8 @@ from typing import Any
 
 from arrowferry import embedded, targets
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import postgresql_read as pgread
 from arrowferry.dialects import sqlite
+from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.errors import (
     BadInputError,
     SchemaError,

@@ -1,6 +1,6 @@
 """Column kernels for PostgreSQL -> SQLite: Arrow as read -> the one Arrow type SQLite binds.
 
-Most values arrive as the server's own text (see ``dialects/postgresql_read.py``) or
+Most values arrive as the server's own text (see ``dialects/postgresql/read.py``) or
 in an exact binary form, so the work left is small but each step guards a silent
 change (driver-traps.md E, B):
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from arrowferry.convert import ReadAs, build_conversion
 from arrowferry.convert.base import as_arrow_type
-from arrowferry.dialects import postgresql_defaults as pgd
+from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.sqlite import READ_TYPES
 from arrowferry.dialects.sqlite.defaults import StoredDefault, clock_default, evaluate_default
 from arrowferry.model import Column

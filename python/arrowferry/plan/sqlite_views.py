@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from arrowferry.dialects import postgresql_read as pgread
-from arrowferry.dialects.postgresql_read import Owner, SourceFacts
+from arrowferry.dialects.postgresql import read as pgread
+from arrowferry.dialects.postgresql.read import Owner, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.translate import Relation, TranslationError, translate_query
 from arrowferry.model import DataType, Schema, Table

@@ -22,8 +22,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
-from arrowferry.dialects import postgresql_read as pgread
-from arrowferry.dialects.postgresql_read import Domain, SourceFacts
+from arrowferry.dialects.postgresql import read as pgread
+from arrowferry.dialects.postgresql.read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression

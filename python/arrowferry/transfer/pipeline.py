@@ -21,8 +21,8 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import postgresql_defaults as pgd
-from arrowferry.dialects import postgresql_dependents as pgdep
+from arrowferry.dialects.postgresql import defaults as pgd
+from arrowferry.dialects.postgresql import dependents as pgdep
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions

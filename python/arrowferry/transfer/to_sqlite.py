@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import postgresql_read as pgread
+from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ArrowferryError
 from arrowferry.options import MigrationOptions

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import postgresql_stage as stage
+from arrowferry.dialects.postgresql import stage
 from arrowferry.errors import RejectedByServer, WriterTypeError
 
 
@@ -40,7 +40,7 @@ def write_table(
 
     The caller owns the transaction. Every field is checked against the column's
     real type first (the table may predate this run, as with data_only). ``staged``
-    columns arrive as exact text that the server casts (``dialects.postgresql_stage``).
+    columns arrive as exact text that the server casts (``dialects.postgresql.stage``).
     """
     real = pg.column_types(conn, schema, table)
     target = {**real, **{name: "text" for name in staged if name in real}}

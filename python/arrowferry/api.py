@@ -14,6 +14,8 @@ from arrowferry import embedded, targets
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqlite
 from arrowferry.dialects.postgresql import read as pgread
+from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
+from arrowferry.dialects.sqlite.types import from_sqlite_declared, to_sqlite_ddl
 from arrowferry.errors import (
     BadInputError,
     SchemaError,
@@ -28,13 +30,7 @@ from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
-from arrowferry.types import (
-    TypeMappings,
-    from_sqlite_declared,
-    parse_pg_type,
-    to_pg_ddl,
-    to_sqlite_ddl,
-)
+from arrowferry.types import TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
 UrlLike = str | os.PathLike[str] | Endpoint

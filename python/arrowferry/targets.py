@@ -13,6 +13,7 @@ from pathlib import Path
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqlite
+from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.errors import ArrowferryError, SchemaError, TargetExistsError
 from arrowferry.model import DataType, Table
 from arrowferry.options import MigrationOptions
@@ -20,7 +21,6 @@ from arrowferry.plan import MigrationPlan
 from arrowferry.plan.defaults import try_on_target
 from arrowferry.plan.sqlite_model import SqlitePlan
 from arrowferry.result import MigrationResult
-from arrowferry.types import parse_pg_type
 from arrowferry.urls import Endpoint
 from arrowferry.wording import noun
 

@@ -1,9 +1,7 @@
-"""Logical types <-> each dialect's DDL, SQLite affinity, and user type mappings.
+"""The neutral types' constants, declared-type parsing and user type mappings.
 
-SQLite declared types are free text (``intege``, ``smallint unsigned``, ``text nocase``,
-``integer auto_increment`` all occur in the wild), so they are read by SQLite's own
-affinity rules (https://www.sqlite.org/datatype3.html#determination_of_column_affinity)
-after a few well-known names (BOOLEAN, DATETIME, JSON, UUID...) that affinity would blur.
+Each dialect's own type map (declared text <-> neutral type) lives in its package:
+:mod:`arrowferry.dialects.sqlite.types`, :mod:`arrowferry.dialects.postgresql.types`.
 """
 
 from __future__ import annotations
@@ -11,12 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
 
 from arrowferry.errors import BadInputError
 from arrowferry.model import DataType
-
-Affinity = Literal["INTEGER", "TEXT", "BLOB", "REAL", "NUMERIC"]
 
 BOOLEAN = DataType("boolean")
 INT16 = DataType("int16")
@@ -58,202 +53,13 @@ class DeclaredType:
         return cls(name, first, second)
 
 
-def sqlite_affinity(declared: str) -> Affinity:
-    """SQLite's column affinity for a declared type, by the five documented rules."""
-    upper = declared.upper()
-    if "INT" in upper:
-        return "INTEGER"
-    if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
-        return "TEXT"
-    if "BLOB" in upper or not upper.strip():
-        return "BLOB"
-    if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
-        return "REAL"
-    return "NUMERIC"
-
-
-_DECIMAL_NAMES = {"NUMERIC", "DECIMAL", "NUMBER", "MONEY", "CURRENCY", "SMALLMONEY", "DEC"}
-_TEXT_NAMES = {"STRING", "VARCHAR2", "NVARCHAR2", "CITEXT", "ENUM", "SET"}
-
-
-def from_sqlite_declared(declared: str) -> DataType | None:
-    """The logical type of a SQLite declared type, or None when only the data can tell.
-
-    None is returned for an empty declared type (BLOB affinity: values keep their
-    storage class) and for unknown names with NUMERIC affinity (``STRING``-like typos
-    are common, and their values are often text): the caller decides from the
-    column's storage-class profile.
-    """
-    parsed = DeclaredType.parse(declared)
-    name = parsed.name
-    words = set(name.replace("_", " ").split())
-    if "BOOL" in name:
-        return BOOLEAN
-    if "TIMESTAMPTZ" in name or ("TIMESTAMP" in name and "WITH TIME ZONE" in name):
-        return TIMESTAMPTZ
-    if "DATETIME" in name or name.startswith("TIMESTAMP"):
-        return TIMESTAMP
-    if name == "DATE":
-        return DATE
-    if name in {"TIME", "TIME WITHOUT TIME ZONE"}:
-        return TIME
-    if words & {"JSON", "JSONB"}:
-        return JSON
-    if words & {"UUID", "GUID", "UNIQUEIDENTIFIER"}:
-        return UUID
-    if name in _TEXT_NAMES:
-        return TEXT
-    if "TEXT" in words and words & _DECIMAL_NAMES:  # DECIMAL_TEXT(p,s): digits kept as text
-        return _decimal(parsed.first, parsed.second)
-    affinity = sqlite_affinity(declared)
-    if affinity == "INTEGER":
-        return INT64  # SQLite integers are 64-bit whatever the declared width
-    if affinity == "TEXT":
-        if ("CHAR" in name) and parsed.first is not None and parsed.first > 0:
-            return DataType("text", length=parsed.first)
-        return TEXT
-    if affinity == "REAL":
-        return FLOAT64
-    if affinity == "BLOB":
-        return BLOB if "BLOB" in name else None
-    if name.split()[0] in _DECIMAL_NAMES:
-        return _decimal(parsed.first, parsed.second)
-    return None
-
-
-def _decimal(precision: int | None, scale: int | None) -> DataType:
+def decimal_type(precision: int | None, scale: int | None) -> DataType:
     if precision is None or not 1 <= precision <= 1000:
         return DECIMAL
     scale = scale or 0
     if not 0 <= scale <= precision:
         return DECIMAL
     return DataType("decimal", precision=precision, scale=scale)
-
-
-# --- PostgreSQL -------------------------------------------------------------------------
-
-_PG_SIMPLE: dict[str, DataType] = {
-    "BOOLEAN": BOOLEAN,
-    "BOOL": BOOLEAN,
-    "SMALLINT": INT16,
-    "INT2": INT16,
-    "INTEGER": INT32,
-    "INT": INT32,
-    "INT4": INT32,
-    "BIGINT": INT64,
-    "INT8": INT64,
-    "REAL": FLOAT32,
-    "FLOAT4": FLOAT32,
-    "DOUBLE PRECISION": FLOAT64,
-    "FLOAT8": FLOAT64,
-    "FLOAT": FLOAT64,
-    "TEXT": TEXT,
-    "BYTEA": BLOB,
-    "DATE": DATE,
-    "TIME": TIME,
-    "TIME WITHOUT TIME ZONE": TIME,
-    "TIMESTAMP": TIMESTAMP,
-    "TIMESTAMP WITHOUT TIME ZONE": TIMESTAMP,
-    "TIMESTAMPTZ": TIMESTAMPTZ,
-    "TIMESTAMP WITH TIME ZONE": TIMESTAMPTZ,
-    "JSON": JSON,
-    "JSONB": JSON,
-    "UUID": UUID,
-    "INTERVAL": INTERVAL,
-}
-_PG_VARCHAR = {"VARCHAR", "CHARACTER VARYING", "CHAR", "CHARACTER", "BPCHAR"}
-
-
-def parse_pg_type(ddl: str) -> DataType:
-    """The logical type of a PostgreSQL type as ``format_type`` or a user writes it.
-
-    >>> parse_pg_type("numeric(12,2)")
-    DataType(kind='decimal', length=None, precision=12, scale=2, element=None, raw=None)
-    """
-    text = ddl.strip()
-    if text.endswith("[]"):
-        return DataType("array", element=parse_pg_type(text[:-2]))
-    parsed = DeclaredType.parse(text)
-    name = parsed.name
-    # timestamp(3) / time(0): the precision sits between the name and "with time zone"
-    if name in _PG_SIMPLE:
-        base = _PG_SIMPLE[name]
-        if base.kind == "json" and name == "JSON":
-            return DataType("json", raw="json")
-        return base
-    if name in {"NUMERIC", "DECIMAL"}:
-        return _decimal(parsed.first, parsed.second)
-    if name in _PG_VARCHAR:
-        return DataType("text", length=parsed.first) if parsed.first else TEXT
-    return DataType("other", raw=text)
-
-
-def to_pg_ddl(dtype: DataType) -> str:
-    """The PostgreSQL DDL for a logical type (``jsonb`` for json, ``varchar(n)`` for text(n))."""
-    kind = dtype.kind
-    if kind == "decimal":
-        if dtype.precision is None:
-            return "numeric"
-        return f"numeric({dtype.precision},{dtype.scale or 0})"
-    if kind == "text":
-        return f"varchar({dtype.length})" if dtype.length else "text"
-    if kind == "json":
-        return "json" if dtype.raw == "json" else "jsonb"
-    if kind == "array":
-        assert dtype.element is not None
-        return to_pg_ddl(dtype.element) + "[]"
-    if kind == "other":
-        return dtype.raw or "text"
-    return _PG_DDL[kind]
-
-
-_PG_DDL = {
-    "boolean": "boolean",
-    "int16": "smallint",
-    "int32": "integer",
-    "int64": "bigint",
-    "float32": "real",
-    "float64": "double precision",
-    "blob": "bytea",
-    "date": "date",
-    "time": "time",
-    "timestamp": "timestamp",
-    "timestamptz": "timestamptz",
-    "uuid": "uuid",
-    "interval": "interval",
-}
-
-
-def to_sqlite_ddl(dtype: DataType) -> str:
-    """The SQLite declared type that keeps a logical type recognisable on the way back."""
-    kind = dtype.kind
-    if kind == "decimal":
-        if dtype.precision is None:
-            return "NUMERIC"
-        return f"NUMERIC({dtype.precision},{dtype.scale or 0})"
-    if kind == "text":
-        return f"VARCHAR({dtype.length})" if dtype.length else "TEXT"
-    return _SQLITE_DDL.get(kind, "TEXT")
-
-
-_SQLITE_DDL = {
-    "boolean": "BOOLEAN",
-    "int16": "SMALLINT",
-    "int32": "INTEGER",
-    "int64": "INTEGER",
-    "float32": "REAL",
-    "float64": "REAL",
-    "blob": "BLOB",
-    "date": "DATE",
-    "time": "TIME",
-    "timestamp": "DATETIME",
-    "timestamptz": "TIMESTAMPTZ",
-    # TEXT affinity: a JSON document that is a bare number must not become a number
-    "json": "JSON TEXT",
-    "uuid": "UUID",
-    "interval": "TEXT",
-    "array": "JSON TEXT",
-}
 
 
 # --- user type mappings -----------------------------------------------------------------

@@ -5,13 +5,9 @@ from __future__ import annotations
 import pytest
 
 from arrowferry import map_type
-from arrowferry.types import (
-    TypeMappings,
-    from_sqlite_declared,
-    parse_pg_type,
-    sqlite_affinity,
-    to_pg_ddl,
-)
+from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
+from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affinity
+from arrowferry.types import TypeMappings
 
 SQLITE_TO_PG = [
     ("INTEGER", "bigint"),

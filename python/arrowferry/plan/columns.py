@@ -8,10 +8,10 @@ import math
 import pyarrow as pa
 
 from arrowferry.convert import ReadAs
+from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqlite import ColumnProfile
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import type_map_hint
-from arrowferry.types import to_pg_ddl
 
 DECIMAL128_DIGITS = 38
 DECIMAL256_DIGITS = 76

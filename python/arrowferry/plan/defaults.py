@@ -20,11 +20,11 @@ import pyarrow as pa
 from arrowferry.convert import ReadAs, build_conversion
 from arrowferry.convert.base import as_arrow_type
 from arrowferry.dialects.postgresql import defaults as pgd
+from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqlite import READ_TYPES
 from arrowferry.dialects.sqlite.defaults import StoredDefault, clock_default, evaluate_default
 from arrowferry.model import Column
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
-from arrowferry.types import to_pg_ddl
 
 # How the reader's exact path reads a value of each storage class, per target kind
 _DECIMAL_DIGITS = 76

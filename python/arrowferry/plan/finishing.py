@@ -10,6 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.sqlite.types import from_sqlite_declared
 from arrowferry.dialects.translate import (
     Relation,
     TranslationError,
@@ -19,7 +20,6 @@ from arrowferry.dialects.translate import (
 from arrowferry.model import Check, ForeignKey, Index, IndexKey, Schema, Table, View
 from arrowferry.plan.model import Statement, TablePlan
 from arrowferry.plan.names import RelationNames
-from arrowferry.types import from_sqlite_declared
 
 
 class FinishingPlanner:

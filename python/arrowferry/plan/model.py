@@ -14,9 +14,9 @@ import pyarrow as pa
 
 from arrowferry.convert import ReadAs
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqlite import ColumnProfile
 from arrowferry.model import DataType, Table
-from arrowferry.types import to_pg_ddl
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,9 @@ from dataclasses import replace
 
 from arrowferry import decimals
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
+from arrowferry.dialects.sqlite.types import sqlite_affinity
 from arrowferry.errors import ArrowferryError, BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions, flag
@@ -23,7 +25,7 @@ from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.plan.names import RelationNames
-from arrowferry.types import TypeMappings, parse_pg_type, sqlite_affinity, to_pg_ddl
+from arrowferry.types import TypeMappings
 from arrowferry.wording import noun, plural
 
 

@@ -16,12 +16,12 @@ from typing import Any
 
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.postgresql.read import Owner, SourceFacts
+from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.translate import Relation, TranslationError, translate_query
 from arrowferry.model import DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
-from arrowferry.types import parse_pg_type
 
 
 def user_calls(facts: SourceFacts, owner: Owner) -> str:

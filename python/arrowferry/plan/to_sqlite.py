@@ -25,6 +25,7 @@ from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.postgresql.read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.errors import ArrowferryError
@@ -33,7 +34,7 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
 from arrowferry.plan.sqlite_model import SqliteColumnPlan, SqlitePlan, SqliteTablePlan
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views, user_calls
-from arrowferry.types import TypeMappings, from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
+from arrowferry.types import TypeMappings
 from arrowferry.wording import noun, plural
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}

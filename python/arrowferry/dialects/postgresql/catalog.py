@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from arrowferry.dialects.postgresql.connection import fetch
+from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.model import (
     Check,
     Column,
@@ -18,7 +19,6 @@ from arrowferry.model import (
     UniqueConstraint,
     View,
 )
-from arrowferry.types import parse_pg_type
 
 
 def introspect(conn: Any, schema: str = "public") -> Schema:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from arrowferry.dialects.postgresql.connection import fetch, literal, qname
+from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqltext import foreign_key_actions, quote_ident
 from arrowferry.model import (
     Check,
@@ -15,7 +16,6 @@ from arrowferry.model import (
     Table,
     View,
 )
-from arrowferry.types import to_pg_ddl
 
 # --- DDL -----------------------------------------------------------------------------
 

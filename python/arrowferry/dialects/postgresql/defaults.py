@@ -18,9 +18,9 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.model import DataType, Table
-from arrowferry.types import to_pg_ddl
 
 _NOW_UTC = "(now() AT TIME ZONE 'UTC')"
 

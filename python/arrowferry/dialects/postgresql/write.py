@@ -18,8 +18,8 @@ import pyarrow as pa
 
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.postgresql.connection import fetch
+from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
 from arrowferry.errors import WriterTypeError
-from arrowferry.types import parse_pg_type, to_pg_ddl
 
 
 def existing_tables(conn: Any, schema: str, names: Iterable[str]) -> list[str]:

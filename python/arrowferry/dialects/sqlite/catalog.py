@@ -13,6 +13,7 @@ from pathlib import Path
 
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqlite import virtual as vt
+from arrowferry.dialects.sqlite.types import from_sqlite_declared
 from arrowferry.dialects.sqltext import (
     Definition,
     after_keyword,
@@ -40,7 +41,6 @@ from arrowferry.model import (
     UniqueConstraint,
     View,
 )
-from arrowferry.types import from_sqlite_declared
 from arrowferry.urls import sqlite_uri
 from arrowferry.wording import plural
 

@@ -14,7 +14,7 @@ import re
 import sqlite3
 from dataclasses import dataclass
 
-from arrowferry.types import sqlite_affinity
+from arrowferry.dialects.sqlite.types import sqlite_affinity
 
 # The defaults SQLite evaluates from its clock (UTC text), by what they write
 CLOCK = {

@@ -13,9 +13,8 @@ from typing import Any
 from arrowferry import embedded, targets
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqlite
+from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.dialects.postgresql import read as pgread
-from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
-from arrowferry.dialects.sqlite.types import from_sqlite_declared, to_sqlite_ddl
 from arrowferry.errors import (
     BadInputError,
     SchemaError,
@@ -30,7 +29,7 @@ from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
-from arrowferry.types import TypeMappings
+from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
 UrlLike = str | os.PathLike[str] | Endpoint
@@ -263,7 +262,7 @@ class Migration:
         target = self._resolve_target(plan)
         result.target = target.masked_url if target is not None else None
         if target is not None:
-            targets.check_postgresql(target, plan, self.options)
+            targets.check_target(target, plan, self.options)
             if self.options.dry_run:
                 targets.try_defaults(target, plan, result)
         if not self.options.dry_run and target is not None:
@@ -283,7 +282,7 @@ class Migration:
                 f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
             )
         if path.exists():
-            targets.check_sqlite(path, plan, self.options)
+            targets.check_target(self.target, plan, self.options)
         elif self.options.data_only:
             raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
         if self.options.dry_run:
@@ -380,14 +379,7 @@ def inspect_schema(url: UrlLike, *, schema: str = "public") -> Schema:
     ('AlbumId',)
     """
     endpoint = _endpoint(url)
-    if endpoint.dialect == "sqlite":
-        with sqlite.connect_metadata_ctx(endpoint.path) as conn:
-            return sqlite.introspect(conn)
-    conn = pg.connect(endpoint, read_only=True)
-    try:
-        return pg.introspect(conn, schema)
-    finally:
-        conn.close()
+    return dialect_for(endpoint).introspect(endpoint, schema)
 
 
 def map_type(
@@ -416,9 +408,8 @@ def map_type(
     chosen = TypeMappings(type_mappings).for_type(type)
     if chosen is not None:
         return chosen
-    if source_dialect == "sqlite" and target_dialect == "postgresql":
-        dtype = from_sqlite_declared(type)
-        return to_pg_ddl(dtype) if dtype is not None else "text"
-    if source_dialect == "postgresql" and target_dialect == "sqlite":
-        return to_sqlite_ddl(parse_pg_type(type))
-    raise BadInputError(f"no type mapping from {source_dialect!r} to {target_dialect!r}")
+    source, target = dialect_named(source_dialect), dialect_named(target_dialect)
+    if source is target:
+        return type  # the same database keeps every type as declared
+    dtype = source.parse_type(type)
+    return target.type_ddl(dtype if dtype is not None else TEXT)

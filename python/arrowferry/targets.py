@@ -2,17 +2,16 @@
 
 A run refuses when tables are in the way (or, for ``data_only``, missing), and a
 ``data_only`` run into PostgreSQL reads the existing columns' types, whose sizes are what
-a value must fit. One refusal rule for both kinds of target; each dialect only answers
-which tables and columns are there. (Issue 12's target dialect takes these over.)
+a value must fit. One refusal rule for every target; each dialect only answers which
+tables and columns are there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import sqlite
+from arrowferry.dialects.base import dialect_for
 from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.errors import ArrowferryError, SchemaError, TargetExistsError
 from arrowferry.model import DataType, Table
@@ -25,43 +24,37 @@ from arrowferry.urls import Endpoint
 from arrowferry.wording import noun
 
 
-def check_sqlite(path: Path, plan: SqlitePlan, options: MigrationOptions) -> None:
-    """Refuse before writing when tables are in the way (or missing, for data_only)."""
-    with sqlite.connect_metadata_ctx(path) as conn:
-        sqlite.check_integrity(conn, path)
-        known = sqlite.relation_names(conn)
-        columns = {
-            t.name: sqlite.column_names(conn, known[t.name.lower()])
-            for t in plan.tables
-            if t.name.lower() in known
-        }
+def check_target(
+    target: Endpoint, plan: MigrationPlan | SqlitePlan, options: MigrationOptions
+) -> None:
+    """Refuse before writing when tables are in the way (or, for data_only, missing or
+    lacking a column the rows need), whatever the target's dialect."""
+    dialect = dialect_for(target)
+    schema = options.target_schema if dialect.capabilities.schemas else None
     names = [t.name for t in plan.tables]
-    present = [known[n.lower()] for n in names if n.lower() in known]
-    missing = sorted(n for n in names if n.lower() not in known)
-    _refuse(options, present, missing, repr(str(path)))
+    found = dialect.existing_tables(target, schema, names)
+    if dialect.capabilities.case_insensitive_names:
+        spelled = {n.lower(): n for n in found}
+        present = [spelled[n.lower()] for n in names if n.lower() in spelled]
+        columns = {n: found[spelled[n.lower()]] for n in names if n.lower() in spelled}
+    else:
+        present = [n for n in names if n in found]
+        columns = {n: found[n] for n in present}
+    missing = sorted(set(names) - set(columns))
+    where = (
+        f"{target.masked_url} (schema {schema!r})" if schema is not None else repr(str(target.path))
+    )
+    _refuse(options, present, missing, where)
     if options.data_only:
         for table in plan.tables:
             have = {c.lower() for c in columns[table.name]}
             lacking = [c.target for c in table.columns if c.target.lower() not in have]
             if lacking:
                 raise SchemaError(
-                    f"--data-only: table {table.name!r} in {str(path)!r} has no column "
+                    f"--data-only: table {table.name!r} in {where} has no column "
                     f"{', '.join(repr(c) for c in lacking)} (it has "
                     f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
                 )
-
-
-def check_postgresql(target: Endpoint, plan: MigrationPlan, options: MigrationOptions) -> None:
-    """Connect (read-only) and refuse before writing when tables are in the way."""
-    schema = options.target_schema
-    names = [t.name for t in plan.tables]
-    conn = pg.connect(target, read_only=True)
-    try:
-        present = pg.existing_tables(conn, schema, names) if pg.schema_exists(conn, schema) else []
-    finally:
-        conn.close()
-    missing = sorted(set(names) - set(present))
-    _refuse(options, present, missing, f"{target.masked_url} (schema {schema!r})")
 
 
 def _refuse(

@@ -1,0 +1,159 @@
+"""The contract every database provides, and ``dialect_for``, which picks one.
+
+A dialect says, as data where it can, what its database is like (:class:`Capabilities`)
+and how its declared types map to the neutral model and back (``parse_type`` /
+``type_ddl``, in the manner of sqlglot's per-dialect type maps and dlt's two-way type
+mappers). Its operations come in two roles: as a **source** it introspects into the
+neutral model; as a **target** it says which tables and columns are there already.
+The engine (``plan``, ``transfer``) holds no SQL text: it asks the dialect.
+
+Adding a database is one new package under ``dialects/`` with one object implementing
+:class:`Dialect`, registered in ``_REGISTRY`` below.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+from arrowferry.errors import BadInputError
+from arrowferry.model import Column, DataType, Schema
+from arrowferry.urls import Endpoint
+
+
+@dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a database can do, as the engine needs to know it.
+
+    Examples
+    --------
+    >>> from arrowferry.dialects.base import dialect_named
+    >>> dialect_named("sqlite").capabilities.writers
+    'one'
+    >>> dialect_named("postgresql").capabilities.max_identifier_bytes
+    63
+    """
+
+    writers: Literal["one", "many"]
+    """One writer at a time (SQLite's database lock) or many sessions loading at once."""
+    constraints_after_load: bool
+    """Keys, foreign keys and CHECKs can be added to a loaded table (ALTER TABLE ... ADD),
+    rather than only written inside CREATE TABLE."""
+    not_valid: bool
+    """A constraint can be added without checking existing rows (``NOT VALID``)."""
+    transactional_ddl: bool
+    """CREATE TABLE rolls back with the transaction it ran in."""
+    max_identifier_bytes: int | None
+    """Longer names are cut by the server (PostgreSQL: 63); None: no limit."""
+    case_insensitive_names: bool
+    """Two tables whose names differ only in case are the same table (SQLite)."""
+    atomic_file: bool
+    """The database is a file: a new one is built aside and renamed into place."""
+    schemas: bool
+    """Tables live in named schemas (``--source-schema`` / ``--target-schema`` apply)."""
+    enforces_declared_types: bool
+    """Every stored value has its column's declared type; without it (SQLite's type
+    affinity), the data is profiled before the plan trusts a declared type."""
+    shared_snapshot_readers: bool
+    """Several connections can read one consistent snapshot (for parallel readers)."""
+    default_schema: str | None = field(default=None)
+    """The schema a URL means when none is given."""
+
+
+class Dialect(ABC):
+    """One database, in both roles. Subclasses are stateless singletons."""
+
+    name: str
+    capabilities: Capabilities
+
+    # --- the type map, both ways ----------------------------------------------------
+
+    @abstractmethod
+    def parse_type(self, declared: str) -> DataType | None:
+        """The neutral type of a declared type; None when only the data can tell."""
+
+    @abstractmethod
+    def type_ddl(self, dtype: DataType) -> str:
+        """The declared type this database gives a neutral type."""
+
+    def column_ddl_type(self, column: Column, source: Dialect) -> str:
+        """The type a source column is declared with here.
+
+        Between two databases of the same dialect every type is kept as it was declared
+        (an enum, a domain, ``numeric(40,7)``, a SQLite type name no rule knows);
+        across dialects the neutral type is rendered in this dialect's terms.
+        """
+        if source.name == self.name and column.declared:
+            return column.declared
+        return self.type_ddl(column.type)
+
+    def identifier(self, name: str) -> str:
+        """The name this database will store for ``name`` (cut to its byte limit)."""
+        limit = self.capabilities.max_identifier_bytes
+        raw = name.encode("utf-8")
+        if limit is None or len(raw) <= limit:
+            return name
+        return raw[:limit].decode("utf-8", errors="ignore")
+
+    # --- as a source ----------------------------------------------------------------
+
+    @abstractmethod
+    def introspect(self, endpoint: Endpoint, schema: str | None = None) -> Schema:
+        """The neutral schema of the database (one schema of it, where it has schemas)."""
+
+    # --- as a target ----------------------------------------------------------------
+
+    @abstractmethod
+    def existing_tables(
+        self, endpoint: Endpoint, schema: str | None, names: Sequence[str]
+    ) -> dict[str, tuple[str, ...]]:
+        """Of ``names``, the tables already there (as the target spells them), each with
+        its column names. Nothing is created: a missing database or file holds none."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+# name -> "module:attribute" of its dialect object, imported on first use so that
+# asking for SQLite never loads the PostgreSQL driver
+_REGISTRY = {
+    "sqlite": "arrowferry.dialects.sqlite.dialect:DIALECT",
+    "postgresql": "arrowferry.dialects.postgresql.dialect:DIALECT",
+}
+
+
+def dialect_named(name: str) -> Dialect:
+    """The dialect object for a name (``"sqlite"``, ``"postgresql"``).
+
+    Examples
+    --------
+    >>> dialect_named("postgresql").name
+    'postgresql'
+    """
+    where = _REGISTRY.get(name)
+    if where is None:
+        raise BadInputError(
+            f"no dialect {name!r}: arrowferry knows {', '.join(sorted(_REGISTRY))}"
+        )
+    module, _, attribute = where.partition(":")
+    dialect = getattr(importlib.import_module(module), attribute)
+    assert isinstance(dialect, Dialect)
+    return dialect
+
+
+def dialect_for(endpoint: Endpoint | str) -> Dialect:
+    """The dialect of a URL or an :class:`~arrowferry.urls.Endpoint`.
+
+    Examples
+    --------
+    >>> dialect_for("postgresql://me@db/app").name
+    'postgresql'
+    """
+    if isinstance(endpoint, str):
+        from arrowferry.urls import parse_url
+
+        endpoint = parse_url(endpoint, must_exist=False)
+    return dialect_named(endpoint.dialect)

@@ -76,13 +76,13 @@ def selected_methods(spec: str) -> list[str]:
 def plan_tables(source_url: str) -> tuple[list[dict[str, Any]], list[tuple[str, tuple[str, ...]]]]:
     """arrowferry's DDL and index statements per table, and each table's read order."""
     from arrowferry import Migration
-    from arrowferry.plan.sqlite_model import SqlitePlan
+    from arrowferry.plan.model import MigrationPlan
 
     with tempfile.TemporaryDirectory() as tmp:
         plan = Migration(
             source_url, str(Path(tmp) / "plan.db"), dry_run=True, source_schema=SOURCE_SCHEMA
         ).plan()
-    assert isinstance(plan, SqlitePlan)
+    assert isinstance(plan, MigrationPlan)
     tables = [
         {
             "name": t.name,

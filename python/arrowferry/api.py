@@ -23,7 +23,6 @@ from arrowferry.errors import (
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, Planner, select_tables
-from arrowferry.plan.sqlite_model import SqlitePlan
 from arrowferry.plan.to_sqlite import SqlitePlanner
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
@@ -125,7 +124,7 @@ class Migration:
 
     # --- planning ---------------------------------------------------------------------
 
-    def plan(self) -> MigrationPlan | SqlitePlan:
+    def plan(self) -> MigrationPlan:
         """Introspect and profile the source and decide everything; writes nothing."""
         if self.to_sqlite:
             return self._plan_to_sqlite()
@@ -171,7 +170,7 @@ class Migration:
                             )
         return plan
 
-    def _plan_to_sqlite(self) -> SqlitePlan:
+    def _plan_to_sqlite(self) -> MigrationPlan:
         """PostgreSQL -> SQLite: introspect and measure the source in a snapshot of its
         own (row counts are for the plan and progress; the load counts what it reads)."""
         conn = pgread.connect_snapshot(self.source)
@@ -254,7 +253,7 @@ class Migration:
             result.duration = time.perf_counter() - start
             result.success = False
             return result
-        if isinstance(plan, SqlitePlan):
+        if self.to_sqlite:
             self._migrate_to_sqlite(plan, result)
             result.duration = time.perf_counter() - start
             result.success = not result.errors and result.rows_rejected == 0
@@ -273,7 +272,7 @@ class Migration:
         result.success = not result.errors and result.rows_rejected == 0
         return result
 
-    def _migrate_to_sqlite(self, plan: SqlitePlan, result: MigrationResult) -> None:
+    def _migrate_to_sqlite(self, plan: MigrationPlan, result: MigrationResult) -> None:
         assert self.target is not None
         path = self.target.path
         result.target = str(path)

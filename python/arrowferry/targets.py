@@ -18,15 +18,12 @@ from arrowferry.model import DataType, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan
 from arrowferry.plan.defaults import try_on_target
-from arrowferry.plan.sqlite_model import SqlitePlan
 from arrowferry.result import MigrationResult
 from arrowferry.urls import Endpoint
 from arrowferry.wording import noun
 
 
-def check_target(
-    target: Endpoint, plan: MigrationPlan | SqlitePlan, options: MigrationOptions
-) -> None:
+def check_target(target: Endpoint, plan: MigrationPlan, options: MigrationOptions) -> None:
     """Refuse before writing when tables are in the way (or, for data_only, missing or
     lacking a column the rows need), whatever the target's dialect."""
     dialect = dialect_for(target)

@@ -135,9 +135,7 @@ def dialect_named(name: str) -> Dialect:
     """
     where = _REGISTRY.get(name)
     if where is None:
-        raise BadInputError(
-            f"no dialect {name!r}: arrowferry knows {', '.join(sorted(_REGISTRY))}"
-        )
+        raise BadInputError(f"no dialect {name!r}: arrowferry knows {', '.join(sorted(_REGISTRY))}")
     module, _, attribute = where.partition(":")
     dialect = getattr(importlib.import_module(module), attribute)
     assert isinstance(dialect, Dialect)

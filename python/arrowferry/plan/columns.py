@@ -136,3 +136,44 @@ def arrow_type(dtype: DataType) -> pa.DataType:
     if kind == "array" and dtype.element is not None:
         return pa.list_(arrow_type(dtype.element))
     return pa.string()
+
+
+def lossy_notes(
+    declared: str, dtype: DataType, profile: ColumnProfile | None, widened: str | None
+) -> tuple[str, ...]:
+    """Steps of a SQLite column's journey that may change a value (for the ledger)."""
+    notes = [] if widened is None else [widened]
+    kind = dtype.kind
+    holds_reals = profile is None or profile.reals > 0
+    if kind == "decimal" and holds_reals:
+        notes.append(
+            "REAL values are binary fractions: each is written as its shortest "
+            "round-trip decimal text"
+        )
+        if "NUM" in declared.upper() or "DEC" in declared.upper():
+            notes.append(
+                "SQLite already stored numeric text that did not fit a 64-bit "
+                "integer as REAL when it was written; digits lost then cannot be recovered"
+            )
+    if kind == "decimal" and dtype.precision is not None:
+        notes.append(
+            f"PostgreSQL rounds to {dtype.scale or 0} decimal places "
+            "(half away from zero) and refuses values wider than the precision"
+        )
+    if kind in {"timestamp", "date"}:
+        notes.append(
+            "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
+            "julian-day numbers are rounded to the millisecond"
+        )
+    if kind == "timestamptz":
+        notes.append(
+            "ISO text without an offset is read as UTC (what SQLite's date functions "
+            "write); julian-day numbers are rounded to the millisecond"
+        )
+    if kind == "float32":
+        notes.append("values are rounded to single precision")
+    if kind == "float64" and (profile is None or profile.integers > 0):
+        notes.append("integers beyond 2**53 in this column become the nearest double")
+    if kind == "blob" and (profile is None or not profile.only("blob")):
+        notes.append("text and numbers stored in this BLOB column become the bytes of their text")
+    return tuple(notes)

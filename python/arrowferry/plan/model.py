@@ -1,7 +1,9 @@
 """The plan's data: what each table and column becomes, and the finishing statements.
 
-Plain dataclasses, built by :class:`~arrowferry.plan.planner.Planner` and read by the
-pipeline; a dry run prints them (``MigrationPlan.to_dict``).
+One model for every pair of databases: a column says how the source reads it, how it
+is converted and what the target declares; a table carries the DDL the target dialect
+rendered and its finishing statements. Built by the planners, read by the pipeline; a
+dry run prints them (``MigrationPlan.to_dict``), in the same shape for every pair.
 """
 
 from __future__ import annotations
@@ -12,11 +14,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from arrowferry.convert import ReadAs
-from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects.postgresql.types import to_pg_ddl
+from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel
 from arrowferry.dialects.sqlite import ColumnProfile
 from arrowferry.model import DataType, Table
+from arrowferry.wording import plural
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,23 @@ class ColumnPlan:
 
     source: str
     target: str
-    declared: str
-    type: DataType
-    read_as: ReadAs
-    arrow_type: pa.DataType
+    declared: str  # the source's declared type
+    type: DataType  # the neutral type it lands as
+    # how the source reads it: a SQLite source's ReadAs ("integer", "real", "text", "blob",
+    # "numeric"); a PostgreSQL source's "binary" (as stored) or "text" (its text form)
+    read_as: str
+    arrow_type: pa.DataType | None  # what the target is sent (None: what the kernel gives)
+    ddl: str  # the type the target declares
     decimal_scale: int = 0
     profile: ColumnProfile | None = None
     cast: bool = True  # read through CAST(col AS <read_as>) rather than as stored
     validate: bool = False  # skip the fast path: every value through the strict checks
     enforce_length: bool = False  # a varchar(n) kept as declared: longer text is a bad value
     widened: str | None = None  # how the declared size was widened to fit the data
+    lossy: tuple[str, ...] = ()  # steps of the journey that may change a value (the ledger)
+    select: str | None = None  # the expression a PostgreSQL source reads
+    kernel: Kernel | None = None  # an Arrow kernel for typed values; None: by target kind
+    limit: tuple[int, int] | None = None  # DECIMAL(p,s) chosen by a type mapping: enforced
 
     @property
     def max_length(self) -> int | None:
@@ -44,7 +52,11 @@ class ColumnPlan:
     @property
     def decimal_as_text(self) -> bool:
         """Values wider than any Arrow decimal travel as text the server casts."""
-        return self.type.kind == "decimal" and pa.types.is_string(self.arrow_type)
+        return (
+            self.type.kind == "decimal"
+            and self.arrow_type is not None
+            and pa.types.is_string(self.arrow_type)
+        )
 
     @property
     def travels_as(self) -> str:
@@ -57,49 +69,18 @@ class ColumnPlan:
         return str(self.arrow_type)
 
     @property
-    def ddl(self) -> str:
-        return to_pg_ddl(self.type)
-
-    @property
-    def lossy(self) -> list[str]:
-        """Steps of this column's journey that may change a value (for the ledger)."""
-        notes = [] if self.widened is None else [self.widened]
-        kind = self.type.kind
-        holds_reals = self.profile is None or self.profile.reals > 0
-        if kind == "decimal" and holds_reals:
-            notes.append(
-                "REAL values are binary fractions: each is written as its shortest "
-                "round-trip decimal text"
-            )
-            if "NUM" in self.declared.upper() or "DEC" in self.declared.upper():
-                notes.append(
-                    "SQLite already stored numeric text that did not fit a 64-bit "
-                    "integer as REAL when it was written; digits lost then cannot be recovered"
-                )
-        if kind == "decimal" and self.type.precision is not None:
-            notes.append(
-                f"PostgreSQL rounds to {self.type.scale or 0} decimal places "
-                "(half away from zero) and refuses values wider than the precision"
-            )
-        if kind in {"timestamp", "date"}:
-            notes.append(
-                "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
-                "julian-day numbers are rounded to the millisecond"
-            )
-        if kind == "timestamptz":
-            notes.append(
-                "ISO text without an offset is read as UTC (what SQLite's date functions "
-                "write); julian-day numbers are rounded to the millisecond"
-            )
-        if kind == "float32":
-            notes.append("values are rounded to single precision")
-        if kind == "float64" and (self.profile is None or self.profile.integers > 0):
-            notes.append("integers beyond 2**53 in this column become the nearest double")
-        if kind == "blob" and (self.profile is None or not self.profile.only("blob")):
-            notes.append(
-                "text and numbers stored in this BLOB column become the bytes of their text"
-            )
-        return notes
+    def not_storable(self) -> str:
+        """Why a value of an Arrow-kernel column is a bad value."""
+        base = NOT_STORABLE.get(self.kernel or "")
+        if self.limit is None:
+            return base or "cannot be stored exactly"
+        precision, scale = self.limit
+        fit = (
+            f"does not fit {self.ddl} (--type-map): once rounded to "
+            f"{plural(scale, 'decimal place')} it needs more than "
+            f"{plural(precision - scale, 'integer digit')}"
+        )
+        return fit if base is None else f"{fit}; or {base}"
 
     def read_as_text(self) -> ColumnPlan:
         """The exact path for a column whose values surprised the fast read."""
@@ -128,13 +109,20 @@ class Statement:
 @dataclass
 class TablePlan:
     source: Table
-    target: Table
+    target: Table  # as the target declares it (names, neutral types, keys)
     columns: tuple[ColumnPlan, ...]
     rows: int
-    schema: str
-    defaults: dict[str, str]
-    rowid: str | None  # how the source's rowid is reached (sqlite.rowid_alias); None: no rowid
+    schema: str  # the target schema ("main" for SQLite)
+    create_sql: str  # CREATE TABLE, as the target dialect rendered it
+    defaults: dict[str, str] = field(default_factory=dict)  # target column -> default SQL
+    rowid: str | None = None  # how a SQLite source's rowid is reached; None: no rowid
     finish: list[Statement] = field(default_factory=list)
+    # a PostgreSQL source: read ordered by a single integer key, split into key ranges
+    order_by: tuple[str, ...] = ()
+    only: bool = True  # read without inheriting tables' rows (a partitioned table: whole)
+    key: tuple[str, ...] = ()  # primary key columns (source names): reject records name rows by it
+    load_sql: str | None = None  # CREATE TABLE for the load when it differs (no AUTOINCREMENT)
+    sequence: int | None = None  # AUTOINCREMENT high-water mark carried into SQLite
 
     @property
     def name(self) -> str:
@@ -159,10 +147,6 @@ class TablePlan:
             and (c.profile is None or not c.profile.only(c.type.kind))
         )
 
-    @property
-    def create_sql(self) -> str:
-        return pg.create_table_sql(self.schema, self.target, self.defaults)
-
     def with_column(self, index: int, column: ColumnPlan) -> TablePlan:
         """This plan with one column's travel changed (and the DDL following its type)."""
         columns = list(self.columns)
@@ -184,11 +168,13 @@ class TablePlan:
 class MigrationPlan:
     target_schema: str
     tables: list[TablePlan]
-    finish: list[Statement]
+    finish: list[Statement]  # every finishing statement, in the order they are met
     warnings: list[str]
     date_forms: dict[tuple[str, str], dict[str, int]] = field(default_factory=dict)
     # tables that cannot be read at all (by source name): each is that table's error
     failed: dict[str, str] = field(default_factory=dict)
+    source_schema: str | None = None  # a source with schemas: the one read
+    inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
 
     def to_dict(self) -> dict[str, Any]:
         tables = [
@@ -197,25 +183,33 @@ class MigrationPlan:
                 t.target.name,
                 t.rows,
                 t.create_sql,
-                [
-                    column_dict(
-                        c.target,
-                        c.declared,
-                        c.ddl,
-                        c.read_as,
-                        c.lossy,
-                        travels_as=c.travels_as,
-                        storage_classes=list(c.profile.classes) if c.profile else [],
-                        profile=_profile_dict(c.profile),
-                        date_forms=self.date_forms.get((t.name, c.target), {}),
-                    )
-                    for c in t.columns
-                ],
+                [_column_json(self, t, c) for c in t.columns],
             )
             for t in self.tables
         ]
         failed = [{"table": name, "message": text} for name, text in self.failed.items()]
-        return plan_dict(self.target_schema, tables, self.finish, self.warnings, failed=failed)
+        extra: dict[str, Any] = {}
+        if self.source_schema is not None:
+            extra["source_schema"] = self.source_schema
+        return plan_dict(
+            self.target_schema, tables, self.finish, self.warnings, **extra, failed=failed
+        )
+
+
+def _column_json(plan: MigrationPlan, table: TablePlan, c: ColumnPlan) -> dict[str, Any]:
+    if c.select is not None:  # read from a database that enforces its types
+        return column_dict(c.target, c.declared, c.ddl, c.read_as, c.lossy, read_sql=c.select)
+    return column_dict(
+        c.target,
+        c.declared,
+        c.ddl,
+        c.read_as,
+        c.lossy,
+        travels_as=c.travels_as,
+        storage_classes=list(c.profile.classes) if c.profile else [],
+        profile=_profile_dict(c.profile),
+        date_forms=plan.date_forms.get((table.name, c.target), {}),
+    )
 
 
 # The plan as JSON (dry run, --json, MigrationResult.plan), the same shape both ways.

@@ -20,7 +20,13 @@ from arrowferry.dialects.sqlite.types import sqlite_affinity
 from arrowferry.errors import ArrowferryError, BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions, flag
-from arrowferry.plan.columns import arrow_type, choose_read, decimal_arrow, type_from_profile
+from arrowferry.plan.columns import (
+    arrow_type,
+    choose_read,
+    decimal_arrow,
+    lossy_notes,
+    type_from_profile,
+)
 from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
@@ -125,12 +131,14 @@ class Planner:
                     "PostgreSQL equivalent; the column uses the database's default collation"
                 )
         target = Table(target_name, target_cols)
+        schema = self.options.target_schema
         plan = TablePlan(
             source=table,
             target=target,
             columns=columns,
             rows=rows,
-            schema=self.options.target_schema,
+            schema=schema,
+            create_sql=pg.create_table_sql(schema, target, defaults),
             defaults=defaults,
             rowid=rowid_alias(table),
         )
@@ -189,11 +197,13 @@ class Planner:
             dtype,
             read_as,
             arrow,
+            to_pg_ddl(dtype),
             scale,
             profile,
             cast,
             enforce_length=not widen,
             widened=widened,
+            lossy=lossy_notes(col.declared, dtype, profile, widened),
         )
 
     def _keeper(self, mapped: bool) -> str:

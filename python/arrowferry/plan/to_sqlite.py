@@ -20,6 +20,7 @@ constraints and indexes are built after the load, from sorted data.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
 from arrowferry.dialects.postgresql import read as pgread
@@ -31,8 +32,7 @@ from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.errors import ArrowferryError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
-from arrowferry.plan.model import Statement
-from arrowferry.plan.sqlite_model import SqliteColumnPlan, SqlitePlan, SqliteTablePlan
+from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views, user_calls
 from arrowferry.types import TypeMappings
 from arrowferry.wording import noun, plural
@@ -52,7 +52,7 @@ def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
 
 
 class SqlitePlanner:
-    """Builds a :class:`SqlitePlan` from a PostgreSQL schema."""
+    """Builds the :class:`MigrationPlan` of a PostgreSQL schema into SQLite."""
 
     def __init__(self, schema: Schema, facts: SourceFacts, options: MigrationOptions) -> None:
         self.schema = schema
@@ -62,7 +62,7 @@ class SqlitePlanner:
         self.warnings: list[str] = list(schema.notes)
         self.names: dict[str, str] = {}  # lower-case -> name: one namespace in SQLite
 
-    def build(self, tables: Sequence[Table]) -> SqlitePlan:
+    def build(self, tables: Sequence[Table]) -> MigrationPlan:
         for table in tables:
             if not table.columns:
                 self.warnings.append(
@@ -105,13 +105,14 @@ class SqlitePlanner:
                 f"{plural(len(dropped), 'trigger')} not migrated (PL/pgSQL has no SQLite "
                 f"translation): {', '.join(dropped)}"
             )
-        return SqlitePlan(
-            self.options.source_schema,
+        return MigrationPlan(
+            "main",
             plans,
-            views.statements,
+            [*(s for p in plans for s in p.finish), *views.statements],
             self.warnings,
-            inexact_views=views.inexact,
             failed=failed,
+            source_schema=self.options.source_schema,
+            inexact_views=views.inexact,
         )
 
     # --- names ---------------------------------------------------------------------
@@ -152,7 +153,7 @@ class SqlitePlanner:
 
     # --- tables --------------------------------------------------------------------
 
-    def _table(self, table: Table, wanted: set[str]) -> SqliteTablePlan:
+    def _table(self, table: Table, wanted: set[str]) -> TablePlan:
         columns = tuple(self._column(table, c) for c in table.columns)
         pk = table.primary_key
         rowid_key = (
@@ -177,11 +178,17 @@ class SqlitePlanner:
             # INSERT, and ADBC's ingest runs one per row); the keyword is added after
             k = table.column_names.index(pk.columns[0])
             load[k] = sqlw.column_sql(pk.columns[0], "INTEGER", key="rowid")
-        plan = SqliteTablePlan(
+        target = Table(
+            table.name,
+            tuple(replace(c, type=p.type) for c, p in zip(table.columns, columns, strict=True)),
+            table.primary_key,
+        )
+        plan = TablePlan(
             source=table,
-            name=table.name,
+            target=target,
             columns=columns,
             rows=self.facts.rows.get(table.name, 0),
+            schema="main",
             create_sql=create_sql,
             load_sql=sqlw.create_table_sql(table.name, load),
             key=pk.columns if pk is not None else (),
@@ -209,7 +216,7 @@ class SqlitePlanner:
         col = table.column(column)
         return self.mappings.lookup(table.name, col.name, col.declared) is not None
 
-    def _column(self, table: Table, col: Column) -> SqliteColumnPlan:
+    def _column(self, table: Table, col: Column) -> ColumnPlan:
         dtype = pgread.read_type(col.type)
         kernel, ddl, lossy = self._storage(table, col, dtype)
         override = self.mappings.lookup(table.name, col.name, col.declared)
@@ -225,16 +232,20 @@ class SqlitePlanner:
                     f"{plural(limit[1], 'decimal place')} are bad values (a size chosen with "
                     "--type-map is enforced)",
                 ]
-        return SqliteColumnPlan(
+        select = pgread.select_expression(col.name, dtype)
+        return ColumnPlan(
             col.name,
             col.name,
             col.declared,
             dtype,
+            "binary" if select == quote_ident(col.name) else "text",
+            None,  # the kernel's output type
             ddl,
-            pgread.select_expression(col.name, dtype),
-            kernel,
-            tuple(lossy),
-            limit,
+            cast=False,
+            lossy=tuple(lossy),
+            select=select,
+            kernel=kernel,
+            limit=limit,
         )
 
     def _under_affinity(
@@ -315,9 +326,7 @@ class SqlitePlanner:
             ],
         )
 
-    def _column_ddl(
-        self, table: Table, col: Column, plan: SqliteColumnPlan, rowid_key: bool
-    ) -> str:
+    def _column_ddl(self, table: Table, col: Column, plan: ColumnPlan, rowid_key: bool) -> str:
         pk = table.primary_key
         domain = self._domain(col)
         declared = plan.ddl
@@ -327,7 +336,7 @@ class SqlitePlanner:
             declared, key = "INTEGER", ("autoincrement" if col.identity else "rowid")
         not_null = not col.nullable or (domain is not None and domain.not_null)
         bare = sqlw.column_sql(plan.target, declared, not_null=not_null, key=key)
-        default = self._default(table, col, plan.kernel, bare)
+        default = self._default(table, col, plan.kernel or "same", bare)
         return sqlw.column_sql(plan.target, declared, not_null=not_null, default=default, key=key)
 
     def _default(self, table: Table, col: Column, kernel: Kernel, column_ddl: str) -> str | None:

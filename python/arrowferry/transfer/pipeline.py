@@ -299,7 +299,7 @@ class Pipeline:
                 f"column {table.source.name}.{col.source} is declared {col.declared} but holds longer "
                 "values; it becomes text so nothing is truncated"
             )
-            return table.with_column(index, replace(col, type=DataType("text")))
+            return table.with_column(index, replace(col, type=DataType("text"), ddl="text"))
         if col.validate:
             raise err  # the strict path passed it and the server still refused it
         return table.with_column(index, replace(col, validate=True))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import cast
 
 import pyarrow as pa
 
@@ -70,7 +71,7 @@ def read_table(
 def _sql(plan: TablePlan, chunk: Chunk = None) -> str:
     return sqlite.read_sql(
         plan.source.name,
-        [(c.source, c.read_as, c.cast) for c in plan.columns],
+        [(c.source, cast(sqlite.ReadAs, c.read_as), c.cast) for c in plan.columns],
         rowid=plan.rowid,
         rowids=chunk,
         classes=plan.class_tracked,

@@ -16,7 +16,7 @@ from arrowferry.convert.to_sqlite import OUTPUT_TYPES, convert, over_limit, repr
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ConversionError, TransferError
 from arrowferry.options import MigrationOptions
-from arrowferry.plan.sqlite_model import SqliteColumnPlan, SqliteTablePlan
+from arrowferry.plan.model import ColumnPlan, TablePlan
 from arrowferry.transfer.interpret import EXAMPLED
 from arrowferry.transfer.rejects import Problem, RejectedRow
 from arrowferry.transfer.remedies import sqlite_remedy
@@ -31,7 +31,7 @@ class ConvertedBatch:
 class TableConverter:
     """One table's batches as read -> as written, with the bad-value policy applied."""
 
-    def __init__(self, table: SqliteTablePlan, options: MigrationOptions) -> None:
+    def __init__(self, table: TablePlan, options: MigrationOptions) -> None:
         self.table = table
         self.policy = options.on_bad_value
         self.bad_counts: dict[str, int] = {}
@@ -46,7 +46,7 @@ class TableConverter:
         arrays: list[pa.Array] = []
         masks: dict[int, np.ndarray] = {}
         for i, col in enumerate(self.table.columns):
-            converted = convert(col.kernel, batch.column(i))
+            converted = convert(col.kernel or "same", batch.column(i))
             arrays.append(converted.array)
             bad = converted.bad
             if col.limit is not None:
@@ -114,7 +114,7 @@ class TableConverter:
     def _first_schema(self, arrays: list[pa.Array]) -> pa.Schema:
         fields = []
         for col, array in zip(self.table.columns, arrays, strict=True):
-            wanted = OUTPUT_TYPES[col.kernel] or array.type
+            wanted = OUTPUT_TYPES[col.kernel or "same"] or array.type
             if wanted not in sqlw.WRITABLE:
                 raise TransferError(
                     f"table {self.table.name!r}, column {col.target!r}: read as Arrow "
@@ -158,8 +158,8 @@ class TableConverter:
             rejected.append(RejectedRow(None, self._key(batch, row), problems, values))
         return arrays, pa.array(~any_bad), rejected
 
-    def _reason(self, column: SqliteColumnPlan) -> str:
-        hint = sqlite_remedy(self.table.source.name, column.source, column.kernel)
+    def _reason(self, column: ColumnPlan) -> str:
+        hint = sqlite_remedy(self.table.source.name, column.source, column.kernel or "same")
         return column.not_storable + hint
 
     def _fail(

@@ -28,8 +28,7 @@ from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ArrowferryError
 from arrowferry.options import MigrationOptions
-from arrowferry.plan.model import Statement
-from arrowferry.plan.sqlite_model import SqlitePlan, SqliteTablePlan
+from arrowferry.plan.model import MigrationPlan, Statement, TablePlan
 from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
@@ -49,7 +48,7 @@ SPLIT_MIN_ROWS = 2 * PIECE_ROWS  # smaller tables are read on one connection
 class SqlitePipeline:
     def __init__(
         self,
-        plan: SqlitePlan,
+        plan: MigrationPlan,
         source: Endpoint,
         target: Path,
         options: MigrationOptions,
@@ -62,7 +61,7 @@ class SqlitePipeline:
         self.options = options
         self.reporter = reporter
         self.result = result
-        self.loaded: list[SqliteTablePlan] = []
+        self.loaded: list[TablePlan] = []
         self.stopped = False  # a table failed and the run stops (no continue_on_error)
         self.snapshot: str | None = None  # exported for the lanes' connections
         self.lane_readers: list[Any] = []
@@ -119,7 +118,7 @@ class SqlitePipeline:
                 sqlw.execute(conn, sqlw.drop_table_sql(table.name))
             sqlw.execute(conn, "COMMIT")
 
-    def _load_one(self, conn: Any, src: Any, table: SqliteTablePlan) -> None:
+    def _load_one(self, conn: Any, src: Any, table: TablePlan) -> None:
         start = time.perf_counter()
         self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
         rejects = RejectFile(
@@ -129,7 +128,7 @@ class SqlitePipeline:
         try:
             sqlw.execute(conn, "BEGIN")
             if not self.options.data_only:
-                sqlw.execute(conn, table.load_sql)
+                sqlw.execute(conn, table.load_sql or table.create_sql)
             rows = 0
             if not self.options.schema_only:
                 rows = self._copy(conn, src, table, converter, rejects)
@@ -160,7 +159,7 @@ class SqlitePipeline:
         self.result.values_accounted(
             table.name,
             self.options.on_bad_value,
-            [(col, col.kernel) for col in table.columns],
+            [(col, col.kernel or "same") for col in table.columns],
             converter.bad_counts,
             reject_file=str(reject_file) if reject_file is not None else None,
             interpreted=converter.interpreted,
@@ -174,7 +173,7 @@ class SqlitePipeline:
         self,
         conn: Any,
         src: Any,
-        table: SqliteTablePlan,
+        table: TablePlan,
         converter: TableConverter,
         rejects: RejectFile,
     ) -> int:
@@ -187,7 +186,7 @@ class SqlitePipeline:
                 sql = pgread.select_sql(
                     self.options.source_schema,
                     table.source.name,
-                    [c.select for c in table.columns],
+                    [c.select or c.source for c in table.columns],
                     table.order_by,
                     only=table.only,
                     key_range=piece,
@@ -251,7 +250,7 @@ class SqlitePipeline:
         with one reader and with two.)"""
         return self.options.lanes or max(1, self.options.parallelism - 1)
 
-    def _pieces(self, src: Any, table: SqliteTablePlan) -> list[KeyRange]:
+    def _pieces(self, src: Any, table: TablePlan) -> list[KeyRange]:
         """Key ranges of a large rowid-keyed table, read by parallel lanes (else one: all)."""
         if self.lane_count < 2 or len(table.order_by) != 1:
             return [None]
@@ -276,7 +275,7 @@ class SqlitePipeline:
             self.lane_readers.append(pgread.connect_snapshot(self.source, self.snapshot))
         return [src, *self.lane_readers[:wanted]]
 
-    def _failed(self, table: SqliteTablePlan, message: str, start: float) -> None:
+    def _failed(self, table: TablePlan, message: str, start: float) -> None:
         fatal = not self.options.continue_on_error
         self.result.table_failed(table.name, message, fatal=fatal)
         self.stopped = fatal
@@ -296,7 +295,7 @@ class SqlitePipeline:
                 self._sequence(conn, table)
         self._foreign_keys(conn)
         if not self.stopped and schema_changes:
-            self._views(conn, self.plan.finish)
+            self._views(conn, [s for s in self.plan.finish if s.kind == "view"])
         with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
             sqlw.execute(conn, "PRAGMA analysis_limit = 1000")
             sqlw.execute(conn, "ANALYZE")
@@ -335,7 +334,7 @@ class SqlitePipeline:
                 {"table": stmt.table, "constraint": stmt.name, "kind": "check", "rows": broken}
             )
 
-    def _sequence(self, conn: Any, table: SqliteTablePlan) -> None:
+    def _sequence(self, conn: Any, table: TablePlan) -> None:
         key = table.order_by[0]
         top = sqlw.max_value(conn, table.name, key)
         value = max(int(top or 0), int(table.sequence or 0))
@@ -348,7 +347,7 @@ class SqlitePipeline:
             sqlw.execute(conn, "COMMIT")
         self.result.summary.sequences_reset += 1
 
-    def _needs_key_check(self, table: SqliteTablePlan) -> bool:
+    def _needs_key_check(self, table: TablePlan) -> bool:
         """Whether SQLite must check a table's foreign keys after the load.
 
         All tables are read in one snapshot, so a key PostgreSQL validated holds in the

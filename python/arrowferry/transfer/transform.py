@@ -14,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import polars as pl
@@ -27,7 +27,14 @@ from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
 from arrowferry.convert.temporal import Interpreter, interpretations
 from arrowferry.convert.text import NUL_REASON
 from arrowferry.dialects import sqlite
-from arrowferry.dialects.sqlite import CLASS_CODES, CLASS_SUFFIX, READ_TYPES, REAL_SUFFIX, ROWID
+from arrowferry.dialects.sqlite import (
+    CLASS_CODES,
+    CLASS_SUFFIX,
+    READ_TYPES,
+    REAL_SUFFIX,
+    ROWID,
+    ReadAs,
+)
 from arrowferry.errors import ArrowferryError, ConversionError, ReadTypeChanged
 from arrowferry.options import OnBadValue
 from arrowferry.plan import ColumnPlan, TablePlan
@@ -79,7 +86,7 @@ class Transformer:
         tracked = self.plan.class_tracked
         for i, col in enumerate(self.plan.columns):
             name = f"c{i}"
-            read_as = "text" if col.read_as == "numeric" else col.read_as  # merged on read
+            read_as = cast(ReadAs, "text" if col.read_as == "numeric" else col.read_as)  # merged
             conv = build_conversion(
                 name,
                 read_as,

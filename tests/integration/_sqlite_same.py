@@ -95,7 +95,8 @@ def assert_same_sqlite(
     """Fail, naming up to five differences per aspect, unless ``b`` holds what ``a`` holds.
 
     ``tables`` limits the comparison to these tables and views (with their indexes,
-    triggers, foreign keys and counters); ``ignore`` leaves out aspects (see ``ASPECTS``).
+    triggers, foreign keys and counters; the pragmas and ``integrity_check`` stay whole-file);
+    ``ignore`` leaves out aspects (see ``ASPECTS``).
     """
     found = sqlite_differences(a, b, tables=tables, ignore=ignore)
     if found:
@@ -424,6 +425,16 @@ def _counter_diff(found: _Found, aspect: str, where: str, a: Counter[str], b: Co
         found.add(aspect, f"{where}: {text} only in b")
 
 
+def _row_key(kind: tuple[str, int, int], cols: list[tuple[Any, ...]]) -> list[str] | None:
+    """What rows are matched by: the primary key of a WITHOUT ROWID table, else the rowid
+    under a name no column has taken (None when ``rowid``, ``_rowid_`` and ``oid`` all are)."""
+    if kind[1]:
+        return [c[0] for c in sorted(cols, key=lambda c: c[4]) if c[4]]
+    taken = {c[0].lower() for c in cols}
+    alias = next((r for r in ("rowid", "_rowid_", "oid") if r not in taken), None)
+    return None if alias is None else [alias]
+
+
 class _Comparison:
     def __init__(self, conn: sqlite3.Connection, found: _Found, scope: set[str] | None) -> None:
         self.conn = conn
@@ -505,14 +516,23 @@ class _Comparison:
         for name in sorted(set(ka) & set(kb)):
             sql_a = objects["main"]["table"][name][1] or ""
             sql_b = objects["b"]["table"][name][1] or ""
-            cols_a, cols_b = self.xinfo("main", name), self.xinfo("b", name)
+            try:
+                cols_a, cols_b = self.xinfo("main", name), self.xinfo("b", name)
+            except sqlite3.Error as err:
+                # a virtual table of a module this SQLite lacks: only its text can be seen
+                self.unreadable("tables", f"table {q(name)}", name, err)
+                if normalise_sql(sql_a) != normalise_sql(sql_b):
+                    self.found.add(
+                        "tables", f"table {q(name)}: definition a {sql_a!r}, b {sql_b!r}"
+                    )
+                continue
             self.table_shape(name, ka[name], kb[name], cols_a, cols_b, sql_a, sql_b)
             if self.found.wants("foreign_keys"):
                 self.foreign_keys(name)
             if self.found.wants("indexes"):
                 self.indexes(name, objects)
             if self.found.wants("rows"):
-                self.table_rows(name, ka[name], cols_a, cols_b)
+                self.table_rows(name, (ka[name], kb[name]), cols_a, cols_b)
 
     def table_shape(
         self,
@@ -607,27 +627,28 @@ class _Comparison:
     def table_rows(
         self,
         name: str,
-        kind: tuple[str, int, int],
+        kinds: tuple[tuple[str, int, int], tuple[str, int, int]],
         cols_a: list[tuple[Any, ...]],
         cols_b: list[tuple[Any, ...]],
     ) -> None:
+        where = f"table {q(name)}"
         in_b = {c[0] for c in cols_b if c[5] != 1}
         columns = [c[0] for c in cols_a if c[5] != 1 and c[0] in in_b]  # 1: a vtab's hidden
-        counts = self.rows(
-            f"SELECT (SELECT count(*) FROM main.{q(name)}), (SELECT count(*) FROM b.{q(name)})"
-        )[0]
-        if counts[0] != counts[1]:
-            self.found.add("rows", f"table {q(name)}: a has {counts[0]} rows, b has {counts[1]}")
-        if kind[1]:  # WITHOUT ROWID: the primary key
-            keys = [c[0] for c in sorted(cols_a, key=lambda c: c[4]) if c[4]]
-        else:
-            taken = {c[0].lower() for c in cols_a}
-            alias = next((r for r in ("rowid", "_rowid_", "oid") if r not in taken), None)
-            if alias is None:  # every rowid name is a column: only a multiset is left
-                self.multiset("rows", f"table {q(name)}", name, columns)
-                return
-            keys = [alias]
-        self.matched_rows(name, keys, columns, bool(kind[1]))
+        try:
+            counts = self.rows(
+                f"SELECT (SELECT count(*) FROM main.{q(name)}), (SELECT count(*) FROM b.{q(name)})"
+            )[0]
+            if counts[0] != counts[1]:
+                self.found.add("rows", f"{where}: a has {counts[0]} rows, b has {counts[1]}")
+            keys = _row_key(kinds[0], cols_a)
+            if keys is None or keys != _row_key(kinds[1], cols_b):
+                # no key both sides share (every rowid name a column, or a WITHOUT ROWID
+                # table on one side only): the rows can still be compared as a multiset
+                self.multiset("rows", where, name, columns)
+            else:
+                self.matched_rows(name, keys, columns, bool(kinds[0][1]))
+        except sqlite3.Error as err:
+            self.unreadable("rows", where, name, err)
 
     def matched_rows(self, name: str, keys: list[str], columns: list[str], by_pk: bool) -> None:
         def on(x: str, y: str) -> str:

@@ -445,6 +445,36 @@ def test_a_table_whose_rowid_names_are_all_columns_is_compared_as_a_multiset(
     ]
 
 
+def test_without_rowid_on_one_side_only_is_said_and_rows_still_compared(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    with closing(sqlite3.connect(a)) as conn:
+        conn.executescript(
+            "CREATE TABLE t (k TEXT PRIMARY KEY, v); INSERT INTO t VALUES ('y', 2.5);"
+        )
+    with closing(sqlite3.connect(b)) as conn:
+        conn.executescript(
+            "CREATE TABLE t (k TEXT PRIMARY KEY, v) WITHOUT ROWID; INSERT INTO t VALUES ('y', '2.5');"
+        )
+    found = [str(d) for d in sqlite_differences(a, b, ignore=("indexes",))]
+    assert found == [
+        '[tables] table "t": WITHOUT ROWID a 0, b 1',
+        '[tables] table "t" column "k": NOT NULL a 0, b 1',  # WITHOUT ROWID keys are NOT NULL
+        "[rows] table \"t\": row [(text, 'y'), (real, 2.5 = 0x1.4000000000000p+1)] appears 1 times in a, 0 in b",
+        "[rows] table \"t\": row [(text, 'y'), (text, '2.5')] appears 0 times in a, 1 in b",
+    ]
+
+
+def test_a_virtual_table_of_a_missing_module_is_compared_by_its_text(tmp_path: Path) -> None:
+    from tests.integration.test_virtual_tables import _with_unknown_module
+
+    a = _with_unknown_module(tmp_path / "a.sqlite")
+    b = backup_copy(a, tmp_path / "b.sqlite")
+    assert_same_sqlite(a, b)
+    with closing(sqlite3.connect(b)) as conn:
+        rewrite_schema("vectors", "float[4]", "float[8]")(conn)
+    assert [d.aspect for d in sqlite_differences(a, b)] == ["tables"]
+
+
 # --- the SQL text rules -------------------------------------------------------------------------
 
 

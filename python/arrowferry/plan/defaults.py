@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from arrowferry.convert import ReadAs, build_conversion
 from arrowferry.convert.base import as_arrow_type
+from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqlite import READ_TYPES
@@ -91,7 +92,9 @@ def try_on_target(conn: Any, plan: MigrationPlan) -> list[str]:
     for table in plan.tables:
         refused = pgd.refused_defaults(conn, table.target, table.defaults)
         notes += [refused_default_warning(table, c, message) for c, message in refused.items()]
-        table.defaults = {c: d for c, d in table.defaults.items() if c not in refused}
+        if refused:
+            table.defaults = {c: d for c, d in table.defaults.items() if c not in refused}
+            table.create_sql = pg.create_table_sql(table.schema, table.target, table.defaults)
         statements = {s.name: s.sql for s in table.finish if s.kind in {"check", "index"}}
         for name, message in pgd.refused_statements(
             conn, table.schema, table.target, statements

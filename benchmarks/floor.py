@@ -121,7 +121,7 @@ def _client_pieces(source: Path, url: str, run: Run) -> tuple[Any, dict[str, Any
 def _load(url: str, plan: Any, converted: dict[str, Any], run: Run) -> None:
     """Each table created and COPYed in one transaction, then the finishing statements."""
     from arrowferry.dialects import postgresql as dialect
-    from arrowferry.transfer.writer import write_table
+    from arrowferry.dialects.postgresql.write import write_table
     from arrowferry.urls import parse_url
 
     endpoint = parse_url(url)

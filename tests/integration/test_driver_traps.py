@@ -25,8 +25,8 @@ import pytest
 
 import arrowferry as af
 from arrowferry.dialects.postgresql import check_arrow_fields
+from arrowferry.dialects.postgresql.write import write_table
 from arrowferry.errors import WriterTypeError
-from arrowferry.transfer.writer import write_table
 from tests.conftest import make_sqlite, sql
 from tests.integration._compare import (
     compare_table,

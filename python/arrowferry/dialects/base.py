@@ -15,9 +15,11 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+import pyarrow as pa
 
 from arrowferry.errors import BadInputError
 from arrowferry.model import Column, DataType, Schema
@@ -61,6 +63,36 @@ class Capabilities:
     """Several connections can read one consistent snapshot (for parallel readers)."""
     default_schema: str | None = field(default=None)
     """The schema a URL means when none is given."""
+
+
+@dataclass
+class Statement:
+    """A finishing statement and what it does, for the plan and the summary."""
+
+    kind: str  # vacuum, key_index, index, primary_key, unique, check, foreign_key, sequence, view, analyze
+    sql: str
+    table: str | None
+    name: str
+    fallback_sql: str | None = None  # e.g. the NOT VALID form of a foreign key
+    fallback_note: str = "existing rows violate it"  # why the fallback was needed
+    depends: tuple[str, ...] = ()  # target tables that must have loaded
+    requires: str | None = None  # a statement (by name) that must have fully succeeded
+    diagnose_sql: str | None = None  # (count, examples) of the rows that need the fallback
+
+
+class Capturing:
+    """Wraps a batch iterator so the original exception survives the driver's C stream."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self.batches = batches
+        self.error: BaseException | None = None
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        try:
+            yield from self.batches
+        except BaseException as err:
+            self.error = err
+            raise
 
 
 class Dialect(ABC):

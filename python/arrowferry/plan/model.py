@@ -15,6 +15,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel
+from arrowferry.dialects.base import Statement as Statement
 from arrowferry.dialects.sqlite import ColumnProfile
 from arrowferry.model import DataType, Table
 from arrowferry.wording import plural
@@ -89,21 +90,6 @@ class ColumnPlan:
         if self.type.kind == "decimal":  # text for text, shortest round-trip text for REALs
             return replace(self, read_as="numeric", cast=True)
         return replace(self, read_as="text", cast=True)
-
-
-@dataclass
-class Statement:
-    """A finishing statement and what it does, for the plan and the summary."""
-
-    kind: str  # vacuum, key_index, index, primary_key, unique, check, foreign_key, sequence, view, analyze
-    sql: str
-    table: str | None
-    name: str
-    fallback_sql: str | None = None  # e.g. the NOT VALID form of a foreign key
-    fallback_note: str = "existing rows violate it"  # why the fallback was needed
-    depends: tuple[str, ...] = ()  # target tables that must have loaded
-    requires: str | None = None  # a statement (by name) that must have fully succeeded
-    diagnose_sql: str | None = None  # (count, examples) of the rows that need the fallback
 
 
 @dataclass

@@ -23,6 +23,7 @@ import pyarrow as pa
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql import dependents as pgdep
+from arrowferry.dialects.postgresql.write import write_table
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
@@ -37,7 +38,6 @@ from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table
 from arrowferry.transfer.rejects import RejectedRow, RejectFile
 from arrowferry.transfer.transform import Transformer
-from arrowferry.transfer.writer import write_table
 from arrowferry.urls import Endpoint
 
 # No synchronous_commit=off in loading sessions: each table (or lane) commits once, so

@@ -24,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.base import Capturing
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import ArrowferryError
@@ -36,7 +37,6 @@ from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import RejectFile
 from arrowferry.transfer.sqlite_convert import ConvertedBatch, TableConverter
-from arrowferry.transfer.writer import Capturing
 from arrowferry.urls import Endpoint
 from arrowferry.wording import noun, plural
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.postgresql import qname
+from arrowferry.dialects.postgresql.connection import qname
 from arrowferry.dialects.sqltext import quote_ident
 
 STAGE_TABLE = "arrowferry_stage"  # temporary: one per session, dropped at commit

@@ -11,15 +11,17 @@ the target column's real type before a byte is sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
 
 from arrowferry.dialects import sqllog
-from arrowferry.dialects.postgresql.connection import fetch
+from arrowferry.dialects.base import Capturing
+from arrowferry.dialects.postgresql import stage
+from arrowferry.dialects.postgresql.connection import driver_message, execute, fetch
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
-from arrowferry.errors import WriterTypeError
+from arrowferry.errors import RejectedByServer, WriterTypeError
 
 
 def existing_tables(conn: Any, schema: str, names: Iterable[str]) -> list[str]:
@@ -144,3 +146,67 @@ def ingest(conn: Any, schema: str, table: str, data: pa.RecordBatchReader | pa.T
 
 
 # --- introspection -------------------------------------------------------------------
+
+
+def write_table(
+    conn: Any,
+    schema: str,
+    table: str,
+    arrow_schema: pa.Schema,
+    batches: Iterator[pa.RecordBatch],
+    on_batch: Callable[[int], None] | None = None,
+    staged: Collection[str] = (),
+) -> int:
+    """Stream ``batches`` into ``schema.table`` through binary COPY.
+
+    The caller owns the transaction. Every field is checked against the column's
+    real type first (the table may predate this run, as with data_only). ``staged``
+    columns arrive as exact text that the server casts (``dialects.postgresql.stage``).
+    """
+    real = column_types(conn, schema, table)
+    target = {**real, **{name: "text" for name in staged if name in real}}
+    check_arrow_fields(table, arrow_schema, target)
+
+    def counted() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            # the reader does not hold batches to its declared schema; the writer must
+            if batch.schema != arrow_schema:
+                check_arrow_fields(table, batch.schema, target)
+                raise WriterTypeError(
+                    f"table {table!r}: a batch does not match the checked schema "
+                    f"({batch.schema.to_string(show_schema_metadata=False)!r})",
+                    table=table,
+                    column="",
+                    arrow_type=str(batch.schema),
+                    target=str(target),
+                )
+            if on_batch is not None:
+                on_batch(batch.num_rows)
+            yield batch
+
+    capture = Capturing(counted())
+    reader = pa.RecordBatchReader.from_batches(arrow_schema, iter(capture))
+    try:
+        if not staged:
+            return ingest(conn, schema, table, reader)
+        columns = arrow_schema.names
+        execute(conn, stage.create_stage_sql(schema, table, columns, staged))
+        rows = stage.ingest_stage(conn, reader)
+        casts = {name: real[name] for name in staged if name in real}
+        execute(conn, stage.insert_from_stage_sql(schema, table, columns, casts))
+        execute(conn, stage.drop_stage_sql())
+        return rows
+    except BaseException as err:
+        if capture.error is not None:
+            raise capture.error from None
+        where = rejected_column(err)
+        if where is not None:
+            column, line = where
+            raise RejectedByServer(
+                f"table {table!r}, column {column!r}: PostgreSQL refused the value in row {line} "
+                f"of the load: {driver_message(err)}",
+                table=table,
+                column=column,
+                sqlstate=getattr(err, "sqlstate", None),
+            ) from err
+        raise

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from arrowferry.transfer.connections import Pool as _Pool
-from arrowferry.transfer.connections import PooledConnection as _Conn
+from arrowferry.dialects.pool import Pool as _Pool
+from arrowferry.dialects.pool import PooledConnection as _Conn
 
 
 class FakeConnection:

@@ -44,6 +44,7 @@ class ColumnPlan:
     select: str | None = None  # the expression a PostgreSQL source reads
     kernel: Kernel | None = None  # an Arrow kernel for typed values; None: by target kind
     limit: tuple[int, int] | None = None  # DECIMAL(p,s) chosen by a type mapping: enforced
+    server_cast: bool = False  # sent as its text form, cast by the target server
 
     @property
     def max_length(self) -> int | None:
@@ -58,6 +59,11 @@ class ColumnPlan:
             and self.arrow_type is not None
             and pa.types.is_string(self.arrow_type)
         )
+
+    @property
+    def staged(self) -> bool:
+        """Sent as text into a staging table, and cast by the server into place."""
+        return self.server_cast or self.decimal_as_text
 
     @property
     def travels_as(self) -> str:

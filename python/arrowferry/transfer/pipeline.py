@@ -21,6 +21,7 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.pool import Pool, PooledConnection
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql import dependents as pgdep
 from arrowferry.dialects.postgresql.write import write_table
@@ -31,7 +32,6 @@ from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
-from arrowferry.transfer.connections import Pool, PooledConnection
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch

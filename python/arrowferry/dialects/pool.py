@@ -1,5 +1,5 @@
-"""Connections to the PostgreSQL target kept open for the next table, and returned to
-the pool only when their session is clean."""
+"""Connections kept open for the next table, and returned to the pool only when their
+session is clean (a target with many writers loads each table on one of them)."""
 
 from __future__ import annotations
 

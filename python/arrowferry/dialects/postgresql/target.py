@@ -1,0 +1,238 @@
+"""A PostgreSQL schema as the target of a run: prepare, create, COPY in lanes, clean up.
+
+Each table is created and loaded in one transaction (a failure leaves no table, and
+with ``wal_level=minimal`` the COPY into a table created in the same transaction
+skips WAL). A large table may load over several connections at once (lanes): it is
+then built in a staging schema, each lane commits, and the table moves into the target
+schema only when all are in; a failure drops it, and a crash leaves it in the staging
+schema, never looking complete.
+
+No ``synchronous_commit=off`` in loading sessions: each table (or lane) commits once,
+so it saves one WAL flush per table, and until its commit record is flushed the server
+sets no hint bits on its rows, so the VACUUM that follows could not mark the pages
+all-visible (measured: none were, on a table vacuumed right after an async commit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from arrowferry.dialects.base import Statement
+from arrowferry.dialects.pool import Pool, PooledConnection
+from arrowferry.dialects.postgresql import connection as pgc
+from arrowferry.dialects.postgresql import ddl
+from arrowferry.dialects.postgresql import defaults as pgd
+from arrowferry.dialects.postgresql import dependents as pgdep
+from arrowferry.dialects.postgresql.write import write_table
+from arrowferry.urls import Endpoint
+
+if TYPE_CHECKING:
+    from arrowferry.plan.model import TablePlan
+
+STAGING_SCHEMA = "arrowferry_loading"
+Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], None]], int]
+
+
+class PostgresTarget:
+    """Writes planned tables into one schema of a PostgreSQL database."""
+
+    def __init__(self, endpoint: Endpoint, schema: str, warn: Callable[[str], None]) -> None:
+        self.endpoint = endpoint
+        self.schema = schema
+        self.warn = warn
+        self.pool = Pool(lambda autocommit: pgc.connect(endpoint, autocommit=autocommit))
+        self.staging: str | None = None  # the schema split loads are built in, once it exists
+        self.lock = threading.Lock()
+
+    # --- before the loads --------------------------------------------------------------
+
+    def prepare(
+        self, tables: Sequence[TablePlan], *, drop: bool, data_only: bool
+    ) -> list[Statement]:
+        """Create the schema; drop the tables to replace (keeping what CASCADE takes) or
+        suspend the foreign keys of tables appended into. Returns the statements that
+        put back, after the load, what was taken away."""
+        restore: list[Statement] = []
+        with PooledConnection(self.pool, False) as conn:
+            if self.schema != "public":
+                pgc.execute(conn, ddl.create_schema_sql(self.schema))
+            if drop and not data_only:
+                restore += self._keep_dependents(conn, [t.name for t in tables])
+                for table in tables:
+                    pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
+            if data_only:
+                restore += self._suspend_foreign_keys(conn, [t.name for t in tables])
+            conn.commit()
+        return restore
+
+    def _keep_dependents(self, conn: Any, names: list[str]) -> list[Statement]:
+        """What DROP ... CASCADE takes from the rest of the target (other tables' foreign
+        keys, views) is re-created once the new rows are in, and said: a key the new rows
+        violate comes back NOT VALID, a view that no longer fits is named."""
+        out = []
+        for dep in pgdep.dependents(conn, self.schema, names):
+            self.warn(
+                f"drop_tables: {dep.label} depends on a replaced table; it is dropped with it "
+                "and re-created after the load"
+            )
+            key = dep.kind == "foreign_key"
+            out.append(
+                Statement(
+                    "foreign_key" if key else "view",
+                    dep.create_sql(),
+                    None,  # after every table: re-created whichever tables loaded
+                    f"{dep.name} of {dep.schema}.{dep.table}" if key else dep.name,
+                    fallback_sql=dep.create_sql(valid=False) if key else None,
+                    fallback_note="the new rows violate it",
+                )
+            )
+        return out
+
+    def _suspend_foreign_keys(self, conn: Any, names: list[str]) -> list[Statement]:
+        """Appending into tables with live foreign keys fails on load order (and on cycles).
+
+        The keys touching the loaded tables are dropped in the same transaction that
+        starts the run and re-created, validated, once the rows are in; one the data
+        violates comes back NOT VALID with a warning.
+        """
+        out = []
+        for table, name, definition in ddl.foreign_keys_touching(conn, self.schema, names):
+            pgc.execute(conn, ddl.drop_constraint_sql(self.schema, table, name))
+            out.append(
+                Statement(
+                    "foreign_key",
+                    ddl.add_constraint_sql(self.schema, table, name, definition),
+                    None,  # always restored, whichever tables loaded
+                    name,
+                    fallback_sql=ddl.add_constraint_sql(
+                        self.schema, table, name, definition + " NOT VALID"
+                    ),
+                )
+            )
+        return out
+
+    def allow_lanes(self, say: Callable[[str], None]) -> bool:
+        """Make the schema split tables are built in; without it (no CREATE right) no
+        table is split."""
+        try:
+            with PooledConnection(self.pool, True) as conn:
+                pgc.execute(conn, ddl.create_schema_sql(STAGING_SCHEMA))
+        except Exception as err:
+            say(
+                f"large tables load over one connection: schema {STAGING_SCHEMA!r} could not be "
+                f"created ({pgc.driver_message(err, self.endpoint)})"
+            )
+            return False
+        self.staging = STAGING_SCHEMA
+        return True
+
+    # --- one table -----------------------------------------------------------------------
+
+    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> PostgresTableLoad:
+        return PostgresTableLoad(self, table, lanes, create)
+
+    def create(self, conn: Any, table: TablePlan, schema: str) -> None:
+        """CREATE TABLE; a default the server refuses costs that default, not the table."""
+        with PooledConnection(self.pool, True) as trial:
+            refused = pgd.refused_defaults(trial, table.target, table.defaults)
+        kept = {c: d for c, d in table.defaults.items() if c not in refused}
+        pgc.execute(conn, ddl.create_table_sql(schema, table.target, kept))
+        for column, message in refused.items():
+            source = table.columns[table.column_index(column)].source
+            self.warn(
+                f"default of {table.source.name}.{source} dropped: PostgreSQL refused "
+                f"{table.defaults[column]} ({message})"
+            )
+
+    def message(self, err: BaseException) -> str:
+        return pgc.driver_message(err, self.endpoint)
+
+    # --- after the loads -------------------------------------------------------------------
+
+    def close(self, *, complete: bool) -> None:
+        """Remove the staging schema when empty (a table left there would be a bug: keep
+        it); close the connections."""
+        if self.staging is not None:
+            with contextlib.suppress(Exception), PooledConnection(self.pool, True) as conn:
+                pgc.execute(conn, ddl.drop_empty_schema_sql(self.staging))
+        self.pool.close()
+
+
+class PostgresTableLoad:
+    """One table's load: one lane creates and loads it in one transaction; several lanes
+    load it in the staging schema, each committing, and it moves into place at the end."""
+
+    def __init__(self, target: PostgresTarget, table: TablePlan, lanes: int, create: bool) -> None:
+        self.target = target
+        self.table = table
+        self.lanes = lanes
+        self.create = create
+        self.schema = target.schema
+        if lanes > 1:
+            assert target.staging is not None  # only split once the staging schema exists
+            self.schema = target.staging
+            with PooledConnection(target.pool, True) as conn:
+                pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
+                target.create(conn, table, self.schema)
+
+    @contextlib.contextmanager
+    def lane(self) -> Iterator[Ingest]:
+        """A writer in its own transaction, committed when the block ends cleanly."""
+        with PooledConnection(self.target.pool, False) as conn:
+            try:
+                if self.lanes == 1 and self.create:
+                    self.target.create(conn, self.table, self.schema)
+                yield lambda schema, batches, on_batch: self._ingest(
+                    conn, schema, batches, on_batch
+                )
+                conn.commit()
+            except BaseException:
+                # after a failed COPY the session may still be inside it, holding its lock
+                # (driver-traps.md C4)
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                raise
+
+    def _ingest(
+        self,
+        conn: Any,
+        schema: pa.Schema | None,
+        batches: Iterator[pa.RecordBatch],
+        on_batch: Callable[[int], None],
+    ) -> int:
+        if schema is None:  # the converted batches say their own types
+            head = next(batches, None)
+            if head is None:
+                return 0
+            schema = head.schema
+            batches = _chain(head, batches)
+        staged = [c.target for c in self.table.columns if c.staged]
+        return write_table(
+            conn, self.schema, self.table.name, schema, batches, on_batch=on_batch, staged=staged
+        )
+
+    def complete(self) -> None:
+        if self.lanes > 1:
+            with PooledConnection(self.target.pool, True) as conn:
+                pgc.execute(
+                    conn, ddl.set_schema_sql(self.schema, self.table.name, self.target.schema)
+                )
+
+    def abort(self) -> None:
+        """Drop a half-built split table (the cleanup must not hide why the load failed)."""
+        if self.lanes > 1:
+            with (
+                contextlib.suppress(Exception),
+                PooledConnection(self.target.pool, True) as conn,
+            ):
+                pgc.execute(conn, ddl.drop_table_sql(self.schema, self.table.name))
+
+
+def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield head
+    yield from rest

@@ -315,7 +315,8 @@ class SqlitePipeline:
             out += [s for s in table.finish if schema_changes or s.kind == "check"]
             if table.sequence is not None and schema_changes:
                 # the definition the table ends with (SqliteFinishing reads the rest from the plan)
-                out.append(Statement("sequence", table.create_sql, table.name, table.name))
+                name = f"{table.name}.{table.order_by[0]}"
+                out.append(Statement("sequence", table.create_sql, table.name, name))
         for table in self.loaded:
             if not table.source.foreign_keys:
                 continue
@@ -325,7 +326,8 @@ class SqlitePipeline:
             if self._needs_key_check(table):
                 check = sqlw.foreign_key_check_sql(table.name)
                 out.append(Statement("foreign_key_check", check, table.name, table.name))
-        # statistics last: a nicety, never a failure (views have none)
+        # after every table's statements (it waits for them all); the views, which have
+        # no statistics, follow. A nicety, never a failure.
         out.append(Statement("analyze", "ANALYZE", None, "ANALYZE"))
         return out
 

@@ -10,14 +10,22 @@ table are in (ANALYZE and a foreign-key check would wait on each other's locks) 
 views, last, in dependency order. A statement the data does not satisfy falls back to
 its weaker form (NOT VALID, a plain index) with a warning, so a run never fails at the
 very end after the data is in.
+
+The Finisher itself is the same for every target: it schedules, retries views, words
+fallbacks and counts outcomes. How a statement runs is the target's (``FinishTarget``):
+PostgreSQL gives each worker its own connection and runs every statement as written;
+SQLite's one writer runs statements in the order given, and runs its own kinds itself
+(a CHECK counted rather than added, the foreign-key check, AUTOINCREMENT adoption).
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.plan import Statement
@@ -45,14 +53,91 @@ _SESSION = ("SET maintenance_work_mem = '256MB'",)
 OK, WEAKER, FAILED = "ok", "weaker", "failed"
 
 
+@dataclass(frozen=True)
+class Ran:
+    """What a target's own way of running a statement came to, for the Finisher to record."""
+
+    outcome: str  # OK, WEAKER (kept, but the data breaks it) or FAILED
+    warning: str | None = None
+    issue: dict[str, Any] | None = None  # a constraint the data breaks, for the result
+
+
+class FinishTarget(Protocol):
+    """How finishing statements run on one target database."""
+
+    # Stage of each kind: a statement waits for the earlier stages of the tables it
+    # touches. A kind not listed is in the last stage; with none listed nothing waits.
+    stages: Mapping[str, int]
+
+    def connection(self) -> Any:
+        """A connection for the calling worker thread (asked once per thread)."""
+
+    def release(self, conn: Any) -> None:
+        """The Finisher is done with ``conn``."""
+
+    def execute(self, conn: Any, sql: str) -> None: ...
+
+    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def message(self, err: BaseException) -> str:
+        """A driver error as the user reads it."""
+
+    def probe_view(self, conn: Any, name: str) -> None:
+        """Fail when a view just created cannot be read."""
+
+    def drop_view(self, conn: Any, name: str) -> None:
+        """Remove a view that failed (its CREATE or its probe), before it is retried."""
+
+    def run(self, conn: Any, stmt: Statement) -> Ran | None:
+        """Run a statement of a kind the target runs its own way; None: execute its
+        SQL, with its fallback if it fails (the Finisher does that)."""
+
+
+class PostgresFinishing:
+    """PostgreSQL: a connection per worker (the server builds each index on one core),
+    every statement executed as written, fallbacks to NOT VALID or a plain index."""
+
+    stages: Mapping[str, int] = STAGES
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    def connection(self) -> Any:
+        conn = pg.connect(self.endpoint, autocommit=True)
+        for setting in _SESSION:
+            pg.execute(conn, setting)
+        return conn
+
+    def release(self, conn: Any) -> None:
+        conn.close()
+
+    def execute(self, conn: Any, sql: str) -> None:
+        pg.execute(conn, sql)
+
+    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
+        return pg.fetch(conn, sql)
+
+    def message(self, err: BaseException) -> str:
+        return pg.driver_message(err, self.endpoint)
+
+    def probe_view(self, conn: Any, name: str) -> None:
+        """Nothing to do: CREATE VIEW has already checked the view's query."""
+
+    def drop_view(self, conn: Any, name: str) -> None:
+        """Nothing to do: a CREATE VIEW that failed left no view."""
+
+    def run(self, conn: Any, stmt: Statement) -> Ran | None:
+        return None
+
+
 def _tables(stmt: Statement) -> set[str]:
     return {t for t in (stmt.table, *stmt.depends) if t is not None}
 
 
-def _waits_for(stmt: Statement, other: Statement) -> bool:
+def _waits_for(stmt: Statement, other: Statement, stages: Mapping[str, int] = STAGES) -> bool:
     """Must ``stmt`` wait until ``other`` (not yet done) is done?"""
-    stage, before = STAGES.get(stmt.kind, 5), STAGES.get(other.kind, 5)
-    if stmt.table is None:  # a foreign key restored after a data-only run: after all else
+    stage, before = stages.get(stmt.kind, 5), stages.get(other.kind, 5)
+    if stmt.table is None:  # a key restored after a data_only run, SQLite's ANALYZE: last
         return before < stage or (before == stage and other.table is not None)
     if before >= stage:
         return False
@@ -78,15 +163,20 @@ class Finisher:
 
     def __init__(
         self,
-        target: Endpoint,
+        target: FinishTarget | Endpoint,
         workers: int,
         reporter: Reporter,
         summary: Summary,
         warn: Callable[[str], None],
         issues: list[dict[str, Any]] | None = None,
+        *,
+        on_view: Callable[[str], None] | None = None,
     ) -> None:
+        """``target``: an Endpoint is a PostgreSQL server. ``on_view``: told the name of
+        each view created."""
         self.issues = issues if issues is not None else []
-        self.target = target
+        self.target = PostgresFinishing(target) if isinstance(target, Endpoint) else target
+        self.on_view = on_view
         self.workers = max(1, workers)
         self.reporter = reporter
         self.summary = summary
@@ -138,7 +228,7 @@ class Finisher:
         finally:
             self.pool.shutdown()
             for conn in self.connections:
-                conn.close()
+                self.target.release(conn)
 
     def _release(self) -> None:
         """Start every pending statement whose tables loaded and whose predecessors are done.
@@ -150,7 +240,8 @@ class Finisher:
                 continue
             if not _tables(stmt) <= self.loaded:
                 continue
-            if any(_waits_for(stmt, other) for other in self.pending + self.active):
+            stages = self.target.stages
+            if any(_waits_for(stmt, other, stages) for other in self.pending + self.active):
                 continue
             if stmt.kind == "foreign_key" and any(_lock_clash(stmt, o) for o in self.active):
                 continue
@@ -173,9 +264,7 @@ class Finisher:
     def _conn(self) -> Any:
         conn = getattr(self.local, "conn", None)
         if conn is None:
-            conn = pg.connect(self.target, autocommit=True)
-            for setting in _SESSION:
-                pg.execute(conn, setting)
+            conn = self.target.connection()
             self.local.conn = conn
             with self.lock:
                 self.connections.append(conn)
@@ -192,19 +281,28 @@ class Finisher:
                 )
             return
         conn = self._conn()
+        ran = self.target.run(conn, stmt)
+        if ran is not None:
+            if ran.warning is not None:
+                self.warn(ran.warning)
+            if ran.issue is not None:
+                with self.lock:
+                    self.issues.append(ran.issue)
+            self._done(stmt, ran.outcome)
+            return
         label = f"{stmt.kind.replace('_', ' ')} {stmt.name}"
         try:
-            pg.execute(conn, stmt.sql)
+            self.target.execute(conn, stmt.sql)
         except Exception as err:
-            message = pg.driver_message(err, self.target)
+            message = self.target.message(err)
             if stmt.fallback_sql is None:
                 self.warn(f"{label} not created: {message}")
                 self._done(stmt, FAILED)
                 return
             try:
-                pg.execute(conn, stmt.fallback_sql)
+                self.target.execute(conn, stmt.fallback_sql)
             except Exception as err2:
-                self.warn(f"{label} not created: {pg.driver_message(err2, self.target)}")
+                self.warn(f"{label} not created: {self.target.message(err2)}")
                 self._done(stmt, FAILED)
                 return
             weaker = "NOT VALID" if "NOT VALID" in stmt.fallback_sql else "in a weaker form"
@@ -220,9 +318,9 @@ class Finisher:
         if stmt.diagnose_sql is None:
             return ""
         try:
-            rows = pg.fetch(conn, stmt.diagnose_sql)
+            rows = self.target.fetch(conn, stmt.diagnose_sql)
         except Exception as err:
-            return f" (could not count the rows: {pg.driver_message(err, self.target)})"
+            return f" (could not count the rows: {self.target.message(err)})"
         count, examples = rows[0] if rows else (0, None)
         examples = [e for e in (examples or []) if e is not None]
         with self.lock:
@@ -250,12 +348,17 @@ class Finisher:
             remaining = []
             for stmt in views:
                 try:
-                    pg.execute(conn, stmt.sql)
+                    self.target.execute(conn, stmt.sql)
+                    self.target.probe_view(conn, stmt.name)
                 except Exception as err:
-                    errors[stmt.name] = pg.driver_message(err, self.target)
+                    with contextlib.suppress(Exception):
+                        self.target.drop_view(conn, stmt.name)
+                    errors[stmt.name] = self.target.message(err)
                     remaining.append(stmt)
                     continue
                 self._done(stmt, OK)
+                if self.on_view is not None:
+                    self.on_view(stmt.name)
             if len(remaining) == len(views):
                 break
             views = remaining
@@ -275,6 +378,10 @@ def _count(summary: Summary, stmt: Statement, outcome: str) -> None:
         summary.indexes_created += 1
     elif kind in {"primary_key", "unique", "check"}:
         summary.constraints_applied += 1
+        # a unique constraint that builds its own index (SQLite's UNIQUE INDEX) is an
+        # index too; PostgreSQL's adopts the key_index it requires, counted on its own
+        if kind == "unique" and stmt.requires is None:
+            summary.indexes_created += 1
     elif kind == "foreign_key":
         summary.foreign_keys_created += 1
         summary.constraints_applied += 1

@@ -32,7 +32,7 @@ from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
-from arrowferry.transfer.finish import Finisher
+from arrowferry.transfer.finish import Finisher, PostgresFinishing
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table
@@ -82,7 +82,7 @@ class Pipeline:
         self._prepare()
         statements = self._finishing_statements()
         self.finisher = Finisher(
-            self.target,
+            PostgresFinishing(self.target),
             self.options.parallelism,
             self.reporter,
             self.result.summary,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from arrowferry.plan.model import MigrationPlan, Statement, TablePlan
 from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
+from arrowferry.transfer.finish import FAILED, OK, WEAKER, Finisher, Ran
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import RejectFile
@@ -284,68 +285,54 @@ class SqlitePipeline:
     # --- finish -------------------------------------------------------------------
 
     def _finish(self, conn: Any) -> None:
-        schema_changes = not self.options.data_only
+        """The loaded tables' finishing, through the Finisher both targets share: one
+        worker on the one writer, so statements run in the order given."""
+        statements = self._finishing_statements()
+        views = (
+            [s for s in self.plan.finish if s.kind == "view"]
+            if not self.stopped and not self.options.data_only
+            else []
+        )
+        finisher = Finisher(
+            SqliteFinishing(conn, self.loaded),
+            1,
+            self.reporter,
+            self.result.summary,
+            self._warn,
+            self.result.constraint_issues,
+            on_view=self._view_created,
+        )
         for table in self.loaded:
-            for stmt in table.finish:
-                if stmt.kind == "check":
-                    self._count_check(conn, stmt)
-                elif schema_changes:
-                    self._statement(conn, stmt)
+            finisher.table_loaded(table.name)
+        finisher.add(statements)
+        finisher.loading_done(set())
+        finisher.close(views)
+
+    def _finishing_statements(self) -> list[Statement]:
+        """Table by table its indexes and CHECK counts, then its AUTOINCREMENT; then the
+        foreign-key checks; then ANALYZE. A data_only run changes no schema: it only
+        counts what its new rows break."""
+        schema_changes = not self.options.data_only
+        out: list[Statement] = []
+        for table in self.loaded:
+            out += [s for s in table.finish if schema_changes or s.kind == "check"]
             if table.sequence is not None and schema_changes:
-                self._sequence(conn, table)
-        self._foreign_keys(conn)
-        if not self.stopped and schema_changes:
-            self._views(conn, [s for s in self.plan.finish if s.kind == "view"])
-        with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
-            sqlw.execute(conn, "PRAGMA analysis_limit = 1000")
-            sqlw.execute(conn, "ANALYZE")
-
-    def _statement(self, conn: Any, stmt: Statement) -> None:
-        try:
-            sqlw.execute(conn, stmt.sql)
-        except Exception as err:
-            self._warn(
-                f"{stmt.kind} {stmt.name!r} on {stmt.table} not created: {sqlw.driver_message(err)}"
-            )
-            return
-        if stmt.kind in {"index", "unique"}:
-            self.result.summary.indexes_created += 1
-            if stmt.kind == "unique":
-                self.result.summary.constraints_applied += 1
-
-    def _count_check(self, conn: Any, stmt: Statement) -> None:
-        assert stmt.table is not None
-        try:
-            broken = int(sqlw.fetch(conn, stmt.sql)[0][0])
-        except Exception as err:
-            self._warn(
-                f"CHECK ({stmt.name}) on {stmt.table} could not be verified: {sqlw.driver_message(err)}"
-            )
-            return
-        self.result.summary.constraints_applied += 1
-        if broken:
-            self._warn(
-                f"CHECK ({stmt.name}) on {stmt.table}: {plural(broken, 'row')} "
-                f"{noun(broken, 'breaks', 'break')} its SQLite form "
-                "(the expression means something else in SQLite, or the data changed); "
-                "SQLite keeps the constraint and will refuse updates of those rows"
-            )
-            self.result.constraint_issues.append(
-                {"table": stmt.table, "constraint": stmt.name, "kind": "check", "rows": broken}
-            )
-
-    def _sequence(self, conn: Any, table: TablePlan) -> None:
-        key = table.order_by[0]
-        top = sqlw.max_value(conn, table.name, key)
-        value = max(int(top or 0), int(table.sequence or 0))
-        if table.load_sql != table.create_sql:  # loaded without AUTOINCREMENT
-            sqlw.adopt_autoincrement(conn, table.name, table.create_sql, value)
-        else:
-            sqlw.execute(conn, "BEGIN")
-            for sql in sqlw.set_sequence_sql(table.name, value):
-                sqlw.execute(conn, sql)
-            sqlw.execute(conn, "COMMIT")
-        self.result.summary.sequences_reset += 1
+                # the definition the table ends with (SqliteFinishing reads the rest from the plan)
+                name = f"{table.name}.{table.order_by[0]}"
+                out.append(Statement("sequence", table.create_sql, table.name, name))
+        for table in self.loaded:
+            if not table.source.foreign_keys:
+                continue
+            # made with the table, like its primary key: counted whether or not checked
+            self.result.summary.foreign_keys_created += len(table.source.foreign_keys)
+            self.result.summary.constraints_applied += len(table.source.foreign_keys)
+            if self._needs_key_check(table):
+                check = sqlw.foreign_key_check_sql(table.name)
+                out.append(Statement("foreign_key_check", check, table.name, table.name))
+        # after every table's statements (it waits for them all); the views, which have
+        # no statistics, follow. A nicety, never a failure.
+        out.append(Statement("analyze", "ANALYZE", None, "ANALYZE"))
+        return out
 
     def _needs_key_check(self, table: TablePlan) -> bool:
         """Whether SQLite must check a table's foreign keys after the load.
@@ -362,61 +349,10 @@ class SqlitePipeline:
             for fk in table.source.foreign_keys
         )
 
-    def _foreign_keys(self, conn: Any) -> None:
-        for table in self.loaded:
-            if not table.source.foreign_keys:
-                continue
-            self.result.summary.foreign_keys_created += len(table.source.foreign_keys)
-            self.result.summary.constraints_applied += len(table.source.foreign_keys)
-            if not self._needs_key_check(table):
-                continue
-            try:
-                quick = [
-                    sqlw.count_orphans(conn, table.name, fk) for fk in table.source.foreign_keys
-                ]
-                if all(n == 0 for n in quick):
-                    continue
-                count, rowids = sqlw.foreign_key_violations(conn, table.name)
-            except Exception as err:
-                self._warn(
-                    f"table {table.name}: its foreign keys could not be checked: "
-                    f"{sqlw.driver_message(err)}"
-                )
-                continue
-            if count:
-                self._warn(
-                    f"table {table.name}: {plural(count, 'row')} {noun(count, 'breaks', 'break')} "
-                    f"a foreign key ({noun(len(rowids), 'rowid')} {', '.join(map(str, rowids))}"
-                    f"{f' and {count - len(rowids):,} more' if count > len(rowids) else ''}); "
-                    "SQLite keeps the key, and PRAGMA foreign_key_check lists them"
-                )
-                self.result.constraint_issues.append(
-                    {"table": table.name, "kind": "foreign_key", "rows": count}
-                )
-
-    def _views(self, conn: Any, views: list[Statement]) -> None:
-        """Views in dependency order: each one that fails is retried after the others."""
-        todo = list(views)
-        while todo:
-            failed: list[tuple[Statement, str]] = []
-            for stmt in todo:
-                try:
-                    sqlw.execute(conn, stmt.sql)
-                    sqlw.probe_view(conn, stmt.name)
-                except Exception as err:
-                    with contextlib.suppress(Exception):
-                        sqlw.execute(conn, sqlw.drop_view_sql(stmt.name))
-                    failed.append((stmt, sqlw.driver_message(err)))
-                    continue
-                self.result.summary.views_created += 1
-                notes = self.plan.inexact_views.get(stmt.name)
-                if notes:
-                    self.result.ledger.append(view_ledger(stmt.name, notes))
-            if len(failed) == len(todo):
-                for stmt, message in failed:
-                    self._warn(f"view {stmt.name!r} not created: {message}")
-                return
-            todo = [stmt for stmt, _ in failed]
+    def _view_created(self, name: str) -> None:
+        notes = self.plan.inexact_views.get(name)
+        if notes:
+            self.result.ledger.append(view_ledger(name, notes))
 
     def _warn(self, text: str) -> None:
         self.result.warnings.append(text)
@@ -433,3 +369,102 @@ def _driver_message(err: BaseException, source: Endpoint) -> str:
     if "[SQLite]" in text:
         return sqlw.driver_message(err)
     return pg.driver_message(err, source)
+
+
+class SqliteFinishing:
+    """SQLite as the Finisher's target: the one writer connection, so one worker and no
+    waiting (keys, CHECKs and foreign keys were made with their tables); a CHECK is
+    counted rather than added, since SQLite enforced none during the load and can add
+    none after it, and the foreign-key check and AUTOINCREMENT are its own kinds."""
+
+    stages: Mapping[str, int] = {}  # nothing waits: statements run in the order given
+
+    def __init__(self, conn: Any, tables: list[TablePlan]) -> None:
+        self.conn = conn
+        self.tables = {t.name: t for t in tables}
+
+    def connection(self) -> Any:
+        return self.conn
+
+    def release(self, conn: Any) -> None:
+        """The pipeline keeps the writer: it closes the file (and renames it) itself."""
+
+    def execute(self, conn: Any, sql: str) -> None:
+        sqlw.execute(conn, sql)
+
+    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
+        return sqlw.fetch(conn, sql)
+
+    def message(self, err: BaseException) -> str:
+        return sqlw.driver_message(err)
+
+    def probe_view(self, conn: Any, name: str) -> None:
+        sqlw.probe_view(conn, name)  # SQLite checks a view's body only when it is used
+
+    def drop_view(self, conn: Any, name: str) -> None:
+        sqlw.execute(conn, sqlw.drop_view_sql(name))
+
+    def run(self, conn: Any, stmt: Statement) -> Ran | None:
+        if stmt.kind == "check":
+            return self._count_check(conn, stmt)
+        if stmt.kind == "foreign_key_check":
+            return self._check_foreign_keys(conn, stmt)
+        if stmt.kind == "sequence":
+            table = self.tables[str(stmt.table)]
+            adopt = table.create_sql if table.load_sql != table.create_sql else None
+            sqlw.set_autoincrement(conn, table.name, table.order_by[0], table.sequence or 0, adopt)
+            return Ran(OK)
+        if stmt.kind == "analyze":
+            with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
+                sqlw.analyze(conn)
+            return Ran(OK)
+        try:
+            sqlw.execute(conn, stmt.sql)
+        except Exception as err:
+            return Ran(
+                FAILED,
+                f"{stmt.kind} {stmt.name!r} on {stmt.table} not created: {sqlw.driver_message(err)}",
+            )
+        return Ran(OK)
+
+    def _count_check(self, conn: Any, stmt: Statement) -> Ran:
+        """``stmt.sql`` counts the rows that break the CHECK named ``stmt.name``."""
+        try:
+            broken = int(sqlw.fetch(conn, stmt.sql)[0][0])
+        except Exception as err:
+            return Ran(
+                FAILED,
+                f"CHECK ({stmt.name}) on {stmt.table} could not be verified: "
+                f"{sqlw.driver_message(err)}",
+            )
+        if not broken:
+            return Ran(OK)
+        return Ran(
+            WEAKER,
+            f"CHECK ({stmt.name}) on {stmt.table}: {plural(broken, 'row')} "
+            f"{noun(broken, 'breaks', 'break')} its SQLite form "
+            "(the expression means something else in SQLite, or the data changed); "
+            "SQLite keeps the constraint and will refuse updates of those rows",
+            {"table": stmt.table, "constraint": stmt.name, "kind": "check", "rows": broken},
+        )
+
+    def _check_foreign_keys(self, conn: Any, stmt: Statement) -> Ran:
+        table = self.tables[str(stmt.table)]
+        try:
+            count, rowids = sqlw.broken_foreign_keys(conn, table.name, table.source.foreign_keys)
+        except Exception as err:
+            return Ran(
+                FAILED,
+                f"table {table.name}: its foreign keys could not be checked: "
+                f"{sqlw.driver_message(err)}",
+            )
+        if not count:
+            return Ran(OK)
+        more = f" and {count - len(rowids):,} more" if count > len(rowids) else ""
+        return Ran(
+            WEAKER,
+            f"table {table.name}: {plural(count, 'row')} {noun(count, 'breaks', 'break')} "
+            f"a foreign key ({noun(len(rowids), 'rowid')} {', '.join(map(str, rowids))}{more}); "
+            "SQLite keeps the key, and PRAGMA foreign_key_check lists them",
+            {"table": table.name, "kind": "foreign_key", "rows": count},
+        )

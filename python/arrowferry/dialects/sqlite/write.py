@@ -208,6 +208,35 @@ def adopt_autoincrement(conn: Any, table: str, create_sql: str, sequence: int) -
         raise
 
 
+def set_autoincrement(
+    conn: Any, table: str, key: str, floor: int, create_sql: str | None = None
+) -> None:
+    """AUTOINCREMENT's counter set above every loaded key and at least at ``floor`` (the
+    source's high-water mark). ``create_sql``: the table was loaded without the keyword,
+    so its definition is adopted too (:func:`adopt_autoincrement`)."""
+    value = max(int(max_value(conn, table, key) or 0), int(floor))
+    if create_sql is not None:
+        adopt_autoincrement(conn, table, create_sql, value)
+        return
+    execute(conn, "BEGIN")
+    try:
+        for sql in set_sequence_sql(table, value):
+            execute(conn, sql)
+        execute(conn, "COMMIT")
+    except BaseException:
+        # the writer goes on with the next statement: no transaction may stay open
+        with contextlib.suppress(Exception):
+            execute(conn, "ROLLBACK")
+        raise
+
+
+def analyze(conn: Any) -> None:
+    """Statistics for the query planner, from at most about 1000 rows per index, so a
+    large file is not read whole (https://www.sqlite.org/pragma.html#pragma_analysis_limit)."""
+    execute(conn, "PRAGMA analysis_limit = 1000")
+    execute(conn, "ANALYZE")
+
+
 def create_view_sql(name: str, sql: str) -> str:
     return f"CREATE VIEW {quote_ident(name)} AS {sql}"
 
@@ -231,9 +260,27 @@ def count_orphans(conn: Any, table: str, fk: ForeignKey) -> int | None:
     return int(fetch(conn, sql)[0][0])
 
 
+def foreign_key_check_sql(table: str) -> str:
+    return f"PRAGMA foreign_key_check({quote_ident(table)})"
+
+
+def broken_foreign_keys(
+    conn: Any, table: str, fks: Sequence[ForeignKey], limit: int = 5
+) -> tuple[int, list[int]]:
+    """(how many rows of ``table`` break one of ``fks``, a few of their rowids).
+
+    One-column keys are counted first (:func:`count_orphans`, fast); the lookup per row
+    of PRAGMA foreign_key_check runs only when that finds orphans or a key is composite.
+    """
+    quick = [count_orphans(conn, table, fk) for fk in fks]
+    if all(n == 0 for n in quick):
+        return 0, []
+    return foreign_key_violations(conn, table, limit)
+
+
 def foreign_key_violations(conn: Any, table: str, limit: int = 5) -> tuple[int, list[int]]:
     """(how many rows of ``table`` break a foreign key, a few of their rowids)."""
-    rows = fetch(conn, f"PRAGMA foreign_key_check({quote_ident(table)})")
+    rows = fetch(conn, foreign_key_check_sql(table))
     return len(rows), [r[1] for r in rows[:limit] if r[1] is not None]
 
 

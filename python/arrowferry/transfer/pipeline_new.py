@@ -1,0 +1,416 @@
+"""Run a plan, for any pair of databases: load every table, then finish them.
+
+One scheduler follows the target's capabilities. A target with many writers
+(PostgreSQL) loads several tables at once, and splits a large table over several
+writer lanes; a target with one writer (SQLite) loads tables one after another, while
+several readers read the next pieces of the table ahead of it. Either way, a table is
+created and loaded in one transaction (a failure leaves no table, never a partial one),
+reading and converting run on prefetch threads beside the writer, the bad-value policy
+and the reject file are the transformer's, and the finishing statements (keys, indexes,
+checks, foreign keys, sequences, views, ANALYZE) run through the one Finisher as the
+target runs them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
+from arrowferry.model import DataType
+from arrowferry.options import MigrationOptions
+from arrowferry.plan import MigrationPlan, TablePlan
+from arrowferry.progress import Reporter
+from arrowferry.result import MigrationResult, TableResult
+from arrowferry.transfer.interpret import warnings_for
+from arrowferry.transfer.prefetch import Prefetch
+from arrowferry.transfer.rejects import RejectedRow, RejectFile
+from arrowferry.transfer.transform import Transformer
+from arrowferry.urls import scrub
+
+# A table is split over writer lanes when it has at least this many batches.
+SPLIT_MIN_BATCHES = 4
+
+
+class Pipeline:
+    """Loads and finishes the tables of a plan from a source into a target session."""
+
+    def __init__(
+        self,
+        plan: MigrationPlan,
+        source: Any,
+        target: Any,
+        options: MigrationOptions,
+        reporter: Reporter,
+        result: MigrationResult,
+        *,
+        source_path: Path | None = None,
+    ) -> None:
+        self.plan = plan
+        self.source = source
+        self.target = target
+        self.options = options
+        self.reporter = reporter
+        self.result = result
+        self.source_path = source_path  # a SQLite source: errors quote a value as stored
+        self.failed: set[str] = set(plan.failed)  # tables that could not be planned
+        self.loaded: list[TablePlan] = []
+        self.stop = threading.Event()
+        self.lock = threading.Lock()
+        self.many = target.capabilities.writers == "many"
+        self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
+        self.splitting = False
+
+    def run(self) -> None:
+        started = time.perf_counter()
+        restore = self.target.prepare(
+            self.plan.tables, drop=self.options.drop_tables, data_only=self.options.data_only
+        )
+        self.splitting = (
+            self.many
+            and self.options.lane_count > 1
+            and any(self._splittable(t) for t in self.plan.tables)
+            and self.target.allow_lanes(self.reporter.message)
+        )
+        finisher = self.target.finisher(self.plan, self.options, self.result, self._warn, restore)
+        self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
+        complete = False
+        try:
+            finisher.start()
+            self._load_all(finisher)
+            complete = True
+        finally:
+            loaded = time.perf_counter()
+            self.result.phases["load"] = loaded - started
+            try:
+                # finish what did load, even when the run stopped on an error
+                self.reporter.phase("building keys, indexes and constraints")
+                finisher.finish(self.loaded, self.failed, stopped=self.stop.is_set())
+            finally:
+                self.source.close()
+                note = self.target.close(complete=complete and not self.stop.is_set())
+                self.result.phases["finish"] = time.perf_counter() - loaded
+        if note is not None:
+            self.result.warnings.append(note)
+
+    # --- scheduling -------------------------------------------------------------------
+
+    def _load_all(self, finisher: Any) -> None:
+        if not self.many:  # one writer: one table after another, in plan order
+            for table in self.plan.tables:
+                self._load_one(table, finisher)
+            return
+        tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
+        workers = min(self.options.parallelism, max(1, len(tables)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:
+            futures: dict[Future[None], TablePlan] = {
+                pool.submit(self._load_one, t, finisher): t for t in tables
+            }
+            pending = set(futures)
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                for future in done:
+                    error = future.exception()
+                    if error is not None:
+                        raise error
+
+    def _splittable(self, table: TablePlan) -> bool:
+        """Only a large table this run creates is split: its lanes commit separately."""
+        if self.options.schema_only or self.options.data_only:
+            return False
+        return table.rows >= SPLIT_MIN_BATCHES * self.options.batch_size
+
+    def _extra_lanes(self, table: TablePlan) -> int:
+        """Writer lanes beyond its own that a large table may take now, from the run's spares.
+
+        Every table loads on at least one connection; the ``lanes - 1`` spare ones go to
+        whichever large table starts while they are free (the largest table starts
+        first). So the run never holds more than ``workers + lanes - 1`` streams, and its
+        memory does not grow when a second table becomes large enough to split.
+        """
+        if not self.splitting or not self._splittable(table):
+            return 0
+        extra = 0
+        while extra < self.options.lane_count - 1 and self.spare_lanes.acquire(blocking=False):
+            extra += 1
+        return extra
+
+    # --- one table ----------------------------------------------------------------------
+
+    def _load_one(self, table: TablePlan, finisher: Any) -> None:
+        if self.stop.is_set():
+            with self.lock:
+                self.result.table_not_attempted(table.name)
+            return
+        start = time.perf_counter()
+        try:
+            loaded = self._load_with_retries(table)
+        except ArrowferryError as err:
+            self._table_failed(table, err.message, start)
+            return
+        except Exception as err:
+            self._table_failed(table, self._message(table, err), start)
+            return
+        seconds = time.perf_counter() - start
+        with self.lock:
+            self.loaded.append(loaded.table)
+            self.result.table_loaded(
+                TableResult(
+                    table.name, loaded.rows, seconds, loaded.rows_read, loaded.rows_rejected
+                ),
+                created=not self.options.data_only,
+            )
+            self._account(loaded)
+        self.reporter.table_finished(table.name, loaded.rows, seconds, True)
+        finisher.table_loaded(table.name)
+
+    def _message(self, table: TablePlan, err: Exception) -> str:
+        """A driver error, worded by the side it came from, without any password."""
+        owner = self.target if self.target.owns(err) else self.source
+        return scrub(str(owner.message(err)), self.source.endpoint, self.target.endpoint)
+
+    def _load_with_retries(self, table: TablePlan) -> Loaded:
+        """Load a table; when the fast path meets dirty data, roll back and retry exactly.
+
+        Each retry moves one column to its exact path (read as text, or checked
+        client-side), so the loop ends after at most two retries per column.
+        """
+        for _ in range(2 * len(table.columns) + 1):
+            self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
+            try:
+                return self._load_once(table)
+            except ReadTypeChanged as err:
+                col = table.columns[err.index]
+                table = table.with_column(err.index, col.read_as_text())
+            except RejectedByServer as err:
+                table = self._after_rejection(table, err)
+        raise TransferError(
+            f"table {table.name!r}: gave up after repeated retries", table=table.name
+        )
+
+    def _after_rejection(self, table: TablePlan, err: RejectedByServer) -> TablePlan:
+        index = table.column_index(err.column)
+        col = table.columns[index]
+        if (
+            err.sqlstate == "22001"
+            and col.type.kind == "text"
+            and col.type.length
+            and not col.enforce_length
+        ):
+            self._warn(
+                f"column {table.source.name}.{col.source} is declared {col.declared} but holds longer "
+                "values; it becomes text so nothing is truncated"
+            )
+            return table.with_column(index, replace(col, type=DataType("text"), ddl="text"))
+        if col.validate:
+            raise err  # the strict path passed it and the server still refused it
+        return table.with_column(index, replace(col, validate=True))
+
+    def _load_once(self, table: TablePlan) -> Loaded:
+        loaded = Loaded(table)
+        if not self.options.schema_only:
+            loaded.rejects = RejectFile(
+                Path(self.options.reject_dir),
+                table.name,
+                self.source_path,
+                table.source.name,
+                table.key or _primary_key(table),
+            )
+        extra = self._extra_lanes(table)
+        try:
+            writers = 1 + extra
+            readers = 1 if writers > 1 else self.source.readers_per_writer
+            if not self.options.schema_only:
+                loaded.batch_rows = self.source.batch_rows(table)
+                pieces = self.source.pieces(table, writers * readers, loaded.batch_rows)
+            else:
+                pieces = []
+            writers = max(1, min(writers, len(pieces)))
+            load = self.target.table_load(table, writers, create=not self.options.data_only)
+            try:
+                transforms = [self._transformer(table) for _ in range(writers)]
+                loaded.transform, loaded.transforms = transforms[0], transforms
+                if writers == 1:
+                    loaded.rows = self._lane(load, loaded, transforms[0], pieces, readers)
+                else:
+                    loaded.rows = self._lanes(load, loaded, transforms, pieces)
+                load.complete()
+            except BaseException:
+                load.abort()
+                raise
+            finally:
+                for other in (loaded.transforms or [])[1:]:
+                    loaded.transforms[0].absorb(other)  # type: ignore[index]
+        except BaseException:
+            if loaded.rejects is not None:
+                loaded.rejects.discard()
+            raise
+        finally:
+            for _ in range(extra):
+                self.spare_lanes.release()
+        if loaded.rejects is not None:
+            loaded.reject_file = loaded.rejects.commit()
+        return loaded
+
+    def _lanes(
+        self, load: Any, loaded: Loaded, transforms: list[Transformer], pieces: list[Any]
+    ) -> int:
+        """Several writer lanes at once, each taking every n-th piece (the target builds
+        the table aside and moves it into place once all lanes are in)."""
+        lanes = len(transforms)
+        cancel = threading.Event()
+
+        def lane(k: int) -> int:
+            try:
+                return self._lane(load, loaded, transforms[k], pieces[k::lanes], 1, cancel)
+            except BaseException:
+                cancel.set()
+                raise
+
+        name = f"arrowferry-{loaded.table.name}"
+        with ThreadPoolExecutor(lanes, thread_name_prefix=name) as pool:
+            futures = [pool.submit(lane, k) for k in range(lanes)]
+            wait(futures)
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
+        if errors:  # the lane that failed first is the one that was not cancelled
+            raise next((e for e in errors if not isinstance(e, _Cancelled)), errors[0])
+        read = sum(t.rows_read for t in transforms)
+        if read != loaded.table.rows:  # the ranges must cover the table exactly once
+            raise TransferError(
+                f"table {loaded.table.name!r}: read {read} rows in key ranges, but the table "
+                f"has {loaded.table.rows}; was the source changed during the run?",
+                table=loaded.table.name,
+            )
+        return sum(f.result() for f in futures)
+
+    def _lane(
+        self,
+        load: Any,
+        loaded: Loaded,
+        transform: Transformer,
+        pieces: list[Any],
+        readers: int,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """One writer in one transaction: its pieces read and converted on ``readers``
+        prefetch threads, handed over in piece order (rows arrive in key order)."""
+        table, rejects = loaded.table, loaded.rejects
+        with load.lane() as ingest:
+            if not pieces:  # schema_only: the table is made, nothing is read
+                return 0
+            readers = max(1, min(readers, len(pieces)))
+
+            def convert(piece: Any) -> Iterator[tuple[pa.RecordBatch, list[RejectedRow]] | None]:
+                for batch in self.source.batches(table, piece, loaded.batch_rows):
+                    if cancel is not None and cancel.is_set():
+                        raise _Cancelled(table.name)
+                    out = transform(batch)
+                    rejected = list(transform.rejected)
+                    transform.rejected.clear()
+                    yield out, rejected
+                yield None  # the end of this piece
+
+            fetchers = [Prefetch(pieces[k::readers], convert) for k in range(readers)]
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                streams = [iter(f) for f in fetchers]
+                for i in range(len(pieces)):
+                    for item in streams[i % readers]:
+                        if item is None:
+                            break
+                        batch, rejected = item
+                        if rejected and rejects is not None:
+                            rejects.write(rejected, table.rowid)
+                        yield batch
+
+            try:
+                return int(
+                    ingest(
+                        transform.schema,
+                        batches(),
+                        lambda n: self.reporter.advance(table.name, n),
+                    )
+                )
+            finally:
+                for fetcher in fetchers:
+                    fetcher.close()
+
+    def _transformer(self, table: TablePlan) -> Transformer:
+        return Transformer(
+            table,
+            self.options.on_bad_value,
+            replace_invalid_utf8=self.options.replace_invalid_utf8,
+            strip_nul=self.options.strip_nul,
+            source=self.source_path,
+        )
+
+    def _account(self, loaded: Loaded) -> None:
+        """Rejected, nulled and cleaned values into the result, and the table's ledger."""
+        transform, table = loaded.transform, loaded.table
+        if transform is None:
+            return
+        self.result.values_accounted(
+            table.name,
+            self.options.on_bad_value,
+            [(col, transform.conversion_name(col.target)) for col in table.columns],
+            transform.bad_counts,
+            transform.cleaned,
+            str(loaded.reject_file) if loaded.reject_file is not None else None,
+            transform.interpreted,
+        )
+        said = warnings_for(table.source.name, transform.interpreted, transform.examples)
+        self.result.warnings.extend(said)
+
+    def _table_failed(self, table: TablePlan, message: str, start: float) -> None:
+        fatal = not self.options.continue_on_error
+        with self.lock:
+            self.failed.add(table.name)
+            self.result.table_failed(table.name, message, fatal=fatal)
+        if fatal:
+            self.stop.set()
+        self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
+
+    def _warn(self, text: str) -> None:
+        with self.lock:
+            self.result.warnings.append(text)
+        self.reporter.message(text)
+
+
+def _primary_key(table: TablePlan) -> tuple[str, ...]:
+    pk = table.source.primary_key
+    return pk.columns if pk is not None else ()
+
+
+class _Cancelled(TransferError):
+    """A lane stopped because another lane of the same table failed."""
+
+    def __init__(self, table: str) -> None:
+        super().__init__(f"table {table!r}: stopped, another lane failed", table=table)
+
+
+@dataclass
+class Loaded:
+    """One table's load: the plan it finally took, rows, and what was rejected."""
+
+    table: TablePlan
+    rows: int = 0
+    batch_rows: int = 1
+    transform: Transformer | None = None
+    transforms: list[Transformer] | None = None
+    rejects: RejectFile | None = None
+    reject_file: Path | None = None
+
+    @property
+    def rows_read(self) -> int:
+        return self.transform.rows_read if self.transform else 0
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rejects.count if self.rejects else 0

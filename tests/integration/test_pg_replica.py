@@ -485,12 +485,15 @@ SET search_path = a;
 CREATE FUNCTION lower(text) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT upper($1) $$;
 CREATE TABLE parent (id int PRIMARY KEY, code text CONSTRAINT code_shouts CHECK (a.lower(code) = code));
 CREATE TABLE child (id serial PRIMARY KEY, parent_id int REFERENCES parent);
-CREATE TABLE toy (id int PRIMARY KEY, child_id int REFERENCES child, parent_id int REFERENCES parent);
+-- child owns its sequence, yet toy, which is copied, calls it too
+CREATE SEQUENCE toy_seq OWNED BY child.id;
+CREATE TABLE toy (id int PRIMARY KEY DEFAULT nextval('toy_seq'), child_id int REFERENCES child,
+  parent_id int REFERENCES parent);
 CREATE VIEW parent_view AS SELECT id FROM parent;
 CREATE VIEW child_view AS SELECT id FROM child;
 CREATE VIEW both_view AS SELECT p.id FROM parent_view p JOIN child_view c USING (id);
 INSERT INTO parent VALUES (1, 'X');
-INSERT INTO toy VALUES (1, NULL, 1);
+INSERT INTO toy (child_id, parent_id) VALUES (NULL, 1);
 """
 
 
@@ -518,7 +521,9 @@ def test_a_subset_of_tables_and_what_the_search_path_does_not_cover(
 
     assert [t.name for t in replica.tables] == ["parent", "toy"]
     assert [d.name for d in replica.views] == ["parent_view"]
-    assert replica.sequences == ()  # child's serial sequence goes with child
+    # child's serial sequence goes with child; the one toy calls is made, owned by no one
+    assert [d.name for d in replica.sequences] == ["toy_seq"]
+    assert replica.owned_by == ()
     check = {d.name: d.sql for d in replica.constraints}["code_shouts"]
     assert "a.lower(code)" in check  # a function shadowed by pg_catalog stays qualified
     notes = "\n".join(replica.notes)
@@ -530,11 +535,13 @@ def test_a_subset_of_tables_and_what_the_search_path_does_not_cover(
         "function a.lower(pg_catalog.text) is not carried, yet constraint code_shouts on "
         "table parent uses it",
         "check code_shouts still names schema a explicitly",
+        "sequence toy_seq is created without its OWNED BY: the table that owns it is not copied",
     ):
         assert expected in notes, expected
 
     replay(replica, pg_url, target_url, "b", skip=["code_shouts"])
     assert contents(target_url, "b", "toy") == ["(1,,1)"]
+    assert sequence_states(target_url, "b") == {"toy_seq": (1, True)}
     assert rows(target_url, "SELECT conname::text FROM pg_constraint WHERE contype = 'f'") == [
         ("toy_parent_id_fkey",)
     ]

@@ -12,9 +12,13 @@ schema is called. Objects of other schemas stay qualified and must exist on the
 target; ``notes`` names them, and everything else that is not carried (triggers, rules,
 row-level security, grants, partitions, ...).
 
-``pg_get_indexdef`` always qualifies the table it names (ruleutils writes it with
-``generate_qualified_relation_name`` since the CVE-2018-1058 fixes), so that one
-prefix is rewritten; any other schema-qualified name that survives is named in a note.
+``pg_get_indexdef`` is the exception: unless pretty-printing (which dumps avoid: its
+fewer parentheses are not promised to read back the same), ruleutils names the table
+with ``generate_qualified_relation_name``, so that one prefix is rewritten. Any other
+schema-qualified name that survives (a function that a ``pg_catalog`` one of the same
+name shadows, a name inside a string) is named in a note.
+
+Replay order and the statement kinds: see :class:`Replica` and :class:`Ddl`.
 """
 
 from __future__ import annotations
@@ -41,9 +45,8 @@ class Ddl:
     """One statement of the copy; ``kind`` uses the finisher's words where they exist.
 
     Kinds: ``type``, ``domain``, ``create_sequence``, ``table``, ``alter_column``,
-    ``owned_by``, ``primary_key``,
-    ``unique``, ``check``, ``exclude``, ``foreign_key``, ``index``, ``sequence``
-    (a ``setval``), ``view``, ``materialized_view``, ``comment``.
+    ``owned_by``, ``primary_key``, ``unique``, ``check``, ``exclude``, ``foreign_key``,
+    ``index``, ``sequence`` (a ``setval``), ``view``, ``materialized_view``, ``comment``.
     """
 
     kind: str
@@ -225,7 +228,11 @@ ORDER BY c.relname, a.attnum
 _Q_SEQUENCES = f"""
 SELECT c.relname, c.relpersistence::text, format_type(q.seqtypid, NULL), q.seqstart,
   q.seqincrement, q.seqmin, q.seqmax, q.seqcache, q.seqcycle, dp.deptype::text,
-  t.relname, ta.attname
+  t.relname, ta.attname,
+  EXISTS (SELECT 1 FROM pg_depend u JOIN pg_attrdef d ON d.oid = u.objid
+          JOIN pg_class k ON k.oid = d.adrelid
+          WHERE u.classid = 'pg_attrdef'::regclass AND u.refclassid = 'pg_class'::regclass
+            AND u.refobjid = c.oid AND k.relnamespace = c.relnamespace AND k.relname = ANY($2))
 FROM pg_class c JOIN pg_sequence q ON q.seqrelid = c.oid
 LEFT JOIN pg_depend dp ON dp.classid = 'pg_class'::regclass AND dp.objid = c.oid
   AND dp.refclassid = 'pg_class'::regclass AND dp.deptype IN ('a', 'i')
@@ -590,9 +597,13 @@ class _Reader:
         self, carried: set[str]
     ) -> tuple[tuple[Ddl, ...], tuple[Ddl, ...], tuple[Ddl, ...]]:
         creates, owned, kept = [], [], []
-        for name, persistence, typ, *numbers, deptype, table, column in self.fetch(_Q_SEQUENCES):
-            if deptype is not None and table is not None and table not in carried:
-                continue  # it belongs to a table that is not copied
+        for name, persistence, typ, *numbers, deptype, table, column, called_by_copy in self.fetch(
+            _Q_SEQUENCES, with_tables=True
+        ):
+            if table is not None and table not in carried:
+                if deptype == "i" or not called_by_copy:
+                    continue  # it belongs to a table that is not copied
+                table = None  # a copied table's default calls it: made, owned by no one
             kept.append((name, table))
             if deptype == "i":
                 continue  # the identity column's CREATE TABLE makes it
@@ -618,8 +629,8 @@ class _Reader:
                 )
             elif deptype == "a":
                 self.notes.append(
-                    f"sequence {name} is owned by a table of another schema: it is created "
-                    "without OWNED BY"
+                    f"sequence {name} is created without its OWNED BY: the table that owns "
+                    "it is not copied"
                 )
         return tuple(creates), tuple(owned), self._sequence_values(kept)
 
@@ -873,10 +884,12 @@ class _Reader:
         ):
             statements += [(f"{d.kind.replace('_', ' ')} {d.name}", d.sql) for d in group]
         for label, sql in statements:
-            if pattern.search(sql):
+            found = pattern.search(sql)
+            if found is not None:
+                seen = " ".join(sql[max(0, found.start() - 40) : found.end() + 40].split())
                 self.notes.append(
-                    f"{label} still names schema {self.schema} explicitly ({sql!r}): copied "
-                    "into a schema of another name it refers to the source's schema"
+                    f"{label} still names schema {self.schema} explicitly (...{seen}...): "
+                    "copied into a schema of another name it refers to the source's schema"
                 )
 
 

@@ -918,3 +918,26 @@ def test_bc_dates_come_back_exactly(pg_url: str, pg_server: str, tmp_path: Path)
             ("d", "infinity"), ("ts", "-infinity"), ("tz", "infinity"), ("d", "12345-06-07")
         ]  # fmt: skip
         assert sql(back, text) == [r for r in sql(pg_url, text) if r[0] <= 4]
+
+
+def test_a_unique_index_a_foreign_key_references_is_kept(pg_url: str, tmp_path: Path) -> None:
+    """A foreign key's conindid names the index it references: that index is an index of
+    the referenced table, not a constraint's, and must not be lost."""
+    for statement in (
+        "CREATE TABLE p (id int PRIMARY KEY, code text NOT NULL)",
+        "CREATE UNIQUE INDEX p_code ON p (code)",
+        "CREATE TABLE c (id int PRIMARY KEY, code text REFERENCES p (code))",
+        "INSERT INTO p VALUES (1, 'a'), (2, 'b')",
+        "INSERT INTO c VALUES (1, 'b')",
+    ):
+        sql(pg_url, statement)
+    target = tmp_path / "kept.sqlite"
+    result = af.migrate(pg_url, target)
+    assert result.success, result.to_dict()
+    with sqlite3.connect(target) as conn:
+        found = conn.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'p'"
+        ).fetchall()
+        assert [n for n, _ in found] == ["p_code"], found
+        assert "UNIQUE" in found[0][1]
+        assert conn.execute("SELECT p.id FROM c JOIN p USING (code)").fetchall() == [(2,)]

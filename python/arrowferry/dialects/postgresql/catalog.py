@@ -158,7 +158,9 @@ def _pg_indexes(conn: Any, schema: str, name: str, oid_sql: str) -> tuple[Index,
         "ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) k)::text[], "
         "ARRAY(SELECT (x.indoption[k-1] & 1) = 1 FROM generate_series(1, x.indnkeyatts) k)::bool[] "
         f"FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = {oid_sql} "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid) "
+        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid "
+        # a foreign key's conindid is the index it references: that index stays an index
+        "AND c.contype IN ('p', 'u', 'x') AND c.conrelid = x.indrelid) "
         "ORDER BY i.relname",
         [schema, name],
     )

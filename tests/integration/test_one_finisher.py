@@ -18,13 +18,15 @@ from typing import Any
 import pytest
 
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.base import FinishTarget
+from arrowferry.dialects.postgresql.target import PostgresFinishing
 from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.dialects.sqlite.target import SqliteFinishing
 from arrowferry.model import ForeignKey, View
 from arrowferry.plan import Statement
 from arrowferry.progress import NullReporter
 from arrowferry.result import Summary
-from arrowferry.transfer.finish import Finisher, FinishTarget, PostgresFinishing
-from arrowferry.transfer.to_sqlite import SqliteFinishing
+from arrowferry.transfer.finish import Finisher
 from arrowferry.urls import parse_url
 from tests.conftest import sql
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 import pyarrow as pa
 
@@ -93,6 +93,49 @@ class Capturing:
         except BaseException as err:
             self.error = err
             raise
+
+
+OK, WEAKER, FAILED = "ok", "weaker", "failed"
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a target's own way of running a statement came to, for the Finisher to record."""
+
+    outcome: str  # OK, WEAKER (kept, but the data breaks it) or FAILED
+    warning: str | None = None
+    issue: dict[str, Any] | None = None  # a constraint the data breaks, for the result
+
+
+class FinishTarget(Protocol):
+    """How finishing statements run on one target database."""
+
+    # Stage of each kind: a statement waits for the earlier stages of the tables it
+    # touches. A kind not listed is in the last stage; with none listed nothing waits.
+    stages: Mapping[str, int]
+
+    def connection(self) -> Any:
+        """A connection for the calling worker thread (asked once per thread)."""
+
+    def release(self, conn: Any) -> None:
+        """The Finisher is done with ``conn``."""
+
+    def execute(self, conn: Any, sql: str) -> None: ...
+
+    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]: ...
+
+    def message(self, err: BaseException) -> str:
+        """A driver error as the user reads it."""
+
+    def probe_view(self, conn: Any, name: str) -> None:
+        """Fail when a view just created cannot be read."""
+
+    def drop_view(self, conn: Any, name: str) -> None:
+        """Remove a view that failed (its CREATE or its probe), before it is retried."""
+
+    def run(self, conn: Any, stmt: Statement) -> Ran | None:
+        """Run a statement of a kind the target runs its own way; None: execute its
+        SQL, with its fallback if it fails (the Finisher does that)."""
 
 
 class Dialect(ABC):

@@ -24,110 +24,14 @@ import contextlib
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from arrowferry.dialects import postgresql as pg
-from arrowferry.plan import Statement
+from arrowferry.dialects.base import FAILED, OK, WEAKER, FinishTarget, Statement
+from arrowferry.dialects.postgresql.target import STAGES, PostgresFinishing
 from arrowferry.progress import Reporter
 from arrowferry.result import Summary
 from arrowferry.urls import Endpoint
 from arrowferry.wording import plural
-
-# Stage of each kind: a statement waits for the earlier stages of the tables it touches.
-STAGES = {
-    "vacuum": 0,
-    "key_index": 1,
-    "index": 1,
-    "primary_key": 2,
-    "unique": 2,
-    "check": 2,
-    "foreign_key": 3,
-    "sequence": 4,
-    "analyze": 4,
-}
-# Sorting and foreign-key checks are memory-hungry; several run at once.
-# https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-MAINTENANCE-WORK-MEM
-_SESSION = ("SET maintenance_work_mem = '256MB'",)
-
-OK, WEAKER, FAILED = "ok", "weaker", "failed"
-
-
-@dataclass(frozen=True)
-class Ran:
-    """What a target's own way of running a statement came to, for the Finisher to record."""
-
-    outcome: str  # OK, WEAKER (kept, but the data breaks it) or FAILED
-    warning: str | None = None
-    issue: dict[str, Any] | None = None  # a constraint the data breaks, for the result
-
-
-class FinishTarget(Protocol):
-    """How finishing statements run on one target database."""
-
-    # Stage of each kind: a statement waits for the earlier stages of the tables it
-    # touches. A kind not listed is in the last stage; with none listed nothing waits.
-    stages: Mapping[str, int]
-
-    def connection(self) -> Any:
-        """A connection for the calling worker thread (asked once per thread)."""
-
-    def release(self, conn: Any) -> None:
-        """The Finisher is done with ``conn``."""
-
-    def execute(self, conn: Any, sql: str) -> None: ...
-
-    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]: ...
-
-    def message(self, err: BaseException) -> str:
-        """A driver error as the user reads it."""
-
-    def probe_view(self, conn: Any, name: str) -> None:
-        """Fail when a view just created cannot be read."""
-
-    def drop_view(self, conn: Any, name: str) -> None:
-        """Remove a view that failed (its CREATE or its probe), before it is retried."""
-
-    def run(self, conn: Any, stmt: Statement) -> Ran | None:
-        """Run a statement of a kind the target runs its own way; None: execute its
-        SQL, with its fallback if it fails (the Finisher does that)."""
-
-
-class PostgresFinishing:
-    """PostgreSQL: a connection per worker (the server builds each index on one core),
-    every statement executed as written, fallbacks to NOT VALID or a plain index."""
-
-    stages: Mapping[str, int] = STAGES
-
-    def __init__(self, endpoint: Endpoint) -> None:
-        self.endpoint = endpoint
-
-    def connection(self) -> Any:
-        conn = pg.connect(self.endpoint, autocommit=True)
-        for setting in _SESSION:
-            pg.execute(conn, setting)
-        return conn
-
-    def release(self, conn: Any) -> None:
-        conn.close()
-
-    def execute(self, conn: Any, sql: str) -> None:
-        pg.execute(conn, sql)
-
-    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
-        return pg.fetch(conn, sql)
-
-    def message(self, err: BaseException) -> str:
-        return pg.driver_message(err, self.endpoint)
-
-    def probe_view(self, conn: Any, name: str) -> None:
-        """Nothing to do: CREATE VIEW has already checked the view's query."""
-
-    def drop_view(self, conn: Any, name: str) -> None:
-        """Nothing to do: a CREATE VIEW that failed left no view."""
-
-    def run(self, conn: Any, stmt: Statement) -> Ran | None:
-        return None
 
 
 def _tables(stmt: Statement) -> set[str]:

@@ -24,6 +24,7 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.pool import Pool, PooledConnection
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql import dependents as pgdep
+from arrowferry.dialects.postgresql.target import PostgresFinishing
 from arrowferry.dialects.postgresql.write import write_table
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
 from arrowferry.model import DataType
@@ -32,7 +33,7 @@ from arrowferry.plan import MigrationPlan, Statement, TablePlan
 from arrowferry.plan.defaults import refused_default_warning
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
-from arrowferry.transfer.finish import Finisher, PostgresFinishing
+from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table

@@ -17,12 +17,12 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.base import Statement
+from arrowferry.dialects.base import Ran, Statement
 from arrowferry.dialects.pool import Pool, PooledConnection
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import ddl
@@ -35,6 +35,22 @@ if TYPE_CHECKING:
     from arrowferry.plan.model import TablePlan
 
 STAGING_SCHEMA = "arrowferry_loading"
+# Stage of each kind: a statement waits for the earlier stages of the tables it touches.
+STAGES = {
+    "vacuum": 0,
+    "key_index": 1,
+    "index": 1,
+    "primary_key": 2,
+    "unique": 2,
+    "check": 2,
+    "foreign_key": 3,
+    "sequence": 4,
+    "analyze": 4,
+}
+# Sorting and foreign-key checks are memory-hungry; several run at once.
+# https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-MAINTENANCE-WORK-MEM
+_SESSION = ("SET maintenance_work_mem = '256MB'",)
+
 Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], None]], int]
 
 
@@ -236,3 +252,40 @@ class PostgresTableLoad:
 def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     yield head
     yield from rest
+
+
+class PostgresFinishing:
+    """PostgreSQL: a connection per worker (the server builds each index on one core),
+    every statement executed as written, fallbacks to NOT VALID or a plain index."""
+
+    stages: Mapping[str, int] = STAGES
+
+    def __init__(self, endpoint: Endpoint) -> None:
+        self.endpoint = endpoint
+
+    def connection(self) -> Any:
+        conn = pgc.connect(self.endpoint, autocommit=True)
+        for setting in _SESSION:
+            pgc.execute(conn, setting)
+        return conn
+
+    def release(self, conn: Any) -> None:
+        conn.close()
+
+    def execute(self, conn: Any, sql: str) -> None:
+        pgc.execute(conn, sql)
+
+    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
+        return pgc.fetch(conn, sql)
+
+    def message(self, err: BaseException) -> str:
+        return pgc.driver_message(err, self.endpoint)
+
+    def probe_view(self, conn: Any, name: str) -> None:
+        """Nothing to do: CREATE VIEW has already checked the view's query."""
+
+    def drop_view(self, conn: Any, name: str) -> None:
+        """Nothing to do: a CREATE VIEW that failed left no view."""
+
+    def run(self, conn: Any, stmt: Statement) -> Ran | None:
+        return None

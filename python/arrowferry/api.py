@@ -7,26 +7,21 @@ import re
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from arrowferry import embedded, targets
-from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects import sqlite
 from arrowferry.dialects.base import dialect_for, dialect_named
-from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.errors import (
     BadInputError,
     SchemaError,
-    SourceError,
 )
-from arrowferry.model import Schema, Table
+from arrowferry.model import Schema
 from arrowferry.options import MigrationOptions
-from arrowferry.plan import MigrationPlan, Planner, select_tables
-from arrowferry.plan.to_sqlite import SqlitePlanner
+from arrowferry.plan import MigrationPlan, plan_migration
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
-from arrowferry.transfer.pipeline import Pipeline
+from arrowferry.transfer.pipeline_new import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
@@ -96,127 +91,36 @@ class Migration:
             self.target = _target_endpoint(target) if target is not None else None
         self.options = MigrationOptions.from_kwargs(options, **kwargs)
         self.reporter: Reporter = reporter or NullReporter()
-        if self.source.dialect == "postgresql":
-            if self.target is None:
-                raise BadInputError(
-                    f"migrating from {self.source.masked_url} needs a target SQLite file "
-                    "(for example: arrowferry migrate postgresql://me@db/app app.db)"
-                )
-            if self.target.dialect != "sqlite":
-                raise BadInputError(
-                    f"a PostgreSQL source goes into a SQLite file; got {self.target.masked_url} "
-                    "(PostgreSQL -> PostgreSQL is pg_dump's job)"
-                )
-            if self.options.target_schema != "public":
-                raise BadInputError(
-                    "--target-schema applies to a PostgreSQL target; SQLite has none"
-                )
-        elif self.target is not None and self.target.dialect != "postgresql":
+        if self.target is None and self.source.dialect != "sqlite":
             raise BadInputError(
-                f"a SQLite source goes into PostgreSQL; got {self.target.masked_url} "
-                "(SQLite -> SQLite is sqlite3's .backup)"
+                f"migrating from {self.source.masked_url} needs a target: a SQLite file or a "
+                "PostgreSQL URL (for example: arrowferry migrate postgresql://me@db/app app.db)"
             )
-
-    @property
-    def to_sqlite(self) -> bool:
-        """True for the PostgreSQL -> SQLite direction."""
-        return self.source.dialect == "postgresql"
+        if self.target is not None and _same_place(self.source, self.target, self.options):
+            raise BadInputError(
+                f"the source and the target are the same database ({self.target.masked_url}"
+                + (
+                    f", schema {self.options.source_schema!r}"
+                    if self.target.dialect == "postgresql"
+                    else ""
+                )
+                + "): a copy needs another database, file or --target-schema"
+            )
+        into = dialect_for(self.target) if self.target is not None else None
+        if (
+            into is not None
+            and not into.capabilities.schemas
+            and self.options.target_schema != "public"
+        ):
+            raise BadInputError(
+                f"--target-schema applies to a target with schemas; {into.name} has none"
+            )
 
     # --- planning ---------------------------------------------------------------------
 
     def plan(self) -> MigrationPlan:
         """Introspect and profile the source and decide everything; writes nothing."""
-        if self.to_sqlite:
-            return self._plan_to_sqlite()
-        path = self.source.path
-        with sqlite.connect_metadata_ctx(path) as conn:
-            note = sqlite.check_integrity(conn, path)
-            schema = sqlite.introspect(conn)
-            if note:
-                schema = replace(schema, notes=(*schema.notes, note))
-            tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
-            if not tables:
-                raise BadInputError(f"{str(path)!r}: no tables to migrate")
-            failed = {t.name: t.unreadable for t in tables if t.unreadable is not None}
-            existing = targets.existing_types(self.target, tables, self.options)
-            profiles = {}
-            for t in tables:
-                if t.name in failed:
-                    continue
-                # a column landing in an existing type is measured for that type
-                landing = [c.name for c in t.columns if c.name in existing.get(t.name, {})]
-                try:
-                    profiles[t.name] = sqlite.profile(
-                        conn,
-                        t.name,
-                        list(dict.fromkeys([*self._profiled_columns(t), *landing])),
-                        self._measured_columns(t) | set(landing),
-                        sqlite.size_limits(t),
-                    )
-                except SourceError as err:  # one table's problem, not the run's
-                    failed[t.name] = err.message
-            sequences = _sqlite_sequences(conn)
-            plan = Planner(schema, profiles, self.options, sequences, existing).build(
-                tables, failed
-            )
-            planned = [t for t in tables if t.name not in plan.failed]
-            plan.warnings.extend(sqlite.virtual_notes(conn, planned, self.options.target_schema))
-            if self.options.dry_run:
-                for table in plan.tables:
-                    for col in table.columns:
-                        if col.type.kind in {"timestamp", "timestamptz", "date"}:
-                            plan.date_forms[(table.name, col.target)] = sqlite.date_forms(
-                                conn, table.source.name, col.source
-                            )
-        return plan
-
-    def _plan_to_sqlite(self) -> MigrationPlan:
-        """PostgreSQL -> SQLite: introspect and measure the source in a snapshot of its
-        own (row counts are for the plan and progress; the load counts what it reads)."""
-        conn = pgread.connect_snapshot(self.source)
-        try:
-            schema_name = self.options.source_schema
-            pgread.check_schema(conn, schema_name, self.source)
-            schema = pg.introspect(conn, schema_name)
-            materialized = pgread.materialized_views(conn, schema_name)
-            if self.options.materialize_views:
-                held = [
-                    pg.materialized_view_table(conn, schema_name, name)
-                    for name, populated in materialized.items()
-                    if populated
-                ]
-                schema = replace(schema, tables=schema.tables + tuple(held))
-            tables = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
-            if not tables:
-                raise BadInputError(
-                    f"{self.source.masked_url}: no tables to migrate in schema {schema_name!r}"
-                )
-            facts = pgread.source_facts(conn, schema_name, tables, materialized)
-        finally:
-            pgread.end_snapshot(conn)
-        return SqlitePlanner(schema, facts, self.options).build(tables)
-
-    def _profiled_columns(self, table: Table) -> list[str]:
-        """Columns whose plan needs their storage classes before the read.
-
-        Everything else is read the fast way, and a surprise in the data makes the
-        pipeline re-read that column exactly, so the profile costs no second scan of
-        clean columns. A dry run profiles every column, to show it.
-        """
-        if self.options.dry_run:
-            return list(table.column_names)
-        mapped = self._mapped_columns(table)
-        return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
-
-    def _measured_columns(self, table: Table) -> set[str]:
-        return sqlite.needs_measures(table) | self._mapped_columns(table)
-
-    def _mapped_columns(self, table: Table) -> set[str]:
-        """Columns --type-map gives another type: the plan measures them as it measures
-        a declared type of that kind (an unbounded numeric needs its values' widest
-        magnitude, or a REAL of 123456789.5 would not fit its Arrow decimal)."""
-        mappings = TypeMappings(self.options.type_mappings)
-        return {c.name for c in table.columns if mappings.lookup(table.name, c.name, c.declared)}
+        return plan_migration(self.source, self.target, self.options)
 
     # --- running ---------------------------------------------------------------------
 
@@ -253,43 +157,60 @@ class Migration:
             result.duration = time.perf_counter() - start
             result.success = False
             return result
-        if self.to_sqlite:
-            self._migrate_to_sqlite(plan, result)
-            result.duration = time.perf_counter() - start
-            result.success = not result.errors and result.rows_rejected == 0
-            return result
-        target = self._resolve_target(plan)
-        result.target = target.masked_url if target is not None else None
+        target = self._resolve_target()
         if target is not None:
-            targets.check_target(target, plan, self.options)
-            if self.options.dry_run:
-                targets.try_defaults(target, plan, result)
+            self._check_target(target, plan, result)
         if not self.options.dry_run and target is not None:
-            Pipeline(plan, self.source.path, target, self.options, self.reporter, result).run()
+            self._transfer(plan, target, result)
         if self.options.dry_run:
             result.tables_processed = 0
         result.duration = time.perf_counter() - start
         result.success = not result.errors and result.rows_rejected == 0
         return result
 
-    def _migrate_to_sqlite(self, plan: MigrationPlan, result: MigrationResult) -> None:
-        assert self.target is not None
-        path = self.target.path
-        result.target = str(path)
-        if not path.parent.is_dir():
-            raise BadInputError(
-                f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
-            )
-        if path.exists():
-            targets.check_target(self.target, plan, self.options)
-        elif self.options.data_only:
-            raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
-        if self.options.dry_run:
-            result.tables_processed = 0
-            return
-        SqlitePipeline(plan, self.source, path, self.options, self.reporter, result).run()
+    def _check_target(self, target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
+        """What the target holds, looked at before anything is written."""
+        dialect = dialect_for(target)
+        if dialect.capabilities.atomic_file:
+            path = target.path
+            result.target = str(path)
+            if not path.parent.is_dir():
+                raise BadInputError(
+                    f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
+                )
+            if not path.exists():
+                if self.options.data_only:
+                    raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
+                return
+        else:
+            result.target = target.masked_url
+        targets.check_target(target, plan, self.options)
+        if self.options.dry_run and dialect.name == "postgresql" and not plan.prepare:
+            targets.try_defaults(target, plan, result)
 
-    def _resolve_target(self, plan: MigrationPlan) -> Endpoint | None:
+    def _transfer(self, plan: MigrationPlan, target: Endpoint, result: MigrationResult) -> None:
+        """Run the plan: the source's dialect reads, the target's writes, one pipeline."""
+        source_dialect, target_dialect = dialect_for(self.source), dialect_for(target)
+        if source_dialect.name == "postgresql" and target_dialect.name == "sqlite":
+            # (issue 12) moves onto the one pipeline with the one transformer
+            SqlitePipeline(
+                plan, self.source, target.path, self.options, self.reporter, result
+            ).run()
+            return
+        one_writer = target_dialect.capabilities.writers == "one"
+        readers = self.options.lanes or max(1, self.options.parallelism - 1) if one_writer else 1
+        source = source_dialect.open_source(self.source, self.options, readers_per_writer=readers)
+        try:
+            sink = target_dialect.open_target(
+                target, self.options, native=source_dialect is target_dialect
+            )
+        except BaseException:
+            source.close()
+            raise
+        path = self.source.path if self.source.dialect == "sqlite" else None
+        Pipeline(plan, source, sink, self.options, self.reporter, result, source_path=path).run()
+
+    def _resolve_target(self) -> Endpoint | None:
         if self.target is not None:
             return self.target
         if self.options.dry_run:
@@ -299,14 +220,12 @@ class Migration:
         return self.target
 
 
-def _sqlite_sequences(conn: Any) -> dict[str, int]:
-    try:
-        return {
-            name: int(seq or 0)
-            for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")
-        }
-    except Exception:
-        return {}  # no AUTOINCREMENT table: sqlite_sequence does not exist
+def _same_place(source: Endpoint, target: Endpoint, options: MigrationOptions) -> bool:
+    if source.dialect != target.dialect:
+        return False
+    if source.dialect == "sqlite":
+        return target.path.exists() and target.path.resolve() == source.path.resolve()
+    return source.url == target.url and options.source_schema == options.target_schema
 
 
 def migrate(

@@ -12,9 +12,7 @@ from collections.abc import Sequence
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_for
-from arrowferry.dialects.postgresql.types import parse_pg_type
-from arrowferry.errors import ArrowferryError, SchemaError, TargetExistsError
-from arrowferry.model import DataType, Table
+from arrowferry.errors import SchemaError, TargetExistsError
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan
 from arrowferry.plan.defaults import try_on_target
@@ -72,29 +70,6 @@ def _refuse(
 
 def _tables(names: Sequence[str]) -> str:
     return f"{noun(len(names), 'table')} {', '.join(repr(n) for n in names)}"
-
-
-def existing_types(
-    target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
-) -> dict[str, dict[str, DataType]]:
-    """data_only into PostgreSQL: the existing target columns' types, by source table
-    and column name (a declared size there, not SQLite's, is what a value must fit)."""
-    if not options.data_only or target is None or target.dialect != "postgresql":
-        return {}
-    conn = pg.connect(target, read_only=True)
-    try:
-        found: dict[str, dict[str, DataType]] = {}
-        for table in tables:
-            types = pg.column_types(conn, options.target_schema, pg.truncate_identifier(table.name))
-            found[table.name] = {}
-            for name, text in types.items():
-                try:
-                    found[table.name][name] = parse_pg_type(text)
-                except ArrowferryError:
-                    continue  # a type arrowferry does not model: the plan's own stands
-        return found
-    finally:
-        conn.close()
 
 
 def try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:

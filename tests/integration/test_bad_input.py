@@ -348,8 +348,8 @@ def test_wrong_password_postgresql_source(
 @pytest.mark.parametrize(
     ("args", "names"),
     [
-        (("{pg}",), ("needs a target SQLite file",)),
-        (("{pg}", "{pg}"), ("goes into a SQLite file",)),
+        (("{pg}",), ("needs a target: a SQLite file or a PostgreSQL URL",)),
+        (("{pg}", "{pg}"), ("the source and the target are the same database",)),
         (("{pg}", "{dir}/x.db", "--source-schema", "nope"), ("'nope' does not exist",)),
         (("{pg}", "{dir}/x.db", "--target-schema", "s"), ("--target-schema",)),
         (("{pg}", "{dir}/no/such/x.db"), ("does not exist", "no/such")),

@@ -179,7 +179,18 @@ class Dialect(ABC):
     def introspect(self, endpoint: Endpoint, schema: str | None = None) -> Schema:
         """The neutral schema of the database (one schema of it, where it has schemas)."""
 
+    @abstractmethod
+    def open_source(self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1) -> Any:
+        """A session reading planned tables as Arrow batches (``batch_rows``, ``pieces``:
+        key ranges for parallel readers, ``batches``, ``message``, ``close``)."""
+
     # --- as a target ----------------------------------------------------------------
+
+    @abstractmethod
+    def open_target(self, endpoint: Endpoint, options: Any, *, native: bool = False) -> Any:
+        """A session writing planned tables (``prepare``, ``table_load`` with its writer
+        lanes, ``finishing`` with its statements and views, ``close``). ``native``: the
+        plan replays a same-dialect source's own definitions."""
 
     @abstractmethod
     def existing_tables(

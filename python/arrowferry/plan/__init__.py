@@ -10,7 +10,41 @@ prints this and stops; a real run executes exactly this.
 ``finishing`` (the statements after the load).
 """
 
-from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
-from arrowferry.plan.planner import Planner, select_tables
+from __future__ import annotations
 
-__all__ = ["ColumnPlan", "MigrationPlan", "Planner", "Statement", "TablePlan", "select_tables"]
+from arrowferry.dialects.base import dialect_for, dialect_named
+from arrowferry.options import MigrationOptions
+from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
+from arrowferry.plan.native import plan_copy
+from arrowferry.plan.planner import Planner, plan_from_sqlite
+from arrowferry.plan.select import select_tables
+from arrowferry.plan.to_sqlite import plan_into_sqlite
+from arrowferry.urls import Endpoint
+
+__all__ = [
+    "ColumnPlan",
+    "MigrationPlan",
+    "Planner",
+    "Statement",
+    "TablePlan",
+    "plan_migration",
+    "select_tables",
+]
+
+
+def plan_migration(
+    source: Endpoint, target: Endpoint | None, options: MigrationOptions
+) -> MigrationPlan:
+    """The plan of a run from ``source`` into ``target`` (None: the embedded PostgreSQL).
+
+    Between two databases of one dialect the source's own definitions are kept
+    (``native``); across dialects the target's planner decides, from the source's
+    neutral schema, how each column lands.
+    """
+    src = dialect_for(source)
+    dst = dialect_for(target) if target is not None else dialect_named("postgresql")
+    if src is dst:
+        return plan_copy(src, source, options)
+    if dst.name == "postgresql":
+        return plan_from_sqlite(source, target, options)
+    return plan_into_sqlite(source, options)

@@ -115,6 +115,9 @@ class TablePlan:
     key: tuple[str, ...] = ()  # primary key columns (source names): reject records name rows by it
     load_sql: str | None = None  # CREATE TABLE for the load when it differs (no AUTOINCREMENT)
     sequence: int | None = None  # AUTOINCREMENT high-water mark carried into SQLite
+    # a copy between databases of one dialect: the source dialect's own reading of the
+    # table (its CREATE statement, the columns that take data); values go as stored
+    native: Any = None
 
     @property
     def name(self) -> str:
@@ -166,6 +169,7 @@ class MigrationPlan:
     # tables that cannot be read at all (by source name): each is that table's error
     failed: dict[str, str] = field(default_factory=dict)
     source_schema: str | None = None  # a source with schemas: the one read
+    prepare: list[Statement] = field(default_factory=list)  # before any table (types...)
     inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
 
     def to_dict(self) -> dict[str, Any]:

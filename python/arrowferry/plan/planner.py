@@ -8,16 +8,17 @@ prints this and stops; a real run executes exactly this.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Any
 
 from arrowferry import decimals
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects import sqlite
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
 from arrowferry.dialects.sqlite.types import sqlite_affinity
-from arrowferry.errors import ArrowferryError, BadInputError
+from arrowferry.errors import ArrowferryError, BadInputError, SourceError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import (
@@ -31,27 +32,10 @@ from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.plan.names import RelationNames
+from arrowferry.plan.select import select_tables
 from arrowferry.types import TypeMappings
+from arrowferry.urls import Endpoint
 from arrowferry.wording import noun, plural
-
-
-def select_tables(schema: Schema, include: Sequence[str], exclude: Sequence[str]) -> list[Table]:
-    """Tables matching the include patterns (all when empty) and none of the excludes."""
-    names = schema.table_names
-    for pattern in include:
-        if not any(fnmatch.fnmatchcase(n, pattern) or n.lower() == pattern.lower() for n in names):
-            raise BadInputError(
-                f"--include: no table matches {pattern!r}; the source has "
-                f"{', '.join(repr(n) for n in names) or 'no tables'}"
-            )
-
-    def wanted(name: str) -> bool:
-        def hit(p: str) -> bool:
-            return fnmatch.fnmatchcase(name, p) or name.lower() == p.lower()
-
-        return (not include or any(hit(p) for p in include)) and not any(hit(p) for p in exclude)
-
-    return [t for t in schema.tables if wanted(t.name)]
 
 
 class Planner:
@@ -285,3 +269,109 @@ class Planner:
             if sql is not None:
                 defaults[target.name] = sql
         return defaults
+
+
+# --- the entry: a SQLite file into PostgreSQL -------------------------------------------
+
+
+def plan_from_sqlite(
+    source: Endpoint, target: Endpoint | None, options: MigrationOptions
+) -> MigrationPlan:
+    """SQLite into PostgreSQL: introspect and profile the file, decide everything."""
+    path = source.path
+    with sqlite.connect_metadata_ctx(path) as conn:
+        note = sqlite.check_integrity(conn, path)
+        schema = sqlite.introspect(conn)
+        if note:
+            schema = replace(schema, notes=(*schema.notes, note))
+        tables = select_tables(schema, options.include_tables, options.exclude_tables)
+        if not tables:
+            raise BadInputError(f"{str(path)!r}: no tables to migrate")
+        failed = {t.name: t.unreadable for t in tables if t.unreadable is not None}
+        existing = existing_types(target, tables, options)
+        profiles = {}
+        for t in tables:
+            if t.name in failed:
+                continue
+            # a column landing in an existing type is measured for that type
+            landing = [c.name for c in t.columns if c.name in existing.get(t.name, {})]
+            try:
+                profiles[t.name] = sqlite.profile(
+                    conn,
+                    t.name,
+                    list(dict.fromkeys([*_profiled_columns(t, options), *landing])),
+                    _measured_columns(t, options) | set(landing),
+                    sqlite.size_limits(t),
+                )
+            except SourceError as err:  # one table's problem, not the run's
+                failed[t.name] = err.message
+        sequences = _sqlite_sequences(conn)
+        plan = Planner(schema, profiles, options, sequences, existing).build(tables, failed)
+        planned = [t for t in tables if t.name not in plan.failed]
+        plan.warnings.extend(sqlite.virtual_notes(conn, planned, options.target_schema))
+        if options.dry_run:
+            for table in plan.tables:
+                for col in table.columns:
+                    if col.type.kind in {"timestamp", "timestamptz", "date"}:
+                        plan.date_forms[(table.name, col.target)] = sqlite.date_forms(
+                            conn, table.source.name, col.source
+                        )
+    return plan
+
+
+def _profiled_columns(table: Table, options: MigrationOptions) -> list[str]:
+    """Columns whose plan needs their storage classes before the read.
+
+    Everything else is read the fast way, and a surprise in the data makes the
+    pipeline re-read that column exactly, so the profile costs no second scan of
+    clean columns. A dry run profiles every column, to show it.
+    """
+    if options.dry_run:
+        return list(table.column_names)
+    mapped = _mapped_columns(table, options)
+    return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
+
+
+def _measured_columns(table: Table, options: MigrationOptions) -> set[str]:
+    return sqlite.needs_measures(table) | _mapped_columns(table, options)
+
+
+def _mapped_columns(table: Table, options: MigrationOptions) -> set[str]:
+    """Columns --type-map gives another type: the plan measures them as it measures
+    a declared type of that kind (an unbounded numeric needs its values' widest
+    magnitude, or a REAL of 123456789.5 would not fit its Arrow decimal)."""
+    mappings = TypeMappings(options.type_mappings)
+    return {c.name for c in table.columns if mappings.lookup(table.name, c.name, c.declared)}
+
+
+def _sqlite_sequences(conn: Any) -> dict[str, int]:
+    try:
+        return {
+            name: int(seq or 0)
+            for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")
+        }
+    except Exception:
+        return {}  # no AUTOINCREMENT table: sqlite_sequence does not exist
+
+
+def existing_types(
+    target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
+) -> dict[str, dict[str, DataType]]:
+    """data_only into PostgreSQL: the existing target columns' types, by source table
+    and column name (a declared size there, not SQLite's, is what a value must fit)."""
+    if not options.data_only or target is None or target.dialect != "postgresql":
+        return {}
+    conn = pg.connect(target, read_only=True)
+    try:
+        found: dict[str, dict[str, DataType]] = {}
+        for table in tables:
+            types = pg.column_types(conn, options.target_schema, pg.truncate_identifier(table.name))
+            found[table.name] = {}
+            for name, text in types.items():
+                try:
+                    found[table.name][name] = parse_pg_type(text)
+                except ArrowferryError:
+                    continue  # a type arrowferry does not model: the plan's own stands
+        return found
+    finally:
+        conn.close()

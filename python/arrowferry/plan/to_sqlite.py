@@ -23,18 +23,21 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
+from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.postgresql.read import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
-from arrowferry.errors import ArrowferryError
+from arrowferry.errors import ArrowferryError, BadInputError
 from arrowferry.model import Column, DataType, Index, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
+from arrowferry.plan.select import select_tables
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views, user_calls
 from arrowferry.types import TypeMappings
+from arrowferry.urls import Endpoint
 from arrowferry.wording import noun, plural
 
 _INTEGER_KINDS = {"int16", "int32", "int64"}
@@ -521,3 +524,33 @@ class SqlitePlanner:
         name = self._relation_name(index.name, "index")
         sql = sqlw.index_sql(table.name, name, keys, unique=index.unique, where=where)
         return Statement("unique" if index.unique else "index", sql, table.name, name)
+
+
+# --- the entry: a PostgreSQL schema into SQLite ------------------------------------------
+
+
+def plan_into_sqlite(source: Endpoint, options: MigrationOptions) -> MigrationPlan:
+    """PostgreSQL -> SQLite: introspect and measure the source in a snapshot of its
+    own (row counts are for the plan and progress; the load counts what it reads)."""
+    conn = pgread.connect_snapshot(source)
+    try:
+        schema_name = options.source_schema
+        pgread.check_schema(conn, schema_name, source)
+        schema = pg.introspect(conn, schema_name)
+        materialized = pgread.materialized_views(conn, schema_name)
+        if options.materialize_views:
+            held = [
+                pg.materialized_view_table(conn, schema_name, name)
+                for name, populated in materialized.items()
+                if populated
+            ]
+            schema = replace(schema, tables=schema.tables + tuple(held))
+        tables = select_tables(schema, options.include_tables, options.exclude_tables)
+        if not tables:
+            raise BadInputError(
+                f"{source.masked_url}: no tables to migrate in schema {schema_name!r}"
+            )
+        facts = pgread.source_facts(conn, schema_name, tables, materialized)
+    finally:
+        pgread.end_snapshot(conn)
+    return SqlitePlanner(schema, facts, options).build(tables)

@@ -27,8 +27,10 @@ from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, TablePlan
+from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
+from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import RejectedRow, RejectFile
@@ -67,11 +69,15 @@ class Pipeline:
         self.many = target.capabilities.writers == "many"
         self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
         self.splitting = False
+        target.warn = self._warn
 
     def run(self) -> None:
         started = time.perf_counter()
         restore = self.target.prepare(
-            self.plan.tables, drop=self.options.drop_tables, data_only=self.options.data_only
+            self.plan.tables,
+            self.plan.prepare,
+            drop=self.options.drop_tables,
+            data_only=self.options.data_only,
         )
         self.splitting = (
             self.many
@@ -79,11 +85,21 @@ class Pipeline:
             and any(self._splittable(t) for t in self.plan.tables)
             and self.target.allow_lanes(self.reporter.message)
         )
-        finisher = self.target.finisher(self.plan, self.options, self.result, self._warn, restore)
+        finisher = Finisher(
+            self.target.finishing(lambda: list(self.loaded)),
+            self.options.parallelism if self.many else 1,
+            self.reporter,
+            self.result.summary,
+            self._warn,
+            self.result.constraint_issues,
+            on_view=self._view_created,
+        )
         self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
         complete = False
         try:
-            finisher.start()
+            # on a target with many writers, a table's indexes and keys start building as
+            # soon as its load commits
+            finisher.add(self.target.statements(self.plan, self.options, restore))
             self._load_all(finisher)
             complete = True
         finally:
@@ -92,7 +108,12 @@ class Pipeline:
             try:
                 # finish what did load, even when the run stopped on an error
                 self.reporter.phase("building keys, indexes and constraints")
-                finisher.finish(self.loaded, self.failed, stopped=self.stop.is_set())
+                finisher.add(
+                    self.target.statements_after(self.plan, self.loaded, self.options, self.result)
+                )
+                finisher.loading_done(self.failed)
+                stopped = self.stop.is_set()
+                finisher.close(self.target.views(self.plan, self.options, restore, stopped=stopped))
             finally:
                 self.source.close()
                 note = self.target.close(complete=complete and not self.stop.is_set())
@@ -161,12 +182,16 @@ class Pipeline:
         seconds = time.perf_counter() - start
         with self.lock:
             self.loaded.append(loaded.table)
+            created = not self.options.data_only
             self.result.table_loaded(
                 TableResult(
                     table.name, loaded.rows, seconds, loaded.rows_read, loaded.rows_rejected
                 ),
-                created=not self.options.data_only,
+                created=created,
             )
+            if created and not self.target.capabilities.constraints_after_load:
+                # the primary key was made with the table (counted as it is where added)
+                self.result.summary.constraints_applied += table.source.primary_key is not None
             self._account(loaded)
         self.reporter.table_finished(table.name, loaded.rows, seconds, True)
         finisher.table_loaded(table.name)
@@ -343,6 +368,8 @@ class Pipeline:
                     fetcher.close()
 
     def _transformer(self, table: TablePlan) -> Transformer:
+        if table.native is not None:
+            return Passthrough(table)  # type: ignore[return-value]
         return Transformer(
             table,
             self.options.on_bad_value,
@@ -377,10 +404,46 @@ class Pipeline:
             self.stop.set()
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
 
+    def _view_created(self, name: str) -> None:
+        notes = self.plan.inexact_views.get(name)
+        if notes:
+            with self.lock:
+                self.result.ledger.append(view_ledger(name, notes))
+
     def _warn(self, text: str) -> None:
+        """Say it once (several tables, lanes or retries may meet the same thing)."""
         with self.lock:
+            if text in self.result.warnings:
+                return
             self.result.warnings.append(text)
         self.reporter.message(text)
+
+
+class Passthrough:
+    """A copy between databases of one dialect: every value goes as it is stored, so
+    there is nothing to convert and no bad value (the counters stay at zero)."""
+
+    schema = None  # the batches say their own types
+
+    def __init__(self, table: TablePlan) -> None:
+        self.table = table
+        self.rows_read = 0
+        self.rejected: list[RejectedRow] = []
+        self.bad_counts: dict[str, int] = {}
+        self.cleaned: dict[str, int] = {}
+        self.interpreted: dict[str, dict[str, int]] = {}
+        self.examples: dict[str, list[Any]] = {}
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        self.rows_read += batch.num_rows
+        return batch.rename_columns([c.target for c in self.table.columns])
+
+    def absorb(self, other: Passthrough) -> None:
+        self.rows_read += other.rows_read
+        other.rows_read = 0
+
+    def conversion_name(self, target: str) -> str:
+        return "copied as stored"
 
 
 def _primary_key(table: TablePlan) -> tuple[str, ...]:

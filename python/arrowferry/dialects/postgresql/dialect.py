@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from arrowferry.dialects.base import Capabilities, Dialect
 from arrowferry.dialects.postgresql import catalog, write
 from arrowferry.dialects.postgresql.connection import MAX_IDENTIFIER_BYTES, connect
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
-from arrowferry.model import DataType, Schema
+from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
 
 
@@ -40,6 +41,58 @@ class PostgreSQLDialect(Dialect):
             return catalog.introspect(conn, schema or "public")
         finally:
             conn.close()
+
+    def open_source(self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1) -> Any:
+        from arrowferry.dialects.postgresql.source import PostgresSource
+
+        return PostgresSource(
+            endpoint, options.source_schema, options.batch_bytes, readers_per_writer
+        )
+
+    def open_target(self, endpoint: Endpoint, options: Any, *, native: bool = False) -> Any:
+        from arrowferry.dialects.postgresql.target import PostgresTarget
+
+        return PostgresTarget(endpoint, options.target_schema, lambda text: None, native=native)
+
+    # --- a copy into another PostgreSQL database ------------------------------------------
+
+    def read_native(self, endpoint: Endpoint, options: Any) -> tuple[Schema, Any, dict[str, int]]:
+        """The schema, its own definitions (``native.NativeSchema``) and row counts, read
+        in one snapshot."""
+        from arrowferry.dialects.postgresql import native, read
+        from arrowferry.plan.select import select_tables
+
+        schema_name = options.source_schema
+        conn = read.connect_snapshot(endpoint)
+        try:
+            read.check_schema(conn, schema_name, endpoint)
+            schema = catalog.introspect(conn, schema_name)
+            tables = select_tables(schema, options.include_tables, options.exclude_tables)
+            partitioned = read.partitioned_tables(conn, schema_name)
+            rows = {
+                t.name: read.measure(conn, schema_name, t.name, [], only=t.name not in partitioned)[
+                    0
+                ]
+                for t in tables
+            }
+            own = native.read_native(conn, schema_name, [t.name for t in tables])
+        finally:
+            read.end_snapshot(conn)
+        schema = Schema(schema.dialect, tuple(tables), schema.views, schema.notes)
+        return schema, own, rows
+
+    def column_read(self, column: Column) -> tuple[str, bool]:
+        from arrowferry.dialects.postgresql import native
+
+        return native.select_expression(column), native.travels_as_text(column)
+
+    def key_column(self, table: Table) -> str | None:
+        """The single integer key a large table is read in ranges by."""
+        pk = table.primary_key
+        if pk is None or len(pk.columns) != 1:
+            return None
+        kind = table.column(pk.columns[0]).type.kind
+        return pk.columns[0] if kind in {"int16", "int32", "int64"} else None
 
     def existing_tables(
         self, endpoint: Endpoint, schema: str | None, names: Sequence[str]

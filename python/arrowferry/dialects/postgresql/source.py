@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from arrowferry.dialects.postgresql import read
+from arrowferry.dialects.postgresql.connection import driver_message
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
@@ -39,7 +40,8 @@ class PostgresSource:
         # for a SQLite target (the writer, the reader and the server already fill both)
         self.readers_per_writer = max(1, readers_per_writer)
         self.first = read.connect_snapshot(endpoint)
-        self.snapshot: str | None = None  # exported for the other readers
+        # exported now, while no read uses the connection: the other readers join it
+        self.snapshot = read.export_snapshot(self.first)
         self.opened: list[Any] = [self.first]
         self.idle: list[Any] = [self.first]
         self.lock = threading.Lock()
@@ -83,10 +85,7 @@ class PostgresSource:
         with self.lock:
             if self.idle:
                 return self.idle.pop()
-            if self.snapshot is None:
-                self.snapshot = read.export_snapshot(self.first)
-            snapshot = self.snapshot
-        conn = read.connect_snapshot(self.endpoint, snapshot)
+        conn = read.connect_snapshot(self.endpoint, self.snapshot)
         with self.lock:
             self.opened.append(conn)
         return conn
@@ -94,6 +93,9 @@ class PostgresSource:
     def _give(self, conn: Any) -> None:
         with self.lock:
             self.idle.append(conn)
+
+    def message(self, err: BaseException) -> str:
+        return driver_message(err, self.endpoint)
 
     def close(self) -> None:
         for conn in reversed(self.opened):  # the exporting connection last

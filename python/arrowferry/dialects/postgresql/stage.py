@@ -42,8 +42,10 @@ def insert_from_stage_sql(
     select = ", ".join(
         f"{quote_ident(c)}::{casts[c]}" if c in casts else quote_ident(c) for c in columns
     )
+    # OVERRIDING SYSTEM VALUE: an identity column GENERATED ALWAYS takes the copied
+    # values, as COPY gives them (INSERT refuses them without it)
     return (
-        f"INSERT INTO {qname(schema, table)} ({names}) "
+        f"INSERT INTO {qname(schema, table)} ({names}) OVERRIDING SYSTEM VALUE "
         f"SELECT {select} FROM {quote_ident(STAGE_TABLE)}"
     )
 

@@ -28,11 +28,15 @@ from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import ddl
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql import dependents as pgdep
+from arrowferry.dialects.postgresql.native import LAST_KINDS
+from arrowferry.dialects.postgresql.replica import search_path_sql
 from arrowferry.dialects.postgresql.write import write_table
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
-    from arrowferry.plan.model import TablePlan
+    from arrowferry.options import MigrationOptions
+    from arrowferry.plan.model import MigrationPlan, TablePlan
+    from arrowferry.result import MigrationResult
 
 STAGING_SCHEMA = "arrowferry_loading"
 # Stage of each kind: a statement waits for the earlier stages of the tables it touches.
@@ -57,22 +61,53 @@ Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], N
 class PostgresTarget:
     """Writes planned tables into one schema of a PostgreSQL database."""
 
-    def __init__(self, endpoint: Endpoint, schema: str, warn: Callable[[str], None]) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        schema: str,
+        warn: Callable[[str], None],
+        *,
+        native: bool = False,
+    ) -> None:
+        from arrowferry.dialects.postgresql.dialect import DIALECT
+
+        self.capabilities = DIALECT.capabilities
         self.endpoint = endpoint
         self.schema = schema
         self.warn = warn
-        self.pool = Pool(lambda autocommit: pgc.connect(endpoint, autocommit=autocommit))
+        # a same-dialect copy replays its source's definitions, whose names are
+        # unqualified: every session resolves them in the target schema
+        self.session = (search_path_sql(schema),) if native else ()
+        self.pool = Pool(self._connect)
         self.staging: str | None = None  # the schema split loads are built in, once it exists
         self.lock = threading.Lock()
+
+    def _connect(self, autocommit: bool) -> Any:
+        conn = pgc.connect(self.endpoint, autocommit=autocommit)
+        try:
+            for sql in self.session:
+                pgc.execute(conn, sql)
+            if not autocommit:
+                conn.commit()
+        except Exception:
+            conn.close()
+            raise
+        return conn
 
     # --- before the loads --------------------------------------------------------------
 
     def prepare(
-        self, tables: Sequence[TablePlan], *, drop: bool, data_only: bool
+        self,
+        tables: Sequence[TablePlan],
+        before: Sequence[Statement],
+        *,
+        drop: bool,
+        data_only: bool,
     ) -> list[Statement]:
         """Create the schema; drop the tables to replace (keeping what CASCADE takes) or
-        suspend the foreign keys of tables appended into. Returns the statements that
-        put back, after the load, what was taken away."""
+        suspend the foreign keys of tables appended into; run ``before`` (a copy's types
+        and sequences). Returns the statements that put back, after the load, what was
+        taken away."""
         restore: list[Statement] = []
         with PooledConnection(self.pool, False) as conn:
             if self.schema != "public":
@@ -83,6 +118,9 @@ class PostgresTarget:
                     pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
             if data_only:
                 restore += self._suspend_foreign_keys(conn, [t.name for t in tables])
+            elif before:
+                for stmt in before:
+                    pgc.execute(conn, stmt.sql)
             conn.commit()
         return restore
 
@@ -154,6 +192,10 @@ class PostgresTarget:
 
     def create(self, conn: Any, table: TablePlan, schema: str) -> None:
         """CREATE TABLE; a default the server refuses costs that default, not the table."""
+        if table.native is not None:  # the source's own definition, kept as it is
+            for sql in table.native.create_in(schema):
+                pgc.execute(conn, sql)
+            return
         with PooledConnection(self.pool, True) as trial:
             refused = pgd.refused_defaults(trial, table.target, table.defaults)
         kept = {c: d for c, d in table.defaults.items() if c not in refused}
@@ -165,18 +207,64 @@ class PostgresTarget:
                 f"{table.defaults[column]} ({message})"
             )
 
+    def owns(self, err: BaseException) -> bool:
+        return "[SQLite]" not in str(err)
+
     def message(self, err: BaseException) -> str:
         return pgc.driver_message(err, self.endpoint)
 
+    # --- finishing: beside the loads, on connections of its own ----------------------------
+
+    def finishing(self, loaded: Callable[[], Sequence[TablePlan]]) -> PostgresFinishing:
+        return PostgresFinishing(self.endpoint, self.session)
+
+    def statements(
+        self, plan: MigrationPlan, options: MigrationOptions, restore: Sequence[Statement]
+    ) -> list[Statement]:
+        """What runs as tables load, largest tables first (views keep their order): a
+        table's indexes and keys start building as soon as its load commits."""
+        if options.data_only:
+            kinds = {"vacuum", "sequence", "analyze"}
+            todo = [s for s in plan.finish if s.kind in kinds]
+        else:
+            todo = [s for s in plan.finish if s.kind not in LAST_KINDS]
+        todo += [s for s in restore if s.kind == "foreign_key"]
+        rows = {t.name: t.rows for t in plan.tables}
+        todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable sort
+        return todo
+
+    def statements_after(
+        self,
+        plan: MigrationPlan,
+        loaded: Sequence[TablePlan],
+        options: MigrationOptions,
+        result: MigrationResult,
+    ) -> list[Statement]:
+        return []
+
+    def views(
+        self,
+        plan: MigrationPlan,
+        options: MigrationOptions,
+        restore: Sequence[Statement],
+        *,
+        stopped: bool,
+    ) -> list[Statement]:
+        """The plan's views (none when the run stopped or only appended), then those
+        DROP ... CASCADE took, which come back whichever tables loaded."""
+        planned = [] if stopped or options.data_only else plan.finish
+        return [s for s in (*planned, *restore) if s.kind in LAST_KINDS]
+
     # --- after the loads -------------------------------------------------------------------
 
-    def close(self, *, complete: bool) -> None:
+    def close(self, *, complete: bool) -> str | None:
         """Remove the staging schema when empty (a table left there would be a bug: keep
         it); close the connections."""
         if self.staging is not None:
             with contextlib.suppress(Exception), PooledConnection(self.pool, True) as conn:
                 pgc.execute(conn, ddl.drop_empty_schema_sql(self.staging))
         self.pool.close()
+        return None
 
 
 class PostgresTableLoad:
@@ -260,12 +348,13 @@ class PostgresFinishing:
 
     stages: Mapping[str, int] = STAGES
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: Endpoint, session: Sequence[str] = ()) -> None:
         self.endpoint = endpoint
+        self.session = (*_SESSION, *session)
 
     def connection(self) -> Any:
         conn = pgc.connect(self.endpoint, autocommit=True)
-        for setting in _SESSION:
+        for setting in self.session:
             pgc.execute(conn, setting)
         return conn
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from arrowferry.dialects.base import Capabilities, Dialect
 from arrowferry.dialects.sqlite import catalog
@@ -36,6 +37,16 @@ class SQLiteDialect(Dialect):
     def introspect(self, endpoint: Endpoint, schema: str | None = None) -> Schema:
         with catalog.connect_metadata_ctx(endpoint.path) as conn:
             return catalog.introspect(conn)
+
+    def open_source(self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1) -> Any:
+        from arrowferry.dialects.sqlite.source import SqliteSource
+
+        return SqliteSource(endpoint.path, options.batch_size, options.batch_bytes)
+
+    def open_target(self, endpoint: Endpoint, options: Any, *, native: bool = False) -> Any:
+        from arrowferry.dialects.sqlite.target import SqliteTarget
+
+        return SqliteTarget(endpoint.path, lambda text: None)
 
     def existing_tables(
         self, endpoint: Endpoint, schema: str | None, names: Sequence[str]

@@ -26,6 +26,7 @@ class SqliteSource:
     """Reads planned tables of one SQLite file."""
 
     readers_per_writer = 1  # one prefetch thread per writer: the file read is the cheap side
+    endpoint = None  # a file: no password to keep out of messages
 
     def __init__(self, path: Path, batch_size: int, batch_bytes: int) -> None:
         self.path = path
@@ -78,6 +79,9 @@ class SqliteSource:
             yield from read.read_batches(self.path, sql, batch_rows)
         except ReadTypeChanged as err:
             raise ReadTypeChanged(table.source.name, positions[err.index], str(err)) from err
+
+    def message(self, err: BaseException) -> str:
+        return str(err)
 
     def close(self) -> None:
         """Nothing stays open between reads."""

@@ -21,7 +21,9 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
-    from arrowferry.plan.model import TablePlan
+    from arrowferry.options import MigrationOptions
+    from arrowferry.plan.model import MigrationPlan, TablePlan
+    from arrowferry.result import MigrationResult
 
 Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], None]], int]
 
@@ -29,9 +31,12 @@ Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], N
 class SqliteTarget:
     """Writes planned tables into one SQLite file."""
 
-    staging = None  # tables are never split: one writer
+    endpoint = None  # a file: no password to keep out of messages
 
     def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
+        from arrowferry.dialects.sqlite.dialect import DIALECT
+
+        self.capabilities = DIALECT.capabilities
         self.final = path
         self.warn = warn
         self.fresh = not path.exists()
@@ -41,7 +46,12 @@ class SqliteTarget:
         self.conn: Any = sqlw.connect(self.path, fresh=self.fresh)
 
     def prepare(
-        self, tables: Sequence[TablePlan], *, drop: bool, data_only: bool
+        self,
+        tables: Sequence[TablePlan],
+        before: Sequence[Statement],
+        *,
+        drop: bool,
+        data_only: bool,
     ) -> list[Statement]:
         if drop and not data_only:
             sqlw.execute(self.conn, "BEGIN")
@@ -56,21 +66,103 @@ class SqliteTarget:
     def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> SqliteTableLoad:
         return SqliteTableLoad(self, table, create)
 
+    def owns(self, err: BaseException) -> bool:
+        return "[SQLite]" in str(err)
+
     def message(self, err: BaseException) -> str:
         return sqlw.driver_message(err)
 
-    def close(self, *, complete: bool) -> None:
+    # --- finishing: after every load, on the one writer ------------------------------------
+
+    def finishing(self, loaded: Callable[[], Sequence[TablePlan]]) -> SqliteFinishing:
+        return SqliteFinishing(self.conn, loaded)
+
+    def statements(
+        self, plan: MigrationPlan, options: MigrationOptions, restore: Sequence[Statement]
+    ) -> list[Statement]:
+        return []  # the writer is busy loading: everything runs after the loads
+
+    def statements_after(
+        self,
+        plan: MigrationPlan,
+        loaded: Sequence[TablePlan],
+        options: MigrationOptions,
+        result: MigrationResult,
+    ) -> list[Statement]:
+        """Table by table its indexes and CHECK counts, then its AUTOINCREMENT; then the
+        foreign-key checks; then ANALYZE. A data_only run changes no schema: it only
+        counts what its new rows break."""
+        schema_changes = not options.data_only
+        out: list[Statement] = []
+        for table in loaded:
+            out += [s for s in table.finish if schema_changes or s.kind == "check"]
+            if table.sequence is not None and schema_changes:
+                # the definition the table ends with (SqliteFinishing reads the rest from the plan)
+                name = f"{table.name}.{table.order_by[0]}"
+                out.append(Statement("sequence", table.create_sql, table.name, name))
+        for table in loaded:
+            if not table.source.foreign_keys:
+                continue
+            # made with the table, like its primary key: counted whether or not checked
+            result.summary.foreign_keys_created += len(table.source.foreign_keys)
+            result.summary.constraints_applied += len(table.source.foreign_keys)
+            if _needs_key_check(table, loaded, options, result):
+                check = sqlw.foreign_key_check_sql(table.name)
+                out.append(Statement("foreign_key_check", check, table.name, table.name))
+        # after every table's statements (it waits for them all); the views, which have
+        # no statistics, follow. A nicety, never a failure.
+        out.append(Statement("analyze", "ANALYZE", None, "ANALYZE"))
+        return out
+
+    def views(
+        self,
+        plan: MigrationPlan,
+        options: MigrationOptions,
+        restore: Sequence[Statement],
+        *,
+        stopped: bool,
+    ) -> list[Statement]:
+        if stopped or options.data_only:
+            return []
+        return [s for s in plan.finish if s.kind == "view"]
+
+    def close(self, *, complete: bool) -> str | None:
         """A fresh file is renamed into place when the run is complete, else removed
         (a run that stopped early has not made the file it promised)."""
         if not self.fresh:
             self.conn.close()
-            return
+            return None
         if complete:
             sqlw.finalize(self.conn, self.path, self.final)
-            return
+            return None
         with contextlib.suppress(Exception):
             self.conn.close()
         self.path.unlink(missing_ok=True)
+        return (
+            f"{self.final} was not created: the run stopped at an error before every "
+            "table was in (--continue-on-error keeps the tables that did load)"
+        )
+
+
+def _needs_key_check(
+    table: TablePlan,
+    loaded: Sequence[TablePlan],
+    options: MigrationOptions,
+    result: MigrationResult,
+) -> bool:
+    """Whether SQLite must check a table's foreign keys after the load.
+
+    All tables are read in one snapshot, so a key the source validated holds in the
+    copy too, unless its referenced table lost rows on the way (rejected, or not
+    loaded) or rows were appended to an older file (data_only). Checking costs a
+    lookup per row (2M rows: ~1.7 s), as much as building an index.
+    """
+    names = {t.name for t in loaded}
+    lost = {r["table"] for r in result.rejected}
+    return options.data_only or any(
+        not fk.validated or fk.ref_table in lost or fk.ref_table not in names
+        for fk in table.source.foreign_keys
+    )
 
 
 class SqliteTableLoad:
@@ -139,9 +231,17 @@ class SqliteFinishing:
 
     stages: Mapping[str, int] = {}  # nothing waits: statements run in the order given
 
-    def __init__(self, conn: Any, tables: list[TablePlan]) -> None:
+    def __init__(
+        self, conn: Any, tables: Sequence[TablePlan] | Callable[[], Sequence[TablePlan]]
+    ) -> None:
         self.conn = conn
-        self.tables = {t.name: t for t in tables}
+        self._tables = tables
+
+    @property
+    def tables(self) -> dict[str, TablePlan]:
+        """The loaded tables' plans, by name (asked when a statement runs)."""
+        found = self._tables() if callable(self._tables) else self._tables
+        return {t.name: t for t in found}
 
     def connection(self) -> Any:
         return self.conn

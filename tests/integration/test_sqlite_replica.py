@@ -38,6 +38,7 @@ from arrowferry.dialects.sqlite.replica_rows import (
     profile_table,
     read_sql,
 )
+from arrowferry.errors import SchemaError
 from tests.conftest import CHINOOK, CORPUS, make_sqlite
 from tests.integration._sqlite_fixture import build_dirty_sqlite
 from tests.integration._sqlite_same import assert_same_sqlite, sqlite_differences
@@ -368,6 +369,8 @@ def test_a_subset_of_tables_names_the_triggers_it_leaves_out(dirty: Path, tmp_pa
     assert [t.name for t in replica.tables] == ["audit", "parent"]
     assert any("'tr_child_audit'" in note for note in replica.notes)
     assert_same_sqlite(dirty, copy, tables=["parent", "audit"])
+    with closing(connect_metadata(dirty)) as meta, pytest.raises(SchemaError, match="'nope'"):
+        read_replica(meta, ["parent", "nope"])
 
 
 def test_ingest_refuses_batches_that_do_not_match_the_layout(dirty: Path, tmp_path: Path) -> None:
@@ -396,3 +399,62 @@ def test_ingest_refuses_batches_that_do_not_match_the_layout(dirty: Path, tmp_pa
             ingest(conn, table, layout, pa.RecordBatchReader.from_batches(wrong.schema, [wrong]))
     finally:
         conn.close()
+
+
+VALUES = [
+    *(0, -5, 2**63 - 1, -(2**63)),
+    *(0.0, -0.0, 3.0, 2.5, 1e20, -(2.0**63), 2.0**63, 2.0**63 - 1024, 1e-300),
+    *(float("inf"), float("-inf")),
+    *("0123", " 5", "5 ", "\t7\n", "+7", "-0", "1.0", ".5", "5.", "1e500", "1e", "12abc"),
+    *("abc", "", "  ", "0x10", "NaN", "inf", "9223372036854775808", "\u0663", "1_000"),
+    *(b"", b"7", None),
+]
+DECLARED = ["INTEGER", "NUMERIC", "REAL", "TEXT", "BLOB", ""]
+
+
+def _written_back(declared: str, value: object) -> object:
+    """What the driver's SQLite (the copy's writer) stores for ``value`` in a column
+    declared ``declared``, read back alone (so Arrow holds its exact class and bits)."""
+    import adbc_driver_sqlite.dbapi as sqlite_adbc
+
+    with closing(sqlite_adbc.connect(":memory:")) as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE g (v {declared})")
+        cur.execute("INSERT INTO g VALUES (?)", (value,))
+        cur.execute("SELECT v FROM g")
+        table = cur.fetch_arrow_table()
+    return table.column(0).to_pylist()[0]
+
+
+def _same(x: object, y: object) -> bool:
+    if isinstance(x, float) and isinstance(y, float):
+        return repr(x) == repr(y)  # -0.0 is not 0.0
+    return type(x) is type(y) and x == y
+
+
+@pytest.mark.parametrize("declared", DECLARED)
+def test_unstable_values_are_exactly_those_the_writer_would_change(
+    tmp_path: Path, declared: str
+) -> None:
+    """The profile's ``unstable`` against the truth: each value, written untyped and the
+    column retyped, is counted exactly when the driver's SQLite, given the value the
+    source reads back for a column of that type, stores something else (another class or
+    other bits). (A REAL column reads an INTEGER stored in it as a REAL.)"""
+    source = tmp_path / "values.sqlite"
+    with closing(sqlite3.connect(source)) as conn:
+        conn.execute("CREATE TABLE v (id INTEGER PRIMARY KEY, x)")
+        conn.executemany("INSERT INTO v (x) VALUES (?)", [(x,) for x in VALUES])
+        conn.execute("PRAGMA writable_schema = ON")
+        conn.execute(
+            "UPDATE sqlite_master SET sql = ? WHERE name = 'v'",
+            (f"CREATE TABLE v (id INTEGER PRIMARY KEY, x {declared})",),
+        )
+        conn.commit()
+    with closing(sqlite3.connect(source)) as conn:
+        observed = [x for (x,) in conn.execute("SELECT x FROM v ORDER BY id")]
+    changed = [x for x in observed if not _same(x, _written_back(declared, x))]
+    with closing(connect_metadata(source)) as meta:
+        profile = profile_table(meta, read_replica(meta, ["v"]).tables[0])
+    assert profile.unstable.get("x", 0) == len(changed), changed
+    copy = tmp_path / "copy.sqlite"
+    replicate(source, copy)
+    assert_same_sqlite(source, copy)

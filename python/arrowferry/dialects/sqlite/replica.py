@@ -24,6 +24,7 @@ from typing import Any, Literal
 from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.write import literal_sql
 from arrowferry.dialects.sqltext import quote_ident, tokenize
+from arrowferry.errors import SchemaError
 
 Affinity = Literal["integer", "text", "blob", "real", "numeric"]
 RowStrategy = Literal["rows", "rebuild", "shadow", "definition"]
@@ -63,6 +64,8 @@ class TableReplica:
     """The rowid travels as a value of its own: a rowid table whose rowid is not an
     INTEGER PRIMARY KEY column keeps its rowids, so the copy is the same file row for
     row (False when a column is the rowid)."""
+    rowid_column: str | None = None
+    """The INTEGER PRIMARY KEY column that is the rowid itself (its values are integers)."""
     without_rowid: bool = False
     strict: bool = False
     module: str | None = None
@@ -146,7 +149,8 @@ def read_replica(
     ``conn`` is a metadata connection (``catalog.connect_metadata``). Indexes and
     triggers come with the tables they belong to (an index or trigger of a table not
     copied is left out; a trigger on a table left out is named in ``notes``). Shadow
-    tables named in ``tables`` are ignored: their virtual table creates them.
+    tables named in ``tables`` are ignored: their virtual table creates them. A name the
+    source does not have raises :class:`~arrowferry.errors.SchemaError`.
 
     Examples
     --------
@@ -163,6 +167,9 @@ def read_replica(
     ).fetchall()
     kinds = _table_kinds(conn)
     wanted = {t.lower() for t in tables}
+    unknown = wanted - {name.lower() for kind, name, _t, _s in master if kind == "table"}
+    if unknown:
+        raise SchemaError(f"the source has no table {', '.join(repr(t) for t in sorted(unknown))}")
     notes: list[str] = []
     available = set(vt.available_modules(conn))
     out: list[TableReplica] = []
@@ -259,11 +266,12 @@ def _plain_table(
         for n, t, _pk, hidden in xinfo
         if hidden not in (2, 3)  # generated: SQLite computes them, an INSERT may not name them
     )
-    rowid, carry = None, False
+    rowid, carry, alias = None, False, None
     if not without_rowid:
         taken = {str(n).lower() for n, *_ in xinfo}
         rowid = next((r for r in ROWID_NAMES if r not in taken), None)
-        carry = not _has_rowid_column(conn, name, xinfo)
+        alias = _rowid_column(conn, name, xinfo)
+        carry = alias is None
         if rowid is None and carry:
             notes.append(
                 f"table {name!r} names columns rowid, _rowid_ and oid, so its rowids cannot be "
@@ -275,16 +283,17 @@ def _plain_table(
         columns,
         rowid,
         carry and rowid is not None,
+        alias,
         without_rowid,
         strict,
         created_by=created_by,
     )
 
 
-def _has_rowid_column(
+def _rowid_column(
     conn: sqlite3.Connection, name: str, xinfo: Sequence[tuple[str, str, int, int]]
-) -> bool:
-    """Whether an INTEGER PRIMARY KEY column is the rowid itself (an alias).
+) -> str | None:
+    """The INTEGER PRIMARY KEY column that is the rowid itself (an alias), if any.
 
     Asked of SQLite rather than read from the text: ``INTEGER PRIMARY KEY DESC`` as a
     column constraint is not an alias (a quirk kept for compatibility), while
@@ -293,9 +302,9 @@ def _has_rowid_column(
     """
     keys = [row for row in xinfo if row[2]]
     if len(keys) != 1 or (keys[0][1] or "").strip().upper() != "INTEGER":
-        return False
+        return None
     origins = conn.execute("SELECT origin FROM pragma_index_list(?)", (name,)).fetchall()
-    return all(origin != "pk" for (origin,) in origins)
+    return str(keys[0][0]) if all(origin != "pk" for (origin,) in origins) else None
 
 
 # --- virtual tables -------------------------------------------------------------------

@@ -255,15 +255,18 @@ def test_a_virtual_table_whose_module_is_missing_is_named(tmp_path: Path) -> Non
         "CREATE TABLE t (a); INSERT INTO t VALUES (1);"
         "PRAGMA writable_schema = ON;"
         "INSERT INTO sqlite_master (type, name, tbl_name, rootpage, sql) VALUES"
-        " ('table', 'vx', 'vx', 0, 'CREATE VIRTUAL TABLE vx USING nosuch(a, b)');",
+        " ('table', 'vx', 'vx', 0, 'CREATE VIRTUAL TABLE vx USING nosuch(a, b)'),"
+        " ('table', 'vt', 'vt', 0, 'CREATE VIRTUAL TABLE vt USING fts5(a, tokenize=nosuchtok)');",
     )
     copy = tmp_path / "copy.sqlite"
     replica, _ = replicate(source, copy)
     assert [t.name for t in replica.tables] == ["t"]
-    assert replica.notes == (
+    assert replica.notes[0] == (
         "virtual table 'vx' uses module 'nosuch', which arrowferry's SQLite "
-        "(adbc_driver_sqlite) does not have: it was not copied",
+        "(adbc_driver_sqlite) does not have: it was not copied"
     )
+    assert replica.notes[1].startswith("virtual table 'vt' (fts5) cannot be opened: ")
+    assert "nosuchtok" in replica.notes[1] and len(replica.notes) == 2
     assert_same_sqlite(source, copy, tables=["t"])
 
 

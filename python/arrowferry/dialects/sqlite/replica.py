@@ -24,7 +24,7 @@ from typing import Any, Literal
 from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.write import literal_sql
 from arrowferry.dialects.sqltext import quote_ident, tokenize
-from arrowferry.errors import SchemaError
+from arrowferry.errors import SchemaError, SourceError
 
 Affinity = Literal["integer", "text", "blob", "real", "numeric"]
 RowStrategy = Literal["rows", "rebuild", "shadow", "definition"]
@@ -178,7 +178,7 @@ def read_replica(
             continue
         if name.startswith("sqlite_") or kinds.get(name, ("table",))[0] == "shadow":
             continue
-        if sql.upper().lstrip().startswith("CREATE VIRTUAL"):
+        if kinds.get(name, ("",))[0] == "virtual" or sql.upper().startswith("CREATE VIRTUAL"):
             out += _virtual(conn, name, sql, kinds, available, wanted, notes)
         else:
             wr, strict = kinds.get(name, ("table", False, False))[1:]
@@ -327,9 +327,14 @@ def _virtual(
             "(adbc_driver_sqlite) does not have: it was not copied"
         )
         return []
-    xinfo = vt.rows(
-        conn, f"SELECT name, type, hidden FROM pragma_table_xinfo({_literal(name)}) ORDER BY cid"
-    )
+    try:
+        xinfo = vt.rows(
+            conn,
+            f"SELECT name, type, hidden FROM pragma_table_xinfo({_literal(name)}) ORDER BY cid",
+        )
+    except SourceError as err:  # an option or tokenizer neither SQLite knows
+        notes.append(f"virtual table {name!r} ({module}) cannot be opened: {err}; not copied")
+        return []
     columns = tuple(
         ColumnReplica(str(n), str(t or ""), "blob") for n, t, hidden in xinfo if hidden == 0
     )

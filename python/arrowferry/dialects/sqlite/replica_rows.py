@@ -372,8 +372,9 @@ def ingest(conn: Any, table: TableReplica, layout: Layout, reader: pa.RecordBatc
         )
 
     def ordered() -> Iterator[pa.RecordBatch]:
-        for batch in reader:
-            yield batch.select(expected.names)
+        for batch in reader:  # zero-copy: the columns by name, under the layout's schema
+            columns = [batch.column(name) for name in expected.names]
+            yield pa.RecordBatch.from_arrays(columns, schema=expected)
 
     sql = insert_sql(table, layout)
     sqllog.statement("sqlite", sql)

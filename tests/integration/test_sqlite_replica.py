@@ -26,11 +26,13 @@ from arrowferry.dialects.sqlite.replica import (
     Replica,
     TableProfile,
     TableReplica,
+    read_replica,
+)
+from arrowferry.dialects.sqlite.replica_replay import (
     after_load_statements,
     closing_statements,
     create_sql,
     prelude_statements,
-    read_replica,
 )
 from arrowferry.dialects.sqlite.replica_rows import (
     Layout,

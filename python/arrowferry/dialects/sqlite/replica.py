@@ -4,14 +4,20 @@ Between two databases of the same dialect every definition is kept as its source
 it: each table's ``CREATE TABLE`` text verbatim from ``sqlite_master`` (declared types,
 CHECKs, foreign keys, COLLATE, generated columns, AUTOINCREMENT, WITHOUT ROWID and STRICT
 all come with it), and the ``CREATE INDEX``, ``CREATE VIEW`` and ``CREATE TRIGGER`` texts
-replayed after the load. The rows travel through the same Arrow path as every pair
-(``replica_rows``); this module says what to create before them and what to run after.
+replayed after the load. This module reads what the copy carries (``read_replica``);
+``replica_rows`` moves the rows through the same Arrow path as every pair, and
+``replica_replay`` gives the statements around them.
 
-The order of the replay follows ``sqlite_master`` (creation order). It matters for
-triggers: SQLite fires the triggers of one event newest first, in the order it loads
-them from ``sqlite_master``. Views are created before the triggers (an ``INSTEAD OF``
-trigger needs its view); SQLite does not check a view's body when it is created, so
-views that read other views need no ordering among themselves.
+The copy, step by step (``tests/integration/test_sqlite_replica.py::replicate``)::
+
+    replica = read_replica(meta, tables)                 # the source's catalog
+    profiles = {t.name: profile_table(meta, t) for t in replica.tables if t.copy_rows}
+    prelude_statements(replica)                          # fresh file: encoding, page size
+    create_sql(t, profiles.get(t.name)) for each table   # verbatim (or loaded untyped)
+    read_sql(t, profile.classes, range) -> (sql, layout) # per table with copy_rows
+    ingest(conn, t, layout, reader)                      # reader: read.read_batches(sql)
+    after_load_statements(replica, profiles)             # indexes, views, triggers, ...
+    closing_statements(replica)                          # outside a transaction
 """
 
 from __future__ import annotations
@@ -22,8 +28,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from arrowferry.dialects.sqlite import virtual as vt
-from arrowferry.dialects.sqlite.write import literal_sql
-from arrowferry.dialects.sqltext import quote_ident, tokenize
 from arrowferry.errors import SchemaError, SourceError
 
 Affinity = Literal["integer", "text", "blob", "real", "numeric"]
@@ -430,106 +434,3 @@ def _statistics_note(master: Sequence[tuple[str, str, str, str | None]]) -> list
         f"the query planner's statistics ({', '.join(stats)}) are not copied: run ANALYZE "
         "on the copy to make them again"
     ]
-
-
-# --- statements to replay ---------------------------------------------------------------
-
-
-def prelude_statements(replica: Replica) -> list[str]:
-    """What a new file needs before its first table: the text encoding (every TEXT value
-    is stored in it), the page size and the auto-vacuum mode, all fixed at creation."""
-    out = []
-    if replica.encoding.upper() != "UTF-8":
-        out.append(f"PRAGMA encoding = {_literal(replica.encoding)}")
-    out.append(f"PRAGMA page_size = {int(replica.page_size)}")
-    if replica.auto_vacuum:
-        out.append(f"PRAGMA auto_vacuum = {int(replica.auto_vacuum)}")
-    return out
-
-
-def create_sql(table: TableReplica, profile: TableProfile | None = None) -> str:
-    """The statement that makes an empty ``table`` before its rows arrive: its own text
-    (or the profile's ``load_sql``, put back by ``after_load_statements``), or, for a
-    shadow table (which its virtual table made), one that empties it."""
-    if table.created_by is not None:
-        return f"DELETE FROM main.{quote_ident(table.name)}"
-    if profile is not None and profile.load_sql:
-        return profile.load_sql
-    return table.sql
-
-
-def after_load_statements(
-    replica: Replica, profiles: Mapping[str, TableProfile] | None = None
-) -> list[str]:
-    """Run once every table is loaded, in this order: the definitions of tables loaded
-    under another text put back (``TableProfile.load_sql``; before anything that reads
-    a column's affinity, such as a partial index's WHERE), full-text indexes rebuilt
-    from their content tables, indexes, views, triggers (last, so none fires on the
-    load), the AUTOINCREMENT counters, then the header pragmas. One transaction is fine.
-    """
-    out = restore_statements(replica, profiles or {})
-    out += [
-        f"INSERT INTO main.{quote_ident(t.name)} ({quote_ident(t.name)}) VALUES ('rebuild')"
-        for t in replica.tables
-        if t.strategy == "rebuild"
-    ]
-    out += [*replica.indexes, *replica.views, *replica.triggers]
-    out += sequence_statements(replica)
-    out.append(f"PRAGMA user_version = {int(replica.user_version)}")
-    out.append(f"PRAGMA application_id = {int(replica.application_id)}")
-    return out
-
-
-def restore_statements(replica: Replica, profiles: Mapping[str, TableProfile]) -> list[str]:
-    """Give each table loaded under ``load_sql`` its own text back.
-
-    The text is changed in ``sqlite_schema`` itself, as SQLite documents for changes that
-    leave the stored format alone (https://www.sqlite.org/lang_altertable.html#otheralter):
-    a declared type is read only when a value is written. ``writable_schema = RESET``
-    makes this connection read the schema again.
-    """
-    changed = [t for t in replica.tables if (p := profiles.get(t.name)) is not None and p.load_sql]
-    if not changed:
-        return []
-    out = ["PRAGMA writable_schema = ON"]
-    out += [
-        f"UPDATE sqlite_schema SET sql = {_literal(t.sql)} "
-        f"WHERE type = 'table' AND name = {_literal(t.name)}"
-        for t in changed
-    ]
-    return [*out, "PRAGMA writable_schema = RESET"]
-
-
-def sequence_statements(replica: Replica) -> list[str]:
-    """``sqlite_sequence`` made equal to the source's for the copied tables: loading rows
-    into an AUTOINCREMENT table writes its row there, and a table the source never
-    inserted into (or whose row was deleted) must have none."""
-    auto = [t.name for t in replica.tables if t.created_by is None and autoincrement(t)]
-    names = auto + [n for n, _ in replica.sequences if n not in auto]
-    if not names:
-        return []
-    out = []
-    if not auto:
-        # sqlite_sequence is made by the first AUTOINCREMENT table, and stays
-        out += [
-            'CREATE TABLE main."__arrowferry_seq" (k INTEGER PRIMARY KEY AUTOINCREMENT)',
-            'DROP TABLE main."__arrowferry_seq"',
-        ]
-    out.append(
-        "DELETE FROM sqlite_sequence WHERE name IN (" + ", ".join(_literal(n) for n in names) + ")"
-    )
-    out += [
-        f"INSERT INTO sqlite_sequence (name, seq) VALUES ({_literal(n)}, {literal_sql(seq)})"
-        for n, seq in replica.sequences
-    ]
-    return out
-
-
-def autoincrement(table: TableReplica) -> bool:
-    return not table.is_virtual and any(t.upper == "AUTOINCREMENT" for t in tokenize(table.sql))
-
-
-def closing_statements(replica: Replica) -> list[str]:
-    """Outside any transaction, before the file is closed and renamed: a source in WAL
-    mode gives a copy in WAL mode (the mode is kept in the file header)."""
-    return ["PRAGMA journal_mode = WAL"] if replica.wal else []

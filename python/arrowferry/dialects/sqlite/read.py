@@ -89,39 +89,51 @@ def read_sql(
     ``rowids`` (first, last) reads one range of a rowid table, through the rowid b-tree.
     ``classes``: the columns (by position) that also yield their storage class.
 
-    The first branch is a typed sentinel row (driver-traps.md A: the driver types a
-    column from its first batch, and a NULL never upgrades it); the reader drops it.
     Numbers are never CAST to INTEGER or REAL, since SQLite's CAST never fails and
     silently turns 'abc' into 0. A ``numeric`` read splits the column in two: REAL
     values travel as doubles (``c{i}_r``), so they can be written with their
     shortest round-trip text, which SQLite's own CAST does not produce; everything
     else as SQLite's text.
     """
-    heads: list[str] = []
-    body: list[str] = []
+    items: list[tuple[str, ReadAs, str]] = []
     if rowid is not None:
-        heads.append(f"0 AS {quote_ident(ROWID)}")
-        body.append(rowid)
+        items.append((ROWID, "integer", rowid))
     for i, (name, kind, cast) in enumerate(columns):
         q = quote_ident(name)
-        heads.append(f"{_SENTINEL[kind]} AS {quote_ident(f'c{i}')}")
-        body.append((_CAST[kind] if cast or kind == "numeric" else "{q}").format(q=q))
+        items.append(
+            (f"c{i}", kind, (_CAST[kind] if cast or kind == "numeric" else "{q}").format(q=q))
+        )
         if kind == "numeric":
-            heads.append(f"0.0 AS {quote_ident(f'c{i}{REAL_SUFFIX}')}")
-            body.append(f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
+            items.append(
+                (f"c{i}{REAL_SUFFIX}", "real", f"CASE WHEN typeof({q}) = 'real' THEN {q} END")
+            )
         if i in classes:
             codes = " ".join(f"WHEN '{k}' THEN {v}" for k, v in CLASS_CODES.items())
-            heads.append(f"0 AS {quote_ident(f'c{i}{CLASS_SUFFIX}')}")
-            body.append(f"CASE typeof({q}) {codes} END")
+            items.append((f"c{i}{CLASS_SUFFIX}", "integer", f"CASE typeof({q}) {codes} END"))
     if rowids is not None and rowid is None:
         raise ValueError("a rowid range needs the rowid")
-    where = (
-        "" if rowids is None else f" WHERE {rowid} BETWEEN {int(rowids[0])} AND {int(rowids[1])}"
-    )
-    return (
-        f"SELECT {', '.join(heads)} UNION ALL "
-        f"SELECT {', '.join(body)} FROM {quote_ident(table)}{where}"
-    )
+    return sentinel_select(table, items, rowid_range(rowid, rowids) if rowid else "")
+
+
+def rowid_range(rowid: str, rowids: tuple[int, int] | None) -> str:
+    """``WHERE`` text reading one range (first, last) of rowids, through the rowid b-tree."""
+    if rowids is None:
+        return ""
+    return f"WHERE {rowid} BETWEEN {int(rowids[0])} AND {int(rowids[1])}"
+
+
+def sentinel_select(table: str, items: Sequence[tuple[str, ReadAs, str]], where: str = "") -> str:
+    """``SELECT <expression> AS <name>, ... FROM table [where]`` behind a typed sentinel row.
+
+    ``items``: (result name, the Arrow type it must arrive as, its SQL expression).
+    The first branch is a typed sentinel row (driver-traps.md A: the driver types a
+    column from its first batch, and a NULL never upgrades it); :func:`read_batches`
+    drops it. Shared by the plan's reader and the same-dialect copy (``replica_rows``).
+    """
+    heads = ", ".join(f"{_SENTINEL[kind]} AS {quote_ident(name)}" for name, kind, _ in items)
+    body = ", ".join(expr for _, _, expr in items)
+    tail = f" {where}" if where else ""
+    return f"SELECT {heads} UNION ALL SELECT {body} FROM {quote_ident(table)}{tail}"
 
 
 def bytes_per_row(path: Path, sql: str, sample: int = 1_000) -> float | None:

@@ -11,7 +11,6 @@ dialect, written by the target dialect's bulk path.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any
 
 from arrowferry.dialects.base import Dialect, Statement
@@ -52,20 +51,16 @@ def plan_native(
     ``column_read(column) -> (select expression, cast by the target server)``;
     ``key_column(table) -> the single integer key a large table is read in ranges by``."""
     plans = []
-    for table in tables:
-        own = native.tables[table.name]
+    by_name = {t.name: t for t in tables}
+    for own in native.tables.values():  # in the order the source dialect creates them
+        table = by_name.get(own.name) or own.table()
         columns = tuple(_column(table, name, column_read) for name in own.columns)
         key = key_column(table)
         pk = table.primary_key
-        target = Table(
-            table.name,
-            tuple(replace(table.column(c.source)) for c in columns),
-            pk,
-        )
         plans.append(
             TablePlan(
                 source=table,
-                target=target,
+                target=Table(table.name, tuple(table.column(c.source) for c in columns), pk),
                 columns=columns,
                 rows=int(rows.get(table.name, 0)),
                 schema=target_schema,
@@ -95,7 +90,7 @@ def _column(table: Table, name: str, column_read: Any) -> ColumnPlan:
         name,
         column.declared,
         column.type,
-        "text" if server_cast else "binary",
+        "text" if server_cast else ("binary" if select is not None else "stored"),
         None,  # as read: nothing is converted
         column.declared,
         cast=False,

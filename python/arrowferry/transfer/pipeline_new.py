@@ -252,7 +252,8 @@ class Pipeline:
         try:
             writers = 1 + extra
             readers = 1 if writers > 1 else self.source.readers_per_writer
-            if not self.options.schema_only:
+            takes_rows = table.native is None or table.native.copy_rows
+            if not self.options.schema_only and takes_rows:
                 loaded.batch_rows = self.source.batch_rows(table)
                 pieces = self.source.pieces(table, writers * readers, loaded.batch_rows)
             else:
@@ -436,6 +437,8 @@ class Passthrough:
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
         self.rows_read += batch.num_rows
+        if not self.table.native.rename_batches:
+            return batch
         return batch.rename_columns([c.target for c in self.table.columns])
 
     def absorb(self, other: Passthrough) -> None:

@@ -37,6 +37,8 @@ class NativeTable:
     settings: tuple[str, ...]  # ALTER TABLE ... ALTER COLUMN, right after CREATE TABLE
     columns: tuple[str, ...]  # in COPY order (generated columns take none)
     partitioned: bool = False  # a partitioned parent: read whole, created as one table
+    rename_batches = True  # read as c0, c1...: the columns take their own names
+    copy_rows = True
 
     def create_in(self, schema: str) -> list[str]:
         """CREATE TABLE (and its column settings) in ``schema``; the types and defaults in

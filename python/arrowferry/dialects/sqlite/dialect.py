@@ -8,7 +8,7 @@ from typing import Any
 from arrowferry.dialects.base import Capabilities, Dialect
 from arrowferry.dialects.sqlite import catalog
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, to_sqlite_ddl
-from arrowferry.model import DataType, Schema
+from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
 
 
@@ -47,6 +47,24 @@ class SQLiteDialect(Dialect):
         from arrowferry.dialects.sqlite.target import SqliteTarget
 
         return SqliteTarget(endpoint.path, lambda text: None)
+
+    # --- a copy into another SQLite file -----------------------------------------------
+
+    def read_native(self, endpoint: Endpoint, options: Any) -> tuple[Schema, Any, dict[str, int]]:
+        """The file's tables, its own definitions (``native.NativeSchema``) and row counts."""
+        from arrowferry.dialects.sqlite import native
+        from arrowferry.plan.select import select_tables
+
+        schema = self.introspect(endpoint)
+        tables = select_tables(schema, options.include_tables, options.exclude_tables)
+        own, rows = native.read_native(endpoint.path, [t.name for t in tables])
+        return Schema(schema.dialect, tuple(tables), schema.views), own, rows
+
+    def column_read(self, column: Column) -> tuple[str | None, bool]:
+        return None, False  # read as stored, class by class (native.NativeTable.read_sql)
+
+    def key_column(self, table: Table) -> str | None:
+        return None  # read in rowid ranges by the source itself
 
     def existing_tables(
         self, endpoint: Endpoint, schema: str | None, names: Sequence[str]

@@ -36,7 +36,7 @@ class SqliteSource:
     def batch_rows(self, table: TablePlan) -> int:
         """Rows per batch: ``batch_size``, fewer when a sample of the table says its rows
         are wide enough that a batch would pass ``batch_bytes`` of Arrow memory."""
-        if table.rows <= 1_000:
+        if table.rows <= 1_000 or table.native is not None:
             return self.batch_size
         try:
             size = read.bytes_per_row(self.path, _sql(table))
@@ -57,9 +57,12 @@ class SqliteSource:
         than 256k).
         """
         per_piece = max(batch_rows, min(PIECE_ROWS, -(-table.rows // (2 * lanes))))
-        if lanes < 2 or table.rowid is None or table.rows < 2 * per_piece:
+        rowid = table.rowid
+        if table.native is not None:
+            rowid = table.native.replica.rowid if table.native.replica.seekable else None
+        if lanes < 2 or rowid is None or table.rows < 2 * per_piece:
             return [None]
-        span = read.rowid_span(self.path, table.source.name, table.rowid)
+        span = read.rowid_span(self.path, table.source.name, rowid)
         if span is None:
             return [None]
         low, high = span
@@ -68,7 +71,12 @@ class SqliteSource:
         return [(start, min(start + width - 1, high)) for start in range(low, high + 1, width)]
 
     def batches(self, table: TablePlan, piece: Piece, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        """Batches of the table (or one piece): column ``c{i}`` is the i-th planned column."""
+        """Batches of the table (or one piece): column ``c{i}`` is the i-th planned column
+        (a same-dialect copy: the columns of its layout, class by class)."""
+        if table.native is not None:
+            sql, _layout = table.native.read_sql(piece)
+            yield from read.read_batches(self.path, sql, batch_rows)
+            return
         sql = _sql(table, piece)
         # result position -> planned column (a numeric read takes two positions)
         positions = [-1] if table.rowid is not None else []

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from arrowferry.dialects.base import FAILED, OK, WEAKER, Capturing, Ran, Statement
+from arrowferry.dialects.sqlite import replica_rows
 from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.errors import TransferError
 from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
@@ -53,6 +55,9 @@ class SqliteTarget:
         drop: bool,
         data_only: bool,
     ) -> list[Statement]:
+        if self.fresh:
+            for stmt in before:  # a new file's encoding and page size, before any table
+                sqlw.execute(self.conn, stmt.sql)
         if drop and not data_only:
             sqlw.execute(self.conn, "BEGIN")
             for table in tables:
@@ -91,7 +96,10 @@ class SqliteTarget:
     ) -> list[Statement]:
         """Table by table its indexes and CHECK counts, then its AUTOINCREMENT; then the
         foreign-key checks; then ANALYZE. A data_only run changes no schema: it only
-        counts what its new rows break."""
+        counts what its new rows break. A copy of a SQLite file replays its source's own
+        statements, in order."""
+        if any(t.native is not None for t in plan.tables):
+            return [] if options.data_only else list(plan.finish)
         schema_changes = not options.data_only
         out: list[Statement] = []
         for table in loaded:
@@ -122,8 +130,8 @@ class SqliteTarget:
         *,
         stopped: bool,
     ) -> list[Statement]:
-        if stopped or options.data_only:
-            return []
+        if stopped or options.data_only or any(t.native is not None for t in plan.tables):
+            return []  # a copy's views are among its replayed statements
         return [s for s in plan.finish if s.kind == "view"]
 
     def close(self, *, complete: bool) -> str | None:
@@ -188,6 +196,8 @@ class SqliteTableLoad:
             raise
 
     def _ingest(self, batches: Iterator[pa.RecordBatch], on_batch: Callable[[int], None]) -> int:
+        if self.table.native is not None:
+            return self._ingest_native(batches, on_batch)
         written = 0
 
         def counted() -> Iterator[pa.RecordBatch]:
@@ -209,6 +219,34 @@ class SqliteTableLoad:
             if capture.error is not None:
                 raise capture.error from None
             raise
+        return written
+
+    def _ingest_native(
+        self, batches: Iterator[pa.RecordBatch], on_batch: Callable[[int], None]
+    ) -> int:
+        """A copy's rows, class by class, through one bound INSERT (``replica_rows``)."""
+        native = self.table.native
+        _sql, layout = native.read_sql()
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                on_batch(batch.num_rows)
+                yield batch
+
+        capture = Capturing(counted())
+        reader = pa.RecordBatchReader.from_batches(layout.schema, iter(capture))
+        try:
+            written = replica_rows.ingest(self.target.conn, native.replica, layout, reader)
+        except BaseException:
+            if capture.error is not None:
+                raise capture.error from None
+            raise
+        if native.profile is not None and written != native.profile.rows:
+            raise TransferError(
+                f"table {self.table.name!r}: wrote {written} rows, but the source had "
+                f"{native.profile.rows}; was it changed during the run?",
+                table=self.table.name,
+            )
         return written
 
     def complete(self) -> None:

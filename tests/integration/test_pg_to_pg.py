@@ -3,6 +3,10 @@ and every definition the neutral model cannot carry named in a warning."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from benchmarks.gen_appdb import generate
+
 import arrowferry as af
 from tests.conftest import fresh_database, sql
 from tests.integration._pg_fixture import SCHEMA, build_every_type_schema
@@ -36,3 +40,19 @@ def test_a_copy_into_another_schema_name(pg_url: str) -> None:
     assert result.success, result.to_dict()
     assert database_differences(pg_url, "src", pg_url, "dst", except_=NOT_CARRIED) == []
     assert sql(pg_url, "SELECT count(*) FROM dst.lanes") == [(1_000,)]
+
+
+def test_the_benchmark_app_database_is_copied_value_by_value(
+    pg_server: str, tmp_path: Path
+) -> None:
+    """The app database of the harnesses (users, events: booleans, timestamps, numerics,
+    jsonb, bytea, keys, a foreign key, indexes, identity sequences), loaded into one
+    database by a SQLite run, then copied into another with lanes."""
+    app = tmp_path / "app.db"
+    generate(app, rows=60_000, seed=7)
+    with fresh_database(pg_server) as source, fresh_database(pg_server) as target:
+        assert af.migrate(app, source).success
+        result = af.migrate(source, target, batch_size=4_096, lanes=2, workers=2)
+        assert result.success, result.to_dict()
+        assert result.rows_migrated == 60_000
+        assert_same_database(source, "public", target, "public")

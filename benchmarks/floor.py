@@ -91,16 +91,17 @@ def _baseline(method: Callable[[Job], Any], job: Job) -> float:
 def _client_pieces(source: Path, url: str, run: Run) -> tuple[Any, dict[str, Any]]:
     """Read and convert every table as a default run does; the converted batches."""
     from arrowferry.api import Migration
-    from arrowferry.transfer.reader import batch_rows, read_table
+    from arrowferry.dialects.sqlite.source import SqliteSource
     from arrowferry.transfer.transform import Transformer
 
     plan = Migration(f"sqlite:///{source}", url, dry_run=True).plan()
     options = Migration(f"sqlite:///{source}", url).options
     converted: dict[str, Any] = {}
+    reader = SqliteSource(source, options.batch_size, options.batch_bytes)
     for table in plan.tables:
-        rows = batch_rows(source, table, options.batch_size, options.batch_bytes)
+        rows = reader.batch_rows(table)
         with metered() as read:
-            batches = list(read_table(source, table, rows))
+            batches = list(reader.batches(table, None, rows))
         transform = Transformer(table, "reject", source=source)
         with metered() as convert:
             out = [transform(b) for b in batches]

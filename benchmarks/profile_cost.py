@@ -19,7 +19,7 @@ from pathlib import Path
 
 from arrowferry.api import Migration
 from arrowferry.dialects import sqlite
-from arrowferry.transfer.reader import read_table
+from arrowferry.dialects.sqlite.source import SqliteSource
 
 
 def _median(fn, repeat: int) -> float:
@@ -46,7 +46,10 @@ def main() -> None:
             columns = table.source.column_names
             needed = [c.name for c in table.source.columns if sqlite.needs_profile(c)]
             read = _median(
-                lambda t=table: sum(b.num_rows for b in read_table(args.source, t, 65_536)),
+                lambda t=table: sum(
+                    b.num_rows
+                    for b in SqliteSource(args.source, 65_536, 1 << 40).batches(t, None, 65_536)
+                ),
                 args.repeat,
             )
             full = _median(

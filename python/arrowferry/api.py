@@ -21,7 +21,7 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
-from arrowferry.transfer.pipeline_new import Pipeline
+from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.to_sqlite import SqlitePipeline
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url

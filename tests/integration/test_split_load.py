@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import arrowferry as af
+from arrowferry.dialects.postgresql.target import STAGING_SCHEMA
 from arrowferry.progress import NullReporter
-from arrowferry.transfer.pipeline import STAGING_SCHEMA
 from tests.conftest import make_sqlite, pg_tables, sql
 
 ROWS = 20_000

@@ -1,15 +1,18 @@
-"""Run a plan: create and load tables (in parallel), then finish them in order.
+"""Run a plan, for any pair of databases: load every table, then finish them.
 
-Order of work, as the fastest loaders do it: each table is created and loaded in one
-transaction (a failure leaves no table, never a partial one), then primary keys,
-unique constraints, indexes, checks, foreign keys, identity sequences, views and
-ANALYZE. A finishing statement that the data does not satisfy never fails the run
-after the data is in: a foreign key or check falls back to NOT VALID with a warning.
+One scheduler follows the target's capabilities. A target with many writers
+(PostgreSQL) loads several tables at once, and splits a large table over several
+writer lanes; a target with one writer (SQLite) loads tables one after another, while
+several readers read the next pieces of the table ahead of it. Either way, a table is
+created and loaded in one transaction (a failure leaves no table, never a partial one),
+reading and converting run on prefetch threads beside the writer, the bad-value policy
+and the reject file are the transformer's, and the finishing statements (keys, indexes,
+checks, foreign keys, sequences, views, ANALYZE) run through the one Finisher as the
+target runs them.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -20,47 +23,37 @@ from typing import Any
 
 import pyarrow as pa
 
-from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects.pool import Pool, PooledConnection
-from arrowferry.dialects.postgresql import defaults as pgd
-from arrowferry.dialects.postgresql import dependents as pgdep
-from arrowferry.dialects.postgresql.target import PostgresFinishing
-from arrowferry.dialects.postgresql.write import write_table
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
-from arrowferry.plan import MigrationPlan, Statement, TablePlan
-from arrowferry.plan.defaults import refused_default_warning
+from arrowferry.plan import MigrationPlan, TablePlan
+from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
-from arrowferry.transfer.reader import Chunk, batch_rows, chunks, read_table
 from arrowferry.transfer.rejects import RejectedRow, RejectFile
 from arrowferry.transfer.transform import Transformer
-from arrowferry.urls import Endpoint
+from arrowferry.urls import scrub
 
-# No synchronous_commit=off in loading sessions: each table (or lane) commits once, so
-# it saves one WAL flush per table, and until its commit record is flushed the server
-# sets no hint bits on its rows, so the VACUUM that follows could not mark the pages
-# all-visible (measured: none were, on a table vacuumed right after an async commit).
-# Tables split into parallel COPY lanes are built here, then moved into the target schema.
-STAGING_SCHEMA = "arrowferry_loading"
-# A table is split when it has at least this many batches (smaller ones load in one go).
+# A table is split over writer lanes when it has at least this many batches.
 SPLIT_MIN_BATCHES = 4
-PIECE_ROWS = 262_144  # rows per rowid range a lane reads (fewer when a table has few)
 
 
 class Pipeline:
+    """Loads and finishes the tables of a plan from a source into a target session."""
+
     def __init__(
         self,
         plan: MigrationPlan,
-        source: Path,
-        target: Endpoint,
+        source: Any,
+        target: Any,
         options: MigrationOptions,
         reporter: Reporter,
         result: MigrationResult,
+        *,
+        source_path: Path | None = None,
     ) -> None:
         self.plan = plan
         self.source = source
@@ -68,154 +61,78 @@ class Pipeline:
         self.options = options
         self.reporter = reporter
         self.result = result
+        self.source_path = source_path  # a SQLite source: errors quote a value as stored
         self.failed: set[str] = set(plan.failed)  # tables that could not be planned
-        self.loaded: set[str] = set()
-        self.restore: list[Statement] = []  # foreign keys suspended by a data_only run
-        self.dependents: list[Statement] = []  # what drop_tables' CASCADE took, to re-create
+        self.loaded: list[TablePlan] = []
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.staging: str | None = None  # schema for split loads, once it exists
+        self.many = target.capabilities.writers == "many"
         self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
-        self.connections = Pool(lambda autocommit: pg.connect(target, autocommit=autocommit))
+        self.splitting = False
+        target.warn = self._warn
 
     def run(self) -> None:
         started = time.perf_counter()
-        self._prepare()
-        statements = self._finishing_statements()
-        self.finisher = Finisher(
-            PostgresFinishing(self.target),
-            self.options.parallelism,
+        restore = self.target.prepare(
+            self.plan.tables,
+            self.plan.prepare,
+            drop=self.options.drop_tables,
+            data_only=self.options.data_only,
+        )
+        self.splitting = (
+            self.many
+            and self.options.lane_count > 1
+            and any(self._splittable(t) for t in self.plan.tables)
+            and self.target.allow_lanes(self.reporter.message)
+        )
+        finisher = Finisher(
+            self.target.finishing(lambda: list(self.loaded)),
+            self.options.parallelism if self.many else 1,
             self.reporter,
             self.result.summary,
             self._warn,
             self.result.constraint_issues,
+            on_view=self._view_created,
         )
         self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
+        complete = False
         try:
-            # a table's indexes and keys start building as soon as its load commits
-            self.finisher.add(statements)
-            self._load_all()
+            # on a target with many writers, a table's indexes and keys start building as
+            # soon as its load commits
+            finisher.add(self.target.statements(self.plan, self.options, restore))
+            self._load_all(finisher)
+            complete = True
         finally:
-            self._drop_staging()
-            self.connections.close()
             loaded = time.perf_counter()
             self.result.phases["load"] = loaded - started
-            # finish what did load, even when the run stopped on an error
-            self.reporter.phase("building keys, indexes and constraints")
-            self.finisher.loading_done(self.failed)
-            views = [s for s in statements if s.kind == "view"] if not self.stop.is_set() else []
-            self.finisher.close(views + [s for s in self.dependents if s.kind == "view"])
-            self.result.phases["finish"] = time.perf_counter() - loaded
-
-    def _finishing_statements(self) -> list[Statement]:
-        """What runs after the loads, largest tables first (views keep their order)."""
-        if self.options.data_only:
-            kinds = {"vacuum", "sequence", "analyze"}
-            todo = [s for s in self.plan.finish if s.kind in kinds] + self.restore
-        else:
-            todo = list(self.plan.finish)
-        todo += [s for s in self.dependents if s.kind == "foreign_key"]
-        rows = {t.name: t.rows for t in self.plan.tables}
-        todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable sort
-        return todo
-
-    # --- phases -------------------------------------------------------------------------
-
-    def _prepare(self) -> None:
-        schema = self.options.target_schema
-        with self._connection(autocommit=False) as conn:
-            if schema != "public":
-                pg.execute(conn, pg.create_schema_sql(schema))
-            if self.options.drop_tables and not self.options.data_only:
-                self._keep_dependents(conn)
-                for table in self.plan.tables:
-                    pg.execute(conn, pg.drop_table_sql(schema, table.name))
-            if self.options.data_only:
-                self._suspend_foreign_keys(conn)
-            conn.commit()
-        self._create_staging()
-
-    def _keep_dependents(self, conn: Any) -> None:
-        """What DROP ... CASCADE takes from the rest of the target (other tables' foreign
-        keys, views) is re-created once the new rows are in, and said: a key the new rows
-        violate comes back NOT VALID, a view that no longer fits is named."""
-        names = [t.name for t in self.plan.tables]
-        for dep in pgdep.dependents(conn, self.options.target_schema, names):
-            self._warn(
-                f"drop_tables: {dep.label} depends on a replaced table; it is dropped with it "
-                "and re-created after the load"
-            )
-            name = (
-                f"{dep.name} of {dep.schema}.{dep.table}" if dep.kind == "foreign_key" else dep.name
-            )
-            self.dependents.append(
-                Statement(
-                    "foreign_key" if dep.kind == "foreign_key" else "view",
-                    dep.create_sql(),
-                    None,  # after every table: re-created whichever tables loaded
-                    name,
-                    fallback_sql=dep.create_sql(valid=False) if dep.kind == "foreign_key" else None,
-                    fallback_note="the new rows violate it",
+            try:
+                # finish what did load, even when the run stopped on an error
+                self.reporter.phase("building keys, indexes and constraints")
+                finisher.add(
+                    self.target.statements_after(self.plan, self.loaded, self.options, self.result)
                 )
-            )
+                finisher.loading_done(self.failed)
+                stopped = self.stop.is_set()
+                finisher.close(self.target.views(self.plan, self.options, restore, stopped=stopped))
+            finally:
+                self.source.close()
+                note = self.target.close(complete=complete and not self.stop.is_set())
+                self.result.phases["finish"] = time.perf_counter() - loaded
+        if note is not None:
+            self.result.warnings.append(note)
 
-    def _create_staging(self) -> None:
-        """The schema split tables are loaded in; without it (no CREATE right) none is split."""
-        if self.options.lane_count < 2 or not any(self._splittable(t) for t in self.plan.tables):
+    # --- scheduling -------------------------------------------------------------------
+
+    def _load_all(self, finisher: Any) -> None:
+        if not self.many:  # one writer: one table after another, in plan order
+            for table in self.plan.tables:
+                self._load_one(table, finisher)
             return
-        try:
-            with self._connection(autocommit=True) as conn:
-                pg.execute(conn, pg.create_schema_sql(STAGING_SCHEMA))
-        except Exception as err:
-            self.reporter.message(
-                f"large tables load over one connection: schema {STAGING_SCHEMA!r} could not be "
-                f"created ({pg.driver_message(err, self.target)})"
-            )
-            return
-        self.staging = STAGING_SCHEMA
-
-    def _splittable(self, table: TablePlan) -> bool:
-        """Only a large table this run creates is split: its lanes commit separately."""
-        if self.options.schema_only or self.options.data_only:
-            return False
-        return table.rows >= SPLIT_MIN_BATCHES * self.options.batch_size
-
-    def _drop_staging(self) -> None:
-        """Remove the staging schema when empty (a table left there would be a bug: keep it)."""
-        if self.staging is None:
-            return
-        with contextlib.suppress(Exception), self._connection(autocommit=True) as conn:
-            pg.execute(conn, pg.drop_empty_schema_sql(self.staging))
-
-    def _suspend_foreign_keys(self, conn: Any) -> None:
-        """Appending into tables with live foreign keys fails on load order (and on cycles).
-
-        The keys touching the loaded tables are dropped in the same transaction that
-        starts the run and re-created, validated, once the rows are in; one the data
-        violates comes back NOT VALID with a warning.
-        """
-        names = [t.name for t in self.plan.tables]
-        schema = self.options.target_schema
-        for table, name, definition in pg.foreign_keys_touching(conn, schema, names):
-            pg.execute(conn, pg.drop_constraint_sql(schema, table, name))
-            self.restore.append(
-                Statement(
-                    "foreign_key",
-                    pg.add_constraint_sql(schema, table, name, definition),
-                    None,  # always restored, whichever tables loaded
-                    name,
-                    fallback_sql=pg.add_constraint_sql(
-                        schema, table, name, definition + " NOT VALID"
-                    ),
-                )
-            )
-
-    def _load_all(self) -> None:
         tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
         workers = min(self.options.parallelism, max(1, len(tables)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:
             futures: dict[Future[None], TablePlan] = {
-                pool.submit(self._load_one, t): t for t in tables
+                pool.submit(self._load_one, t, finisher): t for t in tables
             }
             pending = set(futures)
             while pending:
@@ -225,7 +142,30 @@ class Pipeline:
                     if error is not None:
                         raise error
 
-    def _load_one(self, table: TablePlan) -> None:
+    def _splittable(self, table: TablePlan) -> bool:
+        """Only a large table this run creates is split: its lanes commit separately."""
+        if self.options.schema_only or self.options.data_only:
+            return False
+        return table.rows >= SPLIT_MIN_BATCHES * self.options.batch_size
+
+    def _extra_lanes(self, table: TablePlan) -> int:
+        """Writer lanes beyond its own that a large table may take now, from the run's spares.
+
+        Every table loads on at least one connection; the ``lanes - 1`` spare ones go to
+        whichever large table starts while they are free (the largest table starts
+        first). So the run never holds more than ``workers + lanes - 1`` streams, and its
+        memory does not grow when a second table becomes large enough to split.
+        """
+        if not self.splitting or not self._splittable(table):
+            return 0
+        extra = 0
+        while extra < self.options.lane_count - 1 and self.spare_lanes.acquire(blocking=False):
+            extra += 1
+        return extra
+
+    # --- one table ----------------------------------------------------------------------
+
+    def _load_one(self, table: TablePlan, finisher: Any) -> None:
         if self.stop.is_set():
             with self.lock:
                 self.result.table_not_attempted(table.name)
@@ -237,36 +177,29 @@ class Pipeline:
             self._table_failed(table, err.message, start)
             return
         except Exception as err:
-            self._table_failed(table, pg.driver_message(err, self.target), start)
+            self._table_failed(table, self._message(table, err), start)
             return
         seconds = time.perf_counter() - start
-        rows = loaded.rows
         with self.lock:
-            self.loaded.add(table.name)
+            self.loaded.append(loaded.table)
+            created = not self.options.data_only
             self.result.table_loaded(
-                TableResult(table.name, rows, seconds, loaded.rows_read, loaded.rows_rejected),
-                created=not self.options.data_only,
+                TableResult(
+                    table.name, loaded.rows, seconds, loaded.rows_read, loaded.rows_rejected
+                ),
+                created=created,
             )
+            if created and not self.target.capabilities.constraints_after_load:
+                # the primary key was made with the table (counted as it is where added)
+                self.result.summary.constraints_applied += table.source.primary_key is not None
             self._account(loaded)
-        self.reporter.table_finished(table.name, rows, seconds, True)
-        self.finisher.table_loaded(table.name)
+        self.reporter.table_finished(table.name, loaded.rows, seconds, True)
+        finisher.table_loaded(table.name)
 
-    def _account(self, loaded: Loaded) -> None:
-        """Rejected, nulled and cleaned values into the result, and the table's ledger."""
-        transform, table = loaded.transform, loaded.table
-        if transform is None:
-            return
-        self.result.values_accounted(
-            table.name,
-            self.options.on_bad_value,
-            [(col, transform.conversion_name(col.target)) for col in table.columns],
-            transform.bad_counts,
-            transform.cleaned,
-            str(loaded.reject_file) if loaded.reject_file is not None else None,
-            transform.interpreted,
-        )
-        said = warnings_for(table.source.name, transform.interpreted, transform.examples)
-        self.result.warnings.extend(said)
+    def _message(self, table: TablePlan, err: Exception) -> str:
+        """A driver error, worded by the side it came from, without any password."""
+        owner = self.target if self.target.owns(err) else self.source
+        return scrub(str(owner.message(err)), self.source.endpoint, self.target.endpoint)
 
     def _load_with_retries(self, table: TablePlan) -> Loaded:
         """Load a table; when the fast path meets dirty data, roll back and retry exactly.
@@ -308,194 +241,160 @@ class Pipeline:
     def _load_once(self, table: TablePlan) -> Loaded:
         loaded = Loaded(table)
         if not self.options.schema_only:
-            pk = table.source.primary_key
             loaded.rejects = RejectFile(
                 Path(self.options.reject_dir),
                 table.name,
-                self.source,
+                self.source_path,
                 table.source.name,
-                pk.columns if pk is not None else (),
+                table.key or _primary_key(table),
             )
+        extra = self._extra_lanes(table)
         try:
-            if not self.options.schema_only:
-                loaded.batch_rows = batch_rows(
-                    self.source, table, self.options.batch_size, self.options.batch_bytes
-                )
-            extra = self._extra_lanes(loaded)
+            writers = 1 + extra
+            readers = 1 if writers > 1 else self.source.readers_per_writer
+            takes_rows = table.native is None or table.native.copy_rows
+            if not self.options.schema_only and takes_rows:
+                loaded.batch_rows = self.source.batch_rows(table)
+                pieces = self.source.pieces(table, writers * readers, loaded.batch_rows)
+            else:
+                pieces = []
+            writers = max(1, min(writers, len(pieces)))
+            load = self.target.table_load(table, writers, create=not self.options.data_only)
             try:
-                pieces: list[Chunk] = self._pieces(loaded, 1 + extra) if extra else [None]
-                if len(pieces) > 1:
-                    self._load_in_lanes(loaded, pieces, 1 + extra)
+                transforms = [self._transformer(table) for _ in range(writers)]
+                loaded.transform, loaded.transforms = transforms[0], transforms
+                if writers == 1:
+                    loaded.rows = self._lane(load, loaded, transforms[0], pieces, readers)
                 else:
-                    self._load_in_one(loaded)
+                    loaded.rows = self._lanes(load, loaded, transforms, pieces)
+                load.complete()
+            except BaseException:
+                load.abort()
+                raise
             finally:
-                for _ in range(extra):
-                    self.spare_lanes.release()
+                for other in (loaded.transforms or [])[1:]:
+                    loaded.transforms[0].absorb(other)  # type: ignore[index]
         except BaseException:
             if loaded.rejects is not None:
                 loaded.rejects.discard()
             raise
+        finally:
+            for _ in range(extra):
+                self.spare_lanes.release()
         if loaded.rejects is not None:
             loaded.reject_file = loaded.rejects.commit()
         return loaded
 
-    def _extra_lanes(self, loaded: Loaded) -> int:
-        """Lanes beyond its own that a large table may take now, from the run's spares.
-
-        Every table loads on at least one connection; the ``lanes - 1`` spare ones go to
-        whichever large table starts while they are free (the largest table starts
-        first). So the run never holds more than ``workers + lanes - 1`` streams, and its
-        memory does not grow when a second table becomes large enough to split.
-        Only a table this run creates is split (its lanes commit separately, so the
-        table is built in the staging schema and moved into place once all are in).
-        """
-        if self.staging is None or not self._splittable(loaded.table):
-            return 0
-        extra = 0
-        while extra < self.options.lane_count - 1 and self.spare_lanes.acquire(blocking=False):
-            extra += 1
-        return extra
-
-    def _pieces(self, loaded: Loaded, lanes: int) -> list[Chunk]:
-        """Rowid ranges for ``lanes`` parallel COPY streams, or one piece: the whole table."""
-        table = loaded.table
-        # Pieces of several batches: lanes append to the heap side by side, so the finer
-        # the pieces, the less the heap keeps the source's order, and the slower the
-        # index sorts (measured: ~1 s more on 2M rows with 25k-row pieces than 256k).
-        per_piece = max(loaded.batch_rows, min(PIECE_ROWS, -(-table.rows // (2 * lanes))))
-        return chunks(self.source, table, per_piece, lanes)
-
-    def _load_in_one(self, loaded: Loaded) -> None:
-        """Create and load in one transaction: a failure leaves no table, and with
-        wal_level=minimal the COPY into a table created in the same transaction skips WAL."""
-        table = loaded.table
-        with self._connection(autocommit=False) as conn:
-            try:
-                if not self.options.data_only:
-                    self._create(conn, table)
-                if not self.options.schema_only:
-                    loaded.transform = self._transformer(table)
-                    loaded.rows = self._copy(conn, loaded, loaded.transform, [None], table.schema)
-                conn.commit()
-            except BaseException:
-                _rollback(conn)
-                raise
-
-    def _load_in_lanes(self, loaded: Loaded, pieces: list[Chunk], lanes: int) -> None:
-        """Load a large table over several connections at once, each COPY a lane of pieces.
-
-        The server parses each COPY stream on one core, and the driver encodes a batch
-        before it sends it, so one stream leaves the server waiting; several keep it busy.
-        The table is created (committed) in the staging schema, the lanes commit one by
-        one, and only when all are in is it moved into the target schema: a failure drops
-        it, and a crash leaves it in the staging schema, never looking complete.
-        """
-        table = loaded.table
-        assert self.staging is not None  # only split once the staging schema exists
-        staging = replace(table, schema=self.staging)
-        lanes = min(lanes, len(pieces))
-        with self._connection(autocommit=True) as conn:
-            pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
-            self._create(conn, staging)
-        transforms = [self._transformer(table) for _ in range(lanes)]
-        loaded.transform = transforms[0]
+    def _lanes(
+        self, load: Any, loaded: Loaded, transforms: list[Transformer], pieces: list[Any]
+    ) -> int:
+        """Several writer lanes at once, each taking every n-th piece (the target builds
+        the table aside and moves it into place once all lanes are in)."""
+        lanes = len(transforms)
         cancel = threading.Event()
 
         def lane(k: int) -> int:
-            with self._connection(autocommit=False) as conn:
-                try:
-                    rows = self._copy(
-                        conn, loaded, transforms[k], pieces[k::lanes], staging.schema, cancel
+            try:
+                return self._lane(load, loaded, transforms[k], pieces[k::lanes], 1, cancel)
+            except BaseException:
+                cancel.set()
+                raise
+
+        name = f"arrowferry-{loaded.table.name}"
+        with ThreadPoolExecutor(lanes, thread_name_prefix=name) as pool:
+            futures = [pool.submit(lane, k) for k in range(lanes)]
+            wait(futures)
+        errors = [e for e in (f.exception() for f in futures) if e is not None]
+        if errors:  # the lane that failed first is the one that was not cancelled
+            raise next((e for e in errors if not isinstance(e, _Cancelled)), errors[0])
+        read = sum(t.rows_read for t in transforms)
+        if read != loaded.table.rows:  # the ranges must cover the table exactly once
+            raise TransferError(
+                f"table {loaded.table.name!r}: read {read} rows in key ranges, but the table "
+                f"has {loaded.table.rows}; was the source changed during the run?",
+                table=loaded.table.name,
+            )
+        return sum(f.result() for f in futures)
+
+    def _lane(
+        self,
+        load: Any,
+        loaded: Loaded,
+        transform: Transformer,
+        pieces: list[Any],
+        readers: int,
+        cancel: threading.Event | None = None,
+    ) -> int:
+        """One writer in one transaction: its pieces read and converted on ``readers``
+        prefetch threads, handed over in piece order (rows arrive in key order)."""
+        table, rejects = loaded.table, loaded.rejects
+        with load.lane() as ingest:
+            if not pieces:  # schema_only: the table is made, nothing is read
+                return 0
+            readers = max(1, min(readers, len(pieces)))
+
+            def convert(piece: Any) -> Iterator[tuple[pa.RecordBatch, list[RejectedRow]] | None]:
+                for batch in self.source.batches(table, piece, loaded.batch_rows):
+                    if cancel is not None and cancel.is_set():
+                        raise _Cancelled(table.name)
+                    out = transform(batch)
+                    rejected = list(transform.rejected)
+                    transform.rejected.clear()
+                    yield out, rejected
+                yield None  # the end of this piece
+
+            fetchers = [Prefetch(pieces[k::readers], convert) for k in range(readers)]
+
+            def batches() -> Iterator[pa.RecordBatch]:
+                streams = [iter(f) for f in fetchers]
+                for i in range(len(pieces)):
+                    for item in streams[i % readers]:
+                        if item is None:
+                            break
+                        batch, rejected = item
+                        if rejected and rejects is not None:
+                            rejects.write(rejected, table.rowid)
+                        yield batch
+
+            try:
+                return int(
+                    ingest(
+                        transform.schema,
+                        batches(),
+                        lambda n: self.reporter.advance(table.name, n),
                     )
-                    conn.commit()
-                    return rows
-                except BaseException:
-                    cancel.set()
-                    _rollback(conn)
-                    raise
-
-        try:
-            with ThreadPoolExecutor(lanes, thread_name_prefix=f"arrowferry-{table.name}") as pool:
-                futures = [pool.submit(lane, k) for k in range(lanes)]
-                wait(futures)
-            errors = [e for e in (f.exception() for f in futures) if e is not None]
-            if errors:  # the lane that failed first is the one that was not cancelled
-                raise next((e for e in errors if not isinstance(e, _Cancelled)), errors[0])
-            read = sum(t.rows_read for t in transforms)
-            if read != table.rows:  # the ranges must cover the table exactly once
-                raise TransferError(
-                    f"table {table.name!r}: read {read} rows in rowid ranges, but the table has "
-                    f"{table.rows}; was the source changed during the run?",
-                    table=table.name,
                 )
-            loaded.rows = sum(f.result() for f in futures)
-            with self._connection(autocommit=True) as conn:
-                pg.execute(conn, pg.set_schema_sql(staging.schema, table.name, table.schema))
-        except BaseException:
-            # the cleanup must not hide why the load failed
-            with contextlib.suppress(Exception), self._connection(autocommit=True) as conn:
-                pg.execute(conn, pg.drop_table_sql(staging.schema, table.name))
-            raise
-        finally:
-            for other in transforms[1:]:
-                transforms[0].absorb(other)
-
-    def _create(self, conn: Any, table: TablePlan) -> None:
-        """CREATE TABLE; a default the server refuses costs that default, not the table."""
-        with self._connection(autocommit=True) as trial:
-            refused = pgd.refused_defaults(trial, table.target, table.defaults)
-        kept = {c: d for c, d in table.defaults.items() if c not in refused}
-        pg.execute(conn, pg.create_table_sql(table.schema, table.target, kept))
-        for column, message in refused.items():
-            text = refused_default_warning(table, column, message)
-            if text not in self.result.warnings:  # a retried load meets it again
-                self._warn(text)
+            finally:
+                for fetcher in fetchers:
+                    fetcher.close()
 
     def _transformer(self, table: TablePlan) -> Transformer:
+        if table.native is not None:
+            return Passthrough(table)  # type: ignore[return-value]
         return Transformer(
             table,
             self.options.on_bad_value,
             replace_invalid_utf8=self.options.replace_invalid_utf8,
             strip_nul=self.options.strip_nul,
-            source=self.source,
+            source=self.source_path,
         )
 
-    def _copy(
-        self,
-        conn: Any,
-        loaded: Loaded,
-        transform: Transformer,
-        pieces: list[Chunk],
-        schema: str,
-        cancel: threading.Event | None = None,
-    ) -> int:
-        """COPY ``pieces`` of the table in order, read and converted on a prefetch thread."""
-        table, rejects = loaded.table, loaded.rejects
-
-        def convert(piece: Chunk) -> Iterator[tuple[pa.RecordBatch, list[RejectedRow]]]:
-            for batch in read_table(self.source, table, loaded.batch_rows, piece):
-                if cancel is not None and cancel.is_set():
-                    raise _Cancelled(table.name)
-                out = transform(batch)
-                rejected = list(transform.rejected)
-                transform.rejected.clear()
-                yield out, rejected
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            for batch, rejected in Prefetch(pieces, convert):
-                if rejected and rejects is not None:
-                    rejects.write(rejected, table.rowid)
-                yield batch
-
-        return write_table(
-            conn,
-            schema,
+    def _account(self, loaded: Loaded) -> None:
+        """Rejected, nulled and cleaned values into the result, and the table's ledger."""
+        transform, table = loaded.transform, loaded.table
+        if transform is None:
+            return
+        self.result.values_accounted(
             table.name,
-            transform.schema,
-            batches(),
-            on_batch=lambda n: self.reporter.advance(table.name, n),
-            staged=[c.target for c in table.columns if c.decimal_as_text],
+            self.options.on_bad_value,
+            [(col, transform.conversion_name(col.target)) for col in table.columns],
+            transform.bad_counts,
+            transform.cleaned,
+            str(loaded.reject_file) if loaded.reject_file is not None else None,
+            transform.interpreted,
         )
+        said = warnings_for(table.source.name, transform.interpreted, transform.examples)
+        self.result.warnings.extend(said)
 
     def _table_failed(self, table: TablePlan, message: str, start: float) -> None:
         fatal = not self.options.continue_on_error
@@ -506,13 +405,53 @@ class Pipeline:
             self.stop.set()
         self.reporter.table_finished(table.name, 0, time.perf_counter() - start, False)
 
+    def _view_created(self, name: str) -> None:
+        notes = self.plan.inexact_views.get(name)
+        if notes:
+            with self.lock:
+                self.result.ledger.append(view_ledger(name, notes))
+
     def _warn(self, text: str) -> None:
+        """Say it once (several tables, lanes or retries may meet the same thing)."""
         with self.lock:
+            if text in self.result.warnings:
+                return
             self.result.warnings.append(text)
         self.reporter.message(text)
 
-    def _connection(self, *, autocommit: bool) -> PooledConnection:
-        return PooledConnection(self.connections, autocommit)
+
+class Passthrough:
+    """A copy between databases of one dialect: every value goes as it is stored, so
+    there is nothing to convert and no bad value (the counters stay at zero)."""
+
+    schema = None  # the batches say their own types
+
+    def __init__(self, table: TablePlan) -> None:
+        self.table = table
+        self.rows_read = 0
+        self.rejected: list[RejectedRow] = []
+        self.bad_counts: dict[str, int] = {}
+        self.cleaned: dict[str, int] = {}
+        self.interpreted: dict[str, dict[str, int]] = {}
+        self.examples: dict[str, list[Any]] = {}
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        self.rows_read += batch.num_rows
+        if not self.table.native.rename_batches:
+            return batch
+        return batch.rename_columns([c.target for c in self.table.columns])
+
+    def absorb(self, other: Passthrough) -> None:
+        self.rows_read += other.rows_read
+        other.rows_read = 0
+
+    def conversion_name(self, target: str) -> str:
+        return "copied as stored"
+
+
+def _primary_key(table: TablePlan) -> tuple[str, ...]:
+    pk = table.source.primary_key
+    return pk.columns if pk is not None else ()
 
 
 class _Cancelled(TransferError):
@@ -520,12 +459,6 @@ class _Cancelled(TransferError):
 
     def __init__(self, table: str) -> None:
         super().__init__(f"table {table!r}: stopped, another lane failed", table=table)
-
-
-def _rollback(conn: Any) -> None:
-    """After a failed COPY the session may still be inside it, holding its lock (driver-traps.md C4)."""
-    with contextlib.suppress(Exception):
-        conn.rollback()
 
 
 @dataclass
@@ -536,6 +469,7 @@ class Loaded:
     rows: int = 0
     batch_rows: int = 1
     transform: Transformer | None = None
+    transforms: list[Transformer] | None = None
     rejects: RejectFile | None = None
     reject_file: Path | None = None
 

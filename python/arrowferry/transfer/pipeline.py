@@ -199,7 +199,8 @@ class Pipeline:
     def _message(self, table: TablePlan, err: Exception) -> str:
         """A driver error, worded by the side it came from, without any password."""
         owner = self.target if self.target.owns(err) else self.source
-        return scrub(str(owner.message(err)), self.source.endpoint, self.target.endpoint)
+        text = scrub(str(owner.message(err)), self.source.endpoint, self.target.endpoint)
+        return f"table {table.name!r}: {text}"
 
     def _load_with_retries(self, table: TablePlan) -> Loaded:
         """Load a table; when the fast path meets dirty data, roll back and retry exactly.

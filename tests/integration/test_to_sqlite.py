@@ -308,11 +308,10 @@ def test_nan_as_null_and_fail(with_nan: str, tmp_path: Path) -> None:
 
 
 def test_fail_raises_a_typed_error_from_the_converter(with_nan: str) -> None:
-    from arrowferry.options import MigrationOptions
-    from arrowferry.transfer.sqlite_convert import TableConverter
+    from arrowferry.transfer.transform import Transformer
 
     plan = af.Migration(with_nan, "unused.db", dry_run=True).plan()
-    converter = TableConverter(plan.tables[0], MigrationOptions(on_bad_value="fail"))  # type: ignore[arg-type]
+    converter = Transformer(plan.tables[0], "fail")
     import pyarrow as pa
 
     batch = pa.record_batch(

@@ -475,10 +475,7 @@ class Pipeline:
             for batch in read_table(self.source, table, loaded.batch_rows, piece):
                 if cancel is not None and cancel.is_set():
                     raise _Cancelled(table.name)
-                out = transform(batch)
-                rejected = list(transform.rejected)
-                transform.rejected.clear()
-                yield out, rejected
+                yield transform.convert(batch)
 
         def batches() -> Iterator[pa.RecordBatch]:
             for batch, rejected in Prefetch(pieces, convert):
@@ -486,6 +483,7 @@ class Pipeline:
                     rejects.write(rejected, table.rowid)
                 yield batch
 
+        assert transform.schema is not None  # every kernel here says what it writes
         return write_table(
             conn,
             schema,

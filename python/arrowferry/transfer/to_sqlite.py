@@ -36,7 +36,7 @@ from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import RejectFile
-from arrowferry.transfer.sqlite_convert import ConvertedBatch, TableConverter
+from arrowferry.transfer.transform import Transformed, Transformer
 from arrowferry.transfer.writer import Capturing
 from arrowferry.urls import Endpoint
 from arrowferry.wording import noun, plural
@@ -125,7 +125,7 @@ class SqlitePipeline:
         rejects = RejectFile(
             Path(self.options.reject_dir), table.name, None, table.source.name, table.key
         )
-        converter = TableConverter(table, self.options)
+        converter = _transformer(table, self.options)
         try:
             sqlw.execute(conn, "BEGIN")
             if not self.options.data_only:
@@ -175,15 +175,15 @@ class SqlitePipeline:
         conn: Any,
         src: Any,
         table: SqliteTablePlan,
-        converter: TableConverter,
+        converter: Transformer,
         rejects: RejectFile,
     ) -> int:
         pieces = self._pieces(src, table)
         readers = self._readers(src, len(pieces))
         lanes = len(readers)
 
-        def work_on(reader: Any) -> Callable[[KeyRange], Iterator[ConvertedBatch | None]]:
-            def work(piece: KeyRange) -> Iterator[ConvertedBatch | None]:
+        def work_on(reader: Any) -> Callable[[KeyRange], Iterator[Transformed | None]]:
+            def work(piece: KeyRange) -> Iterator[Transformed | None]:
                 sql = pgread.select_sql(
                     self.options.source_schema,
                     table.source.name,
@@ -193,14 +193,14 @@ class SqlitePipeline:
                     key_range=piece,
                 )
                 for batch in pgread.read_batches(reader, sql, self.options.batch_bytes):
-                    yield converter(batch)
+                    yield converter.convert(batch)
                 yield None  # the end of this piece
 
             return work
 
         fetchers = [Prefetch(pieces[k::lanes], work_on(readers[k])) for k in range(lanes)]
 
-        def in_order() -> Iterator[ConvertedBatch]:
+        def in_order() -> Iterator[Transformed]:
             """Pieces in key order, whichever lane read them, so rowids arrive ascending."""
             streams = [iter(f) for f in fetchers]
             for i in range(len(pieces)):
@@ -214,12 +214,12 @@ class SqlitePipeline:
 
         def stream() -> Iterator[pa.RecordBatch]:
             nonlocal written
-            for item in batches:
-                if item.rejected:
-                    rejects.write(item.rejected, None)
-                written += item.data.num_rows
-                self.reporter.advance(table.name, item.data.num_rows)
-                yield item.data
+            for data, rejected in batches:
+                if rejected:
+                    rejects.write(rejected, None)
+                written += data.num_rows
+                self.reporter.advance(table.name, data.num_rows)
+                yield data
 
         capture = Capturing(stream())
         iterator = iter(capture)
@@ -422,6 +422,13 @@ class SqlitePipeline:
     def _warn(self, text: str) -> None:
         self.result.warnings.append(text)
         self.reporter.message(text)
+
+
+def _transformer(table: SqliteTablePlan, options: MigrationOptions) -> Transformer:
+    """One transformer for the table, shared by its lanes."""
+    return Transformer(
+        table, options.on_bad_value, writable=sqlw.WRITABLE.__contains__, target_name="SQLite"
+    )
 
 
 def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:

@@ -22,7 +22,6 @@ from arrowferry.plan import MigrationPlan, plan_migration
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
-from arrowferry.transfer.to_sqlite import SqlitePipeline
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
@@ -191,12 +190,6 @@ class Migration:
     def _transfer(self, plan: MigrationPlan, target: Endpoint, result: MigrationResult) -> None:
         """Run the plan: the source's dialect reads, the target's writes, one pipeline."""
         source_dialect, target_dialect = dialect_for(self.source), dialect_for(target)
-        if source_dialect.name == "postgresql" and target_dialect.name == "sqlite":
-            # (issue 12) moves onto the one pipeline with the one transformer
-            SqlitePipeline(
-                plan, self.source, target.path, self.options, self.reporter, result
-            ).run()
-            return
         one_writer = target_dialect.capabilities.writers == "one"
         readers = self.options.lanes or max(1, self.options.parallelism - 1) if one_writer else 1
         source = source_dialect.open_source(self.source, self.options, readers_per_writer=readers)

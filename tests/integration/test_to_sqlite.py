@@ -308,11 +308,10 @@ def test_nan_as_null_and_fail(with_nan: str, tmp_path: Path) -> None:
 
 
 def test_fail_raises_a_typed_error_from_the_converter(with_nan: str) -> None:
-    from arrowferry.options import MigrationOptions
-    from arrowferry.transfer.sqlite_convert import TableConverter
+    from arrowferry.transfer.transform import Transformer
 
     plan = af.Migration(with_nan, "unused.db", dry_run=True).plan()
-    converter = TableConverter(plan.tables[0], MigrationOptions(on_bad_value="fail"))  # type: ignore[arg-type]
+    converter = Transformer(plan.tables[0], "fail")
     import pyarrow as pa
 
     batch = pa.record_batch(
@@ -508,10 +507,10 @@ def test_large_tables_read_in_parallel_key_ranges(
 ) -> None:
     """Lanes read key ranges in one shared snapshot; SQLite gets them in key order:
     every row once, the same file as one reader, rejects complete and in order."""
-    from arrowferry.transfer import to_sqlite
+    from arrowferry.dialects.postgresql import source
 
-    monkeypatch.setattr(to_sqlite, "PIECE_ROWS", 1_000)
-    monkeypatch.setattr(to_sqlite, "SPLIT_MIN_ROWS", 2_000)
+    monkeypatch.setattr(source, "PIECE_ROWS", 1_000)
+    monkeypatch.setattr(source, "SPLIT_MIN_ROWS", 2_000)
     sql(pg_url, "CREATE TABLE t (id bigint PRIMARY KEY, v text, x float8)")
     sql(
         pg_url,

@@ -325,3 +325,18 @@ def test_wide_decimals_take_ascii_digits_only() -> None:
         decimal_digits=76,
     )
     assert bad == [True, False, True] and values[0] is None and values[2] is None
+
+
+def test_trailing_zeros_of_a_fraction_are_no_digits_to_lose() -> None:
+    """Found by the fast-path agreement property: '...641950' has 25 fraction digits but
+    only 24 that matter, so it fits scale 24 exactly and is not a bad value."""
+    from arrowferry.convert.numeric import to_decimal
+
+    conv = to_decimal(pl.col("c"), "text", 24, rounds_later=True, digits=38, limit=(18, 4))
+    assert conv.bad is not None
+    frame = pl.DataFrame({"c": ["0.0939961326134588297641950", "1.50"]})
+    out = frame.select(conv.value.cast(pl.String).alias("v"), conv.bad.alias("bad"))
+    assert out.to_dicts() == [
+        {"v": "0.093996132613458829764195", "bad": False},
+        {"v": "1.500000000000000000000000", "bad": False},
+    ]

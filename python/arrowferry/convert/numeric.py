@@ -112,7 +112,9 @@ def to_decimal(
         return _exact_decimal(c, text, scale, digits, rounds_later, limit, as_text)
     parts = text.str.extract_groups(_NUMBER_PARTS)
     exponent = parts.struct.field("exp").cast(pl.Int64, strict=False).fill_null(0)
-    fraction_digits = (parts.struct.field("frac").str.len_chars() - exponent).clip(lower_bound=0)
+    # trailing zeros of the fraction are no digits to lose ('0.50' fits scale 1)
+    fraction = parts.struct.field("frac").str.strip_chars_end("0")
+    fraction_digits = (fraction.str.len_chars() - exponent).clip(lower_bound=0)
     # Polars rounds what does not fit the scale. Harmless when the server rounds again to
     # far fewer digits and the value has at most 17 significant digits (see plan), a
     # silent change otherwise.

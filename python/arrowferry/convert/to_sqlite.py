@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 import polars as pl
@@ -28,6 +28,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrowferry import decimals
+from arrowferry.convert import column
+from arrowferry.convert.remedies import sqlite_remedy
 
 Kernel = Literal["same", "integer", "float64", "float32", "utc_text", "numeric_text", "text"]
 
@@ -167,3 +169,44 @@ def representation_changes(kind: str, array: pa.Array) -> dict[str, np.ndarray]:
         flags = pc.fill_null(pc.match_substring_regex(array, _UNREADABLE_DATE), False)
         return {"unreadable_date": np.asarray(flags.to_numpy(zero_copy_only=False), dtype=bool)}
     return {}
+
+
+class SqliteColumn:
+    """The kernel of one PostgreSQL column into SQLite: ``kernel`` on the values, a
+    DECIMAL(p,s) chosen by a type mapping held to its size (``limit``), and the values
+    whose representation SQLite changes, counted for the ledger."""
+
+    stored_as = ""
+
+    def __init__(
+        self,
+        read: column.Reader,
+        *,
+        table: str,
+        source: str,
+        target: str,
+        nullable: bool,
+        kind: str,
+        kernel: Kernel,
+        limit: tuple[int, int] | None,
+        not_storable: str,
+    ) -> None:
+        self.read = read
+        self.source, self.target, self.nullable = source, target, nullable
+        self.kind, self.kernel, self.limit = kind, kernel, limit
+        self.name: str = kernel
+        self.output_type = OUTPUT_TYPES[kernel]
+        self.why_bad = not_storable + sqlite_remedy(table, source, kernel)
+
+    def convert(self, read: column.Read) -> column.Converted:
+        converted = convert(self.kernel, read.values)
+        bad = converted.bad
+        if self.limit is not None:
+            over = over_limit(read.values, *self.limit)
+            if over is not None:
+                bad = over if bad is None else bad | over
+        why = representation_changes(self.kind, read.values)
+        return column.Converted(converted.array, bad, why)
+
+    def reason(self, value: Any, because: str | None) -> str:
+        return self.why_bad

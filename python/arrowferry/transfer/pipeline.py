@@ -338,10 +338,7 @@ class Pipeline:
                 for batch in self.source.batches(table, piece, loaded.batch_rows):
                     if cancel is not None and cancel.is_set():
                         raise _Cancelled(table.name)
-                    out = transform(batch)
-                    rejected = list(transform.rejected)
-                    transform.rejected.clear()
-                    yield out, rejected
+                    yield transform.convert(batch)
                 yield None  # the end of this piece
 
             fetchers = [Prefetch(pieces[k::readers], convert) for k in range(readers)]
@@ -378,6 +375,8 @@ class Pipeline:
             replace_invalid_utf8=self.options.replace_invalid_utf8,
             strip_nul=self.options.strip_nul,
             source=self.source_path,
+            writable=self.target.writable,
+            target_name=self.target.name,
         )
 
     def _account(self, loaded: Loaded) -> None:
@@ -430,17 +429,16 @@ class Passthrough:
     def __init__(self, table: TablePlan) -> None:
         self.table = table
         self.rows_read = 0
-        self.rejected: list[RejectedRow] = []
         self.bad_counts: dict[str, int] = {}
         self.cleaned: dict[str, int] = {}
         self.interpreted: dict[str, dict[str, int]] = {}
         self.examples: dict[str, list[Any]] = {}
 
-    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+    def convert(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, list[RejectedRow]]:
         self.rows_read += batch.num_rows
         if not self.table.native.rename_batches:
-            return batch
-        return batch.rename_columns([c.target for c in self.table.columns])
+            return batch, []
+        return batch.rename_columns([c.target for c in self.table.columns]), []
 
     def absorb(self, other: Passthrough) -> None:
         self.rows_read += other.rows_read

@@ -1,177 +1,169 @@
-"""Convert one Arrow batch to the target's exact Arrow schema.
+"""One table's batches as read -> as written, for any pair, under one bad-value policy.
 
-Per column, a clean batch takes a strict Arrow kernel (``convert.fast``) in one call;
-a batch that kernel refuses, or a column marked ``validate``, takes the full Polars
-path: one ``select`` computes the values and a "cannot convert exactly" flag for every
-such column. A flagged value is never written as something else: the load stops
-(``fail``), the value becomes NULL (``null``) or its whole row goes to the reject
-file (``reject``), and every case is counted.
+Each column goes through its kernel (``convert/column.py``; which one, per planned
+column, in ``transfer/kernels.py``): a clean batch costs one strict call per column,
+and the columns that need their exact path share one Polars pass. A value a kernel
+flags is never written as something else: the load stops (``fail``, with an error
+naming table, column, row and value), the value becomes NULL (``null``; a NOT NULL
+column stops the load instead) or its whole row goes to the reject file (``reject``),
+and every case is counted, as are values cleaned and values read by a rule (the
+ledger's ``interpreted``). Lanes may share one transformer (``convert`` is
+thread-safe), or keep one each and ``absorb`` the others' counters.
 """
 
 from __future__ import annotations
 
-import sqlite3
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NoReturn
 
 import numpy as np
-import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from arrowferry.convert import build_conversion
-from arrowferry.convert.base import as_arrow_type
-from arrowferry.convert.fast import FAST_ERRORS, FastPath, fast_path
-from arrowferry.convert.temporal import Interpreter, interpretations
-from arrowferry.convert.text import NUL_REASON
-from arrowferry.dialects import sqlite
-from arrowferry.dialects.sqlite import (
-    CLASS_CODES,
-    CLASS_SUFFIX,
-    READ_TYPES,
-    REAL_SUFFIX,
-    ROWID,
-    ReadAs,
-)
-from arrowferry.errors import ArrowferryError, ConversionError, ReadTypeChanged
+from arrowferry.convert.column import Converted, Read, convert_columns
+from arrowferry.errors import ConversionError, TransferError
 from arrowferry.options import OnBadValue
-from arrowferry.plan import ColumnPlan, TablePlan
+from arrowferry.plan import TablePlan
 from arrowferry.transfer.interpret import EXAMPLED
+from arrowferry.transfer.kernels import Table, for_plan
 from arrowferry.transfer.rejects import Problem, RejectedRow
-from arrowferry.transfer.remedies import remedy
 
-_BAD = "__bad_"
-_WHY = "__why_"
-INVALID_UTF8 = "not valid UTF-8, which PostgreSQL text cannot hold"
-
-
-@dataclass
-class _Column:
-    plan: ColumnPlan
-    source: str  # name in the read batch
-    read_type: pa.DataType
-    fast: FastPath | None
-    value: pl.Expr
-    bad: pl.Expr | None
-    reason: str
-    nullable: bool
-    conversion: str
-    recheck: Callable[[str], bool] | None
-    interpreted: tuple[tuple[str, pl.Expr], ...]  # on the full path, in its select
-    read_by_rule: Interpreter | None  # values read by a rule, on the full path
-    fast_read_by_rule: Interpreter | None  # the same, when the fast path took the batch
-    classes: bool  # the read also carries each value's storage class
+Transformed = tuple[pa.RecordBatch, list[RejectedRow]]  # a batch as written, its rejected rows
+_FIX = "; otherwise fix the value, or pass --on-bad-value reject (or null)"
+# the database's own refusal would name neither the row nor the value
+_NOT_NULL = (
+    "; the column is NOT NULL, so --on-bad-value null cannot keep the row: "
+    "fix the value, or pass --on-bad-value reject"
+)
 
 
 @dataclass
 class Transformer:
-    plan: TablePlan
+    """A table's batches through its column kernels and the bad-value policy.
+
+    ``plan``: a planned table of either direction (or a :class:`Table` of kernels);
+    ``writable``: the Arrow types the target binds exactly, checked on the first batch,
+    ``target_name`` naming that target in the error.
+    """
+
+    plan: TablePlan | Table
     on_bad_value: OnBadValue = "reject"
+    _: KW_ONLY
     replace_invalid_utf8: bool = False
-    bad_counts: dict[str, int] = field(default_factory=dict)  # per target column
-    cleaned: dict[str, int] = field(default_factory=dict)
-    rejected: list[RejectedRow] = field(default_factory=list)  # drained by the caller
     strip_nul: bool = False
-    rows_read: int = 0
     source: Path | None = None  # the SQLite file: an error names a value as it is stored
-    # per target column: values written through an interpretation of their stored form
-    interpreted: dict[str, dict[str, int]] = field(default_factory=dict)
-    examples: dict[str, list[Any]] = field(default_factory=dict)  # stored values, a few
+    # the Arrow types the target binds exactly (None: whatever the kernels write)
+    writable: Callable[[pa.DataType], bool] | None = None
+    target_name: str = "the target"
+    rows_read: int = field(default=0, init=False)
+    bad_counts: dict[str, int] = field(default_factory=dict, init=False)  # per target column
+    cleaned: dict[str, int] = field(default_factory=dict, init=False)
+    # per target column and kind: values written through an interpretation of their stored form
+    interpreted: dict[str, dict[str, int]] = field(default_factory=dict, init=False)
+    examples: dict[str, list[Any]] = field(default_factory=dict, init=False)  # a few values
+    rejected: list[RejectedRow] = field(default_factory=list, init=False)  # of ``__call__``
 
     def __post_init__(self) -> None:
-        self.columns: list[_Column] = []
-        self._invalid_utf8: dict[int, np.ndarray] = {}  # this batch's invalid UTF-8, per column
-        tracked = self.plan.class_tracked
-        for i, col in enumerate(self.plan.columns):
-            name = f"c{i}"
-            read_as = cast(ReadAs, "text" if col.read_as == "numeric" else col.read_as)  # merged
-            conv = build_conversion(
-                name,
-                read_as,
-                col.type,
-                table=self.plan.source.name,
-                decimal_scale=col.decimal_scale,
-                decimal_digits=getattr(col.arrow_type, "precision", 38),
-                decimal_as_text=col.decimal_as_text,
-                max_length=col.max_length,
+        self.table = for_plan(
+            self.plan,
+            strip_nul=self.strip_nul,
+            replace_invalid_utf8=self.replace_invalid_utf8,
+            source=self.source,
+        )
+        self.kernels = self.table.kernels
+        self._lock = threading.Lock()  # lanes convert side by side
+        self._checked = False  # the first batch's types were held to ``writable``
+        types = [k.output_type for k in self.kernels]
+        # known before any batch when every kernel says what it writes
+        self.schema: pa.Schema | None = None
+        if all(t is not None for t in types):
+            self.schema = pa.schema(
+                [pa.field(k.target, t) for k, t in zip(self.kernels, types, strict=True)]
             )
-            fast = (
-                None
-                if col.validate
-                else fast_path(read_as, col.type, col.arrow_type, max_length=col.max_length)
-            )
-            self.columns.append(
-                _Column(
-                    col,
-                    name,
-                    READ_TYPES[col.read_as],
-                    fast,
-                    conv.value.alias(col.target),
-                    None if conv.bad is None else conv.bad.alias(f"{_BAD}{i}"),
-                    conv.reason,
-                    self.plan.target.columns[i].nullable,
-                    conv.name,
-                    conv.recheck,
-                    conv.interpreted,
-                    interpretations(read_as, col.type, fast=False),
-                    interpretations(read_as, col.type, fast=True),
-                    i in tracked,
-                )
-            )
-        self.schema = pa.schema([pa.field(c.target, c.arrow_type) for c in self.plan.columns])
 
     def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
-        self.rows_read += batch.num_rows
-        arrays: list[pa.Array | None] = []
-        slow: list[int] = []
-        read = [self._read(batch, i) for i in range(len(self.columns))]
-        why: dict[int, dict[str, np.ndarray]] = {}
-        for i, col in enumerate(self.columns):
-            if col.fast is not None:
-                try:
-                    arrays.append(as_arrow_type(col.fast(read[i]), col.plan.arrow_type))
-                    if col.fast_read_by_rule is not None:
-                        why[i] = col.fast_read_by_rule(read[i])
-                    continue
-                except FAST_ERRORS:
-                    pass
-            arrays.append(None)
-            slow.append(i)
-        bad: dict[int, np.ndarray] = {}
-        if slow:
-            converted, bad = self._slow(batch, read, slow, why)
-            for i, array in zip(slow, converted, strict=True):
-                arrays[i] = array
-        for i, col in enumerate(self.columns):
-            if col.classes:
-                why.setdefault(i, {}).update(_class_flags(batch, col, i))
-        self._count_interpreted(read, why, bad)
+        """:meth:`convert`, keeping the rejected rows in ``rejected`` for the caller to drain
+        (for one caller at a time)."""
+        out, rejected = self.convert(batch)
+        self.rejected.extend(rejected)
+        return out
+
+    def convert(self, batch: pa.RecordBatch) -> Transformed:
+        """The batch as written, and the rows it rejected."""
+        reads = [kernel.read(batch) for kernel in self.kernels]
+        done = convert_columns(self.kernels, reads)
+        bad = {i: c.bad for i, c in enumerate(done) if c.bad is not None and c.bad.any()}
+        with self._lock:
+            self._count(batch, reads, done, bad)
+        arrays = [c.array for c in done]
+        rejected: list[RejectedRow] = []
         if bad:
-            arrays = self._apply_policy(batch, read, arrays, bad)
-        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+            arrays, rejected = self._apply_policy(batch, reads, done, arrays, bad)
+        return pa.RecordBatch.from_arrays(arrays, schema=self._schema(arrays)), rejected
+
+    def absorb(self, other: Transformer) -> None:
+        """Add the counters of a transformer that worked on other chunks of the same table."""
+        with self._lock:
+            self.rows_read += other.rows_read
+            for mine, theirs in (
+                (self.bad_counts, other.bad_counts),
+                (self.cleaned, other.cleaned),
+            ):
+                for column, count in theirs.items():
+                    mine[column] = mine.get(column, 0) + count
+            for column, kinds in other.interpreted.items():
+                counts = self.interpreted.setdefault(column, {})
+                for kind, count in kinds.items():
+                    counts[kind] = counts.get(kind, 0) + count
+            for key, values in other.examples.items():
+                self.examples[key] = (self.examples.get(key, []) + values)[:3]
+        other.rows_read, other.bad_counts, other.cleaned = 0, {}, {}
+        other.interpreted, other.examples = {}, {}
+
+    def conversion_name(self, target: str) -> str:
+        return next(k.name for k in self.kernels if k.target == target)
+
+    # --- counters (under the lock) --------------------------------------------------
+
+    def _count(
+        self,
+        batch: pa.RecordBatch,
+        reads: list[Read],
+        done: list[Converted],
+        bad: dict[int, np.ndarray],
+    ) -> None:
+        self.rows_read += batch.num_rows
+        for kernel, converted in zip(self.kernels, done, strict=True):
+            if converted.cleaned:
+                name = kernel.target
+                self.cleaned[name] = self.cleaned.get(name, 0) + converted.cleaned
+        for i, flags in bad.items():
+            name = self.kernels[i].target
+            self.bad_counts[name] = self.bad_counts.get(name, 0) + int(flags.sum())
+        if any(flags.any() for c in done for flags in c.why.values()):
+            self._count_interpreted(batch.num_rows, reads, done, bad)
 
     def _count_interpreted(
-        self,
-        read: list[pa.Array],
-        why: dict[int, dict[str, np.ndarray]],
-        bad: dict[int, np.ndarray],
+        self, rows: int, reads: list[Read], done: list[Converted], bad: dict[int, np.ndarray]
     ) -> None:
         """Count, per column, the values written through an interpretation: not NULL,
         not bad, and (when bad values reject their rows) in a row that is written."""
-        if not any(flags.any() for kinds in why.values() for flags in kinds.values()):
-            return
-        kept = np.ones(len(read[0]) if read else 0, dtype=bool)
+        kept = np.ones(rows, dtype=bool)
         if bad and self.on_bad_value == "reject":
             for flags in bad.values():
                 kept &= ~flags
-        for i, kinds in why.items():
-            written = kept & read[i].is_valid().to_numpy(zero_copy_only=False)
+        for i, converted in enumerate(done):
+            if not converted.why:
+                continue
+            values = reads[i].values
+            written = kept & values.is_valid().to_numpy(zero_copy_only=False)
             if i in bad:
                 written &= ~bad[i]
-            target = self.columns[i].plan.target
-            for kind, flags in kinds.items():
+            target = self.kernels[i].target
+            for kind, flags in converted.why.items():
                 hits = flags & written
                 count = int(hits.sum())
                 if not count:
@@ -181,279 +173,141 @@ class Transformer:
                 if kind in EXAMPLED:
                     seen = self.examples.setdefault(f"{target}\x00{kind}", [])
                     for index in np.flatnonzero(hits)[: max(0, 3 - len(seen))]:
-                        seen.append(_value(read[i], int(index)))
+                        seen.append(_value(values, int(index)))
 
-    def absorb(self, other: Transformer) -> None:
-        """Add the counters of a converter that worked on other chunks of the same table."""
-        self.rows_read += other.rows_read
-        for mine, theirs in ((self.bad_counts, other.bad_counts), (self.cleaned, other.cleaned)):
-            for column, count in theirs.items():
-                mine[column] = mine.get(column, 0) + count
-        for column, kinds in other.interpreted.items():
-            counts = self.interpreted.setdefault(column, {})
-            for kind, count in kinds.items():
-                counts[kind] = counts.get(kind, 0) + count
-        for key, values in other.examples.items():
-            self.examples[key] = (self.examples.get(key, []) + values)[:3]
-        other.rows_read, other.bad_counts, other.cleaned = 0, {}, {}
-        other.interpreted, other.examples = {}, {}
+    # --- the output schema ----------------------------------------------------------
 
-    def conversion_name(self, target: str) -> str:
-        col = next(c for c in self.columns if c.plan.target == target)
-        fast = " (Arrow fast path for clean batches)" if col.fast is not None else ""
-        return col.conversion + fast
-
-    def _read(self, batch: pa.RecordBatch, i: int) -> pa.Array:
-        """Column i as read, type-checked; a ``numeric`` pair merged into exact text."""
-        col = self.columns[i]
-        array = batch.column(col.source)
-        if array.type != col.read_type:
-            raise ReadTypeChanged(self.plan.source.name, i, f"read as {array.type}")
-        if col.plan.read_as != "numeric":
-            return array
-        reals = batch.column(col.source + REAL_SUFFIX)
-        if reals.type != pa.float64():
-            raise ReadTypeChanged(self.plan.source.name, i, f"REAL part read as {reals.type}")
-        # Arrow writes a double with its shortest round-trip text (0.7999999999999999, 1e-25)
-        return pc.coalesce(array, reals.cast(pa.string()))
-
-    # --- the full path -----------------------------------------------------------------
-
-    def _slow(
-        self,
-        batch: pa.RecordBatch,
-        read: list[pa.Array],
-        indexes: list[int],
-        why: dict[int, dict[str, np.ndarray]],
-    ) -> tuple[list[pa.Array], dict[int, np.ndarray]]:
-        bad: dict[int, np.ndarray] = {}
-        data: dict[str, pa.Array] = {}
-        self._invalid_utf8.clear()
-        for i in indexes:
-            array = read[i]
-            if pa.types.is_string(array.type):
-                array, invalid = self._utf8(array, i)
-                if invalid is not None:
-                    bad[i] = self._invalid_utf8[i] = invalid
-                if self.strip_nul and self.columns[i].plan.type.kind == "text":
-                    array = self._strip_nul(array, i)
-            data[self.columns[i].source] = array
-        frame = pl.from_arrow(pa.table(data))
-        assert isinstance(frame, pl.DataFrame)
-        flagged = [i for i in indexes if self.columns[i].bad is not None]
-        exprs = [self.columns[i].value for i in indexes]
-        exprs += [self.columns[i].bad for i in flagged]  # type: ignore[misc]
-        exprs += [
-            e.alias(f"{_WHY}{i}_{kind}") for i in indexes for kind, e in self.columns[i].interpreted
-        ]
-        out = frame.select(exprs)
-        for i in indexes:
-            col = self.columns[i]
-            why[i] = {
-                kind: out.get_column(f"{_WHY}{i}_{kind}").fill_null(False).to_numpy()
-                for kind, _ in col.interpreted
-            }
-            if col.read_by_rule is not None:
-                why[i].update(col.read_by_rule(read[i]))
-        for i in flagged:
-            flags = out.get_column(f"{_BAD}{i}").fill_null(False).to_numpy()
-            if flags.any() and self.columns[i].recheck is not None:
-                flags = self._recheck(out, read, i, flags)
-            if flags.any():
-                bad[i] = flags | bad[i] if i in bad else flags
-        converted = [
-            as_arrow_type(
-                out.get_column(self.columns[i].plan.target).to_arrow(),
-                self.columns[i].plan.arrow_type,
-            )
-            for i in indexes
-        ]
-        return converted, bad
-
-    def _recheck(
-        self, out: pl.DataFrame, read: list[pa.Array], i: int, flags: np.ndarray
-    ) -> np.ndarray:
-        """A second, slower opinion on flagged values only (the value is the text itself)."""
-        col = self.columns[i]
-        assert col.recheck is not None
-        positions = np.flatnonzero(flags)
-        texts = read[i].take(pa.array(positions)).to_pylist()
-        accepted = np.array([t is not None and col.recheck(t) for t in texts], dtype=bool)
-        if not accepted.any():
-            return flags
-        keep = np.zeros(len(flags), dtype=bool)
-        keep[positions[accepted]] = True
-        current = out.get_column(col.plan.target).to_arrow()
-        restored = pc.if_else(pa.array(keep), read[i].cast(current.type), current)
-        out.replace_column(
-            out.get_column_index(col.plan.target), pl.Series(col.plan.target, restored)
-        )
-        return flags & ~keep
-
-    def _utf8(self, array: pa.Array, i: int) -> tuple[pa.Array, np.ndarray | None]:
-        """SQLite never validates TEXT, and Polars assumes valid UTF-8 (driver-traps.md 11).
-
-        Invalid values are flagged and hidden from Polars (or repaired with U+FFFD
-        when asked, and counted as cleaned).
-        """
-        try:
-            array.validate(full=True)
-            return array, None
-        except pa.ArrowInvalid:
-            pass
-        raw = array.view(pa.binary()).to_pylist()
-        invalid = np.zeros(len(raw), dtype=bool)
-        fixed: list[str | None] = []
-        for index, value in enumerate(raw):  # the error path only
-            try:
-                fixed.append(None if value is None else value.decode("utf-8"))
-            except UnicodeDecodeError:
-                invalid[index] = True
-                fixed.append(
-                    value.decode("utf-8", errors="replace") if self.replace_invalid_utf8 else None
+    def _schema(self, arrays: list[pa.Array]) -> pa.Schema:
+        """The first batch fixes (or confirms) the schema; every later one must match it:
+        a batch of another type would be written as something else."""
+        if not self._checked:
+            with self._lock:
+                if not self._checked:
+                    self.schema = self._first_schema(arrays)
+                    self._checked = True
+        assert self.schema is not None
+        for f, array in zip(self.schema, arrays, strict=True):
+            if array.type != f.type:
+                raise TransferError(
+                    f"table {self.table.name!r}, column {f.name!r}: a batch arrived as Arrow "
+                    f"{array.type}, not {f.type}",
+                    table=self.table.name,
                 )
-        if self.replace_invalid_utf8:
-            target = self.columns[i].plan.target
-            self.cleaned[target] = self.cleaned.get(target, 0) + int(invalid.sum())
-            return pa.array(fixed, pa.string()), None
-        return pa.array(fixed, pa.string()), invalid
+        return self.schema
 
-    def _strip_nul(self, array: pa.Array, i: int) -> pa.Array:
-        has_nul = pc.match_substring(array, "\x00")
-        count = pc.sum(has_nul).as_py() or 0
-        if not count:
-            return array
-        target = self.columns[i].plan.target
-        self.cleaned[target] = self.cleaned.get(target, 0) + count
-        return pc.replace_substring(array, "\x00", "")
+    def _first_schema(self, arrays: list[pa.Array]) -> pa.Schema:
+        fields = []
+        for kernel, array in zip(self.kernels, arrays, strict=True):
+            wanted = kernel.output_type or array.type
+            if self.writable is not None and not self.writable(wanted):
+                raise TransferError(
+                    f"table {self.table.name!r}, column {kernel.target!r}: read as Arrow "
+                    f"{array.type}, which {self.target_name} cannot bind exactly",
+                    table=self.table.name,
+                )
+            fields.append(pa.field(kernel.target, wanted))
+        return pa.schema(fields)
 
-    def _reason(self, i: int, index: int, value: Any) -> str:
-        """Why the value cannot be stored, and what would keep it."""
-        column = self.columns[i]
-        invalid = self._invalid_utf8.get(i)
-        cleaning: str | None
-        if invalid is not None and invalid[index]:
-            reason, cleaning = INVALID_UTF8, "replace_invalid_utf8"
-        else:
-            reason, cleaning = column.reason, "strip_nul" if column.reason == NUL_REASON else None
-        table = self.plan.source.name
-        how = remedy(table, column.plan.source, column.plan.ddl, cleaning=cleaning, value=value)
-        return f"{reason}; {how}"
-
-    # --- what happens to a value that does not convert --------------------------------
+    # --- what happens to a value that does not convert ------------------------------
 
     def _apply_policy(
         self,
         batch: pa.RecordBatch,
-        read: list[pa.Array],
-        arrays: list[pa.Array | None],
+        reads: list[Read],
+        done: list[Converted],
+        arrays: list[pa.Array],
         bad: dict[int, np.ndarray],
-    ) -> list[pa.Array | None]:
-        for i, flags in bad.items():
-            target = self.columns[i].plan.target
-            self.bad_counts[target] = self.bad_counts.get(target, 0) + int(flags.sum())
+    ) -> tuple[list[pa.Array], list[RejectedRow]]:
         if self.on_bad_value == "fail":
-            index, i = min((int(np.argmax(f)), i) for i, f in bad.items())
-            self._fail(batch, read, i, index)
+            # the first bad row, and its first bad column: what the reader meets first
+            index, i = min((int(np.argmax(flags)), i) for i, flags in bad.items())
+            self._fail(batch, reads, done, i, index, _FIX)
         if self.on_bad_value == "null":
-            for i, flags in bad.items():
-                if not self.columns[i].nullable:
-                    self._fail(
-                        batch,
-                        read,
-                        i,
-                        int(np.argmax(flags)),
-                        "; the column is NOT NULL, so it cannot be stored as NULL",
-                    )
-                array = arrays[i]
-                assert array is not None
-                arrays[i] = _null_where(array, flags)
-            return arrays
+            for i, flags in sorted(bad.items()):
+                if not self.kernels[i].nullable:
+                    self._fail(batch, reads, done, i, int(np.argmax(flags)), _NOT_NULL)
+                arrays[i] = _null_where(arrays[i], flags)
+            return arrays, []
         rows = np.zeros(batch.num_rows, dtype=bool)
         for flags in bad.values():
             rows |= flags
-        self._collect_rejects(batch, read, bad, rows)
+        rejected = self._rejects(batch, reads, done, bad, rows)
         keep = pa.array(~rows)
-        return [pc.filter(a, keep) for a in arrays]
+        return [pc.filter(a, keep) for a in arrays], rejected
 
-    def _collect_rejects(
+    def _rejects(
         self,
         batch: pa.RecordBatch,
-        read: list[pa.Array],
+        reads: list[Read],
+        done: list[Converted],
         bad: dict[int, np.ndarray],
         rows: np.ndarray,
-    ) -> None:
+    ) -> list[RejectedRow]:
+        """Each rejected row: its rowid or key, its problems, and (without a rowid to
+        fetch it by) the whole row as read."""
+        table = self.table
         positions = np.flatnonzero(rows)
         rowids = (
-            batch.column(ROWID).take(pa.array(positions)).to_pylist()
-            if self.plan.with_rowid
+            batch.column(table.rowid).take(pa.array(positions)).to_pylist()
+            if table.rowid is not None
             else None
         )
-        pk = self.plan.source.primary_key
+        columns = {k.source: i for i, k in enumerate(self.kernels)}
+        out = []
         for n, index in enumerate(positions.tolist()):
-            problems = [
-                Problem(
-                    self.columns[i].plan.source,
-                    _value(read[i], index),
-                    self._reason(i, index, _value(read[i], index)),
-                )
-                for i, flags in sorted(bad.items())
-                if flags[index]
-            ]
-            key = {}
-            if pk is not None:
-                names = self.plan.source.column_names
-                key = {c: _value(read[names.index(c)], index) for c in pk.columns}
+            problems = []
+            for i, flags in sorted(bad.items()):
+                if flags[index]:
+                    value = _value(reads[i].values, index)
+                    reason = self._reason(done, i, index, value)
+                    problems.append(Problem(self.kernels[i].source, value, reason))
+            key = {c: _value(reads[columns[c]].values, index) for c in table.key}
             row = (
                 None
-                if self.plan.with_rowid
-                else {c.plan.source: _value(read[i], index) for i, c in enumerate(self.columns)}
+                if rowids is not None
+                else {k.source: _value(reads[i].values, index) for i, k in enumerate(self.kernels)}
             )
-            self.rejected.append(RejectedRow(rowids[n] if rowids else None, key, problems, row))
+            out.append(RejectedRow(rowids[n] if rowids is not None else None, key, problems, row))
+        return out
 
-    def _stored(self, row: Any, column: str, read: Any) -> Any:
-        """The value as SQLite stores it (not as read: a CAST's text, a double), when the
-        row can be looked up; else the value as read. An error path only."""
-        if self.source is None or self.plan.rowid is None or not isinstance(row, int):
-            return read
-        try:
-            stored = sqlite.fetch_rows(self.source, self.plan.source.name, self.plan.rowid, [row])
-        except (ArrowferryError, sqlite3.Error):
-            return read
-        return (stored.get(row) or {}).get(column, read)
+    def _reason(self, done: list[Converted], i: int, index: int, value: Any) -> str:
+        because = next((code for code, mask in done[i].because.items() if mask[index]), None)
+        return self.kernels[i].reason(value, because)
+
+    def _row(self, batch: pa.RecordBatch, reads: list[Read], index: int) -> Any:
+        """How an error names a row: its rowid, else its key, else its place."""
+        table = self.table
+        if table.rowid is not None:
+            return batch.column(table.rowid)[index].as_py()
+        if table.key:
+            columns = {k.source: i for i, k in enumerate(self.kernels)}
+            return {c: _value(reads[columns[c]].values, index) for c in table.key}
+        return f"#{index + 1} of its batch"
 
     def _fail(
-        self, batch: pa.RecordBatch, read: list[pa.Array], i: int, index: int, note: str = ""
-    ) -> None:
-        col = self.columns[i].plan
-        value = _value(read[i], index)
-        row = (
-            batch.column(ROWID)[index].as_py()
-            if self.plan.with_rowid
-            else f"#{index + 1} of its batch"
-        )
-        value = self._stored(row, col.source, value)
+        self,
+        batch: pa.RecordBatch,
+        reads: list[Read],
+        done: list[Converted],
+        i: int,
+        index: int,
+        tail: str,
+    ) -> NoReturn:
+        kernel = self.kernels[i]
+        row = self._row(batch, reads, index)
+        value = _value(reads[i].values, index)
+        if isinstance(row, int) and self.table.stored is not None:
+            value = (self.table.stored(row) or {}).get(kernel.source, value)
+        name = self.table.name
         raise ConversionError(
-            f"table {self.plan.source.name!r}, column {col.source!r}, row {row}: value {_show(value)} "
-            f"cannot be stored exactly as {col.ddl}: {self._reason(i, index, value)}{note}; otherwise fix "
-            "the value, or pass --on-bad-value reject (or null)",
-            table=self.plan.source.name,
-            column=col.source,
+            f"table {name!r}, column {kernel.source!r}, row {row}: value {_show(value)} "
+            f"cannot be stored{kernel.stored_as}: {self._reason(done, i, index, value)}"
+            f"{tail}",
+            table=name,
+            column=kernel.source,
             row=row,
             value=value,
         )
-
-
-def _class_flags(batch: pa.RecordBatch, col: _Column, i: int) -> dict[str, np.ndarray]:
-    """Text or bytes a CAST made from another storage class (the read's class column)."""
-    codes = batch.column(col.source + CLASS_SUFFIX)
-    if codes.type != pa.int64():
-        raise ReadTypeChanged(col.plan.source, i, f"storage classes read as {codes.type}")
-    code = np.asarray(pc.fill_null(codes, 0).to_numpy(zero_copy_only=False))
-    number = (code == CLASS_CODES["integer"]) | (code == CLASS_CODES["real"])
-    if col.plan.type.kind == "blob":
-        return {"text_as_bytes": code == CLASS_CODES["text"], "number_as_bytes": number}
-    return {"number_as_text": number, "blob_as_text": code == CLASS_CODES["blob"]}
 
 
 def _null_where(array: pa.Array, flags: np.ndarray) -> pa.Array:

@@ -61,6 +61,9 @@ Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], N
 class PostgresTarget:
     """Writes planned tables into one schema of a PostgreSQL database."""
 
+    name = "PostgreSQL"
+    writable = None  # the writer holds every field to the real column's type (write_table)
+
     def __init__(
         self,
         endpoint: Endpoint,

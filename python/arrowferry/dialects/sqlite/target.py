@@ -34,6 +34,12 @@ class SqliteTarget:
     """Writes planned tables into one SQLite file."""
 
     endpoint = None  # a file: no password to keep out of messages
+    name = "SQLite"
+
+    @staticmethod
+    def writable(arrow_type: pa.DataType) -> bool:
+        """Each of these binds as exactly one storage class."""
+        return arrow_type in sqlw.WRITABLE
 
     def __init__(self, path: Path, warn: Callable[[str], None]) -> None:
         from arrowferry.dialects.sqlite.dialect import DIALECT

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from arrowferry.dialects.base import Statement
 from arrowferry.dialects.postgresql import replica as rep
 from arrowferry.dialects.postgresql.connection import qname
+from arrowferry.dialects.postgresql.replica_sql import Ddl
 from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.model import Column
@@ -87,7 +88,7 @@ def read_native(conn: object, schema: str, tables: Sequence[str]) -> NativeSchem
     return NativeSchema(tuple(before), native, tuple(after), tuple(last), replica.notes)
 
 
-def _statement(ddl: rep.Ddl, kind: str | None = None) -> Statement:
+def _statement(ddl: Ddl, kind: str | None = None) -> Statement:
     return Statement(
         kind or ddl.kind,
         ddl.sql,

@@ -25,9 +25,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from arrowferry.dialects.sqlite import virtual as vt
+from arrowferry.dialects.sqlite.types import sqlite_affinity
 from arrowferry.errors import SchemaError, SourceError
 
 Affinity = Literal["integer", "text", "blob", "real", "numeric"]
@@ -241,15 +242,7 @@ def affinity(declared: str, *, strict: bool = False) -> Affinity:
         return {"INT": "integer", "INTEGER": "integer", "REAL": "real", "TEXT": "text"}.get(
             upper.strip(), "blob"
         )  # type: ignore[return-value]
-    if "INT" in upper:
-        return "integer"
-    if "CHAR" in upper or "CLOB" in upper or "TEXT" in upper:
-        return "text"
-    if "BLOB" in upper or not upper.strip():
-        return "blob"
-    if "REAL" in upper or "FLOA" in upper or "DOUB" in upper:
-        return "real"
-    return "numeric"
+    return cast(Affinity, sqlite_affinity(declared).lower())
 
 
 def _plain_table(

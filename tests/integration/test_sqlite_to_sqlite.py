@@ -25,6 +25,19 @@ def test_a_corpus_database_is_copied_value_by_value(
     assert result.rows_migrated > 0
     assert_same_sqlite(source, copy)
     assert not list(tmp_path.glob("*.arrowferry-partial"))
+    with sqlite3.connect(source) as conn:
+        indexes = conn.execute(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        ).fetchone()[0]
+        keys = sum(
+            conn.execute(
+                f"SELECT count(DISTINCT id) FROM pragma_foreign_key_list('{t}')"
+            ).fetchone()[0]
+            for (t,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        )
+    # the summary counts what the copy made, as every run's does
+    assert result.summary.indexes_created == indexes
+    assert result.summary.foreign_keys_created == keys
 
 
 def test_dirty_storage_classes_survive_the_copy(tmp_path: Path) -> None:

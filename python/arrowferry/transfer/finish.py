@@ -278,9 +278,9 @@ class Finisher:
 
 def _count(summary: Summary, stmt: Statement, outcome: str) -> None:
     kind = stmt.kind
-    if kind == "index" or (kind == "key_index" and outcome == WEAKER):
+    if kind in {"index", "view_index"} or (kind == "key_index" and outcome == WEAKER):
         summary.indexes_created += 1
-    elif kind in {"primary_key", "unique", "check"}:
+    elif kind in {"primary_key", "unique", "check", "exclude"}:
         summary.constraints_applied += 1
         # a unique constraint that builds its own index (SQLite's UNIQUE INDEX) is an
         # index too; PostgreSQL's adopts the key_index it requires, counted on its own
@@ -289,7 +289,7 @@ def _count(summary: Summary, stmt: Statement, outcome: str) -> None:
     elif kind == "foreign_key":
         summary.foreign_keys_created += 1
         summary.constraints_applied += 1
-    elif kind == "view":
+    elif kind in {"view", "native_view"}:  # a copy's views run in its own order
         summary.views_created += 1
     elif kind == "sequence":
         summary.sequences_reset += 1

@@ -83,11 +83,21 @@ def read_native(path: Path, tables: Sequence[str]) -> tuple[NativeSchema, dict[s
     schema = NativeSchema(
         tuple(_statement(s, "prepare") for s in replay.prelude_statements(replica)),
         native,
-        tuple(_statement(s, "native") for s in replay.after_load_statements(replica, profiles)),
+        tuple(_statement(s, _kind(s)) for s in replay.after_load_statements(replica, profiles)),
         tuple(_statement(s, "closing") for s in replay.closing_statements(replica)),
         tuple(notes),
     )
     return schema, {name: p.rows for name, p in profiles.items()}
+
+
+def _kind(sql: str) -> str:
+    """What a replayed statement makes, for the run's summary (they run in order)."""
+    words = sql.upper().split()[:3]
+    if words[:2] == ["CREATE", "INDEX"] or words == ["CREATE", "UNIQUE", "INDEX"]:
+        return "index"
+    if words[:2] == ["CREATE", "VIEW"] or words[:3] == ["CREATE", "TEMP", "VIEW"]:
+        return "native_view"
+    return "native"
 
 
 def _statement(sql: str, kind: str) -> Statement:

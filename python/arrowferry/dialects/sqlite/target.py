@@ -105,6 +105,9 @@ class SqliteTarget:
         counts what its new rows break. A copy of a SQLite file replays its source's own
         statements, in order."""
         if any(t.native is not None for t in plan.tables):
+            for table in loaded:  # made with their tables, in the copied CREATE text
+                result.summary.foreign_keys_created += len(table.source.foreign_keys)
+                result.summary.constraints_applied += len(table.source.foreign_keys)
             return [] if options.data_only else list(plan.finish)
         schema_changes = not options.data_only
         out: list[Statement] = []

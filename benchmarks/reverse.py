@@ -38,6 +38,7 @@ from harness.runner import (  # noqa: E402
     run_context,
     run_worker,
     selected,
+    settle,
     source_db,
 )
 from harness.schema import KINDS  # noqa: E402
@@ -66,7 +67,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = command_line(
         __doc__.split("\n\n")[0], list(OPTIONAL), "the two limits", "reverse.json"
     )
-    return parser.parse_args(argv)
+    return settle(parser.parse_args(argv))
 
 
 def selected_methods(spec: str) -> list[str]:
@@ -296,7 +297,7 @@ def prepare_source(
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     source = source_db(args.cache_dir, args.rows, args.seed)
-    admin_url = pg.server_url(args.pgdata)
+    admin_url = pg.server_url(args.pgdata, args.server)
     with pg.fresh_database(admin_url, "reverse_source") as url:
         arrow_dir, tables, setup = prepare_source(source, admin_url, url, args.cache_dir)
         bench = Bench(args, url, arrow_dir, tables)
@@ -315,7 +316,8 @@ def main(argv: list[str] | None = None) -> None:
     report.finalise(summaries, rows, size_mb, reference="ingest_limit")
     add_limit(summaries, rows, size_mb)
     title = (
-        f"{rows:,} rows PostgreSQL {payload['server']['server_version']} -> SQLite, "
+        f"{rows:,} rows PostgreSQL {payload['server']['server_version']} "
+        f"(wal_level={payload['server']['wal_level']}) -> SQLite, "
         f"{payload['machine']['cores']} cores, median of {args.repeat}"
         + (" (machine busy: noisy)" if warning else "")
     )

@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,6 +33,7 @@ from harness.reverse_methods import LABELS, METHODS, ReverseJob  # noqa: E402
 from harness.runner import (  # noqa: E402
     busy_now,
     command_line,
+    git_state,
     log,
     run_context,
     run_worker,
@@ -42,7 +42,6 @@ from harness.runner import (  # noqa: E402
     source_db,
 )
 from harness.schema import KINDS  # noqa: E402
-from harness.tools import tool_version  # noqa: E402
 
 LIMITS = ("read_limit", "ingest_limit")
 OPTIONAL = tuple(m for m in METHODS if m not in LIMITS)
@@ -233,30 +232,6 @@ def postgres_size_mb(url: str) -> float:
             (SOURCE_SCHEMA,),
         ).fetchone()
     return round(int(row[0] if row else 0) / 1e6, 1)
-
-
-def git_state() -> dict[str, Any]:
-    """This checkout's commit, where arrowferry is imported from and, when that is this
-    checkout, its uncommitted files (each worker imports arrowferry as it is on disk when
-    its run starts; ``PYTHONPATH=<another checkout>/python`` benchmarks another copy)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("arrowferry")
-    package = Path(spec.origin).parent if spec and spec.origin else None
-    state: dict[str, Any] = {
-        "commit": tool_version(["git", "-C", str(HERE), "rev-parse", "HEAD"]) or None,
-        "arrowferry": str(package),
-    }
-    tree = HERE.parent / "python"
-    if package is not None and package.is_relative_to(tree):
-        changed = subprocess.run(
-            ["git", "-C", str(HERE), "status", "--porcelain", "--", str(tree)],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.splitlines()
-        state["python_changes"] = [line[3:] for line in changed]
-    return state
 
 
 def context(

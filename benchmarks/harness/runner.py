@@ -23,6 +23,7 @@ from typing import Any
 from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED, GENERATOR_VERSION, generate
 
 from harness import pg, report
+from harness.tools import tool_version
 
 BENCHMARKS = Path(__file__).resolve().parent.parent
 REPO_PYTHON = BENCHMARKS.parent / "python"
@@ -67,6 +68,30 @@ def run_worker(job: Any, timeout: float, module: str = "harness.worker") -> dict
     if done.stderr.strip():
         (Path(job.work_dir) / f"{job.method}.stderr").write_text(done.stderr)
     return dict(json.loads(text))
+
+
+def git_state() -> dict[str, Any]:
+    """This checkout's commit, where arrowferry is imported from and, when that is this
+    checkout, its uncommitted files (each worker imports arrowferry as it is on disk when
+    its run starts; ``PYTHONPATH=<another checkout>/python`` benchmarks another copy)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("arrowferry")
+    package = Path(spec.origin).parent if spec and spec.origin else None
+    state: dict[str, Any] = {
+        "commit": tool_version(["git", "-C", str(BENCHMARKS), "rev-parse", "HEAD"]) or None,
+        "arrowferry": str(package),
+    }
+    tree = REPO_PYTHON
+    if package is not None and package.is_relative_to(tree):
+        changed = subprocess.run(
+            ["git", "-C", str(BENCHMARKS), "status", "--porcelain", "--", str(tree)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.splitlines()
+        state["python_changes"] = [line[3:] for line in changed]
+    return state
 
 
 def busy_warning() -> str | None:

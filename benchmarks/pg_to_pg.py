@@ -18,6 +18,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from dataclasses import dataclass, field
@@ -156,6 +157,7 @@ class Bench:
         if summary.status != "ok":
             return
         with pg.fresh_database(self.admin_url, f"pg2pg_{method}_{index}") as url:
+            summary.load_at_start.append(round(os.getloadavg()[0], 2))
             wal_before = pg.wal_lsn(self.admin_url)
             outcome = run_worker(self.job(method, url), self.args.timeout, "harness.pg_methods")
             wal_mb = (pg.wal_lsn(self.admin_url) - wal_before) / 1e6

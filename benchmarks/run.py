@@ -13,6 +13,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -95,6 +96,7 @@ class Bench:
         if summary.status != "ok":
             return
         with pg.fresh_database(self.admin_url, f"{method}_{index}") as url:
+            summary.load_at_start.append(round(os.getloadavg()[0], 2))
             wal_before = pg.wal_lsn(self.admin_url)
             outcome = run_worker(self.job(method, url), self.args.timeout)
             wal_mb = (pg.wal_lsn(self.admin_url) - wal_before) / 1e6

@@ -45,6 +45,8 @@ class MethodSummary:
     peak_rss_mb: list[float] = field(default_factory=list)
     # WAL the server wrote during each run (all sessions), from pg_current_wal_insert_lsn()
     wal_mb: list[float] = field(default_factory=list)
+    # the 1-minute load average as each run started: other work on the machine shows here
+    load_at_start: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     structure: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)

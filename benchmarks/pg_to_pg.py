@@ -292,7 +292,11 @@ def main(argv: list[str] | None = None) -> None:
         "not asked for"
         if args.no_chart
         else report.write_chart(
-            args.results.with_suffix(".png"), summaries, title, "x_baseline", "dump|restore"
+            args.results.with_suffix(".png"),
+            summaries,
+            title.replace(" -> PostgreSQL ", " -> PostgreSQL\n", 1),  # too wide for one line
+            "x_baseline",
+            "dump|restore",
         )
     )
     chart = chart_problem or str(args.results.with_suffix(".png"))

@@ -178,7 +178,11 @@ def main(argv: list[str] | None = None) -> None:
     chart_problem = (
         "not asked for"
         if args.no_chart
-        else report.write_chart(args.results.with_suffix(".png"), summaries, title)
+        else report.write_chart(
+            args.results.with_suffix(".png"),
+            summaries,
+            title.replace("), ", ")\n", 1),  # after the server: too wide for one line
+        )
     )
     chart = chart_problem or str(args.results.with_suffix(".png"))
     log(f"wrote {args.results}; chart: {chart}")

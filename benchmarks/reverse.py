@@ -18,7 +18,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,14 +33,15 @@ from harness.reverse_methods import LABELS, METHODS, ReverseJob  # noqa: E402
 from harness.runner import (  # noqa: E402
     busy_now,
     command_line,
+    git_state,
     log,
     run_context,
     run_worker,
     selected,
+    settle,
     source_db,
 )
 from harness.schema import KINDS  # noqa: E402
-from harness.tools import tool_version  # noqa: E402
 
 LIMITS = ("read_limit", "ingest_limit")
 OPTIONAL = tuple(m for m in METHODS if m not in LIMITS)
@@ -66,7 +66,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = command_line(
         __doc__.split("\n\n")[0], list(OPTIONAL), "the two limits", "reverse.json"
     )
-    return parser.parse_args(argv)
+    return settle(parser.parse_args(argv))
 
 
 def selected_methods(spec: str) -> list[str]:
@@ -234,30 +234,6 @@ def postgres_size_mb(url: str) -> float:
     return round(int(row[0] if row else 0) / 1e6, 1)
 
 
-def git_state() -> dict[str, Any]:
-    """This checkout's commit, where arrowferry is imported from and, when that is this
-    checkout, its uncommitted files (each worker imports arrowferry as it is on disk when
-    its run starts; ``PYTHONPATH=<another checkout>/python`` benchmarks another copy)."""
-    import importlib.util
-
-    spec = importlib.util.find_spec("arrowferry")
-    package = Path(spec.origin).parent if spec and spec.origin else None
-    state: dict[str, Any] = {
-        "commit": tool_version(["git", "-C", str(HERE), "rev-parse", "HEAD"]) or None,
-        "arrowferry": str(package),
-    }
-    tree = HERE.parent / "python"
-    if package is not None and package.is_relative_to(tree):
-        changed = subprocess.run(
-            ["git", "-C", str(HERE), "status", "--porcelain", "--", str(tree)],
-            capture_output=True,
-            text=True,
-            check=False,
-        ).stdout.splitlines()
-        state["python_changes"] = [line[3:] for line in changed]
-    return state
-
-
 def context(
     args: argparse.Namespace, source: Path, admin_url: str, setup: dict[str, Any]
 ) -> dict[str, Any]:
@@ -296,7 +272,7 @@ def prepare_source(
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     source = source_db(args.cache_dir, args.rows, args.seed)
-    admin_url = pg.server_url(args.pgdata)
+    admin_url = pg.server_url(args.pgdata, args.server)
     with pg.fresh_database(admin_url, "reverse_source") as url:
         arrow_dir, tables, setup = prepare_source(source, admin_url, url, args.cache_dir)
         bench = Bench(args, url, arrow_dir, tables)
@@ -315,7 +291,8 @@ def main(argv: list[str] | None = None) -> None:
     report.finalise(summaries, rows, size_mb, reference="ingest_limit")
     add_limit(summaries, rows, size_mb)
     title = (
-        f"{rows:,} rows PostgreSQL {payload['server']['server_version']} -> SQLite, "
+        f"{rows:,} rows PostgreSQL {payload['server']['server_version']} "
+        f"(wal_level={payload['server']['wal_level']}) -> SQLite, "
         f"{payload['machine']['cores']} cores, median of {args.repeat}"
         + (" (machine busy: noisy)" if warning else "")
     )

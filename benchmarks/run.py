@@ -13,6 +13,7 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -30,6 +31,7 @@ from harness.runner import (  # noqa: E402
     run_context,
     run_worker,
     selected,
+    settle,
     source_db,
 )
 from harness.tools import tool_version  # noqa: E402
@@ -40,7 +42,7 @@ BASELINES = ("copy_limit", "copy_then_index")
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = command_line(__doc__.split("\n\n")[0], list(METHODS), "COPY baselines", "latest.json")
     parser.add_argument("--sample-rows", type=int, default=50_000, help="psycopg sample size")
-    return parser.parse_args(argv)
+    return settle(parser.parse_args(argv))
 
 
 def selected_methods(spec: str) -> list[str]:
@@ -94,7 +96,10 @@ class Bench:
         if summary.status != "ok":
             return
         with pg.fresh_database(self.admin_url, f"{method}_{index}") as url:
+            summary.load_at_start.append(round(os.getloadavg()[0], 2))
+            wal_before = pg.wal_lsn(self.admin_url)
             outcome = run_worker(self.job(method, url), self.args.timeout)
+            wal_mb = (pg.wal_lsn(self.admin_url) - wal_before) / 1e6
             if outcome["status"] != "ok":
                 summary.status, summary.reason = outcome["status"], outcome["reason"]
                 log(f"{method}: {summary.status}: {summary.reason}")
@@ -103,11 +108,12 @@ class Bench:
             if outcome.get("data_seconds") is not None:
                 summary.data_seconds.append(float(outcome["data_seconds"]))
             summary.peak_rss_mb.append(float(outcome["peak_rss_mb"]))
+            summary.wal_mb.append(round(wal_mb, 1))
             summary.note = str(outcome.get("note", ""))
             self.check(method, url, first=index == 0)
         log(
             f"{method} #{index + 1}: {summary.seconds[-1]:.2f} s, "
-            f"{summary.peak_rss_mb[-1]:.0f} MB, check {summary.check}"
+            f"{summary.peak_rss_mb[-1]:.0f} MB, WAL {wal_mb:.0f} MB, check {summary.check}"
         )
 
     def check(self, method: str, url: str, first: bool) -> None:
@@ -149,8 +155,8 @@ def context(args: argparse.Namespace, source: Path, admin_url: str) -> dict[str,
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     source = source_db(args.cache_dir, args.rows, args.seed)
-    admin_url = pg.server_url(args.pgdata)
-    log(f"server {pg.mask(admin_url)}; materialising binary COPY files")
+    admin_url = pg.server_url(args.pgdata, args.server)
+    log(f"server {pg.mask(admin_url)} ({args.server}); materialising binary COPY files")
     bench = Bench(args, source, admin_url)
     pg.materialise_copy_files(source, admin_url, bench.copy_dir)
     warning = busy_warning()
@@ -162,16 +168,21 @@ def main(argv: list[str] | None = None) -> None:
     report.finalise(summaries, rows, payload["source"]["size_mb"])
     title = (
         f"{rows:,} rows, {payload['source']['size_mb']} MB SQLite -> PostgreSQL "
-        f"{payload['server']['server_version']}, {payload['machine']['cores']} cores, "
+        f"{payload['server']['server_version']} (wal_level={payload['server']['wal_level']}), "
+        f"{payload['machine']['cores']} cores, "
         f"median of {args.repeat}" + (" (machine busy: noisy)" if warning else "")
     )
     print(title)
-    print("\n".join(report.table_lines(summaries)))
+    print("\n".join(report.table_lines(summaries, report.COPY_RATIOS + report.WAL_COLUMN)))
     report.write_json(args.results, payload, summaries)
     chart_problem = (
         "not asked for"
         if args.no_chart
-        else report.write_chart(args.results.with_suffix(".png"), summaries, title)
+        else report.write_chart(
+            args.results.with_suffix(".png"),
+            summaries,
+            title.replace("), ", ")\n", 1),  # after the server: too wide for one line
+        )
     )
     chart = chart_problem or str(args.results.with_suffix(".png"))
     log(f"wrote {args.results}; chart: {chart}")

@@ -61,17 +61,23 @@ def _run_sums(
     return int(row[0]), [str(v) for v in row[1:]]
 
 
-def table_sums(conn: psycopg.Connection[Any], table: str, max_id: int | None = None) -> TableSums:
-    """Checksums of ``table`` (ids ``<= max_id`` only, when given) in one scan.
+def table_sums(
+    conn: psycopg.Connection[Any],
+    table: str,
+    max_id: int | None = None,
+    columns: dict[str, str] | None = None,
+) -> TableSums:
+    """Checksums of ``table`` (ids ``<= max_id`` only, when given) in one scan, of
+    ``columns`` (name -> canonical text expression; by default ``CHECKED[table]``).
 
-    When one column's expression fails (a type no cast accepts), each column is retried
-    alone so the others are still compared.
+    When one column's expression fails (a type no cast accepts, a missing column), each
+    column is retried alone so the others are still compared.
     """
     schema = find_schema(conn, table)
     if schema is None:
         return TableSums(rows=-1, errors={"*": "table not found"})
     qualified = f'"{schema}"."{table}"'
-    columns = CHECKED[table]
+    columns = columns if columns is not None else CHECKED[table]
     try:
         rows, digests = _run_sums(conn, qualified, columns, max_id)
         return TableSums(rows=rows, columns=dict(zip(columns, digests, strict=True)))

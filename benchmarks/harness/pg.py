@@ -26,39 +26,75 @@ DB_PREFIX = "afbench_"
 # builds, skip WAL. https://www.postgresql.org/docs/current/populate.html
 BULK_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0", "maintenance_work_mem": "512MB"}
 
+# The server configurations a harness can run against (``--server``): ``bulk`` is set to
+# BULK_SETTINGS; ``default`` is left at what initdb writes (wal_level=replica,
+# max_wal_senders=10, maintenance_work_mem=64MB), as most production servers run, where a
+# COPY into a new table is WAL-logged whoever sends it. Each has a data folder of its own,
+# so both can stay up and neither is restarted to switch.
+SERVER_CONFIGS = ("bulk", "default")
+PGDATA = {"bulk": DEFAULT_PGDATA, "default": Path("/tmp/pgbench_default")}
+EXPECTED_WAL_LEVEL = {"bulk": "minimal", "default": "replica"}
 
-def server_url(pgdata: Path = DEFAULT_PGDATA) -> str:
+
+def server_url(pgdata: Path | None = None, config: str = "bulk") -> str:
     """The admin URL: ``$ARROWFERRY_BENCH_PG_URL`` (used as configured), else an embedded
-    pgserver left running, set up with ``BULK_SETTINGS``."""
+    pgserver in ``pgdata`` (by default ``PGDATA[config]``) left running, set to
+    ``config``: BULK_SETTINGS for ``bulk``, PostgreSQL's defaults for ``default``."""
+    if config not in SERVER_CONFIGS:
+        raise ValueError(f"unknown server configuration {config!r}")
     url = os.environ.get(ENV_URL)
     if url:
         return url
+    pgdata = pgdata or PGDATA[config]
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")  # platformdirs, harmless
     from pgserver.postgres_server import get_server
 
     # cleanup_mode=None: keep the server up between runs; restarting it costs seconds.
     url = str(get_server(str(pgdata), cleanup_mode=None).get_uri("postgres"))
-    _apply_bulk_settings(url, pgdata)
+    _configure(url, pgdata, config)
+    wal_level = server_info(url)["wal_level"]
+    if wal_level != EXPECTED_WAL_LEVEL[config]:
+        raise SystemExit(f"server in {pgdata} runs wal_level={wal_level}, not the {config} setup")
     return url
 
 
-def _apply_bulk_settings(url: str, pgdata: Path) -> None:
+def _configure(url: str, pgdata: Path, config: str) -> None:
+    """Set BULK_SETTINGS (``bulk``) or reset them to the defaults (``default``), restarting
+    the server only when something changes (wal_level needs a restart)."""
     with psycopg.connect(url, autocommit=True) as conn:
         current = dict(
             conn.execute(
-                "SELECT name, setting FROM pg_settings WHERE name = ANY(%s)", (list(BULK_SETTINGS),)
+                "SELECT name, source FROM pg_settings WHERE name = ANY(%s)", (list(BULK_SETTINGS),)
             ).fetchall()
         )
-        if current.get("wal_level") == BULK_SETTINGS["wal_level"]:
-            return
-        for name, value in BULK_SETTINGS.items():
-            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        wal_level = conn.execute("SELECT current_setting('wal_level')").fetchone()
+        if config == "bulk":
+            if wal_level and wal_level[0] == BULK_SETTINGS["wal_level"]:
+                return
+            for name, value in BULK_SETTINGS.items():
+                conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")
+        else:
+            # 'default' means what initdb wrote: anything ALTER SYSTEM set goes
+            changed = [name for name, source in current.items() if source != "default"]
+            if not changed:
+                return
+            for name in changed:
+                conn.execute(f"ALTER SYSTEM RESET {name}")
     import pgserver._commands
 
     user = "pgserver" if os.name == "posix" and os.geteuid() == 0 else None
     pgserver._commands.pg_ctl(
         ["-w", "-m", "fast", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user
     )
+
+
+def wal_lsn(admin_url: str) -> int:
+    """The server's current WAL insert position in bytes: the difference between two
+    readings is the WAL written in between, by every session."""
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        row = conn.execute("SELECT pg_current_wal_insert_lsn() - '0/0'::pg_lsn").fetchone()
+    assert row is not None
+    return int(row[0])
 
 
 def with_database(url: str, dbname: str) -> str:
@@ -100,7 +136,8 @@ def fresh_database(admin_url: str, name: str) -> Iterator[str]:
 
 
 def server_info(admin_url: str) -> dict[str, str]:
-    """Server version and the settings that matter for bulk loads."""
+    """Server version and the settings that matter for bulk loads, as the server reports
+    them (``current_setting``, i.e. SHOW), not as the harness asked for them."""
     names = (
         "server_version",
         "shared_buffers",
@@ -110,14 +147,23 @@ def server_info(admin_url: str) -> dict[str, str]:
         "fsync",
         "synchronous_commit",
         "wal_level",
+        "max_wal_senders",
+        "wal_compression",
+        "full_page_writes",
+        "checkpoint_timeout",
         "max_parallel_maintenance_workers",
+        "max_parallel_workers",
+        "data_directory",
     )
-    info: dict[str, str] = {}
     with psycopg.connect(admin_url) as conn:
-        for name in names:
-            row = conn.execute("SELECT current_setting(%s)", (name,)).fetchone()
-            info[name] = str(row[0]) if row else ""
-    return info
+        # through pg_settings: a setting this user may not read (data_directory, unless
+        # superuser) is left out instead of failing the query
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)",
+            (list(names),),
+        ).fetchall()
+    found = {str(name): str(value) for name, value in rows}
+    return {name: found.get(name, "") for name in names}
 
 
 def _load_reference(sqlite_path: Path, url: str) -> None:

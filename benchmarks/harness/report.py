@@ -43,6 +43,10 @@ class MethodSummary:
     seconds: list[float] = field(default_factory=list)
     data_seconds: list[float] = field(default_factory=list)
     peak_rss_mb: list[float] = field(default_factory=list)
+    # WAL the server wrote during each run (all sessions), from pg_current_wal_insert_lsn()
+    wal_mb: list[float] = field(default_factory=list)
+    # the 1-minute load average as each run started: other work on the machine shows here
+    load_at_start: list[float] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     structure: dict[str, int] = field(default_factory=dict)
     types: dict[str, str] = field(default_factory=dict)
@@ -54,6 +58,7 @@ class MethodSummary:
     x_copy_then_index: float | None = None
     data_median_s: float | None = None
     data_x_copy_limit: float | None = None
+    wal_median_mb: float | None = None
 
     @property
     def check(self) -> str:
@@ -88,6 +93,8 @@ def finalise(
             s.mb_per_s = source_mb / s.median_s
         if s.data_seconds:
             s.data_median_s = statistics.median(s.data_seconds)
+        if s.wal_mb:
+            s.wal_median_mb = statistics.median(s.wal_mb)
     wanted = next((s.types for s in summaries if s.name == reference), {})
     for s in summaries:
         s.type_changes = type_changes(s.types, wanted) if s.types else {}
@@ -111,6 +118,9 @@ COPY_RATIOS: tuple[tuple[str, str, int], ...] = (
     ("xC+idx", "x_copy_then_index", 6),
     ("data xCOPY", "data_x_copy_limit", 10),
 )
+
+# The WAL column, for commands that measure it (the median of the runs' WAL, in MB).
+WAL_COLUMN: tuple[tuple[str, str, int], ...] = (("WAL MB", "wal_median_mb", 8),)
 
 
 def table_lines(

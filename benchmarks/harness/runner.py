@@ -23,6 +23,7 @@ from typing import Any
 from gen_appdb import DEFAULT_ROWS, DEFAULT_SEED, GENERATOR_VERSION, generate
 
 from harness import pg, report
+from harness.tools import tool_version
 
 BENCHMARKS = Path(__file__).resolve().parent.parent
 REPO_PYTHON = BENCHMARKS.parent / "python"
@@ -69,6 +70,30 @@ def run_worker(job: Any, timeout: float, module: str = "harness.worker") -> dict
     return dict(json.loads(text))
 
 
+def git_state() -> dict[str, Any]:
+    """This checkout's commit, where arrowferry is imported from and, when that is this
+    checkout, its uncommitted files (each worker imports arrowferry as it is on disk when
+    its run starts; ``PYTHONPATH=<another checkout>/python`` benchmarks another copy)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("arrowferry")
+    package = Path(spec.origin).parent if spec and spec.origin else None
+    state: dict[str, Any] = {
+        "commit": tool_version(["git", "-C", str(BENCHMARKS), "rev-parse", "HEAD"]) or None,
+        "arrowferry": str(package),
+    }
+    tree = REPO_PYTHON
+    if package is not None and package.is_relative_to(tree):
+        changed = subprocess.run(
+            ["git", "-C", str(BENCHMARKS), "status", "--porcelain", "--", str(tree)],
+            capture_output=True,
+            text=True,
+            check=False,
+        ).stdout.splitlines()
+        state["python_changes"] = [line[3:] for line in changed]
+    return state
+
+
 def busy_warning() -> str | None:
     """A warning when other work keeps the CPUs busy: timings would be inflated."""
     load, cores = os.getloadavg()[0], os.cpu_count() or 1
@@ -105,7 +130,8 @@ def busy_now(seconds: float = 3.0) -> str | None:
 def command_line(
     description: str, methods: list[str], always: str, results: str
 ) -> argparse.ArgumentParser:
-    """The options both benchmark commands take (each may add its own)."""
+    """The options both benchmark commands take (each may add its own); ``results`` is the
+    JSON's name against the bulk server (see ``settle``)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--rows", type=int, default=DEFAULT_ROWS, help="total rows to generate")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED, help="generator seed")
@@ -117,15 +143,50 @@ def command_line(
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
     parser.add_argument("--cache-dir", type=Path, default=BENCHMARKS / ".cache")
-    parser.add_argument("--results", type=Path, default=BENCHMARKS / "results" / results)
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=None,
+        help=f"JSON report (default: results/{results}, or its -default twin with "
+        "--server default)",
+    )
     parser.add_argument("--no-chart", action="store_true", help="write the JSON only")
+    parser.add_argument(
+        "--server",
+        choices=pg.SERVER_CONFIGS,
+        default="bulk",
+        help="embedded server set for bulk loads (wal_level=minimal, the default) or left "
+        "at PostgreSQL's defaults (wal_level=replica)",
+    )
     parser.add_argument(
         "--pgdata",
         type=Path,
-        default=pg.DEFAULT_PGDATA,
-        help=f"embedded server's data dir (unless ${pg.ENV_URL} is set)",
+        default=None,
+        help=f"embedded server's data dir (default: {pg.PGDATA['bulk']} for bulk, "
+        f"{pg.PGDATA['default']} for default; unused when ${pg.ENV_URL} is set)",
     )
+    parser.set_defaults(results_name=results)
     return parser
+
+
+def settle(args: argparse.Namespace) -> argparse.Namespace:
+    """Fill in the defaults that depend on ``--server``: the data folder and the results
+    file (``latest.json`` -> ``latest-default.json``), so both configurations' results can
+    sit side by side."""
+    if args.pgdata is None:
+        args.pgdata = pg.PGDATA[args.server]
+    if args.results is None:
+        name = Path(args.results_name)
+        if args.server != "bulk":
+            name = name.with_name(f"{name.stem}-{args.server}{name.suffix}")
+        args.results = BENCHMARKS / "results" / name
+    return args
+
+
+def server_config(args: argparse.Namespace) -> str:
+    """The configuration the JSON records: ``--server``, or ``external`` for a server given
+    by URL (its real settings are recorded beside it either way)."""
+    return "external" if os.environ.get(pg.ENV_URL) else str(args.server)
 
 
 def selected(spec: str, known: list[str], always: tuple[str, ...]) -> list[str]:
@@ -164,6 +225,7 @@ def run_context(
             "rows": counts,
             **(source_extra or {}),
         },
+        "server_config": server_config(args),
         "server": {"url": pg.mask(admin_url), **pg.server_info(admin_url)},
         "machine": report.machine_info(),
         "load_average_at_end": [round(x, 2) for x in os.getloadavg()],

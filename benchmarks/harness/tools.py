@@ -37,6 +37,30 @@ def psql_path() -> str | None:
     return str(bundled) if bundled.exists() else None
 
 
+def pg_bin_dir(major: int) -> Path | None:
+    """A folder with pg_dump, pg_restore and psql of PostgreSQL ``major`` (pg_dump refuses
+    a server newer than itself): pgserver's wheel, then ``PATH``, then Debian's layout."""
+    candidates: list[Path] = []
+    try:
+        import pgserver
+
+        candidates.append(Path(pgserver.__file__).parent / "pginstall" / "bin")
+    except ImportError:
+        pass
+    found = shutil.which("pg_dump")
+    if found:
+        candidates.append(Path(found).resolve().parent)
+    candidates.append(Path(f"/usr/lib/postgresql/{major}/bin"))
+    for folder in candidates:
+        if not all((folder / tool).exists() for tool in ("pg_dump", "pg_restore", "psql")):
+            continue
+        # 'pg_dump (PostgreSQL) 16.2' or '... 15.18 (Debian 15.18-0+deb12u1)'
+        words = tool_version([str(folder / "pg_dump"), "--version"]).split()
+        if len(words) >= 3 and words[2].split(".")[0] == str(major):
+            return folder
+    return None
+
+
 def tool_version(argv: list[str]) -> str:
     """First line of ``argv``'s output, or '' when it can't run."""
     try:

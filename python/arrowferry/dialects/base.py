@@ -22,7 +22,7 @@ from typing import Any, Literal, Protocol
 import pyarrow as pa
 
 from arrowferry.errors import BadInputError
-from arrowferry.model import Column, DataType, Schema
+from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
 
 
@@ -191,6 +191,23 @@ class Dialect(ABC):
         """A session writing planned tables (``prepare``, ``table_load`` with its writer
         lanes, ``finishing`` with its statements and views, ``close``). ``native``: the
         plan replays a same-dialect source's own definitions."""
+
+    # --- a copy into another database of the same dialect ---------------------------------
+
+    def read_native(self, endpoint: Endpoint, options: Any) -> tuple[Schema, Any, dict[str, int]]:
+        """The source's tables, its own definitions (a ``NativeSchema``: ``tables`` by name,
+        ``before``, ``after``, ``last`` statements, ``notes``) and row counts, read in one
+        snapshot: what a copy into another database of this dialect replays."""
+        raise NotImplementedError(f"{self.name} cannot be copied into itself yet")
+
+    def column_read(self, column: Column) -> tuple[str | None, bool]:
+        """For a same-dialect copy: (the expression a column is read by, or None: as the
+        source session reads it; whether the target server casts it from its text)."""
+        return None, False
+
+    def key_column(self, table: Table) -> str | None:
+        """For a same-dialect copy: the single integer key a large table is read in ranges by."""
+        return None
 
     @abstractmethod
     def existing_tables(

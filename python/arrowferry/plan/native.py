@@ -22,7 +22,7 @@ from arrowferry.urls import Endpoint
 
 def plan_copy(dialect: Dialect, source: Endpoint, options: MigrationOptions) -> MigrationPlan:
     """The plan of a copy into another database of the source's own dialect."""
-    schema, native, rows = dialect.read_native(source, options)  # type: ignore[attr-defined]
+    schema, native, rows = dialect.read_native(source, options)
     return plan_native(
         schema,
         schema.tables,
@@ -30,8 +30,8 @@ def plan_copy(dialect: Dialect, source: Endpoint, options: MigrationOptions) -> 
         rows,
         target_schema=options.target_schema if dialect.capabilities.schemas else "main",
         source_schema=options.source_schema if dialect.capabilities.schemas else None,
-        column_read=dialect.column_read,  # type: ignore[attr-defined]
-        key_column=dialect.key_column,  # type: ignore[attr-defined]
+        column_read=dialect.column_read,
+        key_column=dialect.key_column,
     )
 
 

@@ -15,15 +15,21 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
 from arrowferry.errors import BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
+
+if TYPE_CHECKING:
+    from arrowferry.options import MigrationOptions
+    from arrowferry.plan.model import MigrationPlan, TablePlan
+    from arrowferry.result import MigrationResult
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,120 @@ class FinishTarget(Protocol):
         SQL, with its fallback if it fails (the Finisher does that)."""
 
 
+Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], None]], int]
+"""Writes a stream of batches (their schema, when known) into a table, calling back with
+each batch's rows; returns the rows written."""
+
+
+class SourceSession(Protocol):
+    """A source opened for one run (``Dialect.open_source``): reads planned tables."""
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        """Whose password no message may show."""
+
+    @property
+    def readers_per_writer(self) -> int:
+        """Readers that may feed one writer at once."""
+
+    def batch_rows(self, table: TablePlan) -> int:
+        """Rows per batch (0: the session cuts batches by bytes)."""
+
+    def pieces(self, table: TablePlan, lanes: int, batch_rows: int) -> list[Any]:
+        """Key ranges for ``lanes`` parallel readers, in key order ([None]: the whole table)."""
+
+    def batches(self, table: TablePlan, piece: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        """One piece's batches, every column of the Arrow type the plan reads it as."""
+
+    def message(self, err: BaseException) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class TableLoad(Protocol):
+    """One table's load into the target (``TargetSession.table_load``)."""
+
+    def lane(self) -> AbstractContextManager[Ingest]:
+        """A writer in its own transaction, committed when the block ends cleanly; the
+        first (or only) lane creates the table."""
+
+    def complete(self) -> None:
+        """Every lane is in: put the table in place."""
+
+    def abort(self) -> None:
+        """A lane failed: leave nothing that looks like the table."""
+
+
+class TargetSession(Protocol):
+    """A target opened for one run (``Dialect.open_target``): creates, loads and finishes."""
+
+    warn: Callable[[str], None]  # set by the pipeline: said once, kept in the result
+
+    @property
+    def capabilities(self) -> Capabilities: ...
+
+    @property
+    def endpoint(self) -> Endpoint | None: ...
+
+    @property
+    def name(self) -> str:
+        """What errors call the target."""
+
+    @property
+    def writable(self) -> Callable[[pa.DataType], bool] | None:
+        """The Arrow types it binds exactly (None: its writer checks each field itself)."""
+
+    def prepare(
+        self,
+        tables: Sequence[TablePlan],
+        before: Sequence[Statement],
+        *,
+        drop: bool,
+        data_only: bool,
+    ) -> list[Statement]:
+        """Before any table: drop or suspend what is in the way, run ``before``; returns
+        what must be put back after the load."""
+
+    def allow_lanes(self, say: Callable[[str], None]) -> bool:
+        """Whether large tables may load over several writers at once."""
+
+    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> TableLoad: ...
+
+    def owns(self, err: BaseException) -> bool:
+        """Whether a driver error came from this side."""
+
+    def message(self, err: BaseException) -> str: ...
+
+    def finishing(self, loaded: Callable[[], Sequence[TablePlan]]) -> FinishTarget: ...
+
+    def statements(
+        self, plan: MigrationPlan, options: MigrationOptions, restore: Sequence[Statement]
+    ) -> list[Statement]:
+        """Finishing statements that may run while tables still load."""
+
+    def statements_after(
+        self,
+        plan: MigrationPlan,
+        loaded: Sequence[TablePlan],
+        options: MigrationOptions,
+        result: MigrationResult,
+    ) -> list[Statement]:
+        """Finishing statements that run once every table is loaded."""
+
+    def views(
+        self,
+        plan: MigrationPlan,
+        options: MigrationOptions,
+        restore: Sequence[Statement],
+        *,
+        stopped: bool,
+    ) -> list[Statement]:
+        """What runs last, in order (views and what depends on them)."""
+
+    def close(self, *, complete: bool) -> str | None:
+        """End the run; a note for the result when the run leaves nothing behind."""
+
+
 class Dialect(ABC):
     """One database, in both roles. Subclasses are stateless singletons."""
 
@@ -187,7 +307,9 @@ class Dialect(ABC):
     # --- as a target ----------------------------------------------------------------
 
     @abstractmethod
-    def open_target(self, endpoint: Endpoint, options: Any, *, native: bool = False) -> Any:
+    def open_target(
+        self, endpoint: Endpoint, options: Any, *, native: bool = False
+    ) -> TargetSession:
         """A session writing planned tables (``prepare``, ``table_load`` with its writer
         lanes, ``finishing`` with its statements and views, ``close``). ``native``: the
         plan replays a same-dialect source's own definitions."""

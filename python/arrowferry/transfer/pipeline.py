@@ -23,6 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
 from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
@@ -47,8 +48,8 @@ class Pipeline:
     def __init__(
         self,
         plan: MigrationPlan,
-        source: Any,
-        target: Any,
+        source: SourceSession,
+        target: TargetSession,
         options: MigrationOptions,
         reporter: Reporter,
         result: MigrationResult,
@@ -123,7 +124,7 @@ class Pipeline:
 
     # --- scheduling -------------------------------------------------------------------
 
-    def _load_all(self, finisher: Any) -> None:
+    def _load_all(self, finisher: Finisher) -> None:
         if not self.many:  # one writer: one table after another, in plan order
             for table in self.plan.tables:
                 self._load_one(table, finisher)
@@ -165,7 +166,7 @@ class Pipeline:
 
     # --- one table ----------------------------------------------------------------------
 
-    def _load_one(self, table: TablePlan, finisher: Any) -> None:
+    def _load_one(self, table: TablePlan, finisher: Finisher) -> None:
         if self.stop.is_set():
             with self.lock:
                 self.result.table_not_attempted(table.name)
@@ -287,7 +288,7 @@ class Pipeline:
         return loaded
 
     def _lanes(
-        self, load: Any, loaded: Loaded, transforms: list[Transformer], pieces: list[Any]
+        self, load: TableLoad, loaded: Loaded, transforms: list[Transformer], pieces: list[Any]
     ) -> int:
         """Several writer lanes at once, each taking every n-th piece (the target builds
         the table aside and moves it into place once all lanes are in)."""
@@ -319,7 +320,7 @@ class Pipeline:
 
     def _lane(
         self,
-        load: Any,
+        load: TableLoad,
         loaded: Loaded,
         transform: Transformer,
         pieces: list[Any],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arrowferry.dialects.base import Capabilities, Dialect
+from arrowferry.dialects.base import Capabilities, Dialect, SourceSession, TargetSession
 from arrowferry.dialects.postgresql import catalog, write
 from arrowferry.dialects.postgresql.connection import MAX_IDENTIFIER_BYTES, connect
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
@@ -42,14 +42,18 @@ class PostgreSQLDialect(Dialect):
         finally:
             conn.close()
 
-    def open_source(self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1) -> Any:
+    def open_source(
+        self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1
+    ) -> SourceSession:
         from arrowferry.dialects.postgresql.source import PostgresSource
 
         return PostgresSource(
             endpoint, options.source_schema, options.batch_bytes, readers_per_writer
         )
 
-    def open_target(self, endpoint: Endpoint, options: Any, *, native: bool = False) -> Any:
+    def open_target(
+        self, endpoint: Endpoint, options: Any, *, native: bool = False
+    ) -> TargetSession:
         from arrowferry.dialects.postgresql.target import PostgresTarget
 
         return PostgresTarget(endpoint, options.target_schema, lambda text: None, native=native)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arrowferry.dialects.base import Capabilities, Dialect
+from arrowferry.dialects.base import Capabilities, Dialect, SourceSession, TargetSession
 from arrowferry.dialects.sqlite import catalog
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, to_sqlite_ddl
 from arrowferry.model import Column, DataType, Schema, Table
@@ -38,12 +38,16 @@ class SQLiteDialect(Dialect):
         with catalog.connect_metadata_ctx(endpoint.path) as conn:
             return catalog.introspect(conn)
 
-    def open_source(self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1) -> Any:
+    def open_source(
+        self, endpoint: Endpoint, options: Any, *, readers_per_writer: int = 1
+    ) -> SourceSession:
         from arrowferry.dialects.sqlite.source import SqliteSource
 
         return SqliteSource(endpoint.path, options.batch_size, options.batch_bytes)
 
-    def open_target(self, endpoint: Endpoint, options: Any, *, native: bool = False) -> Any:
+    def open_target(
+        self, endpoint: Endpoint, options: Any, *, native: bool = False
+    ) -> TargetSession:
         from arrowferry.dialects.sqlite.target import SqliteTarget
 
         return SqliteTarget(endpoint.path, lambda text: None)

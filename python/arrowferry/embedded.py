@@ -75,17 +75,11 @@ def _tune_for_bulk_loads(server: Any) -> None:
     endpoint = parse_url(str(server.get_uri("postgres")))
     conn = pg.connect(endpoint, autocommit=True)
     try:
-        current = dict(
-            pg.fetch(
-                conn,
-                "SELECT name, setting FROM pg_settings WHERE name = ANY($1)",
-                [list(_BULK_SETTINGS)],
-            )
-        )
+        current = pg.settings(conn, list(_BULK_SETTINGS))
         if current.get("wal_level") == "minimal":
             return
         for name, value in _BULK_SETTINGS.items():
-            pg.execute(conn, f"ALTER SYSTEM SET {name} = '{value}'")
+            pg.execute(conn, pg.alter_system_sql(name, value))
     finally:
         conn.close()
     # restart reuses the postmaster's original options (postmaster.opts: unix socket only)
@@ -131,13 +125,12 @@ def database_name_for(source: Path) -> str:
 def ensure_database(name: str) -> Endpoint:
     """Create ``name`` in the embedded server if missing; return its endpoint."""
     from arrowferry.dialects import postgresql as pg
-    from arrowferry.dialects.sqltext import quote_ident
 
     admin = parse_url(server_url("postgres"))
     conn = pg.connect(admin, autocommit=True)
     try:
-        if not pg.fetch(conn, "SELECT 1 FROM pg_database WHERE datname = $1", [name]):
-            pg.execute(conn, f"CREATE DATABASE {quote_ident(name)}")
+        if not pg.database_exists(conn, name):
+            pg.execute(conn, pg.create_database_sql(name))
     finally:
         conn.close()
     return parse_url(server_url(name))

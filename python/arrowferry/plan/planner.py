@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Any
 
 from arrowferry import decimals
 from arrowferry.dialects import postgresql as pg
@@ -305,7 +304,7 @@ def plan_from_sqlite(
                 )
             except SourceError as err:  # one table's problem, not the run's
                 failed[t.name] = err.message
-        sequences = _sqlite_sequences(conn)
+        sequences = sqlite.autoincrement_counters(conn)
         plan = Planner(schema, profiles, options, sequences, existing).build(tables, failed)
         planned = [t for t in tables if t.name not in plan.failed]
         plan.warnings.extend(sqlite.virtual_notes(conn, planned, options.target_schema))
@@ -342,16 +341,6 @@ def _mapped_columns(table: Table, options: MigrationOptions) -> set[str]:
     magnitude, or a REAL of 123456789.5 would not fit its Arrow decimal)."""
     mappings = TypeMappings(options.type_mappings)
     return {c.name for c in table.columns if mappings.lookup(table.name, c.name, c.declared)}
-
-
-def _sqlite_sequences(conn: Any) -> dict[str, int]:
-    try:
-        return {
-            name: int(seq or 0)
-            for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")
-        }
-    except Exception:
-        return {}  # no AUTOINCREMENT table: sqlite_sequence does not exist
 
 
 def existing_types(

@@ -26,14 +26,17 @@ from arrowferry.dialects.postgresql.connection import (
 )
 from arrowferry.dialects.postgresql.ddl import (
     add_constraint_sql,
+    alter_system_sql,
     analyze_sql,
     check_sql,
     check_violations_sql,
     column_ddl,
     constraint_using_index_sql,
+    create_database_sql,
     create_schema_sql,
     create_table_sql,
     create_view_sql,
+    database_exists,
     drop_constraint_sql,
     drop_empty_schema_sql,
     drop_table_sql,
@@ -45,6 +48,7 @@ from arrowferry.dialects.postgresql.ddl import (
     orphans_sql,
     restart_identity_sql,
     set_schema_sql,
+    settings,
     vacuum_analyze_sql,
 )
 from arrowferry.dialects.postgresql.write import (
@@ -61,6 +65,7 @@ __all__ = [
     "MAX_IDENTIFIER_BYTES",
     "accepts",
     "add_constraint_sql",
+    "alter_system_sql",
     "analyze_sql",
     "check_arrow_fields",
     "check_body",
@@ -70,9 +75,11 @@ __all__ = [
     "column_types",
     "connect",
     "constraint_using_index_sql",
+    "create_database_sql",
     "create_schema_sql",
     "create_table_sql",
     "create_view_sql",
+    "database_exists",
     "driver_message",
     "drop_constraint_sql",
     "drop_empty_schema_sql",
@@ -95,6 +102,7 @@ __all__ = [
     "restart_identity_sql",
     "schema_exists",
     "set_schema_sql",
+    "settings",
     "truncate_identifier",
     "vacuum_analyze_sql",
 ]

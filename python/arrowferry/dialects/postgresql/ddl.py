@@ -190,3 +190,24 @@ def create_view_sql(schema: str, view: View) -> str:
 
 
 # --- catalogs ------------------------------------------------------------------------
+
+
+# --- the server itself ------------------------------------------------------------------
+
+
+def settings(conn: Any, names: Sequence[str]) -> dict[str, str]:
+    """The server's current value of each setting."""
+    rows = fetch(conn, "SELECT name, setting FROM pg_settings WHERE name = ANY($1)", [list(names)])
+    return {name: value for name, value in rows}
+
+
+def alter_system_sql(name: str, value: str) -> str:
+    return f"ALTER SYSTEM SET {name} = {literal(value)}"
+
+
+def database_exists(conn: Any, name: str) -> bool:
+    return bool(fetch(conn, "SELECT 1 FROM pg_database WHERE datname = $1", [name]))
+
+
+def create_database_sql(name: str) -> str:
+    return f"CREATE DATABASE {quote_ident(name)}"

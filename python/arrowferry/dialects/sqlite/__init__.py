@@ -7,6 +7,7 @@ data as Arrow batches through ``adbc_driver_sqlite``, with every column's type p
 
 from arrowferry.dialects.sqlite.catalog import (
     QUICK_CHECK_MAX_BYTES,
+    autoincrement_counters,
     check_integrity,
     column_names,
     connect_metadata,
@@ -53,6 +54,7 @@ __all__ = [
     "ColumnProfile",
     "InvalidText",
     "ReadAs",
+    "autoincrement_counters",
     "bytes_per_row",
     "check_integrity",
     "column_names",

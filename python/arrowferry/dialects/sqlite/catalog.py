@@ -477,3 +477,14 @@ def column_names(conn: sqlite3.Connection, table: str) -> list[str]:
             "to: drop it with a SQLite that has its module, or choose another target"
         ) from err
     return [str(row[0]) for row in found]
+
+
+def autoincrement_counters(conn: sqlite3.Connection) -> dict[str, int]:
+    """Each AUTOINCREMENT table's counter (``sqlite_sequence``), by table."""
+    try:
+        return {
+            name: int(seq or 0)
+            for name, seq in conn.execute("SELECT name, seq FROM sqlite_sequence")
+        }
+    except Exception:
+        return {}  # no AUTOINCREMENT table: sqlite_sequence does not exist

@@ -242,13 +242,14 @@ def main() -> None:
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
 def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
-    """Migrate SOURCE into TARGET: a SQLite file into PostgreSQL, or back.
+    """Migrate SOURCE into TARGET: SQLite and PostgreSQL, either way or each into its own kind.
 
-    SOURCE is a SQLite file (or sqlite:/// URL) and TARGET a postgresql:// URL; with no
-    TARGET, the database goes into the embedded PostgreSQL, in a database named after
-    the source file, and its URL and a ready psql command are printed.
-    Or SOURCE is a postgresql:// URL and TARGET a SQLite file: a new file is built under
-    a temporary name and appears only when complete.
+    SOURCE is a SQLite file (or sqlite:/// URL) or a postgresql:// URL; TARGET a
+    postgresql:// URL or a SQLite file. With no TARGET, a SQLite source goes into the
+    embedded PostgreSQL, in a database named after the source file, and its URL and a
+    ready psql command are printed. A new SQLite file is built under a temporary name and
+    appears only when complete. Between two databases of one kind every definition is
+    kept as the source wrote it, and every value as it is stored.
     """
     from arrowferry.api import Migration
     from arrowferry.progress import NullReporter, RichReporter

@@ -363,3 +363,14 @@ def test_postgresql_source_bad_input(
     argv = [a.format(pg=pg_url, dir=tmp_path) for a in args]
     assert_one_paragraph_error(cli("migrate", *argv), *names)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_target_that_cannot_be_prepared_is_bad_input(chinook: Path, pg_url: str) -> None:
+    """The server refuses the target schema itself: one paragraph, the server's reason,
+    a typed error in the API, and nothing written."""
+    outcome = cli("migrate", str(chinook), pg_url, "--target-schema", "pg_nope")
+    err = assert_one_paragraph_error(outcome, "pg_nope", "nothing was written")
+    assert "reserved" in err and outcome.exit_code == 2
+    with pytest.raises(BadInputError, match="could not be prepared"):
+        af.migrate(chinook, pg_url, target_schema="pg_nope")
+    assert pg_tables(pg_url) == []

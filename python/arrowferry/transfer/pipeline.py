@@ -13,6 +13,7 @@ target runs them.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +25,13 @@ from typing import Any
 import pyarrow as pa
 
 from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
-from arrowferry.errors import ArrowferryError, ReadTypeChanged, RejectedByServer, TransferError
+from arrowferry.errors import (
+    ArrowferryError,
+    BadInputError,
+    ReadTypeChanged,
+    RejectedByServer,
+    TransferError,
+)
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, TablePlan
@@ -74,27 +81,41 @@ class Pipeline:
 
     def run(self) -> None:
         started = time.perf_counter()
-        restore = self.target.prepare(
-            self.plan.tables,
-            self.plan.prepare,
-            drop=self.options.drop_tables,
-            data_only=self.options.data_only,
-        )
-        self.splitting = (
-            self.many
-            and self.options.lane_count > 1
-            and any(self._splittable(t) for t in self.plan.tables)
-            and self.target.allow_lanes(self.reporter.message)
-        )
-        finisher = Finisher(
-            self.target.finishing(lambda: list(self.loaded)),
-            self.options.parallelism if self.many else 1,
-            self.reporter,
-            self.result.summary,
-            self._warn,
-            self.result.constraint_issues,
-            on_view=self._view_created,
-        )
+        try:
+            restore = self.target.prepare(
+                self.plan.tables,
+                self.plan.prepare,
+                drop=self.options.drop_tables,
+                data_only=self.options.data_only,
+            )
+            self.splitting = (
+                self.many
+                and self.options.lane_count > 1
+                and any(self._splittable(t) for t in self.plan.tables)
+                and self.target.allow_lanes(self.reporter.message)
+            )
+            finisher = Finisher(
+                self.target.finishing(lambda: list(self.loaded)),
+                self.options.parallelism if self.many else 1,
+                self.reporter,
+                self.result.summary,
+                self._warn,
+                self.result.constraint_issues,
+                on_view=self._view_created,
+            )
+        except BaseException as err:
+            # nothing was loaded: the source's snapshot ends, a new file is not left behind
+            with contextlib.suppress(Exception):
+                self.source.close()
+            with contextlib.suppress(Exception):
+                self.target.close(complete=False)
+            if isinstance(err, Exception) and not isinstance(err, ArrowferryError):
+                said = scrub(self.target.message(err), self.source.endpoint, self.target.endpoint)
+                raise BadInputError(
+                    f"the target could not be prepared, so nothing was written: {said}",
+                    sqlstate=getattr(err, "sqlstate", None),
+                ) from None
+            raise
         self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
         complete = False
         try:

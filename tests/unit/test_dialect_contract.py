@@ -80,3 +80,14 @@ def test_the_facade_and_the_cli_hold_no_driver_talk() -> None:
         text = (PACKAGE / name).read_text()
         assert "adbc_driver" not in text and "sqlite3" not in text, name
         assert ".introspect(" not in text.replace("dialect_for(endpoint).introspect(", ""), name
+
+
+def test_sqlite_driver_errors_read_as_sqlite_says_them() -> None:
+    from arrowferry.dialects.sqlite.write import driver_message
+
+    framed = [
+        "INTEGRITY: [SQLite] UNIQUE constraint failed: t.a",
+        "INVALID_ARGUMENT: [SQLite] Failed to prepare query: no such column: x",
+    ]
+    said = [driver_message(Exception(text)) for text in framed]
+    assert said == ["UNIQUE constraint failed: t.a", "no such column: x"]

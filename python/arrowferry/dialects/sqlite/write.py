@@ -351,7 +351,14 @@ def trial_default(column: str) -> str | None:
 
 def _message(err: BaseException) -> str:
     text = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-    for prefix in ("INVALID_ARGUMENT: ", "INTERNAL: ", "[SQLite] "):
+    # the driver's status code and its own framing; SQLite's words are what matter
+    for prefix in (
+        "INVALID_ARGUMENT: ",
+        "INTERNAL: ",
+        "INTEGRITY: ",
+        "[SQLite] ",
+        "Failed to prepare query: ",
+    ):
         text = text.replace(prefix, "")
     return text
 

@@ -40,6 +40,7 @@ from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
+from arrowferry.transfer.passthrough import Passthrough
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import RejectedRow, RejectFile
 from arrowferry.transfer.transform import Transformer
@@ -440,34 +441,6 @@ class Pipeline:
                 return
             self.result.warnings.append(text)
         self.reporter.message(text)
-
-
-class Passthrough:
-    """A copy between databases of one dialect: every value goes as it is stored, so
-    there is nothing to convert and no bad value (the counters stay at zero)."""
-
-    schema = None  # the batches say their own types
-
-    def __init__(self, table: TablePlan) -> None:
-        self.table = table
-        self.rows_read = 0
-        self.bad_counts: dict[str, int] = {}
-        self.cleaned: dict[str, int] = {}
-        self.interpreted: dict[str, dict[str, int]] = {}
-        self.examples: dict[str, list[Any]] = {}
-
-    def convert(self, batch: pa.RecordBatch) -> tuple[pa.RecordBatch, list[RejectedRow]]:
-        self.rows_read += batch.num_rows
-        if not self.table.native.rename_batches:
-            return batch, []
-        return batch.rename_columns([c.target for c in self.table.columns]), []
-
-    def absorb(self, other: Passthrough) -> None:
-        self.rows_read += other.rows_read
-        other.rows_read = 0
-
-    def conversion_name(self, target: str) -> str:
-        return "copied as stored"
 
 
 def _primary_key(table: TablePlan) -> tuple[str, ...]:

@@ -101,6 +101,12 @@ class Capturing:
             raise
 
 
+def prepended(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    """A batch stream with its first batch, already taken to learn its schema, put back."""
+    yield head
+    yield from rest
+
+
 OK, WEAKER, FAILED = "ok", "weaker", "failed"
 
 

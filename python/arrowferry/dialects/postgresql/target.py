@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.base import Ran, Statement
+from arrowferry.dialects.base import Ran, Statement, prepended
 from arrowferry.dialects.pool import Pool, PooledConnection
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import ddl
@@ -317,7 +317,7 @@ class PostgresTableLoad:
             if head is None:
                 return 0
             schema = head.schema
-            batches = _chain(head, batches)
+            batches = prepended(head, batches)
         staged = [c.target for c in self.table.columns if c.staged]
         return write_table(
             conn, self.schema, self.table.name, schema, batches, on_batch=on_batch, staged=staged
@@ -338,11 +338,6 @@ class PostgresTableLoad:
                 PooledConnection(self.target.pool, True) as conn,
             ):
                 pgc.execute(conn, ddl.drop_table_sql(self.schema, self.table.name))
-
-
-def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    yield head
-    yield from rest
 
 
 class PostgresFinishing:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.base import FAILED, OK, WEAKER, Capturing, Ran, Statement
+from arrowferry.dialects.base import FAILED, OK, WEAKER, Capturing, Ran, Statement, prepended
 from arrowferry.dialects.sqlite import replica_rows
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.errors import TransferError
@@ -221,7 +221,7 @@ class SqliteTableLoad:
         head = next(stream, None)
         if head is None:
             return 0  # an empty table: nothing to ingest
-        reader = pa.RecordBatchReader.from_batches(head.schema, _chain(head, stream))
+        reader = pa.RecordBatchReader.from_batches(head.schema, prepended(head, stream))
         try:
             sqlw.ingest(self.target.conn, self.table.name, reader)
         except BaseException:
@@ -263,11 +263,6 @@ class SqliteTableLoad:
 
     def abort(self) -> None:
         """Rolled back with its lane."""
-
-
-def _chain(head: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-    yield head
-    yield from rest
 
 
 class SqliteFinishing:

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import decimal
 import json
+import re
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import lru_cache, reduce
 from typing import TYPE_CHECKING, Any
 
 from arrowferry.model import DataType
@@ -203,7 +204,7 @@ def _number(value: Any) -> decimal.Decimal | None:
     return None
 
 
-def _constant(tree: exp.Expression) -> Any:
+def _constant(tree: exp.Expr) -> Any:
     """The value of a literal, possibly negated, cast or in parentheses; else a marker."""
     from sqlglot import exp
 
@@ -225,7 +226,7 @@ def _constant(tree: exp.Expression) -> Any:
     return _NOT_CONSTANT
 
 
-def _clock(tree: exp.Expression) -> tuple[str, str] | None:
+def _clock(tree: exp.Expr) -> tuple[str, str] | None:
     """(unit, modifiers) of a default that reads the clock, whatever the dialect spells it:
     SQLite's ``CURRENT_TIMESTAMP`` and ``datetime('now')``, PostgreSQL's ``now()`` and
     the ``date_trunc('second', now() AT TIME ZONE 'UTC')`` a migration writes for it."""
@@ -256,7 +257,7 @@ def _clock(tree: exp.Expression) -> tuple[str, str] | None:
     return _clock_unit(tree, reading), modifiers
 
 
-def _function_name(node: exp.Expression) -> str:
+def _function_name(node: exp.Expr) -> str:
     from sqlglot import exp
 
     if isinstance(node, exp.Anonymous):
@@ -266,7 +267,7 @@ def _function_name(node: exp.Expression) -> str:
     return ""
 
 
-def _reads_now(node: exp.Expression) -> bool:
+def _reads_now(node: exp.Expr) -> bool:
     from sqlglot import exp
 
     name = _function_name(node)
@@ -282,7 +283,7 @@ def _is_format(lit: exp.Literal) -> bool:
     return "%" in text or "YYYY" in text.upper() or "HH24" in text.upper()
 
 
-def _clock_unit(tree: exp.Expression, reading: str) -> str:
+def _clock_unit(tree: exp.Expr, reading: str) -> str:
     """The unit a clock default keeps: a cast to date, a truncation to the day or a
     date-only format makes it a date, whatever clock it reads."""
     from sqlglot import exp
@@ -291,15 +292,15 @@ def _clock_unit(tree: exp.Expression, reading: str) -> str:
     while isinstance(node, exp.Paren):
         node = node.this
     if isinstance(node, exp.Cast):
-        target = node.to.sql().upper()
+        target = node.to.sql(dialect="postgres").upper()
         if target == "DATE":
             return "date"
         if target.startswith("TIME") and not target.startswith("TIMESTAMP"):
             return "time"
     unit = node.args.get("unit")
-    if isinstance(node, exp.TimestampTrunc | exp.DateTrunc) and unit is not None:
-        if unit.name.lower() == "day":
-            return "date"
+    truncated = isinstance(node, exp.TimestampTrunc | exp.DateTrunc)
+    if truncated and unit is not None and unit.name.lower() == "day":
+        return "date"
     for lit in tree.find_all(exp.Literal):
         if lit.is_string and _is_format(lit):
             upper = str(lit.this).upper()
@@ -318,7 +319,7 @@ def _clock_unit(tree: exp.Expression, reading: str) -> str:
 # --- expressions ---------------------------------------------------------------------
 
 
-def _parse(sql: str, dialect: str) -> exp.Expression | None:
+def _parse(sql: str, dialect: str) -> exp.Expr | None:
     import sqlglot
     from sqlglot.errors import SqlglotError
 
@@ -371,7 +372,7 @@ def _expression_key(
     return canonical_sql(tree, dict(aliases))
 
 
-def canonical_sql(tree: exp.Expression, aliases: Mapping[str, str] | None = None) -> str:
+def canonical_sql(tree: exp.Expr, aliases: Mapping[str, str] | None = None) -> str:
     """The normal form of a parsed expression or query, as PostgreSQL text."""
     from sqlglot import exp
 
@@ -395,17 +396,23 @@ def canonical_sql(tree: exp.Expression, aliases: Mapping[str, str] | None = None
     return _parenthesised(tree).sql(dialect="postgres")
 
 
-def _rewrite(node: exp.Expression) -> exp.Expression:
+def _rewrite(node: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
     if isinstance(node, exp.Paren) and not isinstance(node.this, exp.Subquery | exp.Select):
-        return node.this
+        inside: exp.Expr = node.this
+        return inside
     if isinstance(node, exp.Cast | exp.TryCast):
-        inner = node.this
+        inner: exp.Expr = node.this
         if _literal_like(inner):
             return inner
-        if isinstance(inner, exp.Column) and node.to.sql().upper() in _TEXT_TYPES:
+        target = node.to.sql(dialect="postgres").upper()
+        if isinstance(inner, exp.Column) and target in _TEXT_TYPES:
             return inner  # PostgreSQL's own cast of a varchar column for a text operator
+        if target in _WIDER_NUMBERS:
+            # PostgreSQL spells out its implicit numeric widenings (int * float8 is
+            # written (x)::double precision * y), where the other side has none
+            return inner
     if isinstance(node, exp.EQ | exp.NEQ):
         values = _any_array(node.expression, "ANY" if isinstance(node, exp.EQ) else "ALL")
         if values is not None:
@@ -416,6 +423,18 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
         return exp.And(this=low, expression=exp.LTE(this=node.this, expression=node.args["high"]))
     if isinstance(node, exp.Identifier) and (node.quoted or str(node.this).lower() != node.this):
         return exp.Identifier(this=str(node.this).lower(), quoted=False)
+    if (
+        isinstance(node, exp.Nullif)
+        and isinstance(node.this, exp.Nullif)
+        and node.this.expression == node.expression
+    ):
+        return node.this  # SQLite's x / 0 is NULL: translated, a divisor gets one more
+    if isinstance(node, exp.Join) and node.args.get("kind") == "INNER":
+        node.set("kind", None)  # JOIN is INNER JOIN; PostgreSQL writes the first
+    if isinstance(node, exp.Literal) and node.is_string:
+        midnight = _MIDNIGHT.fullmatch(str(node.this))
+        if midnight:  # a date compared with a timestamp: PostgreSQL writes its midnight
+            return exp.Literal.string(midnight.group(1))
     if isinstance(node, exp.Literal) and not node.is_string:
         number = _number(str(node.this))
         if number is not None and number.is_finite():
@@ -425,10 +444,12 @@ def _rewrite(node: exp.Expression) -> exp.Expression:
     return node
 
 
+_WIDER_NUMBERS = {"BIGINT", "NUMERIC", "DECIMAL", "DOUBLE PRECISION", "REAL", "FLOAT"}
+_MIDNIGHT = re.compile(r"(\d{4}-\d{2}-\d{2}) 00:00:00(?:\.0*)?")
 _TEXT_TYPES = {"TEXT", "VARCHAR", "CHAR", "BPCHAR", "CHARACTER VARYING", "NAME"}
 
 
-def _literal_like(node: exp.Expression) -> bool:
+def _literal_like(node: exp.Expr) -> bool:
     from sqlglot import exp
 
     if isinstance(node, exp.Literal | exp.Boolean | exp.Null):
@@ -440,7 +461,7 @@ def _literal_like(node: exp.Expression) -> bool:
     return False
 
 
-def _any_array(node: exp.Expression, word: str) -> list[exp.Expression] | None:
+def _any_array(node: exp.Expr, word: str) -> list[exp.Expr] | None:
     """The values of ``ANY (ARRAY[...])`` / ``ALL (ARRAY[...])``, else None."""
     from sqlglot import exp
 
@@ -457,11 +478,21 @@ def _any_array(node: exp.Expression, word: str) -> list[exp.Expression] | None:
     return list(inner.expressions) if isinstance(inner, exp.Array) else None
 
 
-def _parenthesised(tree: exp.Expression) -> exp.Expression:
+def _parenthesised(tree: exp.Expr) -> exp.Expr:
     """Every operator inside another in parentheses, so that ``(a + b) * c`` and
     ``a + b * c``, alike once redundant parentheses are gone, stay apart."""
     from sqlglot import exp
 
+    for top in [n for n in tree.walk() if isinstance(n, exp.Connector)]:
+        if type(top.parent) is type(top):
+            continue  # flattened with its topmost
+        parts = _chain(top, type(top))
+        if len(parts) > 2:  # AND / OR chains left-deep, however the source grouped them
+            flat = reduce(lambda x, y: type(top)(this=x, expression=y), parts)
+            if top is tree:
+                tree = flat
+            else:
+                top.replace(flat)
     nested = [
         node
         for node in tree.walk()
@@ -472,3 +503,9 @@ def _parenthesised(tree: exp.Expression) -> exp.Expression:
     for node in nested:
         node.replace(exp.Paren(this=node.copy()))
     return tree
+
+
+def _chain(node: exp.Expr, kind: type) -> list[exp.Expr]:
+    if isinstance(node, kind):
+        return _chain(node.this, kind) + _chain(node.expression, kind)
+    return [node]

@@ -16,6 +16,8 @@ from arrowferry.diff import Difference
 from arrowferry.model import Schema, View
 
 if TYPE_CHECKING:
+    from sqlglot import exp
+
     from arrowferry.diff_compare import Sides
 
 
@@ -98,7 +100,9 @@ def _view_key(sql: str, schema: Schema, cross: bool) -> str:
         tree = sqlglot.parse_one(text, read=dialect)
     except SqlglotError:
         return " ".join(sql.split()).lower()
-    columns = {t.name.lower(): {c.name.lower(): "text" for c in t.columns} for t in schema.tables}
+    columns: dict[str, object] = {
+        t.name.lower(): {c.name.lower(): "text" for c in t.columns} for t in schema.tables
+    }
     columns.update(
         {
             v.name.lower(): {n.lower(): "text" for n, _ in v.columns}
@@ -106,8 +110,8 @@ def _view_key(sql: str, schema: Schema, cross: bool) -> str:
             if v.columns
         }
     )
-    lowered = tree.transform(_lower_identifier)
-    try:
+    lowered: exp.Expr = tree.transform(_lower_identifier)
+    with contextlib.suppress(SqlglotError, ValueError, KeyError):  # else compared as written
         lowered = qualify(
             lowered,
             schema=columns,
@@ -116,12 +120,45 @@ def _view_key(sql: str, schema: Schema, cross: bool) -> str:
             quote_identifiers=False,
             identify=False,
         )
-    except (SqlglotError, ValueError, KeyError):
-        pass  # compared as written
-    return rules.canonical_sql(lowered)
+    return rules.canonical_sql(_anonymous(lowered))
 
 
-def _lower_identifier(node: object) -> object:
+def _anonymous(tree: exp.Expr) -> exp.Expr:
+    """The names a query's text chooses but its result does not show: table aliases
+    (``products_1`` where PostgreSQL tells a subquery's table apart), the output names
+    of a scalar subquery and of every UNION branch after the first."""
+    from sqlglot import exp
+    from sqlglot.optimizer.scope import traverse_scope
+
+    count = 0
+    for scope in traverse_scope(tree):
+        names = {}
+        for alias, source in scope.sources.items():
+            if isinstance(source, exp.Table):
+                count += 1
+                names[alias] = f"_t{count}"
+                source.set("alias", exp.TableAlias(this=exp.to_identifier(names[alias])))
+        for column in scope.columns:
+            if column.table in names:
+                column.set("table", exp.to_identifier(names[column.table]))
+    for select in tree.find_all(exp.Select):
+        parent = select.parent
+        later_branch = isinstance(parent, exp.SetOperation) and parent.expression is select
+        scalar = isinstance(parent, exp.Subquery) and not isinstance(
+            parent.parent, exp.From | exp.Join
+        )
+        if later_branch or scalar:
+            select.set("expressions", [_unaliased(e) for e in select.expressions])
+    return tree
+
+
+def _unaliased(node: exp.Expr) -> exp.Expr:
+    from sqlglot import exp
+
+    return node.this if isinstance(node, exp.Alias) else node
+
+
+def _lower_identifier(node: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
     if isinstance(node, exp.Identifier):

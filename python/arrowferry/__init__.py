@@ -17,12 +17,14 @@ if TYPE_CHECKING:
     from arrowferry.api import (
         Migration,
         MigrationConfig,
+        compare_schemas,
         create_migration_manager,
         inspect_schema,
         map_type,
         migrate,
         migrate_table,
     )
+    from arrowferry.diff import Difference, SchemaComparison
     from arrowferry.errors import (
         ArrowferryError,
         BadInputError,
@@ -52,6 +54,7 @@ __all__ = [
     "ConnectError",
     "ConversionError",
     "DataType",
+    "Difference",
     "Endpoint",
     "ForeignKey",
     "Index",
@@ -62,6 +65,7 @@ __all__ = [
     "MigrationPlan",
     "MigrationResult",
     "Schema",
+    "SchemaComparison",
     "SchemaError",
     "SourceError",
     "Table",
@@ -73,6 +77,7 @@ __all__ = [
     "VerificationError",
     "WriterTypeError",
     "__version__",
+    "compare_schemas",
     "create_migration_manager",
     "inspect_schema",
     "map_type",
@@ -87,6 +92,7 @@ _SUBMODULE_OF: dict[str, str] = {
         (
             "Migration",
             "MigrationConfig",
+            "compare_schemas",
             "create_migration_manager",
             "inspect_schema",
             "map_type",
@@ -115,6 +121,7 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(
         ("Column", "DataType", "ForeignKey", "Index", "Schema", "Table"), "arrowferry.model"
     ),
+    **dict.fromkeys(("Difference", "SchemaComparison"), "arrowferry.diff"),
     "MigrationOptions": "arrowferry.options",
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),

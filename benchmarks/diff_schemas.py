@@ -152,7 +152,9 @@ def main() -> None:
             for side, path in files.items():
                 build_sqlite(path, args.tables, side)
                 build_pg(pg, f"bench_{side}", args.tables, side)
-            print(f"built 2 x 2 schemas of {args.tables} tables in {time.perf_counter() - start:.1f} s")
+            print(
+                f"built 2 x 2 schemas of {args.tables} tables in {time.perf_counter() - start:.1f} s"
+            )
             where = {
                 "sqlite": lambda side: (str(files[side]), None),
                 "postgresql": lambda side: (pg, f"bench_{side}"),

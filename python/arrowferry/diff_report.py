@@ -146,7 +146,7 @@ def comparison_text(result: SchemaComparison) -> str:
             lines.append(f"  {' ' if d.lossless else '!'} {d.kind:<15} {d.detail}")
             if d.kind not in _SAID:
                 lines += [
-                    f"      {side}: {text}"
+                    f"      {side}: " + text.replace("\n", "\n         ")
                     for side, text in (("a", d.a_sql), ("b", d.b_sql))
                     if text
                 ]

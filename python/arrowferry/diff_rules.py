@@ -96,9 +96,11 @@ def fits(a: DataType, b: DataType) -> bool:
 
 
 def declared_key(declared: str, dialect: str) -> str:
-    """A declared type as written, up to case and spacing."""
+    """A declared type as written, up to spacing, and case but for a quoted name
+    (a PostgreSQL enum or domain named ``"Mood"``)."""
     text = " ".join(declared.split()).replace(" (", "(").replace(", ", ",").replace("( ", "(")
-    return text.lower() if dialect != "postgresql" else text.replace(" )", ")")
+    text = text.replace(" )", ")")
+    return text if '"' in text else text.lower()
 
 
 # --- defaults ------------------------------------------------------------------------

@@ -167,10 +167,7 @@ class TableComparison:
             return
         shown_a, shown_b = default_sql(ca, s.a), default_sql(cb, s.b)
         # a value b computes itself replaces a's: those values would be lost
-        lossless = not (cb.generated and not ca.generated) and generated_a[0] in (
-            None,
-            generated_b[0],
-        )
+        lossless = generated_b[0] is None or generated_a[0] == generated_b[0]
         self.add(
             "default",
             ca.name,

@@ -161,6 +161,10 @@ def _unaliased(node: exp.Expr) -> exp.Expr:
 def _lower_identifier(node: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
+    if isinstance(node, exp.Table) and node.args.get("db") is not None:
+        # pg_get_viewdef names the schema of a table outside the search path: a view is
+        # compared within its own schema, whichever that is
+        node.set("db", None)
     if isinstance(node, exp.Identifier):
         return exp.Identifier(this=str(node.this).lower(), quoted=False)
     return node

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from arrowferry import diff_rules as rules
+from arrowferry import diff_sql
 from arrowferry.diff import Difference, DifferenceKind
 from arrowferry.diff_report import column_sql, default_sql, fk_sql, index_sql, key_sql, type_sql
 from arrowferry.model import Check, Column, ForeignKey, Index, Table, UniqueConstraint
@@ -181,7 +182,7 @@ class TableComparison:
 
     def expression(self, sql: str, dialect: str, table: Table, *, b_side: bool = False) -> str:
         s = self.s
-        return rules.expression_key(
+        return diff_sql.expression_key(
             sql,
             dialect,
             cross=s.cross,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 from typing import TYPE_CHECKING
 
-from arrowferry import diff_rules as rules
+from arrowferry import diff_sql
 from arrowferry.diff import Difference
 from arrowferry.model import Schema, View
 
@@ -120,7 +120,7 @@ def _view_key(sql: str, schema: Schema, cross: bool) -> str:
             quote_identifiers=False,
             identify=False,
         )
-    return rules.canonical_sql(_anonymous(lowered))
+    return diff_sql.canonical_sql(_anonymous(lowered))
 
 
 def _anonymous(tree: exp.Expr) -> exp.Expr:

@@ -244,6 +244,8 @@ def _clock(tree: exp.Expr) -> tuple[str, str] | None:
         elif _function_name(node) in _CLOCK_FUNCS and _reads_now(node):
             name = _function_name(node)
             reading = name.lower() if name in {"DATE", "TIME"} else "timestamp"
+        elif _now_argument(node):  # strftime('%Y...', 'now'), as sqlglot reads it
+            reading = "timestamp"
         if reading is not None:
             break
     if reading is None:
@@ -276,6 +278,18 @@ def _reads_now(node: exp.Expr) -> bool:
         return True
     return any(
         lit.is_string and str(lit.this).lower() == "now" for lit in node.find_all(exp.Literal)
+    )
+
+
+def _now_argument(node: exp.Expr) -> bool:
+    from sqlglot import exp
+
+    return (
+        isinstance(node, exp.Literal)
+        and node.is_string
+        and str(node.this).lower() == "now"
+        and isinstance(node.parent, exp.Func)
+        and not isinstance(node.parent, exp.Cast)
     )
 
 

@@ -134,6 +134,8 @@ CASES: list[Case] = [
     ("CURRENT_TIMESTAMP = the migration's clock", sq(c("x", "DATETIME", default="CURRENT_TIMESTAMP")), pg(c("x", "timestamp", default="date_trunc('second', (now() AT TIME ZONE 'UTC'::text))")), []),
     ("datetime('now') = CURRENT_TIMESTAMP", sq(c("x", "DATETIME", default="datetime('now')")), pg(c("x", "timestamp", default="CURRENT_TIMESTAMP")), []),
     ("CURRENT_DATE = (now())::date", sq(c("x", "DATE", default="CURRENT_DATE")), pg(c("x", "date", default="((now() AT TIME ZONE 'UTC'::text))::date")), []),
+    ("now() = its SQLite strftime", pg(c("x", "timestamptz", default="now()")), sq(c("x", "TIMESTAMPTZ", default="strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')")), []),
+    ("localtime is another clock", sq(c("x", "DATETIME", default="datetime('now', 'localtime')")), pg(c("x", "timestamp", default="now()")), [("default", "t", "x", True)]),
     ("CURRENT_DATE vs now()", sq(c("x", "DATE", default="CURRENT_DATE")), pg(c("x", "date", default="now()")), [("default", "t", "x", True)]),
     ("'a' vs 'b'", sq(c("x", "TEXT", default="'a'")), pg(c("x", "text", default="'b'::text")), [("default", "t", "x", True)]),
     ("a default vs none", pg(c("x", "integer", default="0")), pg(c("x", "integer")), [("default", "t", "x", True)]),

@@ -27,6 +27,7 @@ from arrowferry.dialects.postgresql.connection import (
     qname,
 )
 from arrowferry.dialects.postgresql.ddl import check_sql, foreign_key_sql, index_sql
+from arrowferry.dialects.postgresql.replica import search_path_sql
 from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import ConversionError, SchemaError
@@ -315,7 +316,11 @@ def render(
     renderer = _Renderer(schema, current, facts)
     for change in changes:
         renderer.render(change)
-    return renderer.out
+    if not renderer.out:
+        return []
+    # what a statement names unqualified (a view's tables, a function) is the schema's own
+    path = SyncStatement(search_path_sql(schema), False, f"names resolve in schema {schema}", None)
+    return [path, *renderer.out]
 
 
 # --- the data ----------------------------------------------------------------------------

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
         map_type,
         migrate,
         migrate_table,
+        sync_schema,
     )
+    from arrowferry.dialects.changes import SyncStatement
     from arrowferry.errors import (
         ArrowferryError,
         BadInputError,
@@ -41,6 +43,7 @@ if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan
     from arrowferry.result import MigrationError, MigrationResult, TableResult
+    from arrowferry.sync import SyncResult
     from arrowferry.urls import Endpoint
 
 __version__ = "0.1.0"
@@ -64,6 +67,8 @@ __all__ = [
     "Schema",
     "SchemaError",
     "SourceError",
+    "SyncResult",
+    "SyncStatement",
     "Table",
     "TableResult",
     "TargetExistsError",
@@ -78,6 +83,7 @@ __all__ = [
     "map_type",
     "migrate",
     "migrate_table",
+    "sync_schema",
 ]
 
 # Every public name and the submodule that defines it; must agree with the
@@ -92,6 +98,7 @@ _SUBMODULE_OF: dict[str, str] = {
             "map_type",
             "migrate",
             "migrate_table",
+            "sync_schema",
         ),
         "arrowferry.api",
     ),
@@ -119,6 +126,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
+    "SyncResult": "arrowferry.sync",
+    "SyncStatement": "arrowferry.dialects.changes",
 }
 
 

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, targets
 from arrowferry.dialects.base import dialect_for, dialect_named
@@ -24,6 +24,9 @@ from arrowferry.result import MigrationResult
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
+
+if TYPE_CHECKING:
+    from arrowferry.sync import SyncResult
 
 UrlLike = str | os.PathLike[str] | Endpoint
 
@@ -203,6 +206,37 @@ class Migration:
         path = self.source.path if self.source.dialect == "sqlite" else None
         Pipeline(plan, source, sink, self.options, self.reporter, result, source_path=path).run()
 
+    def sync_schema(
+        self,
+        *,
+        generate_sql: bool = True,
+        apply: bool = False,
+        allow_destructive: bool = False,
+        renames: Mapping[str, str] | None = None,
+    ) -> SyncResult:
+        """Bring the target's schema in line with the source's (the model). See
+        :func:`sync_schema`.
+
+        Examples
+        --------
+        >>> m = Migration("app.db", "postgresql://me@db/app")  # doctest: +SKIP
+        >>> print(m.sync_schema().sql_statements)  # doctest: +SKIP
+        """
+        if self.target is None:
+            raise BadInputError("a schema sync needs a target: a SQLite file or a PostgreSQL URL")
+        schemas = dialect_for(self.source).capabilities.schemas
+        into = dialect_for(self.target).capabilities.schemas
+        return sync_schema(
+            self.source,
+            self.target,
+            generate_sql=generate_sql,
+            apply=apply,
+            allow_destructive=allow_destructive,
+            renames=renames,
+            desired_schema=self.options.source_schema if schemas else None,
+            target_schema=self.options.target_schema if into else None,
+        )
+
     def _resolve_target(self) -> Endpoint | None:
         if self.target is not None:
             return self.target
@@ -324,3 +358,76 @@ def map_type(
         return type  # the same database keeps every type as declared
     dtype = source.parse_type(type)
     return target.type_ddl(dtype if dtype is not None else TEXT)
+
+
+def sync_schema(
+    desired: UrlLike | Schema,
+    target: UrlLike | Schema,
+    *,
+    generate_sql: bool = True,
+    apply: bool = False,
+    allow_destructive: bool = False,
+    renames: Mapping[str, str] | None = None,
+    desired_schema: str | None = None,
+    target_schema: str | None = None,
+) -> SyncResult:
+    """The SQL that brings ``target``'s schema in line with ``desired``'s, in the
+    target's dialect, and optionally applied: within or across SQLite and PostgreSQL.
+
+    Each statement is marked destructive or not (dropping a table or column, a narrowing
+    type change, a NOT NULL over NULLs) and says why it is there. Destructive statements
+    are left out unless ``allow_destructive``; with one needed and not allowed, ``apply``
+    applies nothing and raises :class:`~arrowferry.errors.UnsafeChangeError`. PostgreSQL
+    applies everything in one transaction; SQLite rebuilds each table its ``ALTER
+    TABLE`` cannot change in a transaction of its own, keeping every row.
+
+    Parameters
+    ----------
+    desired
+        The model: a SQLite file, a ``postgresql://`` URL, an Endpoint, or a Schema
+        (:func:`inspect_schema`).
+    target
+        The database to change (a Schema only to generate SQL, without its data).
+    generate_sql
+        Return the statements (the reference API's flag); with ``apply`` False too
+        there is nothing to do.
+    apply
+        Run the statements on ``target``.
+    allow_destructive
+        Include (and run) the destructive statements.
+    renames
+        Renames given, never guessed, keyed by the target's old names:
+        ``{"old_table": "new_table", "table.old_col": "new_col"}``; each becomes a
+        RENAME, keeping the data, instead of a drop and an add.
+    desired_schema, target_schema
+        The PostgreSQL schema of each side (default ``public``).
+
+    Returns
+    -------
+    SyncResult
+        ``statements`` (``sql``, ``destructive``, ``reason``, ``table``),
+        ``sql_statements``, ``refused``, ``applied``, ``notes``; ``to_dict()``, and
+        ``str()`` is the script ``arrowferry sync`` prints.
+
+    Examples
+    --------
+    >>> import arrowferry as af
+    >>> result = af.sync_schema("app.db", "postgresql://me@db/app")  # doctest: +SKIP
+    >>> for sql in result.sql_statements:  # doctest: +SKIP
+    ...     print(sql)
+    >>> af.sync_schema("app.db", "postgresql://me@db/app", apply=True,
+    ...                renames={"users.mail": "email"})  # doctest: +SKIP
+    """
+    if not generate_sql and not apply:
+        raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
+    from arrowferry.sync import sync_between
+
+    return sync_between(
+        desired,
+        target,
+        desired_schema=desired_schema,
+        target_schema=target_schema,
+        renames=renames,
+        allow_destructive=allow_destructive,
+        apply=apply,
+    )

@@ -24,6 +24,7 @@ from arrowferry.model import Schema
 from arrowferry.sync_plan import Planner, order
 
 if TYPE_CHECKING:
+    import os
     from collections.abc import Mapping
 
     from arrowferry.dialects.base import Dialect
@@ -298,3 +299,58 @@ def run_sync(
     if result.statements:
         target.sync_apply(endpoint, namespace, result.statements)
     return replace(result, applied=True)
+
+
+def sync_between(
+    desired: str | os.PathLike[str] | Endpoint | Schema,
+    target: str | os.PathLike[str] | Endpoint | Schema,
+    *,
+    desired_schema: str | None = None,
+    target_schema: str | None = None,
+    renames: Mapping[str, str] | None = None,
+    allow_destructive: bool = False,
+    apply: bool = False,
+) -> SyncResult:
+    """:func:`run_sync` on two URLs, endpoints or schemas (see ``arrowferry.sync_schema``)."""
+    from arrowferry.dialects.base import dialect_named
+
+    wanted, wanted_ns, _ = _side(desired, desired_schema)
+    current, namespace, endpoint = _side(target, target_schema)
+    return run_sync(
+        wanted,
+        current,
+        dialect_named(current.dialect),
+        endpoint,
+        renames=renames,
+        allow_destructive=allow_destructive,
+        apply=apply,
+        namespace=namespace,
+        desired_namespace=wanted_ns,
+    )
+
+
+def _side(
+    value: str | os.PathLike[str] | Endpoint | Schema, schema: str | None
+) -> tuple[Schema, str | None, Endpoint | None]:
+    """(its schema, the namespace it lives in where its dialect has them, its endpoint)."""
+    from arrowferry.dialects.base import dialect_for, dialect_named
+    from arrowferry.urls import Endpoint, parse_url
+
+    if isinstance(value, Schema):
+        dialect = dialect_named(value.dialect)
+        endpoint = None
+    else:
+        endpoint = value if isinstance(value, Endpoint) else parse_url(value)
+        dialect = dialect_for(endpoint)
+    if not dialect.capabilities.schemas:
+        if schema is not None:
+            raise BadInputError(
+                f"a schema name applies to a database with schemas; {dialect.name} has none"
+            )
+        namespace = None
+    else:
+        namespace = schema or dialect.capabilities.default_schema
+    if isinstance(value, Schema):
+        return value, namespace, None
+    assert endpoint is not None
+    return dialect.introspect(endpoint, namespace), namespace, endpoint

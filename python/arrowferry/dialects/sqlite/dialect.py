@@ -103,16 +103,16 @@ class SQLiteDialect(Dialect):
     def sync_facts(
         self, endpoint: Endpoint, namespace: str | None, current: Schema, changes: Sequence[Change]
     ) -> TargetFacts:
-        from arrowferry.dialects.sqlite import rebuild
+        from arrowferry.dialects.sqlite import rebuild_run
 
-        return rebuild.read_facts(endpoint.path, current, changes)
+        return rebuild_run.read_facts(endpoint.path, current, changes)
 
     def sync_apply(
         self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
     ) -> None:
-        from arrowferry.dialects.sqlite import rebuild
+        from arrowferry.dialects.sqlite import rebuild_run
 
-        rebuild.apply(endpoint.path, statements)
+        rebuild_run.apply(endpoint.path, statements)
 
     def sync_drops_dependents(self) -> bool:
         return False  # a rebuild keeps foreign keys (off while it runs) and views (legacy rename)

@@ -27,12 +27,13 @@ from arrowferry.dialects.changes import (
     mentions,
 )
 from arrowferry.dialects.sqlite import write as sqlw
-from arrowferry.dialects.sqlite.defaults import CLOCK
+from arrowferry.dialects.sqlite.defaults import _LITERAL
 from arrowferry.dialects.sqlite.types import to_sqlite_ddl
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.model import Column, Index, Schema, Table
 
 NEW_PREFIX = "__arrowferry_new_"
+_KEYWORDS = {"CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}  # defaults without parentheses
 _DIRECT_ALWAYS = {"create_index", "drop_index"}
 
 
@@ -56,7 +57,7 @@ def column_sql(table: Table, column: Column) -> str:
         column.name,
         column.declared or to_sqlite_ddl(column.type),
         not_null=not column.nullable,
-        default=None if column.generated else column.default,
+        default=None if column.generated else default_sql(column.default),
         key=key,
     )
     if column.collation:
@@ -65,6 +66,17 @@ def column_sql(table: Table, column: Column) -> str:
         kind = "STORED" if column.generated_stored else "VIRTUAL"
         sql += f" GENERATED ALWAYS AS ({column.generated}) {kind}"
     return sql
+
+
+def default_sql(default: str | None) -> str | None:
+    """A default as a column definition takes it: an expression in parentheses (PRAGMA
+    table_info shows it without them), a literal or SQLite's clock keywords as they are."""
+    if default is None:
+        return None
+    text = default.strip()
+    if _LITERAL.match(text) or text.upper() in _KEYWORDS or text.startswith("("):
+        return text
+    return f"({text})"
 
 
 def create_table_sql(table: Table, name: str | None = None) -> str:
@@ -101,8 +113,8 @@ def _can_add(column: Column) -> bool:
     default = (column.default or "").strip()
     if column.identity or (column.generated and column.generated_stored):
         return False
-    if default.startswith("(") or default.upper().replace(" ", "") in CLOCK:
-        return False
+    if default and not _LITERAL.match(default):
+        return False  # an expression, or one of the clock's keywords
     return column.nullable or default.upper() not in {"", "NULL"}
 
 

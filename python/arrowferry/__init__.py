@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from arrowferry.api import (
         Migration,
         MigrationConfig,
+        compare_schemas,
         create_migration_manager,
         inspect_schema,
         map_type,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:
         sync_schema,
     )
     from arrowferry.dialects.changes import SyncStatement
+    from arrowferry.diff import Difference, SchemaComparison
     from arrowferry.errors import (
         ArrowferryError,
         BadInputError,
@@ -55,6 +57,7 @@ __all__ = [
     "ConnectError",
     "ConversionError",
     "DataType",
+    "Difference",
     "Endpoint",
     "ForeignKey",
     "Index",
@@ -65,6 +68,7 @@ __all__ = [
     "MigrationPlan",
     "MigrationResult",
     "Schema",
+    "SchemaComparison",
     "SchemaError",
     "SourceError",
     "SyncResult",
@@ -78,6 +82,7 @@ __all__ = [
     "VerificationError",
     "WriterTypeError",
     "__version__",
+    "compare_schemas",
     "create_migration_manager",
     "inspect_schema",
     "map_type",
@@ -93,6 +98,7 @@ _SUBMODULE_OF: dict[str, str] = {
         (
             "Migration",
             "MigrationConfig",
+            "compare_schemas",
             "create_migration_manager",
             "inspect_schema",
             "map_type",
@@ -122,6 +128,7 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(
         ("Column", "DataType", "ForeignKey", "Index", "Schema", "Table"), "arrowferry.model"
     ),
+    **dict.fromkeys(("Difference", "SchemaComparison"), "arrowferry.diff"),
     "MigrationOptions": "arrowferry.options",
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),

@@ -26,6 +26,7 @@ from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
 if TYPE_CHECKING:
+    from arrowferry.diff import SchemaComparison
     from arrowferry.sync import SyncResult
 
 UrlLike = str | os.PathLike[str] | Endpoint
@@ -206,6 +207,28 @@ class Migration:
         path = self.source.path if self.source.dialect == "sqlite" else None
         Pipeline(plan, source, sink, self.options, self.reporter, result, source_path=path).run()
 
+    def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
+        """How the target's schema differs from the source's (the source is the desired
+        state, a; the target is b). See :func:`compare_schemas`.
+
+        Examples
+        --------
+        >>> m = Migration("examples/chinook.sqlite", "examples/chinook.sqlite.copy")  # doctest: +SKIP
+        >>> m.compare_schemas().identical  # doctest: +SKIP
+        True
+        """
+        if self.target is None:
+            raise BadInputError(
+                "comparing schemas needs a target: a SQLite file or a PostgreSQL URL"
+            )
+        return compare_schemas(
+            self.source,
+            self.target,
+            renames=renames,
+            a_schema=self.options.source_schema if self.source.dialect == "postgresql" else None,
+            b_schema=self.options.target_schema if self.target.dialect == "postgresql" else None,
+        )
+
     def sync_schema(
         self,
         *,
@@ -358,6 +381,69 @@ def map_type(
         return type  # the same database keeps every type as declared
     dtype = source.parse_type(type)
     return target.type_ddl(dtype if dtype is not None else TEXT)
+
+
+def compare_schemas(
+    a: UrlLike | Schema,
+    b: UrlLike | Schema,
+    *,
+    renames: Mapping[str, str] | None = None,
+    a_schema: str | None = None,
+    b_schema: str | None = None,
+) -> SchemaComparison:
+    """How schema ``b`` differs from schema ``a``, in any pair of SQLite and PostgreSQL.
+
+    ``a`` is the desired state (the model) and ``b`` the database compared with it.
+    Types are compared after mapping through arrowferry's neutral types (SQLite
+    ``INTEGER`` and PostgreSQL ``bigint`` are the same; ``TEXT`` and ``integer`` are not),
+    and defaults, CHECKs, index expressions and views after translation into one
+    dialect. Nothing is written.
+
+    Parameters
+    ----------
+    a, b
+        A SQLite file (path or ``sqlite:///`` URL), a ``postgresql://`` URL, an
+        :class:`~arrowferry.urls.Endpoint`, or a :class:`~arrowferry.model.Schema`
+        already introspected (:func:`inspect_schema`).
+    renames
+        Renames given, never guessed, keyed by b's (old) names: ``{"old_table":
+        "new_table", "table.old_col": "new_col"}``, ``table`` being b's table name.
+    a_schema, b_schema
+        The PostgreSQL schema to read on each side (default ``public``).
+
+    Returns
+    -------
+    SchemaComparison
+        ``differences`` (each with ``kind``, ``table``, ``name``, both sides'
+        definitions and ``lossless``), ``identical``, ``compatible`` (rows of a can move
+        into b without loss), ``to_dict()``; ``str()`` is the report ``arrowferry diff``
+        prints.
+
+    Examples
+    --------
+    >>> import arrowferry as af
+    >>> found = af.compare_schemas("examples/chinook.sqlite", "examples/chinook.sqlite")
+    >>> found.identical, found.compatible
+    (True, True)
+    >>> af.compare_schemas("app.db", "postgresql://me@db/app").differences  # doctest: +SKIP
+    """
+    from arrowferry.diff import diff_schemas
+
+    first = _schema_of(a, a_schema, "a")
+    second = _schema_of(b, b_schema, "b")
+    return diff_schemas(first, second, renames=renames)
+
+
+def _schema_of(value: UrlLike | Schema, schema: str | None, side: str) -> Schema:
+    if isinstance(value, Schema):
+        return value
+    endpoint = _endpoint(value)
+    capabilities = dialect_for(endpoint).capabilities
+    if schema is not None and not capabilities.schemas:
+        raise BadInputError(
+            f"--{side}-schema applies to a database with schemas; {endpoint.dialect} has none"
+        )
+    return inspect_schema(endpoint, schema=schema or capabilities.default_schema or "public")
 
 
 def sync_schema(

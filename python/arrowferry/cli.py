@@ -18,7 +18,8 @@ import click
 # Only light modules here (stdlib and click): building the command group and answering
 # --help or --version must not load pyarrow, polars, numpy, the ADBC drivers or rich,
 # which cost about a second. Each command imports the engine (arrowferry.api) as it runs.
-from arrowferry import __version__, cli_schema, embedded
+from arrowferry import __version__, embedded
+from arrowferry.cli_schema import diff_command, sync_command
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
 from arrowferry.options import MigrationOptions
 from arrowferry.urls import mask_url
@@ -384,7 +385,8 @@ def embedded_status() -> None:
     click.echo(f"{state} (data: {embedded.data_dir()})")
 
 
-main.add_command(cli_schema.sync)
+main.add_command(diff_command)
+main.add_command(sync_command)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -50,19 +50,17 @@ def compare(a: Schema, b: Schema, renames: Mapping[str, str]) -> list[Difference
     for key, ta in a_tables.items():
         tb = b_tables.get(key)
         if tb is None:
-            out.append(_table_diff("missing_table", ta, None, sides))
+            out.append(_table_diff("missing_table", ta, sides))
         else:
             out += TableComparison(ta, tb, sides).run()
     out += [
-        _table_diff("extra_table", tb, None, sides)
-        for k, tb in b_tables.items()
-        if k not in a_tables
+        _table_diff("extra_table", tb, sides) for k, tb in b_tables.items() if k not in a_tables
     ]
     out += compare_views(a, b, sides)
     return out
 
 
-def _table_diff(kind: DifferenceKind, table: Table, _: None, sides: Sides) -> Difference:
+def _table_diff(kind: DifferenceKind, table: Table, sides: Sides) -> Difference:
     if kind == "missing_table":
         return Difference(
             kind,
@@ -70,7 +68,7 @@ def _table_diff(kind: DifferenceKind, table: Table, _: None, sides: Sides) -> Di
             None,
             table,
             None,
-            table_sql(table),
+            table_sql(table, sides.a),
             None,
             False,
             f"table {table.name} is in a but not in b: its rows have nowhere to go",
@@ -82,7 +80,7 @@ def _table_diff(kind: DifferenceKind, table: Table, _: None, sides: Sides) -> Di
         None,
         table,
         None,
-        table_sql(table),
+        table_sql(table, sides.b),
         True,
         f"table {table.name} is in b only",
     )

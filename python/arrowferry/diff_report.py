@@ -42,6 +42,8 @@ def default_sql(column: Column, dialect: str) -> str | None:
 
 
 def column_sql(column: Column, dialect: str = "") -> str:
+    if dialect == "sqlite" and column.identity:  # the rowid alias: its key is its type
+        return f"{quoted(column.name)} {default_sql(column, dialect)}"
     parts = [quoted(column.name), type_sql(column)]
     if not column.nullable:
         parts.append("NOT NULL")
@@ -85,7 +87,8 @@ def fk_sql(fk: ForeignKey) -> str:
 
 def table_sql(table: Table, dialect: str = "") -> str:
     parts = [column_sql(c, dialect) for c in table.columns]
-    if table.primary_key is not None:
+    rowid = dialect == "sqlite" and table.identity_column is not None
+    if table.primary_key is not None and not rowid:
         parts.append(f"PRIMARY KEY ({', '.join(map(quoted, table.primary_key.columns))})")
     return f"{quoted(table.name)} ({', '.join(parts)})"
 
@@ -146,7 +149,7 @@ def comparison_text(result: SchemaComparison) -> str:
             lines.append(f"  {' ' if d.lossless else '!'} {d.kind:<15} {d.detail}")
             if d.kind not in _SAID:
                 lines += [
-                    f"      {side}: {text}"
+                    f"      {side}: " + text.replace("\n", "\n         ")
                     for side, text in (("a", d.a_sql), ("b", d.b_sql))
                     if text
                 ]

@@ -418,6 +418,8 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
         if values is not None:
             found = exp.In(this=node.this, expressions=values)
             return found if isinstance(node, exp.EQ) else exp.Not(this=found)
+    if isinstance(node, exp.Is) and node.args.get("negate"):
+        return exp.Not(this=exp.Is(this=node.this, expression=node.expression))
     if isinstance(node, exp.Between):
         low = exp.GTE(this=node.this.copy(), expression=node.args["low"])
         return exp.And(this=low, expression=exp.LTE(this=node.this, expression=node.args["high"]))

@@ -65,7 +65,7 @@ class TableComparison:
                     ca.name,
                     ca,
                     None,
-                    column_sql(ca),
+                    column_sql(ca, s.a),
                     None,
                     False,
                     f"column {ca.name} is in a only: its values have nowhere to go",
@@ -81,7 +81,7 @@ class TableComparison:
                     None,
                     cb,
                     None,
-                    column_sql(cb),
+                    column_sql(cb, s.b),
                     fills,
                     f"column {cb.name} is in b only"
                     + ("" if fills else ", NOT NULL without a default: rows of a cannot fill it"),

@@ -189,18 +189,20 @@ def plan_sync(
     changes = planner.renames(comparison.differences)
     for d in comparison.differences:
         changes += planner.changes(d)
-    known = facts(order(changes, target)) if facts is not None else TargetFacts()
+    known = facts(order(changes, target, current.views)) if facts is not None else TargetFacts()
     changes = [_weighed(c, known) for c in changes]
     renames = [c for c in changes if c.kind in {"rename_table", "rename_column"}]
     kept = [c for c in changes if allow_destructive or not c.destructive]
     refused = [c for c in changes if c.destructive and not allow_destructive]
     if target.sync_drops_dependents():
         kept += planner.dependents(kept)
-    statements = target.sync_statements(order(kept, target), current, known, namespace=namespace)
+    statements = target.sync_statements(
+        order(kept, target, current.views), current, known, namespace=namespace
+    )
     shown: list[SyncStatement] = []
     if refused:
         rendered = target.sync_statements(
-            order(renames + refused, target), current, known, namespace=namespace
+            order(renames + refused, target, current.views), current, known, namespace=namespace
         )
         shown = [s for s in rendered if s.destructive]
     return SyncResult(
@@ -296,9 +298,8 @@ def run_sync(
             f"applied: {'; '.join(reasons)}. Allow them with allow_destructive=True "
             "(--allow-destructive)"
         )
-    if result.statements:
-        target.sync_apply(endpoint, namespace, result.statements)
-    return replace(result, applied=True)
+    notes = target.sync_apply(endpoint, namespace, result.statements) if result.statements else []
+    return replace(result, applied=True, notes=(*result.notes, *notes))
 
 
 def sync_between(

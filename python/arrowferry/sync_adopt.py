@@ -107,6 +107,14 @@ class Adopter:
         where = f"default {column.default} of {table.name}.{column.name}"
         if self.source.name == "sqlite":
             return self._from_sqlite(table, column, dtype, where)
+        from arrowferry.dialects.sqlite import write as sqlw
+        from arrowferry.diff_rules import default_key
+
+        # a constant as the literal of its value (PostgreSQL's '1970-01-01'::date is the
+        # text SQLite stores), as a migration writes the value PostgreSQL gives it
+        key = default_key(column.default, self.source.name, dtype.kind)
+        if key[0] == "value":
+            return sqlw.literal_sql(key[1])
         try:
             expr = translate_expression(column.default, self.source.name, self.target.name)
         except TranslationError as err:
@@ -115,8 +123,6 @@ class Adopter:
         if dtype.kind == "timestamptz" and expr.upper() == "CURRENT_TIMESTAMP":
             # the same text as migrated values, not CURRENT_TIMESTAMP's offset-less form
             expr = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
-        from arrowferry.dialects.sqlite import write as sqlw
-
         definition = sqlw.column_sql(column.name, declared)
         for form in (expr, f"({expr})"):
             if sqlw.trial_default(f"{definition} DEFAULT {form}") is None:

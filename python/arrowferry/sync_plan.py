@@ -82,19 +82,7 @@ class Planner:
         if d.kind in {"renamed_table", "renamed_column"}:
             return []
         if d.kind == "missing_table":
-            new = self.adopt.table(_table(d.a))
-            return [
-                Change("create_table", new.name, new=new, reason=f"table {new.name} created"),
-                *[
-                    Change(
-                        "add_foreign_key",
-                        new.name,
-                        new=fk,
-                        reason=f"foreign key of new table {new.name}",
-                    )
-                    for fk in new.foreign_keys
-                ],
-            ]
+            return self.created(_table(d.a))
         if d.kind == "extra_table":
             old = _table(d.b)
             return [
@@ -110,6 +98,29 @@ class Planner:
             return self.view_changes(d)
         assert desired is not None
         return self.table_changes(d, table, desired)
+
+    def created(self, desired: Table) -> list[Change]:
+        """A table of a made in the target: its foreign keys once every table is there,
+        its counter where a's has moved on (as a migration carries it)."""
+        new = self.adopt.table(desired)
+        out = [Change("create_table", new.name, new=new, reason=f"table {new.name} created")]
+        out += [
+            Change(
+                "add_foreign_key", new.name, new=fk, reason=f"foreign key of new table {new.name}"
+            )
+            for fk in new.foreign_keys
+        ]
+        if desired.sequence:
+            out.append(
+                Change(
+                    "set_sequence",
+                    new.name,
+                    new=desired.sequence,
+                    reason=f"the counter of new table {new.name} set to {desired.sequence}, as "
+                    "in the desired schema",
+                )
+            )
+        return out
 
     def table_changes(self, d: Difference, table: str, desired: Table) -> list[Change]:
         kind = d.kind
@@ -352,11 +363,30 @@ def _view(obj: object) -> View:
 # --- ordering ------------------------------------------------------------------------------
 
 
-def order(changes: Sequence[Change], target: Dialect) -> list[Change]:
+def order(changes: Sequence[Change], target: Dialect, views: Sequence[View] = ()) -> list[Change]:
     """Every change after what it depends on (:data:`CHANGE_ORDER`); within a kind, tables
     referenced by foreign keys created first and dropped last, views read by other views
-    likewise."""
+    likewise, also through a view that stays (``views``: the target's)."""
     rank = {kind: i for i, kind in enumerate(CHANGE_ORDER)}
+    reads = {v.name.lower(): set(target.view_relations(v.sql)) for v in views}
+    reads.update(
+        {
+            c.new.name.lower(): set(target.view_relations(c.new.sql))
+            for c in changes
+            if c.kind == "create_view"
+        }
+    )
+
+    def needs(sql: str) -> set[str]:
+        found: set[str] = set()
+        todo = set(target.view_relations(sql))
+        while todo:
+            name = todo.pop()
+            if name not in found:
+                found.add(name)
+                todo |= reads.get(name, set())
+        return found
+
     created = [c for c in changes if c.kind == "create_table"]
     tables = _topological(
         created, lambda c: c.new.name, lambda c: {fk.ref_table for fk in c.new.foreign_keys}
@@ -366,15 +396,11 @@ def order(changes: Sequence[Change], target: Dialect) -> list[Change]:
         dropped, lambda c: c.old.name, lambda c: {fk.ref_table for fk in c.old.foreign_keys}
     )
     made = [c for c in changes if c.kind == "create_view"]
-    views = _topological(
-        made, lambda c: c.new.name, lambda c: set(target.view_relations(c.new.sql))
-    )
+    made_order = _topological(made, lambda c: c.new.name, lambda c: needs(c.new.sql))
     unmade = [c for c in changes if c.kind == "drop_view"]
-    view_drops = _topological(
-        unmade, lambda c: c.old.name, lambda c: set(target.view_relations(c.old.sql))
-    )
+    view_drops = _topological(unmade, lambda c: c.old.name, lambda c: needs(c.old.sql))
     within: dict[int, int] = {}
-    for seq in (tables, views):
+    for seq in (tables, made_order):
         within.update({id(c): i for i, c in enumerate(seq)})
     for seq in (drops, view_drops):
         within.update({id(c): -i for i, c in enumerate(seq)})

@@ -101,11 +101,11 @@ def contents(dialect: str, where: str) -> dict[str, dict[str, list[tuple[Any, ..
         conn = sqlite3.connect(where)
         try:
             for t in schema.tables:
-                key = f'CAST("{t.columns[0].name}" AS TEXT)'
+                key = _text(t.columns[0].name)
                 out[t.name] = {
                     c.name: sorted(
                         conn.execute(
-                            f'SELECT {key}, CAST("{c.name}" AS TEXT), typeof("{c.name}") FROM "{t.name}"'
+                            f'SELECT {key}, {_text(c.name)}, typeof("{c.name}") FROM "{t.name}"'
                         ).fetchall(),
                         key=str,
                     )
@@ -126,6 +126,12 @@ def contents(dialect: str, where: str) -> dict[str, dict[str, list[tuple[Any, ..
     finally:
         conn.close()
     return out
+
+
+def _text(column: str) -> str:
+    """A SQLite value as text (a BLOB as its hex digits: it may be no valid UTF-8)."""
+    col = f'"{column}"'
+    return f"CASE typeof({col}) WHEN 'blob' THEN 'x' || hex({col}) ELSE CAST({col} AS TEXT) END"
 
 
 def still_there(

@@ -498,8 +498,8 @@ SQLITE = [
         [
             'DROP VIEW "v"',
             'DROP VIEW "gone"',
-            'CREATE VIEW "fresh" AS SELECT count(*) AS c FROM v2',
             'CREATE VIEW "v" AS SELECT id, a, n FROM t WHERE n > 1',
+            'CREATE VIEW "fresh" AS SELECT count(*) AS c FROM v2',
         ],
         SQLITE_ROWS,
     ),

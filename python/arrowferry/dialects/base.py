@@ -374,9 +374,10 @@ class Dialect(ABC):
 
     def sync_apply(
         self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
-    ) -> None:
+    ) -> list[str]:
         """Run a sync's statements; on an error nothing of the failing transaction stays,
-        and the error names the table (column and row where known)."""
+        and the error names the table (column and row where known). Returns a note for
+        each optional statement (a view) the target refused and that was left out."""
         raise NotImplementedError(f"{self.name} cannot be the target of a schema sync yet")
 
     def sync_drops_dependents(self) -> bool:

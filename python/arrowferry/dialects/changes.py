@@ -153,7 +153,9 @@ class SyncStatement:
     type change, NULLs filled for a NOT NULL). ``guard``: a query run just before it when
     applying; a row it returns (the row's key, the value) stops the apply there, naming
     that row. ``check``: the statement is itself a check (``PRAGMA foreign_key_check``):
-    any row it returns stops the apply.
+    any row it returns stops the apply. ``optional``: a view, which the target may refuse
+    (a translation it cannot run); it is then left out with a note, as a migration leaves
+    it out, and the rest goes on.
     """
 
     sql: str
@@ -163,6 +165,7 @@ class SyncStatement:
     column: str | None = None
     guard: str | None = field(default=None, repr=False)
     check: bool = False
+    optional: bool = False
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -176,6 +176,7 @@ class _Renderer:
                 change.table,
                 change.column,
                 guard=guard,
+                optional=change.kind == "create_view",
             )
         )
 
@@ -376,14 +377,19 @@ def read_facts(
 # --- applying -------------------------------------------------------------------------
 
 
-def apply(endpoint: Endpoint, statements: Sequence[SyncStatement]) -> None:
-    """Run every statement in one transaction: all of them, or on an error none."""
+def apply(endpoint: Endpoint, statements: Sequence[SyncStatement]) -> list[str]:
+    """Run every statement in one transaction: all of them, or on an error none. A view
+    the server refuses is left out (its own savepoint rolled back) and named."""
+    notes: list[str] = []
     conn = connect(endpoint)
     try:
         execute(conn, "BEGIN")
         try:
             for stmt in statements:
-                _run(conn, stmt, endpoint)
+                if stmt.optional:
+                    notes += _optional(conn, stmt, endpoint)
+                else:
+                    _run(conn, stmt, endpoint)
         except BaseException:
             with contextlib.suppress(Exception):
                 execute(conn, "ROLLBACK")
@@ -391,6 +397,19 @@ def apply(endpoint: Endpoint, statements: Sequence[SyncStatement]) -> None:
         execute(conn, "COMMIT")
     finally:
         conn.close()
+    return notes
+
+
+def _optional(conn: Any, stmt: SyncStatement, endpoint: Endpoint) -> list[str]:
+    execute(conn, "SAVEPOINT arrowferry_view")
+    try:
+        execute(conn, stmt.sql)
+    except Exception as err:
+        execute(conn, "ROLLBACK TO SAVEPOINT arrowferry_view")
+        return [f"{stmt.reason}: not done, PostgreSQL refused it ({driver_message(err, endpoint)})"]
+    finally:
+        execute(conn, "RELEASE SAVEPOINT arrowferry_view")
+    return []
 
 
 def _run(conn: Any, stmt: SyncStatement, endpoint: Endpoint) -> None:

@@ -135,10 +135,10 @@ class PostgreSQLDialect(Dialect):
 
     def sync_apply(
         self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
-    ) -> None:
+    ) -> list[str]:
         from arrowferry.dialects.postgresql import alter
 
-        alter.apply(endpoint, statements)
+        return alter.apply(endpoint, statements)
 
 
 DIALECT = PostgreSQLDialect()

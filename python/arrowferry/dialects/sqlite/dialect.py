@@ -109,10 +109,10 @@ class SQLiteDialect(Dialect):
 
     def sync_apply(
         self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
-    ) -> None:
+    ) -> list[str]:
         from arrowferry.dialects.sqlite import rebuild_run
 
-        rebuild_run.apply(endpoint.path, statements)
+        return rebuild_run.apply(endpoint.path, statements)
 
     def sync_drops_dependents(self) -> bool:
         return False  # a rebuild keeps foreign keys (off while it runs) and views (legacy rename)

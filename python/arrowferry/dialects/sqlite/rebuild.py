@@ -226,8 +226,12 @@ class Renderer:
         return self.out
 
     def emit(self, change: Change, sql: str) -> None:
+        view = change.kind == "create_view"
+        table = change.new.name if view else change.table
         self.group.append(
-            SyncStatement(sql, change.destructive, change.reason, change.table, change.column)
+            SyncStatement(
+                sql, change.destructive, change.reason, table, change.column, optional=view
+            )
         )
 
     def flush(self) -> None:

@@ -76,15 +76,20 @@ def read_facts(path: Path, current: Schema, changes: Sequence[Change]) -> Target
 # --- applying -------------------------------------------------------------------------
 
 
-def apply(path: Path, statements: Sequence[SyncStatement]) -> None:
+def apply(path: Path, statements: Sequence[SyncStatement]) -> list[str]:
     """Run the statements in order: each transaction (a table's rebuild, or a run of
-    direct changes) whole, or on an error that one not at all."""
+    direct changes) whole, or on an error that one not at all. A view SQLite cannot run
+    is left out (its savepoint rolled back) and named."""
     conn = _connect(path)
     committed = 0
+    notes: list[str] = []
     try:
         for stmt in statements:
             try:
-                _run(conn, stmt, committed)
+                if stmt.optional:
+                    notes += _optional(conn, stmt)
+                else:
+                    _run(conn, stmt, committed)
             except BaseException:
                 if conn.in_transaction:
                     with contextlib.suppress(sqlite3.Error):
@@ -94,6 +99,21 @@ def apply(path: Path, statements: Sequence[SyncStatement]) -> None:
                 committed += 1
     finally:
         conn.close()
+    return notes
+
+
+def _optional(conn: sqlite3.Connection, stmt: SyncStatement) -> list[str]:
+    conn.execute("SAVEPOINT arrowferry_view")
+    try:
+        conn.execute(stmt.sql)
+        # SQLite checks a view's body only when it is used
+        conn.execute(f"SELECT * FROM {quote_ident(stmt.table or '')} LIMIT 0").fetchall()
+    except sqlite3.Error as err:
+        conn.execute("ROLLBACK TO SAVEPOINT arrowferry_view")
+        return [f"{stmt.reason}: not done, SQLite refused it ({err})"]
+    finally:
+        conn.execute("RELEASE SAVEPOINT arrowferry_view")
+    return []
 
 
 def _stopped(stmt: SyncStatement, committed: int) -> str:

@@ -21,6 +21,7 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
+from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
@@ -237,18 +238,11 @@ class Migration:
         allow_destructive: bool = False,
         renames: Mapping[str, str] | None = None,
     ) -> SyncResult:
-        """Bring the target's schema in line with the source's (the model). See
-        :func:`sync_schema`.
-
-        Examples
-        --------
-        >>> m = Migration("app.db", "postgresql://me@db/app")  # doctest: +SKIP
-        >>> print(m.sync_schema().sql_statements)  # doctest: +SKIP
-        """
+        """Bring the target's schema in line with the source's (the model): see
+        :func:`sync_schema`. ``Migration(a, b).sync_schema(apply=True)``."""
         if self.target is None:
             raise BadInputError("a schema sync needs a target: a SQLite file or a PostgreSQL URL")
-        schemas = dialect_for(self.source).capabilities.schemas
-        into = dialect_for(self.target).capabilities.schemas
+        pg = {"postgresql"}
         return sync_schema(
             self.source,
             self.target,
@@ -256,8 +250,8 @@ class Migration:
             apply=apply,
             allow_destructive=allow_destructive,
             renames=renames,
-            desired_schema=self.options.source_schema if schemas else None,
-            target_schema=self.options.target_schema if into else None,
+            desired_schema=self.options.source_schema if self.source.dialect in pg else None,
+            target_schema=self.options.target_schema if self.target.dialect in pg else None,
         )
 
     def _resolve_target(self) -> Endpoint | None:
@@ -444,76 +438,3 @@ def _schema_of(value: UrlLike | Schema, schema: str | None, side: str) -> Schema
             f"--{side}-schema applies to a database with schemas; {endpoint.dialect} has none"
         )
     return inspect_schema(endpoint, schema=schema or capabilities.default_schema or "public")
-
-
-def sync_schema(
-    desired: UrlLike | Schema,
-    target: UrlLike | Schema,
-    *,
-    generate_sql: bool = True,
-    apply: bool = False,
-    allow_destructive: bool = False,
-    renames: Mapping[str, str] | None = None,
-    desired_schema: str | None = None,
-    target_schema: str | None = None,
-) -> SyncResult:
-    """The SQL that brings ``target``'s schema in line with ``desired``'s, in the
-    target's dialect, and optionally applied: within or across SQLite and PostgreSQL.
-
-    Each statement is marked destructive or not (dropping a table or column, a narrowing
-    type change, a NOT NULL over NULLs) and says why it is there. Destructive statements
-    are left out unless ``allow_destructive``; with one needed and not allowed, ``apply``
-    applies nothing and raises :class:`~arrowferry.errors.UnsafeChangeError`. PostgreSQL
-    applies everything in one transaction; SQLite rebuilds each table its ``ALTER
-    TABLE`` cannot change in a transaction of its own, keeping every row.
-
-    Parameters
-    ----------
-    desired
-        The model: a SQLite file, a ``postgresql://`` URL, an Endpoint, or a Schema
-        (:func:`inspect_schema`).
-    target
-        The database to change (a Schema only to generate SQL, without its data).
-    generate_sql
-        Return the statements (the reference API's flag); with ``apply`` False too
-        there is nothing to do.
-    apply
-        Run the statements on ``target``.
-    allow_destructive
-        Include (and run) the destructive statements.
-    renames
-        Renames given, never guessed, keyed by the target's old names:
-        ``{"old_table": "new_table", "table.old_col": "new_col"}``; each becomes a
-        RENAME, keeping the data, instead of a drop and an add.
-    desired_schema, target_schema
-        The PostgreSQL schema of each side (default ``public``).
-
-    Returns
-    -------
-    SyncResult
-        ``statements`` (``sql``, ``destructive``, ``reason``, ``table``),
-        ``sql_statements``, ``refused``, ``applied``, ``notes``; ``to_dict()``, and
-        ``str()`` is the script ``arrowferry sync`` prints.
-
-    Examples
-    --------
-    >>> import arrowferry as af
-    >>> result = af.sync_schema("app.db", "postgresql://me@db/app")  # doctest: +SKIP
-    >>> for sql in result.sql_statements:  # doctest: +SKIP
-    ...     print(sql)
-    >>> af.sync_schema("app.db", "postgresql://me@db/app", apply=True,
-    ...                renames={"users.mail": "email"})  # doctest: +SKIP
-    """
-    if not generate_sql and not apply:
-        raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
-    from arrowferry.sync import sync_between
-
-    return sync_between(
-        desired,
-        target,
-        desired_schema=desired_schema,
-        target_schema=target_schema,
-        renames=renames,
-        allow_destructive=allow_destructive,
-        apply=apply,
-    )

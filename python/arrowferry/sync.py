@@ -45,9 +45,9 @@ class SyncResult:
 
     Examples
     --------
-    >>> r = SyncResult("postgresql", (SyncStatement("DROP VIEW v", False, "view v", None),), ())
-    >>> r.sql_statements, r.safe
-    (['DROP VIEW v'], True)
+    >>> done = SyncResult("postgresql", (), ())
+    >>> done.in_sync, done.safe, done.sql_statements
+    (True, True, [])
     """
 
     target_dialect: str
@@ -182,8 +182,9 @@ def plan_sync(
     >>> a = Schema("postgresql", (Table("t", (Column("id", DataType("int64"), declared="bigint"),
     ...     Column("note", DataType("text"), declared="text"))),))
     >>> b = Schema("postgresql", (Table("t", (Column("id", DataType("int64"), declared="bigint"),)),))
-    >>> plan_sync(diff_schemas(a, b), a, b, dialect_named("postgresql")).sql_statements
-    ['ALTER TABLE "public"."t" ADD COLUMN "note" text']
+    >>> result = plan_sync(diff_schemas(a, b), a, b, dialect_named("postgresql"))
+    >>> [(s.reason, s.destructive) for s in result.statements]
+    [('names resolve in schema public', False), ('column t.note added', False)]
     """
     planner = Planner(desired, current, target, desired_namespace)
     changes = planner.renames(comparison.differences)
@@ -302,17 +303,59 @@ def run_sync(
     return replace(result, applied=True, notes=(*result.notes, *notes))
 
 
-def sync_between(
+def sync_schema(
     desired: str | os.PathLike[str] | Endpoint | Schema,
     target: str | os.PathLike[str] | Endpoint | Schema,
     *,
+    generate_sql: bool = True,
+    apply: bool = False,
+    allow_destructive: bool = False,
+    renames: Mapping[str, str] | None = None,
     desired_schema: str | None = None,
     target_schema: str | None = None,
-    renames: Mapping[str, str] | None = None,
-    allow_destructive: bool = False,
-    apply: bool = False,
 ) -> SyncResult:
-    """:func:`run_sync` on two URLs, endpoints or schemas (see ``arrowferry.sync_schema``)."""
+    """The SQL that brings ``target``'s schema in line with ``desired``'s (the model), in
+    the target's dialect, within or across SQLite and PostgreSQL; applied if ``apply``.
+
+    Each statement says why it is there and whether it is destructive (it drops a table
+    or column, narrows a type, or sets NOT NULL over NULLs). Destructive statements are
+    left out unless ``allow_destructive``; with one needed and not allowed, ``apply``
+    applies nothing and raises :class:`~arrowferry.errors.UnsafeChangeError`. PostgreSQL
+    applies all in one transaction; SQLite rebuilds each table its ``ALTER TABLE`` cannot
+    change (twelve steps, every row kept), one transaction per table.
+
+    Parameters
+    ----------
+    desired, target
+        SQLite files, ``postgresql://`` URLs, Endpoints, or Schemas (:func:`inspect_schema`;
+        a target given as a Schema gives the SQL but cannot be applied).
+    generate_sql
+        Return the statements (the reference API's flag; False needs ``apply``).
+    apply, allow_destructive
+        Run the statements on ``target``; include (and run) the destructive ones.
+    renames
+        Renames given, never guessed, keyed by the target's old names (``{"old_table":
+        "new_table", "table.old_col": "new_col"}``): a RENAME keeps the data.
+    desired_schema, target_schema
+        The PostgreSQL schema of each side (default ``public``).
+
+    Returns
+    -------
+    SyncResult
+        ``statements`` (``sql``, ``destructive``, ``reason``, ``table``), ``sql_statements``,
+        ``refused``, ``applied``, ``notes``, ``to_dict()``; ``str()`` is the script
+        ``arrowferry sync`` prints.
+
+    Examples
+    --------
+    >>> import arrowferry as af
+    >>> result = af.sync_schema("app.db", "postgresql://me@db/app")  # doctest: +SKIP
+    >>> print(*result.sql_statements, sep=";\n")  # doctest: +SKIP
+    >>> af.sync_schema("app.db", "postgresql://me@db/app", apply=True,
+    ...                renames={"users.mail": "email"})  # doctest: +SKIP
+    """
+    if not generate_sql and not apply:
+        raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
     from arrowferry.dialects.base import dialect_named
 
     wanted, wanted_ns, _ = _side(desired, desired_schema)

@@ -33,6 +33,7 @@ from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.model import Column, Index, Schema, Table
 
 NEW_PREFIX = "__arrowferry_new_"
+_FKS_OFF = "PRAGMA foreign_keys = OFF"  # outside any transaction, where SQLite heeds it
 _KEYWORDS = {"CURRENT_TIMESTAMP", "CURRENT_DATE", "CURRENT_TIME"}  # defaults without parentheses
 _DIRECT_ALWAYS = {"create_index", "drop_index"}
 
@@ -215,14 +216,9 @@ class Renderer:
                 continue  # written into its CREATE TABLE
             self.direct(change, name)
         self.flush()
-        if self.out:
-            self.out.insert(
-                0,
-                _control(
-                    "PRAGMA foreign_keys = OFF",
-                    "foreign keys are checked by PRAGMA foreign_key_check, not per statement",
-                ),
-            )
+        if self.out and self.out[0].sql != _FKS_OFF:
+            why = "foreign keys are checked by PRAGMA foreign_key_check, not per statement"
+            self.out.insert(0, _control(_FKS_OFF, why))
         return self.out
 
     def emit(self, change: Change, sql: str) -> None:
@@ -310,7 +306,7 @@ class Renderer:
 
         columns, values = self._copy(old, new)
         steps = [
-            _control("PRAGMA foreign_keys = OFF", why),
+            _control(_FKS_OFF, why),
             _control("BEGIN", why),
             # a view or trigger naming the table would make the rename fail ("error in view
             # v: no such table") while the table is away; in legacy mode the rename leaves

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from arrowferry import diff_rules as rules
+from arrowferry import diff_sql
 from arrowferry.diff import Difference, DifferenceKind
 from arrowferry.diff_report import column_sql, default_sql, fk_sql, index_sql, key_sql, type_sql
 from arrowferry.model import Check, Column, ForeignKey, Index, Table, UniqueConstraint
@@ -167,10 +168,7 @@ class TableComparison:
             return
         shown_a, shown_b = default_sql(ca, s.a), default_sql(cb, s.b)
         # a value b computes itself replaces a's: those values would be lost
-        lossless = not (cb.generated and not ca.generated) and generated_a[0] in (
-            None,
-            generated_b[0],
-        )
+        lossless = generated_b[0] is None or generated_a[0] == generated_b[0]
         self.add(
             "default",
             ca.name,
@@ -184,7 +182,7 @@ class TableComparison:
 
     def expression(self, sql: str, dialect: str, table: Table, *, b_side: bool = False) -> str:
         s = self.s
-        return rules.expression_key(
+        return diff_sql.expression_key(
             sql,
             dialect,
             cross=s.cross,

@@ -9,9 +9,9 @@ writes them) and normalised like any expression (:func:`diff_rules.canonical_sql
 from __future__ import annotations
 
 import contextlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from arrowferry import diff_rules as rules
+from arrowferry import diff_sql
 from arrowferry.diff import Difference
 from arrowferry.model import Schema, View
 
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
 def compare_views(a: Schema, b: Schema, sides: Sides) -> list[Difference]:
     out: list[Difference] = []
+    a_side, b_side = _Side(a, sides.cross), _Side(b, sides.cross)
     a_views = {sides.key(v.name): v for v in a.views}
     b_views = {sides.key(v.name): v for v in b.views}
     for key, va in a_views.items():
@@ -41,7 +42,7 @@ def compare_views(a: Schema, b: Schema, sides: Sides) -> list[Difference]:
                     f"view {va.name} is in a only",
                 )
             )
-        elif view_key(va, a, sides) != view_key(vb, b, sides):
+        elif a_side.key(va.sql) != b_side.key(vb.sql):
             out.append(
                 Difference(
                     "view",
@@ -75,52 +76,75 @@ def compare_views(a: Schema, b: Schema, sides: Sides) -> list[Difference]:
 
 def view_key(view: View, schema: Schema, sides: Sides) -> str:
     """A view's definition in the one normal form both sides are compared in."""
-    return _view_key(view.sql, schema, sides.cross)
+    return _Side(schema, sides.cross).key(view.sql)
 
 
-def _view_key(sql: str, schema: Schema, cross: bool) -> str:
-    import sqlglot
-    from sqlglot.errors import SqlglotError
-    from sqlglot.optimizer.qualify import qualify
+class _Side:
+    """One schema's tables and views as a view's SQL names them, built once per side."""
 
-    from arrowferry.dialects.translate import Relation, TranslationError, translate_sqlite_view
+    def __init__(self, schema: Schema, cross: bool) -> None:
+        self.dialect = schema.dialect
+        self.translate = cross and schema.dialect == "sqlite"
+        self.schema = schema
+        self._relations: dict[str, Any] | None = None
+        self._columns: dict[str, object] | None = None
 
-    text, read = sql, schema.dialect
-    if cross and schema.dialect == "sqlite":
-        relations = {
-            t.name.lower(): Relation(
-                t.name, {c.name.lower(): (c.name, c.type.kind) for c in t.columns}
+    def relations(self) -> dict[str, Any]:
+        from arrowferry.dialects.translate import Relation
+
+        if self._relations is None:
+            self._relations = {
+                t.name.lower(): Relation(
+                    t.name, {c.name.lower(): (c.name, c.type.kind) for c in t.columns}
+                )
+                for t in self.schema.tables
+            }
+        return self._relations
+
+    def columns(self) -> dict[str, object]:
+        if self._columns is None:
+            self._columns = {
+                t.name.lower(): {c.name.lower(): "text" for c in t.columns}
+                for t in self.schema.tables
+            }
+            self._columns.update(
+                {
+                    v.name.lower(): {n.lower(): "text" for n, _ in v.columns}
+                    for v in self.schema.views
+                    if v.columns
+                }
             )
-            for t in schema.tables
-        }
-        with contextlib.suppress(TranslationError):
-            text, read = translate_sqlite_view(sql, relations), "postgresql"
-    dialect = "postgres" if read == "postgresql" else "sqlite"
-    try:
-        tree = sqlglot.parse_one(text, read=dialect)
-    except SqlglotError:
-        return " ".join(sql.split()).lower()
-    columns: dict[str, object] = {
-        t.name.lower(): {c.name.lower(): "text" for c in t.columns} for t in schema.tables
-    }
-    columns.update(
-        {
-            v.name.lower(): {n.lower(): "text" for n, _ in v.columns}
-            for v in schema.views
-            if v.columns
-        }
-    )
-    lowered: exp.Expr = tree.transform(_lower_identifier)
-    with contextlib.suppress(SqlglotError, ValueError, KeyError):  # else compared as written
-        lowered = qualify(
-            lowered,
-            schema=columns,
-            dialect="postgres",
-            validate_qualify_columns=False,
-            quote_identifiers=False,
-            identify=False,
-        )
-    return rules.canonical_sql(_anonymous(lowered))
+        return self._columns
+
+    def key(self, sql: str) -> str:
+        from sqlglot.optimizer.qualify import qualify
+
+        from arrowferry.dialects.translate import translate_sqlite_view
+
+        text, read = sql, self.dialect
+        if self.translate:
+            # a view the translator cannot carry is compared as SQLite wrote it
+            with contextlib.suppress(Exception):
+                text, read = translate_sqlite_view(sql, self.relations()), "postgresql"
+        tree = diff_sql.parse(text, read)
+        if tree is None:
+            return diff_sql.plain(sql)
+        try:
+            lowered: exp.Expr = tree.transform(_lower_identifier)
+            # qualified as pg_get_viewdef writes a view: every column with its table, *
+            # spelled out; a query it cannot qualify is compared as written
+            with contextlib.suppress(Exception):
+                lowered = qualify(
+                    lowered,
+                    schema=self.columns(),
+                    dialect="postgres",
+                    validate_qualify_columns=False,
+                    quote_identifiers=False,
+                    identify=False,
+                )
+            return diff_sql.canonical_sql(_anonymous(lowered))
+        except Exception:  # a tree the normal form does not know
+            return diff_sql.plain(sql)
 
 
 def _anonymous(tree: exp.Expr) -> exp.Expr:
@@ -161,6 +185,10 @@ def _unaliased(node: exp.Expr) -> exp.Expr:
 def _lower_identifier(node: exp.Expr) -> exp.Expr:
     from sqlglot import exp
 
+    if isinstance(node, exp.Table) and node.args.get("db") is not None:
+        # pg_get_viewdef names the schema of a table outside the search path: a view is
+        # compared within its own schema, whichever that is
+        node.set("db", None)
     if isinstance(node, exp.Identifier):
         return exp.Identifier(this=str(node.this).lower(), quoted=False)
     return node

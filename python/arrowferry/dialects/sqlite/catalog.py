@@ -15,7 +15,7 @@ from typing import Any
 
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqlite import virtual as vt
-from arrowferry.dialects.sqlite.catalog_rows import CatalogRows, with_counters
+from arrowferry.dialects.sqlite.catalog_rows import CatalogRows, all_view_columns, with_counters
 from arrowferry.dialects.sqlite.types import from_sqlite_declared
 from arrowferry.dialects.sqltext import (
     Definition,
@@ -148,8 +148,9 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     notes += vt.shadow_notes(shadows, virtual)
     tables = [_resolve_fk_targets(t, tables) for t in tables]
     tables = with_counters(conn, tables, autoincrement_counters(conn))
+    outputs = all_view_columns(conn)
     views = tuple(
-        View(name, select_of_view(sql), _view_columns(conn, name))
+        View(name, select_of_view(sql), outputs.get(name) or _view_columns(conn, name))
         for name, sql in conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"
         ).fetchall()

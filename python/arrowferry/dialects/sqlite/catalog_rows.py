@@ -120,3 +120,19 @@ def largest_keys(conn: sqlite3.Connection, keys: dict[str, str]) -> dict[str, in
         for i, value in conn.execute(" UNION ALL ".join(parts)).fetchall():
             found[items[i][0]] = int(value) if isinstance(value, int) else 0
     return found
+
+
+def all_view_columns(conn: sqlite3.Connection) -> dict[str, tuple[tuple[str, str], ...]]:
+    """Every view's output columns (name, declared type) in one query; none at all when
+    one view cannot run (a table it reads is gone), which then are read one by one."""
+    try:
+        rows = conn.execute(
+            "SELECT m.name, p.name, p.type FROM sqlite_master m, pragma_table_info(m.name) p "
+            "WHERE m.type = 'view' ORDER BY m.name, p.cid"
+        ).fetchall()
+    except sqlite3.Error:
+        return {}
+    found: dict[str, tuple[tuple[str, str], ...]] = {}
+    for view, name, declared in rows:
+        found[view] = (*found.get(view, ()), (str(name), str(declared or "")))
+    return found

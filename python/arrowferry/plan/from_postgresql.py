@@ -28,7 +28,7 @@ from arrowferry.plan.sqlite_views import user_calls
 from arrowferry.urls import Endpoint
 
 
-class PostgresSource:
+class PostgresSourceSide:
     """The source side of a plan from one PostgreSQL schema."""
 
     dialect = dialect_named("postgresql")
@@ -104,4 +104,4 @@ class PostgresSource:
         """Nothing to add: the snapshot's facts are in the plan already."""
 
 
-SIDE = PostgresSource()
+SIDE = PostgresSourceSide()

@@ -30,7 +30,7 @@ from arrowferry.types import TypeMappings
 from arrowferry.urls import Endpoint
 
 
-class SqliteSource:
+class SqliteSourceSide:
     """The source side of a plan from a SQLite file."""
 
     dialect = dialect_named("sqlite")
@@ -118,7 +118,7 @@ class SqliteSource:
                         )
 
 
-SIDE = SqliteSource()
+SIDE = SqliteSourceSide()
 
 
 def type_from_profile(

@@ -132,9 +132,12 @@ class Adopter:
 
     def _from_sqlite(self, table: Table, column: Column, dtype: DataType, where: str) -> str | None:
         """A SQLite default as the value it gives a new row, typed for PostgreSQL."""
+        from arrowferry.dialects.facts import SourceFacts
         from arrowferry.plan.columns import arrow_type
         from arrowferry.plan.defaults import translate_default
+        from arrowferry.plan.from_sqlite import SqliteSourceSide
         from arrowferry.plan.model import ColumnPlan
+        from arrowferry.plan.sides import Survey
 
         plan = ColumnPlan(
             column.name,
@@ -145,8 +148,12 @@ class Adopter:
             arrow_type(dtype),
             self.target.type_ddl(dtype),
         )
+        # the default as the migration's SQLite side gives it (its clock, or the value
+        # SQLite stores), which needs no data: an empty survey
+        survey = Survey(self.source, self.desired, [], SourceFacts({}, {}, {}))
         try:
-            return translate_default(table.name, column, plan)
+            given = SqliteSourceSide().default(table, column, survey)
+            return None if given is None else translate_default(table.name, column, plan, given)
         except ValueError as err:
             self.notes.append(f"{where} left out: {err}")
             return None

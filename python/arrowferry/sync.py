@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from arrowferry.diff import SchemaComparison
     from arrowferry.urls import Endpoint
 
-__all__ = ["SyncResult", "SyncStatement", "plan_sync"]
+__all__ = ["SyncResult", "SyncStatement", "plan_sync", "run_sync", "sync_schema"]
 
 
 @dataclass(frozen=True)
@@ -350,7 +350,8 @@ def sync_schema(
     --------
     >>> import arrowferry as af
     >>> result = af.sync_schema("app.db", "postgresql://me@db/app")  # doctest: +SKIP
-    >>> print(*result.sql_statements, sep=";\n")  # doctest: +SKIP
+    >>> for sql in result.sql_statements:  # doctest: +SKIP
+    ...     print(sql)
     >>> af.sync_schema("app.db", "postgresql://me@db/app", apply=True,
     ...                renames={"users.mail": "email"})  # doctest: +SKIP
     """

@@ -174,11 +174,12 @@ def retyped(result: SyncResult) -> set[tuple[str, str]]:
     """(table, column) of each column whose type the sync changes."""
     assert result.comparison is not None
     return {
-        (d.table or "", d.name or "") for d in result.comparison.differences if d.kind == "column_type"
+        (d.table or "", d.name or "")
+        for d in result.comparison.differences
+        if d.kind == "column_type"
     }
 
 
 def statements(result: SyncResult) -> list[str]:
     """The statements of a result, without the ones that frame them."""
     return [s.sql for s in result.statements if not s.sql.startswith(CONTROL)]
-

@@ -95,9 +95,10 @@ def test_sqlite_model_postgresql_target(name: str, tmp_path: Path, pg_url: str) 
     still_there(before, contents("postgresql", pg_url), renames)
     # the rename kept the data: the column under its new name holds the old values
     old_table, _, old_column = next(iter(renames)).partition(".")
-    assert before[old_table][old_column] == contents("postgresql", pg_url)[old_table][
-        renames[f"{old_table}.{old_column}"]
-    ]
+    assert (
+        before[old_table][old_column]
+        == contents("postgresql", pg_url)[old_table][renames[f"{old_table}.{old_column}"]]
+    )
 
 
 POSTGRESQL_SIDE = {

@@ -18,7 +18,6 @@ from arrowferry.model import (
     Check,
     Column,
     ForeignKey,
-    Index,
     PrimaryKey,
     Table,
     UniqueConstraint,
@@ -156,6 +155,12 @@ class SyncStatement:
     any row it returns stops the apply. ``optional``: a view, which the target may refuse
     (a translation it cannot run); it is then left out with a note, as a migration leaves
     it out, and the rest goes on.
+
+    Examples
+    --------
+    >>> s = SyncStatement('DROP TABLE "old"', True, "table old is not desired", "old")
+    >>> s.to_dict()["destructive"]
+    True
     """
 
     sql: str
@@ -243,18 +248,9 @@ def _merge(column: Column, change: Change) -> Column:
     return replace(column, nullable=change.kind == "drop_not_null")
 
 
-def referenced_tables(table: Table) -> set[str]:
-    """The tables ``table``'s foreign keys refer to (lower-cased), itself excluded."""
-    return {fk.ref_table.lower() for fk in table.foreign_keys} - {table.name.lower()}
-
-
 def mentions(sql: str | None, name: str) -> bool:
     """Whether SQL text may name ``name`` (a conservative, case-insensitive test)."""
     return sql is not None and name.lower() in sql.lower()
-
-
-def table_names(tables: Mapping[str, Table]) -> dict[str, str]:
-    return {k.lower(): v.name for k, v in tables.items()}
 
 
 __all__ = [
@@ -262,11 +258,8 @@ __all__ = [
     "CHANGE_ORDER",
     "Change",
     "ChangeKind",
-    "Check",
-    "Index",
     "SyncStatement",
     "TargetFacts",
     "evolve",
     "mentions",
-    "referenced_tables",
 ]

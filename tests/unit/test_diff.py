@@ -209,6 +209,12 @@ def test_golden(a: Schema, b: Schema, expected: list[tuple[Any, ...]]) -> None:
     assert _found(a, b) == expected
 
 
+@pytest.mark.parametrize("index", range(len(CASES)), ids=[c[0] for c in CASES])
+def test_each_schema_equals_itself(index: int) -> None:
+    _, a, b, _ = CASES[index]
+    assert _found(a, a) == [] and _found(b, b) == []
+
+
 def test_every_kind_has_a_golden_case() -> None:
     covered = {kind for case in CASES for kind, *_ in case[3]}
     covered |= {"renamed_table", "renamed_column", "missing_view", "extra_view", "view"}

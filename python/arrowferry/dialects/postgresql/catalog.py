@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from arrowferry.dialects import sqllog
@@ -172,6 +173,10 @@ _COLUMNS, _CONSTRAINTS, _INDEXES, _SEQUENCES = (
 )
 
 
+# a schema declares few distinct types across its columns: each is read once
+_pg_type = lru_cache(maxsize=1024)(parse_pg_type)
+
+
 def _pg_table(
     name: str,
     cols: list[tuple[Any, ...]],
@@ -182,7 +187,7 @@ def _pg_table(
     columns = tuple(
         Column(
             cname,
-            parse_pg_type(base or typ),
+            _pg_type(base or typ),
             nullable=not notnull,
             default=None if (ident or gen) else default,
             identity=bool(ident) or bool(default and str(default).startswith("nextval(")),

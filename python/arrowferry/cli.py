@@ -161,6 +161,11 @@ def main() -> None:
 )
 @click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
 @click.option(
+    "--create-db",
+    is_flag=True,
+    help="Create the target PostgreSQL database if it does not exist.",
+)
+@click.option(
     "--continue-on-error", is_flag=True, help="Keep going when a table fails (it is rolled back)."
 )
 @click.option(

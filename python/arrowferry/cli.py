@@ -79,6 +79,18 @@ def handle_errors(func: F) -> F:
                 _json_failure(_command_name(), message)
             _err(message)
             sys.exit(130)
+        except Exception as err:  # a bug: shown whole, every URL's password masked
+            import traceback
+
+            shown = mask_url("".join(traceback.format_exception(err)))
+            message = (
+                f"internal error ({type(err).__name__}): a bug in arrowferry; please report it"
+            )
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), message)
+            click.echo(shown, err=True, nl=False)
+            _err(message + " with the traceback above")
+            sys.exit(EXIT_DIFFERENCES)
 
     return wrapper  # type: ignore[return-value]
 

@@ -66,7 +66,7 @@ _MISSING_DATABASE = re.compile(r'database "(?P<name>.*)" does not exist')
 
 def connect_error(endpoint: Endpoint, message: str, bounded: Endpoint) -> ConnectError:
     """The one-paragraph error for a failed connection (``message``: the driver's, scrubbed)."""
-    said = _first_line(message)
+    said = re.sub(r"^Failed to connect: ", "", " ".join(_first_line(message).split()))
     where = f"cannot connect to PostgreSQL at {endpoint.masked_url}"
     missing = _MISSING_DATABASE.search(said)
     if missing is not None and missing["name"] == endpoint.database:

@@ -268,6 +268,8 @@ class Dialect(ABC):
     """One database, in both roles. Subclasses are stateless singletons."""
 
     name: str
+    label: str
+    """The database's name as people write it ("PostgreSQL"), for messages."""
     capabilities: Capabilities
 
     # --- the type map, both ways ----------------------------------------------------

@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel
 from arrowferry.dialects.base import Statement as Statement
-from arrowferry.dialects.sqlite import ColumnProfile
+from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.model import DataType, Table
 from arrowferry.wording import plural
 

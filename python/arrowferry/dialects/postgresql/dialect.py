@@ -15,6 +15,7 @@ from arrowferry.urls import Endpoint
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
+    label = "PostgreSQL"
     capabilities = Capabilities(
         writers="many",
         constraints_after_load=True,

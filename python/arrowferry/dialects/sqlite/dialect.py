@@ -14,6 +14,7 @@ from arrowferry.urls import Endpoint
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    label = "SQLite"
     capabilities = Capabilities(
         writers="one",
         constraints_after_load=False,  # keys, foreign keys and CHECKs only in CREATE TABLE

@@ -14,6 +14,7 @@ from arrowferry import embedded, targets
 from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.errors import (
     BadInputError,
+    DatabaseMissingError,
     SchemaError,
 )
 from arrowferry.model import Schema
@@ -135,7 +136,11 @@ class Migration:
         does not exist) raises before anything is created in the target.
         """
         with echo_statements() if self.options.verbose else nullcontext():
-            return self._migrate()
+            try:
+                return self._migrate()
+            except DatabaseMissingError as err:
+                targets.missing_database_hint(err, self.target)
+                raise
 
     def _migrate(self) -> MigrationResult:
         result = self._run()
@@ -163,6 +168,14 @@ class Migration:
             return result
         target = self._resolve_target()
         if target is not None:
+            targets.check_fits(target, plan, self.options)
+        if target is not None and targets.ensure_database(target, self.options):
+            result.target = target.masked_url
+            result.warnings.append(  # a dry run: nothing there to look at yet
+                f"database {target.database!r} does not exist on {target.masked_url}; "
+                "the run will create it (--create-db)"
+            )
+        elif target is not None:
             self._check_target(target, plan, result)
         if not self.options.dry_run and target is not None:
             self._transfer(plan, target, result)

@@ -80,6 +80,18 @@ def handle_errors(func: F) -> F:
                 _json_failure(_command_name(), message)
             _err(message)
             sys.exit(130)
+        except Exception as err:  # a bug: shown whole, every URL's password masked
+            import traceback
+
+            shown = mask_url("".join(traceback.format_exception(err)))
+            message = (
+                f"internal error ({type(err).__name__}): a bug in arrowferry; please report it"
+            )
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), message)
+            click.echo(shown, err=True, nl=False)
+            _err(message + " with the traceback above")
+            sys.exit(EXIT_DIFFERENCES)
 
     return wrapper  # type: ignore[return-value]
 
@@ -161,6 +173,11 @@ def main() -> None:
     help="Parallel COPY lanes for one large table, in rowid ranges [default: workers].",
 )
 @click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
+@click.option(
+    "--create-db",
+    is_flag=True,
+    help="Create the target PostgreSQL database if it does not exist.",
+)
 @click.option(
     "--continue-on-error", is_flag=True, help="Keep going when a table fails (it is rolled back)."
 )

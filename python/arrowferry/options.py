@@ -94,6 +94,11 @@ class MigrationOptions:
         PostgreSQL -> SQLite: create each materialized view as a table holding its rows
         in the run's snapshot (SQLite has no materialized views; without this option each
         one is named in a warning and not migrated).
+    create_db
+        Create the target PostgreSQL database when it does not exist (connecting to the
+        server's ``postgres`` database, or ``template1``, with the same login); without
+        it a missing database is an error that suggests it. A SQLite target file is
+        always created.
     verbose
         Show every SQL statement sent to either database on stderr while the migration
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
@@ -123,6 +128,7 @@ class MigrationOptions:
     create_views: bool = True
     materialize_views: bool = False
     verbose: bool = False
+    create_db: bool = False
 
     def __post_init__(self) -> None:
         if self.schema_only and self.data_only:

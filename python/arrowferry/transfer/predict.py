@@ -8,7 +8,7 @@ fit, with a few examples: the prediction is the load's own verdict, not an estim
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +60,9 @@ def _table(
 def _read(
     table: TablePlan, source: SourceSession, options: MigrationOptions, path: Path | None
 ) -> dict[str, Misfits]:
+    # every value through the strict checks: a fast path may leave one to the server's
+    # COPY to refuse (JSON), which the load then retries and names, and a prediction cannot
+    table = replace(table, columns=tuple(replace(c, validate=True) for c in table.columns))
     transform = Transformer(
         table,
         "reject",
@@ -68,13 +71,14 @@ def _read(
         source=path,
     )
     found: dict[str, Misfits] = {}
+    target = {c.source: c.target for c in table.columns}  # problems name source columns
     rows = source.batch_rows(table)
     for piece in source.pieces(table, 1, rows):
         for batch in source.batches(table, piece, rows):
             _, rejected = transform.convert(batch)
             for row in rejected:
                 for problem in row.problems:
-                    misfits = found.setdefault(problem.column, Misfits())
+                    misfits = found.setdefault(target[problem.column], Misfits())
                     if len(misfits.examples) < EXAMPLES:
                         example = {"value": encode(problem.value), "reason": problem.reason}
                         if row.key:

@@ -160,11 +160,11 @@ class Migration:
         target = self._resolve_target()
         if target is not None:
             self._check_target(target, plan, result)
-            if self.options.data_only and (self.options.dry_run or self.options.strict_schema):
-                if self._preflight(plan, result):
-                    result.duration = time.perf_counter() - start
-                    result.success = False
-                    return result
+            checked = self.options.dry_run or self.options.strict_schema
+            if self.options.data_only and checked and self._preflight(plan, result):
+                result.duration = time.perf_counter() - start
+                result.success = False
+                return result
         if not self.options.dry_run and target is not None:
             self._transfer(plan, target, result)
         if self.options.dry_run:

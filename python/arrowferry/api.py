@@ -24,6 +24,7 @@ from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
+from arrowferry.transfer.predict import preflight
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
@@ -177,6 +178,11 @@ class Migration:
             )
         elif target is not None:
             self._check_target(target, plan, result)
+            checked = self.options.dry_run or self.options.strict_schema
+            if self.options.data_only and checked and self._preflight(plan, result):
+                result.duration = time.perf_counter() - start
+                result.success = False
+                return result
         if not self.options.dry_run and target is not None:
             self._transfer(plan, target, result)
         if self.options.dry_run:
@@ -204,6 +210,26 @@ class Migration:
         targets.check_target(target, plan, self.options)
         if self.options.dry_run and dialect.name == "postgresql" and not plan.prepare:
             targets.try_defaults(target, plan, result)
+
+    def _preflight(self, plan: MigrationPlan, result: MigrationResult) -> bool:
+        """A data-only run, before any row moves: each column's values through its
+        conversion, counted where they would not fit; True when --strict-schema stops it."""
+        source = dialect_for(self.source).open_source(
+            self.source, self.options, readers_per_writer=1
+        )
+        try:
+            path = self.source.path if self.source.dialect == "sqlite" else None
+            assert result.plan is not None
+            stops = preflight(plan, source, self.options, result.plan, result.warnings, path)
+        finally:
+            source.close()
+        for name, message in stops.items():
+            result.table_failed(name, message, fatal=True)
+        if stops and not self.options.dry_run:
+            for table in plan.tables:
+                if table.source.name not in stops:
+                    result.table_not_attempted(table.name)
+        return bool(stops)
 
     def _transfer(self, plan: MigrationPlan, target: Endpoint, result: MigrationResult) -> None:
         """Run the plan: the source's dialect reads, the target's writes, one pipeline."""

@@ -203,6 +203,23 @@ def main() -> None:
     help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).",
 )
 @click.option(
+    "--column-map",
+    multiple=True,
+    metavar="TABLE.SOURCE=TARGET",
+    help="--data-only: the target column a source column lands in, when the names differ "
+    "(repeatable).",
+)
+@click.option(
+    "--ignore-missing-columns",
+    is_flag=True,
+    help="--data-only: leave out source columns the target table lacks (with a warning).",
+)
+@click.option(
+    "--strict-schema",
+    is_flag=True,
+    help="--data-only: stop before any row moves when a column does not land exactly.",
+)
+@click.option(
     "--on-bad-value",
     type=click.Choice(["reject", "null", "fail"]),
     default="reject",

@@ -23,7 +23,9 @@ if TYPE_CHECKING:
         map_type,
         migrate,
         migrate_table,
+        sync_schema,
     )
+    from arrowferry.dialects.changes import SyncStatement
     from arrowferry.diff import Difference, SchemaComparison
     from arrowferry.errors import (
         ArrowferryError,
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan
     from arrowferry.result import MigrationError, MigrationResult, TableResult
+    from arrowferry.sync import SyncResult
     from arrowferry.urls import Endpoint
 
 __version__ = "0.1.0"
@@ -68,6 +71,8 @@ __all__ = [
     "SchemaComparison",
     "SchemaError",
     "SourceError",
+    "SyncResult",
+    "SyncStatement",
     "Table",
     "TableResult",
     "TargetExistsError",
@@ -83,6 +88,7 @@ __all__ = [
     "map_type",
     "migrate",
     "migrate_table",
+    "sync_schema",
 ]
 
 # Every public name and the submodule that defines it; must agree with the
@@ -98,6 +104,7 @@ _SUBMODULE_OF: dict[str, str] = {
             "map_type",
             "migrate",
             "migrate_table",
+            "sync_schema",
         ),
         "arrowferry.api",
     ),
@@ -126,6 +133,8 @@ _SUBMODULE_OF: dict[str, str] = {
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
+    "SyncResult": "arrowferry.sync",
+    "SyncStatement": "arrowferry.dialects.changes",
 }
 
 

@@ -1,9 +1,11 @@
-"""The schema commands of the command line: ``diff`` (and ``sync``).
+"""The schema commands of the command line: ``diff`` and ``sync``.
 
-Thin clients of the facade (:func:`arrowferry.compare_schemas`), registered on the main
-group in :mod:`arrowferry.cli`. Light to import: the engine loads when a command runs.
-Exit codes: 0 no difference, 1 differences found, 2 bad input, usage or connection
-error (one paragraph on stderr; with --json, the same keys with ``success`` false).
+Thin clients of the facade (:func:`arrowferry.compare_schemas`,
+:func:`arrowferry.sync_schema`), registered on the main group in :mod:`arrowferry.cli`.
+Light to import: the engine loads when a command runs. Exit codes of ``diff``: 0 no
+difference, 1 differences found, 2 bad input, usage or connection error (one paragraph
+on stderr; with --json, the same keys with ``success`` false); of ``sync``: 0 printed or
+applied, 2 bad input, 3 a destructive change needed and not allowed (nothing applied).
 """
 
 from __future__ import annotations
@@ -16,7 +18,14 @@ from typing import Any, TypeVar
 
 import click
 
-from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
+from arrowferry.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DIFFERENCES,
+    EXIT_OK,
+    EXIT_UNSAFE,
+    ArrowferryError,
+    UnsafeChangeError,
+)
 from arrowferry.urls import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -116,3 +125,89 @@ def diff_command(
     else:
         click.echo(str(found))
     sys.exit(EXIT_OK if found.identical else EXIT_DIFFERENCES)
+
+
+def _fail(err: ArrowferryError, as_json: bool) -> None:
+    message = _one_paragraph(err.message)
+    if as_json:
+        from arrowferry.sync import SyncResult
+
+        shape = SyncResult("", (), ()).to_dict()
+        shape.update(success=False, errors=[{"message": message, "fatal": True}])
+        click.echo(json.dumps(shape, default=str))
+    click.echo(f"error: {message}", err=True)
+    sys.exit(err.exit_code)
+
+
+@click.command("sync")
+@click.argument("desired")
+@click.argument("target")
+@click.option("--apply", "apply_", is_flag=True, help="Run the statements on TARGET.")
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Include (and with --apply run) statements that drop tables or columns, narrow "
+    "a type, or set NOT NULL over NULLs.",
+)
+@click.option(
+    "--rename",
+    "renames",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="A rename given, never guessed, as OLD=NEW with OLD named as in TARGET: a table "
+    "(old_table=new_table) or a column (table.old_column=new_column). Repeatable.",
+)
+@click.option(
+    "--desired-schema", default=None, help="PostgreSQL schema of DESIRED [default: public]."
+)
+@click.option(
+    "--target-schema", default=None, help="PostgreSQL schema of TARGET [default: public]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def sync_command(
+    desired: str,
+    target: str,
+    apply_: bool,
+    allow_destructive: bool,
+    renames: tuple[str, ...],
+    desired_schema: str | None,
+    target_schema: str | None,
+    as_json: bool,
+) -> None:
+    """Print (or apply) the SQL that makes TARGET's schema match DESIRED's.
+
+    DESIRED is the model, TARGET the database changed: SQLite files or postgresql://
+    URLs, in any pair. The SQL is in TARGET's dialect, each statement with why it is
+    there. Exit 0 when printed or applied; 3 when a destructive change is needed and
+    --allow-destructive is not given (nothing applied; the refused statements are
+    listed); 2 on bad input.
+    """
+    from arrowferry.api import sync_schema
+
+    options: dict[str, Any] = dict(
+        allow_destructive=allow_destructive,
+        desired_schema=desired_schema,
+        target_schema=target_schema,
+    )
+    try:
+        options["renames"] = parse_renames(renames)
+        try:
+            result = sync_schema(desired, target, apply=apply_, **options)
+        except UnsafeChangeError:
+            result = sync_schema(desired, target, **options)  # what was refused, to show it
+    except ArrowferryError as err:
+        _fail(err, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps({**result.to_dict(), "success": result.safe, "errors": []}))
+    else:
+        click.echo(str(result))
+    if not result.safe:
+        click.echo(
+            "error: destructive changes are needed and were not allowed"
+            + ("; nothing was applied" if apply_ else "")
+            + " (--allow-destructive includes them)",
+            err=True,
+        )
+        sys.exit(EXIT_UNSAFE)
+    sys.exit(EXIT_OK)

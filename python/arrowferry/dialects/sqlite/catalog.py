@@ -16,6 +16,7 @@ from typing import Any
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.catalog_rows import CatalogRows, all_view_columns, with_counters
+from arrowferry.dialects.sqlite.connection import explain_open_error as _explain_open_error
 from arrowferry.dialects.sqlite.types import from_sqlite_declared
 from arrowferry.dialects.sqltext import (
     Definition,
@@ -63,15 +64,6 @@ def connect_metadata(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as err:
         raise SourceError(_explain_open_error(path, err)) from err
     return conn
-
-
-def _explain_open_error(path: Path, err: sqlite3.DatabaseError) -> str:
-    text = str(err)
-    if "not a database" in text:
-        return f"{str(path)!r} is not a SQLite database ({text})"
-    if "malformed" in text or "corrupt" in text:
-        return f"SQLite file {str(path)!r} is corrupt ({text}); try `sqlite3 file .recover`"
-    return f"cannot open SQLite file {str(path)!r}: {text}"
 
 
 QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024

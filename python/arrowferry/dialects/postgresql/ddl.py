@@ -190,6 +190,27 @@ def foreign_keys_touching(
     return [(t, n, d.removesuffix(" NOT VALID")) for t, n, d in rows]
 
 
+def plain_indexes(conn: Any, schema: str, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(table, index, CREATE INDEX) of each index of ``tables`` that no constraint owns
+    (a primary key's or a unique constraint's index stays with its constraint)."""
+    return [
+        (t, i, d)
+        for t, i, d in fetch(
+            conn,
+            "SELECT c.relname, ic.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relname = ANY($2) AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) ORDER BY 1, 2",
+            [schema, list(tables)],
+        )
+    ]
+
+
+def drop_index_sql(schema: str, index: str) -> str:
+    return f"DROP INDEX {qname(schema, index)}"
+
+
 def vacuum_analyze_sql(schema: str, table: str) -> str:
     return f"VACUUM (ANALYZE) {qname(schema, table)}"
 

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Mapping
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, targets
@@ -25,6 +25,7 @@ from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.predict import preflight
+from arrowferry.transfer.state import interrupted_run
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
@@ -168,6 +169,7 @@ class Migration:
             result.success = False
             return result
         target = self._resolve_target()
+        resumable = None
         if target is not None:
             targets.check_fits(target, plan, self.options)
         if target is not None and targets.ensure_database(target, self.options):
@@ -177,22 +179,25 @@ class Migration:
                 "the run will create it (--create-db)"
             )
         elif target is not None:
-            self._check_target(target, plan, result)
+            resumable = self._check_target(target, plan, result)
             checked = self.options.dry_run or self.options.strict_schema
             if self.options.data_only and checked and self._preflight(plan, result):
                 result.duration = time.perf_counter() - start
                 result.success = False
                 return result
         if not self.options.dry_run and target is not None:
-            self._transfer(plan, target, result)
+            self._transfer(plan, target, result, resumable)
         if self.options.dry_run:
             result.tables_processed = 0
         result.duration = time.perf_counter() - start
         result.success = not result.errors and result.rows_rejected == 0
         return result
 
-    def _check_target(self, target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> None:
-        """What the target holds, looked at before anything is written."""
+    def _check_target(self, target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> Any:
+        """What the target holds, before anything is written (an interrupted run first)."""
+        resumable = interrupted_run(self.source, target, plan, self.options)
+        result.warnings.extend(resumable.notes)
+        plan = replace(plan, tables=[t for t in plan.tables if t.name not in resumable.done])
         dialect = dialect_for(target)
         if dialect.capabilities.atomic_file:
             path = target.path
@@ -204,12 +209,13 @@ class Migration:
             if not path.exists():
                 if self.options.data_only:
                     raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
-                return
+                return resumable
         else:
             result.target = target.masked_url
         targets.check_target(target, plan, self.options)
         if self.options.dry_run and dialect.name == "postgresql" and not plan.prepare:
             targets.try_defaults(target, plan, result)
+        return resumable
 
     def _preflight(self, plan: MigrationPlan, result: MigrationResult) -> bool:
         """A data-only run, before any row moves: each column's values through its
@@ -231,7 +237,7 @@ class Migration:
                     result.table_not_attempted(table.name)
         return bool(stops)
 
-    def _transfer(self, plan: MigrationPlan, target: Endpoint, result: MigrationResult) -> None:
+    def _transfer(self, plan: MigrationPlan, target: Endpoint, result: Any, resumable: Any) -> None:
         """Run the plan: the source's dialect reads, the target's writes, one pipeline."""
         source_dialect, target_dialect = dialect_for(self.source), dialect_for(target)
         one_writer = target_dialect.capabilities.writers == "one"
@@ -245,7 +251,8 @@ class Migration:
             source.close()
             raise
         path = self.source.path if self.source.dialect == "sqlite" else None
-        Pipeline(plan, source, sink, self.options, self.reporter, result, source_path=path).run()
+        kept = {"source_path": path, "resumable": resumable}  # resumable: transfer.state
+        Pipeline(plan, source, sink, self.options, self.reporter, result, **kept).run()
 
     def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
         """How the target's schema differs from the source's (the source is the desired

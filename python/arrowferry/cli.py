@@ -174,6 +174,12 @@ def main() -> None:
 )
 @click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
 @click.option(
+    "--resume",
+    is_flag=True,
+    help="Finish an interrupted run: keep what it completed, go on from its last committed "
+    "key range.",
+)
+@click.option(
     "--create-db",
     is_flag=True,
     help="Create the target PostgreSQL database if it does not exist.",

@@ -74,6 +74,15 @@ class TargetExistsError(SchemaError):
     """A table to be created already exists in the target."""
 
 
+class LeftoverStateError(BadInputError):
+    """An interrupted run left its state in the target (``where``): ``--resume``
+    finishes it; a run that is not the same run cannot."""
+
+    def __init__(self, message: str, *, where: str) -> None:
+        super().__init__(message)
+        self.where = where
+
+
 class UnsupportedTypeError(SchemaError):
     """A declared type or an Arrow type has no faithful mapping.
 

@@ -55,7 +55,14 @@ class MigrationOptions:
         its own rowid ranges (None: as many as ``workers``; 1 loads every table in a
         single transaction).
     drop_tables
-        Drop target tables of the same names first (with CASCADE).
+        Drop target tables of the same names first (with CASCADE). It also starts over
+        from a run that was interrupted, forgetting its state.
+    resume
+        Finish a run that was interrupted (killed, a power loss, the server lost): the
+        tables it completed are kept (their rows counted), a table it was loading goes
+        on after its last committed key range, and the keys, indexes, foreign keys,
+        sequences and views not yet made are made. The same source and options are
+        needed; with nothing to resume the run starts as usual.
     continue_on_error
         Keep migrating other tables when one fails; the failed table is rolled back.
     dry_run
@@ -131,6 +138,7 @@ class MigrationOptions:
     workers: int | None = None
     lanes: int | None = None
     drop_tables: bool = False
+    resume: bool = False
     continue_on_error: bool = False
     dry_run: bool = False
     include_tables: tuple[str, ...] = ()

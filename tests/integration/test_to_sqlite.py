@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 
 import arrowferry as af
-from arrowferry.errors import ConversionError, SchemaError, TargetExistsError
+from arrowferry.errors import ConversionError, LeftoverStateError, SchemaError, TargetExistsError
 from tests.conftest import fresh_database, sql
 from tests.integration._compare import multiset_difference, pg_view_rows, sqlite_view_rows
 
@@ -577,7 +577,7 @@ def test_type_mappings_follow_the_declared_affinity(pg_url: str, tmp_path: Path)
 
 def test_a_killed_run_leaves_no_file_that_looks_complete(pg_url: str, tmp_path: Path) -> None:
     """SIGKILL in the middle of the load: the target name never appears; the next run
-    replaces the leftover partial file and succeeds."""
+    says an interrupted run is there, and --resume finishes it."""
     import signal
     import subprocess
     import sys
@@ -603,7 +603,9 @@ def test_a_killed_run_leaves_no_file_that_looks_complete(pg_url: str, tmp_path: 
     finally:
         child.wait()
     assert not out.exists()
-    result = af.migrate(pg_url, out)
+    with pytest.raises(LeftoverStateError, match="--resume"):
+        af.migrate(pg_url, out)
+    result = af.migrate(pg_url, out, resume=True)
     assert result.success and result.tables[0].rows == 400_000
     assert not partial.exists()
     conn = sqlite3.connect(out)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
+from arrowferry.dialects.journal import Record, StateStore, Writer
 from arrowferry.errors import BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
@@ -150,6 +151,13 @@ class FinishTarget(Protocol):
         """Run a statement of a kind the target runs its own way; None: execute its
         SQL, with its fallback if it fails (the Finisher does that)."""
 
+    def recorded(self, conn: Any, stmt: Statement) -> AbstractContextManager[list[Record]]:
+        """The block's work on ``stmt``, with the records it adds kept exactly when the
+        work is (one transaction, where the kind allows one)."""
+
+    def note(self, conn: Any, record: Record) -> None:
+        """Keep (or replace) a record on its own, after the work it describes."""
+
 
 Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], None]], int]
 """Writes a stream of batches (their schema, when known) into a table, calling back with
@@ -184,15 +192,24 @@ class SourceSession(Protocol):
 class TableLoad(Protocol):
     """One table's load into the target (``TargetSession.table_load``)."""
 
-    def lane(self) -> AbstractContextManager[Ingest]:
+    staged: bool  # built aside (its lanes commit piece by piece), put in place by complete
+
+    def start(self, record: Record) -> None:
+        """The table's first state record (kept with the staging table or the first lane)."""
+
+    def lane(self) -> AbstractContextManager[Writer]:
         """A writer in its own transaction, committed when the block ends cleanly; the
-        first (or only) lane creates the table."""
+        first lane creates the table (entered once per piece where pieces commit)."""
 
-    def complete(self) -> None:
-        """Every lane is in: put the table in place."""
+    def rows_there(self) -> int | None:
+        """Rows in the table an interrupted run left (None: it is not there)."""
 
-    def abort(self) -> None:
-        """A lane failed: leave nothing that looks like the table."""
+    def complete(self, record: Record | None = None) -> None:
+        """Every lane is in: put the table in place (with ``record``)."""
+
+    def abort(self, *, keep: bool = False) -> None:
+        """A lane failed: leave nothing that looks like the table (``keep``: what the
+        lanes committed stays out of sight, for a retry or ``--resume``)."""
 
 
 class TargetSession(Protocol):
@@ -214,6 +231,10 @@ class TargetSession(Protocol):
     def writable(self) -> Callable[[pa.DataType], bool] | None:
         """The Arrow types it binds exactly (None: its writer checks each field itself)."""
 
+    # one writer that commits a large table piece by piece, out of sight until the run
+    # completes (``--resume`` continues the table where it stopped)
+    commits_pieces: bool
+
     def prepare(
         self,
         tables: Sequence[TablePlan],
@@ -222,15 +243,28 @@ class TargetSession(Protocol):
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
+        state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
     ) -> list[Statement]:
         """Before any table: drop or suspend what is in the way (``rebuild_indexes``: a
         data-only load's own indexes too), run ``before``; returns what must be put back
-        after the load."""
+        after the load. ``state``: the run's first records (given that), kept with it."""
+
+    def resume(self) -> None:
+        """Instead of ``prepare``: continue the interrupted run whose state is there."""
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:
         """Whether large tables may load over several writers at once."""
 
-    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> TableLoad: ...
+    def table_load(
+        self, table: TablePlan, lanes: int, *, create: bool, resumed: bool = False
+    ) -> TableLoad:
+        """``resumed``: continue the table an interrupted run left (aside or in place)."""
+
+    def rows_in(self, table: str) -> int:
+        """Rows of a table in place (a resumed run checks those it skips)."""
+
+    def reconnect(self) -> None:
+        """Forget idle connections (the server was lost: they are dead)."""
 
     def owns(self, err: BaseException) -> bool:
         """Whether a driver error came from this side."""
@@ -263,8 +297,10 @@ class TargetSession(Protocol):
     ) -> list[Statement]:
         """What runs last, in order (views and what depends on them)."""
 
-    def close(self, *, complete: bool) -> str | None:
-        """End the run; a note for the result when the run leaves nothing behind."""
+    def close(self, *, complete: bool, keep: bool = True) -> str | None:
+        """End the run; a note for the result when the run leaves nothing behind. A run
+        that is not complete keeps its state for ``--resume`` unless ``keep`` is False
+        (nothing in it worth resuming)."""
 
 
 class Dialect(ABC):
@@ -341,6 +377,13 @@ class Dialect(ABC):
     def key_column(self, table: Table) -> str | None:
         """For a same-dialect copy: the single integer key a large table is read in ranges by."""
         return None
+
+    def state_store(self, endpoint: Endpoint, options: Any) -> StateStore:
+        """Where a run into ``endpoint`` keeps its state (``dialects/<name>/state.py``)."""
+        store: StateStore = importlib.import_module(f"{__package__}.{self.name}.state").store(
+            endpoint, options
+        )
+        return store
 
     @abstractmethod
     def existing_tables(

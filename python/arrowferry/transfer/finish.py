@@ -16,20 +16,29 @@ fallbacks and counts outcomes. How a statement runs is the target's (``FinishTar
 PostgreSQL gives each worker its own connection and runs every statement as written;
 SQLite's one writer runs statements in the order given, and runs its own kinds itself
 (a CHECK counted rather than added, the foreign-key check, AUTOINCREMENT adoption).
+
+Each statement done is recorded in the target, in its own transaction
+(``FinishTarget.recorded``): a resumed run skips it, counting it and saying again what
+was said of it. A statement whose connection is lost is tried again on a new one
+(``faults.BACKOFF``); one that still cannot run leaves the run resumable.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import threading
+import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from arrowferry.dialects.base import FAILED, OK, WEAKER, FinishTarget, Statement
-from arrowferry.dialects.postgresql.target import STAGES, PostgresFinishing
+from arrowferry.dialects.base import FAILED, OK, WEAKER, FinishTarget, Ran, Statement
+from arrowferry.dialects.postgresql.finishing import STAGES, PostgresFinishing
 from arrowferry.progress import Reporter
 from arrowferry.result import Summary
+from arrowferry.transfer import faults
+from arrowferry.transfer.state import finished_record, statement_key
 from arrowferry.urls import Endpoint
 from arrowferry.wording import plural
 
@@ -75,9 +84,13 @@ class Finisher:
         issues: list[dict[str, Any]] | None = None,
         *,
         on_view: Callable[[str], None] | None = None,
+        done: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         """``target``: an Endpoint is a PostgreSQL server. ``on_view``: told the name of
-        each view created."""
+        each view created. ``done``: statements an interrupted run did, by key
+        (``state.statement_key``), with what came of them: skipped."""
+        self.done = dict(done or {})
+        self.lost: list[str] = []  # statements whose connection was lost for good
         self.issues = issues if issues is not None else []
         self.target = PostgresFinishing(target) if isinstance(target, Endpoint) else target
         self.on_view = on_view
@@ -98,8 +111,23 @@ class Finisher:
     def add(self, statements: list[Statement]) -> None:
         """Queue statements (in the order given: put the largest tables first)."""
         with self.lock:
-            self.pending.extend(s for s in statements if s.kind != "view")
+            self.pending.extend(s for s in statements if s.kind != "view" and not self._skip(s))
             self._release()
+
+    def _skip(self, stmt: Statement) -> bool:
+        """A statement an interrupted run did: counted, and said again, not run."""
+        was = self.done.get(statement_key(stmt))
+        if was is None:
+            return False
+        self.outcome[stmt.name] = was["outcome"]
+        _count(self.summary, stmt, was["outcome"])
+        if was.get("note"):
+            self.warn(was["note"])
+        if was.get("issue"):
+            self.issues.append(was["issue"])
+        if stmt.kind in {"view", "native_view"} and self.on_view is not None:
+            self.on_view(stmt.name)
+        return True
 
     def table_loaded(self, table: str) -> None:
         with self.lock:
@@ -155,7 +183,7 @@ class Finisher:
 
     def _run(self, stmt: Statement) -> None:
         try:
-            self._one(stmt)
+            self._retried(functools.partial(self._one, stmt), stmt)
         except Exception as err:  # never lose the scheduler's count
             self.warn(f"{stmt.kind.replace('_', ' ')} {stmt.name} not created: {err}")
             self._done(stmt, FAILED)
@@ -164,6 +192,36 @@ class Finisher:
                 self.active.remove(stmt)
                 self._release()
                 self.lock.notify_all()
+
+    def _retried(self, work: Callable[[], None], stmt: Statement) -> None:
+        """``work``, tried again on a new connection while its connection is lost."""
+        for attempt in range(len(faults.BACKOFF) + 1):
+            try:
+                work()
+                return
+            except Exception as err:
+                if not faults.transient(err):
+                    raise
+                self._forget_conn()
+                if attempt == len(faults.BACKOFF):
+                    with self.lock:
+                        self.lost.append(stmt.name)
+                    raise
+                self.warn(
+                    f"{stmt.kind.replace('_', ' ')} {stmt.name}: {faults.reason(err)}; tried "
+                    f"again in {faults.BACKOFF[attempt]:g} s over a new connection"
+                )
+                time.sleep(faults.BACKOFF[attempt])
+
+    def _forget_conn(self) -> None:
+        conn = getattr(self.local, "conn", None)
+        self.local.conn = None
+        if conn is not None:
+            with self.lock:
+                if conn in self.connections:
+                    self.connections.remove(conn)
+            with contextlib.suppress(Exception):
+                self.target.release(conn)
 
     def _conn(self) -> Any:
         conn = getattr(self.local, "conn", None)
@@ -185,37 +243,51 @@ class Finisher:
                 )
             return
         conn = self._conn()
-        ran = self.target.run(conn, stmt)
-        if ran is not None:
-            if ran.warning is not None:
-                self.warn(ran.warning)
-            if ran.issue is not None:
-                with self.lock:
-                    self.issues.append(ran.issue)
-            self._done(stmt, ran.outcome)
-            return
-        label = f"{stmt.kind.replace('_', ' ')} {stmt.name}"
+        key = statement_key(stmt)
         try:
-            self.target.execute(conn, stmt.sql)
+            with self.target.recorded(conn, stmt) as records:
+                ran = self.target.run(conn, stmt)
+                if ran is None:
+                    self.target.execute(conn, stmt.sql)
+                    ran = Ran(OK)
+                if ran.outcome != FAILED:
+                    records.append(finished_record(key, ran.outcome, ran.warning, ran.issue))
         except Exception as err:
-            message = self.target.message(err)
-            if stmt.fallback_sql is None:
-                self.warn(f"{label} not created: {message}")
-                self._done(stmt, FAILED)
-                return
-            try:
-                self.target.execute(conn, stmt.fallback_sql)
-            except Exception as err2:
-                self.warn(f"{label} not created: {self.target.message(err2)}")
-                self._done(stmt, FAILED)
-                return
-            weaker = "NOT VALID" if "NOT VALID" in stmt.fallback_sql else "in a weaker form"
-            self.warn(
-                f"{label} created {weaker}: {stmt.fallback_note}{self._diagnose(conn, stmt)} ({message})"
-            )
-            self._done(stmt, WEAKER)
+            if faults.transient(err):
+                raise
+            self._fallback(conn, stmt, key, err)
             return
-        self._done(stmt, OK)
+        if ran.warning is not None:
+            self.warn(ran.warning)
+        if ran.issue is not None:
+            with self.lock:
+                self.issues.append(ran.issue)
+        self._done(stmt, ran.outcome)
+
+    def _fallback(self, conn: Any, stmt: Statement, key: str, err: Exception) -> None:
+        """The statement failed: its weaker form (NOT VALID, a plain index), if it has one."""
+        label = f"{stmt.kind.replace('_', ' ')} {stmt.name}"
+        message = self.target.message(err)
+        if stmt.fallback_sql is None:
+            self.warn(f"{label} not created: {message}")
+            self._done(stmt, FAILED)
+            return
+        try:
+            with self.target.recorded(conn, stmt) as records:
+                self.target.execute(conn, stmt.fallback_sql)
+                records.append(finished_record(key, WEAKER))
+        except Exception as err2:
+            if faults.transient(err2):
+                raise
+            self.warn(f"{label} not created: {self.target.message(err2)}")
+            self._done(stmt, FAILED)
+            return
+        weaker = "NOT VALID" if "NOT VALID" in stmt.fallback_sql else "in a weaker form"
+        said = f"{label} created {weaker}: {stmt.fallback_note}{self._diagnose(conn, stmt)} ({message})"
+        self.warn(said)
+        with contextlib.suppress(Exception):  # what a resumed run says again
+            self.target.note(conn, finished_record(key, WEAKER, said))
+        self._done(stmt, WEAKER)
 
     def _diagnose(self, conn: Any, stmt: Statement) -> str:
         """Count the rows behind a fallback and quote a few keys, for the user and the result."""
@@ -244,19 +316,18 @@ class Finisher:
 
     def _views(self, views: list[Statement]) -> None:
         """Views may read other views: retry until a round creates none (dependency order)."""
+        views = [v for v in views if not self._skip(v)]
         if not views:
             return
-        conn = self._conn()
         errors: dict[str, str] = {}
         while views:
             remaining = []
             for stmt in views:
                 try:
-                    self.target.execute(conn, stmt.sql)
-                    self.target.probe_view(conn, stmt.name)
+                    self._retried(functools.partial(self._view, stmt), stmt)
                 except Exception as err:
                     with contextlib.suppress(Exception):
-                        self.target.drop_view(conn, stmt.name)
+                        self.target.drop_view(self._conn(), stmt.name)
                     errors[stmt.name] = self.target.message(err)
                     remaining.append(stmt)
                     continue
@@ -268,6 +339,13 @@ class Finisher:
             views = remaining
         for stmt in views:
             self.warn(f"view {stmt.name!r} not created: {errors[stmt.name]}")
+
+    def _view(self, stmt: Statement) -> None:
+        conn = self._conn()
+        with self.target.recorded(conn, stmt) as records:
+            self.target.execute(conn, stmt.sql)
+            self.target.probe_view(conn, stmt.name)
+            records.append(finished_record(statement_key(stmt), OK))
 
     def _done(self, stmt: Statement, outcome: str) -> None:
         with self.lock:

@@ -9,6 +9,12 @@ reading and converting run on prefetch threads beside the writer, the bad-value 
 and the reject file are the transformer's, and the finishing statements (keys, indexes,
 checks, foreign keys, sequences, views, ANALYZE) run through the one Finisher as the
 target runs them.
+
+Every step is recorded in the target with the work it describes (``transfer.state``):
+a run that stops (killed, the server lost) is finished by ``--resume``, which skips the
+tables that are complete, continues the interrupted ones from their last committed
+piece, and runs the finishing statements not yet done. A lost connection is retried
+(``transfer.faults``) without losing the pieces already committed.
 """
 
 from __future__ import annotations
@@ -16,15 +22,11 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
-
-from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
+from arrowferry.dialects.base import SourceSession, TargetSession
 from arrowferry.errors import (
     ArrowferryError,
     BadInputError,
@@ -38,11 +40,14 @@ from arrowferry.plan import MigrationPlan, TablePlan
 from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
+from arrowferry.transfer import faults
+from arrowferry.transfer import state as journal
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for
+from arrowferry.transfer.lanes import Lanes
 from arrowferry.transfer.passthrough import Passthrough
-from arrowferry.transfer.prefetch import Prefetch
-from arrowferry.transfer.rejects import RejectedRow, RejectFile
+from arrowferry.transfer.rejects import RejectFile
+from arrowferry.transfer.resume import Resume
 from arrowferry.transfer.transform import Transformer
 from arrowferry.urls import scrub
 
@@ -63,6 +68,7 @@ class Pipeline:
         result: MigrationResult,
         *,
         source_path: Path | None = None,
+        resumable: journal.Resumable | None = None,
     ) -> None:
         self.plan = plan
         self.source = source
@@ -79,17 +85,12 @@ class Pipeline:
         self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
         self.splitting = False
         target.warn = self._warn
+        self.resume = Resume(self, resumable or journal.Resumable({}))
 
     def run(self) -> None:
         started = time.perf_counter()
         try:
-            restore = self.target.prepare(
-                self.plan.tables,
-                self.plan.prepare,
-                drop=self.options.drop_tables,
-                data_only=self.options.data_only,
-                rebuild_indexes=self.options.rebuild_indexes,
-            )
+            restore = self.resume.prepare()
             self.splitting = (
                 self.many
                 and self.options.lane_count > 1
@@ -104,13 +105,14 @@ class Pipeline:
                 self._warn,
                 self.result.constraint_issues,
                 on_view=self._view_created,
+                done=self.resume.finished,
             )
         except BaseException as err:
             # nothing was loaded: the source's snapshot ends, a new file is not left behind
             with contextlib.suppress(Exception):
                 self.source.close()
             with contextlib.suppress(Exception):
-                self.target.close(complete=False)
+                self.target.close(complete=False, keep=self.resume.worth_keeping())
             if isinstance(err, Exception) and not isinstance(err, ArrowferryError):
                 said = scrub(self.target.message(err), self.source.endpoint, self.target.endpoint)
                 raise BadInputError(
@@ -124,6 +126,7 @@ class Pipeline:
             # on a target with many writers, a table's indexes and keys start building as
             # soon as its load commits
             finisher.add(self.target.statements(self.plan, self.options, restore))
+            self.resume.tables_done(finisher)
             self._load_all(finisher)
             complete = True
         finally:
@@ -138,9 +141,12 @@ class Pipeline:
                 finisher.loading_done(self.failed)
                 stopped = self.stop.is_set()
                 finisher.close(self.target.views(self.plan, self.options, restore, stopped=stopped))
+                complete = complete and not self.resume.finish_lost(finisher)
             finally:
                 self.source.close()
-                note = self.target.close(complete=complete and not self.stop.is_set())
+                note = self.target.close(
+                    complete=complete and not self.stop.is_set(), keep=self.resume.worth_keeping()
+                )
                 self.result.phases["finish"] = time.perf_counter() - loaded
         if note is not None:
             self.result.warnings.append(note)
@@ -148,11 +154,12 @@ class Pipeline:
     # --- scheduling -------------------------------------------------------------------
 
     def _load_all(self, finisher: Finisher) -> None:
+        todo = [t for t in self.plan.tables if not self.resume.complete(t.name)]
         if not self.many:  # one writer: one table after another, in plan order
-            for table in self.plan.tables:
+            for table in todo:
                 self._load_one(table, finisher)
             return
-        tables = sorted(self.plan.tables, key=lambda t: -t.rows)  # longest first
+        tables = sorted(todo, key=lambda t: -t.rows)  # longest first
         workers = min(self.options.parallelism, max(1, len(tables)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="arrowferry") as pool:
             futures: dict[Future[None], TablePlan] = {
@@ -204,8 +211,15 @@ class Pipeline:
             self._table_failed(table, self._message(table, err), start)
             return
         seconds = time.perf_counter() - start
+        self.table_in(loaded, seconds)
+        self.reporter.table_finished(table.name, loaded.rows, seconds, True)
+        finisher.table_loaded(table.name)
+
+    def table_in(self, loaded: Loaded, seconds: float) -> None:
+        """A table is in place (loaded now, or by the interrupted run resumed): counted."""
+        table = loaded.table
         with self.lock:
-            self.loaded.append(loaded.table)
+            self.loaded.append(table)
             created = not self.options.data_only
             self.result.table_loaded(
                 TableResult(
@@ -217,8 +231,6 @@ class Pipeline:
                 # the primary key was made with the table (counted as it is where added)
                 self.result.summary.constraints_applied += table.source.primary_key is not None
             self._account(loaded)
-        self.reporter.table_finished(table.name, loaded.rows, seconds, True)
-        finisher.table_loaded(table.name)
 
     def _message(self, table: TablePlan, err: Exception) -> str:
         """A driver error, worded by the side it came from, without any password."""
@@ -227,20 +239,39 @@ class Pipeline:
         return f"table {table.name!r}: {text}"
 
     def _load_with_retries(self, table: TablePlan) -> Loaded:
-        """Load a table; when the fast path meets dirty data, roll back and retry exactly.
+        """Load a table; when the fast path meets dirty data, roll back and retry exactly;
+        when the connection is lost, retry after a pause, keeping the committed pieces.
 
-        Each retry moves one column to its exact path (read as text, or checked
-        client-side), so the loop ends after at most two retries per column.
+        Each exact retry moves one column to its exact path (read as text, or checked
+        client-side), so the loop ends after at most two retries per column; lost
+        connections are retried ``len(faults.BACKOFF)`` times.
         """
-        for _ in range(2 * len(table.columns) + 1):
+        lost = 0
+        for _ in range(2 * len(table.columns) + len(faults.BACKOFF) + 1):
             self.reporter.table_started(table.name, 0 if self.options.schema_only else table.rows)
+            # what an attempt committed before its connection was lost stays, for the next
+            # attempt or for --resume (after any other error the table starts again)
+            keep = not self.options.continue_on_error or lost < len(faults.BACKOFF)
             try:
-                return self._load_once(table)
+                return self._load_once(table, self.resume.prior(table), keep)
             except ReadTypeChanged as err:
                 col = table.columns[err.index]
                 table = table.with_column(err.index, col.read_as_text())
             except RejectedByServer as err:
                 table = self._after_rejection(table, err)
+            except Exception as err:
+                if not faults.transient(err) or lost == len(faults.BACKOFF):
+                    raise
+                self._warn(
+                    f"table {table.name!r}: {faults.reason(err)}; tried again in "
+                    f"{faults.BACKOFF[lost]:g} s (retry {lost + 1} of {len(faults.BACKOFF)}), "
+                    "keeping the key ranges already committed"
+                )
+                time.sleep(faults.BACKOFF[lost])
+                lost += 1
+                self.target.reconnect()
+                continue
+            self.resume.partial.pop(table.name, None)  # the plan changed: start again
         raise TransferError(
             f"table {table.name!r}: gave up after repeated retries", table=table.name
         )
@@ -263,7 +294,7 @@ class Pipeline:
             raise err  # the strict path passed it and the server still refused it
         return table.with_column(index, replace(col, validate=True))
 
-    def _load_once(self, table: TablePlan) -> Loaded:
+    def _load_once(self, table: TablePlan, prior: journal.TableState | None, keep: bool) -> Loaded:
         loaded = Loaded(table)
         if not self.options.schema_only:
             loaded.rejects = RejectFile(
@@ -277,24 +308,52 @@ class Pipeline:
         try:
             writers = 1 + extra
             readers = 1 if writers > 1 else self.source.readers_per_writer
-            takes_rows = table.native is None or table.native.copy_rows
-            if not self.options.schema_only and takes_rows:
+            takes_rows = not self.options.schema_only and (
+                table.native is None or table.native.copy_rows
+            )
+            if takes_rows:
                 loaded.batch_rows = self.source.batch_rows(table)
-                pieces = self.source.pieces(table, writers * readers, loaded.batch_rows)
+            if prior is not None:
+                pieces = prior.pieces
+            elif takes_rows:
+                # a target that commits pieces gets some: the load resumes after the last one
+                cut = max(writers * readers, 2 if self.target.commits_pieces else 1)
+                pieces = self.source.pieces(table, cut, loaded.batch_rows)
             else:
                 pieces = []
-            writers = max(1, min(writers, len(pieces)))
-            load = self.target.table_load(table, writers, create=not self.options.data_only)
+            todo = prior.todo() if prior is not None else list(enumerate(pieces))
+            writers = max(1, min(writers, len(todo)))
+            create = not self.options.data_only
+            load = self.target.table_load(table, writers, create=create, resumed=bool(prior))
+            if prior is None:
+                load.start(journal.load_record(table, pieces, load.staged))
+                if load.staged:
+                    self.resume.started(table, pieces)
             try:
                 transforms = [self._transformer(table) for _ in range(writers)]
                 loaded.transform, loaded.transforms = transforms[0], transforms
-                if writers == 1:
-                    loaded.rows = self._lane(load, loaded, transforms[0], pieces, readers)
+                rows = self.resume.carry(prior, loaded)
+                lanes = Lanes(
+                    self.source,
+                    self.target,
+                    load,
+                    loaded,
+                    lambda: self._transformer(table),
+                    lambda n: self.reporter.advance(table.name, n),
+                    lambda index, done: self.resume.committed(table, pieces, load, index, done),
+                )
+                if prior is not None and not todo:
+                    pass  # every piece is in: only the move into place is left
+                elif writers == 1:
+                    rows += lanes.one(transforms[0], todo, readers)
                 else:
-                    loaded.rows = self._lanes(load, loaded, transforms, pieces)
-                load.complete()
-            except BaseException:
-                load.abort()
+                    rows += lanes.many(transforms, todo)
+                loaded.rows = rows
+                if load.staged:
+                    loaded.publish()
+                load.complete(journal.placed_record(table.name) if load.staged else None)
+            except BaseException as err:
+                load.abort(keep=keep and faults.transient(err))
                 raise
             finally:
                 for other in (loaded.transforms or [])[1:]:
@@ -306,89 +365,9 @@ class Pipeline:
         finally:
             for _ in range(extra):
                 self.spare_lanes.release()
-        if loaded.rejects is not None:
-            loaded.reject_file = loaded.rejects.commit()
+        loaded.publish()
+        self.resume.partial.pop(table.name, None)
         return loaded
-
-    def _lanes(
-        self, load: TableLoad, loaded: Loaded, transforms: list[Transformer], pieces: list[Any]
-    ) -> int:
-        """Several writer lanes at once, each taking every n-th piece (the target builds
-        the table aside and moves it into place once all lanes are in)."""
-        lanes = len(transforms)
-        cancel = threading.Event()
-
-        def lane(k: int) -> int:
-            try:
-                return self._lane(load, loaded, transforms[k], pieces[k::lanes], 1, cancel)
-            except BaseException:
-                cancel.set()
-                raise
-
-        name = f"arrowferry-{loaded.table.name}"
-        with ThreadPoolExecutor(lanes, thread_name_prefix=name) as pool:
-            futures = [pool.submit(lane, k) for k in range(lanes)]
-            wait(futures)
-        errors = [e for e in (f.exception() for f in futures) if e is not None]
-        if errors:  # the lane that failed first is the one that was not cancelled
-            raise next((e for e in errors if not isinstance(e, _Cancelled)), errors[0])
-        read = sum(t.rows_read for t in transforms)
-        if read != loaded.table.rows:  # the ranges must cover the table exactly once
-            raise TransferError(
-                f"table {loaded.table.name!r}: read {read} rows in key ranges, but the table "
-                f"has {loaded.table.rows}; was the source changed during the run?",
-                table=loaded.table.name,
-            )
-        return sum(f.result() for f in futures)
-
-    def _lane(
-        self,
-        load: TableLoad,
-        loaded: Loaded,
-        transform: Transformer,
-        pieces: list[Any],
-        readers: int,
-        cancel: threading.Event | None = None,
-    ) -> int:
-        """One writer in one transaction: its pieces read and converted on ``readers``
-        prefetch threads, handed over in piece order (rows arrive in key order)."""
-        table, rejects = loaded.table, loaded.rejects
-        with load.lane() as ingest:
-            if not pieces:  # schema_only: the table is made, nothing is read
-                return 0
-            readers = max(1, min(readers, len(pieces)))
-
-            def convert(piece: Any) -> Iterator[tuple[pa.RecordBatch, list[RejectedRow]] | None]:
-                for batch in self.source.batches(table, piece, loaded.batch_rows):
-                    if cancel is not None and cancel.is_set():
-                        raise _Cancelled(table.name)
-                    yield transform.convert(batch)
-                yield None  # the end of this piece
-
-            fetchers = [Prefetch(pieces[k::readers], convert) for k in range(readers)]
-
-            def batches() -> Iterator[pa.RecordBatch]:
-                streams = [iter(f) for f in fetchers]
-                for i in range(len(pieces)):
-                    for item in streams[i % readers]:
-                        if item is None:
-                            break
-                        batch, rejected = item
-                        if rejected and rejects is not None:
-                            rejects.write(rejected, table.rowid)
-                        yield batch
-
-            try:
-                return int(
-                    ingest(
-                        transform.schema,
-                        batches(),
-                        lambda n: self.reporter.advance(table.name, n),
-                    )
-                )
-            finally:
-                for fetcher in fetchers:
-                    fetcher.close()
 
     def _transformer(self, table: TablePlan) -> Transformer:
         if table.native is not None:
@@ -449,13 +428,6 @@ def _primary_key(table: TablePlan) -> tuple[str, ...]:
     return pk.columns if pk is not None else ()
 
 
-class _Cancelled(TransferError):
-    """A lane stopped because another lane of the same table failed."""
-
-    def __init__(self, table: str) -> None:
-        super().__init__(f"table {table!r}: stopped, another lane failed", table=table)
-
-
 @dataclass
 class Loaded:
     """One table's load: the plan it finally took, rows, and what was rejected."""
@@ -467,6 +439,14 @@ class Loaded:
     transforms: list[Transformer] | None = None
     rejects: RejectFile | None = None
     reject_file: Path | None = None
+    published: bool = False
+    prior_rejected: int = 0  # rejected by the interrupted run this one resumes
+
+    def publish(self) -> None:
+        """The reject file in place (once): just before the table completes."""
+        if self.rejects is not None and not self.published:
+            self.reject_file = self.rejects.commit()
+        self.published = True
 
     @property
     def rows_read(self) -> int:
@@ -474,4 +454,4 @@ class Loaded:
 
     @property
     def rows_rejected(self) -> int:
-        return self.rejects.count if self.rejects else 0
+        return (self.rejects.count if self.rejects else 0) + self.prior_rejected

@@ -17,17 +17,21 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.base import Ran, Statement, prepended
+from arrowferry.dialects.base import Statement, prepended
+from arrowferry.dialects.journal import Record
 from arrowferry.dialects.pool import Pool, PooledConnection
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import ddl
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql import dependents as pgdep
+from arrowferry.dialects.postgresql import state as pgstate
+from arrowferry.dialects.postgresql.finishing import STAGES as STAGES
+from arrowferry.dialects.postgresql.finishing import PostgresFinishing as PostgresFinishing
 from arrowferry.dialects.postgresql.native import LAST_KINDS
 from arrowferry.dialects.postgresql.replica import search_path_sql
 from arrowferry.dialects.postgresql.write import write_table
@@ -39,22 +43,6 @@ if TYPE_CHECKING:
     from arrowferry.result import MigrationResult
 
 STAGING_SCHEMA = "arrowferry_loading"
-# Stage of each kind: a statement waits for the earlier stages of the tables it touches.
-STAGES = {
-    "vacuum": 0,
-    "key_index": 1,
-    "index": 1,
-    "primary_key": 2,
-    "unique": 2,
-    "check": 2,
-    "foreign_key": 3,
-    "sequence": 4,
-    "analyze": 4,
-}
-# Sorting and foreign-key checks are memory-hungry; several run at once.
-# https://www.postgresql.org/docs/current/runtime-config-resource.html#GUC-MAINTENANCE-WORK-MEM
-_SESSION = ("SET maintenance_work_mem = '256MB'",)
-
 Ingest = Callable[[pa.Schema | None, Iterator[pa.RecordBatch], Callable[[int], None]], int]
 
 
@@ -63,6 +51,7 @@ class PostgresTarget:
 
     name = "PostgreSQL"
     writable = None  # the writer holds every field to the real column's type (write_table)
+    commits_pieces = False  # a large table commits piece by piece in its lanes (staged)
 
     def __init__(
         self,
@@ -84,6 +73,7 @@ class PostgresTarget:
         self.pool = Pool(self._connect)
         self.staging: str | None = None  # the schema split loads are built in, once it exists
         self.lock = threading.Lock()
+        self.journal = False  # the run's state is kept (arrowferry_state.journal)
 
     def _connect(self, autocommit: bool) -> Any:
         conn = pgc.connect(self.endpoint, autocommit=autocommit)
@@ -107,12 +97,15 @@ class PostgresTarget:
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
+        state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
     ) -> list[Statement]:
         """Create the schema; drop the tables to replace (keeping what CASCADE takes) or
         suspend the foreign keys of tables appended into; run ``before`` (a copy's types
         and sequences). Returns the statements that put back, after the load, what was
-        taken away."""
+        taken away; the run's first ``state`` records commit with all that."""
         restore: list[Statement] = []
+        if state is not None:
+            self._keep_state()
         with PooledConnection(self.pool, False) as conn:
             if self.schema != "public":
                 pgc.execute(conn, ddl.create_schema_sql(self.schema))
@@ -127,8 +120,37 @@ class PostgresTarget:
             elif before:
                 for stmt in before:
                     pgc.execute(conn, stmt.sql)
+            if state is not None:
+                self.record(conn, state(restore))
             conn.commit()
         return restore
+
+    def _keep_state(self) -> None:
+        """Make the state's table; without the right to (no CREATE on the database) the
+        run goes on, and cannot be resumed."""
+        try:
+            with PooledConnection(self.pool, True) as conn:
+                pgstate.ensure(conn)
+        except Exception as err:
+            self.warn(
+                f"the run keeps no state, so it cannot be resumed if interrupted: schema "
+                f"{pgstate.STATE_SCHEMA!r} could not be made ({pgc.driver_message(err, self.endpoint)})"
+            )
+            return
+        self.journal = True
+
+    def resume(self) -> None:
+        """Continue an interrupted run: its state is there; nothing is dropped again."""
+        self.journal = True
+
+    def record(self, conn: Any, records: Sequence[Record]) -> None:
+        """Keep ``records`` in ``conn``'s transaction (when the run keeps state)."""
+        if self.journal and records:
+            pgstate.put(conn, self.schema, records)
+
+    def forget(self, conn: Any, table: str, kinds: Sequence[str]) -> None:
+        if self.journal:
+            pgstate.forget(conn, self.schema, table, kinds)
 
     def _keep_dependents(self, conn: Any, names: list[str]) -> list[Statement]:
         """What DROP ... CASCADE takes from the rest of the target (other tables' foreign
@@ -217,8 +239,17 @@ class PostgresTarget:
 
     # --- one table -----------------------------------------------------------------------
 
-    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> PostgresTableLoad:
-        return PostgresTableLoad(self, table, lanes, create)
+    def table_load(
+        self, table: TablePlan, lanes: int, *, create: bool, resumed: bool = False
+    ) -> PostgresTableLoad:
+        return PostgresTableLoad(self, table, lanes, create, resumed)
+
+    def rows_in(self, table: str) -> int:
+        with PooledConnection(self.pool, True) as conn:
+            return pgstate.count_rows(conn, self.schema, table) or 0
+
+    def reconnect(self) -> None:
+        self.pool.close()  # idle connections of a lost server are dead; new ones are made
 
     def create(self, conn: Any, table: TablePlan, schema: str) -> None:
         """CREATE TABLE; a default the server refuses costs that default, not the table."""
@@ -246,7 +277,9 @@ class PostgresTarget:
     # --- finishing: beside the loads, on connections of its own ----------------------------
 
     def finishing(self, loaded: Callable[[], Sequence[TablePlan]]) -> PostgresFinishing:
-        return PostgresFinishing(self.endpoint, self.session)
+        return PostgresFinishing(
+            self.endpoint, self.session, state=self.schema if self.journal else None
+        )
 
     def statements(
         self, plan: MigrationPlan, options: MigrationOptions, restore: Sequence[Statement]
@@ -287,43 +320,65 @@ class PostgresTarget:
 
     # --- after the loads -------------------------------------------------------------------
 
-    def close(self, *, complete: bool) -> str | None:
-        """Remove the staging schema when empty (a table left there would be a bug: keep
-        it); close the connections."""
+    def close(self, *, complete: bool, keep: bool = True) -> str | None:
+        """Remove the run's state when it is complete (or not worth keeping), and the
+        staging schema when empty (a table an interrupted run left there stays, for
+        ``--resume``); close the connections."""
+        if (complete or not keep) and self.journal:
+            with PooledConnection(self.pool, True) as conn:
+                pgstate.clear(conn, self.schema)
         if self.staging is not None:
             with contextlib.suppress(Exception), PooledConnection(self.pool, True) as conn:
                 pgc.execute(conn, ddl.drop_empty_schema_sql(self.staging))
         self.pool.close()
-        return None
+        if complete or not keep or not self.journal:
+            return None
+        return (
+            f"the run stopped before every table was in; what it did is kept (its state in "
+            f"schema {pgstate.STATE_SCHEMA!r}): run the same command with --resume to finish "
+            "it, or with --drop-tables to start over"
+        )
 
 
 class PostgresTableLoad:
     """One table's load: one lane creates and loads it in one transaction; several lanes
-    load it in the staging schema, each committing, and it moves into place at the end."""
+    load it in the staging schema, each committing piece by piece, and it moves into
+    place at the end (``resumed``: an interrupted run's table, continued there)."""
 
-    def __init__(self, target: PostgresTarget, table: TablePlan, lanes: int, create: bool) -> None:
+    def __init__(
+        self, target: PostgresTarget, table: TablePlan, lanes: int, create: bool, resumed: bool
+    ) -> None:
         self.target = target
         self.table = table
         self.lanes = lanes
         self.create = create
         self.schema = target.schema
-        if lanes > 1:
-            assert target.staging is not None  # only split once the staging schema exists
-            self.schema = target.staging
-            with PooledConnection(target.pool, True) as conn:
-                pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
-                target.create(conn, table, self.schema)
+        self.staged = lanes > 1 or resumed  # only a staged table is ever left half loaded
+        self.pending: list[Record] = []  # written by the first lane's transaction
+        if self.staged:
+            self.schema = target.staging = STAGING_SCHEMA  # emptied and dropped at the end
+            if not resumed:
+                with PooledConnection(target.pool, True) as conn:
+                    pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
+                    target.create(conn, table, self.schema)
+
+    def start(self, record: Record) -> None:
+        if not self.staged:
+            self.pending.append(record)
+            return
+        with PooledConnection(self.target.pool, True) as conn:
+            self.target.record(conn, [record])
 
     @contextlib.contextmanager
-    def lane(self) -> Iterator[Ingest]:
+    def lane(self) -> Iterator[_Writer]:
         """A writer in its own transaction, committed when the block ends cleanly."""
         with PooledConnection(self.target.pool, False) as conn:
             try:
-                if self.lanes == 1 and self.create:
+                if not self.staged and self.create:
                     self.target.create(conn, self.table, self.schema)
-                yield lambda schema, batches, on_batch: self._ingest(
-                    conn, schema, batches, on_batch
-                )
+                pending, self.pending = self.pending, []
+                self.target.record(conn, pending)
+                yield _Writer(self, conn)
                 conn.commit()
             except BaseException:
                 # after a failed COPY the session may still be inside it, holding its lock
@@ -350,56 +405,43 @@ class PostgresTableLoad:
             conn, self.schema, self.table.name, schema, batches, on_batch=on_batch, staged=staged
         )
 
-    def complete(self) -> None:
-        if self.lanes > 1:
-            with PooledConnection(self.target.pool, True) as conn:
-                pgc.execute(
-                    conn, ddl.set_schema_sql(self.schema, self.table.name, self.target.schema)
-                )
+    def rows_there(self) -> int | None:
+        with PooledConnection(self.target.pool, True) as conn:
+            return pgstate.count_rows(conn, self.schema, self.table.name)
 
-    def abort(self) -> None:
-        """Drop a half-built split table (the cleanup must not hide why the load failed)."""
-        if self.lanes > 1:
-            with (
-                contextlib.suppress(Exception),
-                PooledConnection(self.target.pool, True) as conn,
-            ):
-                pgc.execute(conn, ddl.drop_table_sql(self.schema, self.table.name))
+    def complete(self, record: Record | None = None) -> None:
+        if not self.staged:
+            return
+        with PooledConnection(self.target.pool, False) as conn:
+            pgc.execute(conn, ddl.set_schema_sql(self.schema, self.table.name, self.target.schema))
+            self.target.record(conn, [record] if record is not None else [])
+            conn.commit()
+
+    def abort(self, *, keep: bool = False) -> None:
+        """Drop a half-built split table and forget it (the cleanup must not hide why the
+        load failed); ``keep`` leaves it, out of sight, for a retry or ``--resume``."""
+        if not self.staged or keep:
+            return
+        with contextlib.suppress(Exception), PooledConnection(self.target.pool, False) as conn:
+            pgc.execute(conn, ddl.drop_table_sql(self.schema, self.table.name))
+            self.target.forget(conn, self.table.name, ("load", "piece", "placed"))
+            conn.commit()
 
 
-class PostgresFinishing:
-    """PostgreSQL: a connection per worker (the server builds each index on one core),
-    every statement executed as written, fallbacks to NOT VALID or a plain index."""
+class _Writer:
+    """A lane's ingest and its state records, on the lane's connection and transaction."""
 
-    stages: Mapping[str, int] = STAGES
+    def __init__(self, load: PostgresTableLoad, conn: Any) -> None:
+        self.load = load
+        self.conn = conn
 
-    def __init__(self, endpoint: Endpoint, session: Sequence[str] = ()) -> None:
-        self.endpoint = endpoint
-        self.session = (*_SESSION, *session)
+    def __call__(
+        self,
+        schema: pa.Schema | None,
+        batches: Iterator[pa.RecordBatch],
+        on_batch: Callable[[int], None],
+    ) -> int:
+        return self.load._ingest(self.conn, schema, batches, on_batch)
 
-    def connection(self) -> Any:
-        conn = pgc.connect(self.endpoint, autocommit=True)
-        for setting in self.session:
-            pgc.execute(conn, setting)
-        return conn
-
-    def release(self, conn: Any) -> None:
-        conn.close()
-
-    def execute(self, conn: Any, sql: str) -> None:
-        pgc.execute(conn, sql)
-
-    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
-        return pgc.fetch(conn, sql)
-
-    def message(self, err: BaseException) -> str:
-        return pgc.driver_message(err, self.endpoint)
-
-    def probe_view(self, conn: Any, name: str) -> None:
-        """Nothing to do: CREATE VIEW has already checked the view's query."""
-
-    def drop_view(self, conn: Any, name: str) -> None:
-        """Nothing to do: a CREATE VIEW that failed left no view."""
-
-    def run(self, conn: Any, stmt: Statement) -> Ran | None:
-        return None
+    def record(self, records: Sequence[Record]) -> None:
+        self.load.target.record(self.conn, records)

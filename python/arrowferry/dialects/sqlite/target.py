@@ -1,26 +1,36 @@
 """A SQLite file as the target of a run: one writer, tables one transaction each.
 
-SQLite takes one writer at a time, so every table loads over the one connection, each
-created and loaded in one transaction (a failure leaves no table). A new file is built
-as ``<name>.arrowferry-partial`` and renamed only when the run is complete, so a file at
-the target path is always whole; an existing file gets its tables one transaction at a
-time.
+SQLite takes one writer at a time, so every table loads over the one connection. A new
+file is built as ``<name>.arrowferry-partial`` and renamed only when the run is
+complete, so a file at the target path is always whole; inside it a large table
+commits piece by piece, each piece with the state record that says so, and a run that
+stops keeps the partial file for ``--resume``. An existing file gets its tables one
+transaction at a time (a failure leaves no table).
+
+The partial file has a rollback journal on disk and ``synchronous = NORMAL``, so a
+killed process or a power loss leaves it as of its last commit (SQLite rolls the
+journal back when the file is next opened). Only the new pages a table adds are
+written: the journal holds the few pages a commit changes, and costs little.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import os
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.base import FAILED, OK, WEAKER, Capturing, Ran, Statement, prepended
+from arrowferry.dialects.base import Capturing, Statement, prepended
+from arrowferry.dialects.journal import Record
 from arrowferry.dialects.sqlite import replica_rows
+from arrowferry.dialects.sqlite import state as sqlstate
 from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.dialects.sqlite.finishing import SqliteFinishing as SqliteFinishing
+from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import TransferError
-from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
@@ -49,9 +59,16 @@ class SqliteTarget:
         self.warn = warn
         self.fresh = not path.exists()
         self.path = sqlw.partial_path(path) if self.fresh else path
-        if self.fresh:
-            self.path.unlink(missing_ok=True)  # a crashed run's leftovers
+        # a partial file with a state is an interrupted run this run resumes (the facade
+        # refused, or discarded it, otherwise); one without is a crashed run's leftover
+        if self.fresh and not sqlstate.file_has_state(self.path):
+            self.path.unlink(missing_ok=True)
         self.conn: Any = sqlw.connect(self.path, fresh=self.fresh)
+        if self.fresh:  # crash-safe: a run that stops is resumed from this file
+            for pragma in ("PRAGMA journal_mode = DELETE", "PRAGMA synchronous = NORMAL"):
+                sqlw.execute(self.conn, pragma)
+        self.commits_pieces = self.fresh  # nobody sees the tables until the rename
+        self.journal = False
 
     def prepare(
         self,
@@ -61,22 +78,50 @@ class SqliteTarget:
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
+        state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
     ) -> list[Statement]:
         if self.fresh:
             for stmt in before:  # a new file's encoding and page size, before any table
                 sqlw.execute(self.conn, stmt.sql)
-        if drop and not data_only:
-            sqlw.execute(self.conn, "BEGIN")
-            for table in tables:
-                sqlw.execute(self.conn, sqlw.drop_table_sql(table.name))
+        sqlw.execute(self.conn, "BEGIN")
+        try:
+            if drop and not data_only:
+                for table in tables:
+                    sqlw.execute(self.conn, sqlw.drop_table_sql(table.name))
+            if state is not None:
+                sqlstate.ensure(self.conn)
+                self.journal = True
+                self.record(state([]))
             sqlw.execute(self.conn, "COMMIT")
+        except BaseException:
+            self.journal = False
+            with contextlib.suppress(Exception):
+                sqlw.execute(self.conn, "ROLLBACK")
+            raise
         return []
+
+    def resume(self) -> None:
+        """Continue an interrupted run: its state is in the file; nothing is dropped again."""
+        self.journal = sqlstate.has_state(self.conn)
+
+    def record(self, records: Sequence[Record]) -> None:
+        """Keep ``records`` in the current transaction (when the run keeps state)."""
+        if self.journal and records:
+            sqlstate.put(self.conn, records)
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:
         return False
 
-    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> SqliteTableLoad:
-        return SqliteTableLoad(self, table, create)
+    def table_load(
+        self, table: TablePlan, lanes: int, *, create: bool, resumed: bool = False
+    ) -> SqliteTableLoad:
+        return SqliteTableLoad(self, table, create, resumed)
+
+    def rows_in(self, table: str) -> int:
+        return int(sqlw.fetch(self.conn, f"SELECT count(*) FROM {quote_ident(table)}")[0][0])
+
+    def reconnect(self) -> None:
+        """The file's one connection stays: nothing to forget."""
 
     def owns(self, err: BaseException) -> bool:
         return "[SQLite]" in str(err)
@@ -87,7 +132,7 @@ class SqliteTarget:
     # --- finishing: after every load, on the one writer ------------------------------------
 
     def finishing(self, loaded: Callable[[], Sequence[TablePlan]]) -> SqliteFinishing:
-        return SqliteFinishing(self.conn, loaded)
+        return SqliteFinishing(self.conn, loaded, state=self.journal)
 
     def statements(
         self, plan: MigrationPlan, options: MigrationOptions, restore: Sequence[Statement]
@@ -144,22 +189,58 @@ class SqliteTarget:
             return []  # a copy's views are among its replayed statements
         return [s for s in plan.finish if s.kind == "view"]
 
-    def close(self, *, complete: bool) -> str | None:
-        """A fresh file is renamed into place when the run is complete, else removed
-        (a run that stopped early has not made the file it promised)."""
+    def close(self, *, complete: bool, keep: bool = True) -> str | None:
+        """A fresh file is renamed into place when the run is complete, its state
+        dropped first; a run that stopped keeps it for ``--resume`` (a file that holds
+        no state yet is removed)."""
         if not self.fresh:
+            if (complete or not keep) and self.journal:
+                sqlstate.drop(self.conn)
             self.conn.close()
             return None
         if complete:
-            sqlw.finalize(self.conn, self.path, self.final)
+            self._writable_folder()
+            if self.journal:
+                sqlstate.drop(self.conn)
+            try:
+                sqlw.finalize(self.conn, self.path, self.final)
+            except OSError as err:
+                raise TransferError(
+                    f"cannot put {self.final} in place ({err.strerror}): the migrated database "
+                    f"is complete in {self.path}; rename it yourself",
+                    table="",
+                ) from None
             return None
         with contextlib.suppress(Exception):
             self.conn.close()
-        self.path.unlink(missing_ok=True)
+        if keep and self.journal:
+            return (
+                f"{self.final} was not created: the run stopped before every table was in; "
+                f"what it did is kept in {self.path}: run the same command with --resume to "
+                "finish it, or with --drop-tables to start over"
+            )
+        try:
+            self.path.unlink(missing_ok=True)
+        except OSError as err:
+            return f"{self.final} was not created, and {self.path} could not be removed ({err.strerror})"
         return (
             f"{self.final} was not created: the run stopped at an error before every "
             "table was in (--continue-on-error keeps the tables that did load)"
         )
+
+    def _writable_folder(self) -> None:
+        """Refuse before the state is dropped when the file cannot be renamed into place:
+        the run can then be resumed."""
+        folder = self.final.parent
+        if not os.access(folder, os.W_OK | os.X_OK):
+            with contextlib.suppress(Exception):
+                self.conn.close()
+            raise TransferError(
+                f"cannot put {self.final} in place: its folder {str(folder)!r} is not writable "
+                f"(every table is in {self.path}); make it writable and run the same command "
+                "with --resume",
+                table="",
+            )
 
 
 def _needs_key_check(
@@ -184,26 +265,43 @@ def _needs_key_check(
 
 
 class SqliteTableLoad:
-    """One table's load over the file's one connection, in one transaction."""
+    """One table's load over the file's one connection: in one transaction, or (a new
+    file's table) one transaction per piece, the first creating the table."""
 
-    def __init__(self, target: SqliteTarget, table: TablePlan, create: bool) -> None:
+    staged = False
+
+    def __init__(self, target: SqliteTarget, table: TablePlan, create: bool, resumed: bool) -> None:
         self.target = target
         self.table = table
         self.create = create
+        self.made = resumed  # committed transactions hold (part of) the table
+        self.pending: list[Record] = []
+
+    def start(self, record: Record) -> None:
+        self.pending.append(record)
 
     @contextlib.contextmanager
-    def lane(self) -> Iterator[Ingest]:
+    def lane(self) -> Iterator[_Writer]:
         conn = self.target.conn
         try:
             sqlw.execute(conn, "BEGIN")
-            if self.create:
+            if self.create and not self.made:
                 sqlw.execute(conn, self.table.load_sql or self.table.create_sql)
-            yield lambda schema, batches, on_batch: self._ingest(batches, on_batch)
+            pending, self.pending = self.pending, []
+            self.target.record(pending)
+            yield _Writer(self)
             sqlw.execute(conn, "COMMIT")
+            self.made = self.made or self.create
         except BaseException:
             with contextlib.suppress(Exception):
                 sqlw.execute(conn, "ROLLBACK")
             raise
+
+    def rows_there(self) -> int | None:
+        name = self.table.name
+        if not sqlw.fetch(self.target.conn, "SELECT 1 FROM sqlite_master WHERE name = ?", (name,)):
+            return None
+        return self.target.rows_in(name)
 
     def _ingest(self, batches: Iterator[pa.RecordBatch], on_batch: Callable[[int], None]) -> int:
         if self.table.native is not None:
@@ -251,7 +349,9 @@ class SqliteTableLoad:
             if capture.error is not None:
                 raise capture.error from None
             raise
-        if native.profile is not None and written != native.profile.rows:
+        # a table committed piece by piece is counted whole when complete
+        piecewise = self.target.commits_pieces
+        if native.profile is not None and written != native.profile.rows and not piecewise:
             raise TransferError(
                 f"table {self.table.name!r}: wrote {written} rows, but the source had "
                 f"{native.profile.rows}; was it changed during the run?",
@@ -259,115 +359,51 @@ class SqliteTableLoad:
             )
         return written
 
-    def complete(self) -> None:
-        """Committed with its lane."""
-
-    def abort(self) -> None:
-        """Rolled back with its lane."""
-
-
-class SqliteFinishing:
-    """SQLite as the Finisher's target: the one writer connection, so one worker and no
-    waiting (keys, CHECKs and foreign keys were made with their tables); a CHECK is
-    counted rather than added, since SQLite enforced none during the load and can add
-    none after it, and the foreign-key check and AUTOINCREMENT are its own kinds."""
-
-    stages: Mapping[str, int] = {}  # nothing waits: statements run in the order given
-
-    def __init__(
-        self, conn: Any, tables: Sequence[TablePlan] | Callable[[], Sequence[TablePlan]]
-    ) -> None:
-        self.conn = conn
-        self._tables = tables
-
-    @property
-    def tables(self) -> dict[str, TablePlan]:
-        """The loaded tables' plans, by name (asked when a statement runs)."""
-        found = self._tables() if callable(self._tables) else self._tables
-        return {t.name: t for t in found}
-
-    def connection(self) -> Any:
-        return self.conn
-
-    def release(self, conn: Any) -> None:
-        """The pipeline keeps the writer: it closes the file (and renames it) itself."""
-
-    def execute(self, conn: Any, sql: str) -> None:
-        sqlw.execute(conn, sql)
-
-    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
-        return sqlw.fetch(conn, sql)
-
-    def message(self, err: BaseException) -> str:
-        return sqlw.driver_message(err)
-
-    def probe_view(self, conn: Any, name: str) -> None:
-        sqlw.probe_view(conn, name)  # SQLite checks a view's body only when it is used
-
-    def drop_view(self, conn: Any, name: str) -> None:
-        sqlw.execute(conn, sqlw.drop_view_sql(name))
-
-    def run(self, conn: Any, stmt: Statement) -> Ran | None:
-        if stmt.kind == "check":
-            return self._count_check(conn, stmt)
-        if stmt.kind == "foreign_key_check":
-            return self._check_foreign_keys(conn, stmt)
-        if stmt.kind == "sequence":
-            table = self.tables[str(stmt.table)]
-            adopt = table.create_sql if table.load_sql != table.create_sql else None
-            sqlw.set_autoincrement(conn, table.name, table.order_by[0], table.sequence or 0, adopt)
-            return Ran(OK)
-        if stmt.kind == "analyze":
-            with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
-                sqlw.analyze(conn)
-            return Ran(OK)
-        try:
-            sqlw.execute(conn, stmt.sql)
-        except Exception as err:
-            return Ran(
-                FAILED,
-                f"{stmt.kind} {stmt.name!r} on {stmt.table} not created: {sqlw.driver_message(err)}",
+    def complete(self, record: Record | None = None) -> None:
+        """Committed with its (last) lane; a copied table is counted (pieces hold parts)."""
+        native = self.table.native
+        if native is None or native.profile is None or not self.target.commits_pieces:
+            return
+        written = self.rows_there() or 0
+        if written != native.profile.rows:
+            raise TransferError(
+                f"table {self.table.name!r}: wrote {written} rows, but the source had "
+                f"{native.profile.rows}; was it changed during the run?",
+                table=self.table.name,
             )
-        return Ran(OK)
 
-    def _count_check(self, conn: Any, stmt: Statement) -> Ran:
-        """``stmt.sql`` counts the rows that break the CHECK named ``stmt.name``."""
-        try:
-            broken = int(sqlw.fetch(conn, stmt.sql)[0][0])
-        except Exception as err:
-            return Ran(
-                FAILED,
-                f"CHECK ({stmt.name}) on {stmt.table} could not be verified: "
-                f"{sqlw.driver_message(err)}",
-            )
-        if not broken:
-            return Ran(OK)
-        return Ran(
-            WEAKER,
-            f"CHECK ({stmt.name}) on {stmt.table}: {plural(broken, 'row')} "
-            f"{noun(broken, 'breaks', 'break')} its SQLite form "
-            "(the expression means something else in SQLite, or the data changed); "
-            "SQLite keeps the constraint and will refuse updates of those rows",
-            {"table": stmt.table, "constraint": stmt.name, "kind": "check", "rows": broken},
-        )
+    def abort(self, *, keep: bool = False) -> None:
+        """Remove a table whose pieces committed (a new file's), and forget it; ``keep``
+        leaves it, in the partial file, for a retry or ``--resume``."""
+        if keep or not self.made or not self.create:
+            return
+        conn = self.target.conn
+        with contextlib.suppress(Exception):
+            sqlw.execute(conn, "BEGIN")
+            try:
+                sqlw.execute(conn, sqlw.drop_table_sql(self.table.name))
+                if self.target.journal:
+                    sqlstate.forget(conn, self.table.name, ("load", "piece", "placed"))
+                sqlw.execute(conn, "COMMIT")
+            except BaseException:
+                sqlw.execute(conn, "ROLLBACK")
+                raise
+            self.made = False
 
-    def _check_foreign_keys(self, conn: Any, stmt: Statement) -> Ran:
-        table = self.tables[str(stmt.table)]
-        try:
-            count, rowids = sqlw.broken_foreign_keys(conn, table.name, table.source.foreign_keys)
-        except Exception as err:
-            return Ran(
-                FAILED,
-                f"table {table.name}: its foreign keys could not be checked: "
-                f"{sqlw.driver_message(err)}",
-            )
-        if not count:
-            return Ran(OK)
-        more = f" and {count - len(rowids):,} more" if count > len(rowids) else ""
-        return Ran(
-            WEAKER,
-            f"table {table.name}: {plural(count, 'row')} {noun(count, 'breaks', 'break')} "
-            f"a foreign key ({noun(len(rowids), 'rowid')} {', '.join(map(str, rowids))}{more}); "
-            "SQLite keeps the key, and PRAGMA foreign_key_check lists them",
-            {"table": table.name, "kind": "foreign_key", "rows": count},
-        )
+
+class _Writer:
+    """The lane's ingest and its state records, in the lane's transaction."""
+
+    def __init__(self, load: SqliteTableLoad) -> None:
+        self.load = load
+
+    def __call__(
+        self,
+        schema: pa.Schema | None,
+        batches: Iterator[pa.RecordBatch],
+        on_batch: Callable[[int], None],
+    ) -> int:
+        return self.load._ingest(batches, on_batch)
+
+    def record(self, records: Sequence[Record]) -> None:
+        self.load.target.record(records)

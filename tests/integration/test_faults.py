@@ -1,0 +1,407 @@
+"""Faults injected into a running migration, and survived (issue 15, item 2).
+
+Each ends in a completed migration (a lost connection is retried with backoff, keeping
+the key ranges already committed) or in a clear error that leaves nothing half done
+that looks complete, and ``--resume`` then finishes it. Every outcome is compared
+value by value with an uninterrupted run, and nothing is left behind: no session, lock
+or open COPY on the server, no state or staging schema, no partial or journal file.
+The server restarts, pauses and fills up on a throwaway PostgreSQL of the test's own.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+import arrowferry as af
+from arrowferry.errors import ConnectError
+from arrowferry.transfer import faults
+from tests.conftest import fresh_database, sql
+from tests.integration._pg_same import assert_same_database
+from tests.integration._resume_helpers import (
+    assert_nothing_left,
+    build_source,
+    pg_progress,
+    visible_tables_are_whole,
+)
+from tests.integration._sqlite_same import assert_same_sqlite
+from tests.integration._throwaway_pg import ThrowawayServer, when
+
+INTO_PG = {"batch_size": 2000, "lanes": 2}
+
+
+@pytest.fixture(scope="module")
+def source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = build_source(tmp_path_factory.mktemp("faults") / "app.db")
+    path.chmod(0o644)
+    return path
+
+
+@pytest.fixture(scope="module")
+def baseline_pg(pg_server: str, source: Path) -> Iterator[str]:
+    with fresh_database(pg_server) as url:
+        assert af.migrate(source, url, **INTO_PG).success
+        yield url
+
+
+@pytest.fixture(scope="module")
+def baseline_copy(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("faults-copy") / "copy.db"
+    assert af.migrate(source, out).success
+    return out
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[ThrowawayServer]:
+    found = ThrowawayServer()
+    found.start()
+    yield found
+    found.remove()
+
+
+def _database(server: ThrowawayServer, name: str) -> str:
+    sql(server.url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    sql(server.url, f'CREATE DATABASE "{name}"')
+    return server.database_url(name)
+
+
+def _copies(url: str) -> list[int]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
+            "application_name = 'arrowferry' AND state = 'active' AND query LIKE 'COPY%'"
+        ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _in_background(work: object) -> threading.Thread:
+    thread = threading.Thread(target=work, daemon=True)  # type: ignore[arg-type]
+    thread.start()
+    return thread
+
+
+# --- PostgreSQL: a backend terminated, the server restarted -----------------------------------
+
+
+def test_a_backend_terminated_mid_copy_is_retried(
+    source: Path, baseline_pg: str, pg_url: str
+) -> None:
+    terminated: list[int] = []
+
+    def terminate() -> None:
+        seen: list[int] = []
+        when(lambda: bool(seen.extend(_copies(pg_url)) or seen))
+        with psycopg.connect(pg_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_terminate_backend(%s)", [seen[0]])
+        terminated.append(seen[0])
+
+    thread = _in_background(terminate)
+    result = af.migrate(source, pg_url, **INTO_PG)
+    thread.join()
+    assert terminated, "no COPY was caught"
+    assert result.success, result.errors
+    assert any("tried again" in w for w in result.warnings), result.warnings
+    assert_same_database(baseline_pg, "public", pg_url, "public")
+    assert_nothing_left(pg_url)
+
+
+def test_the_server_restarted_mid_run(
+    source: Path, baseline_pg: str, server: ThrowawayServer
+) -> None:
+    url = _database(server, "restarted")
+
+    def restart() -> None:
+        when(lambda: bool(_copies(url)))
+        server.restart()
+
+    thread = _in_background(restart)
+    result = af.migrate(source, url, **INTO_PG)
+    thread.join()
+    if not result.success:  # retried past the restart, or else resumed: never half done
+        assert any("--resume" in (e.message or "") for e in result.errors), result.errors
+        result = af.migrate(source, url, resume=True, **INTO_PG)
+    assert result.success, result.errors
+    assert_same_database(baseline_pg, "public", url, "public")
+    assert_nothing_left(url)
+
+
+def test_a_server_that_does_not_answer_is_given_up_on(
+    source: Path, baseline_pg: str, server: ThrowawayServer
+) -> None:
+    """connect_timeout is honoured (a paused server accepts the socket, then says
+    nothing); the same run goes through once it answers again."""
+    url = _database(server, "paused")
+    server.pause()
+    try:
+        start = time.monotonic()
+        with pytest.raises(ConnectError) as info:
+            af.migrate(source, url + "&connect_timeout=2", **INTO_PG)
+        assert time.monotonic() - start < 30
+        assert "connect_timeout=2" in info.value.message
+    finally:
+        server.unpause()
+    assert af.migrate(source, url, resume=True, **INTO_PG).success
+    assert_same_database(baseline_pg, "public", url, "public")
+    assert_nothing_left(url)
+
+
+def test_a_statement_timeout_is_honoured_and_resumed(
+    source: Path, pg_server: str, tmp_path: Path
+) -> None:
+    """A table locked by another session: the load waits no longer than the URL's
+    statement_timeout, fails that table clearly (the others are in), and --resume
+    finishes once the lock is gone."""
+    schema = (
+        "CREATE TABLE users (id bigint PRIMARY KEY, email text, name text, created_at timestamp, "
+        "balance numeric(12,2)); CREATE TABLE events (id bigint PRIMARY KEY, user_id bigint, "
+        "kind text, payload jsonb, score float8, flag boolean); "
+        "CREATE TABLE tags (name text PRIMARY KEY, n bigint)"
+    )
+    with fresh_database(pg_server) as base, fresh_database(pg_server) as url:
+        for target in (base, url):
+            for statement in schema.split(";"):
+                sql(target, statement)
+        assert af.migrate(source, base, data_only=True).success
+        holder = psycopg.connect(url)
+        holder.execute("LOCK TABLE tags IN ACCESS EXCLUSIVE MODE")
+        try:
+            # "-c statement_timeout=..." with its space would arrive as "-c+statement_..."
+            # (Endpoint.url encodes a space as "+", which libpq does not decode)
+            bounded = url + "&options=-cstatement_timeout%3D1500"
+            result = af.migrate(source, bounded, data_only=True, workers=1)
+            assert not result.success
+            (error,) = [e for e in result.errors if e.table == "tags"]
+            assert "statement timeout" in error.message, error.message
+        finally:
+            holder.rollback()
+            holder.close()
+        assert sql(url, "SELECT count(*) FROM tags") == [(0,)]  # nothing of it half done
+        assert af.migrate(source, url, data_only=True, resume=True).success
+        assert_same_database(base, "public", url, "public")
+        assert_nothing_left(url)
+
+
+def test_a_full_disk_under_postgresql_is_resumed(
+    source: Path, baseline_pg: str, tmp_path: Path
+) -> None:
+    """Data files held to 3 MB (RLIMIT_FSIZE on the server: a disk that fills up): the
+    large table fails clearly, the small ones are in, nothing half loaded is in sight;
+    with room again, --resume finishes it."""
+    full = ThrowawayServer()
+    try:
+        full.start(file_size_limit=3 * 1024 * 1024)
+        url = _database(full, "full")
+        result = af.migrate(source, url, **INTO_PG)
+        assert not result.success
+        said = " ".join(e.message for e in result.errors)
+        assert "could not extend file" in said or "File too large" in said, said
+        visible_tables_are_whole(url, {"users": 2000, "tags": 300, "events": 60_000})
+        full.stop()
+        full.start()
+        assert af.migrate(source, url, resume=True, **INTO_PG).success
+        assert_same_database(baseline_pg, "public", url, "public")
+        assert_nothing_left(url)
+    finally:
+        full.remove()
+
+
+# --- SQLite: a source locked by a writer, a full disk, a folder that cannot be written -------
+
+
+def _lock_source(source: Path, started: threading.Event, release: threading.Event) -> None:
+    """A writer in another process holds the source (a lock taken in this process would
+    not stop the driver's own SQLite library: POSIX locks belong to a process)."""
+    code = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read(); "
+        "c.execute('ROLLBACK')"
+    )
+    writer = subprocess.Popen(
+        [sys.executable, "-c", code, str(source)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert writer.stdout is not None and writer.stdin is not None
+    assert writer.stdout.readline().strip() == "locked"  # readers get "database is locked"
+    started.set()
+    release.wait(60)
+    writer.communicate(timeout=10)
+
+
+def test_a_source_locked_by_a_writer_is_waited_for(
+    source: Path, baseline_pg: str, pg_url: str
+) -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def lock_once_loading() -> None:
+        progress = pg_progress(pg_url)
+        when(lambda: progress()["run"] == 1)
+        progress.close()  # type: ignore[attr-defined]
+        threading.Timer(1.2, release.set).start()
+        _lock_source(source, started, release)
+
+    thread = _in_background(lock_once_loading)
+    result = af.migrate(source, pg_url, **INTO_PG)
+    thread.join()
+    assert started.is_set()
+    assert result.success, result.errors
+    assert any("database is locked" in w and "tried again" in w for w in result.warnings)
+    assert_same_database(baseline_pg, "public", pg_url, "public")
+    assert_nothing_left(pg_url)
+
+
+def test_a_source_locked_for_good_is_a_clear_error_then_resumed(
+    source: Path, baseline_pg: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(faults, "BACKOFF", (0.05, 0.1))
+    started, release = threading.Event(), threading.Event()
+
+    def lock_once_loading() -> None:
+        progress = pg_progress(pg_url)
+        when(lambda: progress()["run"] == 1)
+        progress.close()  # type: ignore[attr-defined]
+        _lock_source(source, started, release)
+
+    thread = _in_background(lock_once_loading)
+    try:
+        result = af.migrate(source, pg_url, **INTO_PG)
+    finally:
+        release.set()
+        thread.join()
+    assert started.is_set()
+    assert not result.success
+    assert any("database is locked" in e.message for e in result.errors), result.errors
+    visible_tables_are_whole(pg_url, {"users": 2000, "tags": 300, "events": 60_000})
+    assert af.migrate(source, pg_url, resume=True, **INTO_PG).success
+    assert_same_database(baseline_pg, "public", pg_url, "public")
+    assert_nothing_left(pg_url)
+
+
+def _as_user() -> dict[str, object]:
+    """Run a child as ``nobody`` when the tests run as root (root writes anywhere)."""
+    if os.geteuid() != 0:
+        return {}
+    who = pwd.getpwnam("nobody")
+    return {"user": who.pw_uid, "group": who.pw_gid, "extra_groups": []}
+
+
+def _cli(*args: str, folder: Path, limit: int | None = None) -> subprocess.CompletedProcess[str]:
+    def child() -> None:
+        if limit is not None:  # every file the run writes is held to ``limit`` bytes
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+
+    return subprocess.run(
+        [sys.executable, "-m", "arrowferry", "migrate", *args, "--quiet"],
+        cwd=folder,
+        env={**os.environ, "HOME": str(folder)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        preexec_fn=child,
+        **_as_user(),  # type: ignore[arg-type]
+    )
+
+
+@pytest.fixture
+def open_folder() -> Iterator[Path]:
+    """A folder anyone may write (and a child running as nobody may reach)."""
+    folder = Path(tempfile.mkdtemp(prefix="af-faults-"))
+    folder.chmod(0o777)
+    yield folder
+    folder.chmod(0o777)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_a_full_disk_under_sqlite_is_resumed(
+    source: Path, baseline_copy: Path, open_folder: Path
+) -> None:
+    src = open_folder / "app.db"
+    shutil.copy(source, src)
+    src.chmod(0o644)
+    out = open_folder / "out.db"
+    full = _cli(str(src), str(out), folder=open_folder, limit=3 * 1024 * 1024)
+    assert full.returncode == 1, full.stderr
+    said = full.stdout + full.stderr  # SQLite meets EFBIG as an I/O error, ENOSPC as full
+    assert "disk I/O error" in said or "disk is full" in said, said
+    assert "--resume" in said and "Traceback" not in said
+    assert not out.exists()
+    resumed = _cli(str(src), str(out), "--resume", folder=open_folder)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_sqlite(baseline_copy, out)
+    assert_nothing_left(folder=open_folder)
+
+
+def test_an_unwritable_target_folder_is_refused_before_anything(
+    source: Path, open_folder: Path
+) -> None:
+    locked = open_folder / "locked"
+    locked.mkdir(mode=0o555)
+    locked.chmod(0o555)
+    src = open_folder / "app.db"
+    shutil.copy(source, src)
+    src.chmod(0o644)
+    done = _cli(str(src), str(locked / "out.db"), folder=open_folder)
+    assert done.returncode == 2, done.stderr
+    assert "out.db" in done.stderr and "Traceback" not in done.stderr
+    assert list(locked.iterdir()) == []
+
+
+def test_a_target_folder_made_unwritable_mid_run_is_resumed(
+    source: Path, baseline_copy: Path, open_folder: Path
+) -> None:
+    folder = open_folder / "out"
+    folder.mkdir()
+    folder.chmod(0o777)
+    src = open_folder / "app.db"
+    shutil.copy(source, src)
+    src.chmod(0o644)
+    out = folder / "out.db"
+    partial = folder / "out.db.arrowferry-partial"
+    from tests.integration._resume_helpers import sqlite_progress
+
+    progress = sqlite_progress(partial)
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arrowferry",
+            "migrate",
+            str(src),
+            str(out),
+            "--quiet",
+            "--batch-size",
+            "2000",
+        ],
+        cwd=open_folder,
+        env={**os.environ, "HOME": str(open_folder)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **_as_user(),  # type: ignore[arg-type]
+    )
+    when(lambda: progress()["piece"] >= 1 or child.poll() is not None)
+    folder.chmod(0o555)  # no journal can be made for the next transaction, no rename
+    said = "".join(child.communicate(timeout=300))
+    folder.chmod(0o777)
+    assert child.returncode == 1, said
+    assert not out.exists() and "Traceback" not in said, said
+    assert "--resume" in said, said
+    resumed = _cli(str(src), str(out), "--resume", folder=open_folder)
+    assert resumed.returncode == 0, resumed.stderr
+    assert_same_sqlite(baseline_copy, out)
+    assert_nothing_left(folder=open_folder)

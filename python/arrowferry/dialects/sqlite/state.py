@@ -60,11 +60,16 @@ def drop(conn: Any) -> None:
 def file_has_state(path: Path) -> bool:
     """Whether ``path`` holds a run's state (opened for writing: SQLite rolls back the
     transaction a killed run left in its journal before anything is read)."""
-    return read_file(path) is not None
+    try:
+        return read_file(path) is not None
+    except BadInputError:  # not a file a run can continue: a leftover to replace
+        return False
 
 
-def read_file(path: Path) -> list[Record] | None:
-    if not path.exists():
+def read_file(path: Path, *, ours: bool = True) -> list[Record] | None:
+    """The records in ``path``; ``ours``: a partial file, whose damage is this run's to
+    report (the target file's own damage is for the target's checks to word)."""
+    if not path.is_file():
         return None
     try:
         conn = sqlite3.connect(path, timeout=5)
@@ -80,6 +85,8 @@ def read_file(path: Path) -> list[Record] | None:
         finally:
             conn.close()
     except sqlite3.Error as err:
+        if not ours:
+            return None
         raise BadInputError(
             f"the state of an interrupted run in {str(path)!r} cannot be read ({err}); pass "
             "--drop-tables to start over"
@@ -104,7 +111,7 @@ class SqliteStateStore:
         return repr(str(self.path))
 
     def read(self) -> list[Record] | None:
-        return read_file(self.path)
+        return read_file(self.path, ours=not self.final.exists())
 
     def discard(self, staged: Sequence[str]) -> None:
         if not self.final.exists():  # a new file that never appeared: start it again

@@ -40,9 +40,12 @@ SMALL_PIECES = (
 )
 
 
-def build_source(path: Path, users: int = USERS, events: int = EVENTS, seed: int = 7) -> Path:
+def build_source(
+    path: Path, users: int = USERS, events: int = EVENTS, seed: int = 7, bad_every: int = 0
+) -> Path:
     """Users, events (AUTOINCREMENT, a foreign key, two indexes), a WITHOUT ROWID table
-    and a view: tables of several sizes, and every kind of finishing statement."""
+    and a view: tables of several sizes, and every kind of finishing statement.
+    ``bad_every``: every n-th event's payload is not JSON (its row is rejected)."""
     conn = sqlite3.connect(path)
     conn.executescript(
         """
@@ -78,7 +81,7 @@ def build_source(path: Path, users: int = USERS, events: int = EVENTS, seed: int
             (
                 1 + r.randrange(users),
                 r.choice(["click", "view", "buy"]),
-                f'{{"k": {i}, "v": "{i * 7919 % 1000}"}}',
+                "{not json" if bad_every and i % bad_every == 0 else f'{{"k": {i}, "v": "{i}"}}',
                 r.random(),
                 i % 2,
             )

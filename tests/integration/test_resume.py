@@ -202,6 +202,33 @@ def test_a_dry_run_says_a_run_was_interrupted(source: Path, pg_url: str, tmp_pat
     assert any("--resume" in w and "interrupted" in w for w in result.warnings), result.warnings
 
 
+def test_rejected_rows_are_kept_whole_across_a_resume(pg_server: str, tmp_path: Path) -> None:
+    """A table that rejected rows in key ranges the killed run committed loads again whole
+    (their reject records were not kept), so the reject file of the resumed run is the
+    uninterrupted run's, and no reject file is left half written."""
+    dirty = build_source(tmp_path / "dirty.db", bad_every=997)
+    with fresh_database(pg_server) as base, fresh_database(pg_server) as url:
+        (tmp_path / "base").mkdir()
+        (tmp_path / "run").mkdir()
+        done = run_cli([str(dirty), base, *INTO_PG], tmp_path / "base")
+        assert done.returncode == 1, done.stderr  # rows were rejected
+        args = [str(dirty), url, *INTO_PG]
+        kill_when(
+            cli_process(args, tmp_path / "run"), pg_progress(url), lambda p: p["piece:events"] >= 2
+        )
+        resumed = run_cli([*args, "--resume"], tmp_path / "run")
+        assert resumed.returncode == 1, resumed.stderr
+        assert "loads again from its start" in resumed.stdout + resumed.stderr
+        assert_same_database(base, "public", url, "public")
+        rejects = [
+            p / "arrowferry-rejects" / "events.jsonl" for p in (tmp_path / "base", tmp_path / "run")
+        ]
+        expected = rejects[0].read_text().splitlines()
+        assert len(expected) == len(range(0, EVENTS, 997))
+        assert sorted(rejects[1].read_text().splitlines()) == sorted(expected)
+        assert_nothing_left(url, tmp_path / "run")
+
+
 # --- data-only: what it took away comes back ----------------------------------------------
 
 

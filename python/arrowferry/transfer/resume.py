@@ -55,6 +55,7 @@ class Resume:
     def prepare(self) -> list[Statement]:
         """A fresh run's ``prepare``, with its first record; a resumed run's checks."""
         p = self.p
+        self._stale_rejects()
         if self.leftover is None:
             restore = p.target.prepare(
                 p.plan.tables,
@@ -68,6 +69,16 @@ class Resume:
         p.target.resume()
         self._check_counts()
         return list(self.leftover.restore)
+
+    def _stale_rejects(self) -> None:
+        """A killed run's unpublished reject files (``.partial``): this run writes its own."""
+        from arrowferry.transfer.rejects import RejectFile
+
+        folder = Path(self.p.options.reject_dir)
+        if not folder.is_dir():
+            return
+        for table in self.p.plan.tables:
+            RejectFile(folder, table.name, None, table.source.name).partial.unlink(missing_ok=True)
 
     def _check_counts(self) -> None:
         """Each table the interrupted run completed still holds the rows it loaded."""

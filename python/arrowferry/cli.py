@@ -75,7 +75,10 @@ def handle_errors(func: F) -> F:
             _err(err.message)
             sys.exit(err.exit_code)
         except KeyboardInterrupt:
-            message = "interrupted; tables that were loading were rolled back"
+            message = (
+                "interrupted; tables that were loading were rolled back (run the same command "
+                "with --resume to finish)"
+            )
             if kwargs.get("as_json"):
                 _json_failure(_command_name(), message)
             _err(message)

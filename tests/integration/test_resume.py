@@ -95,7 +95,7 @@ def _point(point: str, seed: int, into: str) -> tuple[object, float]:
 POINTS = ["between tables", "inside a table", "during the finish"]
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("point", POINTS)
 def test_sqlite_to_postgresql_killed_and_resumed(
     point: str, seed: int, source: Path, baseline_pg: str, pg_url: str, tmp_path: Path
@@ -120,7 +120,7 @@ def test_sqlite_to_postgresql_killed_and_resumed(
     assert_nothing_left(pg_url, tmp_path)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+@pytest.mark.parametrize("seed", [1, 2, 3])
 @pytest.mark.parametrize("point", POINTS)
 def test_postgresql_to_sqlite_killed_and_resumed(
     point: str, seed: int, pg_source: str, baseline_sqlite: Path, tmp_path: Path

@@ -164,6 +164,7 @@ def sqlite_progress(partial: Path) -> Callable[[], Progress]:
 class Killed:
     at: Progress  # what the records said when the process was killed
     seconds: float
+    missed: bool = False  # the run had ended, complete, before the signal
 
 
 def kill_when(
@@ -195,7 +196,7 @@ def kill_when(
             time.sleep(delay)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
-        return Killed(found, time.monotonic() - start)
+        return Killed(found, time.monotonic() - start, missed=proc.returncode == 0)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -285,8 +285,10 @@ class Finisher:
         weaker = "NOT VALID" if "NOT VALID" in stmt.fallback_sql else "in a weaker form"
         said = f"{label} created {weaker}: {stmt.fallback_note}{self._diagnose(conn, stmt)} ({message})"
         self.warn(said)
+        with self.lock:
+            issue = next((i for i in self.issues if i.get("name") == stmt.name), None)
         with contextlib.suppress(Exception):  # what a resumed run says again
-            self.target.note(conn, finished_record(key, WEAKER, said))
+            self.target.note(conn, finished_record(key, WEAKER, said, issue))
         self._done(stmt, WEAKER)
 
     def _diagnose(self, conn: Any, stmt: Statement) -> str:

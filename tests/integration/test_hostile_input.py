@@ -33,6 +33,7 @@ from arrowferry.errors import (
     SchemaError,
     SourceError,
 )
+from arrowferry.progress import RichReporter
 from tests.conftest import fresh_database, sql, with_database
 from tests.integration._cli_helpers import (
     REPO,
@@ -309,24 +310,12 @@ def test_1600_columns_is_postgresqls_limit_and_arrives(tmp_path: Path, pg_url: s
     assert sqlite_rows(back, "wide") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dialects/sqlite/profile.py profile() scans a table in one SELECT of 2-5 aggregates "
-    "per column; SQLite caps a result row at 2000 columns, so a dry run of a table wider than "
-    "~999 columns fails with the whole 300 KB statement in its message (not this helper's file)",
-)
 def test_2000_columns_dry_run_says_so(tmp_path: Path, pg_url: str) -> None:
     source = _wide(tmp_path / "wide.db", 2000, [{0: 1}])
     with pytest.raises(SchemaError, match="1,600"):
         af.migrate(source, pg_url, dry_run=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dialects/sqlite/replica_rows.py profile_table() reads two aggregates per INTEGER "
-    "column in one SELECT (past SQLite's 2000 result columns from ~1000 columns on); a table "
-    "SQLite itself holds cannot be copied SQLite -> SQLite (not this helper's file)",
-)
 def test_2000_columns_sqlite_to_sqlite(tmp_path: Path) -> None:
     source = _wide(tmp_path / "wide.db", 2000, [{0: 1, 1: 10, 1999: 19990}])
     out = tmp_path / "out.db"
@@ -573,25 +562,57 @@ def test_the_default_wait_is_bounded(chinook: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli_report.py prints table and column names as rich markup: '[/nope]' raises "
-    "MarkupError after the data is written (a traceback, exit 1), '[bold]x[/]' shows as 'x'; "
-    "names need rich.markup.escape() in print_plan, print_summary's rows and progress.py's "
-    "task description (not this helper's files)",
-)
+# rich markup, an emoji code, and the trailing backslash rich's own escape() doubles
+MARKUP = ["[/nope]", "[bold]x[/]", "ends with \\", "a :smile: b"]
+
+
+def _markup_sqlite(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as conn:
+        for n, name in enumerate(MARKUP):
+            conn.execute(f"CREATE TABLE {_q(name)} ({_q(MARKUP[n - 1])} INTEGER)")
+            conn.execute(f"INSERT INTO {_q(name)} VALUES (1)")
+        conn.commit()
+    return path
+
+
 @pytest.mark.parametrize("dry_run", [False, True], ids=["summary", "dry run"])
 def test_names_that_look_like_markup_are_printed_as_they_are(dry_run: bool, tmp_path: Path) -> None:
-    source = tmp_path / "markup.db"
-    with closing(sqlite3.connect(source)) as conn:
-        conn.execute('CREATE TABLE "[/nope]" ("[bold]x[/]" INTEGER)')
-        conn.execute('INSERT INTO "[/nope]" VALUES (1)')
-        conn.commit()
+    source = _markup_sqlite(tmp_path / "markup.db")
     outcome = cli("migrate", str(source), str(tmp_path / "out.db"), *(["--dry-run"] * dry_run))
     assert outcome.exception is None, repr(outcome.exception)
     assert outcome.exit_code == 0, outcome.everything
-    assert "[/nope]" in outcome.stdout
-    assert not dry_run or "[bold]x[/]" in outcome.stdout
+    lines = outcome.stdout.splitlines()
+    for n, name in enumerate(MARKUP):
+        if dry_run:  # the table, then its one column
+            at = lines.index(f"{name} -> main.{name}: 1 row")
+            assert lines[at + 1].startswith(f"  {MARKUP[n - 1]}: INTEGER -> INTEGER  ("), lines
+        else:  # its row of the summary's table
+            assert any(line.startswith(f"│ {name} ") for line in lines), (name, lines)
+
+
+def test_the_progress_bar_shows_names_as_they_are(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = _markup_sqlite(tmp_path / "markup.db")
+    with RichReporter(verbose=True) as reporter:
+        result = af.migrate(source, tmp_path / "out.db", reporter=reporter)
+    assert result.success, result.to_dict()
+    lines = capsys.readouterr().err.splitlines()
+    for name in MARKUP:  # the bar's last frame: each table's name, then its bar
+        assert any(line.startswith(f"{name} ") and "━" in line for line in lines), (name, lines)
+
+
+def test_a_failed_table_named_like_markup_is_named_as_it_is(tmp_path: Path, pg_url: str) -> None:
+    name = "[/wide] :smile: \\"
+    source = tmp_path / "wide.db"
+    with closing(sqlite3.connect(source)) as conn:
+        columns = ", ".join(f"c{i} INTEGER" for i in range(1601))  # past PostgreSQL's 1,600
+        conn.execute(f"CREATE TABLE {_q(name)} ({columns})")
+        conn.execute("CREATE TABLE small (id INTEGER PRIMARY KEY)")
+        conn.commit()
+    outcome = cli("migrate", str(source), pg_url, "--continue-on-error")
+    assert_clean_failure(outcome, f"error in table {name!r}: ")
+    assert pg_table_names(pg_url) == {"small"}
 
 
 @pytest.mark.xfail(

@@ -25,7 +25,10 @@ from pathlib import Path
 import pytest
 
 import arrowferry as af
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.postgresql import access
 from arrowferry.dialects.postgresql import connection as pg_connection
+from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.errors import (
     BadInputError,
     ConnectError,
@@ -34,6 +37,7 @@ from arrowferry.errors import (
     SourceError,
 )
 from arrowferry.progress import RichReporter
+from arrowferry.urls import parse_url
 from tests.conftest import fresh_database, sql, with_database
 from tests.integration._cli_helpers import (
     REPO,
@@ -615,25 +619,86 @@ def test_a_failed_table_named_like_markup_is_named_as_it_is(tmp_path: Path, pg_u
     assert pg_table_names(pg_url) == {"small"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dialects/postgresql/read.py measure() (via source_facts, at plan time) lets the "
-    "driver's ProgrammingError 'permission denied for table' escape: a traceback, exit 1. "
-    "It needs the same wrapping as the other driver calls (a BadInputError naming the table "
-    "and the server's words, SQLSTATE 42501 kept); not this helper's file",
-)
-def test_a_table_the_login_may_not_read(pg_url: str, pg_server: str, tmp_path: Path) -> None:
+GRANTS = """
+CREATE TABLE open_to_all (id int PRIMARY KEY, v text);
+INSERT INTO open_to_all VALUES (1, 'one'), (2, 'two');
+CREATE TABLE forbidden (id int PRIMARY KEY);
+CREATE TABLE some_columns (id int PRIMARY KEY, secret text);
+CREATE TABLE counted (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);
+INSERT INTO counted (v) VALUES ('a'), ('b'), ('c');
+DELETE FROM counted WHERE id = 3;
+GRANT SELECT ON open_to_all, counted TO "{role}";
+GRANT SELECT (id) ON some_columns TO "{role}";
+"""
+
+
+@pytest.fixture
+def reader(pg_url: str, pg_server: str) -> Iterator[str]:
+    """A login that may read open_to_all and counted (not its counter's sequence), only
+    the id of some_columns, and nothing of forbidden."""
     role = f"af_reader_{uuid.uuid4().hex[:8]}"
     sql(pg_server, f'CREATE ROLE "{role}" LOGIN')
     try:
-        sql(pg_url, "CREATE TABLE open_to_all (id int PRIMARY KEY)")
-        sql(pg_url, "CREATE TABLE forbidden (id int PRIMARY KEY)")
-        sql(pg_url, f'GRANT SELECT ON open_to_all TO "{role}"')
-        reader = with_login(pg_url, role, None)
-        expect_bad_input(
-            reader, tmp_path / "out.db", "forbidden", "permission denied", leaf=BadInputError
-        )
-        assert not (tmp_path / "out.db").exists()
+        for statement in GRANTS.format(role=role).split(";"):
+            if statement.strip():
+                sql(pg_url, statement)
+        yield with_login(pg_url, role, None)
     finally:
         sql(pg_url, f'DROP OWNED BY "{role}"')
         sql(pg_server, f'DROP ROLE "{role}"')
+
+
+REFUSED = {
+    "forbidden": "cannot read table 'forbidden': permission denied for table forbidden",
+    "some_columns": "cannot read table 'some_columns': permission denied for table some_columns",
+}
+
+
+def test_a_table_the_login_may_not_read_is_that_tables_error(reader: str, tmp_path: Path) -> None:
+    """Found at plan time (a column the login may not read too): each refused table fails
+    by name in the server's words, nothing is written, and the others go on when told to."""
+    out = tmp_path / "out.db"
+    outcome = cli("migrate", reader, str(out))
+    assert_clean_failure(outcome, *REFUSED.values(), "2 tables not attempted")
+    assert not out.exists()
+    result = af.migrate(reader, out)
+    assert {e.table: e.message for e in result.errors} == REFUSED
+    assert sorted(result.not_attempted) == ["counted", "open_to_all"]
+    assert not out.exists()
+
+    result = af.migrate(reader, out, continue_on_error=True)
+    assert {e.table: e.message for e in result.errors} == REFUSED
+    assert sqlite_table_names(out) == {"open_to_all", "counted"}
+    assert sqlite_rows(out, "open_to_all") == [(1, "one"), (2, "two")]
+    assert sqlite_rows(out, "counted") == [(1, "a"), (2, "b")]
+    # the counter's sequence is refused too: said, and the copy's counter follows the keys
+    said = [w for w in result.warnings if "cannot read the counter" in w]
+    assert len(said) == 1 and "permission denied for sequence" in said[0], result.warnings
+    assert "'counted'" in said[0]
+
+
+def test_a_refused_read_keeps_its_sqlstate_and_the_snapshot(reader: str) -> None:
+    endpoint = parse_url(reader)
+    conn = pgread.connect_snapshot(endpoint)
+    try:
+        tables = pg.introspect(conn, "public").tables
+        refused = access.unreadable_tables(conn, "public", tables, set())
+        assert {name: (str(e), e.sqlstate) for name, e in refused.items()} == {
+            name: (message, "42501") for name, message in REFUSED.items()
+        }
+        assert pgread.measure(conn, "public", "open_to_all", []) == (2, {})  # not aborted
+        with pytest.raises(SourceError) as info:
+            pgread.measure(conn, "public", "forbidden", [])
+        assert (str(info.value), info.value.sqlstate) == (REFUSED["forbidden"], "42501")
+    finally:
+        pgread.end_snapshot(conn)
+
+
+def test_a_table_the_login_may_not_read_stops_a_postgresql_copy(
+    reader: str, pg_server: str
+) -> None:
+    """PostgreSQL -> PostgreSQL measures its tables apart from the planner (read_native):
+    the refused table stops the run, in one paragraph, before anything is written."""
+    with fresh_database(pg_server) as other:
+        expect_bad_input(reader, other, REFUSED["forbidden"], leaf=SourceError)
+        assert pg_table_names(other) == set()

@@ -59,14 +59,18 @@ class PostgresSourceSide:
                 raise BadInputError(
                     f"{endpoint.masked_url}: no tables to migrate in schema {schema_name!r}"
                 )
-            facts = pgread.source_facts(conn, schema_name, tables, materialized)
+            # a table the login may not read is that table's error, as an unreadable
+            # SQLite table is: the others are planned (and copied with --continue-on-error)
+            facts, failed, notes = pgread.source_facts(conn, schema_name, tables, materialized)
         finally:
             pgread.end_snapshot(conn)
+        schema = replace(schema, notes=(*schema.notes, *notes))
         yield Survey(
             self.dialect,
             schema,
             tables,
             facts,
+            failed=failed,
             source_schema=schema_name,
             existing=existing(tables),
         )

@@ -197,23 +197,30 @@ def _empty_sqlite(path: Path, *, zero_bytes: bool) -> Path:
     return path
 
 
+def _assert_empty_run(source: str, target: str, out: Path, *said: str) -> None:
+    """Every pair, one outcome: a successful run (exit 0) that creates no table and warns
+    'no tables to migrate', naming the source; through the CLI and the API alike."""
+    outcome = cli("migrate", source, target)
+    assert outcome.exit_code == 0 and outcome.exception is None, outcome.everything
+    assert "Traceback" not in outcome.everything
+    warning = next(ln for ln in outcome.stdout.splitlines() if "no tables to migrate" in ln)
+    assert all(name in warning for name in said), (said, warning)
+    result = af.migrate(source, target)
+    assert result.success and result.tables_processed == 0, result.to_dict()
+    assert [w for w in result.warnings if "no tables to migrate" in w] == [warning[4:]]
+    if target == str(out):  # a SQLite target is an empty database
+        assert sqlite_table_names(out) == set()
+    else:
+        assert pg_table_names(target) == set()
+
+
 @pytest.mark.parametrize("into", ["postgresql", "sqlite"])
 @pytest.mark.parametrize("zero_bytes", [True, False], ids=["0-byte file", "no tables"])
 def test_an_empty_sqlite_database(zero_bytes: bool, into: str, tmp_path: Path, pg_url: str) -> None:
-    """Either a clear error that says there is nothing to migrate, writing nothing, or a
-    successful run that leaves an empty target: never a traceback or a half-made target."""
     source = _empty_sqlite(tmp_path / "empty.db", zero_bytes=zero_bytes)
     out = tmp_path / "out.db"
     target = pg_url if into == "postgresql" else str(out)
-    outcome = cli("migrate", str(source), target)
-    if outcome.exit_code == 2:
-        assert_one_paragraph_error(outcome, "empty.db", "no tables")
-        assert not out.exists()
-    else:
-        assert outcome.exit_code == 0, outcome.everything
-        assert outcome.exception is None and "Traceback" not in outcome.everything
-        assert into == "postgresql" or sqlite_table_names(out) == set()
-    assert pg_table_names(pg_url) == set()
+    _assert_empty_run(str(source), target, out, "empty.db")
 
 
 @pytest.mark.parametrize("into", ["postgresql", "sqlite"])
@@ -221,14 +228,37 @@ def test_an_empty_postgresql_schema(into: str, tmp_path: Path, pg_url: str, pg_s
     out = tmp_path / "out.db"
     with fresh_database(pg_server) as other:
         target = other if into == "postgresql" else str(out)
-        outcome = cli("migrate", pg_url, target)
-        if outcome.exit_code == 2:
-            assert_one_paragraph_error(outcome, "no tables")
-            assert not out.exists()
-        else:
-            assert outcome.exit_code == 0, outcome.everything
-            assert outcome.exception is None and "Traceback" not in outcome.everything
-        assert into == "sqlite" or pg_table_names(other) == set()
+        _assert_empty_run(pg_url, target, out, parse_url(pg_url).database, "schema 'public'")
+
+
+@pytest.mark.parametrize("into", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("source_kind", ["postgresql", "sqlite"])
+def test_filters_that_leave_no_table_are_refused_by_pattern(
+    source_kind: str, into: str, tmp_path: Path, pg_url: str, pg_server: str
+) -> None:
+    """A source with tables, and --include/--exclude that leave none of them: bad input
+    naming the patterns and the tables there are, in every pair, nothing written."""
+    sql(pg_url, "CREATE TABLE kept (id int PRIMARY KEY)")
+    path = tmp_path / "src.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY)")
+    source = pg_url if source_kind == "postgresql" else str(path)
+    out = tmp_path / "out.db"
+    with fresh_database(pg_server) as other:
+        target = other if into == "postgresql" else str(out)
+        expect_bad_input(
+            source,
+            target,
+            "--include 'k*' --exclude 'kep*' --exclude 'ke*'",
+            "leave no table",
+            "'kept'",
+            leaf=BadInputError,
+            cli_args=["--include", "k*", "--exclude", "kep*", "--exclude", "ke*"],
+            include_tables=["k*"],
+            exclude_tables=["kep*", "ke*"],
+        )
+        assert pg_table_names(other) == set()
+    assert not out.exists()
 
 
 ZERO_ROWS = """

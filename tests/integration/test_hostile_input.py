@@ -9,6 +9,7 @@ not exist, and servers that refuse, cannot be named, or never answer.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sqlite3
@@ -26,6 +27,7 @@ import pytest
 
 import arrowferry as af
 from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.postgresql import access
 from arrowferry.dialects.postgresql import connection as pg_connection
 from arrowferry.dialects.postgresql import read as pgread
@@ -355,6 +357,48 @@ def test_2000_columns_sqlite_to_sqlite(tmp_path: Path) -> None:
     out = tmp_path / "out.db"
     assert af.migrate(source, out).success
     assert sqlite_rows(out, "wide") == sqlite_rows(source, "wide")
+
+
+MIXED = [
+    (1, 10, "text", 2.5, b"\x00", None, "12345.678"),
+    (2, -(2**63), 1.5, "x" * 40, 7, 3, "99999.99"),
+    (3, None, None, None, None, 0.0, "-1234567"),
+    (4, 2**62, "abc", b"blob", 1e300, "t", 5),
+]
+
+
+def test_a_profile_in_several_scans_is_the_profile_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wide table is profiled a run of columns at a time: the same counts, sizes and
+    numeric(p,s) overflows as one scan, for the plan's profile and the SQLite copy's."""
+    from arrowferry.dialects.sqlite.replica import TableProfile, read_replica
+    from arrowferry.dialects.sqlite.replica_rows import profile_table
+
+    path = tmp_path / "mixed.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            "CREATE TABLE m (id INTEGER PRIMARY KEY, a INTEGER, b, c TEXT, d BLOB, e REAL, "
+            "f NUMERIC(6,2))"
+        )
+        conn.executemany("INSERT INTO m VALUES (?, ?, ?, ?, ?, ?, ?)", MIXED)
+        conn.commit()
+    columns = ["id", "a", "b", "c", "d", "e"]
+    # the module (the package's name 'profile' is its function)
+    sqlite_profile = importlib.import_module("arrowferry.dialects.sqlite.profile")
+
+    def both() -> tuple[tuple[int, dict[str, ColumnProfile]], TableProfile]:
+        with closing(sqlite3.connect(path)) as conn:
+            plan = sqlite_profile.profile(conn, "m", columns, {"b", "c", "e"}, {"f": (6, 2)})
+            assert not conn.in_transaction
+            copy = profile_table(conn, read_replica(conn, ["m"]).tables[0])
+        return plan, copy
+
+    one = both()
+    monkeypatch.setattr(sqlite_profile, "COLUMNS_PER_SCAN", 2)
+    assert both() == one
+    rows, found = one[0]
+    assert rows == 4 and found["f"].over_limit == 3 and found["b"].texts == 2
 
 
 # --- identifiers built to break quoting ------------------------------------------------------------

@@ -66,8 +66,10 @@ COLUMNS_PER_SCAN = 300
 T = TypeVar("T")
 
 
-def chunked(names: Sequence[T], size: int = COLUMNS_PER_SCAN) -> list[Sequence[T]]:
-    """``names`` cut in runs of ``size``; one (possibly empty) run for a narrow table."""
+def chunked(names: Sequence[T]) -> list[Sequence[T]]:
+    """``names`` cut in runs of :data:`COLUMNS_PER_SCAN`; one (possibly empty) run for a
+    narrow table."""
+    size = COLUMNS_PER_SCAN
     return [names[i : i + size] for i in range(0, len(names), size)] or [names]
 
 

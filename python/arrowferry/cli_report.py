@@ -57,6 +57,27 @@ def print_plan(result: MigrationResult) -> None:
                 out.print(_line((f"    travels as {col['travels_as']}", "dim")))
             for note in col["lossy"]:
                 out.print(_line("    ", ("may change values:", "yellow"), f" {note}"))
+            misfits = col.get("misfits")
+            if misfits:
+                shown = "; ".join(
+                    f"{_short(e['value'])}: {e['reason']}" for e in misfits["examples"]
+                )
+                out.print(
+                    _line(
+                        "    ",
+                        ("would not fit:", "red"),
+                        f" {plural(misfits['count'], 'value')}"
+                        + (f" (e.g. {shown})" if shown else ""),
+                    )
+                )
+        if table.get("left_behind"):
+            out.print(
+                _line(
+                    "  ",
+                    ("left behind", "yellow"),
+                    " (no column in the target): " + ", ".join(table["left_behind"]),
+                )
+            )
         out.print(table["ddl"] + ";", markup=False)
     out.print(_line("\n", ("Then", "bold")))
     for stmt in plan.get("finish", []):
@@ -150,3 +171,8 @@ def _print_warnings(out: Any, warnings: list[str]) -> None:
         out.print(_line("\n", (plural(len(warnings), "warning"), "yellow")))
         for text in warnings:
             out.print(f"  - {text}", markup=False)
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 5]}...{text[-2:]}"

@@ -17,12 +17,16 @@ if TYPE_CHECKING:
     from arrowferry.api import (
         Migration,
         MigrationConfig,
+        compare_schemas,
         create_migration_manager,
         inspect_schema,
         map_type,
         migrate,
         migrate_table,
+        sync_schema,
     )
+    from arrowferry.dialects.changes import SyncStatement
+    from arrowferry.diff import Difference, SchemaComparison
     from arrowferry.errors import (
         ArrowferryError,
         BadInputError,
@@ -41,6 +45,7 @@ if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan
     from arrowferry.result import MigrationError, MigrationResult, TableResult
+    from arrowferry.sync import SyncResult
     from arrowferry.urls import Endpoint
 
 __version__ = "0.1.0"
@@ -52,6 +57,7 @@ __all__ = [
     "ConnectError",
     "ConversionError",
     "DataType",
+    "Difference",
     "Endpoint",
     "ForeignKey",
     "Index",
@@ -62,8 +68,11 @@ __all__ = [
     "MigrationPlan",
     "MigrationResult",
     "Schema",
+    "SchemaComparison",
     "SchemaError",
     "SourceError",
+    "SyncResult",
+    "SyncStatement",
     "Table",
     "TableResult",
     "TargetExistsError",
@@ -73,11 +82,13 @@ __all__ = [
     "VerificationError",
     "WriterTypeError",
     "__version__",
+    "compare_schemas",
     "create_migration_manager",
     "inspect_schema",
     "map_type",
     "migrate",
     "migrate_table",
+    "sync_schema",
 ]
 
 # Every public name and the submodule that defines it; must agree with the
@@ -87,11 +98,13 @@ _SUBMODULE_OF: dict[str, str] = {
         (
             "Migration",
             "MigrationConfig",
+            "compare_schemas",
             "create_migration_manager",
             "inspect_schema",
             "map_type",
             "migrate",
             "migrate_table",
+            "sync_schema",
         ),
         "arrowferry.api",
     ),
@@ -115,10 +128,13 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(
         ("Column", "DataType", "ForeignKey", "Index", "Schema", "Table"), "arrowferry.model"
     ),
+    **dict.fromkeys(("Difference", "SchemaComparison"), "arrowferry.diff"),
     "MigrationOptions": "arrowferry.options",
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
+    "SyncResult": "arrowferry.sync",
+    "SyncStatement": "arrowferry.dialects.changes",
 }
 
 

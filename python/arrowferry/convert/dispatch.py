@@ -29,6 +29,8 @@ def build_conversion(
     decimal_digits: int = 38,
     decimal_as_text: bool = False,
     max_length: int | None = None,
+    labels: tuple[str, ...] | None = None,
+    fixed: bool = False,
 ) -> Conversion:
     c = pl.col(column)
     kind = target.kind
@@ -60,7 +62,8 @@ def build_conversion(
     if kind == "time":
         return temporal.to_time(c, read_as)
     if kind == "text":
-        return text.to_text(c, read_as, max_length)
+        rule = "the target column's declared size" if fixed else "--size-limits enforce"
+        return text.to_text(c, read_as, max_length, labels, rule)
     if kind == "json":
         return text.to_json(c, read_as)
     if kind == "uuid":
@@ -108,6 +111,8 @@ class PlannedColumn(Protocol):
     def limit(self) -> tuple[int, int] | None: ...
     @property
     def not_storable(self) -> str: ...
+    @property
+    def labels(self) -> tuple[str, ...] | None: ...
 
 
 def column_kernel(
@@ -119,6 +124,7 @@ def column_kernel(
     classes: bool = False,
     strip_nul: bool = False,
     replace_invalid_utf8: bool = False,
+    fixed: str | None = None,
 ) -> ColumnKernel:
     """The kernel of one planned column, for any (source, target) pair.
 
@@ -129,6 +135,8 @@ def column_kernel(
     the strict interpretation of each storage class into that type (``classes``: the read
     also yields each value's storage class, for the ledger). A copy between databases of
     one dialect plans every column with the ``same`` kernel: nothing is converted.
+    ``fixed``: the target table, when it is someone else's (its types are not ours to
+    change, and an error says so).
     """
     # the kernels build their conversions through this module: imported here, not above
     from arrowferry.convert.exact import ExactColumn
@@ -171,7 +179,10 @@ def column_kernel(
         decimal_scale=column.decimal_scale,
         decimal_as_text=column.decimal_as_text,
         max_length=column.max_length,
-        validate=column.validate,
+        # a label check has no Arrow fast path: every batch takes the strict one
+        validate=column.validate or column.labels is not None,
+        labels=column.labels,
+        fixed=fixed,
         strip_nul=strip_nul,
         replace_invalid_utf8=replace_invalid_utf8,
     )

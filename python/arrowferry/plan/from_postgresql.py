@@ -10,7 +10,7 @@ into :class:`~arrowferry.dialects.facts.SourceFacts`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 
@@ -23,7 +23,7 @@ from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import MigrationPlan
 from arrowferry.plan.select import select_tables
-from arrowferry.plan.sides import Read, SourceDefault, Survey
+from arrowferry.plan.sides import Existing, Read, SourceDefault, Survey
 from arrowferry.plan.sqlite_views import user_calls
 from arrowferry.urls import Endpoint
 
@@ -38,7 +38,7 @@ class PostgresSourceSide:
         self,
         endpoint: Endpoint,
         options: MigrationOptions,
-        existing: Callable[[Sequence[Table]], Mapping[str, Mapping[str, DataType]]],
+        existing: Callable[[Sequence[Table]], Existing],
     ) -> Iterator[Survey]:
         """Row counts are for the plan and progress; the load counts what it reads."""
         conn = pgread.connect_snapshot(endpoint)

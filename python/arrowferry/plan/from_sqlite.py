@@ -25,7 +25,7 @@ from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import MigrationPlan
 from arrowferry.plan.select import select_tables
-from arrowferry.plan.sides import Read, SourceDefault, Survey
+from arrowferry.plan.sides import Existing, Read, SourceDefault, Survey
 from arrowferry.types import TypeMappings
 from arrowferry.urls import Endpoint
 
@@ -40,7 +40,7 @@ class SqliteSourceSide:
         self,
         endpoint: Endpoint,
         options: MigrationOptions,
-        existing: Callable[[Sequence[Table]], Mapping[str, Mapping[str, DataType]]],
+        existing: Callable[[Sequence[Table]], Existing],
     ) -> Iterator[Survey]:
         path = endpoint.path
         with sqlite.connect_metadata_ctx(path) as conn:
@@ -58,8 +58,8 @@ class SqliteSourceSide:
             for t in tables:
                 if t.name in failed:
                     continue
-                # a column landing in an existing type is measured for that type
-                landing = [c.name for c in t.columns if c.name in there.get(t.name, {})]
+                # columns landing in a table that exists are measured for its types
+                landing = list(t.column_names) if there.table(t.name) is not None else []
                 try:
                     rows[t.name], profiles[t.name] = sqlite.profile(
                         conn,

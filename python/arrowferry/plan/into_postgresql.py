@@ -13,12 +13,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+import pyarrow as pa
+
 from arrowferry import decimals
+from arrowferry.convert import arrays
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.facts import ColumnProfile
+from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
-from arrowferry.errors import ArrowferryError
+from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import arrow_type, decimal_arrow, lossy_notes
@@ -26,7 +30,7 @@ from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.names import TargetNames
-from arrowferry.plan.sides import SourceSide, Storage, Survey
+from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
 from arrowferry.urls import Endpoint
 from arrowferry.wording import noun, plural
 
@@ -60,27 +64,30 @@ class Side:
 
     def existing(
         self, target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
-    ) -> dict[str, dict[str, DataType]]:
-        """data_only: the existing target columns' types, by source table and column (a
-        declared size there, not the source's, is what a value must fit)."""
+    ) -> Existing:
+        """data_only: the target's own tables, as its catalog has them (a table matched by
+        name exactly, else case-insensitively when one alone matches)."""
         if not options.data_only or target is None or target.dialect != "postgresql":
-            return {}
+            return Existing()
         conn = pg.connect(target, read_only=True)
         try:
-            found: dict[str, dict[str, DataType]] = {}
-            for table in tables:
-                types = pg.column_types(
-                    conn, options.target_schema, pg.truncate_identifier(table.name)
-                )
-                found[table.name] = {}
-                for name, text in types.items():
-                    try:
-                        found[table.name][name] = parse_pg_type(text)
-                    except ArrowferryError:
-                        continue  # a type arrowferry does not model: the plan's own stands
-            return found
+            schema = pg.introspect(conn, options.target_schema)
+            labels = pgread.enum_labels(conn)
         finally:
             conn.close()
+        by_name = {t.name: t for t in schema.tables}
+        folded: dict[str, list[Table]] = {}
+        for t in schema.tables:
+            folded.setdefault(t.name.lower(), []).append(t)
+        found: dict[str, Table] = {}
+        for table in tables:
+            name = pg.truncate_identifier(table.name)
+            there = by_name.get(name)
+            if there is None and len(folded.get(name.lower(), ())) == 1:
+                there = folded[name.lower()][0]
+            if there is not None:
+                found[table.name] = there
+        return Existing(found, labels)
 
     # --- columns ---------------------------------------------------------------------------
 
@@ -88,19 +95,32 @@ class Side:
         self, table: Table, col: Column, dtype: DataType, override: str | None, target_name: str
     ) -> Storage:
         survey, options = self.survey, self.options
-        if override is not None:
+        there = survey.existing.table(table.name)
+        if there is not None:
+            landing = there.column(target_name)
+            if override is not None:
+                self.warnings.append(
+                    f"type mapping of {table.name}.{col.name} not used: it lands in "
+                    f"{there.name}.{landing.name}, declared {landing.declared} in the target"
+                )
+            if landing.type.kind == "other":
+                return self._cast_by_server(table, col, landing)
+            if landing.type.kind == "array" and not arrays.supports(landing.type.element):
+                raise UnsupportedTypeError(
+                    f"table {table.name!r}, column {col.name!r} lands in {there.name}."
+                    f"{landing.name} ({landing.declared}): arrowferry converts JSON arrays into "
+                    "one-dimensional arrays of integers, floats, booleans and text only so far; "
+                    "nothing was written: declare the target column jsonb, or as one of those "
+                    "array types",
+                    table=table.name,
+                    column=col.name,
+                    type=landing.declared,
+                )
+            # the schema is the user's: its declared type, sizes included, is what holds
+            dtype, override = landing.type, None
+        elif override is not None:
             dtype = parse_pg_type(override)
         profile = survey.profile(table.name, col.name)
-        # into an existing table (data_only) the size that holds is the target column's
-        # own: a longer text or wider number than the source declared may fit it
-        found = survey.existing.get(table.name, {}).get(target_name)
-        if (
-            override is None
-            and found is not None
-            and found.kind == dtype.kind
-            and dtype.kind in {"decimal", "text"}
-        ):
-            dtype = found
         # a size the user chose with type_mappings is kept; a declared one the source never
         # enforced follows size_limits, unless the table exists already (data_only)
         widen = override is None and options.size_limits == "widen" and not options.data_only
@@ -123,12 +143,32 @@ class Side:
             arrow, scale = decimal_arrow(table, col, dtype, known or ColumnProfile())
         return Storage(
             dtype,
-            to_pg_ddl(dtype),
+            to_pg_ddl(dtype) if there is None else there.column(target_name).declared,
             arrow,
             scale,
             enforce_length=not widen,
             widened=widened,
             lossy=lossy_notes(col.declared, dtype, known, widened),
+        )
+
+    def _cast_by_server(self, table: Table, col: Column, landing: Column) -> Storage:
+        """A target column of a type arrowferry has no kernel for (an enum, a domain,
+        ``inet``...): the value travels as text and PostgreSQL casts it; an enum's labels
+        are checked first, so a value that is not one is a bad value, not a failed load."""
+        labels = self.survey.existing.labels.get(landing.declared)
+        if labels is None and landing.type.raw is not None:
+            labels = self.survey.existing.labels.get(landing.type.raw)
+        lossy = [f"sent as text, cast to {landing.declared} by PostgreSQL"]
+        if labels is not None:
+            lossy.append(f"a value that is not a label of {landing.declared} is a bad value")
+        return Storage(
+            DataType("text"),
+            landing.declared,
+            pa.string(),
+            enforce_length=True,
+            lossy=tuple(lossy),
+            server_cast=True,
+            labels=labels,
         )
 
     def _keeper(self, mapped: bool) -> str:
@@ -203,6 +243,9 @@ class Side:
         columns: Sequence[ColumnPlan],
         names: Mapping[str, str],
     ) -> TablePlan:
+        there = self.survey.existing.table(table.name)
+        if there is not None:
+            return self._into_existing(table, there, columns)
         target_cols = tuple(
             replace(c, name=p.target, type=p.type, generated=None, collation=None)
             for c, p in zip(table.columns, columns, strict=True)
@@ -233,6 +276,41 @@ class Side:
             rowid=self.source.rowid(table),
         )
         plan.finish = self.finishing.for_table(table, plan, dict(names))
+        return plan
+
+    def _into_existing(
+        self, table: Table, there: Table, columns: Sequence[ColumnPlan]
+    ) -> TablePlan:
+        """Rows into the target's own table: nothing is created or rebuilt; each counter
+        of a loaded column (serial or identity) ends past the copied ids afterwards."""
+        loaded = {c.target for c in columns}
+        target = Table(
+            there.name,
+            tuple(c for c in there.columns if c.name in loaded),
+            there.primary_key,
+        )
+        schema = self.options.target_schema
+        plan = TablePlan(
+            source=table,
+            target=target,
+            columns=tuple(columns),
+            rows=int(self.survey.facts.rows.get(table.name, 0)),
+            schema=schema,
+            create_sql="",
+            rowid=self.source.rowid(table),
+            existing=True,
+        )
+        floor = self.survey.facts.sequences.get(table.name, 0)
+        plan.finish = [
+            Statement(
+                "sequence",
+                pg.advance_sequence_sql(schema, there.name, c.name, floor),
+                there.name,
+                c.name,
+            )
+            for c in target.columns
+            if c.identity or (c.default or "").startswith("nextval(")
+        ]
         return plan
 
     def _defaults(

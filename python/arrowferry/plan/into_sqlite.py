@@ -25,6 +25,7 @@ from dataclasses import replace
 import pyarrow as pa
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
+from arrowferry.dialects import sqlite
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
@@ -33,7 +34,7 @@ from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.names import TargetNames
-from arrowferry.plan.sides import SourceSide, Storage, Survey
+from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
 from arrowferry.plan.sqlite_constraints import SqliteConstraints
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views
 from arrowferry.types import TypeMappings
@@ -87,9 +88,18 @@ class Side(SqliteConstraints):
 
     def existing(
         self, target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
-    ) -> dict[str, dict[str, DataType]]:
-        """A SQLite target is a new file: no table is there already."""
-        return {}
+    ) -> Existing:
+        """data_only: the tables of the target file the rows go into (names compared as
+        SQLite compares them, case-insensitively)."""
+        if not options.data_only or target is None or target.dialect != "sqlite":
+            return Existing()
+        if not target.path.exists():
+            return Existing()  # said by the target check, before anything is written
+        with sqlite.connect_metadata_ctx(target.path) as conn:
+            schema = sqlite.introspect(conn)
+        by_name = {t.name.lower(): t for t in schema.tables}
+        found = {t.name: by_name[t.name.lower()] for t in tables if t.name.lower() in by_name}
+        return Existing(found)
 
     def finish(self, plans: Sequence[TablePlan]) -> list[Statement]:
         views = ViewPlan()
@@ -145,6 +155,21 @@ class Side(SqliteConstraints):
         given: Sequence[ColumnPlan],
         names: Mapping[str, str],
     ) -> TablePlan:
+        there = self.survey.existing.table(table.name)
+        if there is not None:
+            loaded = {c.target for c in given}
+            pk = there.primary_key
+            return TablePlan(
+                source=table,
+                target=Table(there.name, tuple(c for c in there.columns if c.name in loaded), pk),
+                columns=tuple(given),
+                rows=self.facts.rows.get(table.name, 0),
+                schema="main",
+                create_sql="",
+                key=table.primary_key.columns if table.primary_key is not None else (),
+                only=table.name not in self.facts.partitioned,
+                existing=True,
+            )
         wanted = self.wanted
         columns = tuple(given)
         pk = table.primary_key
@@ -217,9 +242,14 @@ class Side(SqliteConstraints):
     ) -> Storage:
         kernel, ddl, lossy = self._storage(table, col, dtype)
         limit = None
+        there = self.survey.existing.table(table.name)
+        if there is not None:
+            # the file's own declared type decides, by its affinity, what SQLite keeps
+            override = there.column(target_name).declared
         if override is not None:
             ddl = override
-            kernel, lossy = self._under_affinity(table, col, override, kernel, lossy)
+            how = "is mapped to" if there is None else f"lands in {there.name}.{target_name},"
+            kernel, lossy = self._under_affinity(table, col, override, kernel, lossy, how)
             limit = _mapped_limit(dtype, override)
             if limit is not None:
                 lossy = [
@@ -234,7 +264,13 @@ class Side(SqliteConstraints):
         )
 
     def _under_affinity(
-        self, table: Table, col: Column, ddl: str, kernel: Kernel, lossy: list[str]
+        self,
+        table: Table,
+        col: Column,
+        ddl: str,
+        kernel: Kernel,
+        lossy: list[str],
+        how: str = "is mapped to",
     ) -> tuple[Kernel, list[str]]:
         """The kernel for a user's declared type: its affinity decides what SQLite keeps."""
         affinity = sqlite_affinity(ddl)
@@ -243,7 +279,7 @@ class Side(SqliteConstraints):
             return "text", ["stored as exact decimal text"]
         if kernel in {"text", "utc_text"} and not keeps_text:
             self.warnings.append(
-                f"column {table.name}.{col.name} ({col.declared}) is mapped to {ddl}, whose "
+                f"column {table.name}.{col.name} ({col.declared}) {how} {ddl}, whose "
                 f"{affinity} affinity turns text that looks like a number into a number "
                 "('007' becomes 7, '1.50' becomes 1.5)"
             )

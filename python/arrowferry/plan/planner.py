@@ -21,6 +21,7 @@ from arrowferry.dialects.base import Dialect, dialect_for, dialect_named
 from arrowferry.errors import ArrowferryError
 from arrowferry.model import Column, Table
 from arrowferry.options import MigrationOptions, type_map_hint
+from arrowferry.plan.landing import landing_columns
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
 from arrowferry.plan.names import TargetNames
 from arrowferry.plan.native import plan_copy
@@ -80,6 +81,7 @@ class Planner:
         """The plan of the survey's tables. A problem confined to one table (found while
         measuring it, or while planning it) makes that table's error, never the others'."""
         self.survey = survey
+        self.left_behind: dict[str, list[str]] = {}
         self.warnings = list(survey.schema.notes)
         self.names = TargetNames(self.target.dialect, self.warnings)
         tables = self.target.start(survey, self.options, self.names, self.warnings)
@@ -98,12 +100,23 @@ class Planner:
             self.warnings.append(f"type mapping {key!r} matched no column")
         plan = self.target.plan(plans, self.target.finish(plans), self.warnings)
         plan.failed = failed
+        plan.left_behind = self.left_behind
         return plan
 
     def _table(self, table: Table) -> TablePlan:
-        names = self.names.column_names(table)
-        columns = tuple(self._column(table, c, names[c.name]) for c in table.columns)
-        return self.target.table_plan(table, self.table_names[table.name], columns, names)
+        there = self.survey.existing.table(table.name)
+        if there is None:
+            names = self.names.column_names(table)
+            target_name = self.table_names[table.name]
+        else:  # data_only: the rows go into the target's own table, column by column
+            names, left = landing_columns(table, there, self.options, self.warnings)
+            if left:
+                self.left_behind[table.name] = left
+            target_name = there.name
+        columns = tuple(
+            self._column(table, c, names[c.name]) for c in table.columns if c.name in names
+        )
+        return self.target.table_plan(table, target_name, columns, names)
 
     def _column(self, table: Table, col: Column, target: str) -> ColumnPlan:
         survey = self.survey
@@ -133,6 +146,8 @@ class Planner:
             select=read.select,
             kernel=storage.kernel,  # type: ignore[arg-type]
             limit=storage.limit,
+            server_cast=storage.server_cast,
+            labels=storage.labels,
         )
 
 

@@ -35,6 +35,17 @@ if TYPE_CHECKING:
     from arrowferry.plan.names import TargetNames
 
 
+@dataclass(frozen=True)
+class Existing:
+    """The target's own tables a data_only run writes into, as its catalog has them."""
+
+    tables: Mapping[str, Table] = field(default_factory=dict)  # by source table name
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # enum type -> labels
+
+    def table(self, source_table: str) -> Table | None:
+        return self.tables.get(source_table)
+
+
 @dataclass
 class Survey:
     """What a source side read for a plan, in terms any target side understands."""
@@ -47,8 +58,7 @@ class Survey:
     profiles: Mapping[str, Mapping[str, ColumnProfile]] = field(default_factory=dict)
     failed: dict[str, str] = field(default_factory=dict)  # table -> why it cannot be read
     source_schema: str | None = None
-    # data_only: the target's existing column types, by source table and target column
-    existing: Mapping[str, Mapping[str, DataType]] = field(default_factory=dict)
+    existing: Existing = field(default_factory=Existing)  # data_only: the target's tables
     connection: Any = None  # the source side's own, open while the plan is made
 
     def profile(self, table: str, column: str) -> ColumnProfile | None:
@@ -103,6 +113,8 @@ class Storage:
     lossy: tuple[str, ...] = ()
     widened: str | None = None
     enforce_length: bool = True
+    server_cast: bool = False  # sent as text the target server casts (an enum, a domain)
+    labels: tuple[str, ...] | None = None  # the only values it takes (an enum's labels)
 
 
 class SourceSide(Protocol):
@@ -114,11 +126,11 @@ class SourceSide(Protocol):
         self,
         endpoint: Endpoint,
         options: MigrationOptions,
-        existing: Callable[[Sequence[Table]], Mapping[str, Mapping[str, DataType]]],
+        existing: Callable[[Sequence[Table]], Existing],
     ) -> AbstractContextManager[Survey]:
         """Introspect and measure; open while the plan is made. ``existing(tables)``:
-        the target's own column types of tables that exist there (data_only), by source
-        table and target column, so a column landing in one is measured for it."""
+        the target's own tables the rows go into (data_only), so a column landing in
+        one is measured for its type."""
 
     def value_type(self, table: Table, col: Column, survey: Survey) -> tuple[DataType, str | None]:
         """The neutral type of the column's values (and a note when the data decided it)."""
@@ -151,8 +163,8 @@ class TargetSide(Protocol):
 
     def existing(
         self, target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
-    ) -> dict[str, dict[str, DataType]]:
-        """data_only: the target's existing column types, by source table and column."""
+    ) -> Existing:
+        """data_only: the target's own tables the source tables go into."""
 
     def storage(
         self,

@@ -64,6 +64,7 @@ def _from_sqlite(
             classes=i in tracked,
             strip_nul=strip_nul,
             replace_invalid_utf8=replace_invalid_utf8,
+            fixed=plan.target.name if plan.existing else None,
         )
         for i, col in enumerate(plan.columns)
     )

@@ -19,10 +19,23 @@ from tests.integration._orm_apps.blog import Blog, PostState
 
 Draw = dict[str, Any]
 # typical ratings beside float32-exact ones: a real column keeps the nearest float32
-RATINGS = st.one_of(
-    st.sampled_from([4.35, 0.1, 3.0, -0.5, 1e-3, 65504.0]),
+RATINGS = s.Kind(
+    (4.35, 0.1, 3.0, -0.5, 1e-3, 65504.0),
     st.floats(min_value=-(2.0**100), max_value=2.0**100, width=32),
 )
+KINDS = {
+    "name": s.texts(255),
+    "title": s.texts(200),
+    "text": s.texts(300),
+    "int32": s.ints(-(2**31), 2**31 - 1),
+    "count": s.ints(0, 2**31 - 1),
+    "rating": RATINGS,
+    "score": s.money(Decimal("99999.999"), places=3),
+    "instant": s.instants(),
+    "wall clock": s.wall_clocks(),
+    "json": s.json_documents(),
+    "keywords": s.tags(),
+}
 
 
 @dataclass
@@ -44,49 +57,51 @@ class BlogRows:
 
 @st.composite
 def blog_rows(draw: st.DrawFn) -> BlogRows:
-    user = st.fixed_dictionaries(
+    """A few hundred rows across the blog's five tables."""
+    pick = draw(s.picker(KINDS))
+    users = [
         {
-            "display_name": s.texts(255),
-            "bio": st.none() | s.texts(300),
-            "is_admin": st.booleans(),
-            "karma": st.integers(-(2**31), 2**31 - 1),
-            "rating": st.none() | RATINGS,
-            "joined_at": s.instants(),
+            "display_name": pick("name"),
+            "bio": pick.maybe("text"),
+            "is_admin": pick.flag(0.1),
+            "karma": pick("int32"),
+            "rating": pick.maybe("rating"),
+            "joined_at": pick("instant"),
         }
-    )
-    users = draw(st.lists(user, min_size=20, max_size=50))
-    tags = draw(st.lists(s.texts(50), min_size=5, max_size=20))
-    post = st.fixed_dictionaries(
+        for _ in range(pick.count(20, 60))
+    ]
+    tags = [pick("title")[:50] for _ in range(pick.count(5, 20))]
+    posts = [
         {
-            "author": st.integers(0, len(users) - 1),
-            "title": s.texts(200),
-            "body": s.texts(500),
-            "state": st.sampled_from(PostState),
-            "published_at": st.none() | s.instants(),
-            "edited_at": st.none() | s.wall_clocks(),
-            "word_count": st.integers(0, 2**31 - 1),
-            "score": s.money(Decimal("99999.999"), places=3),
-            "meta": s.json_documents(),
-            "keywords": s.tags(),
-            "tags": st.sets(st.integers(0, len(tags) - 1), max_size=3) if tags else st.just(set()),
+            "author": pick.index(len(users)),
+            "title": pick("title"),
+            "body": pick("text"),
+            "state": pick.rnd.choice(list(PostState)),
+            "published_at": pick.maybe("instant"),
+            "edited_at": pick.maybe("wall clock"),
+            "word_count": pick("count"),
+            "score": pick("score"),
+            "meta": pick("json"),
+            "keywords": pick("keywords"),
+            "tags": set(pick.rnd.sample(range(len(tags)), pick.count(0, 3))),
         }
-    )
-    posts = draw(st.lists(post, min_size=40, max_size=80))
-    comment = st.fixed_dictionaries(
+        for _ in range(pick.count(40, 100))
+    ]
+    comments: list[Draw] = [
         {
-            "post": st.integers(0, len(posts) - 1),
-            "author": st.none() | st.integers(0, len(users) - 1),
-            "body": s.texts(300),
-            "is_spam": st.booleans(),
-            "written_at": s.instants(),
+            "post": pick.index(len(posts)),
+            "author": None if pick.flag(0.2) else pick.index(len(users)),
+            "body": pick("text"),
+            "is_spam": pick.flag(0.1),
+            "written_at": pick("instant"),
+            "parent": None,
         }
-    )
-    comments = draw(st.lists(comment, min_size=60, max_size=150))
-    order = draw(st.permutations(range(len(comments))))
-    for rank, index in enumerate(order):  # a reply tree, acyclic whatever the ids
-        comments[index]["parent"] = (
-            order[draw(st.integers(0, rank - 1))] if rank and draw(st.booleans()) else None
-        )
+        for _ in range(pick.count(60, 200))
+    ]
+    ranked = pick.rnd.sample(range(len(comments)), len(comments))
+    for rank, index in enumerate(ranked[1:], start=1):  # a reply tree, whatever the ids
+        if pick.flag():
+            comments[index]["parent"] = ranked[pick.index(rank)]
     return BlogRows(users, tags, posts, comments)
 
 

@@ -10,7 +10,6 @@ application's own queries (lookups by UUID, by enum, by boolean, an ordering by 
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -54,114 +53,99 @@ class ShopRows:
         )
 
 
-EDGE_CUSTOMERS: tuple[Draw, ...] = (
-    # every optional value absent: the server defaults fill them on the SQLite side
-    {"name": "", "tags": [], "preferences": None, "birth_date": None},
-    {
-        "name": "😀" * 255,  # varchar(255) counts characters: 255 emoji fit
-        "role": Role.ADMIN,
-        "is_active": False,
-        "balance": s.MONEY_MAX,
-        "loyalty_points": 2**63 - 1,
-        "birth_date": dt.date(1, 1, 1),
-        "preferences": {"big": 2**63 - 1, "neg": -(2**63), "f": 1e16, "nested": [[], {}]},
-        "tags": ["", "NULL", "a,b", '"q"', "{x}"],
-        "created_at": dt.datetime(1970, 1, 1, tzinfo=s.UTC),
-    },
-    {
-        "name": "Zoë O'Brien-Łukasz",
-        "role": Role.STAFF,
-        "balance": -s.MONEY_MAX,
-        "loyalty_points": -(2**63),
-        "birth_date": dt.date(9999, 12, 31),
-        "preferences": {"": "", "é": "\\N", "true": True, "zero": 0, "one": 1.0},
-        "created_at": dt.datetime(9998, 12, 31, 23, 59, 59, 999999, tzinfo=s.ZONES[3]),
-    },
-)
+# every optional value absent: the server defaults fill them on the SQLite side
+BARE_CUSTOMER: Draw = {"name": "", "tags": [], "preferences": None, "birth_date": None}
+
+KINDS = {
+    "name": s.texts(255),
+    "text": s.texts(300),
+    "money": s.money(),
+    "discount": s.money(Decimal("9.9999"), places=4),
+    "int64": s.int64(),
+    "smallint": s.ints(-(2**15), 2**15 - 1),
+    "quantity": s.ints(1, 2**31 - 1),
+    "double": s.doubles(),
+    "date": s.dates(),
+    "instant": s.instants(),
+    "wall clock": s.wall_clocks(),
+    "json": s.json_documents(),
+    "tags": s.tags(),
+}
 
 
-@st.composite
-def customers(draw: st.DrawFn) -> Draw:
-    row: Draw = {"name": draw(s.texts(255)), "tags": draw(s.tags())}
+def customer(pick: s.Pick) -> Draw:
+    row: Draw = {"name": pick("name"), "tags": pick("tags")}
     optional = {
-        "role": st.sampled_from(Role),
-        "is_active": st.booleans(),
-        "balance": s.money(),
-        "loyalty_points": s.int64(),
-        "birth_date": st.none() | s.dates(),
-        "preferences": st.none() | s.json_documents(),
-        "created_at": s.instants(),
+        "role": lambda: pick.rnd.choice(list(Role)),
+        "is_active": pick.flag,
+        "balance": lambda: pick("money"),
+        "loyalty_points": lambda: pick("int64"),
+        "birth_date": lambda: pick.maybe("date"),
+        "preferences": lambda: pick.maybe("json"),
+        "created_at": lambda: pick("instant"),
     }
-    for name, strategy in optional.items():
-        if draw(st.booleans()):  # else the column's default
-            row[name] = draw(strategy)
+    for name, value in optional.items():
+        if pick.flag(0.8):  # else the column's default
+            row[name] = value()
     return row
 
 
-@st.composite
-def products(draw: st.DrawFn, categories: int) -> Draw:
+def product(pick: s.Pick, categories: int) -> Draw:
     return {
-        "title": draw(s.texts(255)),
-        "description": draw(s.texts(300)),
-        "price": draw(s.money()),
-        "weight_kg": draw(st.none() | s.doubles()),
-        "in_stock": draw(st.booleans()),
-        "category": draw(st.none() | st.integers(0, categories - 1)),
-        "attributes": draw(s.json_documents()),
-        "tags": draw(s.tags()),
-        "available_from": draw(st.none() | s.wall_clocks()),
+        "title": pick("name"),
+        "description": pick("text"),
+        "price": pick("money"),
+        "weight_kg": pick.maybe("double"),
+        "in_stock": pick.flag(),
+        "category": None if pick.flag(0.2) else pick.index(categories),
+        "attributes": pick("json"),
+        "tags": pick("tags"),
+        "available_from": pick.maybe("wall clock"),
     }
 
 
-@st.composite
-def orders(draw: st.DrawFn, customers: int, products: int) -> Draw:
-    placed = draw(st.none() | s.instants())
-    shipped = None
-    if placed is not None and draw(st.booleans()):
-        shipped = draw(s.instants()).astimezone(placed.tzinfo)
-    line = st.fixed_dictionaries(
-        {
-            "product": st.integers(0, products - 1),
-            "quantity": st.integers(1, 2**31 - 1),
-            "unit_price": s.money(),
-            "discount": s.money(Decimal("9.9999"), places=4),
-        }
-    )
+def order(pick: s.Pick, customers: int, products: int) -> Draw:
     row: Draw = {
-        "customer": draw(st.integers(0, customers - 1)),
-        "status": draw(st.sampled_from(OrderStatus)),
-        "shipped_at": shipped,
-        "total": draw(s.money()),
-        "note": draw(st.none() | s.texts(500)),
-        "lines": draw(st.lists(line, max_size=3)),
+        "customer": pick.index(customers),
+        "status": pick.rnd.choice(list(OrderStatus)),
+        "shipped_at": None,
+        "total": pick("money"),
+        "note": pick.maybe("text"),
+        "lines": [
+            {
+                "product": pick.index(products),
+                "quantity": pick("quantity"),
+                "unit_price": pick("money"),
+                "discount": pick("discount"),
+            }
+            for _ in range(pick.count(0, 3))
+        ],
     }
-    if placed is not None:
-        row["placed_at"] = placed
+    if pick.flag(0.8):  # else the server's now()
+        placed = row["placed_at"] = pick("instant")
+        if pick.flag():  # shipped, in the offset it was placed in
+            row["shipped_at"] = pick("instant").astimezone(placed.tzinfo)
     return row
 
 
 @st.composite
 def shop_rows(draw: st.DrawFn) -> ShopRows:
-    """A few hundred rows across the shop's five tables, edges first."""
-    n_categories = draw(st.integers(10, 30))
-    categories = [
-        {
-            "name": draw(s.texts(255)),
-            "position": draw(st.integers(-(2**15), 2**15 - 1)),
-            # any other category, earlier or later: the forest is made acyclic below
-            "parent": None,
-        }
-        for _ in range(n_categories)
+    """A few hundred rows across the shop's five tables."""
+    pick = draw(s.picker(KINDS))
+    n = pick.count(10, 30)
+    categories: list[Draw] = [
+        {"name": pick("name"), "position": pick("smallint"), "parent": None} for _ in range(n)
     ]
-    order = draw(st.permutations(range(n_categories)))
-    for rank, index in enumerate(order[1:], start=1):
-        if draw(st.booleans()):
-            categories[index]["parent"] = order[draw(st.integers(0, rank - 1))]
-    people = [*EDGE_CUSTOMERS, *draw(st.lists(customers(), min_size=40, max_size=80))]
-    items = draw(st.lists(products(n_categories), min_size=30, max_size=60))
-    placed = draw(st.lists(orders(len(people), len(items)), min_size=60, max_size=120))
-    gone = draw(st.sets(st.integers(0, len(placed) - 1), max_size=5))
-    return ShopRows(categories, people, items, placed, frozenset(gone))
+    # any other category, earlier or later in id order; acyclic
+    ranked = pick.rnd.sample(range(n), n)
+    for rank, index in enumerate(ranked[1:], start=1):
+        if pick.flag():
+            categories[index]["parent"] = ranked[pick.index(rank)]
+    people = [BARE_CUSTOMER, *(customer(pick) for _ in range(pick.count(60, 120)))]
+    items = [product(pick, n) for _ in range(pick.count(30, 80))]
+    placed = [order(pick, len(people), len(items)) for _ in range(pick.count(80, 160))]
+    gone = frozenset(pick.rnd.sample(range(len(placed)), 5))
+    return ShopRows(categories, people, items, placed, gone)
 
 
 def fill(engine: Engine, shop: Shop, rows: ShopRows) -> None:

@@ -13,7 +13,7 @@ from sqlalchemy import REAL, DateTime, Engine, Table, create_engine, inspect, se
 from sqlalchemy.orm import Session
 
 from tests.integration._orm_apps.catalog import sqlalchemy_url
-from tests.integration._orm_apps.values import Rows, plain
+from tests.integration._orm_apps.values import Rows, plain, readable
 
 
 @contextmanager
@@ -48,7 +48,9 @@ def read(
             mapper = inspect(model)
             attrs = [a for a in mapper.column_attrs if a.key not in leave_out]
             rows: Rows = {}
-            for obj in session.scalars(select(model).order_by(*mapper.primary_key)):
+            with readable(model.__tablename__, engine.dialect.name):
+                found = session.scalars(select(model).order_by(*mapper.primary_key)).all()
+            for obj in found:
                 key = mapper.primary_key_from_instance(obj)
                 rows[tuple(key)] = {
                     a.key: plain(
@@ -60,8 +62,9 @@ def read(
                 }
             out[model.__tablename__] = rows
         for table in tables:
-            found = session.execute(select(table).order_by(*table.primary_key.columns)).all()
-            out[table.name] = {tuple(row): dict(row._mapping) for row in found}
+            with readable(table.name, engine.dialect.name):
+                links = session.execute(select(table).order_by(*table.primary_key.columns)).all()
+            out[table.name] = {tuple(row): dict(row._mapping) for row in links}
     return out
 
 

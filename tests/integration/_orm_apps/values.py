@@ -21,7 +21,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 import struct
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -91,6 +92,18 @@ def plain(value: Any, *, naive_is_utc: bool = False, real: bool = False) -> Any:
     if isinstance(value, dict | list):
         return json_value(value)
     return value
+
+
+@contextmanager
+def readable(table: str, where: str) -> Iterator[None]:
+    """An application that cannot even load its rows fails the test naming the table."""
+    try:
+        yield
+    except Exception as err:
+        raise AssertionError(
+            f"{table} ({where}): the application cannot read its rows back: "
+            f"{type(err).__name__}: {err}"
+        ) from err
 
 
 def differences(

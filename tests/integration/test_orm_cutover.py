@@ -51,7 +51,7 @@ from tests.integration._orm_apps.values import Rows, assert_same, differences
 # each example is two schemas, a fill and a whole copy: a few, not shrunk (the failing
 # example is printed as drawn, and the failure names table, key and attribute)
 CUTOVER = settings(
-    max_examples=4,
+    max_examples=8,
     deadline=None,
     suppress_health_check=[
         HealthCheck.function_scoped_fixture,
@@ -87,11 +87,19 @@ def compare(expected: dict[str, Rows], actual: dict[str, Rows], *, what: str, si
 
 def compare_queries(expected: dict[str, Any], actual: dict[str, Any], *, sides: str) -> None:
     found = [
-        f"{name}: {expected[name]!r} != {actual[name]!r}"
+        f"{name}: {first_difference(expected[name], actual[name])}"
         for name in expected
         if expected[name] != actual[name]
     ]
     assert_same(found, what="the application's queries answer differently", sides=sides)
+
+
+def first_difference(a: Any, b: Any) -> str:
+    """Where two answers part: the first differing element of two lists, with its count."""
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        differ = [i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y]
+        return f"{len(differ)} of {len(a)} differ, first [{differ[0]}]: {a[differ[0]]!r} != {b[differ[0]]!r}"
+    return f"{a!r} != {b!r}"
 
 
 @contextmanager

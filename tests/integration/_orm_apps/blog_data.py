@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from tests.integration._orm_apps import strategies as s
 from tests.integration._orm_apps.blog import Blog, PostState
+from tests.integration._orm_apps.shop_data import by_own_time
 
 Draw = dict[str, Any]
 # typical ratings beside float32-exact ones: a real column keeps the nearest float32
@@ -162,6 +163,7 @@ def queries(engine: Engine, blog: Blog) -> dict[str, Any]:
             "posts by published_at": session.scalars(
                 select(p.id).where(p.published_at.is_not(None)).order_by(p.published_at, p.id)
             ).all(),
+            "posts looked up by their own published_at": by_own_time(session, p.id, p.published_at),
         }
 
 

@@ -222,9 +222,17 @@ def queries(alias: str) -> dict[str, Any]:
     agents, tickets = m.Agent.objects.using(alias), m.Ticket.objects.using(alias)
     uuids = list(agents.order_by("pk").values_list("uuid", flat=True)[:15])
     refs = list(tickets.order_by("pk").values_list("reference", flat=True)[:15])
+    first = list(tickets.order_by("pk")[:15])
     return {
-        "agents looked up by uuid": [agents.get(uuid=u).pk for u in uuids],
-        "tickets looked up by reference": [tickets.get(reference=r).pk for r in refs],
+        "tickets looked up by their own opened_at": [
+            list(tickets.filter(opened_at=t.opened_at).values_list("pk", flat=True).order_by("pk"))
+            for t in first
+        ],
+        # Django's own "next" (opened_at > x, or = x and a greater pk): an equality test on
+        # the stored text in SQLite
+        "the ticket opened next": [next_opened(t) for t in first],
+        "agents looked up by uuid": [first_pk(agents.filter(uuid=u)) for u in uuids],
+        "tickets looked up by reference": [first_pk(tickets.filter(reference=r)) for r in refs],
         "active staff": list(
             agents.filter(is_active=True, is_staff=True).values_list("pk", flat=True).order_by("pk")
         ),
@@ -262,6 +270,18 @@ def queries(alias: str) -> dict[str, Any]:
             .order_by("pk")
         ),
     }
+
+
+def first_pk(found: Any) -> int | None:
+    """The pk of the first object found, None when the lookup finds nothing."""
+    return found.values_list("pk", flat=True).order_by("pk").first()  # type: ignore[no-any-return]
+
+
+def next_opened(ticket: Any) -> int | None:
+    try:
+        return int(ticket.get_next_by_opened_at().pk)
+    except ticket.DoesNotExist:
+        return None
 
 
 def add_one_of_each(alias: str) -> dict[str, int]:

@@ -224,7 +224,20 @@ def queries(engine: Engine, shop: Shop) -> dict[str, Any]:
                 for status in OrderStatus
             },
             "orders by placed_at": session.scalars(select(o.id).order_by(o.placed_at, o.id)).all(),
+            "orders looked up by their own placed_at": by_own_time(session, o.id, o.placed_at),
         }
+
+
+def by_own_time(session: Session, key: Any, column: Any) -> list[list[Any]]:
+    """Rows looked up by a timestamp the application read from them (an equality test on
+    the stored text, in SQLite). Rows with a fraction of a second only: SQLite's own
+    CURRENT_TIMESTAMP default writes none, which SQLAlchemy's bound value never equals,
+    in any database the rows came from."""
+    stamped = session.execute(select(key, column).where(column.is_not(None)).order_by(key)).all()
+    chosen = [when for _, when in stamped if when.microsecond][:15]
+    return [
+        session.scalars(select(key).where(column == when).order_by(key)).all() for when in chosen
+    ]
 
 
 def add_one_of_each(engine: Engine, shop: Shop) -> dict[str, int]:

@@ -5,13 +5,15 @@ prints it, NOT NULL, default, identity), index (``pg_indexes.indexdef``), constr
 (``pg_get_constraintdef``, validated, deferrable), enum label and sequence ownership; a
 run that drops and rebuilds an index or a constraint, or changes a type, changes it.
 :func:`sequences_behind` names every serial or identity column whose next value is not
-past the copied ids.
+past the copied ids. :func:`sqlite_schema` is the SQLite file's counterpart of the snapshot.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -134,3 +136,16 @@ def sequences_behind(url: str, schema: str) -> list[str]:
                     f"the copied ids reach {top[0]}"
                 )
     return out
+
+
+def sqlite_schema(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """Every table, index and trigger of a SQLite file as its ``CREATE`` statement."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master "
+            "WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name"
+        ).fetchall()
+    finally:
+        conn.close()
+    return {"sqlite_master": [tuple(row) for row in rows]}

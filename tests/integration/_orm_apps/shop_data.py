@@ -261,3 +261,46 @@ def add_one_of_each(engine: Engine, shop: Shop) -> dict[str, int]:
         }
         session.commit()
     return ids
+
+
+# What the SQLite version of the shop stored through its ORM that the PostgreSQL schema
+# refuses (SQLite enforces no declared size): each in a row nothing references, so the
+# rest of the data stays whole when these rows are rejected. (table, column) -> count.
+MISFITS = {
+    ("customers", "name"): 1,
+    ("customers", "balance"): 1,
+    ("categories", "position"): 1,
+    ("order_lines", "quantity"): 1,
+}
+
+
+def add_misfits(engine: Engine, shop: Shop) -> list[tuple[str, tuple[Any, ...]]]:
+    """Store :data:`MISFITS` through the ORM; the (table, primary key) of each row."""
+    with Session(engine) as session:
+        long_name = shop.customers(email="long@example.org", name="é" * 256)  # varchar(255)
+        rich = shop.customers(
+            email="rich@example.org", name="Rich", balance=Decimal("12345678901.5")
+        )
+        deep = shop.categories(name="deep", slug="misfit-deep", position=2**15)  # smallint
+        session.add_all([long_name, rich, deep])
+        session.flush()
+        some_order = session.scalars(select(shop.orders).order_by(shop.orders.id)).first()
+        some_product = session.scalars(select(shop.products).order_by(shop.products.id)).first()
+        assert some_order is not None and some_product is not None
+        bulk = shop.order_lines(
+            order_id=some_order.id,
+            line_no=99,
+            product_id=some_product.id,
+            quantity=2**31,  # integer
+            unit_price=Decimal("1.00"),
+        )
+        session.add(bulk)
+        session.flush()
+        keys = [
+            ("customers", (long_name.id,)),
+            ("customers", (rich.id,)),
+            ("categories", (deep.id,)),
+            ("order_lines", (bulk.order_id, bulk.line_no)),
+        ]
+        session.commit()
+    return keys

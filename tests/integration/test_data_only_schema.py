@@ -145,8 +145,10 @@ def test_rows_land_in_the_applications_types(tmp_path: Path, pg_url: str) -> Non
 def test_a_sequence_already_ahead_is_not_moved_back(tmp_path: Path, pg_url: str) -> None:
     source = _app(tmp_path, pg_url)
     sql(pg_url, "SELECT setval('users_id_seq', 500)")
+    sql(pg_url, "SELECT setval('posts_id_seq', 300, false)")  # next is 300, never called
     assert af.migrate(source, pg_url, data_only=True).success
     assert sql(pg_url, "SELECT nextval('users_id_seq')") == [(501,)]
+    assert sql(pg_url, "SELECT nextval('posts_id_seq')") == [(300,)]
 
 
 BAD_USERS = [

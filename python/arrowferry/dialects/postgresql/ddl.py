@@ -114,13 +114,17 @@ def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -
 def advance_sequence_sql(schema: str, table: str, column: str, floor: int = 0) -> str:
     """After rows went into a table someone else made: its column's sequence (serial or
     identity) hands out ids past the largest one there and past the source's counter,
-    and never moves back (the application may have used ids beyond them already)."""
+    and never moves back (the application may have used ids beyond them already).
+
+    ``nextval`` is what the sequence would hand out next whether or not it was called
+    since a ``setval(..., false)`` (``pg_sequence_last_value`` is NULL then); the value it
+    takes is given back at once by the ``setval``."""
     target = qname(schema, table)
     col = quote_ident(column)
     seq = f"pg_get_serial_sequence({literal(target)}, {literal(column)})"
     return (
         f"SELECT setval({seq}, GREATEST(COALESCE((SELECT max({col}) FROM {target}), 0) + 1, "
-        f"{int(floor)} + 1, COALESCE(pg_sequence_last_value({seq}::regclass) + 1, 1)), false)"
+        f"{int(floor)} + 1, nextval({seq})), false)"
     )
 
 

@@ -78,6 +78,11 @@ class PostgresSourceSide:
         return pgread.read_type(col.type), None
 
     def read(self, table: Table, col: Column, dtype: DataType, survey: Survey) -> Read:
+        if col.type.kind == "interval" and dtype.kind == "int64":
+            # into an integer column (Django's DurationField): exact microseconds, a
+            # month counted as 30 days and a year as 365.25, as PostgreSQL's epoch counts
+            q = quote_ident(col.name)
+            return Read("binary", False, f"(extract(epoch from {q}) * 1000000)::bigint")
         select = pgread.select_expression(col.name, pgread.read_type(col.type))
         return Read("binary" if select == quote_ident(col.name) else "text", False, select)
 

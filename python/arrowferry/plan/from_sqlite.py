@@ -177,6 +177,8 @@ def choose_read(
         else:  # an unbounded decimal is always profiled with its magnitudes
             fits = profile is not None and profile.max_abs_number < 2**53
         return ("real", False) if fits else ("numeric", True)
+    if kind == "interval" and profile is not None and profile.only("integer"):
+        return "integer", False  # microseconds (Django's DurationField)
     if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
         return "blob", True
     if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):

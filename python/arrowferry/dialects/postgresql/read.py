@@ -106,6 +106,11 @@ def select_expression(column: str, dtype: DataType) -> str:
         return f"to_json({q})::text"
     if kind == "decimal" and dtype.raw == "money":
         return f"{q}::numeric::text"  # money's text carries a currency symbol and separators
+    if kind == "other":
+        # the type's own output (format's %s), as psql and pg_dump show it: inet's ::text
+        # adds a netmask its output leaves out ('::ffff:1.2.3.4/128'); format turns NULL
+        # into '', so NULL is kept apart
+        return f"CASE WHEN {q} IS NULL THEN NULL ELSE format('%s', {q}) END"
     return f"{q}::text"
 
 

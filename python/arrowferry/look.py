@@ -205,29 +205,17 @@ def result_frames(result: MigrationResult) -> Frames:
 
 
 def plot_result(result: MigrationResult) -> Figure:
-    """Seconds and rows per second of each loaded table, as two bar charts side by side."""
+    """Seconds and rows per second of each loaded table (:mod:`arrowferry.look_plot`)."""
     try:
-        from matplotlib.figure import Figure
-    except ImportError:
+        from arrowferry.look_plot import draw
+    except ImportError as err:
+        if not (err.name or "").startswith("matplotlib"):
+            raise
         raise MissingDependencyError(
             "MigrationResult.plot() draws with matplotlib, which is not installed: "
             "pip install 'arrowferry[plot]'"
         ) from None
-    loaded = sorted(result.tables, key=lambda t: t.seconds)
-    names = [t.name for t in loaded]
-    figure = Figure(figsize=(10, max(2.5, 0.32 * len(names) + 1.2)), layout="constrained")
-    took, rate = figure.subplots(1, 2, sharey=True)
-    took.barh(names, [t.seconds for t in loaded], color="#4c72b0")
-    took.set_xlabel("seconds")
-    took.set_title("time per table")
-    rate.barh(names, [t.rows_per_second for t in loaded], color="#55a868")
-    rate.set_xlabel("rows per second")
-    rate.set_title("throughput")
-    rate.xaxis.set_major_formatter(lambda x, _pos: f"{x:,.0f}")
-    figure.suptitle(
-        f"{len(names)} tables, {result.rows_migrated:,} rows in {result.duration:.2f} s"
-    )
-    return figure
+    return draw(result)
 
 
 # --- schema comparison and sync --------------------------------------------------------------

@@ -160,12 +160,14 @@ def test_plot_draws_each_table(source: Path, pg_url: str, tmp_path: Path) -> Non
     assert [bar.get_width() for bar in took.patches] == [by_name[n].seconds for n in names]
     assert [bar.get_width() for bar in rate.patches] == [by_name[n].rows_per_second for n in names]
     assert "3 tables, 6 rows" in figure.get_suptitle()
+    assert figure._repr_png_().startswith(b"\x89PNG")  # a notebook shows it as an image
 
 
 def test_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     result = af.MigrationResult(tables=[af.TableResult("t", 10, 1.0)])
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    monkeypatch.delitem(sys.modules, "arrowferry.look_plot", raising=False)
     with pytest.raises(ImportError, match=r"pip install 'arrowferry\[plot\]'") as raised:
         result.plot()
     assert isinstance(raised.value, af.ArrowferryError)

@@ -27,7 +27,7 @@ from arrowferry.progress_events import MigrationProgress
 PHASES = {
     "plan": "planning",
     "load": "loading",
-    "finish": "keys, indexes, constraints",
+    "finish": "building indexes, keys",
     "verify": "verifying",
     "done": "done",
 }
@@ -73,7 +73,7 @@ class Board:
     def __rich__(self) -> RenderableType:
         with self.lock:
             grid = Table.grid(padding=(0, 1))
-            grid.add_column(no_wrap=True, max_width=32)
+            grid.add_column(no_wrap=True, max_width=40)
             grid.add_column()
             grid.add_column(justify="right", no_wrap=True)
             grid.add_column(justify="right", no_wrap=True)
@@ -104,11 +104,11 @@ class Board:
         else:
             label = f"[bold]{PHASES.get(self.phase, self.phase)}[/bold]"
             timing = f"ETA {clock(event.overall_eta_seconds)}" if self.phase == "load" else ""
+        label += f" {event.tables_done}/{event.tables_total} tables"
         total = max(event.rows_total, 1)
         return (
             Text.from_markup(label),
             ProgressBar(total=total, completed=min(event.rows_done, total), width=28),
-            f"{event.tables_done}/{event.tables_total} tables, "
             f"{event.rows_done:,}/{event.rows_total:,} rows",
             f"{event.overall_rows_per_second:,.0f} rows/s",
             timing,

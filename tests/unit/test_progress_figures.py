@@ -201,7 +201,7 @@ def test_the_board_draws_active_tables_and_the_run() -> None:
     text = Frame(board).text
     assert "orders" in text and "users" not in text  # a done table leaves the board
     assert "400/1,000 rows" in text and "200 rows/s" in text and "ETA 0:00:03" in text
-    assert "loading" in text and "1/2 tables, 410/1,010 rows" in text
+    assert "loading 1/2 tables" in text and "410/1,010 rows" in text
     t.table_finished("orders", 0, 2.0, False)
     t.finished(False)
     frame = Frame(board)

@@ -62,9 +62,7 @@ def main(url: str) -> None:
         board.update(event)
         midway = event.overall_percentage >= 45 and len(board.active) >= 3
         if not shots and event.table is not None and midway:
-            console = Console(
-                record=True, width=112, file=io.StringIO(), force_terminal=True
-            )
+            console = Console(record=True, width=112, file=io.StringIO(), force_terminal=True)
             console.print(board)
             shots.append(console.export_svg(title="arrowferry migrate shop.sqlite postgresql://…"))
 

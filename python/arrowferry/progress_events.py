@@ -31,10 +31,12 @@ class MigrationProgress:
     An event is about one table (``table`` set: its rows in the ``"load"`` phase) or
     about the whole run (``table`` None: a phase begins, the plan is made, the run
     ends with phase ``"done"``). Each table's events come in order: ``current`` and
-    ``percentage`` never go down and ``total`` stays put, also across the retries of
-    a table (its count is held until the retry passes it). Should a table hold more
-    rows than the plan counted (a source written to between the plan and the load),
-    its total is raised before ``current`` passes it, and ``total_raised`` says so.
+    ``percentage`` (and the overall ones) never go down and ``total`` stays put, also
+    across the retries of a table (its count is held until the retry passes it).
+    Should a table hold more rows than the plan counted (a source written to between
+    the plan and the load), its total is raised before ``current`` passes it (by a
+    tenth of the planned count; again should it be passed again), ``total_raised``
+    says so, and the percentages hold until the count catches up.
 
     Attributes
     ----------
@@ -50,7 +52,8 @@ class MigrationProgress:
         Rows of the table dealt with (written, or sent to the reject file) and rows
         it holds. For an event of the whole run: ``rows_done`` and ``rows_total``.
     percentage
-        ``100 * current / total`` (a table of no rows: 0, then 100 when done).
+        ``100 * current / total``, held while a raised total is caught up with; 100
+        once the table is done (its rows may be fewer than the plan counted).
     rows_per_second
         The table's rows per second since it (or its latest retry) started.
     eta_seconds
@@ -61,9 +64,10 @@ class MigrationProgress:
         Rows dealt with in every table, and rows the plan counted (0 until the plan
         is made). Rows count the load only: the finish phase comes after 100%.
     overall_percentage, overall_rows_per_second, overall_eta_seconds
-        The run's: rows done of rows planned, rows per second since the load began
-        (tables loading in parallel add up), and the seconds the rest needs at that
-        rate (None until measurable).
+        The run's: rows done of rows planned (a done table counts whole; tables when
+        there are no rows), rows per second since the load began (tables loading in
+        parallel add up), and the seconds the rest needs at that rate (None until
+        measurable).
     elapsed_seconds
         Seconds since the run started.
     total_raised
@@ -112,6 +116,7 @@ class _Table:
     seen: int = 0  # rows of the latest attempt
     state: Status = "started"
     raised: bool = False
+    percentage: float = 0.0  # as reported: never goes down
 
 
 Sink = Callable[[MigrationProgress], None]
@@ -149,6 +154,7 @@ class ProgressTracker:
         self.phase_name = "plan"
         self.tables_total = 0
         self.rows_planned = 0
+        self.overall = 0.0  # as reported: never goes down
         self.error: BaseException | None = None
 
     # --- what the engine reports (the Reporter protocol, and the plan) ----------------
@@ -227,8 +233,8 @@ class ProgressTracker:
 
     def _hold(self, state: _Table) -> bool:
         """Rows seen into the reported count, which never goes down; True when the total
-        had to be raised first. Raised once when passed, by a tenth of the plan's count
-        (at least the rows that passed it): the rest is not known until the table ends."""
+        had to be raised first: past the rows seen by a tenth of the plan's count (how
+        many more there are is not known until the table ends)."""
         raised = False
         if state.seen > state.total:
             state.total = state.seen + max(1, state.planned // 10)
@@ -244,14 +250,17 @@ class ProgressTracker:
             eta: float | None = 0.0 if state.state == "done" else None
         else:
             eta = (state.total - state.current) / rate if rate > 0 else None
-        if state.total:
+        if state.state == "done":
+            percentage = 100.0
+        elif state.total:
             percentage = min(100.0, 100.0 * state.current / state.total)
         else:
-            percentage = 100.0 if state.state == "done" else 0.0
+            percentage = 0.0
+        state.percentage = max(state.percentage, percentage)
         return self._figures(
             table,
             state.state,
-            (state.current, state.total, percentage, rate, eta),
+            (state.current, state.total, state.percentage, rate, eta),
             now,
             raised=state.raised,
         )
@@ -276,18 +285,24 @@ class ProgressTracker:
         """An event: a table's ``own`` figures (current, total, percentage, rate, ETA),
         or for the whole run (``own`` None) the overall ones, and the overall ones."""
         done, rows_total = self._rows()
-        overall = min(100.0, 100.0 * done / rows_total) if rows_total else 0.0
+        states = [t.state for t in self.tables.values()]
+        # a done table counts whole: it may have had fewer rows than the plan counted
+        whole = sum(t.total if t.state == "done" else t.current for t in self.tables.values())
+        if rows_total:
+            self.overall = max(self.overall, min(100.0, 100.0 * whole / rows_total))
+        elif self.tables_total:
+            self.overall = max(self.overall, 100.0 * states.count("done") / self.tables_total)
         took = now - self.load_started if self.load_started is not None else 0.0
         run_rate = done / took if took > 0 else 0.0
-        overall_eta = (rows_total - done) / run_rate if run_rate > 0 else None
+        left = max(0, rows_total - whole)
+        overall_eta = left / run_rate if run_rate > 0 else (0.0 if not left and whole else None)
         current, total, percentage, rate, eta = own or (
             done,
             rows_total,
-            overall,
+            self.overall,
             run_rate,
             overall_eta,
         )
-        states = [t.state for t in self.tables.values()]
         return MigrationProgress(
             table=table,
             phase="load" if table is not None else self.phase_name,
@@ -302,7 +317,7 @@ class ProgressTracker:
             tables_total=self.tables_total,
             rows_done=done,
             rows_total=rows_total,
-            overall_percentage=overall,
+            overall_percentage=self.overall,
             overall_rows_per_second=run_rate,
             overall_eta_seconds=overall_eta,
             elapsed_seconds=now - self.started,

@@ -10,6 +10,7 @@ import itertools
 import json
 import os
 import pty
+import re
 import select
 import sqlite3
 import subprocess
@@ -228,7 +229,11 @@ def on_ptys(*args: str) -> tuple[int, str, str]:
     for fd in got:
         os.close(fd)
     text = {fd: data.decode().replace("\r\n", "\n") for fd, data in got.items()}
-    return code, text[out_main], text[err_main]
+    # stderr read as seen (colours and cursor moves out); stdout exactly as written
+    return code, text[out_main], ANSI.sub("", text[err_main])
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 BAR = "━"

@@ -127,7 +127,43 @@ def test_a_table_larger_than_planned_raises_its_total_before_passing_it() -> Non
     table_events = [e for e in events if e.table == "a"]
     assert all(e.current <= e.total for e in table_events)
     assert [e.total for e in table_events] == [100, 130, 130]
-    assert table_events[-1].current == 125 and table_events[-1].percentage < 100
+    assert [e.current for e in table_events] == [0, 120, 125]
+    assert [e.percentage for e in table_events] == [0.0, 120 / 130 * 100, 100.0]
+
+
+def test_percentages_hold_while_a_raised_total_is_caught_up_with() -> None:
+    t, events, now = tracker(min_interval=0)
+    t.planned({"a": 100, "b": 100})
+    t.table_started("a", 100)
+    now.now = 1.0
+    t.advance("a", 99)  # 99%, and 49.5% of the run
+    t.advance("a", 2)  # 101 rows: the total becomes 111, 101/111 is 91%: held at 99
+    t.advance("a", 9)  # 110/111
+    table = [e.percentage for e in events if e.table == "a"]
+    assert table == [0.0, 99.0, 99.0, 110 / 111 * 100]
+    overall = [e.overall_percentage for e in events]
+    assert overall == sorted(overall) and overall[-1] == pytest.approx(110 / 211 * 100)
+
+
+def test_a_table_with_fewer_rows_than_planned_ends_whole() -> None:
+    t, events, now = tracker(min_interval=0)
+    t.planned({"a": 100})
+    t.table_started("a", 100)
+    now.now = 1.0
+    t.advance("a", 90)  # ten rows were deleted between the plan and the load
+    t.table_finished("a", 90, 1.0, True)
+    last = events[-1]
+    assert (last.current, last.total, last.percentage) == (90, 100, 100.0)
+    assert (last.rows_done, last.overall_percentage, last.overall_eta_seconds) == (90, 100.0, 0.0)
+
+
+def test_a_schema_only_run_counts_tables() -> None:
+    t, events, _now = tracker(min_interval=0)
+    t.planned({"a": 0, "b": 0})
+    for name in ("a", "b"):
+        t.table_started(name, 0)
+        t.table_finished(name, 0, 0.1, True)
+    assert [e.overall_percentage for e in events if e.status == "done"][1:] == [50.0, 100.0]
 
 
 def test_a_table_of_no_rows_is_done_at_a_hundred_percent() -> None:

@@ -130,7 +130,9 @@ class Watch:
     """The reporter a run reports to: every call goes to the caller's reporter, to the
     log, and to the progress tracker when someone watches."""
 
-    def __init__(self, reporter: Reporter | None = None, tracker: ProgressTracker | None = None):
+    def __init__(
+        self, reporter: Reporter | None = None, tracker: ProgressTracker | None = None
+    ) -> None:
         self.tracker = tracker
         log = LogReporter(logging.getLogger("arrowferry.progress"), rows=False)
         self.reporters: list[Any] = [r for r in (reporter, log, tracker) if r is not None]

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from arrowferry.plan import MigrationPlan
     from arrowferry.result import MigrationError, MigrationResult, TableResult
     from arrowferry.urls import Endpoint
+    from arrowferry.verify import VerificationReport, verify
 
 __version__ = "0.1.0"
 
@@ -71,6 +72,7 @@ __all__ = [
     "UnsafeChangeError",
     "UnsupportedTypeError",
     "VerificationError",
+    "VerificationReport",
     "WriterTypeError",
     "__version__",
     "create_migration_manager",
@@ -78,6 +80,7 @@ __all__ = [
     "map_type",
     "migrate",
     "migrate_table",
+    "verify",
 ]
 
 # Every public name and the submodule that defines it; must agree with the
@@ -119,6 +122,7 @@ _SUBMODULE_OF: dict[str, str] = {
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
+    **dict.fromkeys(("VerificationReport", "verify"), "arrowferry.verify"),
 }
 
 

@@ -52,6 +52,10 @@ def _json_failure(command: str | None, message: str, table: str | None = None) -
         from arrowferry.model import Schema
 
         shape: dict[str, Any] = {**asdict(Schema("", ())), "success": False}
+    elif command == "verify":
+        from arrowferry.checksum.report import VerificationReport
+
+        shape = {**VerificationReport("", "").to_dict(), "ok": False, "success": False}
     else:
         from arrowferry.result import MigrationResult
 
@@ -119,7 +123,7 @@ class _Group(click.Group):
 def _usage_error_json(argv: list[str], err: click.UsageError) -> None:
     if "--json" in argv and not getattr(err, "arrowferry_reported", False):
         err.arrowferry_reported = True  # type: ignore[attr-defined]  # nested groups re-raise it
-        command = next((a for a in argv if a in ("migrate", "inspect")), None)
+        command = next((a for a in argv if a in ("migrate", "inspect", "verify")), None)
         _json_failure(command, err.format_message())
 
 
@@ -239,6 +243,12 @@ def main() -> None:
     is_flag=True,
     help="Log every SQL statement sent to either database on stderr (also with --json).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Then compare every row and value with the source (as `arrowferry verify`); "
+    "a difference makes the run fail (exit 1).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @handle_errors
 def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
@@ -273,6 +283,8 @@ def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **optio
         from arrowferry.cli_report import print_summary
 
         print_summary(result, embedded_target=target is None)
+        if migration.verification is not None:
+            click.echo(str(migration.verification))
     sys.exit(EXIT_OK if result.success else EXIT_DIFFERENCES)
 
 
@@ -383,6 +395,8 @@ def embedded_status() -> None:
     state = "running" if embedded.is_running() else "stopped"
     click.echo(f"{state} (data: {embedded.data_dir()})")
 
+
+from arrowferry import cli_verify  # noqa: E402, F401  (registers `arrowferry verify`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

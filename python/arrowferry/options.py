@@ -94,6 +94,10 @@ class MigrationOptions:
         PostgreSQL -> SQLite: create each materialized view as a table holding its rows
         in the run's snapshot (SQLite has no materialized views; without this option each
         one is named in a warning and not migrated).
+    verify
+        Once the migration is done, compare every row and value of the source with the
+        target (:func:`arrowferry.verify`); the report is the result's ``verification``,
+        and a difference makes the run fail.
     verbose
         Show every SQL statement sent to either database on stderr while the migration
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
@@ -123,6 +127,7 @@ class MigrationOptions:
     create_views: bool = True
     materialize_views: bool = False
     verbose: bool = False
+    verify: bool = False
 
     def __post_init__(self) -> None:
         if self.schema_only and self.data_only:

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
+import types
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
+
+import polars as pl
 
 from arrowferry.checksum import compare, pairing
 from arrowferry.checksum.report import RowDifference, TableVerification, VerificationReport
@@ -87,7 +91,9 @@ def verify(
     if examples < 0:
         raise BadInputError(f"--examples must be 0 or more, not {examples}")
     if on_bad_value not in ("reject", "null", "fail"):
-        raise BadInputError(f"on_bad_value must be 'reject', 'null' or 'fail', not {on_bad_value!r}")
+        raise BadInputError(
+            f"on_bad_value must be 'reject', 'null' or 'fail', not {on_bad_value!r}"
+        )
     run = _Run(src, tgt, source_schema, target_schema, examples)
     try:
         run.open(bad_as_null=on_bad_value == "null")
@@ -113,6 +119,8 @@ class _Run:
         )
         self.examples = examples
         self.sessions: list[Any] = []
+        # a server-side source: the seeds of the rows its reject file holds, by table
+        self.rejected_seeds: dict[str, set[int]] = {}
 
     def open(self, *, bad_as_null: bool) -> None:
         a = self.sd.open_checksum(self.src, self.schemas[0])
@@ -193,7 +201,9 @@ class _Run:
             return None, []
         return None, keys if p.key_names else []
 
-    def _compare_all(self, pairs: list[tuple[pairing.Pair, TableVerification, Excluded | None, list[Any]]]) -> None:
+    def _compare_all(
+        self, pairs: list[tuple[pairing.Pair, TableVerification, Excluded | None, list[Any]]]
+    ) -> None:
         """Both sides' sums at once (each side in its own thread), then table by table."""
         with ThreadPoolExecutor(1) as one, ThreadPoolExecutor(1) as other:
             jobs: list[tuple[Future[Sums], Future[Sums]]] = [
@@ -212,12 +222,15 @@ class _Run:
                     result.problem = f"could not be compared: {err.message}"
                 result.seconds += time.perf_counter() - began
 
-    def _sums(self, side: Side, table: Any, excluded: Excluded | None, rejected_keys: list[Any]) -> Sums:
+    def _sums(
+        self, side: Side, table: Any, excluded: Excluded | None, rejected_keys: list[Any]
+    ) -> Sums:
         began = time.perf_counter()
         sums = side.sums(table, excluded) if isinstance(side, ClientSide) else side.sums(table)
         if rejected_keys and isinstance(side, ServerSide):
             # the reject file's rows are in the source: take their hashes back out
             rows = side.rows(table, keys=rejected_keys)
+            self.rejected_seeds[table.name] = {int(v) for v in rows["s"].to_list()}
             gone = Sums(sums.width)
             for row in rows.iter_rows(named=True):
                 values = [1] + [row[f"h{i}"] for i in range(len(table.columns))]
@@ -229,7 +242,12 @@ class _Run:
         return sums
 
     def _compare(
-        self, p: pairing.Pair, result: TableVerification, sa: Sums, sb: Sums, excluded: Excluded | None
+        self,
+        p: pairing.Pair,
+        result: TableVerification,
+        sa: Sums,
+        sb: Sums,
+        excluded: Excluded | None,
     ) -> None:
         result.source_rows = sa.rows + result.rejected_rows
         result.target_rows = sb.rows
@@ -254,7 +272,9 @@ class _Run:
     def _rows(self, side: Side, table: Any, segments: list[int], excluded: Excluded | None) -> Any:
         if isinstance(side, ClientSide):
             return side.rows(table, segments, excluded=excluded)
-        return side.rows(table, segments)
+        rows = side.rows(table, segments)
+        gone = self.rejected_seeds.get(table.name) if side is self.a else None
+        return rows.filter(~pl.col("s").is_in(list(gone))) if gone else rows
 
 
 def _as_u64(values: list[Any]) -> Any:
@@ -265,3 +285,15 @@ def _as_u64(values: list[Any]) -> Any:
 
 def _shown(endpoint: Endpoint) -> str:
     return str(endpoint.path) if endpoint.dialect == "sqlite" else endpoint.masked_url
+
+
+class _CallableModule(types.ModuleType):
+    """``arrowferry.verify`` names both this module and its function: once the module
+    is imported (``import arrowferry.verify``), Python sets the package's attribute to
+    the module, so the module answers a call as the function does."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> VerificationReport:
+        return verify(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -93,7 +93,9 @@ def canonical(col: CheckColumn, how: ReadAs, read: Read, *, bad_as_null: bool) -
     from) in the canonical form of ``col.kind``."""
     out = _canonical(col, how, read)
     if bad_as_null and out.bad.any():  # --on-bad-value null: the migration stored NULL
-        return Canonical(out.kind, out.payload, out.valid & ~out.bad, np.zeros_like(out.bad), out.classes)
+        return Canonical(
+            out.kind, out.payload, out.valid & ~out.bad, np.zeros_like(out.bad), out.classes
+        )
     return out
 
 
@@ -148,7 +150,9 @@ def _integers(dtype: DataType, how: ReadAs, values: pa.Array) -> Canonical:
     valid = _valid(values)
     c = pl.col("v")
     if dtype.kind == "boolean":
-        series, bad = _polars(numeric.to_boolean(c, "integer" if how == "integer" else "text"), values)
+        series, bad = _polars(
+            numeric.to_boolean(c, "integer" if how == "integer" else "text"), values
+        )
         ints = series.cast(pl.Int64)
     elif how == "integer":
         ints = pl.Series(values)
@@ -163,7 +167,11 @@ def _integers(dtype: DataType, how: ReadAs, values: pa.Array) -> Canonical:
     return Canonical("int", ints.fill_null(0).to_numpy(), valid & ~bad, bad & valid)
 
 
-_INT_BOUNDS = {"int16": (-(2**15), 2**15 - 1), "int32": (-(2**31), 2**31 - 1), "int64": (INT64_MIN, INT64_MAX)}
+_INT_BOUNDS = {
+    "int16": (-(2**15), 2**15 - 1),
+    "int32": (-(2**31), 2**31 - 1),
+    "int64": (INT64_MIN, INT64_MAX),
+}
 
 
 def _floats(dtype: DataType, how: ReadAs, values: pa.Array, *, single: bool) -> Canonical:
@@ -272,10 +280,19 @@ def _temporal(dtype: DataType, values: pa.Array) -> Canonical:
         text = pc.replace_substring_regex(text, r"^24:00:00(\.0*)?$", "00:00:00")
         series, bad = _polars(temporal.to_time(pl.col("v"), "text"), text)
         micros = series.cast(pl.Int64).fill_null(0).to_numpy() // 1000
-        end = np.asarray(pc.fill_null(pc.match_substring_regex(values.cast(pa.string()), r"^24:"), False).to_numpy(zero_copy_only=False), bool)
+        end = np.asarray(
+            pc.fill_null(
+                pc.match_substring_regex(values.cast(pa.string()), r"^24:"), False
+            ).to_numpy(zero_copy_only=False),
+            bool,
+        )
         micros = np.where(end, 86_400_000_000, micros)
         return Canonical("int", micros, valid & ~bad, bad)
-    target = pa.date32() if kind == "date" else pa.timestamp("us", tz="UTC" if kind == "timestamptz" else None)
+    target = (
+        pa.date32()
+        if kind == "date"
+        else pa.timestamp("us", tz="UTC" if kind == "timestamptz" else None)
+    )
     finite = pc.if_else(infinite, pa.scalar(None, pa.string()), text)
     converted = _fast_temporal(kind, finite, target)
     if converted is None:
@@ -284,16 +301,28 @@ def _temporal(dtype: DataType, values: pa.Array) -> Canonical:
         else:
             conversion = temporal.to_timestamp(pl.col("v"), "text", tz=kind == "timestamptz")
         series, bad = _polars(conversion, finite)
-        numbers = series.cast(pl.Int32 if kind == "date" else pl.Int64).cast(pl.Int64).fill_null(0).to_numpy()
+        numbers = (
+            series.cast(pl.Int32 if kind == "date" else pl.Int64)
+            .cast(pl.Int64)
+            .fill_null(0)
+            .to_numpy()
+        )
     else:
         bad = np.zeros(len(text), bool)
-        numbers = np.asarray(pc.fill_null(converted.cast(pa.int32() if kind == "date" else pa.int64()), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+        numbers = np.asarray(
+            pc.fill_null(converted.cast(pa.int32() if kind == "date" else pa.int64()), 0).to_numpy(
+                zero_copy_only=False
+            ),
+            dtype=np.int64,
+        )
     offset = EPOCH_2000_DAYS if kind == "date" else EPOCH_2000_US
     numbers = numbers - offset
     inf = np.asarray(infinite.to_numpy(zero_copy_only=False), bool)
     if inf.any():
         top, bottom = (2**31 - 1, -(2**31)) if kind == "date" else (INT64_MAX, INT64_MIN)
-        positive = np.asarray(pc.fill_null(pc.equal(text, "infinity"), False).to_numpy(zero_copy_only=False), bool)
+        positive = np.asarray(
+            pc.fill_null(pc.equal(text, "infinity"), False).to_numpy(zero_copy_only=False), bool
+        )
         numbers = np.where(positive, top, np.where(inf, bottom, numbers))
         bad = bad & ~inf
     return Canonical("int", numbers, valid & ~bad, bad & valid)
@@ -341,7 +370,9 @@ def _stored(codes: pa.Array, reals: pa.Array, blobs: pa.Array) -> Canonical:
 
 def _stored_hash(c: Canonical, seeds: Hashes) -> Hashes:
     """A SQLite value as stored: its class seeds the hash, so 1, 1.0, '1' and x'31' differ."""
-    reals, blobs = c.payload  # type: ignore[misc]
+    assert isinstance(c.payload, tuple)
+    reals: pa.Array = c.payload[0]
+    blobs: pa.Array = c.payload[1]
     assert c.classes is not None
     class_seeds = seeds ^ (c.classes * np.int64(0x1F3D5B79))
     doubles = np.asarray(pc.fill_null(reals, 0.0).to_numpy(zero_copy_only=False), dtype=np.float64)
@@ -370,7 +401,9 @@ def row_hashes(columns: Sequence[Canonical], n: int) -> Hashes:
     return pghash.hash_int8(combined, SEED)
 
 
-def segment_ids(table: CheckTable, key_values: npt.NDArray[np.int64] | None, hashes: Hashes) -> npt.NDArray[np.int64]:
+def segment_ids(
+    table: CheckTable, key_values: npt.NDArray[np.int64] | None, hashes: Hashes
+) -> npt.NDArray[np.int64]:
     """Each row's segment: by its integer key's range, or by the low bits of ``hashes``."""
     segments = table.segments
     if segments.how == "range":

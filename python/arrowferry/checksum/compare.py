@@ -63,11 +63,21 @@ def row_differences(table: CheckTable, a: pl.DataFrame, b: pl.DataFrame) -> Foun
     extra_cols = {f"{c}_b" if f"{c}_b" in joined.columns else c: c for c in b.columns}
     extra = joined.filter(pl.col(on).is_null()).select(list(extra_cols)).rename(extra_cols)
     both = joined.filter(pl.col(on).is_not_null() & pl.col(f"{on}_b").is_not_null())
-    differ = pl.any_horizontal([pl.col(h) != pl.col(f"{h}_b") for h in hashes]) if hashes else pl.lit(False)
+    differ = (
+        pl.any_horizontal([pl.col(h) != pl.col(f"{h}_b") for h in hashes])
+        if hashes
+        else pl.lit(False)
+    )
     changed = []
     for row in both.filter(differ).iter_rows(named=True):
         cols = [i for i, h in enumerate(hashes) if row[h] != row[f"{h}_b"]]
-        changed.append(({c: row[c] for c in a.columns}, {c: row[extra_cols_key(c, row)] for c in b.columns}, cols))
+        changed.append(
+            (
+                {c: row[c] for c in a.columns},
+                {c: row[extra_cols_key(c, row)] for c in b.columns},
+                cols,
+            )
+        )
     return Found(missing, extra, changed)
 
 
@@ -114,21 +124,28 @@ def record(
         result.examples.append(
             RowDifference(
                 "changed",
-                dict(zip(key_names, a_key, strict=True)),
+                dict(zip(key_names, _shown_key(a_key, table), strict=True)),
                 {
                     names[i]: (a_values.get(names[i]), b_values.get(target.columns[i].name))
                     for i in cols
                 },
             )
         )
-    for kind, frame, side_shown in (("missing", found.missing, a_shown), ("extra", found.extra, b_shown)):
+    for kind, frame, side_shown in (
+        ("missing", found.missing, a_shown),
+        ("extra", found.extra, b_shown),
+    ):
         for row in frame.iter_rows(named=True):
             if len(result.examples) >= examples:
                 break
             key = _key(row, table)
             values = side_shown.get(key) if table.key else _row_values(row, names)
             result.examples.append(
-                RowDifference(kind, dict(zip(key_names, key, strict=True)), row=values)  # type: ignore[arg-type]
+                RowDifference(
+                    kind,  # type: ignore[arg-type]
+                    dict(zip(key_names, _shown_key(key, table), strict=True)),
+                    row=values,
+                )
             )
 
 
@@ -136,11 +153,22 @@ def _key(row: dict[str, Any], table: CheckTable) -> tuple[Any, ...]:
     return tuple(row[f"k{j}"] for j in range(len(table.key)))
 
 
+def _shown_key(key: tuple[Any, ...], table: CheckTable) -> tuple[Any, ...]:
+    """A key as the report shows it: an integer as a number (a server sends its text)."""
+    out = []
+    for value, col in zip(key, table.key_columns, strict=True):
+        whole = col.kind == "int" and col.type.kind != "boolean" and isinstance(value, str)
+        out.append(int(value) if whole and value.lstrip("-").isdigit() else value)
+    return tuple(out)
+
+
 def _row_values(row: dict[str, Any], names: Sequence[str]) -> dict[str, Any]:
     return {name: row.get(f"v{i}") for i, name in enumerate(names)}
 
 
-def keys_of(found: Found, table: CheckTable, examples: int) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
+def keys_of(
+    found: Found, table: CheckTable, examples: int
+) -> tuple[list[tuple[Any, ...]], list[tuple[Any, ...]]]:
     """The keys whose rows the examples show: (source side's, target side's)."""
     if not table.key:
         return [], []

@@ -43,7 +43,15 @@ def _refuse(name: str) -> Any:
 _DECODER = json.JSONDecoder(
     object_pairs_hook=_pairs, parse_float=_Number, parse_int=_Number, parse_constant=_refuse
 )
-_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_ESCAPES = {
+    '"': '\\"',
+    "\\": "\\\\",
+    "\b": "\\b",
+    "\f": "\\f",
+    "\n": "\\n",
+    "\r": "\\r",
+    "\t": "\\t",
+}
 _NEEDS_ESCAPE = re.compile(r'["\\\x00-\x1f]')
 
 
@@ -122,7 +130,9 @@ def canonical(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
 def _fast_arrays(values: pa.Array) -> list[str | None]:
     """Flat arrays of plain scalars: spaces normalised by Arrow kernels (None: not one)."""
     shaped = pc.fill_null(pc.match_substring_regex(values, _FLAT_ARRAY), False)
-    shaped = pc.and_(shaped, pc.invert(pc.fill_null(pc.match_substring_regex(values, _NEGATIVE_ZERO), False)))
+    shaped = pc.and_(
+        shaped, pc.invert(pc.fill_null(pc.match_substring_regex(values, _NEGATIVE_ZERO), False))
+    )
     if not pc.any(shaped).as_py():
         return [None] * len(values)
     text = pc.if_else(shaped, values, pa.scalar(None, pa.string()))
@@ -130,7 +140,8 @@ def _fast_arrays(values: pa.Array) -> list[str | None]:
     text = pc.replace_substring_regex(text, r"\s*,\s*", ", ")
     text = pc.replace_substring_regex(text, r"^\[\s*", "[")
     text = pc.replace_substring_regex(text, r"\s*\]$", "]")
-    return text.to_pylist()
+    out: list[str | None] = text.to_pylist()
+    return out
 
 
 Canonicaliser = Callable[[pa.Array], tuple[pa.Array, np.ndarray]]

@@ -85,7 +85,7 @@ def pg_kind(dtype: DataType, declared: str) -> tuple[Kind, int | None]:
     if kind in {"timestamp", "timestamptz"}:
         return "timestamp", None
     if kind in {"date", "time", "uuid", "array", "text"}:
-        return kind, None  # type: ignore[return-value]
+        return kind, None
     if kind == "json":
         return ("json" if dtype.raw == "json" else "jsonb"), None
     return "other", None
@@ -152,9 +152,7 @@ def pair(
         src_cols.append(a)
         tgt_cols.append(b)
     key_names = _key(src, tgt, target_dialect)
-    positions = tuple(
-        i for name in key_names for i, c in enumerate(src_cols) if c.name == name
-    )
+    positions = tuple(i for name in key_names for i, c in enumerate(src_cols) if c.name == name)
     if len(positions) != len(key_names):
         key_names, positions = (), ()
     segments = Segments("hash", 1)
@@ -196,9 +194,7 @@ def _key(src: Table, tgt: Table, target_dialect: str) -> tuple[str, ...]:
     return ()
 
 
-def segmented(
-    p: Pair, rows: int, spans: Sequence[tuple[int, int] | None]
-) -> Pair:
+def segmented(p: Pair, rows: int, spans: Sequence[tuple[int, int] | None]) -> Pair:
     """Both sides cut alike: by ranges of an integer key both sides could span, else by
     hash; about ``SEGMENT_ROWS`` rows each."""
     count = max(1, min(MAX_SEGMENTS, -(-rows // SEGMENT_ROWS)))

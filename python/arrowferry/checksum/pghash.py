@@ -53,9 +53,7 @@ def _mix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], c: npt.NDArray[np
     b += a
 
 
-def _final(
-    a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32]
-) -> None:
+def _final(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32]) -> None:
     c ^= b
     c -= _rot(b, 14)
     a ^= c
@@ -134,7 +132,9 @@ def hash_bytes(array: pa.Array, seed: int | Hashes) -> Hashes:
     """``hash_bytes_extended`` of each value's bytes (``hashtextextended`` of text);
     a NULL gets the hash of no bytes (callers mark NULLs themselves)."""
     if not (pa.types.is_large_binary(array.type) or pa.types.is_large_string(array.type)):
-        array = array.cast(pa.large_binary() if pa.types.is_binary(array.type) else pa.large_string())
+        array = array.cast(
+            pa.large_binary() if pa.types.is_binary(array.type) else pa.large_string()
+        )
     n = len(array)
     buffers = array.buffers()
     offsets = np.frombuffer(buffers[1], dtype=np.int64)[array.offset : array.offset + n + 1]

@@ -110,7 +110,10 @@ class TableVerification:
             if count:
                 parts.append(f"{bound}{plural(count, 'row')} {what}")
         if self.columns:
-            parts.append(f"{noun(len(self.columns), 'column')} differ: {', '.join(self.columns)}")
+            n = len(self.columns)
+            parts.append(
+                f"{noun(n, 'column')} {noun(n, 'differs', 'differ')}: {', '.join(self.columns)}"
+            )
         if not parts:
             parts.append(
                 f"{plural(self.source_rows - self.rejected_rows, 'row')} expected, "

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from arrowferry.checksum import canonical as canon
-from arrowferry.dialects.checks import CheckTable
+from arrowferry.dialects.checks import SEED, CheckTable
 from arrowferry.dialects.sqlite.checksum import ROWID, ReadAs
 from arrowferry.errors import ReadTypeChanged
 
@@ -92,7 +92,9 @@ class ServerSide:
         assert isinstance(frame, pl.DataFrame)
         return frame.with_columns(pl.col("seg").cast(pl.Int64))
 
-    def display(self, table: CheckTable, keys: Sequence[Sequence[Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    def display(
+        self, table: CheckTable, keys: Sequence[Sequence[Any]]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
         with self.lock:
             result = self.session.display_rows(table, keys)
         out = {}
@@ -144,7 +146,9 @@ class ClientSide:
         result: Sums = self._retrying(table, work)
         return result
 
-    def _piece(self, table: CheckTable, reads: list[ReadAs], piece: Any, excluded: Excluded | None) -> Sums:
+    def _piece(
+        self, table: CheckTable, reads: list[ReadAs], piece: Any, excluded: Excluded | None
+    ) -> Sums:
         out = Sums(hashed_width(table))
         for batch in self.session.batches(table, reads, piece):
             batch = _without(batch, table, excluded)
@@ -160,7 +164,9 @@ class ClientSide:
 
     def _hashes(
         self, table: CheckTable, reads: Sequence[ReadAs], batch: pa.RecordBatch
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[canon.Canonical]]:
+    ) -> tuple[
+        npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int64], list[canon.Canonical]
+    ]:
         """(segments, seeds, hashes[column, row], canonical columns) of one batch."""
         n = batch.num_rows
         columns = [
@@ -170,7 +176,7 @@ class ClientSide:
         if table.key:
             seeds = canon.seeds([columns[i] for i in table.key], n)
         else:
-            seeds = np.full(n, canon.SEED, dtype=np.int64)
+            seeds = np.full(n, SEED, dtype=np.int64)
         hashes = [c.hash(seeds) for c in columns]
         if not table.key:
             hashes.append(canon.row_hashes(columns, n))
@@ -224,24 +230,26 @@ class ClientSide:
 
     def key_seeds(self, table: CheckTable, keys: Sequence[Sequence[Any]]) -> set[int]:
         """The seeds of rows with the given key values (as SQLite holds them)."""
-        arrays = {f"c{i}": pa.array([k[j] for k in keys]) for j, i in enumerate(table.key)}
         columns = []
         for j, i in enumerate(table.key):
             col = table.columns[i]
-            values = arrays[f"c{i}"]
+            values = pa.array([k[j] for k in keys])
             how = _read_as(col.kind)
             if how == "integer" and not pa.types.is_integer(values.type):
                 how = "text"
                 values = values.cast(pa.string())
             columns.append(canon.canonical(col, how, canon.Read(values), bad_as_null=False))
-        del j
         return {int(s) for s in canon.seeds(columns, len(keys))}
 
-    def display(self, table: CheckTable, keys: Sequence[Sequence[Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
+    def display(
+        self, table: CheckTable, keys: Sequence[Sequence[Any]]
+    ) -> dict[tuple[Any, ...], dict[str, Any]]:
         found = self.session.display_rows(table, keys)
         names = [c.name for c in table.columns]
         return {
-            tuple(k): {n: row.get(n) for n in names} for k, row in zip(keys, found, strict=True) if row is not None
+            tuple(k): {n: row.get(n) for n in names}
+            for k, row in zip(keys, found, strict=True)
+            if row is not None
         }
 
 
@@ -302,10 +310,13 @@ def raw_values(batch: pa.RecordBatch, index: int, how: ReadAs) -> list[Any]:
     if how == "numeric":
         return [
             r if r is not None else t
-            for t, r in zip(batch.column(name).to_pylist(), batch.column(name + "_r").to_pylist(), strict=True)
+            for t, r in zip(
+                batch.column(name).to_pylist(), batch.column(name + "_r").to_pylist(), strict=True
+            )
         ]
     if how != "stored":
-        return batch.column(name).to_pylist()
+        values: list[Any] = batch.column(name).to_pylist()
+        return values
     out: list[Any] = []
     for code, real, blob in zip(
         batch.column(name).to_pylist(),

@@ -42,7 +42,9 @@ Kind = Literal[
 SEED = 0x61667273  # the seed of a key's first column (and of every row without a key)
 NULL_MARK = 0x4E554C4C  # a NULL hashes as (seed XOR this)
 BAD_MARK = 0x4241440A  # a value that does not convert hashes its raw text with this seed
-EPOCH_2000_DAYS = 10_957  # 2000-01-01 - 1970-01-01: PostgreSQL's dates and timestamps count from 2000
+EPOCH_2000_DAYS = (
+    10_957  # 2000-01-01 - 1970-01-01: PostgreSQL's dates and timestamps count from 2000
+)
 EPOCH_2000_US = EPOCH_2000_DAYS * 86_400_000_000
 
 

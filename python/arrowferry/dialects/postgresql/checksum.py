@@ -12,6 +12,7 @@ reads with (UTC, ISO dates, ISO 8601 intervals).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -133,7 +134,9 @@ def rows_sql(
     s, hashes = _hashed(table)
     names = [f"h{i}" for i in range(len(hashes))]
     keys_out = [f"{quote_ident(c.name)}::text AS k{i}" for i, c in enumerate(table.key_columns)]
-    inner = ", ".join([*keys_out, f"{s} AS s", *(f"{h} AS {n}" for h, n in zip(hashes, names, strict=True))])
+    inner = ", ".join(
+        [*keys_out, f"{s} AS s", *(f"{h} AS {n}" for h, n in zip(hashes, names, strict=True))]
+    )
     if table.segments.how == "range":
         inner += f", {_segment(table, s, None)} AS seg"
     where = ""
@@ -256,8 +259,5 @@ class PostgresChecksum:
         return driver_message(err, self.endpoint)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # the report matters more than a clean goodbye
             read.end_snapshot(self.conn)
-        except Exception:  # the report matters more than a clean goodbye
-            pass
-

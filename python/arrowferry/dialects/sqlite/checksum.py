@@ -49,7 +49,11 @@ def _items(table: CheckTable, reads: Sequence[ReadAs]) -> list[tuple[str, read.R
             )
         elif how == "numeric":
             items.append(
-                (f"c{i}", "text", f"CASE WHEN typeof({q}) = 'real' THEN NULL ELSE CAST({q} AS TEXT) END")
+                (
+                    f"c{i}",
+                    "text",
+                    f"CASE WHEN typeof({q}) = 'real' THEN NULL ELSE CAST({q} AS TEXT) END",
+                )
             )
             items.append((f"c{i}_r", "real", f"CASE WHEN typeof({q}) = 'real' THEN {q} END"))
         elif how == "text":
@@ -104,7 +108,9 @@ class SqliteChecksum:
             span = read.rowid_span(self.path, table.name, table.rowid)
             return 0 if span is None else span[1] - span[0] + 1
         with closing(connect_metadata(self.path)) as conn:
-            return int(conn.execute(f"SELECT count(*) FROM {quote_ident(table.name)}").fetchone()[0])
+            return int(
+                conn.execute(f"SELECT count(*) FROM {quote_ident(table.name)}").fetchone()[0]
+            )
 
     def pieces(self, table: CheckTable, lanes: int) -> list[Piece]:
         """Rowid ranges for ``lanes`` readers at once (one piece for a small table)."""
@@ -124,9 +130,13 @@ class SqliteChecksum:
         piece: Piece = None,
         keys: KeyRange | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        yield from read.read_batches(self.path, read_sql(table, reads, piece, keys), self.batch_rows)
+        yield from read.read_batches(
+            self.path, read_sql(table, reads, piece, keys), self.batch_rows
+        )
 
-    def display_rows(self, table: CheckTable, keys: Sequence[Sequence[Any]]) -> list[dict[str, Any] | None]:
+    def display_rows(
+        self, table: CheckTable, keys: Sequence[Sequence[Any]]
+    ) -> list[dict[str, Any] | None]:
         """Whole rows by key, as stored (for the examples of a report)."""
         names = [c.name for c in table.key_columns]
         return read.fetch_rows_by_key(self.path, table.name, names, keys)

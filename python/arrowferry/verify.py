@@ -220,6 +220,8 @@ class _Run:
                     self._compare(p, result, sa, sb, excluded)
                 except ArrowferryError as err:
                     result.problem = f"could not be compared: {err.message}"
+                except Exception as err:  # one table's surprise must not hide the others
+                    result.problem = f"could not be compared: {type(err).__name__}: {err}"
                 result.seconds += time.perf_counter() - began
 
     def _sums(

@@ -37,11 +37,15 @@ from arrowferry.dialects.checks import (
     CheckTable,
 )
 from arrowferry.dialects.sqlite.checksum import ReadAs
+from arrowferry.errors import ReadTypeChanged
 from arrowferry.model import DataType
 
 Mask = npt.NDArray[np.bool_]
 INT64_MAX, INT64_MIN = 2**63 - 1, -(2**63)
-_HALF_UP = decimal.Context(prec=200, rounding=decimal.ROUND_HALF_UP, Emax=decimal.MAX_EMAX)
+# PostgreSQL rounds half away from zero; numeric holds 131072 + 16383 digits
+_HALF_UP = decimal.Context(
+    prec=150_000, rounding=decimal.ROUND_HALF_UP, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,13 +83,32 @@ class Canonical:
         return out
 
 
-def read_of(batch: pa.RecordBatch, index: int, how: ReadAs) -> Read:
+class ColumnTypeChanged(ReadTypeChanged):
+    """A column arrived as another Arrow type than read as (``index``: the column's
+    position in the table, not in the read's result)."""
+
+
+_READ_TYPES: dict[str, tuple[pa.DataType, ...]] = {
+    "integer": (pa.int64(),),
+    "real": (pa.float64(),),
+    "text": (pa.string(),),
+    "blob": (pa.binary(),),
+    "numeric": (pa.string(), pa.float64()),
+    "stored": (pa.int64(), pa.float64(), pa.binary()),
+}
+
+
+def read_of(batch: pa.RecordBatch, index: int, how: ReadAs, table: str = "") -> Read:
+    """Column ``index`` of a batch, its parts type-checked: the driver types a column by
+    its first batch, so a value of another class turns it into text (or a double) there,
+    and a later batch fails. Either way the column is read again as text."""
     name = f"c{index}"
-    if how == "stored":
-        return Read(batch.column(name), batch.column(name + "_r"), batch.column(name + "_b"))
-    if how == "numeric":
-        return Read(batch.column(name), batch.column(name + "_r"))
-    return Read(batch.column(name))
+    parts = {"stored": (name, name + "_r", name + "_b"), "numeric": (name, name + "_r")}
+    arrays = [batch.column(n) for n in parts.get(how, (name,))]
+    for array, wanted in zip(arrays, _READ_TYPES[how], strict=True):
+        if array.type != wanted:
+            raise ColumnTypeChanged(table, index, f"read as {array.type}")
+    return Read(*arrays)
 
 
 def canonical(col: CheckColumn, how: ReadAs, read: Read, *, bad_as_null: bool) -> Canonical:
@@ -228,7 +251,10 @@ def _scaled(text: pa.Array, reals: pa.Array | None, scale: int) -> Canonical:
 def _exact_scaled(number: decimal.Decimal | None, scale: int) -> tuple[int, bool]:
     if number is None or not number.is_finite():
         return 0, True
-    value = int(_HALF_UP.quantize(number.scaleb(scale), decimal.Decimal(1)))
+    try:
+        value = int(_HALF_UP.quantize(number.scaleb(scale), decimal.Decimal(1)))
+    except decimal.InvalidOperation:  # more digits than any numeric holds
+        return 0, True
     return (value, False) if INT64_MIN <= value <= INT64_MAX else (0, True)
 
 
@@ -243,16 +269,35 @@ def _plain_decimals(text: pa.Array, reals: pa.Array | None, scale: int | None) -
         if raw is None:
             out.append(None)
             continue
+        special = _SPECIAL.get(raw if isinstance(raw, str) else repr(raw))
+        if special is not None:  # numeric's NaN and infinities, as text or as a REAL
+            out.append(special)
+            continue
         number = decimals.parse(raw)
         if number is None:
             bad[i] = True
             out.append(None)
             continue
         if scale is not None:
-            number = _HALF_UP.quantize(number, decimal.Decimal(1).scaleb(-scale))
+            try:
+                number = _HALF_UP.quantize(number, decimal.Decimal(1).scaleb(-scale))
+            except decimal.InvalidOperation:  # more digits than any numeric holds
+                bad[i] = True
+                out.append(None)
+                continue
         out.append(plain(number))
     array = pa.array(out, pa.string())
     return _as_bytes(array, _valid(array) | bad, bad)
+
+
+_SPECIAL = {
+    "NaN": "NaN",
+    "nan": "NaN",
+    "Infinity": "Infinity",
+    "-Infinity": "-Infinity",
+    "inf": "Infinity",
+    "-inf": "-Infinity",
+}
 
 
 def plain(number: decimal.Decimal) -> str:

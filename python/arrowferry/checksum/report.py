@@ -99,7 +99,8 @@ class TableVerification:
                 if self.rejected_rows
                 else ""
             )
-            return f"{plural(self.target_rows, 'row')} match{rejected}"
+            n = self.target_rows
+            return f"{plural(n, 'row')} {noun(n, 'matches', 'match')}{rejected}"
         parts = []
         bound = "" if self.counted_all else "at least "
         for count, what in (

@@ -125,7 +125,8 @@ class ClientSide:
             try:
                 return work(reads)
             except ReadTypeChanged as err:
-                index = _column_at(table, reads, err.index)
+                changed = isinstance(err, canon.ColumnTypeChanged)
+                index = err.index if changed else _column_at(table, reads, err.index)
                 if reads[index] == "text":
                     raise
                 reads[index] = "text"
@@ -170,7 +171,9 @@ class ClientSide:
         """(segments, seeds, hashes[column, row], canonical columns) of one batch."""
         n = batch.num_rows
         columns = [
-            canon.canonical(col, how, canon.read_of(batch, i, how), bad_as_null=self.bad_as_null)
+            canon.canonical(
+                col, how, canon.read_of(batch, i, how, table.name), bad_as_null=self.bad_as_null
+            )
             for i, (col, how) in enumerate(zip(table.columns, reads, strict=True))
         ]
         if table.key:

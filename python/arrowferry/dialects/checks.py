@@ -36,6 +36,7 @@ Kind = Literal[
     "uuid",  # lowercase 8-4-4-4-12 text
     "array",  # the array as to_json writes it (what a SQLite copy stores)
     "other",  # the server's own text (interval, inet, enum...): what a SQLite copy stores
+    "written",  # a date or time as the server's text, as a copy into SQLite writes it
     "stored",  # SQLite <-> SQLite: the value as stored, storage class included
 ]
 

@@ -13,6 +13,7 @@ reads with (UTC, ISO dates, ISO 8601 intervals).
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -45,8 +46,16 @@ def _value_hash(col: CheckColumn, q: str, s: str) -> str:
             amount = f"round({amount}, {int(col.scale)})"
         return f"hashtextextended(trim_scale({amount})::text, {s})"
     if kind == "text":
-        # char(n) through its output function: ::text would drop the padding
-        return f"hashtextextended({f'concat({q})' if col.padded else f'{q}::text'}, {s})"
+        # char(n) through its output function (::text would drop the padding; concat()
+        # makes NULL '', so only a value goes through it)
+        text = f"CASE WHEN {q} IS NOT NULL THEN concat({q}) END" if col.padded else f"{q}::text"
+        return f"hashtextextended({text}, {s})"
+    if kind == "written":
+        # as a copy into SQLite stores it: the server's text, '+00' as '+00:00'
+        text = f"{q}::text"
+        if col.type.kind == "timestamptz":
+            text = f"CASE WHEN right({q}::text, 3) = '+00' THEN {q}::text || ':00' ELSE {q}::text END"
+        return f"hashtextextended({text}, {s})"
     if kind == "bytes":
         return f"hashtextextended(encode({q}, 'hex'), {s})"
     if kind == "timestamp":
@@ -210,6 +219,11 @@ class PostgresChecksum:
         self.schema = schema
         self.conn = read.connect_snapshot(endpoint)
         read.check_schema(self.conn, schema, endpoint)
+        # a partitioned table's rows are in its partitions: read it whole, not ONLY
+        self.partitioned = read.partitioned_tables(self.conn, schema)
+
+    def _own(self, table: CheckTable) -> CheckTable:
+        return replace(table, only=table.name not in self.partitioned)
 
     def key_span(self, table: CheckTable, column: str) -> tuple[int, int] | None:
         return read.key_range(self.conn, self.schema, table.name, column)
@@ -225,7 +239,7 @@ class PostgresChecksum:
 
     def segment_sums(self, table: CheckTable) -> pa.Table:
         """seg, n, then one sum per column (and the row hashes' sum without a key), as text."""
-        return self._arrow(sums_sql(table))
+        return self._arrow(sums_sql(self._own(table)))
 
     def row_hashes(
         self,
@@ -234,10 +248,10 @@ class PostgresChecksum:
         keys: Sequence[Sequence[Any]] | None = None,
     ) -> pa.Table:
         """k0.. (key values as text), s, seg, h0.. (and r without a key), one row each."""
-        return self._arrow(rows_sql(table, segments, keys))
+        return self._arrow(rows_sql(self._own(table), segments, keys))
 
     def display_rows(self, table: CheckTable, keys: Sequence[Sequence[Any]]) -> pa.Table:
-        return self._arrow(display_sql(table, keys)) if keys else pa.table({})
+        return self._arrow(display_sql(self._own(table), keys)) if keys else pa.table({})
 
     def batches(self, table: CheckTable, piece: Any) -> Iterator[pa.RecordBatch]:
         raise NotImplementedError("PostgreSQL hashes its own rows")

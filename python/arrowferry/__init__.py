@@ -11,6 +11,8 @@ and ``--version`` without paying for them.
 from __future__ import annotations
 
 import importlib
+import sys
+import types as _types  # `types` is a submodule's name here
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -143,6 +145,19 @@ def __dir__() -> list[str]:
     """The public names too, before their first use (for completion and help())."""
     return sorted(set(globals()) | set(__all__))
 
+
+class _Package(_types.ModuleType):
+    """``arrowferry.verify`` names a submodule and the function it defines. Importing the
+    submodule makes Python set the package's attribute to the module; the facade keeps
+    the function there instead (``sys.modules`` still holds the module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "verify" and isinstance(value, _types.ModuleType):
+            value = value.verify
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 if not TYPE_CHECKING:
     # Hidden from type checkers: a visible module __getattr__ makes mypy accept any

@@ -164,16 +164,11 @@ class Migration:
         target = self.target if self.target is not None else self._resolve_target()
         if target is None:
             raise BadInputError("verify needs a target")
-        if tables is None and (self.options.include_tables or self.options.exclude_tables):
-            from arrowferry.plan.select import select_tables
-
-            schema = dialect_for(self.source).introspect(self.source, self.options.source_schema)
-            names = select_tables(schema, self.options.include_tables, self.options.exclude_tables)
-            tables = [re.sub(r"([*?\[])", r"[\1]", t.name) for t in names]
         return verify(
             self.source,
             target,
-            tables,
+            tables if tables is not None else (self.options.include_tables or None),
+            exclude=self.options.exclude_tables if tables is None else (),
             examples=examples,
             source_schema=self.options.source_schema,
             target_schema=self.options.target_schema,

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
-import types
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -48,6 +46,7 @@ def verify(
     target: str | os.PathLike[str] | Endpoint,
     tables: Sequence[str] | None = None,
     *,
+    exclude: Sequence[str] = (),
     examples: int = 5,
     source_schema: str = "public",
     target_schema: str = "public",
@@ -62,6 +61,8 @@ def verify(
         A SQLite file (or ``sqlite:///`` URL) or a ``postgresql://`` URL each.
     tables
         Source table names or glob patterns (``orders``, ``tmp_*``); None: every table.
+    exclude
+        Source tables left out (names or glob patterns; they win over ``tables``).
     examples
         Differing rows to show per table, with the key and both values.
     source_schema, target_schema
@@ -97,7 +98,7 @@ def verify(
     run = _Run(src, tgt, source_schema, target_schema, examples)
     try:
         run.open(bad_as_null=on_bad_value == "null")
-        report = run.verify(tables, Path(reject_dir) if reject_dir is not None else None)
+        report = run.verify(tables, exclude, Path(reject_dir) if reject_dir is not None else None)
     finally:
         run.close()
     report.seconds = time.perf_counter() - started
@@ -134,13 +135,15 @@ class _Run:
         for session in self.sessions:
             session.close()
 
-    def verify(self, patterns: Sequence[str] | None, reject_dir: Path | None) -> VerificationReport:
+    def verify(
+        self, patterns: Sequence[str] | None, exclude: Sequence[str], reject_dir: Path | None
+    ) -> VerificationReport:
         source_schema = self.sd.introspect(self.src, self.schemas[0])
         target_schema = self.td.introspect(self.tgt, self.schemas[1])
         report = VerificationReport(_shown(self.src), _shown(self.tgt))
         report.warnings += list(source_schema.notes)
         pairs: list[tuple[pairing.Pair, TableVerification, Excluded | None, list[Any]]] = []
-        for table in pairing.select(source_schema, patterns):
+        for table in pairing.select(source_schema, patterns, exclude):
             name = pairing.find(table.name, target_schema.table_names, self.td.name)
             result = TableVerification(table.name, name or table.name)
             report.tables.append(result)
@@ -288,14 +291,3 @@ def _as_u64(values: list[Any]) -> Any:
 def _shown(endpoint: Endpoint) -> str:
     return str(endpoint.path) if endpoint.dialect == "sqlite" else endpoint.masked_url
 
-
-class _CallableModule(types.ModuleType):
-    """``arrowferry.verify`` names both this module and its function: once the module
-    is imported (``import arrowferry.verify``), Python sets the package's attribute to
-    the module, so the module answers a call as the function does."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> VerificationReport:
-        return verify(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -35,17 +35,25 @@ class Pair:
     problems: list[str] = field(default_factory=list)
 
 
-def select(schema: Schema, patterns: Sequence[str] | None) -> list[Table]:
-    """The source tables to verify: all, or those matching names or glob patterns."""
+def _hit(name: str, pattern: str) -> bool:
+    return fnmatch.fnmatchcase(name, pattern) or name.lower() == pattern.lower()
+
+
+def select(
+    schema: Schema, patterns: Sequence[str] | None, exclude: Sequence[str] = ()
+) -> list[Table]:
+    """The source tables to verify: all, or those matching names or glob patterns, less
+    the excluded ones."""
+    chosen = [t for t in _selected(schema, patterns) if not any(_hit(t.name, p) for p in exclude)]
+    return chosen
+
+
+def _selected(schema: Schema, patterns: Sequence[str] | None) -> list[Table]:
     if not patterns:
         return [t for t in schema.tables if t.unreadable is None]
-    chosen = []
+    chosen: list[Table] = []
     for pattern in patterns:
-        hits = [
-            t
-            for t in schema.tables
-            if fnmatch.fnmatchcase(t.name, pattern) or t.name.lower() == pattern.lower()
-        ]
+        hits = [t for t in schema.tables if _hit(t.name, pattern)]
         if not hits:
             raise BadInputError(
                 f"--tables: no table matches {pattern!r}; the source has "

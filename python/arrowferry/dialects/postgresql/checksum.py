@@ -13,8 +13,8 @@ reads with (UTC, ISO dates, ISO 8601 intervals).
 from __future__ import annotations
 
 import contextlib
-from dataclasses import replace
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
@@ -54,7 +54,9 @@ def _value_hash(col: CheckColumn, q: str, s: str) -> str:
         # as a copy into SQLite stores it: the server's text, '+00' as '+00:00'
         text = f"{q}::text"
         if col.type.kind == "timestamptz":
-            text = f"CASE WHEN right({q}::text, 3) = '+00' THEN {q}::text || ':00' ELSE {q}::text END"
+            text = (
+                f"CASE WHEN right({q}::text, 3) = '+00' THEN {q}::text || ':00' ELSE {q}::text END"
+            )
         return f"hashtextextended({text}, {s})"
     if kind == "bytes":
         return f"hashtextextended(encode({q}, 'hex'), {s})"

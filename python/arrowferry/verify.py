@@ -290,4 +290,3 @@ def _as_u64(values: list[Any]) -> Any:
 
 def _shown(endpoint: Endpoint) -> str:
     return str(endpoint.path) if endpoint.dialect == "sqlite" else endpoint.masked_url
-

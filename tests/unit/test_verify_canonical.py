@@ -204,3 +204,22 @@ def test_a_value_swapped_between_rows_changes_the_sums() -> None:
     a, b = np.array([10, 20], dtype=np.int64), np.array([20, 10], dtype=np.int64)
     seeds = pghash.hash_int8(np.array([1, 2], dtype=np.int64), 99)
     assert pghash.hash_int8(a, seeds).sum() != pghash.hash_int8(b, seeds).sum()
+
+
+def test_the_template_rewrite_agrees_with_the_parser() -> None:
+    """Documents of repeated shapes are rewritten by regex templates learnt from a sample;
+    every one must come out as the exact parser (and jsonb) prints it."""
+    docs = []
+    for i in range(300):
+        docs += [
+            f'{{"session":{i},"path":"/p/{i}","duration_ms":{i * 7}}}',
+            f'{{"plan":"pro","age":{i},"address":{{"zip":"{i:05d}","city":"Zürich"}},"ok":{str(i % 2 == 0).lower()}}}',
+            f'[ "a{i}" , {i}.50, null ]',
+            f'{{"n":-{i}.0,"m":[{{"b":1,"a":[]}}],"e":{{}}}}',
+            '{"x": 1e2, "y": -0}',  # not a template's form: the parser's
+            f'{{"a":{i},"a":{i + 1}}}',  # a repeated key: the parser's
+        ]
+    rewrite = jsonb.Canonicaliser()
+    out, bad = rewrite(pa.array(docs))
+    assert out.to_pylist() == [jsonb.jsonb_text(d) for d in docs]
+    assert not bad.any() and rewrite.templates  # the common shapes were learnt

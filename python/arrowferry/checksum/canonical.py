@@ -111,10 +111,18 @@ def read_of(batch: pa.RecordBatch, index: int, how: ReadAs, table: str = "") -> 
     return Read(*arrays)
 
 
-def canonical(col: CheckColumn, how: ReadAs, read: Read, *, bad_as_null: bool) -> Canonical:
+def canonical(
+    col: CheckColumn,
+    how: ReadAs,
+    read: Read,
+    *,
+    bad_as_null: bool,
+    learnt: dict[str, jsonb.Canonicaliser] | None = None,
+) -> Canonical:
     """A SQLite column's values (``col.type``: the PostgreSQL type they were or came
-    from) in the canonical form of ``col.kind``."""
-    out = _canonical(col, how, read)
+    from) in the canonical form of ``col.kind``. ``learnt``: what the JSON rewriter
+    learnt of earlier batches of the table, by column."""
+    out = _canonical(col, how, read, learnt if learnt is not None else {})
     if bad_as_null and out.bad.any():  # --on-bad-value null: the migration stored NULL
         return Canonical(
             out.kind, out.payload, out.valid & ~out.bad, np.zeros_like(out.bad), out.classes
@@ -122,7 +130,9 @@ def canonical(col: CheckColumn, how: ReadAs, read: Read, *, bad_as_null: bool) -
     return out
 
 
-def _canonical(col: CheckColumn, how: ReadAs, read: Read) -> Canonical:
+def _canonical(
+    col: CheckColumn, how: ReadAs, read: Read, learnt: dict[str, jsonb.Canonicaliser]
+) -> Canonical:
     kind = col.kind
     values = read.values
     if kind == "stored":
@@ -143,7 +153,8 @@ def _canonical(col: CheckColumn, how: ReadAs, read: Read) -> Canonical:
         hexed = pl.Series(blob).bin.encode("hex").to_arrow()
         return _as_bytes(hexed, _valid(values))
     if kind == "jsonb":
-        text, bad = jsonb.canonical(values)
+        rewrite = learnt.setdefault(col.name, jsonb.Canonicaliser())
+        text, bad = rewrite(values)
         return _as_bytes(text, _valid(values), bad)
     if kind == "uuid":
         return _uuids(values)

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+import polars as pl
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -101,47 +102,160 @@ def jsonb_text(document: str) -> str | None:
 
 # --- many documents at once -------------------------------------------------------------
 
-# a string without backslash or comma: every comma outside it separates two items
-_SCALAR = r'(?:"[^"\\,]*"|-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?|true|false|null)'
-_FLAT_ARRAY = rf"^\s*\[\s*(?:{_SCALAR}\s*(?:,\s*{_SCALAR}\s*)*)?\]\s*$"
-_NEGATIVE_ZERO = r"[\[:,]\s*-0(?:\.0+)?\s*[,\]\}]"
+# A scalar as jsonb prints it unchanged: a string without escapes, a number without an
+# exponent or a negative zero, true, false, null. RE2 (Arrow's regex engine) rewrites a
+# document made only of these in one pass per shape ("template": the keys of an object in
+# their order, or the length of an array), much as a printf would. Rust's regex syntax.
+_STRING = r'"[^"\\\x00-\x1f]*"'
+_NUMBER = r"(?:-(?:0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(?:\.[0-9]+)?)|0(?:\.[0-9]+)?|[1-9][0-9]*(?:\.[0-9]+)?)"
+_SCALAR = rf"({_STRING}|{_NUMBER}|true|false|null)"
+_MARK = "\x01"  # leads every rewritten document (no JSON text starts with it)
+MAX_GROUPS = 16  # values one template rewrites (more: the document goes through Python)
+MAX_TEMPLATES = 64
+_SAMPLE = 64  # documents of an unknown shape looked at per batch
+
+
+class Canonicaliser:
+    """Rewrites a column's documents into jsonb's text, learning their shapes as it goes
+    (thread-safe: lanes of one table share it)."""
+
+    def __init__(self) -> None:
+        self.templates: list[tuple[str, str]] = []  # (RE2 pattern, replacement)
+        self.shapes: set[tuple[Any, ...]] = set()
+        self.lock = threading.Lock()
+
+    def __call__(self, array: pa.Array) -> tuple[pa.Array, np.ndarray]:
+        values = array.cast(pa.string())
+        text, done = self._rewrite(values)
+        left = np.flatnonzero(~done & _valid(values))
+        if len(left) and self._learn(values.take(pa.array(left[:_SAMPLE]))):
+            again, more = self._rewrite(values.take(pa.array(left)))
+            text = _scatter(text, left[more], again.filter(pa.array(more)))
+            done[left[more]] = True
+            left = left[~more]
+        bad = np.zeros(len(values), dtype=bool)
+        if len(left):
+            slow = [jsonb_text(v) for v in values.take(pa.array(left)).to_pylist()]
+            bad[left] = [v is None for v in slow]
+            text = _scatter(text, left, pa.array(slow, pa.string()))
+        return text, bad
+
+    def _rewrite(self, values: pa.Array) -> tuple[pa.Array, np.ndarray]:
+        # Polars' regex (Rust's) rewrites about 3x faster than Arrow's RE2 here
+        out = pl.Series(values)
+        for pattern, replacement in list(self.templates):
+            out = out.str.replace(pattern, replacement)
+        marked = out.str.starts_with(_MARK).fill_null(False)
+        done = np.asarray(marked.to_numpy(), dtype=bool)
+        if not done.any():
+            return values, done
+        text = pl.select(pl.when(marked).then(out.str.slice(1)).otherwise(out)).to_series()
+        return text.to_arrow().cast(pa.string()), done
+
+    def _learn(self, sample: pa.Array) -> bool:
+        learnt = False
+        for doc in sample.to_pylist():
+            shape = _shape(doc)
+            with self.lock:
+                if shape is None or shape in self.shapes or len(self.templates) >= MAX_TEMPLATES:
+                    continue
+                self.shapes.add(shape)
+                self.templates.append(_template(shape))
+                learnt = True
+        return learnt
+
+
+def _valid(values: pa.Array) -> np.ndarray:
+    return np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _scatter(into: pa.Array, at: np.ndarray, values: pa.Array) -> pa.Array:
+    """``into`` with positions ``at`` (ascending) replaced by ``values``."""
+    if not len(at):
+        return into
+    mask = np.zeros(len(into), dtype=bool)
+    mask[at] = True
+    return pc.replace_with_mask(into, pa.array(mask), values)
+
+
+class _Pairs(list[tuple[str, Any]]):
+    """An object's (key, value) pairs as written."""
+
+
+def _simple(value: Any) -> bool:
+    """A scalar jsonb prints as the source wrote it, in the fast path's forms."""
+    if isinstance(value, str):
+        return not _NEEDS_ESCAPE.search(value)
+    return value is None or isinstance(value, bool | int | float)
+
+
+Shape = Any  # "s" (a scalar), ("o", ((key, Shape), ...)) or ("a", (Shape, ...))
+
+
+def _shape(doc: str | None) -> Shape | None:
+    """A document's shape: its objects' keys in order and its arrays' lengths, down to
+    scalars jsonb prints unchanged (at most ``MAX_GROUPS`` of them); None otherwise."""
+    if doc is None:
+        return None
+    try:
+        value = json.loads(doc, object_pairs_hook=_Pairs)
+    except ValueError:
+        return None
+    shape = _shape_of(value)
+    return shape if shape is not None and _leaves(shape) <= MAX_GROUPS else None
+
+
+def _shape_of(value: Any) -> Shape | None:
+    if isinstance(value, _Pairs):
+        keys = [k for k, _ in value]
+        if len(set(keys)) != len(keys) or not all(_simple(k) for k in keys):
+            return None  # a repeated key: jsonb keeps the last one; Python decides
+        parts = [(k, _shape_of(v)) for k, v in value]
+        return None if any(p is None for _, p in parts) else ("o", tuple(parts))
+    if isinstance(value, list):
+        items = [_shape_of(v) for v in value]
+        return None if any(p is None for p in items) else ("a", tuple(items))
+    return "s" if _simple(value) else None
+
+
+def _leaves(shape: Shape) -> int:
+    if shape == "s":
+        return 1
+    kind, parts = shape
+    return sum(_leaves(p[1] if kind == "o" else p) for p in parts)
+
+
+def _template(shape: Shape) -> tuple[str, str]:
+    pattern, replacement = _render(shape, [0])
+    return rf"^\s*{pattern}\s*$", _MARK + replacement
+
+
+def _render(shape: Shape, count: list[int]) -> tuple[str, str]:
+    """(pattern, replacement) of a shape; groups are numbered in the source's order and
+    placed, in the replacement, in jsonb's (an object's keys by byte length, then bytes)."""
+    ws = r"\s*"
+    if shape == "s":
+        count[0] += 1
+        return _SCALAR, f"${{{count[0]}}}"
+    kind, parts = shape
+    rendered = [_render(p[1] if kind == "o" else p, count) for p in parts]
+    if kind == "a":
+        items = f"{ws},{ws}".join(pattern for pattern, _ in rendered)
+        return rf"\[{ws}{items}{ws}\]", "[" + ", ".join(r for _, r in rendered) + "]"
+    keys = [k for k, _ in parts]
+    pairs = f"{ws},{ws}".join(
+        f'"{re.escape(k)}"{ws}:{ws}{pattern}'
+        for k, (pattern, _) in zip(keys, rendered, strict=True)
+    )
+    order = sorted(range(len(keys)), key=lambda i: (len(keys[i].encode()), keys[i].encode()))
+    body = ", ".join(f'"{_dollars(keys[i])}": {rendered[i][1]}' for i in order)
+    return rf"\{{{ws}{pairs}{ws}\}}", "{" + body + "}"
+
+
+def _dollars(text: str) -> str:
+    return text.replace("$", "$$")  # a literal $ in a Polars replacement
 
 
 def canonical(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
     """Each document's jsonb text (NULL stays NULL), and a mask of those jsonb refuses."""
-    values = array.cast(pa.string())
-    out: list[str | None] = values.to_pylist()
-    bad = np.zeros(len(out), dtype=bool)
-    fast = _fast_arrays(values)
-    for i, doc in enumerate(out):
-        if doc is None:
-            continue
-        done = fast[i]
-        if done is not None:
-            out[i] = done
-            continue
-        text = jsonb_text(doc)
-        if text is None:
-            bad[i] = True
-        out[i] = text
-    return pa.array(out, pa.string()), bad
-
-
-def _fast_arrays(values: pa.Array) -> list[str | None]:
-    """Flat arrays of plain scalars: spaces normalised by Arrow kernels (None: not one)."""
-    shaped = pc.fill_null(pc.match_substring_regex(values, _FLAT_ARRAY), False)
-    shaped = pc.and_(
-        shaped, pc.invert(pc.fill_null(pc.match_substring_regex(values, _NEGATIVE_ZERO), False))
-    )
-    if not pc.any(shaped).as_py():
-        return [None] * len(values)
-    text = pc.if_else(shaped, values, pa.scalar(None, pa.string()))
-    text = pc.utf8_trim_whitespace(text)
-    text = pc.replace_substring_regex(text, r"\s*,\s*", ", ")
-    text = pc.replace_substring_regex(text, r"^\[\s*", "[")
-    text = pc.replace_substring_regex(text, r"\s*\]$", "]")
-    out: list[str | None] = text.to_pylist()
-    return out
-
-
-Canonicaliser = Callable[[pa.Array], tuple[pa.Array, np.ndarray]]
+    return Canonicaliser()(array)

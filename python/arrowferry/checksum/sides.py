@@ -112,6 +112,7 @@ class ClientSide:
         self.bad_as_null = bad_as_null
         self.lanes = lanes
         self.reads: dict[str, list[ReadAs]] = {}
+        self.learnt: dict[str, dict[str, Any]] = {}  # JSON shapes seen, by table and column
 
     def _reads(self, table: CheckTable) -> list[ReadAs]:
         if table.name not in self.reads:
@@ -172,7 +173,11 @@ class ClientSide:
         n = batch.num_rows
         columns = [
             canon.canonical(
-                col, how, canon.read_of(batch, i, how, table.name), bad_as_null=self.bad_as_null
+                col,
+                how,
+                canon.read_of(batch, i, how, table.name),
+                bad_as_null=self.bad_as_null,
+                learnt=self.learnt.setdefault(table.name, {}),
             )
             for i, (col, how) in enumerate(zip(table.columns, reads, strict=True))
         ]

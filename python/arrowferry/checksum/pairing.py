@@ -130,6 +130,9 @@ def _column_pair(
     into_pg = target_dialect == "postgresql"
     pg_col = tgt if into_pg else src
     kind, scale = pg_kind(pg_col.type, pg_col.declared)
+    if into_pg and kind == "float4":
+        # a double narrowed into real lost digits: compare the doubles, so that shows
+        kind = "float8"
     if not into_pg and kind in {"timestamp", "date", "time"}:
         # a copy into SQLite keeps the server's text (BC years, year 10000 and infinity
         # too, which no date parser reads back): compare that text

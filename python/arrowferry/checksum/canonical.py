@@ -61,7 +61,7 @@ class Read:
 class Canonical:
     """A column's values in canonical form: ``hash(seeds)`` gives their hashes."""
 
-    kind: str  # "int", "float", "bytes" (the payload's hash function), or "stored"
+    kind: str  # "int", "float", "bytes" (the payload's hash function), "pieces", "stored"
     payload: object  # np int64 / float64 array, or a pa string/binary array
     valid: Mask  # a value is there (not NULL)
     bad: Mask  # a value is there but the migration could not have stored it
@@ -74,6 +74,10 @@ class Canonical:
             h = pghash.hash_float8(np.asarray(self.payload), seeds)
         elif self.kind == "stored":
             h = _stored_hash(self, seeds)
+        elif self.kind == "pieces":  # (rows, texts): texts rewritten in several passes
+            h = np.zeros(len(seeds), dtype=np.int64)
+            for rows, texts in self.payload:  # type: ignore[attr-defined]
+                h[rows] = pghash.hash_bytes(texts, seeds[rows])
         else:
             assert isinstance(self.payload, pa.Array)
             h = pghash.hash_bytes(self.payload, seeds)
@@ -154,8 +158,9 @@ def _canonical(
         return _as_bytes(hexed, _valid(values))
     if kind == "jsonb":
         rewrite = learnt.setdefault(col.name, jsonb.Canonicaliser())
-        text, bad = rewrite(values)
-        return _as_bytes(text, _valid(values), bad)
+        pieces, bad = rewrite(values)
+        valid = _valid(values)
+        return Canonical("pieces", pieces, valid & ~bad, bad & valid)
     if kind == "uuid":
         return _uuids(values)
     return _as_bytes(values, _valid(values))  # text, json, array, other: as stored

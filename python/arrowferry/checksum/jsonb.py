@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -109,10 +110,29 @@ def jsonb_text(document: str) -> str | None:
 _STRING = r'"[^"\\\x00-\x1f]*"'
 _NUMBER = r"(?:-(?:0\.[0-9]*[1-9][0-9]*|[1-9][0-9]*(?:\.[0-9]+)?)|0(?:\.[0-9]+)?|[1-9][0-9]*(?:\.[0-9]+)?)"
 _SCALAR = rf"({_STRING}|{_NUMBER}|true|false|null)"
+_WS = r"[ \t\n\r]*"  # JSON's whitespace (Rust's \s is Unicode's: slower, and wrong)
 _MARK = "\x01"  # leads every rewritten document (no JSON text starts with it)
 MAX_GROUPS = 16  # values one template rewrites (more: the document goes through Python)
 MAX_TEMPLATES = 64
 _SAMPLE = 64  # documents of an unknown shape looked at per batch
+
+
+Shape = Any  # "s" (a scalar), ("o", ((key, Shape), ...)) or ("a", (Shape, ...))
+Pieces = list[tuple[np.ndarray, pa.Array]]  # (row positions, their jsonb texts)
+
+
+@dataclass
+class _Template:
+    """One shape's rewrite. ``needle``: text every document of the shape holds (a key
+    few other shapes have), ``commas``: the commas of an array of this length; either
+    picks the documents worth trying, so each one meets about one regex."""
+
+    shape: Shape
+    pattern: str
+    replacement: str
+    needle: str | None = None
+    commas: int | None = None
+    hits: int = 0
 
 
 class Canonicaliser:
@@ -120,37 +140,67 @@ class Canonicaliser:
     (thread-safe: lanes of one table share it)."""
 
     def __init__(self) -> None:
-        self.templates: list[tuple[str, str]] = []  # (RE2 pattern, replacement)
-        self.shapes: set[tuple[Any, ...]] = set()
+        self.templates: list[_Template] = []
+        self.shapes: set[Shape] = set()
         self.lock = threading.Lock()
 
-    def __call__(self, array: pa.Array) -> tuple[pa.Array, np.ndarray]:
+    def __call__(self, array: pa.Array) -> tuple[Pieces, np.ndarray]:
+        """The documents' jsonb texts as pieces (row positions, texts) that together cover
+        every document jsonb takes, and a mask of those it refuses."""
         values = array.cast(pa.string())
-        text, done = self._rewrite(values)
-        left = np.flatnonzero(~done & _valid(values))
+        pieces, left = self._rewrite(values)
         if len(left) and self._learn(values.take(pa.array(left[:_SAMPLE]))):
-            again, more = self._rewrite(values.take(pa.array(left)))
-            text = _scatter(text, left[more], again.filter(pa.array(more)))
-            done[left[more]] = True
-            left = left[~more]
+            more, left = self._rewrite(values, left)
+            pieces += more
         bad = np.zeros(len(values), dtype=bool)
         if len(left):
             slow = [jsonb_text(v) for v in values.take(pa.array(left)).to_pylist()]
-            bad[left] = [v is None for v in slow]
-            text = _scatter(text, left, pa.array(slow, pa.string()))
-        return text, bad
+            refused = np.array([v is None for v in slow], dtype=bool)
+            bad[left[refused]] = True
+            kept = [v for v in slow if v is not None]
+            pieces.append((left[~refused], pa.array(kept, pa.string())))
+        return pieces, bad
 
-    def _rewrite(self, values: pa.Array) -> tuple[pa.Array, np.ndarray]:
-        # Polars' regex (Rust's) rewrites about 3x faster than Arrow's RE2 here
-        out = pl.Series(values)
-        for pattern, replacement in list(self.templates):
-            out = out.str.replace(pattern, replacement)
-        marked = out.str.starts_with(_MARK).fill_null(False)
-        done = np.asarray(marked.to_numpy(), dtype=bool)
-        if not done.any():
-            return values, done
-        text = pl.select(pl.when(marked).then(out.str.slice(1)).otherwise(out)).to_series()
-        return text.to_arrow().cast(pa.string()), done
+    def _rewrite(
+        self, values: pa.Array, rows: np.ndarray | None = None
+    ) -> tuple[Pieces, np.ndarray]:
+        """What the templates rewrite of ``rows`` (default: every document), and the rows
+        left. Polars' regex (Rust's) rewrites about 3x faster than Arrow's RE2 here; each
+        template tries only the documents its needle or comma count picks."""
+        series = pl.Series(values)
+        left = np.asarray(series.is_not_null().to_numpy(), dtype=bool)
+        if rows is not None:
+            only = np.zeros(len(left), dtype=bool)
+            only[rows] = True
+            left &= only
+        pieces: Pieces = []
+        commas: np.ndarray | None = None
+        with self.lock:
+            templates = sorted(self.templates, key=lambda t: -t.hits)
+        for t in templates:
+            if not left.any():
+                break
+            pick = left
+            if t.needle is not None:
+                pick = pick & np.asarray(
+                    series.str.contains(t.needle, literal=True).fill_null(False).to_numpy(), bool
+                )
+            if t.commas is not None:
+                if commas is None:
+                    counted = series.str.count_matches(",", literal=True).fill_null(-1)
+                    commas = np.asarray(counted.to_numpy(), dtype=np.int64)
+                pick = pick & (commas == t.commas)
+            tried = np.flatnonzero(pick)
+            if not len(tried):
+                continue
+            out = series.gather(tried).str.replace(t.pattern, t.replacement)
+            ok = np.asarray(out.str.starts_with(_MARK).fill_null(False).to_numpy(), bool)
+            if ok.any():
+                texts = out.filter(pl.Series(ok)).str.slice(1).to_arrow().cast(pa.large_string())
+                pieces.append((tried[ok], texts))
+                left[tried[ok]] = False
+                t.hits += int(ok.sum())
+        return pieces, np.flatnonzero(left)
 
     def _learn(self, sample: pa.Array) -> bool:
         learnt = False
@@ -160,22 +210,31 @@ class Canonicaliser:
                 if shape is None or shape in self.shapes or len(self.templates) >= MAX_TEMPLATES:
                     continue
                 self.shapes.add(shape)
-                self.templates.append(_template(shape))
+                pattern, replacement = _template(shape)
+                self.templates.append(_Template(shape, pattern, replacement))
+                _needles(self.templates)
                 learnt = True
         return learnt
 
 
+def _needles(templates: list[_Template]) -> None:
+    """Each object shape's needle: its key the fewest other shapes have (the longest of
+    those); an array's comma count."""
+    keys_of = [
+        {k for k, _ in t.shape[1]} if t.shape != "s" and t.shape[0] == "o" else set()
+        for t in templates
+    ]
+    for t, keys in zip(templates, keys_of, strict=True):
+        if t.shape != "s" and t.shape[0] == "a":
+            t.commas = max(0, len(t.shape[1]) - 1) if all(p == "s" for p in t.shape[1]) else None
+            continue
+        if keys:
+            best = min(keys, key=lambda k: (sum(k in other for other in keys_of), -len(k)))
+            t.needle = f'"{best}"'
+
+
 def _valid(values: pa.Array) -> np.ndarray:
     return np.asarray(pc.is_valid(values).to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _scatter(into: pa.Array, at: np.ndarray, values: pa.Array) -> pa.Array:
-    """``into`` with positions ``at`` (ascending) replaced by ``values``."""
-    if not len(at):
-        return into
-    mask = np.zeros(len(into), dtype=bool)
-    mask[at] = True
-    return pc.replace_with_mask(into, pa.array(mask), values)
 
 
 class _Pairs(list[tuple[str, Any]]):
@@ -187,9 +246,6 @@ def _simple(value: Any) -> bool:
     if isinstance(value, str):
         return not _NEEDS_ESCAPE.search(value)
     return value is None or isinstance(value, bool | int | float)
-
-
-Shape = Any  # "s" (a scalar), ("o", ((key, Shape), ...)) or ("a", (Shape, ...))
 
 
 def _shape(doc: str | None) -> Shape | None:
@@ -227,13 +283,13 @@ def _leaves(shape: Shape) -> int:
 
 def _template(shape: Shape) -> tuple[str, str]:
     pattern, replacement = _render(shape, [0])
-    return rf"^\s*{pattern}\s*$", _MARK + replacement
+    return rf"^{_WS}{pattern}{_WS}$", _MARK + replacement
 
 
 def _render(shape: Shape, count: list[int]) -> tuple[str, str]:
     """(pattern, replacement) of a shape; groups are numbered in the source's order and
     placed, in the replacement, in jsonb's (an object's keys by byte length, then bytes)."""
-    ws = r"\s*"
+    ws = _WS
     if shape == "s":
         count[0] += 1
         return _SCALAR, f"${{{count[0]}}}"
@@ -257,5 +313,11 @@ def _dollars(text: str) -> str:
 
 
 def canonical(array: pa.Array) -> tuple[pa.Array, np.ndarray]:
-    """Each document's jsonb text (NULL stays NULL), and a mask of those jsonb refuses."""
-    return Canonicaliser()(array)
+    """Each document's jsonb text (NULL stays NULL, and a document jsonb refuses), and a
+    mask of those jsonb refuses (for tests and tools: verify hashes the pieces)."""
+    pieces, bad = Canonicaliser()(array)
+    out: list[str | None] = [None] * len(array)
+    for rows, texts in pieces:
+        for row, text in zip(rows.tolist(), texts.to_pylist(), strict=True):
+            out[row] = text
+    return pa.array(out, pa.string()), bad

@@ -28,6 +28,7 @@ Piece = tuple[int, int] | None  # an inclusive rowid range; None: the whole tabl
 KeyRange = tuple[int, int]  # an inclusive range of an integer key
 
 PIECE_ROWS = 262_144
+BATCH_BYTES = 4 * 1024 * 1024  # Arrow bytes a batch holds, about: each lane keeps a few
 ROWID = read.ROWID
 CLASS_CODES = read.CLASS_CODES
 
@@ -89,6 +90,7 @@ class SqliteChecksum:
     def __init__(self, path: Path, batch_rows: int = 65_536) -> None:
         self.path = path
         self.batch_rows = batch_rows
+        self.rows_for: dict[tuple[str, tuple[ReadAs, ...]], int] = {}
         with closing(connect_metadata(path)):
             pass  # a missing or corrupt file fails here, before any work
 
@@ -130,9 +132,17 @@ class SqliteChecksum:
         piece: Piece = None,
         keys: KeyRange | None = None,
     ) -> Iterator[pa.RecordBatch]:
-        yield from read.read_batches(
-            self.path, read_sql(table, reads, piece, keys), self.batch_rows
-        )
+        sql = read_sql(table, reads, piece, keys)
+        yield from read.read_batches(self.path, sql, self._batch_rows(table, reads))
+
+    def _batch_rows(self, table: CheckTable, reads: Sequence[ReadAs]) -> int:
+        """Rows per batch: fewer for wide rows, so memory stays flat (a 1,000-row sample)."""
+        key = (table.name, tuple(reads))
+        if key not in self.rows_for:
+            size = read.bytes_per_row(self.path, read_sql(table, reads))
+            rows = self.batch_rows if not size else int(BATCH_BYTES / size)
+            self.rows_for[key] = max(4_096, min(self.batch_rows, rows))
+        return self.rows_for[key]
 
     def display_rows(
         self, table: CheckTable, keys: Sequence[Sequence[Any]]

@@ -19,12 +19,16 @@ if TYPE_CHECKING:
     from arrowferry.api import (
         Migration,
         MigrationConfig,
+        compare_schemas,
         create_migration_manager,
         inspect_schema,
         map_type,
         migrate,
         migrate_table,
+        sync_schema,
     )
+    from arrowferry.dialects.changes import SyncStatement
+    from arrowferry.diff import Difference, SchemaComparison
     from arrowferry.errors import (
         ArrowferryError,
         BadInputError,
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan
     from arrowferry.result import MigrationError, MigrationResult, TableResult
+    from arrowferry.sync import SyncResult
     from arrowferry.urls import Endpoint
     from arrowferry.verify import VerificationReport, verify
 
@@ -55,6 +60,7 @@ __all__ = [
     "ConnectError",
     "ConversionError",
     "DataType",
+    "Difference",
     "Endpoint",
     "ForeignKey",
     "Index",
@@ -65,8 +71,11 @@ __all__ = [
     "MigrationPlan",
     "MigrationResult",
     "Schema",
+    "SchemaComparison",
     "SchemaError",
     "SourceError",
+    "SyncResult",
+    "SyncStatement",
     "Table",
     "TableResult",
     "TargetExistsError",
@@ -77,11 +86,13 @@ __all__ = [
     "VerificationReport",
     "WriterTypeError",
     "__version__",
+    "compare_schemas",
     "create_migration_manager",
     "inspect_schema",
     "map_type",
     "migrate",
     "migrate_table",
+    "sync_schema",
     "verify",
 ]
 
@@ -92,11 +103,13 @@ _SUBMODULE_OF: dict[str, str] = {
         (
             "Migration",
             "MigrationConfig",
+            "compare_schemas",
             "create_migration_manager",
             "inspect_schema",
             "map_type",
             "migrate",
             "migrate_table",
+            "sync_schema",
         ),
         "arrowferry.api",
     ),
@@ -120,10 +133,13 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(
         ("Column", "DataType", "ForeignKey", "Index", "Schema", "Table"), "arrowferry.model"
     ),
+    **dict.fromkeys(("Difference", "SchemaComparison"), "arrowferry.diff"),
     "MigrationOptions": "arrowferry.options",
     "MigrationPlan": "arrowferry.plan",
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
+    "SyncResult": "arrowferry.sync",
+    "SyncStatement": "arrowferry.dialects.changes",
     **dict.fromkeys(("VerificationReport", "verify"), "arrowferry.verify"),
 }
 

@@ -14,6 +14,7 @@ from arrowferry import embedded, targets
 from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.errors import (
     BadInputError,
+    DatabaseMissingError,
     SchemaError,
 )
 from arrowferry.model import Schema
@@ -21,12 +22,16 @@ from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
+from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
+from arrowferry.transfer.predict import preflight
 from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
 if TYPE_CHECKING:
     from arrowferry.checksum.report import VerificationReport
+    from arrowferry.diff import SchemaComparison
+    from arrowferry.sync import SyncResult
 
 UrlLike = str | os.PathLike[str] | Endpoint
 
@@ -134,7 +139,11 @@ class Migration:
         does not exist) raises before anything is created in the target.
         """
         with echo_statements() if self.options.verbose else nullcontext():
-            return self._migrate()
+            try:
+                return self._migrate()
+            except DatabaseMissingError as err:
+                targets.missing_database_hint(err, self.target)
+                raise
 
     def _migrate(self) -> MigrationResult:
         result = self._run()
@@ -196,7 +205,20 @@ class Migration:
             return result
         target = self._resolve_target()
         if target is not None:
+            targets.check_fits(target, plan, self.options)
+        if target is not None and targets.ensure_database(target, self.options):
+            result.target = target.masked_url
+            result.warnings.append(  # a dry run: nothing there to look at yet
+                f"database {target.database!r} does not exist on {target.masked_url}; "
+                "the run will create it (--create-db)"
+            )
+        elif target is not None:
             self._check_target(target, plan, result)
+            checked = self.options.dry_run or self.options.strict_schema
+            if self.options.data_only and checked and self._preflight(plan, result):
+                result.duration = time.perf_counter() - start
+                result.success = False
+                return result
         if not self.options.dry_run and target is not None:
             self._transfer(plan, target, result)
         if self.options.dry_run:
@@ -225,6 +247,26 @@ class Migration:
         if self.options.dry_run and dialect.name == "postgresql" and not plan.prepare:
             targets.try_defaults(target, plan, result)
 
+    def _preflight(self, plan: MigrationPlan, result: MigrationResult) -> bool:
+        """A data-only run, before any row moves: each column's values through its
+        conversion, counted where they would not fit; True when --strict-schema stops it."""
+        source = dialect_for(self.source).open_source(
+            self.source, self.options, readers_per_writer=1
+        )
+        try:
+            path = self.source.path if self.source.dialect == "sqlite" else None
+            assert result.plan is not None
+            stops = preflight(plan, source, self.options, result.plan, result.warnings, path)
+        finally:
+            source.close()
+        for name, message in stops.items():
+            result.table_failed(name, message, fatal=True)
+        if stops and not self.options.dry_run:
+            for table in plan.tables:
+                if table.source.name not in stops:
+                    result.table_not_attempted(table.name)
+        return bool(stops)
+
     def _transfer(self, plan: MigrationPlan, target: Endpoint, result: MigrationResult) -> None:
         """Run the plan: the source's dialect reads, the target's writes, one pipeline."""
         source_dialect, target_dialect = dialect_for(self.source), dialect_for(target)
@@ -240,6 +282,52 @@ class Migration:
             raise
         path = self.source.path if self.source.dialect == "sqlite" else None
         Pipeline(plan, source, sink, self.options, self.reporter, result, source_path=path).run()
+
+    def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
+        """How the target's schema differs from the source's (the source is the desired
+        state, a; the target is b). See :func:`compare_schemas`.
+
+        Examples
+        --------
+        >>> m = Migration("examples/chinook.sqlite", "examples/chinook.sqlite.copy")  # doctest: +SKIP
+        >>> m.compare_schemas().identical  # doctest: +SKIP
+        True
+        """
+        if self.target is None:
+            raise BadInputError(
+                "comparing schemas needs a target: a SQLite file or a PostgreSQL URL"
+            )
+        return compare_schemas(
+            self.source,
+            self.target,
+            renames=renames,
+            a_schema=self.options.source_schema if self.source.dialect == "postgresql" else None,
+            b_schema=self.options.target_schema if self.target.dialect == "postgresql" else None,
+        )
+
+    def sync_schema(
+        self,
+        *,
+        generate_sql: bool = True,
+        apply: bool = False,
+        allow_destructive: bool = False,
+        renames: Mapping[str, str] | None = None,
+    ) -> SyncResult:
+        """Bring the target's schema in line with the source's (the model): see
+        :func:`sync_schema`. ``Migration(a, b).sync_schema(apply=True)``."""
+        if self.target is None:
+            raise BadInputError("a schema sync needs a target: a SQLite file or a PostgreSQL URL")
+        pg = {"postgresql"}
+        return sync_schema(
+            self.source,
+            self.target,
+            generate_sql=generate_sql,
+            apply=apply,
+            allow_destructive=allow_destructive,
+            renames=renames,
+            desired_schema=self.options.source_schema if self.source.dialect in pg else None,
+            target_schema=self.options.target_schema if self.target.dialect in pg else None,
+        )
 
     def _resolve_target(self) -> Endpoint | None:
         if self.target is not None:
@@ -362,3 +450,66 @@ def map_type(
         return type  # the same database keeps every type as declared
     dtype = source.parse_type(type)
     return target.type_ddl(dtype if dtype is not None else TEXT)
+
+
+def compare_schemas(
+    a: UrlLike | Schema,
+    b: UrlLike | Schema,
+    *,
+    renames: Mapping[str, str] | None = None,
+    a_schema: str | None = None,
+    b_schema: str | None = None,
+) -> SchemaComparison:
+    """How schema ``b`` differs from schema ``a``, in any pair of SQLite and PostgreSQL.
+
+    ``a`` is the desired state (the model) and ``b`` the database compared with it.
+    Types are compared after mapping through arrowferry's neutral types (SQLite
+    ``INTEGER`` and PostgreSQL ``bigint`` are the same; ``TEXT`` and ``integer`` are not),
+    and defaults, CHECKs, index expressions and views after translation into one
+    dialect. Nothing is written.
+
+    Parameters
+    ----------
+    a, b
+        A SQLite file (path or ``sqlite:///`` URL), a ``postgresql://`` URL, an
+        :class:`~arrowferry.urls.Endpoint`, or a :class:`~arrowferry.model.Schema`
+        already introspected (:func:`inspect_schema`).
+    renames
+        Renames given, never guessed, keyed by b's (old) names: ``{"old_table":
+        "new_table", "table.old_col": "new_col"}``, ``table`` being b's table name.
+    a_schema, b_schema
+        The PostgreSQL schema to read on each side (default ``public``).
+
+    Returns
+    -------
+    SchemaComparison
+        ``differences`` (each with ``kind``, ``table``, ``name``, both sides'
+        definitions and ``lossless``), ``identical``, ``compatible`` (rows of a can move
+        into b without loss), ``to_dict()``; ``str()`` is the report ``arrowferry diff``
+        prints.
+
+    Examples
+    --------
+    >>> import arrowferry as af
+    >>> found = af.compare_schemas("examples/chinook.sqlite", "examples/chinook.sqlite")
+    >>> found.identical, found.compatible
+    (True, True)
+    >>> af.compare_schemas("app.db", "postgresql://me@db/app").differences  # doctest: +SKIP
+    """
+    from arrowferry.diff import diff_schemas
+
+    first = _schema_of(a, a_schema, "a")
+    second = _schema_of(b, b_schema, "b")
+    return diff_schemas(first, second, renames=renames)
+
+
+def _schema_of(value: UrlLike | Schema, schema: str | None, side: str) -> Schema:
+    if isinstance(value, Schema):
+        return value
+    endpoint = _endpoint(value)
+    capabilities = dialect_for(endpoint).capabilities
+    if schema is not None and not capabilities.schemas:
+        raise BadInputError(
+            f"--{side}-schema applies to a database with schemas; {endpoint.dialect} has none"
+        )
+    return inspect_schema(endpoint, schema=schema or capabilities.default_schema or "public")

@@ -19,6 +19,7 @@ import click
 # --help or --version must not load pyarrow, polars, numpy, the ADBC drivers or rich,
 # which cost about a second. Each command imports the engine (arrowferry.api) as it runs.
 from arrowferry import __version__, embedded
+from arrowferry.cli_schema import diff_command, sync_command
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
 from arrowferry.options import MigrationOptions
 from arrowferry.urls import mask_url
@@ -83,6 +84,18 @@ def handle_errors(func: F) -> F:
                 _json_failure(_command_name(), message)
             _err(message)
             sys.exit(130)
+        except Exception as err:  # a bug: shown whole, every URL's password masked
+            import traceback
+
+            shown = mask_url("".join(traceback.format_exception(err)))
+            message = (
+                f"internal error ({type(err).__name__}): a bug in arrowferry; please report it"
+            )
+            if kwargs.get("as_json"):
+                _json_failure(_command_name(), message)
+            click.echo(shown, err=True, nl=False)
+            _err(message + " with the traceback above")
+            sys.exit(EXIT_DIFFERENCES)
 
     return wrapper  # type: ignore[return-value]
 
@@ -165,6 +178,11 @@ def main() -> None:
 )
 @click.option("--drop-tables", is_flag=True, help="Drop target tables of the same names first.")
 @click.option(
+    "--create-db",
+    is_flag=True,
+    help="Create the target PostgreSQL database if it does not exist.",
+)
+@click.option(
     "--continue-on-error", is_flag=True, help="Keep going when a table fails (it is rolled back)."
 )
 @click.option(
@@ -187,6 +205,23 @@ def main() -> None:
     multiple=True,
     metavar="KEY=TYPE",
     help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).",
+)
+@click.option(
+    "--column-map",
+    multiple=True,
+    metavar="TABLE.SOURCE=TARGET",
+    help="--data-only: the target column a source column lands in, when the names differ "
+    "(repeatable).",
+)
+@click.option(
+    "--ignore-missing-columns",
+    is_flag=True,
+    help="--data-only: leave out source columns the target table lacks (with a warning).",
+)
+@click.option(
+    "--strict-schema",
+    is_flag=True,
+    help="--data-only: stop before any row moves when a column does not land exactly.",
 )
 @click.option(
     "--on-bad-value",
@@ -396,6 +431,8 @@ def embedded_status() -> None:
     click.echo(f"{state} (data: {embedded.data_dir()})")
 
 
+main.add_command(diff_command)
+main.add_command(sync_command)
 from arrowferry import cli_verify  # noqa: E402, F401  (registers `arrowferry verify`)
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,6 +42,20 @@ def print_plan(result: MigrationResult) -> None:
                 out.print(f"    [dim]travels as {col['travels_as']}[/dim]")
             for note in col["lossy"]:
                 out.print(f"    [yellow]may change values:[/yellow] {note}")
+            misfits = col.get("misfits")
+            if misfits:
+                shown = "; ".join(
+                    f"{_short(e['value'])}: {e['reason']}" for e in misfits["examples"]
+                )
+                out.print(
+                    f"    [red]would not fit:[/red] {plural(misfits['count'], 'value')}"
+                    + (f" (e.g. {escape(shown)})" if shown else "")
+                )
+        if table.get("left_behind"):
+            out.print(
+                f"  [yellow]left behind[/yellow] (no column in the target): "
+                f"{escape(', '.join(table['left_behind']))}"
+            )
         out.print(table["ddl"] + ";", markup=False)
     out.print("\n[bold]Then[/bold]")
     for stmt in plan.get("finish", []):
@@ -133,3 +147,8 @@ def _print_warnings(out: Any, warnings: list[str]) -> None:
         out.print(f"\n[yellow]{plural(len(warnings), 'warning')}[/yellow]")
         for text in warnings:
             out.print(f"  - {text}", markup=False)
+
+
+def _short(value: object, width: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= width else f"{text[: width - 5]}...{text[-2:]}"

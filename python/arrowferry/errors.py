@@ -49,6 +49,23 @@ class ConnectError(BadInputError):
     """A database server could not be reached or refused the login."""
 
 
+class DatabaseMissingError(ConnectError):
+    """The server answered, but the database named in the URL does not exist.
+
+    Attributes
+    ----------
+    database
+        The missing database's name (``--create-db`` creates a missing target).
+    url
+        The server's URL, password masked.
+    """
+
+    def __init__(self, message: str, *, database: str, url: str) -> None:
+        super().__init__(message, sqlstate="3D000")  # invalid_catalog_name
+        self.database = database
+        self.url = url
+
+
 class SchemaError(ArrowferryError):
     """The schema cannot be carried over as asked (name collisions, existing tables)."""
 

@@ -147,6 +147,10 @@ class Table:
     module: str | None = field(default=None, compare=False)
     # why a table cannot be read at all (a virtual table whose module is missing)
     unreadable: str | None = field(default=None, compare=False)
+    # the last value its identity / serial / AUTOINCREMENT counter handed out (a rowid
+    # table without AUTOINCREMENT: its largest rowid, which SQLite counts from); None:
+    # no counter, or not read. Bookkeeping for a schema diff, not part of the shape.
+    sequence: int | None = field(default=None, compare=False)
 
     def column(self, name: str) -> Column:
         for col in self.columns:

@@ -27,6 +27,7 @@ ALIASES: Mapping[str, str] = {
     "include": "include_tables",
     "exclude": "exclude_tables",
     "type_map": "type_mappings",
+    "column_map": "column_mappings",
 }
 NEGATIONS: Mapping[str, str] = {"no_views": "create_views"}
 
@@ -66,6 +67,18 @@ class MigrationOptions:
         ``table.column`` (``{"orders.total": "numeric(12,2)"}``); keys compare
         case-insensitively. Keyword ``type_map`` too, which also takes the CLI's
         ``KEY=TYPE`` strings (``type_map=["orders.total=numeric(12,2)"]``).
+    column_mappings
+        ``data_only``: which target column a source column lands in, by
+        ``table.column`` (``{"users.mail": "email"}``), for names that match neither
+        exactly nor case-insensitively. Keyword ``column_map`` too, which also takes
+        the CLI's ``TABLE.SOURCE=TARGET`` strings.
+    ignore_missing_columns
+        ``data_only``: leave out source columns the target table lacks (named in a
+        warning) instead of stopping the table.
+    strict_schema
+        ``data_only``: stop before any row moves when a source column does not land
+        exactly (a narrowing or lossy conversion, an unmatched column, a size the data
+        may outgrow), rather than converting and reporting bad values.
     on_bad_value
         A value that cannot be stored exactly: ``"reject"`` (default) sends its whole
         row to ``<reject_dir>/<table>.jsonl`` and goes on; ``"null"`` stores NULL
@@ -94,6 +107,11 @@ class MigrationOptions:
         PostgreSQL -> SQLite: create each materialized view as a table holding its rows
         in the run's snapshot (SQLite has no materialized views; without this option each
         one is named in a warning and not migrated).
+    create_db
+        Create the target PostgreSQL database when it does not exist (connecting to the
+        server's ``postgres`` database, or ``template1``, with the same login); without
+        it a missing database is an error that suggests it. A SQLite target file is
+        always created.
     verify
         Once the migration is done, compare every row and value of the source with the
         target (:func:`arrowferry.verify`); the report is the result's ``verification``,
@@ -117,6 +135,9 @@ class MigrationOptions:
     include_tables: tuple[str, ...] = ()
     exclude_tables: tuple[str, ...] = ()
     type_mappings: Mapping[str, str] = field(default_factory=dict)
+    column_mappings: Mapping[str, str] = field(default_factory=dict)
+    ignore_missing_columns: bool = False
+    strict_schema: bool = False
     on_bad_value: OnBadValue = "reject"
     size_limits: SizeLimits = "widen"
     reject_dir: str = "arrowferry-rejects"
@@ -127,6 +148,7 @@ class MigrationOptions:
     create_views: bool = True
     materialize_views: bool = False
     verbose: bool = False
+    create_db: bool = False
     verify: bool = False
 
     def __post_init__(self) -> None:
@@ -204,7 +226,24 @@ def _as_field(name: str, value: Any) -> tuple[str, Any]:
         from arrowferry.types import parse_type_map_option
 
         return ALIASES[name], parse_type_map_option(as_tuple(value))
+    if name == "column_map" and not isinstance(value, Mapping):
+        return ALIASES[name], parse_column_map(as_tuple(value))
     return ALIASES.get(name, name), value
+
+
+def parse_column_map(items: Sequence[str]) -> dict[str, str]:
+    """``TABLE.SOURCE=TARGET`` strings as ``{"table.source": "target"}``."""
+    out: dict[str, str] = {}
+    for item in items:
+        key, sep, target = item.partition("=")
+        table, dot, column = key.strip().partition(".")
+        if not sep or not dot or not table or not column or not target.strip():
+            raise BadInputError(
+                f"--column-map {item!r}: expected TABLE.SOURCE_COLUMN=TARGET_COLUMN "
+                "(for example users.mail=email)"
+            )
+        out[f"{table}.{column}"] = target.strip()
+    return out
 
 
 def flag(keyword: str, value: str | None = None) -> str:

@@ -9,10 +9,20 @@ tables and columns are there.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_for
-from arrowferry.errors import SchemaError, TargetExistsError
+from arrowferry.dialects.postgresql.connection import MAX_COLUMNS
+from arrowferry.errors import (
+    BadInputError,
+    ConnectError,
+    DatabaseMissingError,
+    SchemaError,
+    SourceError,
+    TargetExistsError,
+)
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan
 from arrowferry.plan.defaults import try_on_target
@@ -27,7 +37,10 @@ def check_target(target: Endpoint, plan: MigrationPlan, options: MigrationOption
     dialect = dialect_for(target)
     schema = options.target_schema if dialect.capabilities.schemas else None
     names = [t.name for t in plan.tables]
-    found = dialect.existing_tables(target, schema, names)
+    try:
+        found = dialect.existing_tables(target, schema, names)
+    except SourceError as err:  # worded for a source: this file is where rows would go
+        raise BadInputError(f"the target cannot be used: {err.message}") from err
     if dialect.capabilities.case_insensitive_names:
         spelled = {n.lower(): n for n in found}
         present = [spelled[n.lower()] for n in names if n.lower() in spelled]
@@ -83,3 +96,103 @@ def try_defaults(target: Endpoint, plan: MigrationPlan, result: MigrationResult)
     plan.warnings.extend(notes)
     result.warnings.extend(notes)
     result.plan = plan.to_dict()
+
+
+def check_fits(target: Endpoint, plan: MigrationPlan, options: MigrationOptions) -> None:
+    """What PostgreSQL cannot hold, refused by name before anything is created rather
+    than by CREATE midway: more than 1,600 columns in a table (SQLite allows 2,000), and
+    an empty name (SQLite takes ``""``). With ``continue_on_error`` the CREATE fails that
+    table alone, with the server's words, and the others go on.
+    """
+    if target.dialect != "postgresql" or options.continue_on_error:
+        return
+    wide = [(t.name, len(t.columns)) for t in plan.tables if len(t.columns) > MAX_COLUMNS]
+    if wide:
+        names = ", ".join(f"{name!r} ({count:,} columns)" for name, count in wide)
+        raise SchemaError(
+            f"{noun(len(wide), 'table')} {names} cannot be created in {target.masked_url}: "
+            f"PostgreSQL allows at most {MAX_COLUMNS:,} columns in a table; nothing was "
+            f"written (leave {noun(len(wide), 'it', 'them')} out with --exclude, or pass "
+            "--continue-on-error to migrate the other tables)"
+        )
+    unnamed = [
+        f"table {t.source.name!r}" if not t.name else f"a column of table {t.name!r}"
+        for t in plan.tables
+        if not t.name or not all(c.target for c in t.columns)
+    ]
+    if unnamed:
+        raise SchemaError(
+            f"{', '.join(unnamed)}: the name is empty, which PostgreSQL does not allow; "
+            "nothing was written (rename it in the source, or pass --continue-on-error to "
+            "migrate the other tables)"
+        )
+
+
+# --- a target database that does not exist ----------------------------------------------
+
+_MAINTENANCE_DATABASES = ("postgres", "template1")
+
+
+def ensure_database(target: Endpoint, options: MigrationOptions) -> bool:
+    """``create_db``: create the target PostgreSQL database when it is missing.
+
+    Returns True when it is missing and stays so (a dry run creates nothing). The name is
+    quoted as an identifier (a name holding quotes, semicolons or spaces creates exactly
+    that database and runs nothing else).
+    """
+    if target.dialect != "postgresql" or not options.create_db:
+        return False
+    try:
+        pg.connect(target).close()
+        return False
+    except DatabaseMissingError:
+        pass
+    if len(target.database.encode("utf-8")) > pg.MAX_IDENTIFIER_BYTES:
+        raise BadInputError(
+            f"cannot create database {target.database!r}: PostgreSQL names are at most "
+            f"{pg.MAX_IDENTIFIER_BYTES} bytes"
+        )
+    conn = _maintenance_connection(target)
+    try:
+        if pg.database_exists(conn, target.database):
+            return False  # created meanwhile by someone else
+        if options.dry_run:
+            return True
+        try:
+            pg.execute(conn, pg.create_database_sql(target.database))
+        except Exception as err:
+            if pg.database_exists(conn, target.database):
+                return False  # a concurrent run created it first
+            raise ConnectError(
+                f"cannot create database {target.database!r} on {target.masked_url}: "
+                f"{pg.driver_message(err, target)}"
+            ) from err
+    finally:
+        conn.close()
+    return False
+
+
+def _maintenance_connection(target: Endpoint) -> Any:
+    """The same server and login, on a database that is always there."""
+    for name in _MAINTENANCE_DATABASES:
+        try:
+            return pg.connect(replace(target, database=name), autocommit=True)
+        except DatabaseMissingError:
+            continue
+    raise ConnectError(
+        f"cannot create database {target.database!r}: the server at {target.masked_url} has "
+        f"neither a {' nor a '.join(repr(n) for n in _MAINTENANCE_DATABASES)} database to "
+        "connect to; create it yourself"
+    )
+
+
+def missing_database_hint(err: DatabaseMissingError, target: Endpoint | None) -> None:
+    """Raise ``err`` again, with the hint to pass --create-db when it is the target's."""
+    if target is None or target.dialect != "postgresql" or err.url != target.masked_url:
+        return
+    raise DatabaseMissingError(
+        f"{err.message}; create it, or pass --create-db (create_db=True) to have arrowferry "
+        "create it",
+        database=err.database,
+        url=err.url,
+    ) from err

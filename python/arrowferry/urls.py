@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote, urlencode, urlsplit
 
 from arrowferry.errors import BadInputError, SourceError
 
@@ -57,15 +57,37 @@ class Endpoint:
     ssl: bool | dict[str, str] | None = None
     params: dict[str, str] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # libpq also takes the password as a parameter (``?password=...``); kept there it
+        # would be printed with the other parameters, so it moves to the masked field
+        if "password" in self.params:
+            params = dict(self.params)
+            given = params.pop("password")
+            object.__setattr__(self, "params", params)
+            if self.password is None:
+                object.__setattr__(self, "password", given)
+
+    def __repr__(self) -> str:
+        # the dataclass repr would show ``params`` and ``ssl`` (which may hold an
+        # ``sslpassword``); this one shows only what is safe to print
+        return f"Endpoint({self.masked_url!r})"
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret this endpoint holds (password, SSL key passphrase), for scrubbing."""
+        found = [self.password] if self.password else []
+        found += [v for k, v in _ssl_params(self.ssl).items() if _is_secret(k) and v]
+        return tuple(found)
+
     @property
     def url(self) -> str:
         """The full URL, password included: hand it to a driver, never print it."""
-        return self._build(self.password)
+        return self._build(masked=False)
 
     @property
     def masked_url(self) -> str:
         """The URL with any password replaced by ``***``: safe to print and log."""
-        return self._build(MASK if self.password else None)
+        return self._build(masked=True)
 
     @property
     def path(self) -> Path:
@@ -73,16 +95,19 @@ class Endpoint:
             raise BadInputError(f"{self.masked_url} is not a SQLite file")
         return Path(self.database)
 
-    def _build(self, password: str | None) -> str:
+    def _build(self, *, masked: bool) -> str:
         if self.dialect == "sqlite":
             return "sqlite:///" + self.database
         netloc = ""
+        params = dict(self.params)
+        password = (MASK if masked else self.password) if self.password else None
         if self.username:
             netloc = quote(self.username, safe="")
             if password:
-                netloc += ":" + (password if password == MASK else quote(password, safe=""))
+                netloc += ":" + (password if masked else quote(password, safe=""))
             netloc += "@"
-        params = dict(self.params)
+        elif password:
+            params["password"] = password  # no user to hang it on: libpq's parameter
         host = self.host or ""
         if host.startswith("/"):
             params.setdefault("host", host)
@@ -93,8 +118,15 @@ class Endpoint:
         if self.port:
             netloc += f":{self.port}"
         params.update(_ssl_params(self.ssl))
-        query = ("?" + urlencode(params, safe="/")) if params else ""
+        if masked:
+            params = {k: (MASK if _is_secret(k) and v else v) for k, v in params.items()}
+        query = ("?" + urlencode(params, safe="/*")) if params else ""
         return f"postgresql://{netloc}/{quote(self.database, safe='')}{query}"
+
+
+def _is_secret(key: str) -> bool:
+    """libpq parameters that hold a secret: ``password`` and ``sslpassword``."""
+    return key.lower().endswith("password")
 
 
 def _ssl_params(ssl: bool | dict[str, str] | None) -> dict[str, str]:
@@ -177,7 +209,9 @@ def _parse_pg(text: str) -> Endpoint:
 _NETLOC_PW = re.compile(
     r"(?P<pre>[a-z][a-z0-9+.-]*://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<at>@)", re.I
 )
-_QUERY_PW = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^&\s)]*)", re.I)
+_QUERY_PW = re.compile(
+    r"(?P<pre>\b(?:ssl)?password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|[^&\s)]*)", re.I
+)
 
 
 def mask_url(text: str) -> str:
@@ -190,9 +224,9 @@ def scrub(message: str, *endpoints: Endpoint | None) -> str:
     """Mask URLs in a driver message and remove any literal password it quotes."""
     message = mask_url(message)
     for endpoint in endpoints:
-        if endpoint is not None and endpoint.password:
-            for secret in {endpoint.password, quote(endpoint.password, safe="")}:
-                message = message.replace(secret, MASK)
+        for secret in endpoint.secrets if endpoint is not None else ():
+            for form in {secret, quote(secret, safe=""), quote_plus(secret)}:
+                message = message.replace(form, MASK)
     return message
 
 

@@ -38,7 +38,7 @@ def _sample_args(option: click.Option) -> list[str]:
         return [flag, str(other[0])]
     if isinstance(option.type, click.types.IntParamType):
         return [flag, "3"]
-    return [flag, "k=text"]  # a pattern, a path, a schema name, a KEY=TYPE item
+    return [flag, "k.c=text"]  # a pattern, a path, a schema name, a KEY=TYPE or T.C=C item
 
 
 def _parse(argv: list[str]) -> dict[str, Any]:

@@ -1,15 +1,22 @@
-"""Pick the conversion for a (how it is read, target logical type) pair."""
+"""Pick the conversion of a column for any (source, target) pair: the kernel of a
+planned column (``column_kernel``), and within the strict kernel the conversion for a
+(how it is read, target logical type) pair (``build_conversion``)."""
 
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING, Protocol, cast
 
 import polars as pl
+import pyarrow as pa
 
 from arrowferry.convert import arrays, numeric, temporal, text
 from arrowferry.convert.base import Conversion, ReadAs
 from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import DataType
+
+if TYPE_CHECKING:
+    from arrowferry.convert.column import ColumnKernel
 
 
 def build_conversion(
@@ -22,6 +29,8 @@ def build_conversion(
     decimal_digits: int = 38,
     decimal_as_text: bool = False,
     max_length: int | None = None,
+    labels: tuple[str, ...] | None = None,
+    fixed: bool = False,
 ) -> Conversion:
     c = pl.col(column)
     kind = target.kind
@@ -53,7 +62,8 @@ def build_conversion(
     if kind == "time":
         return temporal.to_time(c, read_as)
     if kind == "text":
-        return text.to_text(c, read_as, max_length)
+        rule = "the target column's declared size" if fixed else "--size-limits enforce"
+        return text.to_text(c, read_as, max_length, labels, rule)
     if kind == "json":
         return text.to_json(c, read_as)
     if kind == "uuid":
@@ -69,4 +79,110 @@ def build_conversion(
         table=table,
         column=column,
         type=str(target),
+    )
+
+
+class PlannedColumn(Protocol):
+    """What a kernel needs of a planned column (``plan.model.ColumnPlan`` has it)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def target(self) -> str: ...
+    @property
+    def read_as(self) -> str: ...
+    @property
+    def type(self) -> DataType: ...
+    @property
+    def arrow_type(self) -> pa.DataType | None: ...
+    @property
+    def ddl(self) -> str: ...
+    @property
+    def decimal_scale(self) -> int: ...
+    @property
+    def decimal_as_text(self) -> bool: ...
+    @property
+    def max_length(self) -> int | None: ...
+    @property
+    def validate(self) -> bool: ...
+    @property
+    def kernel(self) -> str | None: ...
+    @property
+    def limit(self) -> tuple[int, int] | None: ...
+    @property
+    def not_storable(self) -> str: ...
+    @property
+    def labels(self) -> tuple[str, ...] | None: ...
+
+
+def column_kernel(
+    index: int,
+    column: PlannedColumn,
+    *,
+    table: str,
+    nullable: bool,
+    classes: bool = False,
+    strip_nul: bool = False,
+    replace_invalid_utf8: bool = False,
+    fixed: str | None = None,
+) -> ColumnKernel:
+    """The kernel of one planned column, for any (source, target) pair.
+
+    A column the plan gave an Arrow ``kernel`` holds values a typed source read exactly,
+    and takes :class:`~arrowferry.convert.to_sqlite.SqliteColumn` (typed values into
+    storage classes). One planned by its target type alone comes from a source that does
+    not enforce its declared types, and takes :class:`~arrowferry.convert.exact.ExactColumn`,
+    the strict interpretation of each storage class into that type (``classes``: the read
+    also yields each value's storage class, for the ledger). A copy between databases of
+    one dialect plans every column with the ``same`` kernel: nothing is converted.
+    ``fixed``: the target table, when it is someone else's (its types are not ours to
+    change, and an error says so).
+    """
+    # the kernels build their conversions through this module: imported here, not above
+    from arrowferry.convert.exact import ExactColumn
+    from arrowferry.convert.reading import positional, sqlite_column
+    from arrowferry.convert.to_sqlite import Kernel, SqliteColumn
+    from arrowferry.dialects.sqlite import READ_TYPES
+
+    if column.kernel is not None:
+        return SqliteColumn(
+            positional(index),
+            table=table,
+            source=column.source,
+            target=column.target,
+            nullable=nullable,
+            kind=column.type.kind,
+            kernel=cast(Kernel, column.kernel),
+            limit=column.limit,
+            not_storable=column.not_storable,
+        )
+    read_as = cast(ReadAs, column.read_as)
+    assert column.arrow_type is not None, "a column planned by its target type has its Arrow type"
+    return ExactColumn(
+        index,
+        sqlite_column(
+            table,
+            index,
+            READ_TYPES[read_as],
+            numeric=read_as == "numeric",
+            classes=classes,
+        ),
+        table=table,
+        source=column.source,
+        target=column.target,
+        nullable=nullable,
+        # the numeric read is text with REALs as their shortest round-trip form: merged
+        read_as=cast(ReadAs, "text" if read_as == "numeric" else read_as),
+        target_type=column.type,
+        arrow_type=column.arrow_type,
+        ddl=column.ddl,
+        decimal_scale=column.decimal_scale,
+        decimal_as_text=column.decimal_as_text,
+        max_length=column.max_length,
+        # a label check has no Arrow fast path: every batch takes the strict one
+        validate=column.validate or column.labels is not None,
+        labels=column.labels,
+        fixed=fixed,
+        strip_nul=strip_nul,
+        replace_invalid_utf8=replace_invalid_utf8,
     )

@@ -55,6 +55,8 @@ class ExactColumn:
         validate: bool = False,
         strip_nul: bool = False,
         replace_invalid_utf8: bool = False,
+        labels: tuple[str, ...] | None = None,
+        fixed: str | None = None,
     ) -> None:
         self.read = read
         self.table, self.source, self.target, self.nullable = table, source, target, nullable
@@ -72,7 +74,10 @@ class ExactColumn:
             decimal_digits=getattr(arrow_type, "precision", 38),
             decimal_as_text=decimal_as_text,
             max_length=max_length,
+            labels=labels,
+            fixed=fixed is not None,
         )
+        self.fixed = None if fixed is None else f"{fixed}.{target}"
         self.fast = (
             None if validate else fast_path(read_as, target_type, arrow_type, max_length=max_length)
         )
@@ -204,5 +209,7 @@ class ExactColumn:
             reason, cleaning = INVALID_UTF8, "replace_invalid_utf8"
         else:
             reason, cleaning = self.why_bad, "strip_nul" if self.why_bad == NUL_REASON else None
-        how = remedy(self.table, self.source, self.ddl, cleaning=cleaning, value=value)
+        how = remedy(
+            self.table, self.source, self.ddl, cleaning=cleaning, value=value, fixed=self.fixed
+        )
         return f"{reason}; {how}"

@@ -14,17 +14,32 @@ from arrowferry import decimals
 from arrowferry.options import flag, type_map_hint
 
 
-def remedy(table: str, column: str, ddl: str, *, cleaning: str | None, value: Any) -> str:
+def remedy(
+    table: str,
+    column: str,
+    ddl: str,
+    *,
+    cleaning: str | None,
+    value: Any,
+    fixed: str | None = None,
+) -> str:
     """The sentence that follows a reason: how to keep this value.
 
     ``cleaning``: the option that cleans such a value instead (``strip_nul``,
-    ``replace_invalid_utf8``), when one does.
+    ``replace_invalid_utf8``), when one does. ``fixed``: the target column the value
+    lands in, when its type is not arrowferry's to choose (a data-only run into a table
+    someone else made).
     """
     if cleaning == "strip_nul":
         return f"{flag(cleaning)} drops the NUL bytes"
     keep = keeping_type(value)
     if keep == ddl:  # the type holds such values: this one is not of them
         keep = "text"
+    if fixed is not None:
+        return (
+            f"the target column {fixed} ({ddl}) would need a type that holds it, such as "
+            f"{keep}; or fix the value in the source"
+        )
     if cleaning == "replace_invalid_utf8":
         return (
             f"{flag(cleaning)} replaces the bad bytes with U+FFFD, or "

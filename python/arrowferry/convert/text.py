@@ -16,11 +16,28 @@ _HEX32 = r"^[0-9a-fA-F]{32}$"
 NUL_REASON = "contains a NUL byte, which PostgreSQL text cannot hold"
 
 
-def to_text(c: pl.Expr, read_as: ReadAs, max_length: int | None = None) -> Conversion:
+def to_text(
+    c: pl.Expr,
+    read_as: ReadAs,
+    max_length: int | None = None,
+    labels: tuple[str, ...] | None = None,
+    enforced_by: str = "--size-limits enforce",
+) -> Conversion:
     # PostgreSQL text cannot hold NUL; COPY would fail the whole table on one value
     text = c if read_as == "text" else c.cast(pl.String)
     nul = text.str.contains("\x00", literal=True).fill_null(False)
     reason = NUL_REASON
+    if labels is not None:
+        # an enum takes its labels only (compared exactly, as PostgreSQL compares them)
+        other = (~text.is_in(list(labels))).fill_null(False)
+        shown = ", ".join(repr(label) for label in labels[:12])
+        more = "" if len(labels) <= 12 else f" and {len(labels) - 12} more"
+        return Conversion(
+            pl.when(nul | other).then(None).otherwise(text),
+            nul | other,
+            "text (one of the enum's labels)",
+            f"not one of the enum's labels ({shown}{more})",
+        )
     if max_length is None:
         return Conversion(text, nul, "text", reason)
     # an enforced varchar(n): PostgreSQL would refuse a longer value (or silently cut
@@ -31,7 +48,7 @@ def to_text(c: pl.Expr, read_as: ReadAs, max_length: int | None = None) -> Conve
         nul | long,
         f"text (at most {max_length} characters, enforced)",
         f"longer than the {max_length} characters of varchar({max_length}) "
-        f"(--size-limits enforce), or {reason}",
+        f"({enforced_by}), or {reason}",
     )
 
 

@@ -27,6 +27,7 @@ from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
+    from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
     from arrowferry.dialects.checks import CheckTable
     from arrowferry.options import MigrationOptions
     from arrowferry.plan.model import MigrationPlan, TablePlan
@@ -288,6 +289,8 @@ class Dialect(ABC):
     """One database, in both roles. Subclasses are stateless singletons."""
 
     name: str
+    label: str
+    """The database's name as people write it ("PostgreSQL"), for messages."""
     capabilities: Capabilities
 
     # --- the type map, both ways ----------------------------------------------------
@@ -370,6 +373,63 @@ class Dialect(ABC):
     ) -> dict[str, tuple[str, ...]]:
         """Of ``names``, the tables already there (as the target spells them), each with
         its column names. Nothing is created: a missing database or file holds none."""
+
+    # --- as the target of a schema sync (sync_schema) ---------------------------------
+
+    def sync_statements(
+        self,
+        changes: Sequence[Change],
+        current: Schema,
+        facts: TargetFacts,
+        *,
+        namespace: str | None,
+    ) -> list[SyncStatement]:
+        """The statements that make ``changes`` (ordered, in this database's terms) on a
+        database whose schema is ``current``, each marked destructive as its change is."""
+        raise NotImplementedError(f"{self.name} cannot be the target of a schema sync yet")
+
+    def sync_facts(
+        self,
+        endpoint: Endpoint,
+        namespace: str | None,
+        current: Schema,
+        changes: Sequence[Change],
+    ) -> TargetFacts:
+        """What the target's data says about ``changes``: NULLs under a NOT NULL, values a
+        new type cannot take, the rows of a table, what a rebuild must remake."""
+        from arrowferry.dialects.changes import TargetFacts
+
+        return TargetFacts()
+
+    def sync_apply(
+        self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
+    ) -> list[str]:
+        """Run a sync's statements; on an error nothing of the failing transaction stays,
+        and the error names the table (column and row where known). Returns a note for
+        each optional statement (a view) the target refused and that was left out."""
+        raise NotImplementedError(f"{self.name} cannot be the target of a schema sync yet")
+
+    def sync_drops_dependents(self) -> bool:
+        """Whether a view or foreign key on a column whose type changes (or on a key that
+        is replaced) must be dropped before and recreated after (PostgreSQL refuses the
+        change otherwise); False where the dialect's own rendering keeps them."""
+        return True
+
+    def view_relations(self, sql: str) -> frozenset[str]:
+        """The tables and views a view's query reads, by lower-cased name (none known
+        when the query does not parse)."""
+        import sqlglot
+        from sqlglot import exp
+        from sqlglot.errors import SqlglotError
+
+        from arrowferry.dialects.translate.common import DIALECT
+
+        try:
+            tree = sqlglot.parse_one(sql, read=DIALECT[self.name])
+        except SqlglotError:
+            return frozenset()
+        ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+        return frozenset(t.name.lower() for t in tree.find_all(exp.Table)) - ctes
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

@@ -1,5 +1,5 @@
-"""Per-column decisions: the target type when only the data can tell, how the column
-is read from SQLite, and the exact Arrow type it travels as."""
+"""A PostgreSQL target's column decisions: the exact Arrow type a column travels as, and
+what of its journey may change a value (for the ledger)."""
 
 from __future__ import annotations
 
@@ -7,37 +7,11 @@ import math
 
 import pyarrow as pa
 
-from arrowferry.convert import ReadAs
-from arrowferry.dialects.postgresql.types import to_pg_ddl
-from arrowferry.dialects.sqlite import ColumnProfile
+from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.model import Column, DataType, Table
-from arrowferry.options import type_map_hint
 
 DECIMAL128_DIGITS = 38
 DECIMAL256_DIGITS = 76
-
-
-def type_from_profile(table: Table, col: Column, profile: ColumnProfile) -> tuple[DataType, str]:
-    """Untyped (BLOB-affinity) or unknown NUMERIC-affinity columns: the data decides."""
-    classes = set(profile.classes)
-    if not classes or classes == {"text"}:
-        dtype = DataType("text")
-    elif classes == {"integer"}:
-        dtype = DataType("int64")
-    elif classes == {"real"}:
-        dtype = DataType("float64")
-    elif classes <= {"integer", "real"}:
-        dtype = DataType("decimal")
-    elif "blob" in classes:
-        dtype = DataType("blob")
-    else:
-        dtype = DataType("text")
-    what = f"declared {col.declared!r}" if col.declared else "no declared type"
-    held = f"{', '.join(sorted(classes))} values" if classes else "only NULLs"
-    return dtype, (
-        f"column {table.name}.{col.name} has {what}; it holds {held}, so it becomes "
-        f"{to_pg_ddl(dtype)} (override with {type_map_hint(table.name, col.name, 'TYPE')})"
-    )
 
 
 def decimal_arrow(
@@ -70,46 +44,6 @@ def decimal_arrow(
         if scale >= min_scale:
             return make(digits, scale), scale
     return pa.string(), 0
-
-
-def choose_read(
-    dtype: DataType, affinity: str, profile: ColumnProfile | None
-) -> tuple[ReadAs, bool]:
-    """How to read a column: (Arrow kind the driver should produce, CAST in the SQL?).
-
-    The fast choice reads numbers as stored, without a CAST; a value of another
-    storage class then shows up as a changed Arrow type or a driver error, and the
-    table is re-read with ``CAST(col AS TEXT)`` (driver-traps.md A). Never CAST to
-    INTEGER or REAL: SQLite's CAST turns 'abc' into 0 without a word.
-    A TEXT-affinity column can only hold text or blobs (SQLite converts numbers on
-    insert), so it needs no CAST either; any other column read as text does, since
-    the driver would render a REAL with 7 significant digits (``%e``).
-    """
-    kind = dtype.kind
-    if kind in {"int16", "int32", "int64", "boolean"}:
-        if profile is None or profile.only("integer"):
-            return "integer", False
-        return "text", True
-    if kind in {"float32", "float64"}:
-        if profile is None or profile.only("integer", "real"):
-            return "real", False
-        return "text", True
-    if kind == "decimal":
-        # Doubles carry every integer and REAL of the column exactly when its integers
-        # stay below 2**53: a numeric(p<=15, s), or a profile that says so. Text in it
-        # surprises the read, and the table is re-read the exact way (read_as_text).
-        if profile is not None and not profile.only("integer", "real"):
-            fits = False
-        elif dtype.precision is not None:
-            fits = dtype.precision <= 15
-        else:  # an unbounded decimal is always profiled with its magnitudes
-            fits = profile is not None and profile.max_abs_number < 2**53
-        return ("real", False) if fits else ("numeric", True)
-    if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
-        return "blob", True
-    if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):
-        return "text", False
-    return "text", True
 
 
 def arrow_type(dtype: DataType) -> pa.DataType:

@@ -1,4 +1,4 @@
-"""A SQLite column default as the PostgreSQL default that gives new rows the same value.
+"""A source column's default as the PostgreSQL default that gives new rows the same value.
 
 SQLite evaluates the default (through the column's affinity: ``TEXT DEFAULT 1e3`` is
 the text ``'1000.0'``); the value then takes the column's own conversion, exactly as a
@@ -23,9 +23,10 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.postgresql import defaults as pgd
 from arrowferry.dialects.postgresql.types import to_pg_ddl
 from arrowferry.dialects.sqlite import READ_TYPES
-from arrowferry.dialects.sqlite.defaults import StoredDefault, clock_default, evaluate_default
+from arrowferry.dialects.sqlite.defaults import StoredDefault
 from arrowferry.model import Column
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
+from arrowferry.plan.sides import SourceDefault
 
 # How the reader's exact path reads a value of each storage class, per target kind
 _DECIMAL_DIGITS = 76
@@ -34,21 +35,26 @@ _NUMBERS = {"int16", "int32", "int64", "boolean"}
 
 
 def translate_default(
-    table: str, source: Column, plan: ColumnPlan, notes: list[str] | None = None
+    table: str,
+    source: Column,
+    plan: ColumnPlan,
+    given: SourceDefault,
+    notes: list[str] | None = None,
 ) -> str | None:
     """The PostgreSQL default for ``source`` travelling as ``plan``; None: no default.
 
-    Raises ValueError, saying why, when no default gives new rows the same value. A
-    value the conversion interprets (a number in a date column is a julian day or epoch
-    seconds, text in a BLOB column its bytes) is kept as interpreted, said in ``notes``.
+    ``given`` is the default as the source side reads it: a clock, or a value as the
+    source stores it. Raises ValueError, saying why, when no default gives new rows the
+    same value. A value the conversion interprets (a number in a date column is a julian
+    day or epoch seconds, text in a BLOB column its bytes) is kept as interpreted, said
+    in ``notes``.
     """
-    assert source.default is not None
-    clock = clock_default(source.default)
-    if clock is not None:
-        return pgd.clock_default_sql(clock, plan.type)
-    stored = evaluate_default(source.default, source.declared)
-    if stored.storage == "null":
-        return None
+    if given.kind == "clock":
+        assert given.clock is not None
+        return pgd.clock_default_sql(given.clock, plan.type)
+    if given.kind != "stored" or given.storage is None:
+        raise ValueError(given.reason or "it is not one value PostgreSQL can store")
+    stored = StoredDefault(given.storage, given.value, given.text)
     if plan.type.kind == "decimal" and stored.storage in {"integer", "real"}:
         # the exact decimal the reader's numeric path sends: an integer's digits, a
         # REAL's shortest round-trip text (numeric holds 1.5e300 and 4e-320 exactly)

@@ -10,7 +10,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
 from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects.sqlite.types import from_sqlite_declared
+from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.translate import (
     Relation,
     TranslationError,
@@ -19,7 +19,7 @@ from arrowferry.dialects.translate import (
 )
 from arrowferry.model import Check, ForeignKey, Index, IndexKey, Schema, Table, View
 from arrowferry.plan.model import Statement, TablePlan
-from arrowferry.plan.names import RelationNames
+from arrowferry.plan.names import TargetNames
 
 
 class FinishingPlanner:
@@ -29,7 +29,7 @@ class FinishingPlanner:
         self,
         schema: Schema,
         target_schema: str,
-        names: RelationNames,
+        names: TargetNames,
         warnings: list[str],
         sequences: Mapping[str, int],
         create_views: bool,
@@ -234,10 +234,11 @@ class FinishingPlanner:
             )
             for p in plans
         }
+        source = dialect_named(self.schema.dialect)
         for view in self.schema.views:
             columns = {}
             for column, declared in view.columns:
-                dtype = from_sqlite_declared(declared)
+                dtype = source.parse_type(declared)
                 columns[column.lower()] = (column, dtype.kind if dtype is not None else "")
             relations.setdefault(
                 view.name.lower(), Relation(pg.truncate_identifier(view.name), columns)

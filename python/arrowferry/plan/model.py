@@ -16,7 +16,7 @@ import pyarrow as pa
 
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel
 from arrowferry.dialects.base import Statement as Statement
-from arrowferry.dialects.sqlite import ColumnProfile
+from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.model import DataType, Table
 from arrowferry.wording import plural
 
@@ -45,6 +45,7 @@ class ColumnPlan:
     kernel: Kernel | None = None  # an Arrow kernel for typed values; None: by target kind
     limit: tuple[int, int] | None = None  # DECIMAL(p,s) chosen by a type mapping: enforced
     server_cast: bool = False  # sent as its text form, cast by the target server
+    labels: tuple[str, ...] | None = None  # the only values it takes (an enum's labels)
 
     @property
     def max_length(self) -> int | None:
@@ -118,6 +119,7 @@ class TablePlan:
     # a copy between databases of one dialect: the source dialect's own reading of the
     # table (its CREATE statement, the columns that take data); values go as stored
     native: Any = None
+    existing: bool = False  # data_only: the target's own table, whose types are not ours
 
     @property
     def name(self) -> str:
@@ -171,6 +173,8 @@ class MigrationPlan:
     source_schema: str | None = None  # a source with schemas: the one read
     prepare: list[Statement] = field(default_factory=list)  # before any table (types...)
     inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
+    # data_only: source columns the target table has no column for (--ignore-missing-columns)
+    left_behind: dict[str, list[str]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         tables = [
@@ -183,6 +187,9 @@ class MigrationPlan:
             )
             for t in self.tables
         ]
+        for entry, t in zip(tables, self.tables, strict=True):
+            if t.source.name in self.left_behind:
+                entry["left_behind"] = list(self.left_behind[t.source.name])
         failed = [{"table": name, "message": text} for name, text in self.failed.items()]
         extra: dict[str, Any] = {}
         if self.source_schema is not None:
@@ -193,8 +200,11 @@ class MigrationPlan:
 
 
 def _column_json(plan: MigrationPlan, table: TablePlan, c: ColumnPlan) -> dict[str, Any]:
+    named: dict[str, Any] = {} if c.source == c.target else {"source": c.source}  # data_only
     if c.select is not None:  # read from a database that enforces its types
-        return column_dict(c.target, c.declared, c.ddl, c.read_as, c.lossy, read_sql=c.select)
+        return column_dict(
+            c.target, c.declared, c.ddl, c.read_as, c.lossy, read_sql=c.select, **named
+        )
     return column_dict(
         c.target,
         c.declared,
@@ -205,6 +215,7 @@ def _column_json(plan: MigrationPlan, table: TablePlan, c: ColumnPlan) -> dict[s
         storage_classes=list(c.profile.classes) if c.profile else [],
         profile=_profile_dict(c.profile),
         date_forms=plan.date_forms.get((table.name, c.target), {}),
+        **named,
     )
 
 

@@ -1,71 +1,105 @@
-"""Target names: PostgreSQL's 63-byte identifiers and its one namespace per schema
-for tables, indexes and constraints."""
+"""Target names: one claiming rule for every target dialect.
+
+A name is what the target will store (cut to its byte limit: PostgreSQL keeps 63 bytes)
+and is compared as the target compares names (SQLite: case-insensitively). Tables,
+indexes and constraints share one namespace, as they do in both PostgreSQL (per schema)
+and SQLite. Two tables the target would give one name refuse the whole run, naming both:
+which of them would win is not arrowferry's to guess. Two columns of one table that
+collide are that table's error.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.base import Dialect
 from arrowferry.errors import SchemaError
 from arrowferry.model import Table
 
 
-class RelationNames:
-    """Hands out table, index and constraint names that stay unique once truncated.
+class TargetNames:
+    """Hands out table, column, index and constraint names the target keeps apart.
 
     Every renaming is explained in ``warnings`` (shared with the planner).
     """
 
-    def __init__(self, warnings: list[str]) -> None:
+    def __init__(self, dialect: Dialect, warnings: list[str]) -> None:
+        self.dialect = dialect
         self.warnings = warnings
+        self.label = dialect.label
+        self.folds = dialect.capabilities.case_insensitive_names
         self.relation_names: dict[str, str] = {}
 
-    def check_table_names(self, tables: Sequence[Table]) -> None:
+    def _key(self, name: str) -> str:
+        return name.lower() if self.folds else name
+
+    def _clash(self, first: str, second: str, stored: str) -> str:
+        if self.folds and first.lower() == second.lower():
+            return (
+                f"differ only in case; {self.label} names are case-insensitive, so they cannot "
+                "both exist there"
+            )
+        return (
+            f"would both be named {stored!r} in {self.label}, which keeps only the first "
+            f"{self.dialect.capabilities.max_identifier_bytes} bytes of a name"
+        )
+
+    def claim_tables(self, tables: Sequence[Table]) -> dict[str, str]:
+        """Each table's target name (source name -> target name); SchemaError on a clash."""
         seen: dict[str, str] = {}
+        names: dict[str, str] = {}
         for table in tables:
-            short = pg.truncate_identifier(table.name)
-            if short in seen:
+            short = self.dialect.identifier(table.name)
+            clash = seen.get(self._key(short))
+            if clash is not None:
                 raise SchemaError(
-                    f"tables {seen[short]!r} and {table.name!r} would both be named {short!r} in "
-                    f"PostgreSQL, which keeps only the first {pg.MAX_IDENTIFIER_BYTES} bytes of a name; "
+                    f"tables {clash!r} and {table.name!r} {self._clash(clash, table.name, short)}; "
                     "rename one, or migrate them separately with --include/--exclude"
                 )
-            seen[short] = table.name
+            seen[self._key(short)] = table.name
             if short != table.name:
                 self.warnings.append(
-                    f"table {table.name!r} is named {short!r} in PostgreSQL (63-byte limit)"
+                    f"table {table.name!r} is named {short!r} in {self.label} "
+                    f"({self.dialect.capabilities.max_identifier_bytes}-byte limit)"
                 )
+            # indexes and constraints are compared case-insensitively: a safe superset
             self.relation_names[short.lower()] = table.name
+            names[table.name] = short
+        return names
 
     def relation_name(self, wanted: str, what: str) -> str:
-        """A unique index/constraint name: PostgreSQL keeps these in one namespace per schema."""
-        base = pg.truncate_identifier(wanted)
+        """A unique index, constraint or view name in the tables' namespace."""
+        limit = self.dialect.capabilities.max_identifier_bytes
+        base = self.dialect.identifier(wanted)
         name, n = base, 1
         while name.lower() in self.relation_names:
             suffix = f"_{n}"
-            name = pg.truncate_identifier(base[: pg.MAX_IDENTIFIER_BYTES - len(suffix)] + suffix)
+            head = base if limit is None else base[: limit - len(suffix)]
+            name = self.dialect.identifier(head + suffix)
             n += 1
         if name != wanted:
             self.warnings.append(
-                f"{what} {wanted!r} is named {name!r} in PostgreSQL (name taken or too long)"
+                f"{what} {wanted!r} is named {name!r} in {self.label} (name taken or too long)"
             )
         self.relation_names[name.lower()] = wanted
         return name
 
     def column_names(self, table: Table) -> dict[str, str]:
+        """Each column's target name; SchemaError (this table's) when two collide."""
         names: dict[str, str] = {}
         seen: dict[str, str] = {}
         for col in table.columns:
-            short = pg.truncate_identifier(col.name)
-            if short in seen:
+            short = self.dialect.identifier(col.name)
+            clash = seen.get(self._key(short))
+            if clash is not None:
                 raise SchemaError(
-                    f"table {table.name!r}: columns {seen[short]!r} and {col.name!r} would both be "
-                    f"named {short!r} in PostgreSQL (63-byte limit); rename one first"
+                    f"table {table.name!r}: columns {clash!r} and {col.name!r} "
+                    f"{self._clash(clash, col.name, short)}; rename one first"
                 )
             if short != col.name:
                 self.warnings.append(
-                    f"column {table.name}.{col.name} is named {short!r} in PostgreSQL"
+                    f"column {table.name}.{col.name} is named {short!r} in {self.label}"
                 )
-            seen[short] = col.name
+            seen[self._key(short)] = col.name
             names[col.name] = short
         return names

@@ -7,19 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from arrowferry.dialects.postgresql.read import Domain, SourceFacts
+from arrowferry.dialects.facts import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.model import Column, Index, Table
 from arrowferry.plan.model import Statement
+from arrowferry.plan.sides import Survey
 from arrowferry.plan.sqlite_views import user_calls
 
 
 class SqliteConstraints:
-    """The constraint half of :class:`~arrowferry.plan.to_sqlite.SqlitePlanner`."""
+    """The constraint half of the SQLite target side (:mod:`arrowferry.plan.into_sqlite`)."""
 
     facts: SourceFacts
+    survey: Survey
     warnings: list[str]
 
     def _overridden(self, table: Table, column: str) -> bool:
@@ -56,7 +58,7 @@ class SqliteConstraints:
             try:
                 expr = translate_expression(
                     expression,
-                    "postgresql",
+                    self.survey.dialect.name,
                     "sqlite",
                     columns=table.column_names,
                     aliases=aliases,

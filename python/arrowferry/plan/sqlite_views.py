@@ -14,12 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from arrowferry.dialects.postgresql import read as pgread
-from arrowferry.dialects.postgresql.read import Owner, SourceFacts
-from arrowferry.dialects.postgresql.types import parse_pg_type
+from arrowferry.dialects.base import Dialect
+from arrowferry.dialects.facts import Owner, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.translate import Relation, TranslationError, translate_query
-from arrowferry.model import DataType, Schema, Table
+from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
 
@@ -51,12 +50,23 @@ def plan_views(
     options: MigrationOptions,
     claim: Callable[[str, str], str],
     warnings: list[str],
+    source: Dialect,
+    value_type: Callable[[Table, Column], DataType],
 ) -> ViewPlan:
-    """Each view's SQLite statement; ``claim(name, what)`` gives its name in SQLite."""
+    """Each view's SQLite statement; ``claim(name, what)`` gives its name in SQLite;
+    ``value_type(table, column)``: the neutral type of a column's values as read."""
     enums = set(facts.enums)
-    relations = {t.name.lower(): _relation(t.name, _typed(t), enums) for t in tables}
+    relations = {
+        t.name.lower(): _relation(
+            t.name, [(c.name, value_type(t, c), c.declared) for c in t.columns], enums
+        )
+        for t in tables
+    }
     for view in schema.views:
-        typed = [(name, parse_pg_type(declared), declared) for name, declared in view.columns]
+        typed = [
+            (name, source.parse_type(declared) or DataType("other", raw=declared), declared)
+            for name, declared in view.columns
+        ]
         relations.setdefault(view.name.lower(), _relation(view.name, typed, enums))
     out = ViewPlan()
     for view in schema.views:
@@ -68,7 +78,7 @@ def plan_views(
         try:
             sql = translate_query(
                 view.sql,
-                "postgresql",
+                source.name,
                 "sqlite",
                 schema=options.source_schema,
                 relations=relations,
@@ -91,10 +101,6 @@ def plan_views(
 
 def _inexact(note: str) -> str:
     return f"{note}: floating point in SQLite, exact numeric in PostgreSQL"
-
-
-def _typed(table: Table) -> list[tuple[str, DataType, str]]:
-    return [(c.name, pgread.read_type(c.type), c.declared) for c in table.columns]
 
 
 def _relation(name: str, columns: Sequence[tuple[str, DataType, str]], enums: set[str]) -> Relation:

@@ -1,9 +1,6 @@
-"""Which kernel each planned column takes, and how the table names its rows.
-
-A column planned with an Arrow ``kernel`` (values a typed source read exactly) takes
-:class:`~arrowferry.convert.to_sqlite.SqliteColumn`; one planned by its target type
-from a source that does not enforce its declared types (SQLite's storage classes) takes
-:class:`~arrowferry.convert.exact.ExactColumn`, its strict interpretation. The
+"""A planned table as the bad-value policy sees it: each column's kernel (chosen by
+:func:`arrowferry.convert.dispatch.column_kernel` for any pair) and how the table names
+its rows (a SQLite source's rowid, with a lookup of the row as stored, or its key). The
 :class:`~arrowferry.transfer.transform.Transformer` sees kernels and a :class:`Table`.
 """
 
@@ -13,14 +10,12 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from arrowferry.convert.column import ColumnKernel
-from arrowferry.convert.exact import ExactColumn
-from arrowferry.convert.reading import positional, sqlite_column
-from arrowferry.convert.to_sqlite import SqliteColumn
+from arrowferry.convert.dispatch import column_kernel
 from arrowferry.dialects import sqlite
-from arrowferry.dialects.sqlite import READ_TYPES, ROWID, ReadAs
+from arrowferry.dialects.sqlite import ROWID
 from arrowferry.errors import ArrowferryError
 from arrowferry.plan import TablePlan
 
@@ -61,29 +56,15 @@ def _from_sqlite(
     name = plan.source.name
     tracked = plan.class_tracked
     kernels = tuple(
-        ExactColumn(
+        column_kernel(
             i,
-            sqlite_column(
-                name,
-                i,
-                READ_TYPES[col.read_as],
-                numeric=col.read_as == "numeric",
-                classes=i in tracked,
-            ),
+            col,
             table=name,
-            source=col.source,
-            target=col.target,
             nullable=plan.target.columns[i].nullable,
-            read_as=cast(ReadAs, "text" if col.read_as == "numeric" else col.read_as),  # merged
-            target_type=col.type,
-            arrow_type=col.arrow_type,
-            ddl=col.ddl,
-            decimal_scale=col.decimal_scale,
-            decimal_as_text=col.decimal_as_text,
-            max_length=col.max_length,
-            validate=col.validate,
+            classes=i in tracked,
             strip_nul=strip_nul,
             replace_invalid_utf8=replace_invalid_utf8,
+            fixed=plan.target.name if plan.existing else None,
         )
         for i, col in enumerate(plan.columns)
     )
@@ -112,17 +93,9 @@ def _stored_rows(path: Path, table: str, rowid: str) -> Lookup:
 
 def _typed(plan: TablePlan) -> Table:
     kernels = tuple(
-        SqliteColumn(
-            positional(i),
-            table=plan.source.name,
-            source=col.source,
-            target=col.target,
-            # SQLite's column is NOT NULL as PostgreSQL's was
-            nullable=plan.source.column(col.source).nullable,
-            kind=col.type.kind,
-            kernel=col.kernel or "same",
-            limit=col.limit,
-            not_storable=col.not_storable,
+        # the target's column is NOT NULL as the source's was
+        column_kernel(
+            i, col, table=plan.source.name, nullable=plan.source.column(col.source).nullable
         )
         for i, col in enumerate(plan.columns)
     )

@@ -26,6 +26,7 @@ from arrowferry.dialects.postgresql.connection import (
 )
 from arrowferry.dialects.postgresql.ddl import (
     add_constraint_sql,
+    advance_sequence_sql,
     alter_system_sql,
     analyze_sql,
     check_sql,
@@ -65,6 +66,7 @@ __all__ = [
     "MAX_IDENTIFIER_BYTES",
     "accepts",
     "add_constraint_sql",
+    "advance_sequence_sql",
     "alter_system_sql",
     "analyze_sql",
     "check_arrow_fields",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
-from arrowferry.dialects.postgresql.connection import fetch
+from arrowferry.dialects import sqllog
+from arrowferry.dialects.postgresql.connection import fetch, literal
 from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.model import (
     Check,
@@ -20,19 +22,20 @@ from arrowferry.model import (
     View,
 )
 
+# the relations that are tables: a partition's rows are its parent's, so the parent
+# stands for the whole table
+_TABLES = "c.relkind IN ('r', 'p') AND NOT c.relispartition"
+_NAMED = "c.relname = $2"
+_FROM = "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND "
+
 
 def introspect(conn: Any, schema: str = "public") -> Schema:
-    """Read a PostgreSQL schema from pg_catalog into the neutral model."""
-    tables = []
-    for (name,) in fetch(
-        conn,
-        # a partition's rows are its parent's: the parent stands for the whole table
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = $1 AND c.relkind IN ('r', 'p') AND NOT c.relispartition "
-        "ORDER BY c.relname",
-        [schema],
-    ):
-        tables.append(_pg_table(conn, schema, name))
+    """Read a PostgreSQL schema from pg_catalog into the neutral model.
+
+    A few queries for the whole schema (columns, constraints, indexes, counters), not a
+    few per table: a schema of 1,000 tables reads in a fraction of a second.
+    """
+    tables = _tables(conn, schema, _TABLES, [schema])
     views = tuple(
         View(name, sql.strip().rstrip(";"), tuple(zip(names, types, strict=True)))
         for name, sql, names, types in fetch(
@@ -48,33 +51,143 @@ def introspect(conn: Any, schema: str = "public") -> Schema:
             [schema],
         )
     )
-    return Schema("postgresql", tuple(tables), views)
+    return Schema("postgresql", tuple(tables.values()), views)
 
 
 def materialized_view_table(conn: Any, schema: str, name: str) -> Table:
     """A materialized view as the table that holds its rows: its columns and indexes."""
-    return _pg_table(conn, schema, name)
+    return _tables(conn, schema, _NAMED, [schema, name])[name]
 
 
-def _pg_table(conn: Any, schema: str, name: str) -> Table:
-    oid_sql = "(SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = $1 AND c.relname = $2)"
-    cols = fetch(
-        conn,
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-        # "char" columns as text: the driver reads an empty "char" as '\x00', which is truthy
-        "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, "
-        # a domain is its base type (its own name stays the declared text); a domain over
-        # a domain: the innermost type, with the typmod declared there (varchar(10))
-        f"CASE WHEN t.typtype = 'd' THEN ({_DOMAIN_BASE}) END "
-        f"FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-        "JOIN pg_type t ON t.oid = a.atttypid "
-        f"WHERE a.attrelid = {oid_sql} AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        [schema, name],
-    )
+def _tables(conn: Any, schema: str, which: str, params: list[Any]) -> dict[str, Table]:
+    """The relations ``which`` selects (a condition on pg_class ``c``), by name."""
+    names = [
+        r[0]
+        for r in fetch(conn, f"SELECT c.relname FROM pg_class c {_FROM}{which} ORDER BY 1", params)
+    ]
+    columns = _group(_rows(conn, _COLUMNS.format(which=which), params))
+    constraints = _group(_rows(conn, _CONSTRAINTS.format(which=which), params))
+    indexes = _group(_rows(conn, _INDEXES.format(which=which), params))
+    counters = _counters(conn, fetch(conn, _SEQUENCES.format(which=which), params))
+    return {
+        name: _pg_table(
+            name,
+            columns.get(name, []),
+            constraints.get(name, []),
+            indexes.get(name, []),
+            counters.get(name),
+        )
+        for name in names
+    }
+
+
+def _rows(conn: Any, sql: str, params: list[Any]) -> list[tuple[Any, ...]]:
+    """A query's rows, fetched as one Arrow table: a schema's catalog is tens of
+    thousands of rows, which the DB-API's row-at-a-time fetch takes 4x longer to make."""
+    sqllog.statement("postgresql", sql, params)
+    with conn.cursor() as cur:
+        cur.execute(sql, params)
+        table = cur.fetch_arrow_table()
+    return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+
+def _group(rows: list[tuple[Any, ...]]) -> dict[str, list[tuple[Any, ...]]]:
+    """Rows whose first field is a relation name, grouped by it (in order)."""
+    grouped: dict[str, list[tuple[Any, ...]]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row[1:])
+    return grouped
+
+
+_DOMAIN_BASE = (
+    "WITH RECURSIVE d(oid, mod, depth) AS (SELECT t.typbasetype, t.typtypmod, 0 "
+    "UNION ALL SELECT b.typbasetype, b.typtypmod, d.depth + 1 FROM d "
+    "JOIN pg_type b ON b.oid = d.oid AND b.typtype = 'd') "
+    "SELECT format_type(oid, mod) FROM d ORDER BY depth DESC LIMIT 1"
+)
+
+
+_COLUMNS = (
+    "SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+    # "char" columns as text: the driver reads an empty "char" as '\x00', which is truthy
+    "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, "
+    # a domain is its base type (its own name stays the declared text); a domain over
+    # a domain: the innermost type, with the typmod declared there (varchar(10))
+    "CASE WHEN t.typtype = 'd' THEN ({domain}) END "
+    "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+    "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    "JOIN pg_type t ON t.oid = a.atttypid {from_}{{which}} "
+    "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
+)
+_CONSTRAINTS = (
+    "SELECT c.relname, k.conname, k.contype, pg_get_constraintdef(k.oid), "
+    "ARRAY(SELECT attname FROM unnest(k.conkey) WITH ORDINALITY u(n, o) JOIN pg_attribute "
+    "ON attrelid = k.conrelid AND attnum = u.n ORDER BY u.o)::text[] "
+    "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid {from_}{{which}} "
+    "ORDER BY c.relname, k.conname"
+)
+_INDEXES = (
+    "SELECT c.relname, i.relname, x.indisunique, pg_get_expr(x.indpred, x.indrelid), "
+    "ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) "
+    "FROM generate_series(1, x.indnkeyatts) k)::text[], "
+    "ARRAY(SELECT (x.indoption[k-1] & 1) = 1 FROM generate_series(1, x.indnkeyatts) k)::bool[] "
+    "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+    "{from_}{{which}} AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid "
+    # a foreign key's conindid is the index it references: that index stays an index
+    "AND k.contype IN ('p', 'u', 'x') AND k.conrelid = x.indrelid) "
+    "ORDER BY c.relname, i.relname"
+)
+# each table's identity or serial sequence that can be read, and its step
+_SEQUENCES = (
+    "SELECT c.relname, s.seqrelid::regclass::text, s.seqincrement "
+    "FROM pg_class c JOIN pg_depend d ON d.refobjid = c.oid "
+    "AND d.refclassid = 'pg_class'::regclass AND d.classid = 'pg_class'::regclass "
+    "AND d.deptype IN ('a', 'i') JOIN pg_sequence s ON s.seqrelid = d.objid {from_}{{which}} "
+    "AND has_sequence_privilege(s.seqrelid, 'SELECT') ORDER BY 1, 2"
+)
+
+
+def _counters(conn: Any, sequences: list[tuple[Any, ...]]) -> dict[str, int]:
+    """The last value each table's sequence handed out, all read in one query.
+
+    A sequence's own row, not ``pg_sequence_last_value``: that says NULL for a sequence
+    moved with ``setval(..., false)`` (as a migration leaves it: the next value is the
+    one set), and only the row has that value.
+    """
+    if not sequences:
+        return {}
+    parts = [
+        f"SELECT {literal(table)}, last_value, is_called, {int(step)} FROM {regclass}"
+        for table, regclass, step in sequences
+    ]
+    found: dict[str, int] = {}
+    for table, last, called, step in fetch(conn, " UNION ALL ".join(parts)):
+        value = int(last) if called else int(last) - int(step)
+        found[table] = max(found.get(table, value), value)
+    return found
+
+
+_COLUMNS, _CONSTRAINTS, _INDEXES, _SEQUENCES = (
+    q.format(domain=_DOMAIN_BASE, from_=_FROM)
+    for q in (_COLUMNS, _CONSTRAINTS, _INDEXES, _SEQUENCES)
+)
+
+
+# a schema declares few distinct types across its columns: each is read once
+_pg_type = lru_cache(maxsize=1024)(parse_pg_type)
+
+
+def _pg_table(
+    name: str,
+    cols: list[tuple[Any, ...]],
+    cons: list[tuple[Any, ...]],
+    index_rows: list[tuple[Any, ...]],
+    counter: int | None,
+) -> Table:
     columns = tuple(
         Column(
             cname,
-            parse_pg_type(base or typ),
+            _pg_type(base or typ),
             nullable=not notnull,
             default=None if (ident or gen) else default,
             identity=bool(ident) or bool(default and str(default).startswith("nextval(")),
@@ -83,13 +196,6 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
             declared=typ,
         )
         for cname, typ, notnull, default, ident, gen, base in cols
-    )
-    cons = fetch(
-        conn,
-        "SELECT conname, contype, pg_get_constraintdef(oid), "
-        "ARRAY(SELECT attname FROM unnest(conkey) WITH ORDINALITY k(n, o) JOIN pg_attribute ON attrelid = conrelid AND attnum = k.n ORDER BY k.o)::text[] "
-        f"FROM pg_constraint WHERE conrelid = {oid_sql} ORDER BY conname",
-        [schema, name],
     )
     pk = None
     uniques, checks, fks = [], [], []
@@ -103,16 +209,17 @@ def _pg_table(conn: Any, schema: str, name: str) -> Table:
             checks.append(Check(check_body(definition), name=cname))
         elif ctype == "f":
             fks.append(_parse_fk(cname, keys, definition))
-    indexes = _pg_indexes(conn, schema, name, oid_sql)
-    return Table(name, columns, pk, tuple(uniques), indexes, tuple(fks), tuple(checks))
-
-
-_DOMAIN_BASE = (
-    "WITH RECURSIVE d(oid, mod, depth) AS (SELECT t.typbasetype, t.typtypmod, 0 "
-    "UNION ALL SELECT b.typbasetype, b.typtypmod, d.depth + 1 FROM d "
-    "JOIN pg_type b ON b.oid = d.oid AND b.typtype = 'd') "
-    "SELECT format_type(oid, mod) FROM d ORDER BY depth DESC LIMIT 1"
-)
+    indexes = _pg_indexes(index_rows)
+    return Table(
+        name,
+        columns,
+        pk,
+        tuple(uniques),
+        indexes,
+        tuple(fks),
+        tuple(checks),
+        sequence=counter if any(c.identity for c in columns) else None,
+    )
 
 
 def check_body(definition: str) -> str:
@@ -151,21 +258,9 @@ def _parse_fk(name: str, keys: tuple[str, ...], definition: str) -> ForeignKey:
     )
 
 
-def _pg_indexes(conn: Any, schema: str, name: str, oid_sql: str) -> tuple[Index, ...]:
-    rows = fetch(
-        conn,
-        "SELECT i.relname, x.indisunique, pg_get_expr(x.indpred, x.indrelid), x.indnkeyatts, "
-        "ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) FROM generate_series(1, x.indnkeyatts) k)::text[], "
-        "ARRAY(SELECT (x.indoption[k-1] & 1) = 1 FROM generate_series(1, x.indnkeyatts) k)::bool[] "
-        f"FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid WHERE x.indrelid = {oid_sql} "
-        "AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = x.indexrelid "
-        # a foreign key's conindid is the index it references: that index stays an index
-        "AND c.contype IN ('p', 'u', 'x') AND c.conrelid = x.indrelid) "
-        "ORDER BY i.relname",
-        [schema, name],
-    )
+def _pg_indexes(rows: list[tuple[Any, ...]]) -> tuple[Index, ...]:
     indexes = []
-    for iname, unique, where, _n, keys, desc in rows:
+    for iname, unique, where, keys, desc in rows:
         parsed = []
         for key, is_desc in zip(keys, desc, strict=False):
             is_col = bool(re.fullmatch(r'"?[^"()]+"?', key))

@@ -2,30 +2,45 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.errors import ConnectError
+from arrowferry.errors import ConnectError, DatabaseMissingError
 from arrowferry.urls import Endpoint, scrub
 
 MAX_IDENTIFIER_BYTES = 63  # NAMEDATALEN - 1: longer names are truncated by the server
+MAX_COLUMNS = 1600  # MaxHeapAttributeNumber: "tables can have at most 1600 columns"
+
+# libpq waits for ever by default on a host that drops packets; pgAdmin's 10 s bounds the
+# wait and still leaves a serverless database (Neon, Aurora) time to wake. A URL's own
+# connect_timeout, or PGCONNECT_TIMEOUT, wins.
+# https://www.postgresql.org/docs/current/libpq-connect.html#LIBPQ-CONNECT-CONNECT-TIMEOUT
+DEFAULT_CONNECT_TIMEOUT = 10
 
 
 def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = True) -> Any:
-    """Open an ADBC connection; a failure becomes a :class:`ConnectError` without the password."""
+    """Open an ADBC connection; a failure becomes a :class:`ConnectError` without the password.
+
+    The wait for a server is bounded (``connect_timeout``, :data:`DEFAULT_CONNECT_TIMEOUT`
+    seconds unless the URL or ``PGCONNECT_TIMEOUT`` says otherwise).
+    """
     import adbc_driver_postgresql.dbapi as pg_adbc
 
+    bounded = with_connect_timeout(endpoint)
     try:
-        conn = pg_adbc.connect(endpoint.url, autocommit=autocommit)
+        conn = pg_adbc.connect(bounded.url, autocommit=autocommit)
+        failure = None
     except Exception as err:
-        raise ConnectError(
-            f"cannot connect to PostgreSQL at {endpoint.masked_url}: "
-            f"{_first_line(scrub(str(err), endpoint))}",
-            sqlstate=getattr(err, "sqlstate", None),
-        ) from None  # the driver's own exception text may hold the URL
+        failure = connect_error(endpoint, scrub(str(err), endpoint), bounded)
+    if failure is not None:
+        # raised outside the handler: the driver's exception (whose text may hold the
+        # URL) is neither the cause nor the context of what the caller sees
+        raise failure
     try:
         execute(conn, "SET application_name = 'arrowferry'")
         if read_only:
@@ -36,6 +51,32 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
         conn.close()
         raise
     return conn
+
+
+def with_connect_timeout(endpoint: Endpoint) -> Endpoint:
+    """``endpoint`` with libpq's ``connect_timeout`` set, unless it is set already."""
+    if "connect_timeout" in endpoint.params or os.environ.get("PGCONNECT_TIMEOUT"):
+        return endpoint
+    params = {**endpoint.params, "connect_timeout": str(DEFAULT_CONNECT_TIMEOUT)}
+    return replace(endpoint, params=params)
+
+
+_MISSING_DATABASE = re.compile(r'database "(?P<name>.*)" does not exist')
+
+
+def connect_error(endpoint: Endpoint, message: str, bounded: Endpoint) -> ConnectError:
+    """The one-paragraph error for a failed connection (``message``: the driver's, scrubbed)."""
+    said = re.sub(r"^Failed to connect: ", "", " ".join(_first_line(message).split()))
+    where = f"cannot connect to PostgreSQL at {endpoint.masked_url}"
+    missing = _MISSING_DATABASE.search(said)
+    if missing is not None and missing["name"] == endpoint.database:
+        return DatabaseMissingError(
+            f"{where}: {said}", database=endpoint.database, url=endpoint.masked_url
+        )
+    if "timeout expired" in said:
+        waited = bounded.params.get("connect_timeout") or os.environ.get("PGCONNECT_TIMEOUT")
+        said += f" (no answer within connect_timeout={waited} s; set it in the URL to wait longer)"
+    return ConnectError(f"{where}: {said}")
 
 
 def _first_line(text: str) -> str:

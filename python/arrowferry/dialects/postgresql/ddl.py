@@ -111,6 +111,19 @@ def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -
     )
 
 
+def advance_sequence_sql(schema: str, table: str, column: str, floor: int = 0) -> str:
+    """After rows went into a table someone else made: its column's sequence (serial or
+    identity) hands out ids past the largest one there and past the source's counter,
+    and never moves back (the application may have used ids beyond them already)."""
+    target = qname(schema, table)
+    col = quote_ident(column)
+    seq = f"pg_get_serial_sequence({literal(target)}, {literal(column)})"
+    return (
+        f"SELECT setval({seq}, GREATEST(COALESCE((SELECT max({col}) FROM {target}), 0) + 1, "
+        f"{int(floor)} + 1, COALESCE(pg_sequence_last_value({seq}::regclass) + 1, 1)), false)"
+    )
+
+
 def _row_text(schema: str, table: str, columns: Sequence[str], alias: str = "t") -> str:
     cols = ", ".join(f"{alias}.{quote_ident(c)}" for c in columns)
     return f"ROW({cols})::text" if len(columns) > 1 else f"{alias}.{quote_ident(columns[0])}::text"

@@ -12,6 +12,7 @@ from arrowferry.dialects.base import (
     SourceSession,
     TargetSession,
 )
+from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
 from arrowferry.dialects.postgresql import catalog, write
 from arrowferry.dialects.postgresql.connection import MAX_IDENTIFIER_BYTES, connect
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
@@ -21,6 +22,7 @@ from arrowferry.urls import Endpoint
 
 class PostgreSQLDialect(Dialect):
     name = "postgresql"
+    label = "PostgreSQL"
     capabilities = Capabilities(
         writers="many",
         constraints_after_load=True,
@@ -121,6 +123,34 @@ class PostgreSQLDialect(Dialect):
             return {n: tuple(write.column_types(conn, schema, n)) for n in present}
         finally:
             conn.close()
+
+    # --- as the target of a schema sync ---------------------------------------------------
+
+    def sync_statements(
+        self,
+        changes: Sequence[Change],
+        current: Schema,
+        facts: TargetFacts,
+        *,
+        namespace: str | None,
+    ) -> list[SyncStatement]:
+        from arrowferry.dialects.postgresql import alter
+
+        return alter.render(changes, current, facts, namespace or "public")
+
+    def sync_facts(
+        self, endpoint: Endpoint, namespace: str | None, current: Schema, changes: Sequence[Change]
+    ) -> TargetFacts:
+        from arrowferry.dialects.postgresql import alter
+
+        return alter.read_facts(endpoint, namespace or "public", current, changes)
+
+    def sync_apply(
+        self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
+    ) -> list[str]:
+        from arrowferry.dialects.postgresql import alter
+
+        return alter.apply(endpoint, statements)
 
 
 DIALECT = PostgreSQLDialect()

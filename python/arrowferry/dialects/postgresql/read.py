@@ -13,13 +13,13 @@ settings below fix what that text looks like, whatever the server's defaults are
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqllog
+from arrowferry.dialects.facts import Domain, Owner, SourceFacts
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import is_constant
 from arrowferry.errors import SchemaError, SourceError
@@ -226,10 +226,6 @@ def standalone_sequences(conn: Any, schema: str) -> list[str]:
     ]
 
 
-# ("view", name) | ("check", table, constraint) | ("domain", type as declared, constraint)
-# | ("default", table, column) | ("index", name)
-Owner = tuple[str, ...]
-
 # Every expression PostgreSQL stores records what it calls in pg_depend: a view through its
 # rewrite rule, a CHECK through its constraint, a default through pg_attrdef, an index
 # expression through the index. Only pg_catalog's functions and operators have a
@@ -303,35 +299,6 @@ def materialized_views(conn: Any, schema: str) -> dict[str, bool]:
             [schema],
         )
     }
-
-
-@dataclass(frozen=True)
-class Domain:
-    """What a domain holds its values to, its base domains' rules included."""
-
-    not_null: bool = False
-    default: str | None = None  # the nearest one along the chain of base domains
-    checks: tuple[tuple[str, str], ...] = ()  # (name, expression over VALUE)
-    chain: tuple[str, ...] = ()  # itself, then its base domains, as format_type names them
-
-
-@dataclass(frozen=True)
-class SourceFacts:
-    """What a plan needs from the source beyond its schema, read in one snapshot."""
-
-    rows: Mapping[str, int]
-    wide_decimals: Mapping[str, Mapping[str, int]]  # table -> column -> values SQLite would round
-    sequences: Mapping[str, int]  # table -> last value of its key's sequence
-    partitioned: frozenset[str] = frozenset()  # read whole, not ONLY
-    loose_sequences: tuple[str, ...] = ()
-    triggers: tuple[str, ...] = ()
-    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # type as declared -> labels
-    domains: Mapping[str, Domain] = field(default_factory=dict)  # type as declared -> rules
-    # table -> column -> its constant default, evaluated and read like the column's values
-    defaults: Mapping[str, Mapping[str, pa.Array]] = field(default_factory=dict)
-    # what calls a function or operator the source defined itself, by Owner -> those names
-    user_routines: Mapping[Owner, tuple[str, ...]] = field(default_factory=dict)
-    materialized: Mapping[str, bool] = field(default_factory=dict)  # name -> populated
 
 
 def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:

@@ -171,6 +171,13 @@ class PostgresTarget:
                     ),
                 )
             )
+        if out:
+            self.warn(
+                f"data_only: {len(out)} foreign key(s) touching the loaded tables "
+                f"({', '.join(s.name for s in out)}) are dropped for the load, so rows can arrive "
+                "in any order, and re-created, validated, after it; the target's other "
+                "constraints and its indexes stay as they are"
+            )
         return out
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:

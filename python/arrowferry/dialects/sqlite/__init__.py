@@ -5,6 +5,7 @@ shaped, small); ``profile`` counts what each column really holds; ``read`` strea
 data as Arrow batches through ``adbc_driver_sqlite``, with every column's type pinned.
 """
 
+from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.sqlite.catalog import (
     QUICK_CHECK_MAX_BYTES,
     autoincrement_counters,
@@ -17,7 +18,6 @@ from arrowferry.dialects.sqlite.catalog import (
     relation_names,
 )
 from arrowferry.dialects.sqlite.profile import (
-    ColumnProfile,
     date_forms,
     needs_measures,
     needs_profile,

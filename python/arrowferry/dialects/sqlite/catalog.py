@@ -9,10 +9,14 @@ import sqlite3
 from collections.abc import Sequence
 from contextlib import closing
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqlite import virtual as vt
+from arrowferry.dialects.sqlite.catalog_rows import CatalogRows, all_view_columns, with_counters
+from arrowferry.dialects.sqlite.connection import explain_open_error as _explain_open_error
 from arrowferry.dialects.sqlite.types import from_sqlite_declared
 from arrowferry.dialects.sqltext import (
     Definition,
@@ -60,15 +64,6 @@ def connect_metadata(path: Path) -> sqlite3.Connection:
     except sqlite3.DatabaseError as err:
         raise SourceError(_explain_open_error(path, err)) from err
     return conn
-
-
-def _explain_open_error(path: Path, err: sqlite3.DatabaseError) -> str:
-    text = str(err)
-    if "not a database" in text:
-        return f"{str(path)!r} is not a SQLite database ({text})"
-    if "malformed" in text or "corrupt" in text:
-        return f"SQLite file {str(path)!r} is corrupt ({text}); try `sqlite3 file .recover`"
-    return f"cannot open SQLite file {str(path)!r}: {text}"
 
 
 QUICK_CHECK_MAX_BYTES = 256 * 1024 * 1024
@@ -128,6 +123,7 @@ def introspect(conn: sqlite3.Connection) -> Schema:
     # the driver's newer SQLite knows more modules, so more shadow tables
     newer = vt.driver_kinds(conn) if virtual else {}
     shadows: list[str] = []
+    rows = CatalogRows.read(conn)
     for name, kind, without_rowid, strict in entries:
         if name.startswith(_INTERNAL_PREFIX):
             continue  # sqlite_sequence, sqlite_stat1...: SQLite's bookkeeping, not the user's data
@@ -139,12 +135,14 @@ def introspect(conn: sqlite3.Connection) -> Schema:
             continue
         if kind == "table":
             tables.append(
-                _table(conn, name, sql_of.get(name) or "", bool(without_rowid), bool(strict))
+                _table(rows, name, sql_of.get(name) or "", bool(without_rowid), bool(strict))
             )
     notes += vt.shadow_notes(shadows, virtual)
     tables = [_resolve_fk_targets(t, tables) for t in tables]
+    tables = with_counters(conn, tables, autoincrement_counters(conn))
+    outputs = all_view_columns(conn)
     views = tuple(
-        View(name, select_of_view(sql), _view_columns(conn, name))
+        View(name, select_of_view(sql), outputs.get(name) or _view_columns(conn, name))
         for name, sql in conn.execute(
             "SELECT name, sql FROM sqlite_master WHERE type = 'view' ORDER BY name"
         ).fetchall()
@@ -198,16 +196,10 @@ def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _table(
-    conn: sqlite3.Connection, name: str, sql: str, without_rowid: bool, strict: bool
-) -> Table:
+def _table(rows: CatalogRows, name: str, sql: str, without_rowid: bool, strict: bool) -> Table:
     defs = split_create_table(sql)
     col_defs = {d.column_name.lower(): d for d in defs if d.is_column}
-    xinfo = conn.execute(
-        'SELECT cid, name, type, "notnull", dflt_value, pk, hidden '
-        "FROM pragma_table_xinfo(?) ORDER BY cid",
-        (name,),
-    ).fetchall()
+    xinfo = rows.xinfo.get(name, [])
     pk_cols = [r[1] for r in sorted((r for r in xinfo if r[5]), key=lambda r: r[5])]
     rowid_alias = (
         not without_rowid
@@ -238,14 +230,14 @@ def _table(
         (d.constraint_names["PRIMARY"] for d in defs if "PRIMARY" in d.constraint_names), None
     )
     primary_key = PrimaryKey(tuple(pk_cols), name=pk_name) if pk_cols else None
-    uniques, indexes = _indexes(conn, name, defs)
+    uniques, indexes = _indexes(rows, name, defs)
     return Table(
         name=name,
         columns=tuple(columns),
         primary_key=primary_key,
         uniques=uniques,
         indexes=indexes,
-        foreign_keys=_foreign_keys(conn, name, defs),
+        foreign_keys=_foreign_keys(rows, name, defs),
         checks=checks,
         without_rowid=without_rowid,
         strict=strict,
@@ -274,7 +266,7 @@ def _column(
             found = generated_expression(definition, sql)
             if found:
                 generated, stored = found
-    dtype = from_sqlite_declared(declared)
+    dtype = _declared_type(declared)
     return Column(
         name=name,
         type=dtype if dtype is not None else _UNRESOLVED,
@@ -289,6 +281,9 @@ def _column(
     )
 
 
+# a file declares few distinct types across its columns: each is read once
+_declared_type = lru_cache(maxsize=1024)(from_sqlite_declared)
+
 _UNRESOLVED = DataType("other", raw="")
 """Placeholder for columns whose type only the data can tell (see ``from_sqlite_declared``)."""
 
@@ -298,22 +293,14 @@ def is_unresolved(column: Column) -> bool:
 
 
 def _indexes(
-    conn: sqlite3.Connection, table: str, defs: list[Definition]
+    rows: CatalogRows, table: str, defs: list[Definition]
 ) -> tuple[tuple[UniqueConstraint, ...], tuple[Index, ...]]:
     uniques: list[UniqueConstraint] = []
     indexes: list[Index] = []
     unique_names = [d.constraint_names["UNIQUE"] for d in defs if "UNIQUE" in d.constraint_names]
-    sql_of = dict(
-        conn.execute(
-            "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ?", (table,)
-        ).fetchall()
-    )
-    rows = conn.execute(
-        'SELECT name, "unique", origin, partial FROM pragma_index_list(?) ORDER BY seq DESC',
-        (table,),
-    ).fetchall()
-    for name, unique, origin, partial in rows:
-        keys = _index_keys(conn, name, sql_of.get(name))
+    sql_of = rows.index_sql
+    for name, unique, origin, partial in rows.index_list.get(table, []):
+        keys = _index_keys(rows.index_keys.get(name, []), sql_of.get(name))
         if origin == "pk":
             continue
         if origin == "u" and not partial and all(not k.is_expression for k in keys):
@@ -325,14 +312,11 @@ def _indexes(
     return tuple(uniques), tuple(sorted(indexes, key=lambda i: i.name))
 
 
-def _index_keys(conn: sqlite3.Connection, index: str, sql: str | None) -> tuple[IndexKey, ...]:
-    rows = conn.execute(
-        'SELECT seqno, cid, name, "desc", coll FROM pragma_index_xinfo(?) WHERE key = 1 ORDER BY seqno',
-        (index,),
-    ).fetchall()
-    expressions = _index_expressions(sql) if sql else []
+def _index_keys(rows: list[tuple[Any, ...]], sql: str | None) -> tuple[IndexKey, ...]:
+    # the key expressions live only in the CREATE INDEX text: read it only then
+    expressions = _index_expressions(sql) if sql and any(r[1] == -2 for r in rows) else []
     keys = []
-    for seqno, cid, name, desc, coll in rows:
+    for seqno, cid, name, desc, coll, _key in rows:
         collation = coll.upper() if coll and coll.upper() != "BINARY" else None
         if cid == -2:
             expr = expressions[seqno] if seqno < len(expressions) else "?"
@@ -379,17 +363,13 @@ def _partial_where(sql: str | None) -> str | None:
     return after_top_level(sql, "WHERE") if sql else None
 
 
-def _foreign_keys(
-    conn: sqlite3.Connection, table: str, defs: list[Definition]
-) -> tuple[ForeignKey, ...]:
-    rows = conn.execute(
-        'SELECT id, seq, "table", "from", "to", on_update, on_delete FROM pragma_foreign_key_list(?) '
-        "ORDER BY id, seq",
-        (table,),
-    ).fetchall()
+def _foreign_keys(rows: CatalogRows, table: str, defs: list[Definition]) -> tuple[ForeignKey, ...]:
+    listed = rows.foreign_keys.get(table, [])
+    if not listed:
+        return ()  # the common case: no definition need be read
     fk_defs = [d for d in defs if "REFERENCES" in words(d)]
     grouped: dict[int, list[tuple[str, str | None, str, str, str]]] = {}
-    for fid, _seq, ref, src, dst, on_update, on_delete in rows:
+    for fid, _seq, ref, src, dst, on_update, on_delete in listed:
         grouped.setdefault(fid, []).append((ref, dst, src, on_update, on_delete))
     fks = []
     # pragma ids count down from the last declared constraint

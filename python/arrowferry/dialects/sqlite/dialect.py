@@ -12,6 +12,7 @@ from arrowferry.dialects.base import (
     SourceSession,
     TargetSession,
 )
+from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
 from arrowferry.dialects.sqlite import catalog
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, to_sqlite_ddl
 from arrowferry.model import Column, DataType, Schema, Table
@@ -20,6 +21,7 @@ from arrowferry.urls import Endpoint
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
+    label = "SQLite"
     capabilities = Capabilities(
         writers="one",
         constraints_after_load=False,  # keys, foreign keys and CHECKs only in CREATE TABLE
@@ -95,6 +97,37 @@ class SQLiteDialect(Dialect):
                 for n in names
                 if n.lower() in known
             }
+
+    # --- as the target of a schema sync ---------------------------------------------------
+
+    def sync_statements(
+        self,
+        changes: Sequence[Change],
+        current: Schema,
+        facts: TargetFacts,
+        *,
+        namespace: str | None,
+    ) -> list[SyncStatement]:
+        from arrowferry.dialects.sqlite import rebuild
+
+        return rebuild.render(changes, current, facts)
+
+    def sync_facts(
+        self, endpoint: Endpoint, namespace: str | None, current: Schema, changes: Sequence[Change]
+    ) -> TargetFacts:
+        from arrowferry.dialects.sqlite import rebuild_run
+
+        return rebuild_run.read_facts(endpoint.path, current, changes)
+
+    def sync_apply(
+        self, endpoint: Endpoint, namespace: str | None, statements: Sequence[SyncStatement]
+    ) -> list[str]:
+        from arrowferry.dialects.sqlite import rebuild_run
+
+        return rebuild_run.apply(endpoint.path, statements)
+
+    def sync_drops_dependents(self) -> bool:
+        return False  # a rebuild keeps foreign keys (off while it runs) and views (legacy rename)
 
 
 DIALECT = SQLiteDialect()

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from arrowferry import decimals
+from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.catalog import is_unresolved
 from arrowferry.dialects.sqltext import quote_ident
@@ -51,38 +52,6 @@ def size_limits(table: Table) -> dict[str, tuple[int, int]]:
 
 
 # --- storage-class profile -------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class ColumnProfile:
-    """How many values of each SQLite storage class a column really holds."""
-
-    integers: int = 0
-    reals: int = 0
-    texts: int = 0
-    blobs: int = 0
-    nulls: int = 0
-    max_text_length: int = 0
-    max_abs_number: float = 0.0
-    min_abs_real: float = 0.0  # smallest non-zero REAL magnitude (0.0: none)
-    # numeric(p,s) columns: values needing more than p - s integer digits once rounded
-    # (half away from zero) to s places, and the integer digits the largest one needs
-    over_limit: int = 0
-    needed_digits: int = 0
-    classes_known: bool = True  # False: only the limit was measured (the class counts are 0)
-
-    @property
-    def classes(self) -> tuple[str, ...]:
-        pairs = (
-            ("integer", self.integers),
-            ("real", self.reals),
-            ("text", self.texts),
-            ("blob", self.blobs),
-        )
-        return tuple(name for name, count in pairs if count)
-
-    def only(self, *classes: str) -> bool:
-        return set(self.classes) <= set(classes)
 
 
 _HIGH = 2**32  # two counts share one 64-bit sum: tables of fewer than 2**32 rows

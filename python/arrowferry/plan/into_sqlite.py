@@ -1,4 +1,4 @@
-"""The plan of a PostgreSQL -> SQLite migration: types, reads, DDL and finishing.
+"""SQLite as the target of a plan: how each column is stored, the DDL and the finishing.
 
 SQLite has five storage classes and type *affinity*, so the choice that matters is
 the declared type: it must keep every value as it is inserted (driver-traps.md E).
@@ -19,22 +19,22 @@ constraints and indexes are built after the load, from sorted data.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+import pyarrow as pa
+
 from arrowferry.convert.to_sqlite import NOT_STORABLE, Kernel, convert
-from arrowferry.dialects import postgresql as pg
-from arrowferry.dialects.postgresql import read as pgread
-from arrowferry.dialects.postgresql.read import SourceFacts
+from arrowferry.dialects import sqlite
+from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affinity, to_sqlite_ddl
-from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
-from arrowferry.errors import ArrowferryError, BadInputError
-from arrowferry.model import Column, DataType, Schema, Table
+from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
-from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
-from arrowferry.plan.select import select_tables
+from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
+from arrowferry.plan.names import TargetNames
+from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
 from arrowferry.plan.sqlite_constraints import SqliteConstraints
 from arrowferry.plan.sqlite_views import ViewPlan, materialized_warnings, plan_views
 from arrowferry.types import TypeMappings
@@ -55,37 +55,53 @@ def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
     return mapped.precision, mapped.scale or 0
 
 
-class SqlitePlanner(SqliteConstraints):
-    """Builds the :class:`MigrationPlan` of a PostgreSQL schema into SQLite."""
+class Side(SqliteConstraints):
+    """The target side of a plan into SQLite (one per plan)."""
 
-    def __init__(self, schema: Schema, facts: SourceFacts, options: MigrationOptions) -> None:
-        self.schema = schema
-        self.facts = facts
+    dialect = dialect_named("sqlite")
+
+    def __init__(self, source: SourceSide) -> None:
+        self.source = source
+
+    def start(
+        self, survey: Survey, options: MigrationOptions, names: TargetNames, warnings: list[str]
+    ) -> list[Table]:
+        self.survey = survey
+        self.schema = survey.schema
+        self.facts = survey.facts
         self.options = options
         self.mappings = TypeMappings(options.type_mappings)
-        self.warnings: list[str] = list(schema.notes)
-        self.names: dict[str, str] = {}  # lower-case -> name: one namespace in SQLite
-
-    def build(self, tables: Sequence[Table]) -> MigrationPlan:
-        for table in tables:
+        self.names = names
+        self.warnings = warnings
+        self.inexact: dict[str, list[str]] = {}
+        for table in survey.tables:
             if not table.columns:
-                self.warnings.append(
+                warnings.append(
                     f"table {table.name!r} has no columns, which SQLite cannot hold; not migrated"
                 )
-        tables = [t for t in tables if t.columns]
-        # a problem confined to one table is that table's error, never the others'
-        failed = self._claim_table_names(tables)
-        tables = [t for t in tables if t.name not in failed]
-        wanted = {t.name for t in tables}
-        plans = []
-        for table in tables:
-            try:
-                plans.append(self._table(table, wanted))
-            except ArrowferryError as err:
-                failed[table.name] = err.message
-                wanted.discard(table.name)
-        for key in self.mappings.unused():
-            self.warnings.append(f"type mapping {key!r} matched no column")
+        tables = [t for t in survey.tables if t.columns]
+        self.wanted = {t.name for t in tables if t.name not in survey.failed}
+        return tables
+
+    def forget(self, table: str) -> None:
+        self.wanted.discard(table)
+
+    def existing(
+        self, target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
+    ) -> Existing:
+        """data_only: the tables of the target file the rows go into (names compared as
+        SQLite compares them, case-insensitively)."""
+        if not options.data_only or target is None or target.dialect != "sqlite":
+            return Existing()
+        if not target.path.exists():
+            return Existing()  # said by the target check, before anything is written
+        with sqlite.connect_metadata_ctx(target.path) as conn:
+            schema = sqlite.introspect(conn)
+        by_name = {t.name.lower(): t for t in schema.tables}
+        found = {t.name: by_name[t.name.lower()] for t in tables if t.name.lower() in by_name}
+        return Existing(found)
+
+    def finish(self, plans: Sequence[TablePlan]) -> list[Statement]:
         views = ViewPlan()
         if self.options.create_views and not self.options.data_only:
             views = plan_views(
@@ -95,70 +111,67 @@ class SqlitePlanner(SqliteConstraints):
                 self.options,
                 self._relation_name,
                 self.warnings,
+                self.survey.dialect,
+                lambda t, c: self.source.value_type(t, c, self.survey)[0],
             )
-        self.warnings += materialized_warnings(self.facts, self.options, wanted)
-        if self.facts.loose_sequences:
+        self.inexact = views.inexact
+        self.warnings += materialized_warnings(self.facts, self.options, self.wanted)
+        loose = self.facts.loose_sequences
+        if loose:
             self.warnings.append(
-                f"{plural(len(self.facts.loose_sequences), 'sequence')} that no column owns "
-                f"{noun(len(self.facts.loose_sequences), 'is', 'are')} not migrated (SQLite has none): {', '.join(self.facts.loose_sequences)}"
+                f"{plural(len(loose), 'sequence')} that no column owns "
+                f"{noun(len(loose), 'is', 'are')} not migrated (SQLite has none): {', '.join(loose)}"
             )
-        wanted = {t.name for t in tables}
-        dropped = [t for t in self.facts.triggers if t.split(".", 1)[0] in wanted]
+        planned = {p.source.name for p in plans}
+        dropped = [t for t in self.facts.triggers if t.split(".", 1)[0] in planned]
         if dropped:
             self.warnings.append(
                 f"{plural(len(dropped), 'trigger')} not migrated (PL/pgSQL has no SQLite "
                 f"translation): {', '.join(dropped)}"
             )
+        return [*(s for p in plans for s in p.finish), *views.statements]
+
+    def plan(
+        self, plans: list[TablePlan], finish: list[Statement], warnings: list[str]
+    ) -> MigrationPlan:
         return MigrationPlan(
             "main",
             plans,
-            [*(s for p in plans for s in p.finish), *views.statements],
-            self.warnings,
-            failed=failed,
+            finish,
+            warnings,
             source_schema=self.options.source_schema,
-            inexact_views=views.inexact,
+            inexact_views=self.inexact,
         )
 
-    # --- names ---------------------------------------------------------------------
-
-    def _claim_table_names(self, tables: Sequence[Table]) -> dict[str, str]:
-        """Claim each table's name; (table -> reason) for those SQLite cannot hold."""
-        failed = {}
-        for table in tables:
-            clash = self.names.get(table.name.lower())
-            if clash is not None:
-                failed[table.name] = (
-                    f"tables {clash!r} and {table.name!r} differ only in case; SQLite names are "
-                    "case-insensitive, so they cannot both exist there. Migrate them separately "
-                    "with --include/--exclude"
-                )
-                continue
-            seen: dict[str, str] = {}
-            for col in table.columns:
-                if col.name.lower() in seen:
-                    failed[table.name] = (
-                        f"table {table.name!r}: columns {seen[col.name.lower()]!r} and "
-                        f"{col.name!r} differ only in case, which SQLite cannot hold apart"
-                    )
-                    break
-                seen[col.name.lower()] = col.name
-            else:
-                self.names[table.name.lower()] = table.name
-        return failed
-
     def _relation_name(self, wanted: str, what: str) -> str:
-        name, n = wanted, 1
-        while name.lower() in self.names:
-            name, n = f"{wanted}_{n}", n + 1
-        if name != wanted:
-            self.warnings.append(f"{what} {wanted!r} is named {name!r} in SQLite (name taken)")
-        self.names[name.lower()] = name
-        return name
+        return self.names.relation_name(wanted, what)
 
     # --- tables --------------------------------------------------------------------
 
-    def _table(self, table: Table, wanted: set[str]) -> TablePlan:
-        columns = tuple(self._column(table, c) for c in table.columns)
+    def table_plan(
+        self,
+        table: Table,
+        target_name: str,
+        given: Sequence[ColumnPlan],
+        names: Mapping[str, str],
+    ) -> TablePlan:
+        there = self.survey.existing.table(table.name)
+        if there is not None:
+            loaded = {c.target for c in given}
+            pk = there.primary_key
+            return TablePlan(
+                source=table,
+                target=Table(there.name, tuple(c for c in there.columns if c.name in loaded), pk),
+                columns=tuple(given),
+                rows=self.facts.rows.get(table.name, 0),
+                schema="main",
+                create_sql="",
+                key=table.primary_key.columns if table.primary_key is not None else (),
+                only=table.name not in self.facts.partitioned,
+                existing=True,
+            )
+        wanted = self.wanted
+        columns = tuple(given)
         pk = table.primary_key
         rowid_key = (
             pk is not None
@@ -175,7 +188,7 @@ class SqlitePlanner(SqliteConstraints):
         checks = self._checks(table, definitions) + self._enum_checks(table)
         definitions += [ddl for ddl, _ in checks]
         definitions += self._foreign_keys(table, wanted)
-        create_sql = sqlw.create_table_sql(table.name, definitions)
+        create_sql = sqlw.create_table_sql(target_name, definitions)
         load = list(definitions)
         if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
             # loaded without AUTOINCREMENT (SQLite reads and writes sqlite_sequence for each
@@ -183,8 +196,11 @@ class SqlitePlanner(SqliteConstraints):
             k = table.column_names.index(pk.columns[0])
             load[k] = sqlw.column_sql(pk.columns[0], "INTEGER", key="rowid")
         target = Table(
-            table.name,
-            tuple(replace(c, type=p.type) for c, p in zip(table.columns, columns, strict=True)),
+            target_name,
+            tuple(
+                replace(c, name=p.target, type=p.type)
+                for c, p in zip(table.columns, columns, strict=True)
+            ),
             table.primary_key,
         )
         plan = TablePlan(
@@ -194,7 +210,7 @@ class SqlitePlanner(SqliteConstraints):
             rows=self.facts.rows.get(table.name, 0),
             schema="main",
             create_sql=create_sql,
-            load_sql=sqlw.create_table_sql(table.name, load),
+            load_sql=sqlw.create_table_sql(target_name, load),
             key=pk.columns if pk is not None else (),
             order_by=pk.columns if rowid_key and pk is not None else (),
             only=table.name not in self.facts.partitioned,
@@ -202,16 +218,17 @@ class SqlitePlanner(SqliteConstraints):
         if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
             plan.sequence = self.facts.sequences.get(table.name, 0)
         plan.finish = self._finish(table, checks)
+        source = self.survey.dialect.label
         for col in table.columns:
             if col.identity and plan.order_by != (col.name,):
                 self.warnings.append(
                     f"column {table.name}.{col.name} is an identity (or serial) column in "
-                    "PostgreSQL; SQLite generates values only for an INTEGER PRIMARY KEY, so its "
+                    f"{source}; SQLite generates values only for an INTEGER PRIMARY KEY, so its "
                     "values are copied and new rows must supply one"
                 )
             if col.generated:
                 self.warnings.append(
-                    f"column {table.name}.{col.name} is generated in PostgreSQL "
+                    f"column {table.name}.{col.name} is generated in {source} "
                     f"({col.generated}); its values are copied as a plain column"
                 )
         return plan
@@ -220,14 +237,19 @@ class SqlitePlanner(SqliteConstraints):
         col = table.column(column)
         return self.mappings.lookup(table.name, col.name, col.declared) is not None
 
-    def _column(self, table: Table, col: Column) -> ColumnPlan:
-        dtype = pgread.read_type(col.type)
+    def storage(
+        self, table: Table, col: Column, dtype: DataType, override: str | None, target_name: str
+    ) -> Storage:
         kernel, ddl, lossy = self._storage(table, col, dtype)
-        override = self.mappings.lookup(table.name, col.name, col.declared)
         limit = None
+        there = self.survey.existing.table(table.name)
+        if there is not None:
+            # the file's own declared type decides, by its affinity, what SQLite keeps
+            override = there.column(target_name).declared
         if override is not None:
             ddl = override
-            kernel, lossy = self._under_affinity(table, col, override, kernel, lossy)
+            how = "is mapped to" if there is None else f"lands in {there.name}.{target_name},"
+            kernel, lossy = self._under_affinity(table, col, override, kernel, lossy, how)
             limit = _mapped_limit(dtype, override)
             if limit is not None:
                 lossy = [
@@ -236,24 +258,19 @@ class SqlitePlanner(SqliteConstraints):
                     f"{plural(limit[1], 'decimal place')} are bad values (a size chosen with "
                     "--type-map is enforced)",
                 ]
-        select = pgread.select_expression(col.name, dtype)
-        return ColumnPlan(
-            col.name,
-            col.name,
-            col.declared,
-            dtype,
-            "binary" if select == quote_ident(col.name) else "text",
-            None,  # the kernel's output type
-            ddl,
-            cast=False,
-            lossy=tuple(lossy),
-            select=select,
-            kernel=kernel,
-            limit=limit,
+        # arrow None: the kernel's output type is what the writer binds
+        return Storage(
+            dtype, ddl, None, kernel=kernel, limit=limit, lossy=tuple(lossy), enforce_length=False
         )
 
     def _under_affinity(
-        self, table: Table, col: Column, ddl: str, kernel: Kernel, lossy: list[str]
+        self,
+        table: Table,
+        col: Column,
+        ddl: str,
+        kernel: Kernel,
+        lossy: list[str],
+        how: str = "is mapped to",
     ) -> tuple[Kernel, list[str]]:
         """The kernel for a user's declared type: its affinity decides what SQLite keeps."""
         affinity = sqlite_affinity(ddl)
@@ -262,7 +279,7 @@ class SqlitePlanner(SqliteConstraints):
             return "text", ["stored as exact decimal text"]
         if kernel in {"text", "utc_text"} and not keeps_text:
             self.warnings.append(
-                f"column {table.name}.{col.name} ({col.declared}) is mapped to {ddl}, whose "
+                f"column {table.name}.{col.name} ({col.declared}) {how} {ddl}, whose "
                 f"{affinity} affinity turns text that looks like a number into a number "
                 "('007' becomes 7, '1.50' becomes 1.5)"
             )
@@ -344,21 +361,16 @@ class SqlitePlanner(SqliteConstraints):
         return sqlw.column_sql(plan.target, declared, not_null=not_null, default=default, key=key)
 
     def _default(self, table: Table, col: Column, kernel: Kernel, column_ddl: str) -> str | None:
-        default = pgread.effective_default(col, self.facts.domains)
-        if default is None:
+        given = self.source.default(table, col, self.survey)
+        if given is None:
             return None
-        domain = self._domain(col)
-        owners: list[tuple[str, ...]] = []
-        if col.default is not None:
-            owners.append(("default", table.name, col.name))
-        owners += [("domain", t) for t in (domain.chain if domain and not owners else ())]
-        calls = self._user_calls(owners)
-        if calls:
-            self.warnings.append(f"default of {table.name}.{col.name} dropped: {calls}")
+        default = given.sql
+        if given.kind == "dropped":
+            self.warnings.append(f"default of {table.name}.{col.name} dropped: {given.reason}")
             return None
-        value = self.facts.defaults.get(table.name, {}).get(col.name)
-        if value is not None:  # a constant: its value, converted as the column's values are
-            converted = convert(kernel, value)
+        if given.kind == "stored" and isinstance(given.value, pa.Array):
+            # a constant: its value, converted as the column's values are
+            converted = convert(kernel, given.value)
             if converted.bad is not None and converted.bad.any():
                 self.warnings.append(
                     f"default of {table.name}.{col.name} dropped: {default!r} cannot be stored "
@@ -368,7 +380,7 @@ class SqlitePlanner(SqliteConstraints):
             expr = sqlw.literal_sql(converted.array[0].as_py())
         else:
             try:
-                expr = translate_expression(default, "postgresql", "sqlite")
+                expr = translate_expression(default, self.survey.dialect.name, "sqlite")
             except TranslationError as err:
                 self.warnings.append(f"default of {table.name}.{col.name} dropped: {err}")
                 return None
@@ -383,33 +395,3 @@ class SqlitePlanner(SqliteConstraints):
             f"default of {table.name}.{col.name} dropped: {default!r} has no SQLite form ({trial})"
         )
         return None
-
-
-# --- the entry: a PostgreSQL schema into SQLite ------------------------------------------
-
-
-def plan_into_sqlite(source: Endpoint, options: MigrationOptions) -> MigrationPlan:
-    """PostgreSQL -> SQLite: introspect and measure the source in a snapshot of its
-    own (row counts are for the plan and progress; the load counts what it reads)."""
-    conn = pgread.connect_snapshot(source)
-    try:
-        schema_name = options.source_schema
-        pgread.check_schema(conn, schema_name, source)
-        schema = pg.introspect(conn, schema_name)
-        materialized = pgread.materialized_views(conn, schema_name)
-        if options.materialize_views:
-            held = [
-                pg.materialized_view_table(conn, schema_name, name)
-                for name, populated in materialized.items()
-                if populated
-            ]
-            schema = replace(schema, tables=schema.tables + tuple(held))
-        tables = select_tables(schema, options.include_tables, options.exclude_tables)
-        if not tables:
-            raise BadInputError(
-                f"{source.masked_url}: no tables to migrate in schema {schema_name!r}"
-            )
-        facts = pgread.source_facts(conn, schema_name, tables, materialized)
-    finally:
-        pgread.end_snapshot(conn)
-    return SqlitePlanner(schema, facts, options).build(tables)

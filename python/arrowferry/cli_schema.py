@@ -1,0 +1,213 @@
+"""The schema commands of the command line: ``diff`` and ``sync``.
+
+Thin clients of the facade (:func:`arrowferry.compare_schemas`,
+:func:`arrowferry.sync_schema`), registered on the main group in :mod:`arrowferry.cli`.
+Light to import: the engine loads when a command runs. Exit codes of ``diff``: 0 no
+difference, 1 differences found, 2 bad input, usage or connection error (one paragraph
+on stderr; with --json, the same keys with ``success`` false); of ``sync``: 0 printed or
+applied, 2 bad input, 3 a destructive change needed and not allowed (nothing applied).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+
+from arrowferry.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_DIFFERENCES,
+    EXIT_OK,
+    EXIT_UNSAFE,
+    ArrowferryError,
+    UnsafeChangeError,
+)
+from arrowferry.urls import mask_url
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_EMPTY_COMPARISON: dict[str, Any] = {
+    "a_dialect": None,
+    "b_dialect": None,
+    "identical": False,
+    "compatible": False,
+    "differences": [],
+}
+
+
+def _one_paragraph(text: str) -> str:
+    return " ".join(mask_url(text).split())
+
+
+def comparison_errors(func: F) -> F:
+    """An error is one paragraph on stderr and exit 2, never a traceback: a comparison
+    that could not be made found no difference either (and, with --json, the
+    comparison's keys, empty, with ``success`` false)."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ArrowferryError as err:
+            message = _one_paragraph(err.message)
+        except KeyboardInterrupt:
+            click.echo("error: interrupted", err=True)
+            sys.exit(130)
+        if kwargs.get("as_json"):
+            failure = {**_EMPTY_COMPARISON, "success": False, "errors": [{"message": message}]}
+            click.echo(json.dumps(failure))
+        click.echo(f"error: {message}", err=True)
+        sys.exit(EXIT_BAD_INPUT)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def parse_renames(items: Sequence[str]) -> dict[str, str]:
+    """``--rename OLD=NEW`` items as the ``renames`` mapping (OLD as named in b)."""
+    from arrowferry.errors import BadInputError
+
+    renames: dict[str, str] = {}
+    for item in items:
+        old, sep, new = item.partition("=")
+        if not sep or not old.strip() or not new.strip():
+            raise BadInputError(
+                f"--rename {item!r} is not of the form OLD=NEW (for example "
+                "old_table=new_table, or table.old_column=new_column)"
+            )
+        renames[old.strip()] = new.strip()
+    return renames
+
+
+_RENAME_HELP = (
+    "A rename given, never guessed, as OLD=NEW with OLD named as in B: a table "
+    "(old_table=new_table) or a column (table.old_column=new_column). Repeatable."
+)
+
+
+@click.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
+@click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help=_RENAME_HELP)
+@click.option("--a-schema", default=None, help="PostgreSQL schema to read on A (default public).")
+@click.option("--b-schema", default=None, help="PostgreSQL schema to read on B (default public).")
+@comparison_errors
+def diff_command(
+    a: str,
+    b: str,
+    as_json: bool,
+    renames: tuple[str, ...],
+    a_schema: str | None,
+    b_schema: str | None,
+) -> None:
+    """Compare schema B with schema A (the desired state), SQLite or PostgreSQL.
+
+    Prints a report grouped by table of each difference: a missing or extra table,
+    column, index, foreign key, CHECK or view; a type, nullability, default, key or
+    counter that differs.
+
+    A and B are SQLite files or PostgreSQL URLs, in any pair. Types are compared after
+    mapping (SQLite INTEGER is PostgreSQL bigint), defaults, CHECKs and views after
+    translation. A line marked ! may lose data: rows of A may not all fit in B.
+    Exit code 0: no difference; 1: differences; 2: bad input or connection error.
+    """
+    from arrowferry.api import compare_schemas
+
+    found = compare_schemas(
+        a, b, renames=parse_renames(renames), a_schema=a_schema, b_schema=b_schema
+    )
+    if as_json:
+        click.echo(json.dumps({**found.to_dict(), "success": True, "errors": []}, default=str))
+    else:
+        click.echo(str(found))
+    sys.exit(EXIT_OK if found.identical else EXIT_DIFFERENCES)
+
+
+def _fail(err: ArrowferryError, as_json: bool) -> None:
+    message = _one_paragraph(err.message)
+    if as_json:
+        from arrowferry.sync import SyncResult
+
+        shape = SyncResult("", (), ()).to_dict()
+        shape.update(success=False, errors=[{"message": message, "fatal": True}])
+        click.echo(json.dumps(shape, default=str))
+    click.echo(f"error: {message}", err=True)
+    sys.exit(err.exit_code)
+
+
+@click.command("sync")
+@click.argument("desired")
+@click.argument("target")
+@click.option("--apply", "apply_", is_flag=True, help="Run the statements on TARGET.")
+@click.option(
+    "--allow-destructive",
+    is_flag=True,
+    help="Include (and with --apply run) statements that drop tables or columns, narrow "
+    "a type, or set NOT NULL over NULLs.",
+)
+@click.option(
+    "--rename",
+    "renames",
+    multiple=True,
+    metavar="OLD=NEW",
+    help="A rename given, never guessed, as OLD=NEW with OLD named as in TARGET: a table "
+    "(old_table=new_table) or a column (table.old_column=new_column). Repeatable.",
+)
+@click.option(
+    "--desired-schema", default=None, help="PostgreSQL schema of DESIRED [default: public]."
+)
+@click.option(
+    "--target-schema", default=None, help="PostgreSQL schema of TARGET [default: public]."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+def sync_command(
+    desired: str,
+    target: str,
+    apply_: bool,
+    allow_destructive: bool,
+    renames: tuple[str, ...],
+    desired_schema: str | None,
+    target_schema: str | None,
+    as_json: bool,
+) -> None:
+    """Print (or apply) the SQL that makes TARGET's schema match DESIRED's.
+
+    DESIRED is the model, TARGET the database changed: SQLite files or postgresql://
+    URLs, in any pair. The SQL is in TARGET's dialect, each statement with why it is
+    there. Exit 0 when printed or applied; 3 when a destructive change is needed and
+    --allow-destructive is not given (nothing applied; the refused statements are
+    listed); 2 on bad input.
+    """
+    from arrowferry.api import sync_schema
+
+    options: dict[str, Any] = dict(
+        allow_destructive=allow_destructive,
+        desired_schema=desired_schema,
+        target_schema=target_schema,
+    )
+    try:
+        options["renames"] = parse_renames(renames)
+        try:
+            result = sync_schema(desired, target, apply=apply_, **options)
+        except UnsafeChangeError:
+            result = sync_schema(desired, target, **options)  # what was refused, to show it
+    except ArrowferryError as err:
+        _fail(err, as_json)
+        return
+    if as_json:
+        click.echo(json.dumps({**result.to_dict(), "success": result.safe, "errors": []}))
+    else:
+        click.echo(str(result))
+    if not result.safe:
+        click.echo(
+            "error: destructive changes are needed and were not allowed"
+            + ("; nothing was applied" if apply_ else "")
+            + " (--allow-destructive includes them)",
+            err=True,
+        )
+        sys.exit(EXIT_UNSAFE)
+    sys.exit(EXIT_OK)

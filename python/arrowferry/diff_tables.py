@@ -1,0 +1,451 @@
+"""One table of a against the same table of b: columns, keys, indexes, foreign keys,
+CHECKs and the identity counter, each split into added / removed / changed by a key
+that ignores what is not the shape (constraint and index names)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, TypeVar
+
+from arrowferry import diff_rules as rules
+from arrowferry import diff_sql
+from arrowferry.diff import Difference, DifferenceKind
+from arrowferry.diff_report import column_sql, default_sql, fk_sql, index_sql, key_sql, type_sql
+from arrowferry.model import Check, Column, ForeignKey, Index, Table, UniqueConstraint
+
+if TYPE_CHECKING:
+    from arrowferry.diff_compare import Sides
+
+T = TypeVar("T")
+
+# --- one table -----------------------------------------------------------------------
+
+
+class TableComparison:
+    """Table a (desired) against table b, both under a's name."""
+
+    def __init__(self, ta: Table, tb: Table, sides: Sides) -> None:
+        self.ta, self.tb, self.s = ta, tb, sides
+        self.name = ta.name
+        self.out: list[Difference] = []
+
+    def add(
+        self,
+        kind: DifferenceKind,
+        name: str | None,
+        a: object | None,
+        b: object | None,
+        a_sql: str | None,
+        b_sql: str | None,
+        lossless: bool,
+        detail: str,
+    ) -> None:
+        self.out.append(Difference(kind, self.name, name, a, b, a_sql, b_sql, lossless, detail))
+
+    def run(self) -> list[Difference]:
+        self.columns()
+        self.primary_key()
+        self.uniques()
+        self.indexes()
+        self.foreign_keys()
+        self.checks()
+        self.sequence()
+        return self.out
+
+    # --- columns ---------------------------------------------------------------------
+
+    def columns(self) -> None:
+        s, ta, tb = self.s, self.ta, self.tb
+        b_cols = {s.key(c.name): c for c in tb.columns}
+        a_keys = set(s.keys(ta.column_names))
+        for ca in ta.columns:
+            cb = b_cols.get(s.key(ca.name))
+            if cb is None:
+                self.add(
+                    "missing_column",
+                    ca.name,
+                    ca,
+                    None,
+                    column_sql(ca, s.a),
+                    None,
+                    False,
+                    f"column {ca.name} is in a only: its values have nowhere to go",
+                )
+            else:
+                self.column(ca, cb)
+        for cb in tb.columns:
+            if s.key(cb.name) not in a_keys:
+                fills = cb.nullable or bool(cb.default or cb.identity or cb.generated)
+                self.add(
+                    "extra_column",
+                    cb.name,
+                    None,
+                    cb,
+                    None,
+                    column_sql(cb, s.b),
+                    fills,
+                    f"column {cb.name} is in b only"
+                    + ("" if fills else ", NOT NULL without a default: rows of a cannot fill it"),
+                )
+
+    def column(self, ca: Column, cb: Column) -> None:
+        s = self.s
+        same, lossless = self.same_type(ca, cb)
+        if not same:
+            shown_a, shown_b = type_sql(ca), type_sql(cb)
+            self.add(
+                "column_type",
+                ca.name,
+                ca,
+                cb,
+                shown_a,
+                shown_b,
+                lossless,
+                f"column {ca.name}: {shown_a} in a, {shown_b} in b"
+                + (" (every value of a fits)" if lossless else " (values of a may not fit)"),
+            )
+        in_key = set(s.keys(self.ta.primary_key.columns if self.ta.primary_key else ()))
+        key_b = set(s.keys(self.tb.primary_key.columns if self.tb.primary_key else ()))
+        # a key column cannot hold NULL in PostgreSQL, whatever SQLite let it declare
+        null_a = ca.nullable and not (s.cross and s.key(ca.name) in in_key)
+        null_b = cb.nullable and not (s.cross and s.key(cb.name) in key_b)
+        if null_a != null_b:
+            self.add(
+                "nullability",
+                ca.name,
+                ca,
+                cb,
+                "NULL" if null_a else "NOT NULL",
+                "NULL" if null_b else "NOT NULL",
+                not null_a,
+                f"column {ca.name} is {'nullable' if null_a else 'NOT NULL'} in a, "
+                f"{'nullable' if null_b else 'NOT NULL'} in b",
+            )
+        self.default(ca, cb)
+
+    def same_type(self, ca: Column, cb: Column) -> tuple[bool, bool]:
+        """(equivalent after mapping, every value of a fits b)."""
+        s = self.s
+        if not s.cross:
+            if ca.declared and cb.declared:
+                same = (
+                    rules.declared_key(ca.declared, s.a) == rules.declared_key(cb.declared, s.b)
+                    and (ca.collation or "").lower() == (cb.collation or "").lower()
+                )
+            else:
+                same = ca.type == cb.type and ca.collation == cb.collation
+            return same, rules.fits(ca.type, cb.type)
+        if rules.unresolved(ca.type) or rules.unresolved(cb.type):
+            return True, True  # the migration takes such a column's type from its data
+        there = rules.mapped(ca.type, s.b)
+        return there == cb.type, rules.fits(there, cb.type)
+
+    def default(self, ca: Column, cb: Column) -> None:
+        s = self.s
+        kind = ca.type.kind
+        key_a = rules.default_key(ca.default, s.a, kind)
+        key_b = rules.default_key(cb.default, s.b, kind)
+        if key_a[0] == "expr" or key_b[0] == "expr":
+            key_a = (
+                ("expr", self.expression(ca.default or "", s.a, self.ta)) if ca.default else key_a
+            )
+            key_b = (
+                ("expr", self.expression(cb.default or "", s.b, self.tb, b_side=True))
+                if cb.default
+                else key_b
+            )
+        generated_a = (
+            self.expression(ca.generated, s.a, self.ta) if ca.generated else None,
+            ca.generated_stored,
+        )
+        generated_b = (
+            self.expression(cb.generated, s.b, self.tb, b_side=True) if cb.generated else None,
+            cb.generated_stored,
+        )
+        counter_a = (ca.identity, ca.autoincrement and not s.cross)
+        counter_b = (cb.identity, cb.autoincrement and not s.cross)
+        if (key_a, generated_a, counter_a) == (key_b, generated_b, counter_b):
+            return
+        shown_a, shown_b = default_sql(ca, s.a), default_sql(cb, s.b)
+        # a value b computes itself replaces a's: those values would be lost
+        lossless = generated_b[0] is None or generated_a[0] == generated_b[0]
+        self.add(
+            "default",
+            ca.name,
+            ca,
+            cb,
+            shown_a,
+            shown_b,
+            lossless,
+            f"column {ca.name}: {shown_a or 'no default'} in a, {shown_b or 'no default'} in b",
+        )
+
+    def expression(self, sql: str, dialect: str, table: Table, *, b_side: bool = False) -> str:
+        s = self.s
+        return diff_sql.expression_key(
+            sql,
+            dialect,
+            cross=s.cross,
+            columns=table.column_names,
+            kinds=tuple((c.name, c.type.kind) for c in table.columns),
+            aliases=s.aliases.get(s.key(self.name), ()) if b_side else (),
+        )
+
+    # --- keys ------------------------------------------------------------------------
+
+    def primary_key(self) -> None:
+        pa, pb = self.ta.primary_key, self.tb.primary_key
+        ka = self.s.keys(pa.columns) if pa else None
+        kb = self.s.keys(pb.columns) if pb else None
+        if ka == kb:
+            return
+        # a's rows are unique on its key, so on any b key holding it
+        lossless = kb is None or (ka is not None and set(ka) <= set(kb))
+        self.add(
+            "primary_key",
+            pa.name if pa else pb.name if pb else None,
+            pa,
+            pb,
+            key_sql("PRIMARY KEY", pa),
+            key_sql("PRIMARY KEY", pb),
+            lossless,
+            f"primary key ({', '.join(pa.columns) if pa else 'none'}) in a, "
+            f"({', '.join(pb.columns) if pb else 'none'}) in b",
+        )
+
+    def unique_in_a(self, columns: Sequence[str]) -> bool:
+        """Whether a already keeps ``columns`` unique (a key of a within them)."""
+        want = set(self.s.keys(columns))
+        ta = self.ta
+        keys = [ta.primary_key.columns] if ta.primary_key else []
+        keys += [u.columns for u in ta.uniques]
+        keys += [i.column_names for i in ta.indexes if _plain_unique(i)]
+        return any(k and set(self.s.keys(k)) <= want for k in keys)
+
+    def uniques(self) -> None:
+        s = self.s
+        a_only, b_only = _split(self.ta.uniques, self.tb.uniques, lambda u: s.keys(u.columns))
+        if s.cross:  # a UNIQUE constraint in one engine may be a unique index in the other
+            a_only = [u for u in a_only if not self.index_holds(self.tb, u)]
+            b_only = [u for u in b_only if not self.index_holds(self.ta, u)]
+        for u in a_only:
+            self.add(
+                "unique",
+                u.name,
+                u,
+                None,
+                key_sql("UNIQUE", u),
+                None,
+                True,
+                f"unique ({', '.join(u.columns)}) is in a only",
+            )
+        for u in b_only:
+            self.add(
+                "unique",
+                u.name,
+                None,
+                u,
+                None,
+                key_sql("UNIQUE", u),
+                self.unique_in_a(u.columns),
+                f"unique ({', '.join(u.columns)}) is in b only",
+            )
+
+    def index_holds(self, table: Table, unique: UniqueConstraint) -> bool:
+        want = self.s.keys(unique.columns)
+        return any(_plain_unique(i) and self.s.keys(i.column_names) == want for i in table.indexes)
+
+    def index_key(self, index: Index, table: Table, b_side: bool) -> tuple[object, ...]:
+        s = self.s
+        dialect = s.b if b_side else s.a
+        keys = tuple(
+            (
+                self.expression(k.expression, dialect, table, b_side=b_side)
+                if k.is_expression
+                else s.key(k.expression),
+                k.is_expression,
+                k.descending,
+                None if s.cross else (k.collation or "").lower(),
+            )
+            for k in index.keys
+        )
+        where = self.expression(index.where, dialect, table, b_side=b_side) if index.where else None
+        return keys, index.unique, where
+
+    def indexes(self) -> None:
+        s = self.s
+        a_idx = [i for i in self.ta.indexes if not (s.cross and self.is_constraint(i, self.tb))]
+        b_idx = [i for i in self.tb.indexes if not (s.cross and self.is_constraint(i, self.ta))]
+        a_only, b_only = _split(
+            a_idx,
+            b_idx,
+            lambda i: self.index_key(i, self.ta, False),
+            lambda i: self.index_key(i, self.tb, True),
+        )
+        b_by_name = {s.key(i.name): i for i in b_only}
+        for ia in a_only:
+            ib = b_by_name.pop(s.key(ia.name), None)
+            lossless = ib is None or not ib.unique or self.unique_in_a(_index_columns(ib))
+            self.add(
+                "index",
+                ia.name,
+                ia,
+                ib,
+                index_sql(ia, self.ta.name),
+                None if ib is None else index_sql(ib, self.tb.name),
+                lossless,
+                f"index {ia.name} is in a only"
+                if ib is None
+                else f"index {ia.name} is defined differently in a and b",
+            )
+        for ib in b_by_name.values():
+            lossless = not ib.unique or self.unique_in_a(_index_columns(ib))
+            self.add(
+                "index",
+                ib.name,
+                None,
+                ib,
+                None,
+                index_sql(ib, self.tb.name),
+                lossless,
+                f"index {ib.name} is in b only",
+            )
+
+    def is_constraint(self, index: Index, other: Table) -> bool:
+        """A plain unique index matching the other side's UNIQUE constraint: the same
+        uniqueness, held by a constraint there (compared as one by ``uniques``)."""
+        if not _plain_unique(index):
+            return False
+        want = self.s.keys(index.column_names)
+        return any(self.s.keys(u.columns) == want for u in other.uniques)
+
+    def foreign_keys(self) -> None:
+        s = self.s
+
+        def where(fk: ForeignKey) -> tuple[object, ...]:
+            return s.keys(fk.columns), s.key(fk.ref_table)
+
+        def shape(fk: ForeignKey) -> tuple[object, ...]:
+            return (
+                *where(fk),
+                s.keys(fk.ref_columns),
+                fk.on_delete,
+                fk.on_update,
+                fk.deferrable,
+                fk.initially_deferred,
+            )
+
+        a_only, b_only = _split(self.ta.foreign_keys, self.tb.foreign_keys, shape)
+        b_by_where = {where(fk): fk for fk in b_only}
+        for fa in a_only:
+            fb = b_by_where.pop(where(fa), None)
+            # only the actions differ: every row that lands still satisfies it
+            lossless = fb is None or s.keys(fa.ref_columns) == s.keys(fb.ref_columns)
+            self.add(
+                "foreign_key",
+                fa.name or (fb.name if fb else None),
+                fa,
+                fb,
+                fk_sql(fa),
+                fk_sql(fb) if fb else None,
+                lossless,
+                f"foreign key ({', '.join(fa.columns)}) -> {fa.ref_table} "
+                + ("is in a only" if fb is None else "is defined differently in a and b"),
+            )
+        for fb in b_by_where.values():
+            self.add(
+                "foreign_key",
+                fb.name,
+                None,
+                fb,
+                None,
+                fk_sql(fb),
+                False,
+                f"foreign key ({', '.join(fb.columns)}) -> {fb.ref_table} is in b only: rows "
+                "of a may break it",
+            )
+
+    def checks(self) -> None:
+        a_only, b_only = _split(
+            self.ta.checks,
+            self.tb.checks,
+            lambda c: self.expression(c.expression, self.s.a, self.ta),
+            lambda c: self.expression(c.expression, self.s.b, self.tb, b_side=True),
+        )
+        b_by_name = {self.s.key(c.name): c for c in b_only if c.name}
+        for ca in a_only:
+            cb = b_by_name.pop(self.s.key(ca.name), None) if ca.name else None
+            if cb is not None:
+                b_only.remove(cb)
+            self.add(
+                "check",
+                ca.name or (cb.name if cb else None),
+                ca,
+                cb,
+                _check_sql(ca),
+                _check_sql(cb),
+                cb is None,
+                f"CHECK ({ca.expression}) is in a only"
+                if cb is None
+                else f"CHECK {ca.name} is defined differently in a and b",
+            )
+        for cb in b_only:
+            self.add(
+                "check",
+                cb.name,
+                None,
+                cb,
+                None,
+                _check_sql(cb),
+                False,
+                f"CHECK ({cb.expression}) is in b only: rows of a may break it",
+            )
+
+    def sequence(self) -> None:
+        ra, rb = self.ta.sequence, self.tb.sequence
+        if ra is None or rb is None or rb >= ra:
+            return
+        self.add(
+            "sequence",
+            self.name,
+            ra,
+            rb,
+            str(ra),
+            str(rb),
+            True,
+            f"b's counter for new rows of {self.name} is at {rb}, behind a's {ra}: new rows "
+            "there would be given keys a has already handed out",
+        )
+
+
+def _check_sql(check: Check | None) -> str | None:
+    return None if check is None else f"CHECK ({check.expression})"
+
+
+def _plain_unique(index: Index) -> bool:
+    return index.unique and index.where is None and all(not k.is_expression for k in index.keys)
+
+
+def _index_columns(index: Index) -> tuple[str, ...]:
+    return index.column_names if all(not k.is_expression for k in index.keys) else ("\0",)
+
+
+def _split(
+    a: Iterable[T],
+    b: Iterable[T],
+    key_a: Callable[[T], object],
+    key_b: Callable[[T], object] | None = None,
+) -> tuple[list[T], list[T]]:
+    """The items of a with no equal in b and of b with none in a (as multisets)."""
+    key_b = key_b or key_a
+    pending: dict[object, list[T]] = {}
+    for item in b:
+        pending.setdefault(key_b(item), []).append(item)
+    a_only = []
+    for item in a:
+        found = pending.get(key_a(item))
+        if found:
+            found.pop(0)
+        else:
+            a_only.append(item)
+    return a_only, [item for items in pending.values() for item in items]

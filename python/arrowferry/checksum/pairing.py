@@ -221,6 +221,8 @@ def segmented(p: Pair, rows: int, spans: Sequence[tuple[int, int] | None]) -> Pa
         and p.source.columns[key[0]].type.kind != "boolean"
         and len(known) == len(spans)
         and bool(known)
+        # key - low must not overflow 64 bits, on either side
+        and max(s[1] for s in known) - min(s[0] for s in known) < 2**62
     )
     if ranged:
         low = min(s[0] for s in known)

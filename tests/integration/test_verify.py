@@ -16,11 +16,13 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import HealthCheck, Phase, given, settings
 
 import arrowferry as af
 from arrowferry.checksum import pairing
 from arrowferry.cli import main
 from tests.conftest import CHINOOK, REPO, fresh_database, sql
+from tests.integration.test_roundtrip_hypothesis import FAMILIES, tables
 
 ROWS = 1_200
 SCHEMA = """
@@ -317,3 +319,48 @@ def test_migration_verify_and_the_command_line(tmp_path: Path, pg_url: str) -> N
     done = runner.invoke(main, ["migrate", str(source), str(target), "--verify", "--json"])
     assert done.exit_code == 0, done.output
     assert json.loads(done.output)["verification"]["ok"] is True
+
+
+@pytest.fixture(scope="module")
+def round_trip_databases(pg_server: str) -> Iterator[str]:
+    with fresh_database(pg_server) as url:
+        yield url
+
+
+@settings(
+    max_examples=25,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],  # each example is two migrations
+)
+@given(case=tables())
+def test_verify_passes_on_every_hypothesis_round_trip(
+    case: tuple[list[str], list[list[Any]], int],
+    round_trip_databases: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The round trip's random tables of every type family (NULLs and extremes): SQLite ->
+    PostgreSQL -> SQLite, each hop verified clean."""
+    families, rows, batch_size = case
+    folder = tmp_path_factory.mktemp("verify_roundtrip")
+    path = folder / "r.sqlite"
+    with closing(sqlite3.connect(path)) as conn:
+        names = [f"c{i}" for i in range(len(families))]
+        columns = ", ".join(
+            f"{n} {FAMILIES[f].declared}" for n, f in zip(names, families, strict=True)
+        )
+        conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, {columns})")
+        for i, row in enumerate(rows, start=1):
+            exprs = ", ".join("NULL" if c is None else c.expr for c in row)
+            params = [c.param for c in row if c is not None and "?" in c.expr]
+            conn.execute(f"INSERT INTO t VALUES ({i}, {exprs})", params)
+        conn.commit()
+    pg = round_trip_databases
+    rejects = folder / "rejects"
+    assert af.migrate(path, pg, batch_size=batch_size, drop_tables=True, reject_dir=rejects).success
+    there = af.verify(path, pg, reject_dir=rejects)
+    assert there.ok, str(there)
+    back = folder / "back.sqlite"
+    assert af.migrate(pg, back).success
+    again = af.verify(pg, back)
+    assert again.ok, str(again)

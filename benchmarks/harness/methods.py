@@ -144,6 +144,36 @@ def arrowferry_migrate(job: Job) -> Outcome:
     )
 
 
+def _arrowferry_data_only(job: Job, rebuild_indexes: bool) -> Outcome:
+    """Rows into a schema made beforehand with its keys, indexes and foreign keys in
+    place (made by ``schema_only``, outside the clock): the cut-over case of issue 14."""
+    import arrowferry
+
+    source = f"sqlite:///{Path(job.sqlite_path).resolve()}"
+    made = arrowferry.migrate(source, job.target_url, schema_only=True)
+    if not made.success:
+        raise Unavailable(f"schema_only failed: {made.errors}")
+    started = time.perf_counter()
+    result = arrowferry.migrate(
+        source, job.target_url, data_only=True, rebuild_indexes=rebuild_indexes
+    )
+    seconds = time.perf_counter() - started
+    if not result.success:
+        raise Unavailable(f"data_only failed: {result.errors}")
+    finish = result.phases.get("finish")
+    return Outcome(seconds, data_seconds=None if finish is None else seconds - finish)
+
+
+def arrowferry_data_only(job: Job) -> Outcome:
+    """``migrate(data_only=True)`` into the made schema, its indexes kept in place."""
+    return _arrowferry_data_only(job, rebuild_indexes=False)
+
+
+def arrowferry_data_only_rebuild(job: Job) -> Outcome:
+    """The same with ``rebuild_indexes=True``: indexes dropped for the load, built after."""
+    return _arrowferry_data_only(job, rebuild_indexes=True)
+
+
 PGLOADER_LOAD = """LOAD DATABASE
      FROM sqlite://{source}
      INTO {target}
@@ -263,6 +293,8 @@ METHODS: dict[str, Callable[[Job], Outcome]] = {
     "copy_limit": copy_limit,
     "copy_then_index": copy_then_index,
     "arrowferry": arrowferry_migrate,
+    "arrowferry_data_only": arrowferry_data_only,
+    "arrowferry_data_only_rebuild": arrowferry_data_only_rebuild,
     "pgloader": pgloader,
     "psycopg_executemany": psycopg_executemany,
     "duckdb": duckdb_ctas,
@@ -272,6 +304,8 @@ LABELS: dict[str, str] = {
     "copy_limit": "COPY limit (binary \\copy, no indexes)",
     "copy_then_index": "COPY-then-index (+PK, UNIQUE, FK, 2 idx)",
     "arrowferry": "arrowferry.migrate() (full)",
+    "arrowferry_data_only": "arrowferry data-only (indexes kept)",
+    "arrowferry_data_only_rebuild": "arrowferry data-only --rebuild-indexes",
     "pgloader": "pgloader defaults (full)",
     "psycopg_executemany": "psycopg executemany (extrapolated)",
     "duckdb": "DuckDB ATTACH + CTAS (no keys)",

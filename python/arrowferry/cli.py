@@ -219,6 +219,12 @@ def main() -> None:
     help="--data-only: leave out source columns the target table lacks (with a warning).",
 )
 @click.option(
+    "--rebuild-indexes",
+    is_flag=True,
+    help="--data-only into PostgreSQL: drop the tables' own indexes for the load and build "
+    "them again after it (faster for large loads).",
+)
+@click.option(
     "--strict-schema",
     is_flag=True,
     help="--data-only: stop before any row moves when a column does not land exactly.",

@@ -30,6 +30,7 @@ ALIASES: Mapping[str, str] = {
     "column_map": "column_mappings",
 }
 NEGATIONS: Mapping[str, str] = {"no_views": "create_views"}
+ALIAS_OF: Mapping[str, str] = {field: keyword for keyword, field in ALIASES.items()}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,10 @@ class MigrationOptions:
     ignore_missing_columns
         ``data_only``: leave out source columns the target table lacks (named in a
         warning) instead of stopping the table.
+    rebuild_indexes
+        ``data_only`` into PostgreSQL: drop the target tables' indexes that no
+        constraint owns before the load and build them again after it, from their own
+        definitions (faster for large loads; by default they are left as they are).
     strict_schema
         ``data_only``: stop before any row moves when a source column does not land
         exactly (a narrowing or lossy conversion, an unmatched column, a size the data
@@ -138,6 +143,7 @@ class MigrationOptions:
     column_mappings: Mapping[str, str] = field(default_factory=dict)
     ignore_missing_columns: bool = False
     strict_schema: bool = False
+    rebuild_indexes: bool = False
     on_bad_value: OnBadValue = "reject"
     size_limits: SizeLimits = "widen"
     reject_dir: str = "arrowferry-rejects"
@@ -154,6 +160,17 @@ class MigrationOptions:
     def __post_init__(self) -> None:
         if self.schema_only and self.data_only:
             raise BadInputError("--schema-only and --data-only cannot both be set")
+        for name in (
+            "column_mappings",
+            "ignore_missing_columns",
+            "strict_schema",
+            "rebuild_indexes",
+        ):
+            if getattr(self, name) and not self.data_only:
+                raise BadInputError(
+                    f"{flag(ALIAS_OF.get(name, name))} applies to --data-only runs (into tables "
+                    "that already exist); add --data-only or leave it out"
+                )
         for name in ("batch_size", "batch_bytes", "workers", "lanes"):
             value = getattr(self, name)
             if value is not None and value < 1:

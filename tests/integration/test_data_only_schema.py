@@ -145,8 +145,10 @@ def test_rows_land_in_the_applications_types(tmp_path: Path, pg_url: str) -> Non
 def test_a_sequence_already_ahead_is_not_moved_back(tmp_path: Path, pg_url: str) -> None:
     source = _app(tmp_path, pg_url)
     sql(pg_url, "SELECT setval('users_id_seq', 500)")
+    sql(pg_url, "SELECT setval('posts_id_seq', 300, false)")  # next is 300, never called
     assert af.migrate(source, pg_url, data_only=True).success
     assert sql(pg_url, "SELECT nextval('users_id_seq')") == [(501,)]
+    assert sql(pg_url, "SELECT nextval('posts_id_seq')") == [(300,)]
 
 
 BAD_USERS = [
@@ -299,3 +301,19 @@ def test_dry_run_names_unmatched_and_writes_nothing(tmp_path: Path, pg_url: str)
     posts = next(t for t in result.plan["tables"] if t["target"] == "posts")
     assert {c["name"]: c.get("source") for c in posts["columns"]}["title"] == "Title"
     assert sql(pg_url, "SELECT count(*) FROM users") == [(0,)]
+
+
+def test_rebuild_indexes_puts_back_every_index_as_it_was(tmp_path: Path, pg_url: str) -> None:
+    source = _app(tmp_path, pg_url)
+    sql(pg_url, "CREATE INDEX posts_title_partial ON posts (title) WHERE published")
+    before = _constraints(pg_url)
+    result = af.migrate(source, pg_url, data_only=True, rebuild_indexes=True)
+    assert result.success, result.errors
+    assert _constraints(pg_url) == before  # same names, same definitions, same constraints
+    said = " ".join(result.warnings)
+    assert "users_email" in said and "posts_title_partial" in said and "built again" in said
+    # the rebuilt indexes hold the rows: the planner uses them
+    assert sql(pg_url, "SELECT count(*) FROM users WHERE lower(email) = 'a@x.io'") == [(1,)]
+    assert sql(
+        pg_url, "SELECT indisvalid FROM pg_index WHERE indexrelid = 'users_email'::regclass"
+    ) == [(True,)]

@@ -12,6 +12,7 @@ import click
 import pytest
 
 from arrowferry.cli import CLI_ONLY_OPTIONS, main, migrate
+from arrowferry.errors import BadInputError
 from arrowferry.options import MigrationOptions
 
 # shape only what the command line prints; README says so
@@ -73,12 +74,25 @@ def test_every_long_option_is_a_keyword_of_the_same_name(option: click.Option) -
         "parameter after the flag and accept it in MigrationOptions)"
     )
     assert keyword in MigrationOptions.keywords(), f"{flag}: migrate() has no keyword {keyword}"
-    default = _options_from_cli([])
-    through_cli = _options_from_cli(_sample_args(option))
+    # the options of a data-only run take --data-only with them
+    base = ["--data-only"] if flag in DATA_ONLY else []
+    default = _options_from_cli(base)
+    through_cli = _options_from_cli([*base, *_sample_args(option)])
     assert through_cli != default, f"{flag} changes nothing in the options"
     # the same value, given to the API under the flag's name, builds the same options
     value = _parse(_sample_args(option))[keyword]
-    assert MigrationOptions.from_kwargs(**{keyword: value}) == through_cli
+    extra = {"data_only": True} if base else {}
+    assert MigrationOptions.from_kwargs(**{keyword: value}, **extra) == through_cli
+
+
+DATA_ONLY = {"--column-map", "--ignore-missing-columns", "--strict-schema", "--rebuild-indexes"}
+
+
+def test_data_only_options_need_data_only() -> None:
+    for keyword in ("column_map", "ignore_missing_columns", "strict_schema", "rebuild_indexes"):
+        value: Any = ["t.a=b"] if keyword == "column_map" else True
+        with pytest.raises(BadInputError, match="applies to --data-only"):
+            MigrationOptions.from_kwargs(**{keyword: value})
 
 
 def test_the_cli_spellings_work_in_python() -> None:

@@ -222,9 +222,11 @@ class TargetSession(Protocol):
         *,
         drop: bool,
         data_only: bool,
+        rebuild_indexes: bool = False,
     ) -> list[Statement]:
-        """Before any table: drop or suspend what is in the way, run ``before``; returns
-        what must be put back after the load."""
+        """Before any table: drop or suspend what is in the way (``rebuild_indexes``: a
+        data-only load's own indexes too), run ``before``; returns what must be put back
+        after the load."""
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:
         """Whether large tables may load over several writers at once."""

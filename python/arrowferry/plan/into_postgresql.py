@@ -16,11 +16,13 @@ from dataclasses import replace
 import pyarrow as pa
 
 from arrowferry import decimals
+from arrowferry.convert import arrays
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
+from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import arrow_type, decimal_arrow, lossy_notes
@@ -103,6 +105,17 @@ class Side:
                 )
             if landing.type.kind == "other":
                 return self._cast_by_server(table, col, landing)
+            if landing.type.kind == "array" and not arrays.supports(landing.type.element):
+                raise UnsupportedTypeError(
+                    f"table {table.name!r}, column {col.name!r} lands in {there.name}."
+                    f"{landing.name} ({landing.declared}): arrowferry converts JSON arrays into "
+                    "one-dimensional arrays of integers, floats, booleans and text only so far; "
+                    "nothing was written: declare the target column jsonb, or as one of those "
+                    "array types",
+                    table=table.name,
+                    column=col.name,
+                    type=landing.declared,
+                )
             # the schema is the user's: its declared type, sizes included, is what holds
             dtype, override = landing.type, None
         elif override is not None:

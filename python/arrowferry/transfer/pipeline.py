@@ -88,6 +88,7 @@ class Pipeline:
                 self.plan.prepare,
                 drop=self.options.drop_tables,
                 data_only=self.options.data_only,
+                rebuild_indexes=self.options.rebuild_indexes,
             )
             self.splitting = (
                 self.many

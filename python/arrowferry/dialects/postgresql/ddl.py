@@ -114,13 +114,17 @@ def restart_identity_sql(schema: str, table: str, column: str, floor: int = 0) -
 def advance_sequence_sql(schema: str, table: str, column: str, floor: int = 0) -> str:
     """After rows went into a table someone else made: its column's sequence (serial or
     identity) hands out ids past the largest one there and past the source's counter,
-    and never moves back (the application may have used ids beyond them already)."""
+    and never moves back (the application may have used ids beyond them already).
+
+    ``nextval`` is what the sequence would hand out next whether or not it was called
+    since a ``setval(..., false)`` (``pg_sequence_last_value`` is NULL then); the value it
+    takes is given back at once by the ``setval``."""
     target = qname(schema, table)
     col = quote_ident(column)
     seq = f"pg_get_serial_sequence({literal(target)}, {literal(column)})"
     return (
         f"SELECT setval({seq}, GREATEST(COALESCE((SELECT max({col}) FROM {target}), 0) + 1, "
-        f"{int(floor)} + 1, COALESCE(pg_sequence_last_value({seq}::regclass) + 1, 1)), false)"
+        f"{int(floor)} + 1, nextval({seq})), false)"
     )
 
 
@@ -188,6 +192,27 @@ def foreign_keys_touching(
         [schema, list(tables)],
     )
     return [(t, n, d.removesuffix(" NOT VALID")) for t, n, d in rows]
+
+
+def plain_indexes(conn: Any, schema: str, tables: Sequence[str]) -> list[tuple[str, str, str]]:
+    """(table, index, CREATE INDEX) of each index of ``tables`` that no constraint owns
+    (a primary key's or a unique constraint's index stays with its constraint)."""
+    return [
+        (t, i, d)
+        for t, i, d in fetch(
+            conn,
+            "SELECT c.relname, ic.relname, pg_get_indexdef(x.indexrelid) FROM pg_index x "
+            "JOIN pg_class ic ON ic.oid = x.indexrelid JOIN pg_class c ON c.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = $1 AND c.relname = ANY($2) AND NOT EXISTS "
+            "(SELECT 1 FROM pg_constraint k WHERE k.conindid = x.indexrelid) ORDER BY 1, 2",
+            [schema, list(tables)],
+        )
+    ]
+
+
+def drop_index_sql(schema: str, index: str) -> str:
+    return f"DROP INDEX {qname(schema, index)}"
 
 
 def vacuum_analyze_sql(schema: str, table: str) -> str:

@@ -106,6 +106,7 @@ class PostgresTarget:
         *,
         drop: bool,
         data_only: bool,
+        rebuild_indexes: bool = False,
     ) -> list[Statement]:
         """Create the schema; drop the tables to replace (keeping what CASCADE takes) or
         suspend the foreign keys of tables appended into; run ``before`` (a copy's types
@@ -119,6 +120,8 @@ class PostgresTarget:
                 restore += self._keep_dependents(conn, [t.name for t in tables])
                 for table in tables:
                     pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
+            if data_only and rebuild_indexes:
+                restore += self._suspend_indexes(conn, [t.name for t in tables])
             if data_only:
                 restore += self._suspend_foreign_keys(conn, [t.name for t in tables])
             elif before:
@@ -147,6 +150,23 @@ class PostgresTarget:
                     fallback_sql=dep.create_sql(valid=False) if key else None,
                     fallback_note="the new rows violate it",
                 )
+            )
+        return out
+
+    def _suspend_indexes(self, conn: Any, names: list[str]) -> list[Statement]:
+        """--rebuild-indexes: each index of the loaded tables that no constraint owns is
+        dropped before the load and built again, from its own definition, after it (one
+        sorted build instead of an insert per row into each index)."""
+        out = []
+        for _table, name, definition in ddl.plain_indexes(conn, self.schema, names):
+            pgc.execute(conn, ddl.drop_index_sql(self.schema, name))
+            # always restored, whichever tables loaded (None: not waiting for a load)
+            out.append(Statement("index", definition, None, name))
+        if out:
+            self.warn(
+                f"rebuild_indexes: {len(out)} index(es) of the loaded tables "
+                f"({', '.join(s.name for s in out)}) are dropped for the load and built "
+                "again, as they were defined, after it"
             )
         return out
 
@@ -238,7 +258,7 @@ class PostgresTarget:
             todo = [s for s in plan.finish if s.kind in kinds]
         else:
             todo = [s for s in plan.finish if s.kind not in LAST_KINDS]
-        todo += [s for s in restore if s.kind == "foreign_key"]
+        todo += [s for s in restore if s.kind in {"index", "foreign_key"}]
         rows = {t.name: t.rows for t in plan.tables}
         todo.sort(key=lambda s: -rows.get(s.table or "", 0))  # stable sort
         return todo

@@ -27,6 +27,8 @@ CLOCK = {
     "CURRENT_TIME": "time",
     "TIME('NOW')": "time",
     'TIME("NOW")': "time",
+    # what arrowferry writes for PostgreSQL's now() into a timestamptz column, back again
+    "STRFTIME('%Y-%M-%D%H:%M:%F+00:00','NOW')": "timestamp",
 }
 
 _LITERAL = re.compile(
@@ -82,12 +84,16 @@ def evaluate_default(default: str, declared: str) -> StoredDefault:
 
 def _refuse_nondeterministic(conn: sqlite3.Connection, default: str) -> None:
     # SQLite refuses a non-deterministic function (random(), datetime('now')) in an
-    # index expression: the same judgement as its own, without listing the functions
+    # index expression: the same judgement as its own, without listing the functions.
+    # The date functions are judged only when evaluated, so the probe holds a row.
     conn.execute("CREATE TABLE probe (x)")
+    conn.execute("INSERT INTO probe VALUES (1)")
     try:
         conn.execute(f"CREATE INDEX probe_x ON probe ({default})")
     except sqlite3.Error as err:
         if "non-deterministic" in str(err):
+            # strftime('%Y-%m-%d %H:%M:%f+00:00', 'now') is the clock too (arrowferry writes
+            # it for a PostgreSQL timestamptz default); the caller asks clock_default first
             raise DefaultNotConstant(
                 "SQLite computes it for each row (a non-deterministic function), and it has "
                 "no PostgreSQL equivalent here"

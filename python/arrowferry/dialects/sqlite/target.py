@@ -60,6 +60,7 @@ class SqliteTarget:
         *,
         drop: bool,
         data_only: bool,
+        rebuild_indexes: bool = False,
     ) -> list[Statement]:
         if self.fresh:
             for stmt in before:  # a new file's encoding and page size, before any table

@@ -13,20 +13,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
+from arrowferry.cli_errors import JSON_SHAPES, handle_errors, handle_errors_exiting
 from arrowferry.errors import (
     EXIT_BAD_INPUT,
     EXIT_DIFFERENCES,
     EXIT_OK,
     EXIT_UNSAFE,
-    ArrowferryError,
     UnsafeChangeError,
 )
-from arrowferry.urls import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,31 +37,18 @@ _EMPTY_COMPARISON: dict[str, Any] = {
 }
 
 
-def _one_paragraph(text: str) -> str:
-    return " ".join(mask_url(text).split())
+def _empty_comparison() -> dict[str, Any]:
+    return dict(_EMPTY_COMPARISON)
 
 
-def comparison_errors(func: F) -> F:
-    """An error is one paragraph on stderr and exit 2, never a traceback: a comparison
-    that could not be made found no difference either (and, with --json, the
-    comparison's keys, empty, with ``success`` false)."""
+def _empty_sync() -> dict[str, Any]:
+    from arrowferry.sync import SyncResult
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ArrowferryError as err:
-            message = _one_paragraph(err.message)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-        if kwargs.get("as_json"):
-            failure = {**_EMPTY_COMPARISON, "success": False, "errors": [{"message": message}]}
-            click.echo(json.dumps(failure))
-        click.echo(f"error: {message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    return SyncResult("", (), ()).to_dict()
 
-    return wrapper  # type: ignore[return-value]
+
+JSON_SHAPES["diff"] = _empty_comparison
+JSON_SHAPES["sync"] = _empty_sync
 
 
 def parse_renames(items: Sequence[str]) -> dict[str, str]:
@@ -95,7 +80,7 @@ _RENAME_HELP = (
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help=_RENAME_HELP)
 @click.option("--a-schema", default=None, help="PostgreSQL schema to read on A (default public).")
 @click.option("--b-schema", default=None, help="PostgreSQL schema to read on B (default public).")
-@comparison_errors
+@handle_errors_exiting(EXIT_BAD_INPUT)
 def diff_command(
     a: str,
     b: str,
@@ -127,18 +112,6 @@ def diff_command(
     sys.exit(EXIT_OK if found.identical else EXIT_DIFFERENCES)
 
 
-def _fail(err: ArrowferryError, as_json: bool) -> None:
-    message = _one_paragraph(err.message)
-    if as_json:
-        from arrowferry.sync import SyncResult
-
-        shape = SyncResult("", (), ()).to_dict()
-        shape.update(success=False, errors=[{"message": message, "fatal": True}])
-        click.echo(json.dumps(shape, default=str))
-    click.echo(f"error: {message}", err=True)
-    sys.exit(err.exit_code)
-
-
 @click.command("sync")
 @click.argument("desired")
 @click.argument("target")
@@ -164,6 +137,7 @@ def _fail(err: ArrowferryError, as_json: bool) -> None:
     "--target-schema", default=None, help="PostgreSQL schema of TARGET [default: public]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@handle_errors
 def sync_command(
     desired: str,
     target: str,
@@ -189,15 +163,11 @@ def sync_command(
         desired_schema=desired_schema,
         target_schema=target_schema,
     )
+    options["renames"] = parse_renames(renames)
     try:
-        options["renames"] = parse_renames(renames)
-        try:
-            result = sync_schema(desired, target, apply=apply_, **options)
-        except UnsafeChangeError:
-            result = sync_schema(desired, target, **options)  # what was refused, to show it
-    except ArrowferryError as err:
-        _fail(err, as_json)
-        return
+        result = sync_schema(desired, target, apply=apply_, **options)
+    except UnsafeChangeError:
+        result = sync_schema(desired, target, **options)  # what was refused, to show it
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "success": result.safe, "errors": []}))
     else:

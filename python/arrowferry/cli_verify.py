@@ -9,11 +9,23 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Any
 
 import click
 
-from arrowferry.cli import handle_errors, main
+from arrowferry.cli import main
+from arrowferry.cli_errors import JSON_SHAPES, handle_errors
 from arrowferry.errors import EXIT_DIFFERENCES, EXIT_OK
+
+
+def _failed_report() -> dict[str, Any]:
+    """The report's keys, empty, for a --json run that failed before comparing."""
+    from arrowferry.checksum.report import VerificationReport
+
+    return {**VerificationReport("", "").to_dict(), "ok": False, "success": False}
+
+
+JSON_SHAPES["verify"] = _failed_report
 
 
 @main.command("verify")

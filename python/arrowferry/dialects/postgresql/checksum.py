@@ -74,7 +74,15 @@ def _value_hash(col: CheckColumn, q: str, s: str) -> str:
         return f"time_hash_extended({q}, {s})"
     if kind == "array":
         return f"hashtextextended(to_json({q})::text, {s})"
-    # json, jsonb, uuid, other: the server's text (jsonb prints its canonical form)
+    if kind == "other" and col.type.kind == "other":
+        # the type's own output, as a copy into SQLite reads it (read.select_expression:
+        # inet without the /32 its ::text adds); only a real NULL is NULL (a composite
+        # whose fields are all NULL IS NULL too, yet it is a value)
+        return (
+            f"hashtextextended(CASE WHEN {q} IS NOT DISTINCT FROM NULL THEN NULL "
+            f"ELSE format('%s', {q}) END, {s})"
+        )
+    # json, jsonb, uuid, interval: the server's text (jsonb prints its canonical form)
     return f"hashtextextended({q}::text, {s})"
 
 

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan
+    from arrowferry.progress_events import MigrationProgress, ProgressCallbackError
     from arrowferry.result import MigrationError, MigrationResult, TableResult
     from arrowferry.sync import SyncResult
     from arrowferry.urls import Endpoint
@@ -69,7 +70,9 @@ __all__ = [
     "MigrationError",
     "MigrationOptions",
     "MigrationPlan",
+    "MigrationProgress",
     "MigrationResult",
+    "ProgressCallbackError",
     "Schema",
     "SchemaComparison",
     "SchemaError",
@@ -136,6 +139,7 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(("Difference", "SchemaComparison"), "arrowferry.diff"),
     "MigrationOptions": "arrowferry.options",
     "MigrationPlan": "arrowferry.plan",
+    **dict.fromkeys(("MigrationProgress", "ProgressCallbackError"), "arrowferry.progress_events"),
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
     "SyncResult": "arrowferry.sync",

@@ -20,7 +20,8 @@ from arrowferry.errors import (
 from arrowferry.model import Schema
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
-from arrowferry.progress import NullReporter, Reporter, echo_statements
+from arrowferry.progress import NullReporter, Reporter, Watch, echo_statements, watching
+from arrowferry.progress import ProgressCallback as OnProgress
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
@@ -86,6 +87,8 @@ class Migration:
         *,
         options: MigrationOptions | None = None,
         reporter: Reporter | None = None,
+        on_progress: OnProgress | None = None,
+        progress: bool | None = None,
         **kwargs: Any,
     ) -> None:
         if isinstance(source, MigrationConfig):
@@ -98,6 +101,8 @@ class Migration:
             self.target = _target_endpoint(target) if target is not None else None
         self.options = MigrationOptions.from_kwargs(options, **kwargs)
         self.reporter: Reporter = reporter or NullReporter()
+        self.on_progress, self.progress = on_progress, progress  # see migrate()
+        self._watch = Watch(self.reporter)
         self.verification: VerificationReport | None = None  # set by a run with verify=True
         if self.target is None and self.source.dialect != "sqlite":
             raise BadInputError(
@@ -138,12 +143,15 @@ class Migration:
         Bad input (a missing or corrupt file, an unreachable server, a table that
         does not exist) raises before anything is created in the target.
         """
-        with echo_statements() if self.options.verbose else nullcontext():
+        verbose = echo_statements() if self.options.verbose else nullcontext()
+        with verbose, watching(self) as self._watch:
             try:
-                return self._migrate()
+                result = self._migrate()
             except DatabaseMissingError as err:
                 targets.missing_database_hint(err, self.target)
                 raise
+            self._watch.finished(result.success)
+            return result
 
     def _migrate(self) -> MigrationResult:
         result = self._run()
@@ -187,7 +195,9 @@ class Migration:
 
     def _run(self) -> MigrationResult:
         start = time.perf_counter()
+        self._watch.phase("plan")
         plan = self.plan()
+        self._watch.planned(plan, schema_only=self.options.schema_only)
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
@@ -281,7 +291,7 @@ class Migration:
             source.close()
             raise
         path = self.source.path if self.source.dialect == "sqlite" else None
-        Pipeline(plan, source, sink, self.options, self.reporter, result, source_path=path).run()
+        Pipeline(plan, source, sink, self.options, self._watch, result, source_path=path).run()
 
     def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
         """How the target's schema differs from the source's (the source is the desired
@@ -352,6 +362,8 @@ def migrate(
     target: UrlLike | None = None,
     *,
     reporter: Reporter | None = None,
+    on_progress: OnProgress | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> MigrationResult:
     """Migrate a SQLite database into PostgreSQL, or a PostgreSQL schema into a SQLite
@@ -369,6 +381,10 @@ def migrate(
         For a PostgreSQL source: the SQLite file to create (or to add tables to).
     reporter
         Progress observer (see :mod:`arrowferry.progress`); None reports nothing.
+    on_progress, progress
+        ``on_progress`` is called with each :class:`~arrowferry.MigrationProgress` (if
+        it raises, the run stops). ``progress``: bars, live in Jupyter or on stderr
+        (None: only in IPython or Jupyter, and without ``on_progress``; False: never).
     **options
         Any :class:`MigrationOptions` field: ``batch_size``, ``workers``, ``dry_run``,
         ``include_tables``, ``exclude_tables``, ``type_mappings``, ``drop_tables``...
@@ -386,7 +402,9 @@ def migrate(
     >>> print(result.rows_migrated, result.tables)  # doctest: +SKIP
     >>> back = af.migrate("postgresql://me@db/app", "copy.sqlite", source_schema="public")  # doctest: +SKIP
     """
-    return Migration(source, target, reporter=reporter, **options).migrate()
+    return Migration(
+        source, target, reporter=reporter, on_progress=on_progress, progress=progress, **options
+    ).migrate()
 
 
 create_migration_manager = Migration

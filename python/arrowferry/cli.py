@@ -30,7 +30,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Options of `migrate` that shape only the command line's output; every other option
 # is passed to Migration under its own name, the keyword of af.migrate()
-CLI_ONLY_OPTIONS = ("as_json", "quiet")
+CLI_ONLY_OPTIONS = ("as_json", "quiet", "no_progress")
 
 
 def _inspect_shape() -> dict[str, Any]:
@@ -230,8 +230,15 @@ def main() -> None:
     "a difference makes the run fail (exit 1).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress bars (drawn on stderr when it is a terminal; never with --json).",
+)
 @handle_errors
-def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
+def migrate(
+    source: str, target: str | None, as_json: bool, quiet: bool, no_progress: bool, **options: Any
+) -> None:
     """Migrate SOURCE into TARGET: SQLite and PostgreSQL, either way or each into its own kind.
 
     SOURCE is a SQLite file (or sqlite:/// URL) or a postgresql:// URL; TARGET a
@@ -242,17 +249,11 @@ def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **optio
     kept as the source wrote it, and every value as it is stored.
     """
     from arrowferry.api import Migration
-    from arrowferry.progress import NullReporter, RichReporter
 
-    show_progress = not (quiet or as_json or options["dry_run"]) and sys.stderr.isatty()
-    reporter = RichReporter() if show_progress else NullReporter()
+    hidden = quiet or no_progress or as_json or options["dry_run"]
     # every other option is passed under its own name: the keyword of af.migrate()
-    migration = Migration(source, target, reporter=reporter, **options)
-    if isinstance(reporter, RichReporter):
-        with reporter:
-            result = migration.migrate()
-    else:
-        result = migration.migrate()
+    migration = Migration(source, target, progress=not hidden and sys.stderr.isatty(), **options)
+    result = migration.migrate()
     if as_json:
         click.echo(json.dumps(result.to_dict(), default=str))
     elif result.dry_run:

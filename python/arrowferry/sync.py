@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
 
+    import polars as pl
+
     from arrowferry.dialects.base import Dialect
     from arrowferry.diff import SchemaComparison
     from arrowferry.urls import Endpoint
@@ -99,6 +101,13 @@ class SyncResult:
             lines += ["-- " + line for line in _script(self.refused) if not line.startswith("--")]
         lines += [f"-- note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def to_polars(self) -> dict[str, pl.DataFrame]:
+        """``{"statements": DataFrame}``: number, table, column, sql, destructive,
+        refused and reason, in order, the refused ones last (see :mod:`arrowferry.look`)."""
+        from arrowferry.look import sync_frames
+
+        return sync_frames(self)
 
     def _repr_html_(self) -> str:
         rows = []

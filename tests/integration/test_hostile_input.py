@@ -38,7 +38,6 @@ from arrowferry.errors import (
     SchemaError,
     SourceError,
 )
-from arrowferry.progress import RichReporter
 from arrowferry.urls import parse_url
 from tests.conftest import fresh_database, sql, with_database
 from tests.integration._cli_helpers import (
@@ -660,16 +659,29 @@ def test_names_that_look_like_markup_are_printed_as_they_are(dry_run: bool, tmp_
             assert any(line.startswith(f"│ {name} ") for line in lines), (name, lines)
 
 
-def test_the_progress_bar_shows_names_as_they_are(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_the_progress_bar_shows_names_as_they_are(tmp_path: Path) -> None:
+    """The board draws each table's name from the run's own events, as it is: never read
+    as rich markup ('[/x]' would be a closing tag) nor as an emoji code."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from arrowferry.progress_display import Board
+
     source = _markup_sqlite(tmp_path / "markup.db")
-    with RichReporter(verbose=True) as reporter:
-        result = af.migrate(source, tmp_path / "out.db", reporter=reporter)
+    events: list[af.MigrationProgress] = []
+    result = af.migrate(source, tmp_path / "out.db", on_progress=events.append)
     assert result.success, result.to_dict()
-    lines = capsys.readouterr().err.splitlines()
-    for name in MARKUP:  # the bar's last frame: each table's name, then its bar
-        assert any(line.startswith(f"{name} ") and "━" in line for line in lines), (name, lines)
+    board = Board()
+    started = [e for e in events if e.table is not None and e.status == "started"]
+    assert sorted({e.table for e in started}) == sorted(MARKUP)
+    for event in started:  # each table as the board shows it once it starts loading
+        board.update(event)
+    console = Console(file=StringIO(), width=200, emoji=False, record=True)
+    console.print(board)
+    lines = console.export_text().splitlines()
+    for name in MARKUP:  # each table's name, then its row count
+        assert any(line.startswith(f"{name} ") and "rows" in line for line in lines), (name, lines)
 
 
 def test_a_failed_table_named_like_markup_is_named_as_it_is(tmp_path: Path, pg_url: str) -> None:

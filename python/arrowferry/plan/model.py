@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -19,6 +19,9 @@ from arrowferry.dialects.base import Statement as Statement
 from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.model import DataType, Table
 from arrowferry.wording import plural
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -197,6 +200,18 @@ class MigrationPlan:
         return plan_dict(
             self.target_schema, tables, self.finish, self.warnings, **extra, failed=failed
         )
+
+    def to_polars(self) -> dict[str, pl.DataFrame]:
+        """The plan as polars DataFrames: ``tables``, ``columns`` (source type, target
+        type, read as, sent as, lossy flags) and ``finish`` (see :mod:`arrowferry.look`)."""
+        from arrowferry.look import plan_frames
+
+        return plan_frames(self.to_dict())
+
+    def _repr_html_(self) -> str:
+        from arrowferry.look_html import plan_html
+
+        return plan_html(self.to_dict())
 
 
 def _column_json(plan: MigrationPlan, table: TablePlan, c: ColumnPlan) -> dict[str, Any]:

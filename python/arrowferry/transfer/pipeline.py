@@ -118,7 +118,7 @@ class Pipeline:
                     sqlstate=getattr(err, "sqlstate", None),
                 ) from None
             raise
-        self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
+        self.reporter.phase("load")  # creating tables (and loading them, but schema_only)
         complete = False
         try:
             # on a target with many writers, a table's indexes and keys start building as
@@ -131,7 +131,7 @@ class Pipeline:
             self.result.phases["load"] = loaded - started
             try:
                 # finish what did load, even when the run stopped on an error
-                self.reporter.phase("building keys, indexes and constraints")
+                self.reporter.phase("finish")  # keys, indexes, constraints, views
                 finisher.add(
                     self.target.statements_after(self.plan, self.loaded, self.options, self.result)
                 )
@@ -376,6 +376,8 @@ class Pipeline:
                         batch, rejected = item
                         if rejected and rejects is not None:
                             rejects.write(rejected, table.rowid)
+                            # progress counts rows dealt with: rejected ones too
+                            self.reporter.advance(table.name, len(rejected))
                         yield batch
 
             try:

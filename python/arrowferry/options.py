@@ -1,6 +1,6 @@
 """Options of a migration: the same names as keyword arguments and CLI flags.
 
-Every long option of ``arrowferry migrate`` but ``--json`` and ``--quiet`` (which shape
+Every long option of ``arrowferry migrate`` but ``--json``, ``--quiet`` and ``--no-progress`` (which shape
 only the command line's output) is a keyword of :func:`arrowferry.migrate`, spelled with
 underscores: ``--batch-size`` is ``batch_size=``, ``--include`` is ``include=``,
 ``--type-map`` is ``type_map=``, ``--no-views`` is ``no_views=True``. Some fields have a

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +30,7 @@ from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
 if TYPE_CHECKING:
+    from arrowferry.checksum.report import VerificationReport
     from arrowferry.diff import SchemaComparison
     from arrowferry.sync import SyncResult
 
@@ -102,6 +103,7 @@ class Migration:
         self.reporter: Reporter = reporter or NullReporter()
         self.on_progress, self.progress = on_progress, progress  # see migrate()
         self._watch = Watch(self.reporter)
+        self.verification: VerificationReport | None = None  # set by a run with verify=True
         if self.target is None and self.source.dialect != "sqlite":
             raise BadInputError(
                 f"migrating from {self.source.masked_url} needs a target: a SQLite file or a "
@@ -155,7 +157,41 @@ class Migration:
         result = self._run()
         # several tables, lanes or retries may meet the same thing: say it once
         result.warnings = list(dict.fromkeys(result.warnings))
+        if self.options.verify and not self.options.dry_run and self.target is not None:
+            self.verification = self.verify()
+            result.verification = self.verification.to_dict()
+            result.success = result.success and self.verification.ok
         return result
+
+    # --- checking ---------------------------------------------------------------------
+
+    def verify(
+        self, tables: Sequence[str] | None = None, *, examples: int = 5
+    ) -> VerificationReport:
+        """Compare every row and value of the source with the target this migration
+        writes (its tables, reject files and bad-value policy): :func:`arrowferry.verify`.
+
+        Examples
+        --------
+        >>> m = Migration("examples/chinook.sqlite", "postgresql://me@db/app")  # doctest: +SKIP
+        >>> m.migrate(); print(m.verify())  # doctest: +SKIP
+        """
+        from arrowferry.verify import verify
+
+        target = self.target if self.target is not None else self._resolve_target()
+        if target is None:
+            raise BadInputError("verify needs a target")
+        return verify(
+            self.source,
+            target,
+            tables if tables is not None else (self.options.include_tables or None),
+            exclude=self.options.exclude_tables if tables is None else (),
+            examples=examples,
+            source_schema=self.options.source_schema,
+            target_schema=self.options.target_schema,
+            reject_dir=self.options.reject_dir,
+            on_bad_value=self.options.on_bad_value,
+        )
 
     def _run(self) -> MigrationResult:
         start = time.perf_counter()

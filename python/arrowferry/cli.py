@@ -223,6 +223,12 @@ def main() -> None:
     is_flag=True,
     help="Log every SQL statement sent to either database on stderr (also with --json).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Then compare every row and value with the source (as `arrowferry verify`); "
+    "a difference makes the run fail (exit 1).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option(
     "--no-progress",
@@ -258,6 +264,8 @@ def migrate(
         from arrowferry.cli_report import print_summary
 
         print_summary(result, embedded_target=target is None)
+        if migration.verification is not None:
+            click.echo(str(migration.verification))
     sys.exit(EXIT_OK if result.success else EXIT_DIFFERENCES)
 
 
@@ -371,6 +379,7 @@ def embedded_status() -> None:
 
 main.add_command(diff_command)
 main.add_command(sync_command)
+from arrowferry import cli_verify  # noqa: E402, F401  (registers `arrowferry verify`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

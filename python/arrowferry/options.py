@@ -117,6 +117,10 @@ class MigrationOptions:
         server's ``postgres`` database, or ``template1``, with the same login); without
         it a missing database is an error that suggests it. A SQLite target file is
         always created.
+    verify
+        Once the migration is done, compare every row and value of the source with the
+        target (:func:`arrowferry.verify`); the report is the result's ``verification``,
+        and a difference makes the run fail.
     verbose
         Show every SQL statement sent to either database on stderr while the migration
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
@@ -151,6 +155,7 @@ class MigrationOptions:
     materialize_views: bool = False
     verbose: bool = False
     create_db: bool = False
+    verify: bool = False
 
     def __post_init__(self) -> None:
         if self.schema_only and self.data_only:

@@ -11,15 +11,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, targets
+from arrowferry.config import merge as merge_config
 from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.errors import (
     BadInputError,
     DatabaseMissingError,
     SchemaError,
 )
+from arrowferry.hooks import Hooks
 from arrowferry.model import Schema
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
+from arrowferry.plan.identifiers import rename_schema
 from arrowferry.progress import NullReporter, Reporter, echo_statements
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
@@ -80,18 +83,20 @@ class Migration:
 
     def __init__(
         self,
-        source: UrlLike | MigrationConfig,
+        source: UrlLike | MigrationConfig | None = None,
         target: UrlLike | None = None,
         *,
+        config: str | os.PathLike[str] | None = None,
         options: MigrationOptions | None = None,
         reporter: Reporter | None = None,
         **kwargs: Any,
     ) -> None:
+        self.settings = merge_config(config, source, target, kwargs, options)  # file, then these
+        source, target, kwargs = self.settings.source, self.settings.target, self.settings.options
         if isinstance(source, MigrationConfig):
-            config = source
-            self.source = config.source
-            self.target = config.target if target is None else _target_endpoint(target)
-            options = options or config.options
+            self.source = source.source
+            self.target = source.target if target is None else _target_endpoint(target)
+            options = options or source.options
         else:
             self.source = _endpoint(source)
             self.target = _target_endpoint(target) if target is not None else None
@@ -122,6 +127,12 @@ class Migration:
                 f"--target-schema applies to a target with schemas; {into.name} has none"
             )
 
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **kwargs: Any) -> Migration:
+        """From a TOML file (:mod:`arrowferry.config`), keywords over it: ``from_config(
+        "migration.toml", dry_run=True)`` is ``Migration(config=..., dry_run=True)``."""
+        return cls(config=path, **kwargs)
+
     # --- planning ---------------------------------------------------------------------
 
     def plan(self) -> MigrationPlan:
@@ -145,6 +156,7 @@ class Migration:
 
     def _migrate(self) -> MigrationResult:
         result = self._run()
+        result.warnings += self.settings.notes()
         # several tables, lanes or retries may meet the same thing: say it once
         result.warnings = list(dict.fromkeys(result.warnings))
         return result
@@ -152,6 +164,7 @@ class Migration:
     def _run(self) -> MigrationResult:
         start = time.perf_counter()
         plan = self.plan()
+        plan.hooks = Hooks.load(self.options, self.target.dialect if self.target else "postgresql")
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
@@ -264,9 +277,10 @@ class Migration:
         return compare_schemas(
             self.source,
             self.target,
-            renames=renames,
+            renames=self.settings.renames if renames is None else renames,
             a_schema=self.options.source_schema if self.source.dialect == "postgresql" else None,
             b_schema=self.options.target_schema if self.target.dialect == "postgresql" else None,
+            identifiers=self.options.identifiers,
         )
 
     def sync_schema(
@@ -288,9 +302,10 @@ class Migration:
             generate_sql=generate_sql,
             apply=apply,
             allow_destructive=allow_destructive,
-            renames=renames,
+            renames=self.settings.renames if renames is None else renames,
             desired_schema=self.options.source_schema if self.source.dialect in pg else None,
             target_schema=self.options.target_schema if self.target.dialect in pg else None,
+            identifiers=self.options.identifiers,
         )
 
     def _resolve_target(self) -> Endpoint | None:
@@ -312,9 +327,10 @@ def _same_place(source: Endpoint, target: Endpoint, options: MigrationOptions) -
 
 
 def migrate(
-    source: UrlLike | MigrationConfig,
+    source: UrlLike | MigrationConfig | None = None,
     target: UrlLike | None = None,
     *,
+    config: str | os.PathLike[str] | None = None,
     reporter: Reporter | None = None,
     **options: Any,
 ) -> MigrationResult:
@@ -326,11 +342,13 @@ def migrate(
     source
         ``sqlite:///path.db``, a path to an existing SQLite file, a
         ``postgresql://`` URL (its ``source_schema``, default ``public``), or a
-        MigrationConfig.
+        MigrationConfig (or None with ``config``).
     target
         For a SQLite source: ``postgresql://user:password@host:port/db?sslmode=...``, or
         None for the embedded PostgreSQL (a database named after the source file).
         For a PostgreSQL source: the SQLite file to create (or to add tables to).
+    config
+        A TOML file of settings (:mod:`arrowferry.config`); the arguments override it.
     reporter
         Progress observer (see :mod:`arrowferry.progress`); None reports nothing.
     **options
@@ -350,7 +368,7 @@ def migrate(
     >>> print(result.rows_migrated, result.tables)  # doctest: +SKIP
     >>> back = af.migrate("postgresql://me@db/app", "copy.sqlite", source_schema="public")  # doctest: +SKIP
     """
-    return Migration(source, target, reporter=reporter, **options).migrate()
+    return Migration(source, target, config=config, reporter=reporter, **options).migrate()
 
 
 create_migration_manager = Migration
@@ -423,6 +441,7 @@ def compare_schemas(
     renames: Mapping[str, str] | None = None,
     a_schema: str | None = None,
     b_schema: str | None = None,
+    identifiers: str = "quote",
 ) -> SchemaComparison:
     """How schema ``b`` differs from schema ``a``, in any pair of SQLite and PostgreSQL.
 
@@ -443,6 +462,8 @@ def compare_schemas(
         "new_table", "table.old_col": "new_col"}``, ``table`` being b's table name.
     a_schema, b_schema
         The PostgreSQL schema to read on each side (default ``public``).
+    identifiers
+        a's names as ``migrate(..., identifiers=...)`` made them (default: as they are).
 
     Returns
     -------
@@ -462,7 +483,7 @@ def compare_schemas(
     """
     from arrowferry.diff import diff_schemas
 
-    first = _schema_of(a, a_schema, "a")
+    first = rename_schema(_schema_of(a, a_schema, "a"), identifiers)
     second = _schema_of(b, b_schema, "b")
     return diff_schemas(first, second, renames=renames)
 

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from arrowferry.result import MigrationResult
+from arrowferry.result import MigrationError, MigrationResult
 from arrowferry.wording import noun, plural
 
 
@@ -60,12 +60,20 @@ def print_plan(result: MigrationResult) -> None:
     out.print("\n[bold]Then[/bold]")
     for stmt in plan.get("finish", []):
         out.print(stmt["sql"] + ";", markup=False)
+    if plan.get("hooks"):
+        from arrowferry.hooks import hooks_text
+
+        out.print("\n[bold]Hooks[/bold]")
+        for line in hooks_text(plan):
+            out.print(line, markup=False)
     _print_warnings(out, result.warnings)
     for error in result.errors:  # a table that cannot be read is known before any load
-        out.print(
-            f"[red]error[/red] in table {escape(repr(error.table))}: {escape(error.message)}",
-            markup=True,
-        )
+        _print_error(out, error)
+
+
+def _print_error(out: Any, error: MigrationError) -> None:
+    where = "" if error.table is None else f" in table {escape(repr(error.table))}"
+    out.print(f"[red]error[/red]{where}: {escape(error.message)}", markup=True)
 
 
 def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
@@ -95,10 +103,7 @@ def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         for name, path in sorted(result.reject_files.items()):
             out.print(f"  {name}: {path}", markup=False)
     for error in result.errors:
-        out.print(
-            f"[red]error[/red] in table {escape(repr(error.table))}: {escape(error.message)}",
-            markup=True,
-        )
+        _print_error(out, error)
     if result.not_attempted:
         count = len(result.not_attempted)
         out.print(

@@ -39,10 +39,10 @@ class ScriptError(Exception):
 
 def split_script(text: str, dialect: str) -> list[ScriptStatement]:
     """The statements of ``text`` in ``dialect`` ("sqlite" or "postgresql"), without
-    empty ones and comments alone.
+    empty ones and comments alone (a statement starts at its first word).
 
     >>> [s.sql for s in split_script("SELECT ';'; -- a; comment\\nSELECT $x$;$x$;", "postgresql")]
-    ["SELECT ';'", '-- a; comment\\nSELECT $x$;$x$']
+    ["SELECT ';'", 'SELECT $x$;$x$']
     >>> [s.line for s in split_script("SELECT 1;\\n\\nSELECT 2", "sqlite")]
     [1, 3]
     """
@@ -54,7 +54,7 @@ def split_script(text: str, dialect: str) -> list[ScriptStatement]:
         code = _code_start(piece)
         if code is not None:
             line = text.count("\n", 0, start + code) + 1
-            out.append(ScriptStatement(piece.strip(), line))
+            out.append(ScriptStatement(piece[code:].strip(), line))
         start = end + 1
     return out
 

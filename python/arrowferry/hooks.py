@@ -82,10 +82,15 @@ class Hooks:
         if self.before is not None:
             self.before.run(target)
 
-    def run_after(self, target: TargetSession, result: MigrationResult) -> bool:
-        """Run ``after_sql``; False (and the run's error) when it fails."""
-        if self.after is None:
-            return True
+    def run_after(self, target: TargetSession, result: MigrationResult, *, complete: bool) -> bool:
+        """Run ``after_sql`` when the run is ``complete`` (else say it was not run); whether
+        the run is still complete: False (and the run's error) when it fails."""
+        if self.after is None or not complete:
+            if self.after is not None:
+                result.warnings.append(
+                    f"{flag('after_sql', self.after.path)} not run: the run stopped at an error"
+                )
+            return complete
         try:
             self.after.run(target)
         except BadInputError as err:

@@ -257,3 +257,15 @@ def test_hooks_in_a_new_sqlite_file(tmp_path: Path, pg_url: str) -> None:
     assert "FOREIGN KEY" in result.errors[0].message
     assert not broken.exists()
     assert not list(tmp_path.glob("broken.db*"))
+
+
+def test_after_sql_waits_for_a_complete_run(tmp_path: Path, pg_url: str) -> None:
+    """A run that stopped at an error is not finished: after_sql is not run, and said."""
+    source = make_sqlite(
+        tmp_path / "bad.db", "CREATE TABLE t (n INTEGER);", {"t": [(1,), ("not a number",)]}
+    )
+    after = _write(tmp_path, "after.sql", "CREATE TABLE after_ran (a int);\n")
+    result = af.migrate(source, pg_url, on_bad_value="fail", after_sql=after)
+    assert not result.success and result.errors[0].table == "t"
+    assert f"--after-sql {after} not run: the run stopped at an error" in result.warnings
+    assert sql(pg_url, "SELECT to_regclass('after_ran') IS NULL") == [(True,)]

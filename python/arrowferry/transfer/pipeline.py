@@ -141,8 +141,9 @@ class Pipeline:
                 finisher.loading_done(self.failed)
                 stopped = self.stop.is_set()
                 finisher.close(self.target.views(self.plan, self.options, restore, stopped=stopped))
-                if complete and not stopped:
-                    complete = self.hooks.run_after(self.target, self.result)
+                complete = self.hooks.run_after(
+                    self.target, self.result, complete=complete and not stopped
+                )
             finally:
                 self.source.close()
                 note = self.target.close(complete=complete and not self.stop.is_set())

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -19,10 +18,10 @@ import click
 # --help or --version must not load pyarrow, polars, numpy, the ADBC drivers or rich,
 # which cost about a second. Each command imports the engine (arrowferry.api) as it runs.
 from arrowferry import __version__, embedded
+from arrowferry.cli_errors import JSON_SHAPES, handle_errors, json_failure
 from arrowferry.cli_schema import diff_command, sync_command
-from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
+from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK
 from arrowferry.options import MigrationOptions
-from arrowferry.urls import mask_url
 
 if TYPE_CHECKING:
     from arrowferry.model import Schema
@@ -34,71 +33,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 CLI_ONLY_OPTIONS = ("as_json", "quiet")
 
 
-def _err(text: str) -> None:
-    """One paragraph on stderr: driver messages often span lines, the user gets one."""
-    click.echo(f"error: {_one_paragraph(text)}", err=True)
+def _inspect_shape() -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from arrowferry.model import Schema
+
+    return {**asdict(Schema("", ())), "success": False}
 
 
-def _one_paragraph(text: str) -> str:
-    return " ".join(mask_url(text).split())
-
-
-def _json_failure(command: str | None, message: str, table: str | None = None) -> None:
-    """The JSON a --json run prints however it ends: the keys of its normal output,
-    empty, with ``success`` false and the error in ``errors``."""
-    error = {"table": table, "message": _one_paragraph(message), "fatal": True}
-    if command == "inspect":
-        from dataclasses import asdict
-
-        from arrowferry.model import Schema
-
-        shape: dict[str, Any] = {**asdict(Schema("", ())), "success": False}
-    else:
-        from arrowferry.result import MigrationResult
-
-        shape = MigrationResult(success=False).to_dict()
-    shape["errors"] = [error]
-    click.echo(json.dumps(shape, default=str))
-
-
-def handle_errors(func: F) -> F:
-    """Turn every arrowferry error into one paragraph on stderr and its exit code
-    (and, with --json, the failure's JSON object on stdout)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ArrowferryError as err:
-            if kwargs.get("as_json"):
-                _json_failure(_command_name(), err.message, getattr(err, "table", None))
-            _err(err.message)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            message = "interrupted; tables that were loading were rolled back"
-            if kwargs.get("as_json"):
-                _json_failure(_command_name(), message)
-            _err(message)
-            sys.exit(130)
-        except Exception as err:  # a bug: shown whole, every URL's password masked
-            import traceback
-
-            shown = mask_url("".join(traceback.format_exception(err)))
-            message = (
-                f"internal error ({type(err).__name__}): a bug in arrowferry; please report it"
-            )
-            if kwargs.get("as_json"):
-                _json_failure(_command_name(), message)
-            click.echo(shown, err=True, nl=False)
-            _err(message + " with the traceback above")
-            sys.exit(EXIT_DIFFERENCES)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _command_name() -> str | None:
-    ctx = click.get_current_context(silent=True)
-    return ctx.info_name if ctx is not None else None
+JSON_SHAPES["inspect"] = _inspect_shape
 
 
 class _Group(click.Group):
@@ -132,8 +75,8 @@ class _Group(click.Group):
 def _usage_error_json(argv: list[str], err: click.UsageError) -> None:
     if "--json" in argv and not getattr(err, "arrowferry_reported", False):
         err.arrowferry_reported = True  # type: ignore[attr-defined]  # nested groups re-raise it
-        command = next((a for a in argv if a in ("migrate", "inspect")), None)
-        _json_failure(command, err.format_message())
+        command = next((a for a in argv if a in JSON_SHAPES), None)
+        json_failure(command, err.format_message())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -321,8 +264,8 @@ def migrate(
 
     SOURCE is a SQLite file (or sqlite:/// URL) or a postgresql:// URL; TARGET a
     postgresql:// URL or a SQLite file (either may come from --config instead). With no
-    TARGET, a SQLite source goes into the embedded PostgreSQL, in a database named after the source file, and its URL and a
-    ready psql command are printed. A new SQLite file is built under a temporary name and
+    TARGET, a SQLite source goes into the embedded PostgreSQL, in a database named after
+    the source file, and its URL and a ready psql command are printed. A new SQLite file is built under a temporary name and
     appears only when complete. Between two databases of one kind every definition is
     kept as the source wrote it, and every value as it is stored.
     """

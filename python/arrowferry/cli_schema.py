@@ -13,20 +13,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
+from arrowferry.cli_errors import JSON_SHAPES, handle_errors, handle_errors_exiting
 from arrowferry.errors import (
     EXIT_BAD_INPUT,
     EXIT_DIFFERENCES,
     EXIT_OK,
     EXIT_UNSAFE,
-    ArrowferryError,
     UnsafeChangeError,
 )
-from arrowferry.urls import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,31 +37,18 @@ _EMPTY_COMPARISON: dict[str, Any] = {
 }
 
 
-def _one_paragraph(text: str) -> str:
-    return " ".join(mask_url(text).split())
+def _empty_comparison() -> dict[str, Any]:
+    return dict(_EMPTY_COMPARISON)
 
 
-def comparison_errors(func: F) -> F:
-    """An error is one paragraph on stderr and exit 2, never a traceback: a comparison
-    that could not be made found no difference either (and, with --json, the
-    comparison's keys, empty, with ``success`` false)."""
+def _empty_sync() -> dict[str, Any]:
+    from arrowferry.sync import SyncResult
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ArrowferryError as err:
-            message = _one_paragraph(err.message)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-        if kwargs.get("as_json"):
-            failure = {**_EMPTY_COMPARISON, "success": False, "errors": [{"message": message}]}
-            click.echo(json.dumps(failure))
-        click.echo(f"error: {message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    return SyncResult("", (), ()).to_dict()
 
-    return wrapper  # type: ignore[return-value]
+
+JSON_SHAPES["diff"] = _empty_comparison
+JSON_SHAPES["sync"] = _empty_sync
 
 
 def parse_renames(items: Sequence[str]) -> dict[str, str]:
@@ -110,7 +95,7 @@ _IDENTIFIERS_HELP = (
     default=None,
     help=_IDENTIFIERS_HELP,
 )
-@comparison_errors
+@handle_errors_exiting(EXIT_BAD_INPUT)
 def diff_command(
     a: str | None,
     b: str | None,
@@ -159,18 +144,6 @@ def diff_command(
     sys.exit(EXIT_OK if found.identical else EXIT_DIFFERENCES)
 
 
-def _fail(err: ArrowferryError, as_json: bool) -> None:
-    message = _one_paragraph(err.message)
-    if as_json:
-        from arrowferry.sync import SyncResult
-
-        shape = SyncResult("", (), ()).to_dict()
-        shape.update(success=False, errors=[{"message": message, "fatal": True}])
-        click.echo(json.dumps(shape, default=str))
-    click.echo(f"error: {message}", err=True)
-    sys.exit(err.exit_code)
-
-
 @click.command("sync")
 @click.argument("desired", required=False)
 @click.argument("target", required=False)
@@ -203,6 +176,7 @@ def _fail(err: ArrowferryError, as_json: bool) -> None:
     default=None,
     help=_IDENTIFIERS_HELP,
 )
+@handle_errors
 def sync_command(
     desired: str | None,
     target: str | None,
@@ -226,30 +200,26 @@ def sync_command(
     from arrowferry.api import sync_schema
     from arrowferry.config import schema_sides
 
+    sides = schema_sides(
+        config,
+        desired,
+        target,
+        renames=parse_renames(renames),
+        a_schema=desired_schema,
+        b_schema=target_schema,
+        identifiers=identifiers,
+    )
+    options: dict[str, Any] = dict(
+        allow_destructive=allow_destructive,
+        desired_schema=sides.a_schema,
+        target_schema=sides.b_schema,
+        renames=sides.renames,
+        identifiers=sides.identifiers,
+    )
     try:
-        sides = schema_sides(
-            config,
-            desired,
-            target,
-            renames=parse_renames(renames),
-            a_schema=desired_schema,
-            b_schema=target_schema,
-            identifiers=identifiers,
-        )
-        options: dict[str, Any] = dict(
-            allow_destructive=allow_destructive,
-            desired_schema=sides.a_schema,
-            target_schema=sides.b_schema,
-            renames=sides.renames,
-            identifiers=sides.identifiers,
-        )
-        try:
-            result = sync_schema(sides.a, sides.b, apply=apply_, **options)
-        except UnsafeChangeError:
-            result = sync_schema(sides.a, sides.b, **options)  # what was refused, to show it
-    except ArrowferryError as err:
-        _fail(err, as_json)
-        return
+        result = sync_schema(sides.a, sides.b, apply=apply_, **options)
+    except UnsafeChangeError:
+        result = sync_schema(sides.a, sides.b, **options)  # what was refused, to show it
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "success": result.safe, "errors": []}))
     else:

@@ -8,7 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from rich.progress import TaskID
@@ -101,6 +101,19 @@ def echo_statements() -> Iterator[None]:
         logger.setLevel(level)
 
 
+def _name_column() -> Any:
+    """The bar's first column: the table's name as it is (a Text, never markup), in red
+    once the table failed."""
+    from rich.progress import ProgressColumn, Task
+    from rich.text import Text
+
+    class NameColumn(ProgressColumn):
+        def render(self, task: Task) -> Text:
+            return Text(task.description, style="bold red" if task.fields.get("failed") else "bold")
+
+    return NameColumn()
+
+
 class RichReporter:
     """A progress bar per table with rows/s, drawn on stderr by rich."""
 
@@ -114,10 +127,12 @@ class RichReporter:
             TimeElapsedColumn,
         )
 
-        self.console = Console(stderr=True)
+        # table names and messages come from the user's databases: never read as markup
+        # ('[/x]' in a name is a closing tag, MarkupError) nor as emoji codes
+        self.console = Console(stderr=True, emoji=False)
         self.verbose = verbose
         self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
+            _name_column(),
             BarColumn(),
             MofNCompleteColumn(),
             TextColumn("{task.fields[rate]}"),
@@ -138,7 +153,7 @@ class RichReporter:
         self.progress.stop()
 
     def phase(self, name: str) -> None:
-        self.progress.console.print(f"[dim]{name}[/dim]")
+        self.progress.console.print(name, style="dim", markup=False)
 
     def table_started(self, table: str, total_rows: int) -> None:
         with self.lock:
@@ -147,7 +162,9 @@ class RichReporter:
             if table in self.tasks:  # a retry starts the table over
                 self.progress.reset(self.tasks[table], total=max(total_rows, 1))
                 return
-            self.tasks[table] = self.progress.add_task(table, total=max(total_rows, 1), rate="")
+            self.tasks[table] = self.progress.add_task(
+                table, total=max(total_rows, 1), rate="", failed=False
+            )
 
     def advance(self, table: str, rows: int) -> None:
         with self.lock:
@@ -165,11 +182,15 @@ class RichReporter:
             if task is None:
                 return
             rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 else ""
-            label = table if ok else f"[red]{table} (failed)"
+            label = table if ok else f"{table} (failed)"
             self.progress.update(
-                task, completed=max(rows, 1) if ok else 0, rate=rate, description=label
+                task,
+                completed=max(rows, 1) if ok else 0,
+                rate=rate,
+                description=label,
+                failed=not ok,
             )
 
     def message(self, text: str) -> None:
         if self.verbose:
-            self.progress.console.print(f"[dim]{text}[/dim]")
+            self.progress.console.print(text, style="dim", markup=False)

@@ -103,7 +103,7 @@ class Side:
                     f"type mapping of {table.name}.{col.name} not used: it lands in "
                     f"{there.name}.{landing.name}, declared {landing.declared} in the target"
                 )
-            if landing.type.kind == "other":
+            if landing.type.kind in {"other", "interval"}:
                 return self._cast_by_server(table, col, landing)
             if landing.type.kind == "array" and not arrays.supports(landing.type.element):
                 raise UnsupportedTypeError(
@@ -159,10 +159,12 @@ class Side:
         if labels is None and landing.type.raw is not None:
             labels = self.survey.existing.labels.get(landing.type.raw)
         lossy = [f"sent as text, cast to {landing.declared} by PostgreSQL"]
+        if landing.type.kind == "interval":
+            lossy.append("an integer is read as microseconds (Django's DurationField)")
         if labels is not None:
             lossy.append(f"a value that is not a label of {landing.declared} is a bad value")
         return Storage(
-            DataType("text"),
+            DataType("interval" if landing.type.kind == "interval" else "text"),
             landing.declared,
             pa.string(),
             enforce_length=True,

@@ -55,6 +55,37 @@ def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
     return mapped.precision, mapped.scale or 0
 
 
+def _as_applications_write(
+    dtype: DataType, declared: str, kernel: Kernel, lossy: list[str]
+) -> tuple[Kernel, list[str]]:
+    """Into a column an application declared: the text form its ORM writes and looks
+    values up by (SQLAlchemy, Django and Rails alike), so the application's own queries
+    find the copied rows. A UUID in a CHAR(32) is 32 hex digits; a timestamptz in a
+    DATETIME (no zone in its name) is UTC text without an offset: with six fraction
+    digits (SQLAlchemy's ``DATETIME``, Rails' ``datetime(6)``), or, in a column declared
+    exactly ``datetime`` (Django's spelling), as Python's ``str(datetime)`` writes it,
+    without them when they are all zero, the form Django looks values up by."""
+    name = " ".join(declared.upper().split())
+    if dtype.kind == "interval" and sqlite_affinity(declared) == "INTEGER":
+        return "integer", [
+            "microseconds (Django's DurationField); a month counts 30 days, a year 365.25"
+        ]
+    if dtype.kind == "uuid" and name.replace(" ", "") in {"CHAR(32)", "VARCHAR(32)"}:
+        return "uuid_hex", ["32 hex digits without dashes, as ORMs keep a UUID in CHAR(32)"]
+    zoned = "ZONE" in name or "TZ" in name
+    if dtype.kind == "timestamptz" and not zoned and ("DATETIME" in name or "TIMESTAMP" in name):
+        if declared.strip() == "datetime":
+            return "utc_python_text", [
+                "UTC text without an offset, as Python writes it (2024-01-02 03:04:05, "
+                "2024-01-02 03:04:05.000006): Django's form in a SQLite datetime"
+            ]
+        return "utc_naive_text", [
+            "UTC text without an offset, six fraction digits (2024-01-02 03:04:05.000000), "
+            "as ORMs write a DATETIME into SQLite"
+        ]
+    return kernel, lossy
+
+
 class Side(SqliteConstraints):
     """The target side of a plan into SQLite (one per plan)."""
 
@@ -267,6 +298,10 @@ class Side(SqliteConstraints):
                     f"{plural(limit[1], 'decimal place')} are bad values (a size chosen with "
                     "--type-map is enforced)",
                 ]
+        if there is not None:
+            kernel, lossy = _as_applications_write(dtype, ddl, kernel, lossy)
+            if dtype.kind == "interval" and kernel == "integer":
+                dtype = DataType("int64")
         # arrow None: the kernel's output type is what the writer binds
         return Storage(
             dtype, ddl, None, kernel=kernel, limit=limit, lossy=tuple(lossy), enforce_length=False

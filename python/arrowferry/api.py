@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, targets
+from arrowferry.config import merge as merge_config
 from arrowferry.dialects.base import dialect_for
 from arrowferry.errors import (
     BadInputError,
     DatabaseMissingError,
     SchemaError,
 )
+from arrowferry.hooks import Hooks
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
 from arrowferry.progress import NullReporter, Reporter, Watch, echo_statements, watching
@@ -80,20 +82,22 @@ class Migration:
 
     def __init__(
         self,
-        source: UrlLike | MigrationConfig,
+        source: UrlLike | MigrationConfig | None = None,
         target: UrlLike | None = None,
         *,
+        config: str | os.PathLike[str] | None = None,
         options: MigrationOptions | None = None,
         reporter: Reporter | None = None,
         on_progress: OnProgress | None = None,
         progress: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        self.settings = merge_config(config, source, target, kwargs, options)  # file, then these
+        source, target, kwargs = self.settings.source, self.settings.target, self.settings.options
         if isinstance(source, MigrationConfig):
-            config = source
-            self.source = config.source
-            self.target = config.target if target is None else _target_endpoint(target)
-            options = options or config.options
+            self.source = source.source
+            self.target = source.target if target is None else _target_endpoint(target)
+            options = options or source.options
         else:
             self.source = _endpoint(source)
             self.target = _target_endpoint(target) if target is not None else None
@@ -127,6 +131,12 @@ class Migration:
                 f"--target-schema applies to a target with schemas; {into.name} has none"
             )
 
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **kwargs: Any) -> Migration:
+        """From a TOML file (:mod:`arrowferry.config`), keywords over it: ``from_config(
+        "migration.toml", dry_run=True)`` is ``Migration(config=..., dry_run=True)``."""
+        return cls(config=path, **kwargs)
+
     # --- planning ---------------------------------------------------------------------
 
     def plan(self) -> MigrationPlan:
@@ -153,6 +163,7 @@ class Migration:
 
     def _migrate(self) -> MigrationResult:
         result = self._run()
+        result.warnings += self.settings.notes()
         # several tables, lanes or retries may meet the same thing: say it once
         result.warnings = list(dict.fromkeys(result.warnings))
         if self.options.verify and not self.options.dry_run and self.target is not None:
@@ -196,6 +207,7 @@ class Migration:
         start = time.perf_counter()
         self._watch.phase("plan")
         plan = self.plan()
+        plan.hooks = Hooks.load(self.options, self.target.dialect if self.target else "postgresql")
         self._watch.planned(plan, schema_only=self.options.schema_only)
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
@@ -309,9 +321,10 @@ class Migration:
         return compare_schemas(
             self.source,
             self.target,
-            renames=renames,
+            renames=self.settings.renames if renames is None else renames,
             a_schema=self.options.source_schema if self.source.dialect == "postgresql" else None,
             b_schema=self.options.target_schema if self.target.dialect == "postgresql" else None,
+            identifiers=self.options.identifiers,
         )
 
     def sync_schema(
@@ -333,9 +346,10 @@ class Migration:
             generate_sql=generate_sql,
             apply=apply,
             allow_destructive=allow_destructive,
-            renames=renames,
+            renames=self.settings.renames if renames is None else renames,
             desired_schema=self.options.source_schema if self.source.dialect in pg else None,
             target_schema=self.options.target_schema if self.target.dialect in pg else None,
+            identifiers=self.options.identifiers,
         )
 
     def _resolve_target(self) -> Endpoint | None:
@@ -357,9 +371,10 @@ def _same_place(source: Endpoint, target: Endpoint, options: MigrationOptions) -
 
 
 def migrate(
-    source: UrlLike | MigrationConfig,
+    source: UrlLike | MigrationConfig | None = None,
     target: UrlLike | None = None,
     *,
+    config: str | os.PathLike[str] | None = None,
     reporter: Reporter | None = None,
     on_progress: OnProgress | None = None,
     progress: bool | None = None,
@@ -373,11 +388,13 @@ def migrate(
     source
         ``sqlite:///path.db``, a path to an existing SQLite file, a
         ``postgresql://`` URL (its ``source_schema``, default ``public``), or a
-        MigrationConfig.
+        MigrationConfig (or None with ``config``).
     target
         For a SQLite source: ``postgresql://user:password@host:port/db?sslmode=...``, or
         None for the embedded PostgreSQL (a database named after the source file).
         For a PostgreSQL source: the SQLite file to create (or to add tables to).
+    config
+        A TOML file of settings (:mod:`arrowferry.config`); the arguments override it.
     reporter
         Progress observer (see :mod:`arrowferry.progress`); None reports nothing.
     on_progress, progress
@@ -402,7 +419,13 @@ def migrate(
     >>> back = af.migrate("postgresql://me@db/app", "copy.sqlite", source_schema="public")  # doctest: +SKIP
     """
     return Migration(
-        source, target, reporter=reporter, on_progress=on_progress, progress=progress, **options
+        source,
+        target,
+        config=config,
+        reporter=reporter,
+        on_progress=on_progress,
+        progress=progress,
+        **options,
     ).migrate()
 
 

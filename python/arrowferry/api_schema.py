@@ -11,6 +11,7 @@ from arrowferry.api import UrlLike, _endpoint
 from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.errors import BadInputError
 from arrowferry.model import Schema
+from arrowferry.plan.identifiers import rename_schema
 from arrowferry.types import TEXT, TypeMappings
 
 if TYPE_CHECKING:
@@ -70,6 +71,7 @@ def compare_schemas(
     renames: Mapping[str, str] | None = None,
     a_schema: str | None = None,
     b_schema: str | None = None,
+    identifiers: str = "quote",
 ) -> SchemaComparison:
     """How schema ``b`` differs from schema ``a``, in any pair of SQLite and PostgreSQL.
 
@@ -90,6 +92,8 @@ def compare_schemas(
         "new_table", "table.old_col": "new_col"}``, ``table`` being b's table name.
     a_schema, b_schema
         The PostgreSQL schema to read on each side (default ``public``).
+    identifiers
+        a's names as ``migrate(..., identifiers=...)`` made them (default: as they are).
 
     Returns
     -------
@@ -109,7 +113,7 @@ def compare_schemas(
     """
     from arrowferry.diff import diff_schemas
 
-    first = _schema_of(a, a_schema, "a")
+    first = rename_schema(_schema_of(a, a_schema, "a"), identifiers)
     second = _schema_of(b, b_schema, "b")
     return diff_schemas(first, second, renames=renames)
 

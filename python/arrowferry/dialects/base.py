@@ -264,6 +264,11 @@ class TargetSession(Protocol):
     ) -> list[Statement]:
         """What runs last, in order (views and what depends on them)."""
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        """A user's statements (``before_sql``/``after_sql``) in one transaction, one by
+        one; on a failure, roll back and raise :class:`~arrowferry.dialects.script.ScriptError`
+        with its index (``len(statements)``: the COMMIT)."""
+
     def close(self, *, complete: bool) -> str | None:
         """End the run; a note for the result when the run leaves nothing behind."""
 

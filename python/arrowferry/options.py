@@ -205,11 +205,6 @@ class MigrationOptions:
             raise BadInputError(
                 f"--identifiers must be 'quote', 'lower' or 'snake_case', not {self.identifiers!r}"
             )
-        if self.identifiers != "quote" and self.data_only:
-            raise BadInputError(
-                "--identifiers names the tables a run creates; --data-only writes into tables "
-                "that exist, matching columns by name (--column-map for names that differ)"
-            )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
         for name in ("before_sql", "after_sql"):
             value = getattr(self, name)

@@ -28,6 +28,7 @@ from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import arrow_type, decimal_arrow, lossy_notes
 from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
+from arrowferry.plan.identifiers import renamer
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.names import TargetNames
 from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
@@ -66,7 +67,8 @@ class Side:
         self, target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
     ) -> Existing:
         """data_only: the target's own tables, as its catalog has them (a table matched by
-        name exactly, else case-insensitively when one alone matches)."""
+        name exactly, else case-insensitively when one alone matches, else by the
+        ``--identifiers`` policy)."""
         if not options.data_only or target is None or target.dialect != "postgresql":
             return Existing()
         conn = pg.connect(target, read_only=True)
@@ -85,6 +87,9 @@ class Side:
             there = by_name.get(name)
             if there is None and len(folded.get(name.lower(), ())) == 1:
                 there = folded[name.lower()][0]
+            named = renamer(options.identifiers)
+            if there is None and named is not None:  # the application's naming policy
+                there = by_name.get(pg.truncate_identifier(named(table.name)))
             if there is not None:
                 found[table.name] = there
         return Existing(found, labels)

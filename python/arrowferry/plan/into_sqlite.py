@@ -32,6 +32,7 @@ from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affini
 from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
+from arrowferry.plan.identifiers import renamer
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.names import TargetNames
 from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
@@ -129,7 +130,12 @@ class Side(SqliteConstraints):
         with sqlite.connect_metadata_ctx(target.path) as conn:
             schema = sqlite.introspect(conn)
         by_name = {t.name.lower(): t for t in schema.tables}
-        found = {t.name: by_name[t.name.lower()] for t in tables if t.name.lower() in by_name}
+        named = renamer(options.identifiers) or (lambda name: name)
+        found = {}
+        for t in tables:
+            there = by_name.get(t.name.lower()) or by_name.get(named(t.name).lower())
+            if there is not None:
+                found[t.name] = there
         return Existing(found)
 
     def finish(self, plans: Sequence[TablePlan]) -> list[Statement]:

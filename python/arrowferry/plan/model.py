@@ -215,6 +215,15 @@ class MigrationPlan:
 
         return plan_frames(self.to_dict())
 
+    def __repr__(self) -> str:
+        # a whole schema's plan is a notebook's page (120 kB for Chinook): the repr says how
+        # much there is; _repr_html_, to_polars() and to_dict() show it
+        failed = f", failed={sorted(self.failed)}" if self.failed else ""
+        return (
+            f"MigrationPlan(target_schema={self.target_schema!r}, tables={len(self.tables)}, "
+            f"finish={len(self.finish)}, warnings={len(self.warnings)}{failed})"
+        )
+
     def _repr_html_(self) -> str:
         from arrowferry.look_html import plan_html
 

@@ -97,6 +97,7 @@ def test_quickstart_says_what_it_did(executed: dict[str, Any]) -> None:
     notebook = executed["quickstart.ipynb"]
     text = _text(notebook)
     # verify into PostgreSQL (11 tables), and back (12: the synced Review table too)
+    assert "done 11/11 tables" in text  # the progress board's last frame, kept in the notebook
     assert "all 11 tables match" in text
     assert "all 12 tables match" in text
     assert "3 differences" in text  # the table, column and index added to the copy

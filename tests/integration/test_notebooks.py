@@ -110,8 +110,9 @@ def test_quickstart_says_what_it_did(executed: dict[str, Any]) -> None:
 
 def test_benchmarks_charts_every_harness(executed: dict[str, Any]) -> None:
     notebook = executed["benchmarks.ipynb"]
-    # run (bulk and default), reverse, pg_to_pg (both), verify, diff_schemas, scaling
-    assert _images(notebook) == 6
+    # run (bulk and default), reverse, pg_to_pg (both), verify, diff_schemas, scaling,
+    # floor, profile_cost
+    assert _images(notebook) == 8
     assert "every harness has a result" in _text(notebook)
 
 
@@ -131,4 +132,4 @@ def test_benchmarks_names_a_missing_result(tmp_path: Path) -> None:
         in text
     )
     assert "no result yet for: `reverse.json`" in text
-    assert _images(notebook) == 5
+    assert _images(notebook) == 7

@@ -5,6 +5,7 @@ notebook charts every harness and names a missing result instead of failing."""
 
 from __future__ import annotations
 
+import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -93,8 +94,13 @@ def test_notebook_is_committed_with_its_outputs(path: Path) -> None:
     assert not [o for c in code for o in c.outputs if o.get("output_type") == "error"]
 
 
-def test_quickstart_says_what_it_did(executed: dict[str, Any]) -> None:
-    notebook = executed["quickstart.ipynb"]
+@pytest.mark.parametrize("which", ["executed", "committed"])
+def test_quickstart_says_what_it_did(which: str, executed: dict[str, Any]) -> None:
+    """The run in this test, and the outputs saved in the repository, show the same story."""
+    import nbformat
+
+    path = REPO / "notebooks" / "quickstart.ipynb"
+    notebook = executed[path.name] if which == "executed" else nbformat.read(path, as_version=4)
     text = _text(notebook)
     # verify into PostgreSQL (11 tables), and back (12: the synced Review table too)
     assert "done 11/11 tables" in text  # the progress board's last frame, kept in the notebook
@@ -117,7 +123,8 @@ def test_benchmarks_charts_every_harness(executed: dict[str, Any]) -> None:
 
 
 def test_benchmarks_names_a_missing_result(tmp_path: Path) -> None:
-    """Without reverse.json the notebook still runs, says so, and charts the rest."""
+    """Without reverse.json the notebook still runs, says so, and charts the rest; a method
+    that did not run is named with its reason, and its harness's chart still draws."""
     (tmp_path / "notebooks").mkdir()
     shutil.copy(REPO / "notebooks" / "benchmarks.ipynb", tmp_path / "notebooks")
     shutil.copytree(
@@ -125,8 +132,14 @@ def test_benchmarks_names_a_missing_result(tmp_path: Path) -> None:
         tmp_path / "benchmarks" / "results",
         ignore=shutil.ignore_patterns("reverse.json", "*.png"),
     )
+    latest = tmp_path / "benchmarks" / "results" / "latest.json"
+    report = json.loads(latest.read_text())
+    pgloader = next(m for m in report["methods"] if m["name"] == "pgloader")
+    pgloader.update(status="failed", reason="timed out after 3600 s", median_s=None)
+    latest.write_text(json.dumps(report))
     notebook = _execute(tmp_path / "notebooks" / "benchmarks.ipynb")
     text = _text(notebook)
+    assert "*bulk server*: `pgloader` did not run (failed: timed out after 3600 s)." in text
     assert (
         "**PostgreSQL -> SQLite**: no result yet (`benchmarks/results/reverse.json` is missing)."
         in text

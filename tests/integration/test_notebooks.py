@@ -6,6 +6,7 @@ notebook charts every harness and names a missing result instead of failing."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,6 +121,39 @@ def test_benchmarks_charts_every_harness(executed: dict[str, Any]) -> None:
     # floor, profile_cost
     assert _images(notebook) == 8
     assert "every harness has a result" in _text(notebook)
+
+
+def _made(report: Path) -> str | None:
+    """When a report was written (scaling's: its latest size), as the notebook shows it."""
+    if not report.exists():
+        return None  # the notebook says so; test_benchmarks_names_a_missing_result
+    data = json.loads(report.read_text())
+    return data.get("created") or max((s["created"] for s in data.get("sizes", [])), default=None)
+
+
+def test_saved_benchmarks_show_the_latest_results() -> None:
+    """The saved charts are of the results in the repository: a harness that writes a new
+    report makes this fail until the notebook is saved again."""
+    import nbformat
+
+    path = REPO / "notebooks" / "benchmarks.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    text = _text(notebook)
+    charted = re.findall(r'load\("([^"]+)"', "\n".join(c.source for c in notebook.cells))
+    assert sorted(charted) == [
+        "diff_schemas.json",
+        "floor.json",
+        "latest-default.json",
+        "latest.json",
+        "pg_to_pg-default.json",
+        "pg_to_pg.json",
+        "profile_cost.json",
+        "reverse.json",
+        "scaling.json",
+        "verify.json",
+    ]
+    stale = [name for name in charted if (made := _made(RESULTS / name)) and made not in text]
+    assert not stale, f"{stale} newer than the saved notebook: python notebooks/save.py {path}"
 
 
 def test_benchmarks_names_a_missing_result(tmp_path: Path) -> None:

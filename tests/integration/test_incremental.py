@@ -1,0 +1,174 @@
+"""Incremental runs (issue 16, first slice): SQLite -> PostgreSQL.
+
+A full migration first; then rows are inserted and updated in the source, and an
+incremental run must leave the target equal to the source, value by value, having
+moved only what changed, with the cursor's mark kept in the target.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+import arrowferry as af
+from arrowferry.cli import main
+from tests.conftest import make_sqlite, sql
+from tests.integration._compare import compare_table, pg_column_types
+
+APP = """
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL,
+  note TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT, payload TEXT);
+CREATE TABLE notes (body TEXT, n INTEGER);
+CREATE TABLE pairs (a TEXT, b TEXT, w INTEGER, PRIMARY KEY (a, b));
+"""
+
+
+def _stamp(i: int) -> str:
+    return f"2024-01-{1 + i // 1000:02d} {i // 60 % 24:02d}:{i % 60:02d}:00"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Path:
+    return make_sqlite(
+        tmp_path / "app.db",
+        APP,
+        {
+            "orders": [(i, f"c{i % 7}", i * 1.25, None, _stamp(i)) for i in range(1, 201)],
+            "events": [(i, "click", f"p{i}") for i in range(1, 51)],
+            "notes": [(f"note {i}", i) for i in range(5)],
+            "pairs": [("x", str(i), i) for i in range(3)],
+        },
+    )
+
+
+def _change(path: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+def _equal(path: Path, url: str, *tables: str) -> None:
+    for table in tables:
+        problems = compare_table(path, url, table, pg_column_types(url, table))
+        assert problems == [], problems
+
+
+def _state(url: str) -> dict[str, tuple[Any, ...]]:
+    rows = sql(
+        url,
+        "SELECT table_name, cursor_column, mark, mark_kind, run_at "
+        "FROM arrowferry_state.incremental ORDER BY 1",
+    )
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+@pytest.fixture
+def migrated(app: Path, pg_url: str) -> Iterator[tuple[Path, str]]:
+    first = af.migrate(app, pg_url)
+    assert first.success, first.errors
+    yield app, pg_url
+
+
+def test_inserts_and_updates_arrive_and_the_rest_is_unchanged(migrated: tuple[Path, str]) -> None:
+    app, url = migrated
+    _change(
+        app,
+        "UPDATE orders SET amount = amount + 1, updated_at = '2024-02-01 00:00:00' "
+        "WHERE id IN (3, 50, 120)",
+        "UPDATE orders SET note = 'late', updated_at = '2024-02-01 00:00:01' WHERE id = 7",
+        "INSERT INTO orders VALUES (201, 'new', 9.5, 'n''ew', '2024-02-02 10:00:00')",
+        "INSERT INTO events VALUES (51, 'view', 'p51'), (52, NULL, NULL)",
+    )
+    result = af.migrate(app, url, mode="incremental", cursor="updated_at")
+    assert result.success, result.errors
+    _equal(app, url, "orders", "events")
+    orders = result.incremental["orders"]
+    # no mark yet: every row is read, and only the changed ones are written
+    assert (orders["inserted"], orders["updated"], orders["unchanged"]) == (1, 4, 196)
+    assert orders["how"] == "cursor" and orders["mark"] == "2024-02-02 10:00:00"
+    events = result.incremental["events"]
+    assert (events["how"], events["inserted"], events["updated"]) == ("key", 2, 0)
+    assert events["previous_mark"] == "50" and events["mark"] == "52"
+    assert _state(url)["orders"][:3] == ("updated_at", "2024-02-02 10:00:00", "text")
+
+    # a second round: only what changed since the mark is read
+    _change(
+        app,
+        "UPDATE orders SET customer = 'renamed', updated_at = '2024-03-01 00:00:00' WHERE id = 201",
+        "UPDATE orders SET amount = NULL, updated_at = '2024-03-01 00:00:00' WHERE id = 1",
+        "INSERT INTO orders VALUES (202, 'x', NULL, NULL, '2024-03-02 00:00:00')",
+    )
+    again = af.migrate(app, url, mode="incremental", cursor="updated_at")
+    assert again.success, again.errors
+    _equal(app, url, "orders", "events")
+    orders = again.incremental["orders"]
+    assert (orders["inserted"], orders["updated"], orders["unchanged"]) == (1, 2, 0)
+    assert orders["previous_mark"] == "2024-02-02 10:00:00"
+    assert _state(url)["orders"][1] == "2024-03-02 00:00:00"
+
+
+def test_a_run_with_no_change_moves_no_row_and_keeps_the_mark(migrated: tuple[Path, str]) -> None:
+    app, url = migrated
+    _change(app, "UPDATE orders SET note = 'x', updated_at = '2024-05-01 00:00:00' WHERE id = 9")
+    assert af.migrate(app, url, mode="incremental", cursor="updated_at").success
+    before = _state(url)
+    target_rows = sql(url, "SELECT * FROM orders ORDER BY id")
+    result = af.migrate(app, url, incremental=True, cursor={"orders": "updated_at"})
+    assert result.success, result.errors
+    assert result.rows_migrated == 0
+    for name in ("orders", "events"):
+        counts = result.incremental[name]
+        assert (counts["inserted"], counts["updated"], counts["unchanged"]) == (0, 0, 0)
+    assert result.incremental["orders"]["mark"] == "2024-05-01 00:00:00"
+    assert _state(url) == before  # neither the mark nor its time moved
+    assert sql(url, "SELECT * FROM orders ORDER BY id") == target_rows
+
+
+def test_a_table_with_neither_key_nor_cursor_is_named_and_left_alone(
+    migrated: tuple[Path, str],
+) -> None:
+    app, url = migrated
+    _change(app, "INSERT INTO notes VALUES ('added', 99)", "INSERT INTO pairs VALUES ('y', 'z', 1)")
+    result = af.migrate(app, url, mode="incremental")
+    assert result.success, result.errors
+    assert result.incremental["notes"]["how"] == "skipped"
+    assert "--full-refresh notes" in result.incremental["notes"]["reason"]
+    assert result.incremental["pairs"]["how"] == "skipped"  # composite key, no cursor
+    assert any("'notes'" in w and "no primary key" in w for w in result.warnings)
+    assert sql(url, "SELECT count(*) FROM notes") == [(5,)]
+    # orders has no cursor given: its integer key's high-water mark finds nothing new
+    assert result.incremental["orders"]["how"] == "key"
+    assert result.incremental["orders"]["inserted"] == 0
+
+    refreshed = af.migrate(app, url, mode="incremental", full_refresh=["notes", "pairs"])
+    assert refreshed.success, refreshed.errors
+    assert refreshed.incremental["notes"]["how"] == "full"
+    _equal(app, url, "notes", "pairs")
+
+
+def test_cli_incremental_json(migrated: tuple[Path, str]) -> None:
+    app, url = migrated
+    _change(app, "UPDATE orders SET amount = 0, updated_at = '2025-01-01 00:00:00' WHERE id = 2")
+    args = ["migrate", str(app), url, "--incremental", "--cursor", "orders=updated_at", "--json"]
+    out = CliRunner().invoke(main, args)
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output)
+    assert doc["incremental"]["orders"]["updated"] == 1
+    assert doc["incremental"]["orders"]["mark"] == "2025-01-01 00:00:00"
+    _equal(app, url, "orders")
+
+
+def test_cursor_options_need_incremental() -> None:
+    with pytest.raises(af.BadInputError, match="apply to --incremental"):
+        af.MigrationOptions(cursor="updated_at")
+    with pytest.raises(af.BadInputError, match="apply to --incremental"):
+        af.MigrationOptions(full_refresh=("notes",))

@@ -172,3 +172,68 @@ def test_cursor_options_need_incremental() -> None:
         af.MigrationOptions(cursor="updated_at")
     with pytest.raises(af.BadInputError, match="apply to --incremental"):
         af.MigrationOptions(full_refresh=("notes",))
+
+
+# --- PostgreSQL -> SQLite ------------------------------------------------------------------
+
+PG_APP = """
+CREATE TABLE orders (id bigint PRIMARY KEY, customer text NOT NULL, amount numeric(10,2),
+  seen double precision, tags text[], updated_at timestamptz NOT NULL);
+CREATE TABLE events (id integer PRIMARY KEY, kind text);
+CREATE TABLE notes (body text);
+"""
+
+
+def _file_rows(path: Path, table: str) -> list[tuple[Any, ...]]:
+    """Every value with its storage class, in key order: two files must agree exactly."""
+    with closing(sqlite3.connect(path)) as conn:
+        names = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        select = ", ".join(f'"{n}", typeof("{n}")' for n in names)
+        return conn.execute(f'SELECT {select} FROM "{table}" ORDER BY 1').fetchall()
+
+
+def test_postgresql_to_sqlite_rounds_equal_a_full_migration(pg_url: str, tmp_path: Path) -> None:
+    for statement in PG_APP.split(";"):
+        if statement.strip():
+            sql(pg_url, statement)
+    sql(
+        pg_url,
+        "INSERT INTO orders SELECT i, 'c' || i % 5, i * 1.5, i / 3.0, ARRAY['a', i::text], "
+        "timestamptz '2024-01-01 00:00:00+00' + i * interval '1 minute' "
+        "FROM generate_series(1, 300) i",
+    )
+    sql(pg_url, "INSERT INTO events SELECT i, 'k' FROM generate_series(1, 40) i")
+    sql(pg_url, "INSERT INTO notes VALUES ('a'), ('b')")
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy).success
+
+    rounds = [
+        [
+            "UPDATE orders SET amount = amount + 1, updated_at = '2024-06-01+00' WHERE id IN (4, 200)",
+            "INSERT INTO orders VALUES (301, 'n', NULL, NULL, NULL, '2024-06-02+00')",
+            "INSERT INTO events VALUES (41, NULL)",
+        ],
+        [
+            "UPDATE orders SET tags = NULL, customer = 'z', updated_at = '2024-07-01+00' WHERE id = 1",
+        ],
+        [],
+    ]
+    expected_counts = [(1, 2), (0, 1), (0, 0)]
+    for statements, counts in zip(rounds, expected_counts, strict=True):
+        for statement in statements:
+            sql(pg_url, statement)
+        result = af.migrate(pg_url, copy, mode="incremental", cursor="orders=updated_at")
+        assert result.success, result.errors
+        orders = result.incremental["orders"]
+        assert (orders["inserted"], orders["updated"]) == counts
+        assert result.incremental["notes"]["how"] == "skipped"
+        fresh = tmp_path / f"fresh{len(statements)}.db"
+        fresh.unlink(missing_ok=True)
+        assert af.migrate(pg_url, fresh).success
+        for table in ("orders", "events"):
+            assert _file_rows(copy, table) == _file_rows(fresh, table), table
+    with closing(sqlite3.connect(copy)) as conn:
+        (mark,) = conn.execute(
+            "SELECT mark FROM arrowferry_incremental WHERE table_name = 'orders'"
+        ).fetchone()
+    assert mark.startswith("2024-07-01 00:00:00")

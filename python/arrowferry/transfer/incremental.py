@@ -199,9 +199,9 @@ def _writer(dialect: str, target: Any, options: MigrationOptions) -> UpsertWrite
         from arrowferry.dialects.postgresql.upsert import PostgresUpserts
 
         return PostgresUpserts(target)
-    from arrowferry.errors import BadInputError
+    from arrowferry.dialects.sqlite.upsert import SqliteUpserts
 
-    raise BadInputError(f"--incremental into {dialect} is not supported yet (PostgreSQL only)")
+    return SqliteUpserts(target)
 
 
 class DeltaSource:

@@ -1,0 +1,171 @@
+"""A SQLite file as the target of an incremental run: upserts through a staging table.
+
+A table's changed rows go by ADBC ingest into a temporary table whose columns declare
+no type (so it stores each value exactly as bound, and the real table's affinity
+applies once, as in a full run), then ``INSERT ... SELECT ... ON CONFLICT (key) DO
+UPDATE`` moves them into place; a row equal to the one it would replace is left as it
+is. SQLite has no ``xmax``: inserted rows are the staged keys not yet in the table
+(counted first), updated ones what the statement changed beyond those. The table's mark
+goes into the file's ``arrowferry_incremental`` table in the same transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from arrowferry.dialects.base import Capturing, prepended
+from arrowferry.dialects.sqlite import write as sqlw
+from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.transfer.incremental import Follow, Mark
+
+if TYPE_CHECKING:
+    from arrowferry.dialects.sqlite.target import SqliteTarget
+    from arrowferry.plan.model import TablePlan
+
+STATE = "arrowferry_incremental"
+STATE_DDL = (
+    f"CREATE TABLE IF NOT EXISTS {STATE} (table_name TEXT PRIMARY KEY, "
+    "cursor_column TEXT NOT NULL, mark TEXT NOT NULL, mark_kind TEXT NOT NULL, "
+    "run_at TEXT NOT NULL)"
+)
+STAGE = "arrowferry_stage"
+
+
+def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    names = ", ".join(quote_ident(c) for c in columns)
+    rest = [c for c in columns if c not in key]
+    keys = ", ".join(quote_ident(c) for c in key)
+    if rest:
+        sets = ", ".join(quote_ident(c) for c in rest)
+        new = ", ".join(f"excluded.{quote_ident(c)}" for c in rest)
+        old = ", ".join(f"{quote_ident(table)}.{quote_ident(c)}" for c in rest)
+        # a single column is not a row value: (a) IS NOT (b) is still an expression
+        action = f"DO UPDATE SET ({sets}) = ({new}) WHERE ({old}) IS NOT ({new})"
+        if len(rest) == 1:
+            action = f"DO UPDATE SET {sets} = {new} WHERE {old} IS NOT {new}"
+    else:
+        action = "DO NOTHING"
+    # WHERE true: without it SQLite would read ON CONFLICT as the SELECT's join
+    return (
+        f"INSERT INTO {quote_ident(table)} ({names}) SELECT {names} FROM temp.{STAGE} "
+        f"WHERE true ON CONFLICT ({keys}) {action}"
+    )
+
+
+def matched_sql(table: str, key: Sequence[str]) -> str:
+    """How many staged rows already have their key in the table."""
+    on = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}" for c in key)
+    return (
+        f"SELECT count(*) FROM temp.{STAGE} s WHERE EXISTS "
+        f"(SELECT 1 FROM {quote_ident(table)} t WHERE {on})"
+    )
+
+
+class SqliteUpserts:
+    """The marks a SQLite file keeps, and the loads that upsert into it."""
+
+    def __init__(self, target: SqliteTarget) -> None:
+        self.target = target
+        sqlw.execute(target.conn, STATE_DDL)
+
+    def marks(self) -> dict[str, tuple[str, Mark]]:
+        rows = sqlw.fetch(
+            self.target.conn, f"SELECT table_name, cursor_column, mark, mark_kind FROM {STATE}"
+        )
+        return {name: (column, Mark(mark, kind)) for name, column, mark, kind in rows}
+
+    def high_water(self, table: TablePlan, column: str) -> int | None:
+        rows = sqlw.fetch(
+            self.target.conn, f"SELECT max({quote_ident(column)}) FROM {quote_ident(table.name)}"
+        )
+        return None if rows[0][0] is None else int(rows[0][0])
+
+    def load(self, table: TablePlan, follow: Follow) -> SqliteUpsertLoad:
+        return SqliteUpsertLoad(self.target, table, follow)
+
+
+class SqliteUpsertLoad:
+    """One table's changes, upserted with its new mark in one transaction."""
+
+    def __init__(self, target: SqliteTarget, table: TablePlan, follow: Follow) -> None:
+        self.target, self.table, self.follow = target, table, follow
+        self.counts: dict[str, int] = {}
+
+    @contextlib.contextmanager
+    def lane(self) -> Iterator[Callable[..., int]]:
+        conn = self.target.conn
+        try:
+            sqlw.execute(conn, "BEGIN")
+            if self.follow.how == "full":
+                sqlw.execute(conn, f"DELETE FROM {quote_ident(self.table.name)}")
+            yield lambda schema, batches, on_batch: self._ingest(batches, on_batch)
+            self._save_mark(conn)
+            sqlw.execute(conn, "COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                sqlw.execute(conn, "ROLLBACK")
+            raise
+        self.follow.counts = self.counts or {"inserted": 0, "updated": 0, "unchanged": 0}
+
+    def _ingest(self, batches: Iterator[pa.RecordBatch], on_batch: Callable[[int], None]) -> int:
+        conn, name = self.target.conn, self.table.name
+
+        def counted() -> Iterator[pa.RecordBatch]:
+            for batch in batches:
+                on_batch(batch.num_rows)
+                yield batch
+
+        capture = Capturing(counted())
+        stream = iter(capture)
+        head = next(stream, None)
+        if head is None:
+            return 0
+        columns = head.schema.names
+        untyped = ", ".join(quote_ident(c) for c in columns)
+        sqlw.execute(conn, f"CREATE TEMP TABLE {STAGE} ({untyped})")
+        reader = pa.RecordBatchReader.from_batches(head.schema, prepended(head, stream))
+        try:
+            with conn.cursor() as cur:
+                rows = int(cur.adbc_ingest(STAGE, reader, mode="append", temporary=True))
+        except BaseException:
+            if capture.error is not None:
+                raise capture.error from None
+            raise
+        key = self.follow.key
+        if self.follow.how == "full" or not key:
+            names = ", ".join(quote_ident(c) for c in columns)
+            sqlw.execute(
+                conn, f"INSERT INTO {quote_ident(name)} ({names}) SELECT {names} FROM temp.{STAGE}"
+            )
+            inserted, updated = rows, 0
+        else:
+            matched = int(sqlw.fetch(conn, matched_sql(name, key))[0][0])
+            sqlw.execute(conn, upsert_sql(name, columns, key))
+            changed = int(sqlw.fetch(conn, "SELECT changes()")[0][0])
+            inserted = rows - matched
+            updated = changed - inserted
+        sqlw.execute(conn, f"DROP TABLE temp.{STAGE}")
+        unchanged = rows - inserted - updated
+        self.counts = {"inserted": inserted, "updated": updated, "unchanged": unchanged}
+        return rows
+
+    def _save_mark(self, conn: Any) -> None:
+        mark, column = self.follow.upto, self.follow.column
+        if mark is not None and column is not None and self.follow.how == "cursor":
+            sqlw.execute(
+                conn,
+                f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, datetime('now')) ON CONFLICT "
+                "(table_name) DO UPDATE SET cursor_column = excluded.cursor_column, "
+                "mark = excluded.mark, mark_kind = excluded.mark_kind, run_at = excluded.run_at",
+                [self.table.name, column, mark.value, mark.kind],
+            )
+
+    def complete(self) -> None:
+        """Nothing to move: the rows went into place in their transaction."""
+
+    def abort(self) -> None:
+        """Nothing to drop: the transaction rolled back."""

@@ -225,6 +225,11 @@ def main() -> None:
     help="--incremental: the column marking changed rows (COLUMN, or TABLE=COLUMN; repeatable).",
 )
 @click.option(
+    "--detect-deletes",
+    is_flag=True,
+    help="--incremental: remove target rows whose keys left the source.",
+)
+@click.option(
     "--full-refresh",
     multiple=True,
     help="--incremental: a table with neither key nor cursor to copy in full (repeatable).",

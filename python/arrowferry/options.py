@@ -134,6 +134,9 @@ class MigrationOptions:
     full_refresh
         Incremental runs: tables with neither key nor cursor to copy in full anyway
         (truncated and reloaded in one transaction).
+    detect_deletes
+        Incremental runs: remove the target rows whose keys left the source (tables with a
+        single integer key, for now; their whole key set is compared).
     """
 
     schema_only: bool = False
@@ -168,6 +171,7 @@ class MigrationOptions:
     incremental: bool = False
     cursor: str | Sequence[str] | Mapping[str, str] | None = None
     full_refresh: tuple[str, ...] = ()
+    detect_deletes: bool = False
 
     def __post_init__(self) -> None:
         _incremental_fields(self)
@@ -315,8 +319,10 @@ def _incremental_fields(options: MigrationOptions) -> None:
     object.__setattr__(options, "mode", "incremental" if on else "full")
     object.__setattr__(options, "full_refresh", as_tuple(options.full_refresh))
     object.__setattr__(options, "cursor", _cursors(options.cursor))
-    if (options.cursor or options.full_refresh) and not on:
-        raise BadInputError("--cursor and --full-refresh apply to --incremental runs")
+    if (options.cursor or options.full_refresh or options.detect_deletes) and not on:
+        raise BadInputError(
+            "--cursor, --full-refresh and --detect-deletes apply to --incremental runs"
+        )
     if on:
         if options.schema_only:
             raise BadInputError("--incremental moves rows; it cannot be --schema-only")

@@ -113,7 +113,17 @@ def test_inserts_and_updates_arrive_and_the_rest_is_unchanged(migrated: tuple[Pa
     orders = again.incremental["orders"]
     assert (orders["inserted"], orders["updated"], orders["unchanged"]) == (1, 2, 0)
     assert orders["previous_mark"] == "2024-02-02 10:00:00"
+    assert orders["deleted"] is None  # not looked for
     assert _state(url)["orders"][1] == "2024-03-02 00:00:00"
+
+    # deletes, looked for: the key sets are compared
+    _change(app, "DELETE FROM orders WHERE id IN (2, 150, 201)", "DELETE FROM events WHERE id < 4")
+    third = af.migrate(app, url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert third.success, third.errors
+    _equal(app, url, "orders", "events")
+    assert third.incremental["orders"]["deleted"] == 3
+    assert third.incremental["events"]["deleted"] == 3
+    assert third.incremental["orders"]["inserted"] == 0
 
 
 def test_a_run_with_no_change_moves_no_row_and_keeps_the_mark(migrated: tuple[Path, str]) -> None:
@@ -168,9 +178,9 @@ def test_cli_incremental_json(migrated: tuple[Path, str]) -> None:
 
 
 def test_cursor_options_need_incremental() -> None:
-    with pytest.raises(af.BadInputError, match="apply to --incremental"):
+    with pytest.raises(af.BadInputError, match="apply to --incremental runs"):
         af.MigrationOptions(cursor="updated_at")
-    with pytest.raises(af.BadInputError, match="apply to --incremental"):
+    with pytest.raises(af.BadInputError, match="apply to --incremental runs"):
         af.MigrationOptions(full_refresh=("notes",))
 
 
@@ -215,17 +225,21 @@ def test_postgresql_to_sqlite_rounds_equal_a_full_migration(pg_url: str, tmp_pat
         ],
         [
             "UPDATE orders SET tags = NULL, customer = 'z', updated_at = '2024-07-01+00' WHERE id = 1",
+            "DELETE FROM orders WHERE id IN (5, 301)",
+            "DELETE FROM events WHERE id = 41",
         ],
         [],
     ]
-    expected_counts = [(1, 2), (0, 1), (0, 0)]
+    expected_counts = [(1, 2, 0), (0, 1, 2), (0, 0, 0)]
     for statements, counts in zip(rounds, expected_counts, strict=True):
         for statement in statements:
             sql(pg_url, statement)
-        result = af.migrate(pg_url, copy, mode="incremental", cursor="orders=updated_at")
+        result = af.migrate(
+            pg_url, copy, mode="incremental", cursor="orders=updated_at", detect_deletes=True
+        )
         assert result.success, result.errors
         orders = result.incremental["orders"]
-        assert (orders["inserted"], orders["updated"]) == counts
+        assert (orders["inserted"], orders["updated"], orders["deleted"]) == counts
         assert result.incremental["notes"]["how"] == "skipped"
         fresh = tmp_path / f"fresh{len(statements)}.db"
         fresh.unlink(missing_ok=True)

@@ -59,15 +59,18 @@ class Follow:
     after: Mark | None = None  # the last committed mark (None: every row)
     upto: Mark | None = None  # this run's mark, once the source is read
     counts: dict[str, int] = field(default_factory=dict)  # after the table commits
+    # --detect-deletes: the source's keys (one int64 column), read when the table commits
+    source_keys: Callable[[], Iterator[pa.RecordBatch]] | None = None
 
     def report(self) -> dict[str, Any]:
-        done = self.counts or {"inserted": 0, "updated": 0, "unchanged": 0}
+        done = {"inserted": 0, "updated": 0, "unchanged": 0, **self.counts}
         mark = self.upto or self.after
         return {
             "how": self.how,
             "cursor": self.column,
             **done,
-            "deleted": None,  # deletes are not detected yet (--detect-deletes)
+            # None: not looked for (no --detect-deletes, or a key it cannot compare yet)
+            "deleted": done.get("deleted") if self.source_keys is not None else None,
             "mark": mark.value if mark is not None else None,
             "previous_mark": self.after.value if self.after is not None else None,
         }
@@ -84,6 +87,10 @@ class DeltaReader(Protocol):
         self, table: TablePlan, column: str, after: Mark | None, upto: Mark, batch_rows: int
     ) -> Iterator[pa.RecordBatch]:
         """The planned read of the rows with ``after < column <= upto``."""
+        ...
+
+    def keys(self, table: TablePlan, column: str) -> Iterator[pa.RecordBatch]:
+        """Every value of an integer key column, as int64 column ``k``."""
         ...
 
 
@@ -119,6 +126,8 @@ def wrap(
             result.incremental[table.name] = {"how": "skipped", "reason": why}
             result.warnings.append(f"--incremental: table {table.name!r} is left as it is: {why}")
             continue
+        if options.detect_deletes and follow.how != "full":
+            _detect_deletes(table, follow, reader, result)
         run.follows[table.name] = follow
         kept.append(table)
     names = {t.name for t in kept}
@@ -133,6 +142,17 @@ def report(run: Run, result: MigrationResult) -> None:
     for name, follow in run.follows.items():
         if name not in failed:
             result.incremental[name] = follow.report()
+
+
+def int64_keys(batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
+    """A source's key column as int64 ``k``, the type the targets' key tables take."""
+    schema = pa.schema([("k", pa.int64())])
+
+    def cast() -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield pa.RecordBatch.from_arrays([batch.column(0).cast(pa.int64())], schema=schema)
+
+    return pa.RecordBatchReader.from_batches(schema, cast())
 
 
 def _no_vacuum(finish: Sequence[Statement]) -> list[Statement]:
@@ -181,6 +201,21 @@ def _follow(
     return None, (
         "it has no cursor column and no single integer key; name one with --cursor "
         f"{table.name}=COLUMN, or copy it in full with --full-refresh {table.name}"
+    )
+
+
+def _detect_deletes(
+    table: TablePlan, follow: Follow, reader: DeltaReader, result: MigrationResult
+) -> None:
+    """Deletes are found by comparing whole key sets, for a single integer key only."""
+    key = table.source.primary_key.columns if table.source.primary_key else ()
+    kinds = {c.name: c.type.kind for c in table.source.columns}
+    if len(key) == 1 and len(follow.key) == 1 and kinds.get(key[0]) in INTEGER_KINDS:
+        follow.source_keys = lambda: reader.keys(table, key[0])
+        return
+    result.warnings.append(
+        f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key is "
+        "not a single integer column (not supported yet)"
     )
 
 

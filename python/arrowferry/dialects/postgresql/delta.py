@@ -70,3 +70,12 @@ class PostgresDelta:
             yield from read.read_batches(conn, sql, self.source.batch_bytes)
         finally:
             self.source._give(conn)
+
+    def keys(self, table: TablePlan, column: str) -> Iterator[pa.RecordBatch]:
+        """The key column whole, as int64 ``k``, in the run's snapshot."""
+        sql = f"SELECT {quote_ident(column)}::bigint AS k FROM {self._relation(table)}"
+        conn = self.source._take()
+        try:
+            yield from read.read_batches(conn, sql, self.source.batch_bytes)
+        finally:
+            self.source._give(conn)

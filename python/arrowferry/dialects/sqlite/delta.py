@@ -77,3 +77,9 @@ class SqliteDelta:
             yield from read.read_batches(self.source.path, sql, batch_rows)
         except ReadTypeChanged as err:
             raise ReadTypeChanged(table.source.name, positions[err.index], str(err)) from err
+
+    def keys(self, table: TablePlan, column: str) -> Iterator[pa.RecordBatch]:
+        """The key column whole, as int64 ``k`` (an integer key: no storage class but
+        INTEGER can sit in it, or the table's full read would have said so)."""
+        sql = read.sentinel_select(table.source.name, [("k", "integer", quote_ident(column))])
+        yield from read.read_batches(self.source.path, sql, self.source.batch_size)

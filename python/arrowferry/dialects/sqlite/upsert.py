@@ -20,7 +20,7 @@ import pyarrow as pa
 from arrowferry.dialects.base import Capturing, prepended
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.transfer.incremental import Follow, Mark
+from arrowferry.transfer.incremental import Follow, Mark, int64_keys
 
 if TYPE_CHECKING:
     from arrowferry.dialects.sqlite.target import SqliteTarget
@@ -33,6 +33,7 @@ STATE_DDL = (
     "run_at TEXT NOT NULL)"
 )
 STAGE = "arrowferry_stage"
+KEYS = "arrowferry_keys"  # the source's key set, for --detect-deletes
 
 
 def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -103,13 +104,14 @@ class SqliteUpsertLoad:
             if self.follow.how == "full":
                 sqlw.execute(conn, f"DELETE FROM {quote_ident(self.table.name)}")
             yield lambda schema, batches, on_batch: self._ingest(batches, on_batch)
+            self._delete_missing(conn)
             self._save_mark(conn)
             sqlw.execute(conn, "COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):
                 sqlw.execute(conn, "ROLLBACK")
             raise
-        self.follow.counts = self.counts or {"inserted": 0, "updated": 0, "unchanged": 0}
+        self.follow.counts = self.counts
 
     def _ingest(self, batches: Iterator[pa.RecordBatch], on_batch: Callable[[int], None]) -> int:
         conn, name = self.target.conn, self.table.name
@@ -152,6 +154,25 @@ class SqliteUpsertLoad:
         unchanged = rows - inserted - updated
         self.counts = {"inserted": inserted, "updated": updated, "unchanged": unchanged}
         return rows
+
+    def _delete_missing(self, conn: Any) -> None:
+        """--detect-deletes: the source's whole key set into a temporary table, and the
+        rows whose keys are not in it deleted (a first version, see the PostgreSQL one)."""
+        if self.follow.source_keys is None:
+            return
+        keys = int64_keys(self.follow.source_keys())
+        sqlw.execute(conn, f"CREATE TEMP TABLE {KEYS} (k INTEGER PRIMARY KEY)")
+        with conn.cursor() as cur:
+            cur.adbc_ingest(KEYS, keys, mode="append", temporary=True)
+        column, name = quote_ident(self.follow.key[0]), quote_ident(self.table.name)
+        sqlw.execute(
+            conn,
+            f"DELETE FROM {name} WHERE NOT EXISTS (SELECT 1 FROM temp.{KEYS} s "
+            f"WHERE s.k = {name}.{column})",
+        )
+        deleted = int(sqlw.fetch(conn, "SELECT changes()")[0][0])
+        sqlw.execute(conn, f"DROP TABLE temp.{KEYS}")
+        self.counts["deleted"] = deleted
 
     def _save_mark(self, conn: Any) -> None:
         mark, column = self.follow.upto, self.follow.column

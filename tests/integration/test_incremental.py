@@ -251,3 +251,87 @@ def test_postgresql_to_sqlite_rounds_equal_a_full_migration(pg_url: str, tmp_pat
             "SELECT mark FROM arrowferry_incremental WHERE table_name = 'orders'"
         ).fetchone()
     assert mark.startswith("2024-07-01 00:00:00")
+
+
+# --- failures and concurrent writers ---------------------------------------------------------
+
+
+def test_a_table_that_fails_keeps_its_mark_and_the_next_run_catches_up(
+    migrated: tuple[Path, str],
+) -> None:
+    app, url = migrated
+    assert af.migrate(app, url, mode="incremental", cursor="updated_at").success
+    before = _state(url)["orders"]
+    _change(
+        app,
+        "UPDATE orders SET customer = 'kept back', updated_at = '2024-09-01 00:00:00' WHERE id = 5",
+        # a value the target column (double precision) cannot take: the table's load stops
+        "INSERT INTO orders VALUES (300, 'bad', 'not a number', NULL, '2024-09-02 00:00:00')",
+        "INSERT INTO events VALUES (60, 'after', 'x')",
+    )
+    failed = af.migrate(
+        app,
+        url,
+        mode="incremental",
+        cursor="updated_at",
+        on_bad_value="fail",
+        continue_on_error=True,
+    )
+    assert not failed.success
+    assert [e.table for e in failed.errors] == ["orders"]
+    assert "orders" not in failed.incremental  # no counts for a table that rolled back
+    assert _state(url)["orders"] == before  # neither its rows nor its mark moved
+    assert sql(url, "SELECT customer FROM orders WHERE id = 5") == [("c5",)]
+    assert failed.incremental["events"]["inserted"] == 1  # the other table committed
+
+    _change(app, "UPDATE orders SET amount = 3.5 WHERE id = 300")
+    fixed = af.migrate(app, url, mode="incremental", cursor="updated_at")
+    assert fixed.success, fixed.errors
+    assert (fixed.incremental["orders"]["inserted"], fixed.incremental["orders"]["updated"]) == (
+        1,
+        1,
+    )
+    assert fixed.incremental["events"]["inserted"] == 0  # not doubled
+    _equal(app, url, "orders", "events")
+
+
+def test_rows_committed_while_the_run_reads_arrive_in_the_next_run(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The mark is the largest cursor value in the run's snapshot: a row committed after
+    the snapshot, with a cursor below the run's clock, is above the mark and arrives in
+    the next run (a mark taken from the clock would pass it, and lose it for good)."""
+    sql(pg_url, "CREATE TABLE items (id bigint PRIMARY KEY, v text, updated_at timestamp)")
+    sql(
+        pg_url,
+        "INSERT INTO items SELECT i, 'v' || i, timestamp '2024-01-01' + i * interval '1 hour' "
+        "FROM generate_series(1, 50) i",
+    )
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy).success
+    sql(pg_url, "UPDATE items SET v = 'changed', updated_at = '2024-06-01' WHERE id = 1")
+    written = []
+
+    def write_during_the_run(p: af.MigrationProgress) -> None:
+        if p.table == "items" and not written:
+            written.append(p.status)  # the run's snapshot is taken: this row is after it
+            sql(pg_url, "INSERT INTO items VALUES (51, 'late', '2024-07-01')")
+
+    first = af.migrate(
+        pg_url, copy, mode="incremental", cursor="updated_at", on_progress=write_during_the_run
+    )
+    assert first.success and written
+    assert first.incremental["items"]["mark"] == "2024-06-01 00:00:00"
+    assert first.incremental["items"]["updated"] == 1
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("SELECT count(*) FROM items WHERE id = 51").fetchone() == (0,)
+    second = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at")
+    assert second.success, second.errors
+    assert (second.incremental["items"]["inserted"], second.incremental["items"]["updated"]) == (
+        1,
+        0,
+    )
+    assert second.incremental["items"]["mark"] == "2024-07-01 00:00:00"
+    fresh = tmp_path / "fresh.db"
+    assert af.migrate(pg_url, fresh).success
+    assert _file_rows(copy, "items") == _file_rows(fresh, "items")

@@ -86,8 +86,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source")
+@click.argument("source", required=False)
 @click.argument("target", required=False)
+@click.option(
+    "--config",
+    metavar="FILE",
+    default=None,
+    help="A TOML file of settings (source, target, options, type mappings, hooks); "
+    "the flags given override it.",
+)
 @click.option(
     "--schema-only", is_flag=True, help="Create tables, keys, indexes and views; copy no rows."
 )
@@ -235,6 +242,26 @@ def main() -> None:
     help="--incremental: a table with neither key nor cursor to copy in full (repeatable).",
 )
 @click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default="quote",
+    show_default=True,
+    help="Names in the target: exactly as in the source (quoted where needed), lower-cased, "
+    "or snake_case (OrderDetails -> order_details); views, keys and indexes follow.",
+)
+@click.option(
+    "--before-sql",
+    metavar="FILE",
+    default=None,
+    help="SQL run on the target in one transaction once it is prepared, before any table loads.",
+)
+@click.option(
+    "--after-sql",
+    metavar="FILE",
+    default=None,
+    help="SQL run on the target in one transaction after every table is finished.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
 @click.option(
@@ -242,6 +269,12 @@ def main() -> None:
     "--verbose",
     is_flag=True,
     help="Log every SQL statement sent to either database on stderr (also with --json).",
+)
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Then compare every row and value with the source (as `arrowferry verify`); "
+    "a difference makes the run fail (exit 1).",
 )
 @click.option("--quiet", is_flag=True, help="No progress bars.")
 @click.option(
@@ -251,22 +284,42 @@ def main() -> None:
 )
 @handle_errors
 def migrate(
-    source: str, target: str | None, as_json: bool, quiet: bool, no_progress: bool, **options: Any
+    source: str | None,
+    target: str | None,
+    config: str | None,
+    as_json: bool,
+    quiet: bool,
+    no_progress: bool,
+    **options: Any,
 ) -> None:
     """Migrate SOURCE into TARGET: SQLite and PostgreSQL, either way or each into its own kind.
 
     SOURCE is a SQLite file (or sqlite:/// URL) or a postgresql:// URL; TARGET a
-    postgresql:// URL or a SQLite file. With no TARGET, a SQLite source goes into the
-    embedded PostgreSQL, in a database named after the source file, and its URL and a
-    ready psql command are printed. A new SQLite file is built under a temporary name and
+    postgresql:// URL or a SQLite file (either may come from --config instead). With no
+    TARGET, a SQLite source goes into the embedded PostgreSQL, in a database named after
+    the source file, and its URL and a ready psql command are printed. A new SQLite file is built under a temporary name and
     appears only when complete. Between two databases of one kind every definition is
     kept as the source wrote it, and every value as it is stored.
     """
     from arrowferry.api import Migration
 
-    hidden = quiet or no_progress or as_json or options["dry_run"]
+    if config is not None:  # the file's settings, under the flags given on the command line
+        ctx = click.get_current_context()
+        options = {
+            k: v
+            for k, v in options.items()
+            if ctx.get_parameter_source(k) is not click.core.ParameterSource.DEFAULT
+        }
     # every other option is passed under its own name: the keyword of af.migrate()
-    migration = Migration(source, target, progress=not hidden and sys.stderr.isatty(), **options)
+    migration = Migration(source, target, config=config, **options)
+    dry_run = migration.options.dry_run
+    hidden = quiet or no_progress or as_json or dry_run
+    migration.progress = not hidden and sys.stderr.isatty()
+    if dry_run and config is not None and not as_json:
+        click.echo(f"Settings ({config}, with the flags given over it)")
+        for line in migration.settings.describe():
+            click.echo(f"  {line.replace('[given]', '[command line]')}")
+        click.echo()
     result = migration.migrate()
     if as_json:
         click.echo(json.dumps(result.to_dict(), default=str))
@@ -277,7 +330,9 @@ def migrate(
     else:
         from arrowferry.cli_report import print_summary
 
-        print_summary(result, embedded_target=target is None)
+        print_summary(result, embedded_target=migration.settings.target is None)
+        if migration.verification is not None:
+            click.echo(str(migration.verification))
     sys.exit(EXIT_OK if result.success else EXIT_DIFFERENCES)
 
 
@@ -391,6 +446,7 @@ def embedded_status() -> None:
 
 main.add_command(diff_command)
 main.add_command(sync_command)
+from arrowferry import cli_verify  # noqa: E402, F401  (registers `arrowferry verify`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -82,6 +82,12 @@ def print_plan(result: MigrationResult) -> None:
     out.print(_line("\n", ("Then", "bold")))
     for stmt in plan.get("finish", []):
         out.print(stmt["sql"] + ";", markup=False)
+    if plan.get("hooks"):
+        from arrowferry.hooks import hooks_text
+
+        out.print(_line("\n", ("Hooks", "bold")))
+        for line in hooks_text(plan):
+            out.print(line, markup=False)
     _print_warnings(out, result.warnings)
     _print_errors(out, result)  # a table that cannot be read is known before any load
 
@@ -133,7 +139,8 @@ def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
 
 def _print_errors(out: Console, result: MigrationResult) -> None:
     for error in result.errors:
-        out.print(_line(("error", "red"), f" in table {error.table!r}: {error.message}"))
+        where = "" if error.table is None else f" in table {error.table!r}"  # None: the run's
+        out.print(_line(("error", "red"), f"{where}: {error.message}"))
 
 
 # ledger counts the summary already says: the rejected rows' section, and the result's

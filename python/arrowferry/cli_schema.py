@@ -71,23 +71,40 @@ _RENAME_HELP = (
     "A rename given, never guessed, as OLD=NEW with OLD named as in B: a table "
     "(old_table=new_table) or a column (table.old_column=new_column). Repeatable."
 )
+_CONFIG_HELP = (
+    "A migration's TOML file: its source and target are the two databases when not "
+    "given, with its renames, schemas and identifiers (flags override it)."
+)
+_IDENTIFIERS_HELP = (
+    "Compare with the first database's names as a migration with --identifiers made "
+    "them (lower, snake_case) [default: quote, as they are]."
+)
 
 
 @click.command("diff")
-@click.argument("a")
-@click.argument("b")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help=_RENAME_HELP)
 @click.option("--a-schema", default=None, help="PostgreSQL schema to read on A (default public).")
 @click.option("--b-schema", default=None, help="PostgreSQL schema to read on B (default public).")
+@click.option("--config", metavar="FILE", default=None, help=_CONFIG_HELP)
+@click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default=None,
+    help=_IDENTIFIERS_HELP,
+)
 @handle_errors_exiting(EXIT_BAD_INPUT)
 def diff_command(
-    a: str,
-    b: str,
+    a: str | None,
+    b: str | None,
     as_json: bool,
     renames: tuple[str, ...],
     a_schema: str | None,
     b_schema: str | None,
+    config: str | None,
+    identifiers: str | None,
 ) -> None:
     """Compare schema B with schema A (the desired state), SQLite or PostgreSQL.
 
@@ -101,9 +118,24 @@ def diff_command(
     Exit code 0: no difference; 1: differences; 2: bad input or connection error.
     """
     from arrowferry.api import compare_schemas
+    from arrowferry.config import schema_sides
 
+    sides = schema_sides(
+        config,
+        a,
+        b,
+        renames=parse_renames(renames),
+        a_schema=a_schema,
+        b_schema=b_schema,
+        identifiers=identifiers,
+    )
     found = compare_schemas(
-        a, b, renames=parse_renames(renames), a_schema=a_schema, b_schema=b_schema
+        sides.a,
+        sides.b,
+        renames=sides.renames,
+        a_schema=sides.a_schema,
+        b_schema=sides.b_schema,
+        identifiers=sides.identifiers,
     )
     if as_json:
         click.echo(json.dumps({**found.to_dict(), "success": True, "errors": []}, default=str))
@@ -113,8 +145,8 @@ def diff_command(
 
 
 @click.command("sync")
-@click.argument("desired")
-@click.argument("target")
+@click.argument("desired", required=False)
+@click.argument("target", required=False)
 @click.option("--apply", "apply_", is_flag=True, help="Run the statements on TARGET.")
 @click.option(
     "--allow-destructive",
@@ -137,16 +169,25 @@ def diff_command(
     "--target-schema", default=None, help="PostgreSQL schema of TARGET [default: public]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("--config", metavar="FILE", default=None, help=_CONFIG_HELP)
+@click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default=None,
+    help=_IDENTIFIERS_HELP,
+)
 @handle_errors
 def sync_command(
-    desired: str,
-    target: str,
+    desired: str | None,
+    target: str | None,
     apply_: bool,
     allow_destructive: bool,
     renames: tuple[str, ...],
     desired_schema: str | None,
     target_schema: str | None,
     as_json: bool,
+    config: str | None,
+    identifiers: str | None,
 ) -> None:
     """Print (or apply) the SQL that makes TARGET's schema match DESIRED's.
 
@@ -157,17 +198,28 @@ def sync_command(
     listed); 2 on bad input.
     """
     from arrowferry.api import sync_schema
+    from arrowferry.config import schema_sides
 
+    sides = schema_sides(
+        config,
+        desired,
+        target,
+        renames=parse_renames(renames),
+        a_schema=desired_schema,
+        b_schema=target_schema,
+        identifiers=identifiers,
+    )
     options: dict[str, Any] = dict(
         allow_destructive=allow_destructive,
-        desired_schema=desired_schema,
-        target_schema=target_schema,
+        desired_schema=sides.a_schema,
+        target_schema=sides.b_schema,
+        renames=sides.renames,
+        identifiers=sides.identifiers,
     )
-    options["renames"] = parse_renames(renames)
     try:
-        result = sync_schema(desired, target, apply=apply_, **options)
+        result = sync_schema(sides.a, sides.b, apply=apply_, **options)
     except UnsafeChangeError:
-        result = sync_schema(desired, target, **options)  # what was refused, to show it
+        result = sync_schema(sides.a, sides.b, **options)  # what was refused, to show it
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "success": result.safe, "errors": []}))
     else:

@@ -20,6 +20,8 @@ from arrowferry.wording import noun
 
 OnBadValue = Literal["reject", "null", "fail"]
 SizeLimits = Literal["widen", "enforce"]
+Identifiers = Literal["quote", "lower", "snake_case"]
+IDENTIFIER_POLICIES: tuple[str, ...] = ("quote", "lower", "snake_case")
 
 # The CLI's spellings of fields named otherwise (tests/unit/test_option_names.py holds
 # every long option of `migrate` to a keyword here or a field)
@@ -117,6 +119,10 @@ class MigrationOptions:
         server's ``postgres`` database, or ``template1``, with the same login); without
         it a missing database is an error that suggests it. A SQLite target file is
         always created.
+    verify
+        Once the migration is done, compare every row and value of the source with the
+        target (:func:`arrowferry.verify`); the report is the result's ``verification``,
+        and a difference makes the run fail.
     verbose
         Show every SQL statement sent to either database on stderr while the migration
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
@@ -137,6 +143,19 @@ class MigrationOptions:
     detect_deletes
         Incremental runs: remove the target rows whose keys left the source (tables with a
         single integer key, for now; their whole key set is compared).
+    identifiers
+        How the target names tables, columns, indexes, constraints and views:
+        ``"quote"`` (default) keeps every name exactly as the source spells it (quoted
+        where it needs to be); ``"lower"`` lower-cases it; ``"snake_case"`` also splits
+        camelCase and turns spaces and punctuation into ``_`` (``OrderDetails`` and
+        ``Order Details`` become ``order_details``). Views, CHECKs, defaults and index
+        expressions follow. The mapping is in the plan (``identifiers``); two names the
+        policy makes equal are an error naming both. Not for same-dialect copies.
+    before_sql, after_sql
+        A file of SQL statements in the target's dialect, run on the target in one
+        transaction: ``before_sql`` once the target is prepared and before any table
+        loads, ``after_sql`` after every table is finished (into a new SQLite file:
+        before it is renamed into place). A dry run shows them and runs nothing.
     """
 
     schema_only: bool = False
@@ -172,6 +191,10 @@ class MigrationOptions:
     cursor: str | Sequence[str] | Mapping[str, str] | None = None
     full_refresh: tuple[str, ...] = ()
     detect_deletes: bool = False
+    verify: bool = False
+    identifiers: Identifiers = "quote"
+    before_sql: str | None = None
+    after_sql: str | None = None
 
     def __post_init__(self) -> None:
         _incremental_fields(self)
@@ -200,7 +223,20 @@ class MigrationOptions:
             raise BadInputError(
                 f"--size-limits must be 'widen' or 'enforce', not {self.size_limits!r}"
             )
+        if self.identifiers not in IDENTIFIER_POLICIES:
+            raise BadInputError(
+                f"--identifiers must be 'quote', 'lower' or 'snake_case', not {self.identifiers!r}"
+            )
+        if self.identifiers != "quote" and self.data_only:
+            raise BadInputError(
+                "--identifiers names the tables a run creates; --data-only writes into tables "
+                "that exist, matching columns by name (--column-map for names that differ)"
+            )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
+        for name in ("before_sql", "after_sql"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, os.fspath(value))
         if not self.target_schema or not self.source_schema:
             raise BadInputError("--target-schema and --source-schema must not be empty")
         for name in ("include_tables", "exclude_tables"):
@@ -224,7 +260,7 @@ class MigrationOptions:
     ) -> MigrationOptions:
         """Options from keyword arguments, rejecting unknown names with a clear error."""
         base = options or cls()
-        kwargs = _canonical(kwargs)
+        kwargs = canonical(kwargs)
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(kwargs) - known)
         if unknown:
@@ -240,7 +276,7 @@ class MigrationOptions:
         return frozenset(cls.__dataclass_fields__) | set(ALIASES) | set(NEGATIONS)
 
 
-def _canonical(kwargs: dict[str, Any]) -> dict[str, Any]:
+def canonical(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Keywords spelled as the CLI's options, under their fields' names."""
     out: dict[str, Any] = {}
     for name, value in kwargs.items():

@@ -86,7 +86,8 @@ class MigrationResult:
     ``plan`` holds the plan (always filled; it is the whole output of a dry run).
     ``target`` is the target URL with its password masked. ``phases`` gives the
     seconds spent planning, loading (create + COPY) and finishing (keys, indexes,
-    foreign keys, sequences, views, ANALYZE).
+    foreign keys, sequences, views, ANALYZE). ``verification`` holds the content
+    check of a run with ``verify=True`` (:class:`arrowferry.VerificationReport`).
     """
 
     success: bool = True
@@ -108,6 +109,7 @@ class MigrationResult:
     phases: dict[str, float] = field(default_factory=dict)  # seconds: plan, load, finish
     # an incremental run: per table inserted/updated/deleted/unchanged and the new mark
     incremental: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verification: dict[str, Any] | None = None  # --verify: the VerificationReport, as a dict
 
     @property
     def rows_rejected(self) -> int:
@@ -203,6 +205,7 @@ class MigrationResult:
             "constraint_issues": list(self.constraint_issues),
             "phases": {name: round(seconds, 4) for name, seconds in self.phases.items()},
             **({"incremental": dict(self.incremental)} if self.incremental else {}),
+            "verification": self.verification,
         }
 
     # --- looking at it --------------------------------------------------------------

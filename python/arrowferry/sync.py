@@ -322,6 +322,7 @@ def sync_schema(
     renames: Mapping[str, str] | None = None,
     desired_schema: str | None = None,
     target_schema: str | None = None,
+    identifiers: str = "quote",
 ) -> SyncResult:
     """The SQL that brings ``target``'s schema in line with ``desired``'s (the model), in
     the target's dialect, within or across SQLite and PostgreSQL; applied if ``apply``.
@@ -347,6 +348,9 @@ def sync_schema(
         "new_table", "table.old_col": "new_col"}``): a RENAME keeps the data.
     desired_schema, target_schema
         The PostgreSQL schema of each side (default ``public``).
+    identifiers
+        The desired schema's names as a migration under this policy made them
+        (``"lower"``, ``"snake_case"``; default ``"quote"``: as they are).
 
     Returns
     -------
@@ -367,8 +371,10 @@ def sync_schema(
     if not generate_sql and not apply:
         raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
     from arrowferry.dialects.base import dialect_named
+    from arrowferry.plan.identifiers import rename_schema
 
     wanted, wanted_ns, _ = _side(desired, desired_schema)
+    wanted = rename_schema(wanted, identifiers)
     current, namespace, endpoint = _side(target, target_schema)
     return run_sync(
         wanted,

@@ -28,6 +28,7 @@ from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
     from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
+    from arrowferry.dialects.checks import CheckTable
     from arrowferry.options import MigrationOptions
     from arrowferry.plan.model import MigrationPlan, TablePlan
     from arrowferry.result import MigrationResult
@@ -263,8 +264,32 @@ class TargetSession(Protocol):
     ) -> list[Statement]:
         """What runs last, in order (views and what depends on them)."""
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        """A user's statements (``before_sql``/``after_sql``) in one transaction, one by
+        one; on a failure, roll back and raise :class:`~arrowferry.dialects.script.ScriptError`
+        with its index (``len(statements)``: the COMMIT)."""
+
     def close(self, *, complete: bool) -> str | None:
         """End the run; a note for the result when the run leaves nothing behind."""
+
+
+class ChecksumSession(Protocol):
+    """A database opened for a content checksum (``Dialect.open_checksum``), in one
+    consistent state. With ``hashes_itself`` it computes segment sums and row hashes
+    itself (``segment_sums``, ``row_hashes``, ``display_rows``); without, it hands the
+    client Arrow batches to hash (``pieces``, ``batches``, ``display_rows``)."""
+
+    hashes_itself: bool
+
+    def key_span(self, table: CheckTable, column: str) -> tuple[int, int] | None:
+        """(min, max) of an integer key (None: an empty table, or a key that is not one)."""
+
+    def estimated_rows(self, table: CheckTable) -> int:
+        """About how many rows the table holds (to size its segments)."""
+
+    def message(self, err: BaseException) -> str: ...
+
+    def close(self) -> None: ...
 
 
 class Dialect(ABC):
@@ -341,6 +366,13 @@ class Dialect(ABC):
     def key_column(self, table: Table) -> str | None:
         """For a same-dialect copy: the single integer key a large table is read in ranges by."""
         return None
+
+    # --- a content checksum (verify) -----------------------------------------------------
+
+    def open_checksum(self, endpoint: Endpoint, schema: str | None) -> ChecksumSession:
+        """This database's side of a content checksum (``arrowferry.verify``): SQL that
+        hashes on the server, or batches the client hashes (``dialects/checks.py``)."""
+        raise NotImplementedError(f"{self.name} cannot be verified yet")
 
     @abstractmethod
     def existing_tables(

@@ -144,6 +144,7 @@ class Side(SqliteConstraints):
                 self.warnings,
                 self.survey.dialect,
                 lambda t, c: self.source.value_type(t, c, self.survey)[0],
+                self.names.name,
             )
         self.inexact = views.inexact
         self.warnings += materialized_warnings(self.facts, self.options, self.wanted)
@@ -214,25 +215,33 @@ class Side(SqliteConstraints):
             self._column_ddl(table, col, plan, rowid_key)
             for col, plan in zip(table.columns, columns, strict=True)
         ]
-        if pk is not None and not rowid_key:
-            definitions.append(sqlw.primary_key_sql(pk.columns))
-        checks = self._checks(table, definitions) + self._enum_checks(table)
+        key = None if pk is None else replace(pk, columns=tuple(names[c] for c in pk.columns))
+        if key is not None and not rowid_key:
+            definitions.append(sqlw.primary_key_sql(key.columns))
+        checks = self._checks(table, definitions, names) + self._enum_checks(table, names)
         definitions += [ddl for ddl, _ in checks]
-        definitions += self._foreign_keys(table, wanted)
+        fks = self._foreign_keys(table, wanted)
+        definitions += [sqlw.foreign_key_sql(fk) for fk in fks]
         create_sql = sqlw.create_table_sql(target_name, definitions)
         load = list(definitions)
-        if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
+        if (
+            rowid_key
+            and pk is not None
+            and key is not None
+            and table.column(pk.columns[0]).identity
+        ):
             # loaded without AUTOINCREMENT (SQLite reads and writes sqlite_sequence for each
             # INSERT, and ADBC's ingest runs one per row); the keyword is added after
             k = table.column_names.index(pk.columns[0])
-            load[k] = sqlw.column_sql(pk.columns[0], "INTEGER", key="rowid")
+            load[k] = sqlw.column_sql(key.columns[0], "INTEGER", key="rowid")
         target = Table(
             target_name,
             tuple(
                 replace(c, name=p.target, type=p.type)
                 for c, p in zip(table.columns, columns, strict=True)
             ),
-            table.primary_key,
+            key,
+            foreign_keys=tuple(fks),
         )
         plan = TablePlan(
             source=table,
@@ -248,7 +257,7 @@ class Side(SqliteConstraints):
         )
         if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
             plan.sequence = self.facts.sequences.get(table.name, 0)
-        plan.finish = self._finish(table, checks)
+        plan.finish = self._finish(table, checks, target_name, names)
         source = self.survey.dialect.label
         for col in table.columns:
             if col.identity and plan.order_by != (col.name,):

@@ -178,6 +178,9 @@ class MigrationPlan:
     inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
     # data_only: source columns the target table has no column for (--ignore-missing-columns)
     left_behind: dict[str, list[str]] = field(default_factory=dict)
+    # --identifiers other than quote: the policy and every name it changed (old -> new)
+    identifiers: dict[str, Any] = field(default_factory=dict)
+    hooks: Any = None  # before_sql, after_sql: arrowferry.hooks.Hooks (the statements, read)
 
     def to_dict(self) -> dict[str, Any]:
         tables = [
@@ -197,6 +200,10 @@ class MigrationPlan:
         extra: dict[str, Any] = {}
         if self.source_schema is not None:
             extra["source_schema"] = self.source_schema
+        if self.identifiers:
+            extra["identifiers"] = self.identifiers
+        if self.hooks is not None and self.hooks.to_dict():
+            extra["hooks"] = self.hooks.to_dict()
         return plan_dict(
             self.target_schema, tables, self.finish, self.warnings, **extra, failed=failed
         )

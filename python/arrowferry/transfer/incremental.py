@@ -337,5 +337,8 @@ class DeltaTarget:
     def views(self, *args: Any, **kwargs: Any) -> list[Statement]:
         return self.inner.views(*args, **kwargs)
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        self.inner.run_script(statements)
+
     def close(self, *, complete: bool) -> str | None:
         return self.inner.close(complete=complete)

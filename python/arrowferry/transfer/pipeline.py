@@ -32,6 +32,7 @@ from arrowferry.errors import (
     RejectedByServer,
     TransferError,
 )
+from arrowferry.hooks import Hooks
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, TablePlan
@@ -65,6 +66,7 @@ class Pipeline:
         source_path: Path | None = None,
     ) -> None:
         self.plan = plan
+        self.hooks: Hooks = plan.hooks or Hooks()  # before_sql, after_sql
         self.source = source
         self.target = target
         self.options = options
@@ -90,6 +92,7 @@ class Pipeline:
                 data_only=self.options.data_only,
                 rebuild_indexes=self.options.rebuild_indexes,
             )
+            self.hooks.run_before(self.target)
             self.splitting = (
                 self.many
                 and self.options.lane_count > 1
@@ -138,6 +141,9 @@ class Pipeline:
                 finisher.loading_done(self.failed)
                 stopped = self.stop.is_set()
                 finisher.close(self.target.views(self.plan, self.options, restore, stopped=stopped))
+                complete = self.hooks.run_after(
+                    self.target, self.result, complete=complete and not stopped
+                )
             finally:
                 self.source.close()
                 note = self.target.close(complete=complete and not self.stop.is_set())

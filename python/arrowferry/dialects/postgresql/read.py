@@ -109,8 +109,9 @@ def select_expression(column: str, dtype: DataType) -> str:
     if kind == "other":
         # the type's own output (format's %s), as psql and pg_dump show it: inet's ::text
         # adds a netmask its output leaves out ('::ffff:1.2.3.4/128'); format turns NULL
-        # into '', so NULL is kept apart
-        return f"CASE WHEN {q} IS NULL THEN NULL ELSE format('%s', {q}) END"
+        # into '', so NULL is kept apart, by num_nulls: a composite whose fields are all
+        # NULL "IS NULL" too, but is the value '(,)'
+        return f"CASE WHEN num_nulls({q}) = 1 THEN NULL ELSE format('%s', {q}) END"
     return f"{q}::text"
 
 

@@ -23,6 +23,7 @@ from arrowferry.errors import TransferError
 from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
+    from arrowferry.model import ForeignKey
     from arrowferry.options import MigrationOptions
     from arrowferry.plan.model import MigrationPlan, TablePlan
     from arrowferry.result import MigrationResult
@@ -144,6 +145,30 @@ class SqliteTarget:
             return []  # a copy's views are among its replayed statements
         return [s for s in plan.finish if s.kind == "view"]
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        """On the one writer, keys and CHECKs enforced as for any application (the load
+        turns both off: they are checked and counted after it)."""
+        from arrowferry.dialects.script import ScriptError
+
+        conn = self.conn
+        sqlw.execute(conn, "PRAGMA foreign_keys = ON")  # not settable inside a transaction
+        sqlw.execute(conn, "PRAGMA ignore_check_constraints = OFF")
+        try:
+            sqlw.execute(conn, "BEGIN")
+            try:
+                for index, sql in enumerate([*statements, "COMMIT"]):
+                    try:
+                        sqlw.execute(conn, sql)
+                    except Exception as err:
+                        raise ScriptError(index, self.message(err)) from err
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    sqlw.execute(conn, "ROLLBACK")
+                raise
+        finally:
+            sqlw.execute(conn, "PRAGMA foreign_keys = OFF")
+            sqlw.execute(conn, "PRAGMA ignore_check_constraints = ON")
+
     def close(self, *, complete: bool) -> str | None:
         """A fresh file is renamed into place when the run is complete, else removed
         (a run that stopped early has not made the file it promised)."""
@@ -179,8 +204,14 @@ def _needs_key_check(
     lost = {r["table"] for r in result.rejected}
     return options.data_only or any(
         not fk.validated or fk.ref_table in lost or fk.ref_table not in names
-        for fk in table.source.foreign_keys
+        for fk in _foreign_keys(table)
     )
+
+
+def _foreign_keys(table: TablePlan) -> Sequence[ForeignKey]:
+    """A table's foreign keys as the file names them: those its CREATE TABLE holds (in the
+    run's identifier policy), or, appended into (data_only), the source's by name."""
+    return table.source.foreign_keys if table.existing else table.target.foreign_keys
 
 
 class SqliteTableLoad:
@@ -315,7 +346,8 @@ class SqliteFinishing:
         if stmt.kind == "sequence":
             table = self.tables[str(stmt.table)]
             adopt = table.create_sql if table.load_sql != table.create_sql else None
-            sqlw.set_autoincrement(conn, table.name, table.order_by[0], table.sequence or 0, adopt)
+            key = next(c.target for c in table.columns if c.source == table.order_by[0])
+            sqlw.set_autoincrement(conn, table.name, key, table.sequence or 0, adopt)
             return Ran(OK)
         if stmt.kind == "analyze":
             with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
@@ -354,7 +386,7 @@ class SqliteFinishing:
     def _check_foreign_keys(self, conn: Any, stmt: Statement) -> Ran:
         table = self.tables[str(stmt.table)]
         try:
-            count, rowids = sqlw.broken_foreign_keys(conn, table.name, table.source.foreign_keys)
+            count, rowids = sqlw.broken_foreign_keys(conn, table.name, _foreign_keys(table))
         except Exception as err:
             return Ran(
                 FAILED,

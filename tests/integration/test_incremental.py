@@ -124,6 +124,9 @@ def test_inserts_and_updates_arrive_and_the_rest_is_unchanged(migrated: tuple[Pa
     assert third.incremental["orders"]["deleted"] == 3
     assert third.incremental["events"]["deleted"] == 3
     assert third.incremental["orders"]["inserted"] == 0
+    # the checksum verifier agrees, for every followed table
+    report = af.verify(app, url, ["orders", "events"])
+    assert report.ok, str(report)
 
 
 def test_a_run_with_no_change_moves_no_row_and_keeps_the_mark(migrated: tuple[Path, str]) -> None:
@@ -246,6 +249,8 @@ def test_postgresql_to_sqlite_rounds_equal_a_full_migration(pg_url: str, tmp_pat
         assert af.migrate(pg_url, fresh).success
         for table in ("orders", "events"):
             assert _file_rows(copy, table) == _file_rows(fresh, table), table
+        report = af.verify(pg_url, copy, ["orders", "events"])
+        assert report.ok, str(report)
     with closing(sqlite3.connect(copy)) as conn:
         (mark,) = conn.execute(
             "SELECT mark FROM arrowferry_incremental WHERE table_name = 'orders'"

@@ -178,6 +178,9 @@ def test_cli_incremental_json(migrated: tuple[Path, str]) -> None:
     assert doc["incremental"]["orders"]["updated"] == 1
     assert doc["incremental"]["orders"]["mark"] == "2025-01-01 00:00:00"
     _equal(app, url, "orders")
+    said = CliRunner().invoke(main, ["migrate", str(app), url, "--incremental", "--no-progress"])
+    assert said.exit_code == 0, said.output
+    assert "incremental" in said.output and "skipped" in said.output  # notes: no key
 
 
 def test_cursor_options_need_incremental() -> None:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan, TablePlan
     from arrowferry.result import MigrationResult
+    from arrowferry.transfer.deletes import KeySide
     from arrowferry.urls import Endpoint
 
 INTEGER_KINDS = frozenset({"int16", "int32", "int64"})
@@ -59,8 +60,8 @@ class Follow:
     after: Mark | None = None  # the last committed mark (None: every row)
     upto: Mark | None = None  # this run's mark, once the source is read
     counts: dict[str, int] = field(default_factory=dict)  # after the table commits
-    # --detect-deletes: the source's keys (one int64 column), read when the table commits
-    source_keys: Callable[[], Iterator[pa.RecordBatch]] | None = None
+    # --detect-deletes: the source's integer key, compared when the table commits
+    source_keys: KeySide | None = None
 
     def report(self) -> dict[str, Any]:
         done = {"inserted": 0, "updated": 0, "unchanged": 0, **self.counts}
@@ -89,8 +90,8 @@ class DeltaReader(Protocol):
         """The planned read of the rows with ``after < column <= upto``."""
         ...
 
-    def keys(self, table: TablePlan, column: str) -> Iterator[pa.RecordBatch]:
-        """Every value of an integer key column, as int64 column ``k``."""
+    def key_side(self, table: TablePlan, column: str) -> KeySide:
+        """An integer key column, for comparing key sets (``transfer.deletes``)."""
         ...
 
 
@@ -142,17 +143,6 @@ def report(run: Run, result: MigrationResult) -> None:
     for name, follow in run.follows.items():
         if name not in failed:
             result.incremental[name] = follow.report()
-
-
-def int64_keys(batches: Iterator[pa.RecordBatch]) -> pa.RecordBatchReader:
-    """A source's key column as int64 ``k``, the type the targets' key tables take."""
-    schema = pa.schema([("k", pa.int64())])
-
-    def cast() -> Iterator[pa.RecordBatch]:
-        for batch in batches:
-            yield pa.RecordBatch.from_arrays([batch.column(0).cast(pa.int64())], schema=schema)
-
-    return pa.RecordBatchReader.from_batches(schema, cast())
 
 
 def _no_vacuum(finish: Sequence[Statement]) -> list[Statement]:
@@ -211,7 +201,7 @@ def _detect_deletes(
     key = table.source.primary_key.columns if table.source.primary_key else ()
     kinds = {c.name: c.type.kind for c in table.source.columns}
     if len(key) == 1 and len(follow.key) == 1 and kinds.get(key[0]) in INTEGER_KINDS:
-        follow.source_keys = lambda: reader.keys(table, key[0])
+        follow.source_keys = reader.key_side(table, key[0])
         return
     result.warnings.append(
         f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key is "

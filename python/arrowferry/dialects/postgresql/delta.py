@@ -9,7 +9,7 @@ is compared as a value of that type (``'...'::timestamp with time zone``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -17,6 +17,7 @@ from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.source import PostgresSource
 from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.transfer.deletes import KeySide
 from arrowferry.transfer.incremental import Mark
 
 if TYPE_CHECKING:
@@ -71,11 +72,12 @@ class PostgresDelta:
         finally:
             self.source._give(conn)
 
-    def keys(self, table: TablePlan, column: str) -> Iterator[pa.RecordBatch]:
-        """The key column whole, as int64 ``k``, in the run's snapshot."""
-        sql = f"SELECT {quote_ident(column)}::bigint AS k FROM {self._relation(table)}"
-        conn = self.source._take()
-        try:
-            yield from read.read_batches(conn, sql, self.source.batch_bytes)
-        finally:
-            self.source._give(conn)
+    def key_side(self, table: TablePlan, column: str) -> KeySide:
+        def fetch(sql: str) -> list[tuple[Any, ...]]:
+            conn = self.source._take()  # in the run's snapshot
+            try:
+                return pgc.fetch(conn, sql)
+            finally:
+                self.source._give(conn)
+
+        return KeySide(fetch, self._relation(table), quote_ident(column))

@@ -22,13 +22,14 @@ from arrowferry.dialects.postgresql import stage
 from arrowferry.dialects.postgresql.write import check_arrow_fields, column_types, rejected_column
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import RejectedByServer
-from arrowferry.transfer.incremental import Follow, Mark, int64_keys
+from arrowferry.transfer import deletes
+from arrowferry.transfer.deletes import KeySide
+from arrowferry.transfer.incremental import Follow, Mark
 
 if TYPE_CHECKING:
     from arrowferry.dialects.postgresql.target import PostgresTarget
     from arrowferry.plan.model import TablePlan
 
-KEYS = "arrowferry_keys"  # temporary: the source's key set, for --detect-deletes
 STATE_SCHEMA = "arrowferry_state"
 STATE_TABLE = "incremental"
 STATE = pgc.qname(STATE_SCHEMA, STATE_TABLE)
@@ -197,25 +198,18 @@ class PostgresUpsertLoad:
         return rows
 
     def _delete_missing(self, conn: Any) -> None:
-        """--detect-deletes: the source's whole key set into a temporary table, and the
-        target's rows whose keys are not in it deleted (a first version: the issue wants
-        hashed key ranges, so a table with few deletes ships few keys)."""
+        """--detect-deletes: the target's keys the source no longer holds, found by
+        hashed key ranges (``transfer.deletes``), deleted in the table's transaction."""
         if self.follow.source_keys is None:
             return
-        keys = int64_keys(self.follow.source_keys())
-        pgc.execute(conn, f"CREATE TEMPORARY TABLE {KEYS} (k bigint) ON COMMIT DROP")
-        with conn.cursor() as cur:
-            cur.adbc_ingest(KEYS, keys, mode="append", temporary=True)
-        pgc.execute(conn, f"ANALYZE {KEYS}")  # a hash anti-join, not a nested loop
-        column = quote_ident(self.follow.key[0])
         target = pgc.qname(self.target.schema, self.table.name)
-        deleted = pgc.fetch(
-            conn,
-            f"WITH d AS (DELETE FROM {target} t WHERE NOT EXISTS (SELECT 1 FROM {KEYS} s "
-            f"WHERE s.k = t.{column}) RETURNING 1) SELECT count(*) FROM d",
-        )[0][0]
-        pgc.execute(conn, f"DROP TABLE {KEYS}")
-        self.counts["deleted"] = int(deleted)
+        column = quote_ident(self.follow.key[0])
+        ours = KeySide(lambda sql: pgc.fetch(conn, sql), target, column)
+        keys, _ranges = deletes.gone(self.follow.source_keys, ours)
+        for chunk in deletes.chunks(keys):
+            listed = ", ".join(str(int(k)) for k in chunk)
+            pgc.execute(conn, f"DELETE FROM {target} WHERE {column} IN ({listed})")
+        self.counts["deleted"] = len(keys)
 
     def _save_mark(self, conn: Any) -> None:
         """The cursor's new mark, with the rows it covers (even when every one was

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import closing
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -18,6 +18,7 @@ from arrowferry.dialects.sqlite.catalog import connect_metadata
 from arrowferry.dialects.sqlite.source import SqliteSource, _sql
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import ReadTypeChanged
+from arrowferry.transfer.deletes import KeySide
 from arrowferry.transfer.incremental import Mark
 
 if TYPE_CHECKING:
@@ -78,8 +79,11 @@ class SqliteDelta:
         except ReadTypeChanged as err:
             raise ReadTypeChanged(table.source.name, positions[err.index], str(err)) from err
 
-    def keys(self, table: TablePlan, column: str) -> Iterator[pa.RecordBatch]:
-        """The key column whole, as int64 ``k`` (an integer key: no storage class but
-        INTEGER can sit in it, or the table's full read would have said so)."""
-        sql = read.sentinel_select(table.source.name, [("k", "integer", quote_ident(column))])
-        yield from read.read_batches(self.source.path, sql, self.source.batch_size)
+    def key_side(self, table: TablePlan, column: str) -> KeySide:
+        path = self.source.path
+
+        def fetch(sql: str) -> list[tuple[Any, ...]]:
+            with closing(connect_metadata(path)) as conn:
+                return list(conn.execute(sql).fetchall())
+
+        return KeySide(fetch, quote_ident(table.source.name), quote_ident(column))

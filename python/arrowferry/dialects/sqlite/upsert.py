@@ -20,7 +20,9 @@ import pyarrow as pa
 from arrowferry.dialects.base import Capturing, prepended
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.transfer.incremental import Follow, Mark, int64_keys
+from arrowferry.transfer import deletes
+from arrowferry.transfer.deletes import KeySide
+from arrowferry.transfer.incremental import Follow, Mark
 
 if TYPE_CHECKING:
     from arrowferry.dialects.sqlite.target import SqliteTarget
@@ -33,7 +35,6 @@ STATE_DDL = (
     "run_at TEXT NOT NULL)"
 )
 STAGE = "arrowferry_stage"
-KEYS = "arrowferry_keys"  # the source's key set, for --detect-deletes
 
 
 def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
@@ -156,23 +157,17 @@ class SqliteUpsertLoad:
         return rows
 
     def _delete_missing(self, conn: Any) -> None:
-        """--detect-deletes: the source's whole key set into a temporary table, and the
-        rows whose keys are not in it deleted (a first version, see the PostgreSQL one)."""
+        """--detect-deletes: the file's keys the source no longer holds, found by hashed
+        key ranges (``transfer.deletes``), deleted in the table's transaction."""
         if self.follow.source_keys is None:
             return
-        keys = int64_keys(self.follow.source_keys())
-        sqlw.execute(conn, f"CREATE TEMP TABLE {KEYS} (k INTEGER PRIMARY KEY)")
-        with conn.cursor() as cur:
-            cur.adbc_ingest(KEYS, keys, mode="append", temporary=True)
-        column, name = quote_ident(self.follow.key[0]), quote_ident(self.table.name)
-        sqlw.execute(
-            conn,
-            f"DELETE FROM {name} WHERE NOT EXISTS (SELECT 1 FROM temp.{KEYS} s "
-            f"WHERE s.k = {name}.{column})",
-        )
-        deleted = int(sqlw.fetch(conn, "SELECT changes()")[0][0])
-        sqlw.execute(conn, f"DROP TABLE temp.{KEYS}")
-        self.counts["deleted"] = deleted
+        name, column = quote_ident(self.table.name), quote_ident(self.follow.key[0])
+        ours = KeySide(lambda sql: sqlw.fetch(conn, sql), name, column)
+        keys, _ranges = deletes.gone(self.follow.source_keys, ours)
+        for chunk in deletes.chunks(keys):
+            listed = ", ".join(str(int(k)) for k in chunk)
+            sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
+        self.counts["deleted"] = len(keys)
 
     def _save_mark(self, conn: Any) -> None:
         mark, column = self.follow.upto, self.follow.column

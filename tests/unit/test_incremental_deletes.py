@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +21,12 @@ def _side(keys: set[int], fetched: list[str]) -> KeySide:
         fetched.append(sql)
         return conn.execute(sql).fetchall()
 
-    return KeySide(fetch, '"t"', '"id"')
+    def keys(where: str) -> pa.Array:
+        fetched.append(f'SELECT "id" FROM "t" {where}')
+        rows = conn.execute(f'SELECT "id" FROM "t" {where}').fetchall()
+        return pa.array([r[0] for r in rows], pa.int64())
+
+    return KeySide(fetch, keys, '"t"', '"id"')
 
 
 def test_few_deletes_fetch_few_ranges() -> None:
@@ -31,6 +37,7 @@ def test_few_deletes_fetch_few_ranges() -> None:
     assert keys == [5, 50_000, 99_999]
     assert ranges == 3  # three ranges of ~1,000 keys, out of ~100
     assert not any(sql.startswith('SELECT "id" FROM "t"') and "WHERE" not in sql for sql in seen)
+    assert sum(sql.count(" OR ") + 1 for sql in seen if "WHERE (" in sql) == 2 * 3
 
 
 def test_nothing_to_delete_and_an_empty_target() -> None:

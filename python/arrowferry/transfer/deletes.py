@@ -15,8 +15,12 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 PER_BUCKET = 1_000  # keys per range, about: ~2,000 sums for 2 M keys
 CHUNK = 200  # ranges fetched per statement
+WHOLE_SETS = 0.25  # past this share of differing ranges, whole key sets are compared
 Sums = dict[int, tuple[int, int, int]]
 
 
@@ -25,7 +29,8 @@ class KeySide:
     """One side's integer key column, read in the snapshot (source) or the transaction
     (target) the comparison runs in."""
 
-    fetch: Callable[[str], list[tuple[Any, ...]]]
+    fetch: Callable[[str], list[tuple[Any, ...]]]  # a few rows (spans, sums)
+    keys: Callable[[str], pa.Array]  # the key column's values as int64, given a WHERE clause
     relation: str  # the table, as its dialect names it in FROM
     column: str  # the key column, quoted
 
@@ -44,12 +49,17 @@ def sums_sql(side: KeySide, low: int, width: int) -> str:
     )
 
 
-def keys_sql(side: KeySide, low: int, width: int, buckets: Sequence[int]) -> str:
+def ranges_where(side: KeySide, low: int, width: int, buckets: Sequence[int]) -> str:
+    """``WHERE`` reading some ranges; adjacent ranges are read as one."""
     k = side.column
-    ranges = " OR ".join(
-        f"({k} >= {low + b * width} AND {k} < {low + (b + 1) * width})" for b in buckets
-    )
-    return f"SELECT {k} FROM {side.relation} WHERE {ranges}"
+    runs: list[list[int]] = []
+    for b in sorted(buckets):
+        if runs and runs[-1][1] == b:
+            runs[-1][1] = b + 1
+        else:
+            runs.append([b, b + 1])
+    ranges = " OR ".join(f"({k} >= {low + a * width} AND {k} < {low + z * width})" for a, z in runs)
+    return f"WHERE {ranges}"
 
 
 def _sums(side: KeySide, low: int, width: int) -> Sums:
@@ -59,12 +69,17 @@ def _sums(side: KeySide, low: int, width: int) -> Sums:
     }
 
 
-def _keys(side: KeySide, low: int, width: int, buckets: Sequence[int]) -> set[int]:
-    out: set[int] = set()
-    for start in range(0, len(buckets), CHUNK):
-        chunk = buckets[start : start + CHUNK]
-        out.update(int(str(r[0])) for r in side.fetch(keys_sql(side, low, width, chunk)))
-    return out
+def _keys(side: KeySide, low: int, width: int, buckets: Sequence[int]) -> pa.Array:
+    parts = [
+        side.keys(ranges_where(side, low, width, buckets[start : start + CHUNK]))
+        for start in range(0, len(buckets), CHUNK)
+    ]
+    return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
+
+
+def _missing(theirs: pa.Array, ours: pa.Array) -> list[int]:
+    """Our keys that are not theirs, compared in Arrow (a million keys in milliseconds)."""
+    return sorted(ours.filter(pc.invert(pc.is_in(ours, value_set=theirs))).to_pylist())
 
 
 def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
@@ -81,22 +96,34 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     width = max(1, -(-(high - low + 1) // max(1, count // PER_BUCKET)))
     if high - low >= 2**62 or max(abs(low), abs(high)) * min(width, count) >= 2**62:
         # the sums could pass 64 bits (SQLite's sum() refuses to): compare whole sets
-        every = "SELECT {k} FROM {r}"
-        sets = [
-            {int(str(r[0])) for r in side.fetch(every.format(k=side.column, r=side.relation))}
-            for side in (source, target)
-        ]
-        return sorted(sets[1] - sets[0]), -1
+        return _whole_sets(source, target), -1
     theirs, ours = _sums(source, low, width), _sums(target, low, width)
     differ = sorted(b for b in set(ours) | set(theirs) if ours.get(b) != theirs.get(b))
     # only buckets the target has can hold a key to delete
     differ = [b for b in differ if b in ours]
     if not differ:
         return [], 0
-    missing = _keys(target, low, width, differ) - _keys(source, low, width, differ)
-    return sorted(missing), len(differ)
+    if len(differ) > WHOLE_SETS * max(1, len(ours)):
+        # deletes all over the table: one scan of each key set beats many range reads
+        return _whole_sets(source, target), len(differ)
+    return _missing(_keys(source, low, width, differ), _keys(target, low, width, differ)), len(
+        differ
+    )
+
+
+def _whole_sets(source: KeySide, target: KeySide) -> list[int]:
+    return _missing(source.keys(""), target.keys(""))
 
 
 def chunks(keys: Sequence[int], size: int = 10_000) -> Iterable[Sequence[int]]:
     for start in range(0, len(keys), size):
         yield keys[start : start + size]
+
+
+def arrow_keys(conn: Any, sql: str) -> pa.Array:
+    """The first column of an ADBC query, as one int64 array."""
+    with conn.cursor() as cur:
+        cur.execute(sql)
+        table = cur.fetch_arrow_table()
+    column = table.column(0).combine_chunks() if table.num_rows else pa.array([], pa.int64())
+    return column.cast(pa.int64())

@@ -17,7 +17,7 @@ from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.source import PostgresSource
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.transfer.deletes import KeySide
+from arrowferry.transfer.deletes import KeySide, arrow_keys
 from arrowferry.transfer.incremental import Mark
 
 if TYPE_CHECKING:
@@ -80,4 +80,13 @@ class PostgresDelta:
             finally:
                 self.source._give(conn)
 
-        return KeySide(fetch, self._relation(table), quote_ident(column))
+        relation, q = self._relation(table), quote_ident(column)
+
+        def keys(where: str) -> pa.Array:
+            conn = self.source._take()
+            try:
+                return arrow_keys(conn, f"SELECT {q}::bigint FROM {relation} {where}")
+            finally:
+                self.source._give(conn)
+
+        return KeySide(fetch, keys, relation, q)

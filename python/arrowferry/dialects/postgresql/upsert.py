@@ -204,7 +204,12 @@ class PostgresUpsertLoad:
             return
         target = pgc.qname(self.target.schema, self.table.name)
         column = quote_ident(self.follow.key[0])
-        ours = KeySide(lambda sql: pgc.fetch(conn, sql), target, column)
+        ours = KeySide(
+            lambda sql: pgc.fetch(conn, sql),
+            lambda where: deletes.arrow_keys(conn, f"SELECT {column} FROM {target} {where}"),
+            target,
+            column,
+        )
         keys, _ranges = deletes.gone(self.follow.source_keys, ours)
         for chunk in deletes.chunks(keys):
             listed = ", ".join(str(int(k)) for k in chunk)

@@ -86,4 +86,11 @@ class SqliteDelta:
             with closing(connect_metadata(path)) as conn:
                 return list(conn.execute(sql).fetchall())
 
-        return KeySide(fetch, quote_ident(table.source.name), quote_ident(column))
+        def keys(where: str) -> pa.Array:
+            sql = read.sentinel_select(
+                table.source.name, [("k", "integer", quote_ident(column))], where
+            )
+            parts = [b.column(0) for b in read.read_batches(path, sql, self.source.batch_size)]
+            return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
+
+        return KeySide(fetch, keys, quote_ident(table.source.name), quote_ident(column))

@@ -162,7 +162,12 @@ class SqliteUpsertLoad:
         if self.follow.source_keys is None:
             return
         name, column = quote_ident(self.table.name), quote_ident(self.follow.key[0])
-        ours = KeySide(lambda sql: sqlw.fetch(conn, sql), name, column)
+        ours = KeySide(
+            lambda sql: sqlw.fetch(conn, sql),
+            lambda where: deletes.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
+            name,
+            column,
+        )
         keys, _ranges = deletes.gone(self.follow.source_keys, ours)
         for chunk in deletes.chunks(keys):
             listed = ", ".join(str(int(k)) for k in chunk)

@@ -343,3 +343,41 @@ def test_rows_committed_while_the_run_reads_arrive_in_the_next_run(
     fresh = tmp_path / "fresh.db"
     assert af.migrate(pg_url, fresh).success
     assert _file_rows(copy, "items") == _file_rows(fresh, "items")
+
+
+def test_a_table_whose_shape_changed_is_stopped_until_refreshed(
+    migrated: tuple[Path, str],
+) -> None:
+    app, url = migrated
+    assert af.migrate(app, url, mode="incremental", cursor="updated_at").success
+    # the same names, another declared type: the target's table may no longer fit
+    _change(
+        app,
+        "ALTER TABLE orders RENAME TO old_orders",
+        "CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL, "
+        "note VARCHAR(3), updated_at TEXT NOT NULL)",
+        "INSERT INTO orders SELECT * FROM old_orders WHERE id > 10",
+        "DROP TABLE old_orders",
+        "UPDATE orders SET note = 'abc', updated_at = '2030-01-01 00:00:00' WHERE id = 20",
+        "INSERT INTO events VALUES (70, 'k', 'p')",
+    )
+    stopped = af.migrate(app, url, mode="incremental", cursor="updated_at", continue_on_error=True)
+    assert not stopped.success
+    [error] = stopped.errors
+    assert error.table == "orders" and "arrowferry diff" in error.message
+    assert "--full-refresh orders" in error.message
+    assert sql(url, "SELECT count(*), max(note) FROM orders") == [(200, None)]  # untouched
+    assert stopped.incremental["events"]["inserted"] == 1
+
+    refreshed = af.migrate(app, url, mode="incremental", cursor="updated_at", full_refresh="orders")
+    assert refreshed.success, refreshed.errors
+    _equal(app, url, "orders")
+    assert _state(url)["orders"][1] == "2030-01-01 00:00:00"  # the refresh took the mark
+    _change(app, "UPDATE orders SET amount = 1, updated_at = '2030-02-01 00:00:00' WHERE id = 11")
+    after = af.migrate(app, url, mode="incremental", cursor="updated_at")
+    assert after.success, after.errors
+    assert (after.incremental["orders"]["updated"], after.incremental["orders"]["unchanged"]) == (
+        1,
+        0,
+    )
+    _equal(app, url, "orders")

@@ -21,6 +21,8 @@ between tables never skips or repeats a change.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -49,6 +51,29 @@ class Mark:
     kind: str
 
 
+@dataclass(frozen=True)
+class Kept:
+    """What the target keeps of a table's last committed run."""
+
+    column: str | None  # None: a full refresh without a cursor
+    mark: Mark | None
+    shape: str | None  # the source table's columns and key then (:func:`shape`)
+
+
+def kept(column: str | None, mark: str | None, kind: str | None, shape: str | None) -> Kept:
+    """A state row as the target holds it."""
+    return Kept(column, Mark(mark, kind or "text") if mark is not None else None, shape)
+
+
+def shape(table: TablePlan) -> str:
+    """A digest of the source table's column names, declared types and key: when it moves
+    between runs, the target may no longer fit the rows (``arrowferry diff``)."""
+    key = table.source.primary_key.columns if table.source.primary_key else ()
+    parts = [(c.name, c.declared or str(c.type)) for c in table.source.columns]
+    text = json.dumps([parts, list(key)], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass
 class Follow:
     """How one table is followed, and what this run found."""
@@ -60,6 +85,7 @@ class Follow:
     after: Mark | None = None  # the last committed mark (None: every row)
     upto: Mark | None = None  # this run's mark, once the source is read
     counts: dict[str, int] = field(default_factory=dict)  # after the table commits
+    shape: str | None = None  # the source table's shape (kept with the mark)
     # --detect-deletes: the source's integer key, compared when the table commits
     source_keys: KeySide | None = None
 
@@ -98,8 +124,9 @@ class DeltaReader(Protocol):
 class UpsertWriter(Protocol):
     """A target dialect's side: the marks it keeps, and the loads that upsert."""
 
-    def marks(self) -> dict[str, tuple[str, Mark]]:
-        """Per target table: the cursor column and the last committed mark."""
+    def marks(self) -> dict[str, Kept]:
+        """Per target table: the cursor column, the last committed mark, and the shape of
+        the source table then."""
         ...
 
     def high_water(self, table: TablePlan, column: str) -> int | None: ...
@@ -122,6 +149,10 @@ def wrap(
     run = Run(writer.marks())
     kept = []
     for table in plan.tables:
+        changed = None if _refreshed(table, options) else _shape_changed(table, run)
+        if changed is not None:
+            result.table_failed(table.name, changed, fatal=False)
+            continue
         follow, why = _follow(table, options, run, writer)
         if follow is None:
             result.incremental[table.name] = {"how": "skipped", "reason": why}
@@ -129,6 +160,7 @@ def wrap(
             continue
         if options.detect_deletes and follow.how != "full":
             _detect_deletes(table, follow, reader, result)
+        follow.shape = shape(table)
         run.follows[table.name] = follow
         kept.append(table)
     names = {t.name for t in kept}
@@ -152,7 +184,7 @@ def _no_vacuum(finish: Sequence[Statement]) -> list[Statement]:
 
 @dataclass
 class Run:
-    marks: dict[str, tuple[str, Mark]]
+    marks: dict[str, Kept]
     follows: dict[str, Follow] = field(default_factory=dict)
 
 
@@ -162,14 +194,14 @@ def _follow(
     cursors = options.cursor
     assert isinstance(cursors, dict)
     key = table.target.primary_key.columns if table.target.primary_key is not None else ()
-    if table.name in options.full_refresh or table.source.name in options.full_refresh:
-        return Follow(table.name, "full", key=key), ""
     names = {c.name for c in table.source.columns}
     column = cursors.get(table.source.name) or cursors.get(table.name)
     if column is not None and column not in names:
         return None, f"it has no column {column!r} (--cursor)"
     if column is None and cursors.get("*") in names:
         column = cursors["*"]
+    if _refreshed(table, options):  # with its cursor's mark, when it has one
+        return Follow(table.name, "full", column, key=key), ""
     if not key:
         return None, (
             "it has no primary key to match rows on"
@@ -179,7 +211,7 @@ def _follow(
         )
     if column is not None:
         kept = run.marks.get(table.name)
-        after = kept[1] if kept is not None and kept[0] == column else None
+        after = kept.mark if kept is not None and kept.column == column else None
         return Follow(table.name, "cursor", column, key, after), ""
     source_key = table.source.primary_key.columns if table.source.primary_key else ()
     if len(source_key) == 1 and len(key) == 1:
@@ -191,6 +223,33 @@ def _follow(
     return None, (
         "it has no cursor column and no single integer key; name one with --cursor "
         f"{table.name}=COLUMN, or copy it in full with --full-refresh {table.name}"
+    )
+
+
+def state_row(follow: Follow) -> tuple[str | None, str | None, str | None, str | None] | None:
+    """What a table's commit keeps in the target: (cursor column, mark, its kind, shape);
+    None: nothing to keep (nothing was read, so the mark has not moved)."""
+    if follow.upto is None and follow.how != "full":
+        return None
+    mark = follow.upto
+    column = follow.column if mark is not None else None
+    return column, mark.value if mark else None, mark.kind if mark else None, follow.shape
+
+
+def _refreshed(table: TablePlan, options: MigrationOptions) -> bool:
+    return table.name in options.full_refresh or table.source.name in options.full_refresh
+
+
+def _shape_changed(table: TablePlan, run: Run) -> str | None:
+    kept = run.marks.get(table.name)
+    if kept is None or kept.shape is None or kept.shape == shape(table):
+        return None
+    return (
+        f"table {table.source.name!r} changed shape in the source since the last incremental "
+        "run (its columns, their types or its key): its rows may no longer fit the target's "
+        "table, so it is not touched. See `arrowferry diff SOURCE TARGET`, bring the target "
+        "in line (`arrowferry sync`), then re-run it with --full-refresh "
+        f"{table.name}, which records the new shape"
     )
 
 
@@ -250,10 +309,10 @@ class DeltaSource:
         """One piece, or none when nothing changed; the mark is taken here, in the
         source, just before the rows up to it are read."""
         follow = self.run.follows[table.name]
+        if follow.column is not None:
+            follow.upto = self.reader.bound(table, follow.column, follow.after)
         if follow.how == "full":
-            return [None]
-        assert follow.column is not None
-        follow.upto = self.reader.bound(table, follow.column, follow.after)
+            return [None]  # read whole (rows past the mark come again next time: no harm)
         return [] if follow.upto is None else [None]
 
     def batches(self, table: TablePlan, piece: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:

@@ -24,7 +24,7 @@ from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import RejectedByServer
 from arrowferry.transfer import deletes
 from arrowferry.transfer.deletes import KeySide
-from arrowferry.transfer.incremental import Follow, Mark
+from arrowferry.transfer.incremental import Follow, Kept, kept, state_row
 
 if TYPE_CHECKING:
     from arrowferry.dialects.postgresql.target import PostgresTarget
@@ -36,8 +36,8 @@ STATE = pgc.qname(STATE_SCHEMA, STATE_TABLE)
 STATE_DDL = (
     f"CREATE SCHEMA IF NOT EXISTS {quote_ident(STATE_SCHEMA)}",
     f"CREATE TABLE IF NOT EXISTS {STATE} ("
-    "target_schema text NOT NULL, table_name text NOT NULL, cursor_column text NOT NULL, "
-    "mark text NOT NULL, mark_kind text NOT NULL, run_at timestamptz NOT NULL, "
+    "target_schema text NOT NULL, table_name text NOT NULL, cursor_column text, "
+    "mark text, mark_kind text, source_shape text, run_at timestamptz NOT NULL, "
     "PRIMARY KEY (target_schema, table_name))",
 )
 
@@ -79,10 +79,12 @@ def upsert_sql(
 
 def save_mark_sql() -> str:
     return (
-        f"INSERT INTO {STATE} (target_schema, table_name, cursor_column, mark, mark_kind, run_at) "
-        "VALUES ($1, $2, $3, $4, $5, now()) ON CONFLICT (target_schema, table_name) DO UPDATE "
+        f"INSERT INTO {STATE} (target_schema, table_name, cursor_column, mark, mark_kind, "
+        "source_shape, run_at) VALUES ($1, $2, $3, $4, $5, $6, now()) "
+        "ON CONFLICT (target_schema, table_name) DO UPDATE "
         "SET cursor_column = EXCLUDED.cursor_column, mark = EXCLUDED.mark, "
-        "mark_kind = EXCLUDED.mark_kind, run_at = EXCLUDED.run_at"
+        "mark_kind = EXCLUDED.mark_kind, source_shape = EXCLUDED.source_shape, "
+        "run_at = EXCLUDED.run_at"
     )
 
 
@@ -95,15 +97,15 @@ class PostgresUpserts:
             for sql in STATE_DDL:
                 pgc.execute(conn, sql)
 
-    def marks(self) -> dict[str, tuple[str, Mark]]:
+    def marks(self) -> dict[str, Kept]:
         with PooledConnection(self.target.pool, True) as conn:
             rows = pgc.fetch(
                 conn,
-                f"SELECT table_name, cursor_column, mark, mark_kind FROM {STATE} "
+                f"SELECT table_name, cursor_column, mark, mark_kind, source_shape FROM {STATE} "
                 "WHERE target_schema = $1",
                 [self.target.schema],
             )
-        return {name: (column, Mark(mark, kind)) for name, column, mark, kind in rows}
+        return {row[0]: kept(*row[1:]) for row in rows}
 
     def high_water(self, table: TablePlan, column: str) -> int | None:
         with PooledConnection(self.target.pool, True) as conn:
@@ -217,15 +219,11 @@ class PostgresUpsertLoad:
         self.counts["deleted"] = len(keys)
 
     def _save_mark(self, conn: Any) -> None:
-        """The cursor's new mark, with the rows it covers (even when every one was
-        rejected: they are in the reject file, as in a full run)."""
-        mark, column = self.follow.upto, self.follow.column
-        if mark is not None and column is not None and self.follow.how == "cursor":
-            pgc.execute(
-                conn,
-                save_mark_sql(),
-                [self.target.schema, self.table.name, column, mark.value, mark.kind],
-            )
+        """The table's new mark and shape, with the rows they cover (even when every row
+        was rejected: they are in the reject file, as in a full run)."""
+        row = state_row(self.follow)
+        if row is not None:
+            pgc.execute(conn, save_mark_sql(), [self.target.schema, self.table.name, *row])
 
     def complete(self) -> None:
         """Nothing to move: the rows went into place in their transaction."""

@@ -22,7 +22,7 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.transfer import deletes
 from arrowferry.transfer.deletes import KeySide
-from arrowferry.transfer.incremental import Follow, Mark
+from arrowferry.transfer.incremental import Follow, Kept, kept, state_row
 
 if TYPE_CHECKING:
     from arrowferry.dialects.sqlite.target import SqliteTarget
@@ -31,8 +31,7 @@ if TYPE_CHECKING:
 STATE = "arrowferry_incremental"
 STATE_DDL = (
     f"CREATE TABLE IF NOT EXISTS {STATE} (table_name TEXT PRIMARY KEY, "
-    "cursor_column TEXT NOT NULL, mark TEXT NOT NULL, mark_kind TEXT NOT NULL, "
-    "run_at TEXT NOT NULL)"
+    "cursor_column TEXT, mark TEXT, mark_kind TEXT, source_shape TEXT, run_at TEXT NOT NULL)"
 )
 STAGE = "arrowferry_stage"
 
@@ -74,11 +73,12 @@ class SqliteUpserts:
         self.target = target
         sqlw.execute(target.conn, STATE_DDL)
 
-    def marks(self) -> dict[str, tuple[str, Mark]]:
+    def marks(self) -> dict[str, Kept]:
         rows = sqlw.fetch(
-            self.target.conn, f"SELECT table_name, cursor_column, mark, mark_kind FROM {STATE}"
+            self.target.conn,
+            f"SELECT table_name, cursor_column, mark, mark_kind, source_shape FROM {STATE}",
         )
-        return {name: (column, Mark(mark, kind)) for name, column, mark, kind in rows}
+        return {row[0]: kept(*row[1:]) for row in rows}
 
     def high_water(self, table: TablePlan, column: str) -> int | None:
         rows = sqlw.fetch(
@@ -175,14 +175,15 @@ class SqliteUpsertLoad:
         self.counts["deleted"] = len(keys)
 
     def _save_mark(self, conn: Any) -> None:
-        mark, column = self.follow.upto, self.follow.column
-        if mark is not None and column is not None and self.follow.how == "cursor":
+        row = state_row(self.follow)
+        if row is not None:
             sqlw.execute(
                 conn,
-                f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, datetime('now')) ON CONFLICT "
+                f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, datetime('now')) ON CONFLICT "
                 "(table_name) DO UPDATE SET cursor_column = excluded.cursor_column, "
-                "mark = excluded.mark, mark_kind = excluded.mark_kind, run_at = excluded.run_at",
-                [self.table.name, column, mark.value, mark.kind],
+                "mark = excluded.mark, mark_kind = excluded.mark_kind, "
+                "source_shape = excluded.source_shape, run_at = excluded.run_at",
+                [self.table.name, *row],
             )
 
     def complete(self) -> None:

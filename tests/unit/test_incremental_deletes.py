@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrowferry.transfer.deletes import KeySide, gone
+from arrowferry.dialects.keyranges import KeySide, gone
 
 
 def _side(keys: set[int], fetched: list[str]) -> KeySide:

@@ -33,10 +33,10 @@ from arrowferry.dialects.base import Statement
 
 if TYPE_CHECKING:
     from arrowferry.dialects.base import Capabilities, SourceSession, TableLoad, TargetSession
+    from arrowferry.dialects.keyranges import KeySide
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan, TablePlan
     from arrowferry.result import MigrationResult
-    from arrowferry.transfer.deletes import KeySide
     from arrowferry.urls import Endpoint
 
 INTEGER_KINDS = frozenset({"int16", "int32", "int64"})
@@ -117,7 +117,7 @@ class DeltaReader(Protocol):
         ...
 
     def key_side(self, table: TablePlan, column: str) -> KeySide:
-        """An integer key column, for comparing key sets (``transfer.deletes``)."""
+        """An integer key column, for comparing key sets (``dialects.keyranges``)."""
         ...
 
 

@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry.dialects.keyranges import KeySide, arrow_keys
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.source import PostgresSource
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.transfer.deletes import KeySide, arrow_keys
 from arrowferry.transfer.incremental import Mark
 
 if TYPE_CHECKING:

@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry.dialects import keyranges
 from arrowferry.dialects.base import prepended
+from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.pool import PooledConnection
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import stage
 from arrowferry.dialects.postgresql.write import check_arrow_fields, column_types, rejected_column
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import RejectedByServer
-from arrowferry.transfer import deletes
-from arrowferry.transfer.deletes import KeySide
 from arrowferry.transfer.incremental import Follow, Kept, kept, state_row
 
 if TYPE_CHECKING:
@@ -201,19 +201,19 @@ class PostgresUpsertLoad:
 
     def _delete_missing(self, conn: Any) -> None:
         """--detect-deletes: the target's keys the source no longer holds, found by
-        hashed key ranges (``transfer.deletes``), deleted in the table's transaction."""
+        hashed key ranges (``dialects.keyranges``), deleted in the table's transaction."""
         if self.follow.source_keys is None:
             return
         target = pgc.qname(self.target.schema, self.table.name)
         column = quote_ident(self.follow.key[0])
         ours = KeySide(
             lambda sql: pgc.fetch(conn, sql),
-            lambda where: deletes.arrow_keys(conn, f"SELECT {column} FROM {target} {where}"),
+            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {target} {where}"),
             target,
             column,
         )
-        keys, _ranges = deletes.gone(self.follow.source_keys, ours)
-        for chunk in deletes.chunks(keys):
+        keys, _ranges = keyranges.gone(self.follow.source_keys, ours)
+        for chunk in keyranges.chunks(keys):
             listed = ", ".join(str(int(k)) for k in chunk)
             pgc.execute(conn, f"DELETE FROM {target} WHERE {column} IN ({listed})")
         self.counts["deleted"] = len(keys)

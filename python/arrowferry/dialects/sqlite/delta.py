@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.sqlite import read
 from arrowferry.dialects.sqlite.catalog import connect_metadata
 from arrowferry.dialects.sqlite.source import SqliteSource, _sql
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import ReadTypeChanged
-from arrowferry.transfer.deletes import KeySide
 from arrowferry.transfer.incremental import Mark
 
 if TYPE_CHECKING:

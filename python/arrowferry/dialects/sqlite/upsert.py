@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry.dialects import keyranges
 from arrowferry.dialects.base import Capturing, prepended
+from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.transfer import deletes
-from arrowferry.transfer.deletes import KeySide
 from arrowferry.transfer.incremental import Follow, Kept, kept, state_row
 
 if TYPE_CHECKING:
@@ -158,18 +158,18 @@ class SqliteUpsertLoad:
 
     def _delete_missing(self, conn: Any) -> None:
         """--detect-deletes: the file's keys the source no longer holds, found by hashed
-        key ranges (``transfer.deletes``), deleted in the table's transaction."""
+        key ranges (``dialects.keyranges``), deleted in the table's transaction."""
         if self.follow.source_keys is None:
             return
         name, column = quote_ident(self.table.name), quote_ident(self.follow.key[0])
         ours = KeySide(
             lambda sql: sqlw.fetch(conn, sql),
-            lambda where: deletes.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
+            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
             name,
             column,
         )
-        keys, _ranges = deletes.gone(self.follow.source_keys, ours)
-        for chunk in deletes.chunks(keys):
+        keys, _ranges = keyranges.gone(self.follow.source_keys, ours)
+        for chunk in keyranges.chunks(keys):
             listed = ", ".join(str(int(k)) for k in chunk)
             sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
         self.counts["deleted"] = len(keys)

@@ -1,4 +1,5 @@
-"""--detect-deletes: which target keys left the source, by hashed key ranges.
+"""--detect-deletes: which target keys left the source, by hashed key ranges; the SQL is
+the same text in SQLite and PostgreSQL.
 
 Both sides cut one integer key into the same ranges (buckets of about ``PER_BUCKET``
 keys from the smaller of the two minimums) and sum each range on the server: its count,

@@ -381,3 +381,12 @@ def test_a_table_whose_shape_changed_is_stopped_until_refreshed(
         0,
     )
     _equal(app, url, "orders")
+
+
+def test_same_dialect_incremental_is_refused_before_writing(app: Path, tmp_path: Path) -> None:
+    copy = tmp_path / "copy.db"
+    assert af.migrate(app, copy).success
+    before = copy.read_bytes()
+    with pytest.raises(af.BadInputError, match="two databases of one kind"):
+        af.migrate(app, copy, mode="incremental")
+    assert copy.read_bytes() == before

@@ -144,6 +144,13 @@ def wrap(
     result: MigrationResult,
 ) -> tuple[MigrationPlan, SourceSession, TargetSession, Run]:
     """The plan's followable tables, and sessions that read and write only changes."""
+    if source_endpoint.dialect == target_dialect:
+        from arrowferry.errors import BadInputError
+
+        raise BadInputError(
+            "--incremental between two databases of one kind is not supported yet "
+            "(SQLite -> PostgreSQL and PostgreSQL -> SQLite are)"
+        )
     reader = _reader(source_endpoint.dialect, source)
     writer = _writer(target_dialect, target, options)
     run = Run(writer.marks())

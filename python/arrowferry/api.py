@@ -302,6 +302,20 @@ class Migration:
             source.close()
             raise
         path = self.source.path if self.source.dialect == "sqlite" else None
+        if self.options.incremental:  # only the changed rows, as upserts (issue 16)
+            from arrowferry.transfer import incremental
+
+            try:
+                plan, source, sink, run = incremental.wrap(
+                    plan, source, sink, self.source, target_dialect.name, self.options, result
+                )
+            except BaseException:
+                source.close()
+                sink.close(complete=False)
+                raise
+            Pipeline(plan, source, sink, self.options, self._watch, result, source_path=path).run()
+            incremental.report(run, result)
+            return
         Pipeline(plan, source, sink, self.options, self._watch, result, source_path=path).run()
 
     def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:

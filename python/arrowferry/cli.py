@@ -222,6 +222,26 @@ def main() -> None:
     help="PostgreSQL -> SQLite: create each materialized view as a table holding its rows.",
 )
 @click.option(
+    "--incremental",
+    is_flag=True,
+    help="Move only rows changed since the last run into its target, as upserts.",
+)
+@click.option(
+    "--cursor",
+    multiple=True,
+    help="--incremental: the column marking changed rows (COLUMN, or TABLE=COLUMN; repeatable).",
+)
+@click.option(
+    "--detect-deletes",
+    is_flag=True,
+    help="--incremental: remove target rows whose keys left the source.",
+)
+@click.option(
+    "--full-refresh",
+    multiple=True,
+    help="--incremental: a table with neither key nor cursor to copy in full (repeatable).",
+)
+@click.option(
     "--identifiers",
     type=click.Choice(["quote", "lower", "snake_case"]),
     default="quote",

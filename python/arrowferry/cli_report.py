@@ -100,6 +100,8 @@ def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     for t in sorted(result.tables, key=lambda t: t.name):
         table.add_row(Text(t.name), f"{t.rows:,}", f"{t.seconds:.2f}", f"{t.rows_per_second:,.0f}")
     out.print(table)
+    if result.incremental:
+        _print_incremental(out, result)
     s = result.summary
     out.print(
         f"{plural(result.tables_processed, 'table')}, {plural(result.rows_migrated, 'row')} in "
@@ -135,6 +137,26 @@ def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
         click.echo(f"\ntarget: {result.target}")
         if embedded_target:
             click.echo(f"psql:   psql '{result.target}'")
+
+
+def _print_incremental(out: Console, result: MigrationResult) -> None:
+    """An incremental run: what each table's upsert did, and its new mark."""
+    table = Table(title="incremental")
+    for name in ("table", "by", "inserted", "updated", "deleted", "unchanged", "mark"):
+        table.add_column(name, justify="right" if name not in ("table", "by", "mark") else "left")
+    for name, done in sorted(result.incremental.items()):
+        if done["how"] == "skipped":
+            table.add_row(Text(name), "skipped", "", "", "", "", "")
+            continue
+        by = {"cursor": f"cursor {done['cursor']}", "key": "key", "full": "full refresh"}
+        counts = [done[k] for k in ("inserted", "updated", "deleted", "unchanged")]
+        table.add_row(
+            Text(name),
+            Text(by.get(done["how"], done["how"])),
+            *("-" if n is None else f"{n:,}" for n in counts),
+            Text("" if done["mark"] is None else str(done["mark"])),
+        )
+    out.print(table)
 
 
 def _print_errors(out: Console, result: MigrationResult) -> None:

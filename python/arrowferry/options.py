@@ -128,6 +128,21 @@ class MigrationOptions:
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
         Every statement is logged there whatever this says: with logging configured
         your own way, leave it off.
+    mode, incremental
+        ``mode="incremental"`` (``incremental=True``, ``--incremental``): move only what
+        changed since the last run into a target an earlier run made, as upserts (see
+        :mod:`arrowferry.transfer.incremental`). Implies ``data_only``.
+    cursor
+        Incremental runs: the column whose growth marks new and changed rows: one name for
+        every table having it (``"updated_at"``), ``"table=column"`` items, or a mapping
+        ``{"orders": "modified_at"}``. A table without one, with a single integer key, is
+        followed by its key's high-water mark (appended rows only).
+    full_refresh
+        Incremental runs: tables with neither key nor cursor to copy in full anyway
+        (truncated and reloaded in one transaction).
+    detect_deletes
+        Incremental runs: remove the target rows whose keys left the source (tables with a
+        single integer key, for now; their whole key set is compared).
     identifiers
         How the target names tables, columns, indexes, constraints and views:
         ``"quote"`` (default) keeps every name exactly as the source spells it (quoted
@@ -170,12 +185,19 @@ class MigrationOptions:
     materialize_views: bool = False
     verbose: bool = False
     create_db: bool = False
+    # incremental runs (issue 16): see arrowferry.transfer.incremental
+    mode: str = "full"
+    incremental: bool = False
+    cursor: str | Sequence[str] | Mapping[str, str] | None = None
+    full_refresh: tuple[str, ...] = ()
+    detect_deletes: bool = False
     verify: bool = False
     identifiers: Identifiers = "quote"
     before_sql: str | None = None
     after_sql: str | None = None
 
     def __post_init__(self) -> None:
+        _incremental_fields(self)
         if self.schema_only and self.data_only:
             raise BadInputError("--schema-only and --data-only cannot both be set")
         for name in (
@@ -316,3 +338,36 @@ def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 # the keywords a CLI flag stands for: the fields whose flag has another name are left out
 _FLAG_KEYWORDS = MigrationOptions.keywords() - set(ALIASES.values()) - set(NEGATIONS.values())
+
+
+def _incremental_fields(options: MigrationOptions) -> None:
+    """``mode="incremental"`` and ``incremental=True`` are one switch; an incremental run
+    writes into the target's own tables, so it is a data-only run."""
+    if options.mode not in ("full", "incremental"):
+        raise BadInputError(f"mode must be 'full' or 'incremental', not {options.mode!r}")
+    on = options.incremental or options.mode == "incremental"
+    object.__setattr__(options, "incremental", on)
+    object.__setattr__(options, "mode", "incremental" if on else "full")
+    object.__setattr__(options, "full_refresh", as_tuple(options.full_refresh))
+    object.__setattr__(options, "cursor", _cursors(options.cursor))
+    if (options.cursor or options.full_refresh or options.detect_deletes) and not on:
+        raise BadInputError(
+            "--cursor, --full-refresh and --detect-deletes apply to --incremental runs"
+        )
+    if on:
+        if options.schema_only:
+            raise BadInputError("--incremental moves rows; it cannot be --schema-only")
+        object.__setattr__(options, "data_only", True)
+
+
+def _cursors(value: str | Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
+    """Cursor columns by table; ``"*"``: every table having that column."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    out: dict[str, str] = {}
+    for item in as_tuple(value):
+        table, sep, column = item.rpartition("=")
+        if not column or (sep and not table):
+            raise BadInputError(f"--cursor takes COLUMN or TABLE=COLUMN, not {item!r}")
+        out[table if sep else "*"] = column
+    return out

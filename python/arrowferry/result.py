@@ -107,6 +107,8 @@ class MigrationResult:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     constraint_issues: list[dict[str, Any]] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds: plan, load, finish
+    # an incremental run: per table inserted/updated/deleted/unchanged and the new mark
+    incremental: dict[str, dict[str, Any]] = field(default_factory=dict)
     verification: dict[str, Any] | None = None  # --verify: the VerificationReport, as a dict
 
     @property
@@ -202,6 +204,7 @@ class MigrationResult:
             "ledger": list(self.ledger),
             "constraint_issues": list(self.constraint_issues),
             "phases": {name: round(seconds, 4) for name, seconds in self.phases.items()},
+            **({"incremental": dict(self.incremental)} if self.incremental else {}),
             "verification": self.verification,
         }
 

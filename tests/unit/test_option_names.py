@@ -88,16 +88,20 @@ def test_every_long_option_is_a_keyword_of_the_same_name(option: click.Option) -
     )
     assert keyword in MigrationOptions.keywords(), f"{flag}: migrate() has no keyword {keyword}"
     # the options of a data-only run take --data-only with them
+    # (and those of an incremental run --incremental)
     base = ["--data-only"] if flag in DATA_ONLY else []
+    base = ["--incremental"] if flag in INCREMENTAL else base
     default = _options_from_cli(base)
     through_cli = _options_from_cli([*base, *_sample_args(option)])
     assert through_cli != default, f"{flag} changes nothing in the options"
     # the same value, given to the API under the flag's name, builds the same options
     value = _parse(_sample_args(option))[keyword]
-    extra = {"data_only": True} if base else {}
+    extra: dict[str, Any] = {"data_only": True} if base else {}
+    extra = {"incremental": True} if flag in INCREMENTAL else extra
     assert MigrationOptions.from_kwargs(**{keyword: value}, **extra) == through_cli
 
 
+INCREMENTAL = {"--cursor", "--full-refresh", "--detect-deletes"}
 DATA_ONLY = {"--column-map", "--ignore-missing-columns", "--strict-schema", "--rebuild-indexes"}
 
 

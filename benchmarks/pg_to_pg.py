@@ -7,7 +7,7 @@ Loads the generated app database (``gen_appdb.py``, the same ``--rows``/``--seed
 fresh, empty database of the same server. Every copy is compared with its source, value by
 value (row counts and per-column digests of every table) and object by object (NOT NULL,
 defaults, identity, constraints, indexes, sequences' next values), see
-``harness/pgcheck.py``. Ratios are to ``pg_dump -Fd -j N`` + ``pg_restore -j N`` measured in
+``harness/pgcheck.py``; values with arrowferry's own ``verify`` (``harness/content.py``). Ratios are to ``pg_dump -Fd -j N`` + ``pg_restore -j N`` measured in
 the same run. Prints a table and writes ``results/pg_to_pg.json`` and ``.png``.
 
 Usage::
@@ -28,7 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import checks, pg, pgcheck, report  # noqa: E402
+from harness import checks, content, pg, pgcheck, report  # noqa: E402
 from harness.pg_methods import LABELS, METHODS, PgJob  # noqa: E402
 from harness.runner import (  # noqa: E402
     busy_now,
@@ -122,7 +122,7 @@ def prepare_source(sqlite_path: Path, admin_url: str, fresh: bool) -> tuple[str,
 
 
 class Bench:
-    """One benchmark run: the source, its reference sums and the per-method results."""
+    """One benchmark run: the source, and the per-method results."""
 
     def __init__(
         self, args: argparse.Namespace, admin_url: str, source_url: str, bin_dir: Path
@@ -136,11 +136,10 @@ class Bench:
         names = selected(args.methods, list(OPTIONAL), (BASELINE,))
         self.summaries = {m: PgSummary(m, LABELS[m].format(jobs=args.jobs)) for m in names}
         started = time.perf_counter()
-        self.layout = pgcheck.layout(source_url)
-        self.reference = pgcheck.sums(source_url, self.layout)
+        self.tables = pgcheck.tables(source_url)
         self.snapshot = pgcheck.snapshot(source_url)
         self.types = pgcheck.column_types(source_url)
-        log(f"source checksummed in {time.perf_counter() - started:.1f} s")
+        log(f"source described in {time.perf_counter() - started:.1f} s")
 
     def job(self, method: str, url: str) -> PgJob:
         return PgJob(
@@ -181,9 +180,10 @@ class Bench:
 
     def check(self, summary: PgSummary, url: str, first: bool) -> None:
         """Every run's copy against the source: values, extra tables and structure."""
-        got = pgcheck.sums(url, self.layout)
-        summary.problems += checks.compare(got, self.reference)
-        summary.problems += pgcheck.extra_tables(url, self.layout)
+        problems, seconds = content.differences(self.source_url, url)
+        summary.problems += problems
+        log(f"{summary.name}: verified in {seconds:.1f} s")
+        summary.problems += pgcheck.extra_tables(url, self.tables)
         differences = pgcheck.compare_snapshots(pgcheck.snapshot(url), self.snapshot)
         summary.problems += differences
         if first:

@@ -4,8 +4,8 @@ Loads the generated app database (``gen_appdb.py``, the same ``--rows``/``--seed
 ``run.py``) into one PostgreSQL database, with its keys, indexes and foreign key, and
 materialises the ingest limit's Arrow files once. Then every method runs ``--repeat``
 times, round-robin, each run in a worker process writing a fresh SQLite file. Every output
-is checked against the PostgreSQL source (row counts, row digests and per-column numbers
-both engines compute alike, see ``harness/crosscheck.py``). The limit is the sum of two
+is checked against the PostgreSQL source with arrowferry's own ``verify`` (row counts and
+every value, ``harness/content.py``). The limit is the sum of two
 measured parts: reading every table into Arrow, and ingesting pre-materialised Arrow data
 into SQLite and building the indexes. Prints a table and writes ``results/reverse.json``
 and ``results/reverse.png``.
@@ -28,7 +28,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import arrowdata, crosscheck, pg, report  # noqa: E402
+from harness import arrowdata, content, describe, pg, report  # noqa: E402
 from harness.reverse_methods import LABELS, METHODS, ReverseJob  # noqa: E402
 from harness.runner import (  # noqa: E402
     busy_now,
@@ -41,7 +41,7 @@ from harness.runner import (  # noqa: E402
     settle,
     source_db,
 )
-from harness.schema import KINDS  # noqa: E402
+from harness.schema import TABLES  # noqa: E402
 
 LIMITS = ("read_limit", "ingest_limit")
 OPTIONAL = tuple(m for m in METHODS if m not in LIMITS)
@@ -97,7 +97,7 @@ def plan_tables(source_url: str) -> tuple[list[dict[str, Any]], list[tuple[str, 
 
 
 class Bench:
-    """One benchmark run: the loaded source, its reference sums and the per-method results."""
+    """One benchmark run: the loaded source, and the per-method results."""
 
     def __init__(
         self,
@@ -113,7 +113,7 @@ class Bench:
         self.work_dir = args.cache_dir / "work" / "reverse"
         self.work_dir.mkdir(parents=True, exist_ok=True)
         self.summaries = {m: ReverseSummary(m, LABELS[m]) for m in selected_methods(args.methods)}
-        self.reference = crosscheck.postgres_sums(source_url, SOURCE_SCHEMA)
+        self.rows = pg_row_counts(source_url)
 
     def job(self, method: str, target: Path) -> ReverseJob:
         return ReverseJob(
@@ -159,24 +159,23 @@ class Bench:
     def missing_rows(self, rows: dict[str, int]) -> list[str]:
         """Row counts read that differ from the source's (a read writes nothing to check)."""
         return [
-            f"{table}: {rows.get(table)} rows read, expected {sums['rows']}"
-            for table, sums in self.reference.items()
-            if rows.get(table) != sums["rows"]
+            f"{table}: {rows.get(table)} rows read, expected {count}"
+            for table, count in self.rows.items()
+            if rows.get(table) != count
         ]
 
     def check(self, summary: ReverseSummary, target: Path, first: bool) -> None:
-        """Compare the SQLite file with the PostgreSQL source: rows and digests, and the
-        per-column numbers on a method's first run or when a digest differs."""
-        sums, storage, problems = crosscheck.sqlite_sums(target, detail=first)
-        differences = problems + crosscheck.compare(sums, self.reference)
-        if differences and not first:
-            sums, storage, problems = crosscheck.sqlite_sums(target, detail=True)
-            differences = problems + crosscheck.compare(sums, self.reference)
-        summary.problems += differences
+        """Every value of the SQLite file against the PostgreSQL source (arrowferry.verify);
+        on a method's first run, what it built too."""
+        problems, seconds = content.differences(
+            self.source_url, target, source_schema=SOURCE_SCHEMA
+        )
+        summary.problems += problems
+        log(f"{summary.name}: verified in {seconds:.1f} s")
         if first:
-            summary.storage = storage
-            summary.types = crosscheck.sqlite_types(target, storage)
-            summary.structure = crosscheck.sqlite_structure(target)
+            summary.storage = describe.storage_classes(target, TABLES)
+            summary.types = describe.sqlite_types(target, TABLES, summary.storage)
+            summary.structure = describe.sqlite_structure(target)
 
     def run(self) -> list[ReverseSummary]:
         for index in range(self.args.repeat):
@@ -221,6 +220,19 @@ def verdict(summaries: list[ReverseSummary]) -> dict[str, Any]:
     }
 
 
+def pg_row_counts(url: str) -> dict[str, int]:
+    """Rows per table of the source (what a read must have read)."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return {
+            table: int(
+                conn.execute(f'SELECT count(*) FROM "{SOURCE_SCHEMA}"."{table}"').fetchone()[0]
+            )  # type: ignore[index]
+            for table in TABLES
+        }
+
+
 def postgres_size_mb(url: str) -> float:
     import psycopg
 
@@ -238,7 +250,7 @@ def context(
     args: argparse.Namespace, source: Path, admin_url: str, setup: dict[str, Any]
 ) -> dict[str, Any]:
     """What the JSON records besides the methods: parameters, source, server, machine."""
-    return run_context("reverse.py", args, source, admin_url, KINDS, source_extra=setup)
+    return run_context("reverse.py", args, source, admin_url, TABLES, source_extra=setup)
 
 
 def prepare_source(

@@ -2,8 +2,8 @@
 
 Generates (or reuses) the app database, materialises the PostgreSQL binary COPY files once,
 then runs every method ``--repeat`` times, round-robin, each run in a worker process against
-a fresh database. Every load is checked (row counts and per-column checksums) against the
-COPY-limit load. Prints a table and writes ``results/latest.json`` and ``results/latest.png``.
+a fresh database. Every load is checked against the SQLite source with arrowferry's own
+``verify`` (row counts and every value, ``harness/content.py``). Prints a table and writes ``results/latest.json`` and ``results/latest.png``.
 
 Usage::
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import sqlite3
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from harness import checks, pg, report  # noqa: E402
+from harness import checks, content, pg, report  # noqa: E402
 from harness.methods import LABELS, METHODS, Job, sample_sizes  # noqa: E402
 from harness.runner import (  # noqa: E402
     busy_warning,
@@ -49,19 +48,6 @@ def selected_methods(spec: str) -> list[str]:
     return selected(spec, list(METHODS), BASELINES)
 
 
-def sample_max_ids(sqlite_path: Path, sizes: dict[str, int]) -> dict[str, int]:
-    """The id of the last row each psycopg sample takes (it reads in id order)."""
-    with sqlite3.connect(sqlite_path) as conn:
-        return {
-            t: int(
-                conn.execute(
-                    f"SELECT id FROM {t} ORDER BY id LIMIT 1 OFFSET ?", (n - 1,)
-                ).fetchone()[0]
-            )
-            for t, n in sizes.items()
-        }
-
-
 class Bench:
     """One benchmark run: the shared context and the per-method results."""
 
@@ -76,10 +62,11 @@ class Bench:
         self.summaries = {
             m: report.MethodSummary(m, LABELS[m]) for m in selected_methods(args.methods)
         }
-        self.reference: dict[str, checks.TableSums] = {}
-        self.sample_reference: dict[str, checks.TableSums] = {}
         sizes, _ = sample_sizes(str(source), args.sample_rows)
-        self.sample_ids = sample_max_ids(source, sizes)
+        # the psycopg method loads the first rows of each table: it is checked against those
+        self.sample = content.sample_source(
+            source, sizes, self.work_dir / f"{source.stem}-sample-{args.sample_rows}.db"
+        )
 
     def job(self, method: str, url: str) -> Job:
         return Job(
@@ -117,16 +104,12 @@ class Bench:
         )
 
     def check(self, method: str, url: str, first: bool) -> None:
-        """Compare with the COPY-limit load; the first COPY-limit load becomes the reference."""
+        """Every value of the load against the SQLite source (arrowferry.verify)."""
         summary = self.summaries[method]
         sampled = method == "psycopg_executemany"
-        sums = checks.database_sums(url, self.sample_ids if sampled else None)
-        if method == "copy_limit" and first:
-            self.reference = sums
-            self.sample_reference = checks.database_sums(url, self.sample_ids)
-        summary.problems += checks.compare(
-            sums, self.sample_reference if sampled else self.reference
-        )
+        problems, seconds = content.differences(self.sample if sampled else self.source, url)
+        summary.problems += problems
+        log(f"{method}: verified in {seconds:.1f} s")
         if first:
             summary.structure = checks.structure(url)
             summary.types = checks.column_types(url)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.schema import CHECKED, FINISH, TABLES
+from harness.schema import BOOLEANS, FINISH, TABLES
 from harness.tools import pgloader_url, psql_path
 
 
@@ -202,8 +202,7 @@ def sample_sizes(sqlite_path: str, sample_rows: int) -> tuple[dict[str, int], in
 
 
 def _boolean_positions(table: str, columns: list[str]) -> list[int]:
-    flagged = {c for c, expr in CHECKED[table].items() if "::boolean" in expr}
-    return [i for i, c in enumerate(columns) if c in flagged]
+    return [i for i, c in enumerate(columns) if c in BOOLEANS.get(table, ())]
 
 
 def _insert_sample(conn: Any, source: sqlite3.Connection, table: str, limit: int) -> None:

@@ -1,14 +1,9 @@
-"""PostgreSQL -> PostgreSQL checks: a copy compared with its source, value by value and
-object by object.
-
-Values: every column of every table of the source, hashed as canonical text in id order
-(``checks.table_sums``, the same digests ``run.py`` uses): the expression of
-``schema.CHECKED`` for the app database's known columns, which reads the same whatever
-type a tool chose, and ``::text`` for any other column. Structure: what the copy must also
-have to behave like its source, compared as sets of definitions (names left out, so a tool
-that names an index differently still matches): columns' NOT NULL, defaults and identity,
-every constraint (primary keys, UNIQUE, foreign keys with their actions, CHECK), every
-index, and each sequence's next value, by the column that owns it.
+"""PostgreSQL -> PostgreSQL checks beside the values (which ``content.py`` compares with
+arrowferry's own ``verify``): what the copy must also have to behave like its source,
+compared as sets of definitions (names left out, so a tool that names an index
+differently still matches): columns' NOT NULL, defaults and identity, every constraint
+(primary keys, UNIQUE, foreign keys with their actions, CHECK), every index, and each
+sequence's next value, by the column that owns it; and tables the copy has in addition.
 """
 
 from __future__ import annotations
@@ -17,45 +12,23 @@ from typing import Any
 
 import psycopg
 
-from harness import checks
-from harness.schema import CHECKED
-
-Layout = dict[str, dict[str, str]]  # table -> column -> canonical text expression
 Snapshot = dict[str, list[str]]  # kind -> sorted definitions
 
 SYSTEM = "('pg_catalog', 'information_schema', 'pg_toast')"
 
 
-def layout(url: str, schema: str = "public") -> Layout:
-    """The source's tables and columns, each with the expression its digest uses."""
+def tables(url: str, schema: str = "public") -> list[str]:
+    """The schema's tables."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
-            """SELECT c.relname, a.attname FROM pg_attribute a
-            JOIN pg_class c ON c.oid = a.attrelid
-            JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = %s AND c.relkind IN ('r', 'p') AND a.attnum > 0
-              AND NOT a.attisdropped
-            ORDER BY c.relname, a.attnum""",
+            """SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = %s AND c.relkind IN ('r', 'p') ORDER BY 1""",
             (schema,),
         ).fetchall()
-    tables: Layout = {}
-    for table, column in rows:
-        tables.setdefault(str(table), {})[str(column)] = CHECKED.get(table, {}).get(
-            column, "{c}::text"
-        )
-    return tables
+    return [str(r[0]) for r in rows]
 
 
-def sums(url: str, tables: Layout) -> dict[str, checks.TableSums]:
-    """Row count and per-column digests of every table of ``tables`` in the database at
-    ``url`` (a table or column it lacks shows as an error)."""
-    with psycopg.connect(url) as conn:
-        # timestamptz renders in the session zone; UTC keeps the stored instant's text
-        conn.execute("SET TimeZone = 'UTC'")
-        return {t: checks.table_sums(conn, t, columns=cols) for t, cols in tables.items()}
-
-
-def extra_tables(url: str, tables: Layout) -> list[str]:
+def extra_tables(url: str, tables: list[str]) -> list[str]:
     """Tables the copy has that the source has not."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(

@@ -4,9 +4,8 @@
 application meant (boolean, timestamp, numeric(p,s), jsonb, bytea), NOT NULL kept, and keys,
 constraints and indexes added after the data (``FINISH``), as ``pg_dump`` orders them.
 
-``CHECKED`` says, per column, how to turn a loaded value into canonical text whatever type a
-tool chose for it (boolean or 0/1 bigint, timestamp or timestamptz or text, numeric or double,
-jsonb or json or text), so one checksum compares every method with the COPY-limit load.
+Whether a load's values are right is arrowferry's own ``verify`` (``content.py``), which
+holds every method to the types it chose.
 """
 
 from __future__ import annotations
@@ -51,70 +50,5 @@ FINISH: tuple[str, ...] = (
     "SELECT setval(pg_get_serial_sequence('events', 'id'), max(id)) FROM events",
 )
 
-# Canonical text per column kind. The detour through ::text lets one expression accept
-# every type a tool may have picked; float4 -> text keeps float4's digits, so a REAL that
-# was narrowed to float4 shows up as a difference instead of being rounded away.
-_TEXT = "{c}::text"
-_BOOL = "{c}::text::boolean::text"
-_TS = "to_char({c}::text::timestamp, 'YYYY-MM-DD HH24:MI:SS.US')"
-_JSON = "{c}::text::jsonb::text"
-_INT = "{c}::text::bigint::text"
-_FLOAT = "{c}::text::float8::text"
-
-
-def _money(scale: int) -> str:
-    return f"round({{c}}::text::numeric, {scale})::text"
-
-
-CHECKED: dict[str, dict[str, str]] = {
-    "users": {
-        "id": _INT,
-        "email": _TEXT,
-        "name": _TEXT,
-        "is_active": _BOOL,
-        "created_at": _TS,
-        "balance": _money(2),
-        "profile": _JSON,
-        "avatar": "md5({c}::bytea)",
-    },
-    "events": {
-        "id": _INT,
-        "user_id": _INT,
-        "kind": _TEXT,
-        "payload": _JSON,
-        "tags": _JSON,
-        "score": _FLOAT,
-        "happened_at": _TS,
-        "amount": _money(2),
-        "flag": _BOOL,
-    },
-}
-
-# Rows per checksum bucket: keeps every string_agg far below PostgreSQL's 1 GB value limit.
-BUCKET_ROWS = 65_536
-
-# What each column holds, for the PostgreSQL -> SQLite checks (``crosscheck.py``): numbers
-# both engines compute alike, whatever declared type or storage class a tool chose.
-KINDS: dict[str, dict[str, str]] = {
-    "users": {
-        "id": "int",
-        "email": "text",
-        "name": "text",
-        "is_active": "bool",
-        "created_at": "timestamp",
-        "balance": "money",
-        "profile": "json",
-        "avatar": "blob",
-    },
-    "events": {
-        "id": "int",
-        "user_id": "int",
-        "kind": "text",
-        "payload": "json",
-        "tags": "json",
-        "score": "float",
-        "happened_at": "timestamp",
-        "amount": "money",
-        "flag": "bool",
-    },
-}
+# The 0/1 columns SQLite holds for booleans (a row-by-row INSERT must send them as bool)
+BOOLEANS: dict[str, tuple[str, ...]] = {"users": ("is_active",), "events": ("flag",)}

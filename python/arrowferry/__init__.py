@@ -11,6 +11,8 @@ and ``--version`` without paying for them.
 from __future__ import annotations
 
 import importlib
+import sys
+import types as _types  # `types` is a submodule's name here
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -44,9 +46,11 @@ if TYPE_CHECKING:
     from arrowferry.model import Column, DataType, ForeignKey, Index, Schema, Table
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan
+    from arrowferry.progress_events import MigrationProgress, ProgressCallbackError
     from arrowferry.result import MigrationError, MigrationResult, TableResult
     from arrowferry.sync import SyncResult
     from arrowferry.urls import Endpoint
+    from arrowferry.verify import VerificationReport, verify
 
 __version__ = "0.1.0"
 
@@ -66,7 +70,9 @@ __all__ = [
     "MigrationError",
     "MigrationOptions",
     "MigrationPlan",
+    "MigrationProgress",
     "MigrationResult",
+    "ProgressCallbackError",
     "Schema",
     "SchemaComparison",
     "SchemaError",
@@ -80,6 +86,7 @@ __all__ = [
     "UnsafeChangeError",
     "UnsupportedTypeError",
     "VerificationError",
+    "VerificationReport",
     "WriterTypeError",
     "__version__",
     "compare_schemas",
@@ -89,6 +96,7 @@ __all__ = [
     "migrate",
     "migrate_table",
     "sync_schema",
+    "verify",
 ]
 
 # Every public name and the submodule that defines it; must agree with the
@@ -131,10 +139,12 @@ _SUBMODULE_OF: dict[str, str] = {
     **dict.fromkeys(("Difference", "SchemaComparison"), "arrowferry.diff"),
     "MigrationOptions": "arrowferry.options",
     "MigrationPlan": "arrowferry.plan",
+    **dict.fromkeys(("MigrationProgress", "ProgressCallbackError"), "arrowferry.progress_events"),
     **dict.fromkeys(("MigrationError", "MigrationResult", "TableResult"), "arrowferry.result"),
     "Endpoint": "arrowferry.urls",
     "SyncResult": "arrowferry.sync",
     "SyncStatement": "arrowferry.dialects.changes",
+    **dict.fromkeys(("VerificationReport", "verify"), "arrowferry.verify"),
 }
 
 
@@ -155,6 +165,19 @@ def __dir__() -> list[str]:
     """The public names too, before their first use (for completion and help())."""
     return sorted(set(globals()) | set(__all__))
 
+
+class _Package(_types.ModuleType):
+    """``arrowferry.verify`` names a submodule and the function it defines. Importing the
+    submodule makes Python set the package's attribute to the module; the facade keeps
+    the function there instead (``sys.modules`` still holds the module)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "verify" and isinstance(value, _types.ModuleType):
+            value = value.verify
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 if not TYPE_CHECKING:
     # Hidden from type checkers: a visible module __getattr__ makes mypy accept any

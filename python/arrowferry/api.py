@@ -5,31 +5,33 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, targets
-from arrowferry.dialects.base import dialect_for, dialect_named
+from arrowferry.config import merge as merge_config
+from arrowferry.dialects.base import dialect_for
 from arrowferry.errors import (
     BadInputError,
     DatabaseMissingError,
     SchemaError,
 )
-from arrowferry.model import Schema
+from arrowferry.hooks import Hooks
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, plan_migration
-from arrowferry.progress import NullReporter, Reporter, echo_statements
+from arrowferry.progress import NullReporter, Reporter, Watch, echo_statements, watching
+from arrowferry.progress import ProgressCallback as OnProgress
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.predict import preflight
 from arrowferry.transfer.state import interrupted_run
-from arrowferry.types import TEXT, TypeMappings
 from arrowferry.urls import Endpoint, parse_url
 
 if TYPE_CHECKING:
+    from arrowferry.checksum.report import VerificationReport
     from arrowferry.diff import SchemaComparison
     from arrowferry.sync import SyncResult
 
@@ -81,23 +83,30 @@ class Migration:
 
     def __init__(
         self,
-        source: UrlLike | MigrationConfig,
+        source: UrlLike | MigrationConfig | None = None,
         target: UrlLike | None = None,
         *,
+        config: str | os.PathLike[str] | None = None,
         options: MigrationOptions | None = None,
         reporter: Reporter | None = None,
+        on_progress: OnProgress | None = None,
+        progress: bool | None = None,
         **kwargs: Any,
     ) -> None:
+        self.settings = merge_config(config, source, target, kwargs, options)  # file, then these
+        source, target, kwargs = self.settings.source, self.settings.target, self.settings.options
         if isinstance(source, MigrationConfig):
-            config = source
-            self.source = config.source
-            self.target = config.target if target is None else _target_endpoint(target)
-            options = options or config.options
+            self.source = source.source
+            self.target = source.target if target is None else _target_endpoint(target)
+            options = options or source.options
         else:
             self.source = _endpoint(source)
             self.target = _target_endpoint(target) if target is not None else None
         self.options = MigrationOptions.from_kwargs(options, **kwargs)
         self.reporter: Reporter = reporter or NullReporter()
+        self.on_progress, self.progress = on_progress, progress  # see migrate()
+        self._watch = Watch(self.reporter)
+        self.verification: VerificationReport | None = None  # set by a run with verify=True
         if self.target is None and self.source.dialect != "sqlite":
             raise BadInputError(
                 f"migrating from {self.source.masked_url} needs a target: a SQLite file or a "
@@ -123,6 +132,12 @@ class Migration:
                 f"--target-schema applies to a target with schemas; {into.name} has none"
             )
 
+    @classmethod
+    def from_config(cls, path: str | os.PathLike[str], **kwargs: Any) -> Migration:
+        """From a TOML file (:mod:`arrowferry.config`), keywords over it: ``from_config(
+        "migration.toml", dry_run=True)`` is ``Migration(config=..., dry_run=True)``."""
+        return cls(config=path, **kwargs)
+
     # --- planning ---------------------------------------------------------------------
 
     def plan(self) -> MigrationPlan:
@@ -137,22 +152,64 @@ class Migration:
         Bad input (a missing or corrupt file, an unreachable server, a table that
         does not exist) raises before anything is created in the target.
         """
-        with echo_statements() if self.options.verbose else nullcontext():
+        verbose = echo_statements() if self.options.verbose else nullcontext()
+        with verbose, watching(self) as self._watch:
             try:
-                return self._migrate()
+                result = self._migrate()
             except DatabaseMissingError as err:
                 targets.missing_database_hint(err, self.target)
                 raise
+            self._watch.finished(result.success)
+            return result
 
     def _migrate(self) -> MigrationResult:
         result = self._run()
+        result.warnings += self.settings.notes()
         # several tables, lanes or retries may meet the same thing: say it once
         result.warnings = list(dict.fromkeys(result.warnings))
+        if self.options.verify and not self.options.dry_run and self.target is not None:
+            self._watch.phase("verify")
+            self.verification = self.verify()
+            result.verification = self.verification.to_dict()
+            result.success = result.success and self.verification.ok
         return result
+
+    # --- checking ---------------------------------------------------------------------
+
+    def verify(
+        self, tables: Sequence[str] | None = None, *, examples: int = 5
+    ) -> VerificationReport:
+        """Compare every row and value of the source with the target this migration
+        writes (its tables, reject files and bad-value policy): :func:`arrowferry.verify`.
+
+        Examples
+        --------
+        >>> m = Migration("examples/chinook.sqlite", "postgresql://me@db/app")  # doctest: +SKIP
+        >>> m.migrate(); print(m.verify())  # doctest: +SKIP
+        """
+        from arrowferry.verify import verify
+
+        target = self.target if self.target is not None else self._resolve_target()
+        if target is None:
+            raise BadInputError("verify needs a target")
+        return verify(
+            self.source,
+            target,
+            tables if tables is not None else (self.options.include_tables or None),
+            exclude=self.options.exclude_tables if tables is None else (),
+            examples=examples,
+            source_schema=self.options.source_schema,
+            target_schema=self.options.target_schema,
+            reject_dir=self.options.reject_dir,
+            on_bad_value=self.options.on_bad_value,
+        )
 
     def _run(self) -> MigrationResult:
         start = time.perf_counter()
+        self._watch.phase("plan")
         plan = self.plan()
+        plan.hooks = Hooks.load(self.options, self.target.dialect if self.target else "postgresql")
+        self._watch.planned(plan, schema_only=self.options.schema_only)
         result = MigrationResult(dry_run=self.options.dry_run, plan=plan.to_dict())
         result.phases["plan"] = time.perf_counter() - start
         result.warnings.extend(plan.warnings)
@@ -251,8 +308,22 @@ class Migration:
             source.close()
             raise
         path = self.source.path if self.source.dialect == "sqlite" else None
+        if self.options.incremental:  # only the changed rows, as upserts (issue 16)
+            from arrowferry.transfer import incremental
+
+            try:
+                plan, source, sink, run = incremental.wrap(
+                    plan, source, sink, self.source, target_dialect.name, self.options, result
+                )
+            except BaseException:
+                source.close()
+                sink.close(complete=False)
+                raise
+            Pipeline(plan, source, sink, self.options, self._watch, result, source_path=path).run()
+            incremental.report(run, result)
+            return
         kept = {"source_path": path, "resumable": resumable}  # resumable: transfer.state
-        Pipeline(plan, source, sink, self.options, self.reporter, result, **kept).run()
+        Pipeline(plan, source, sink, self.options, self._watch, result, **kept).run()
 
     def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
         """How the target's schema differs from the source's (the source is the desired
@@ -271,9 +342,10 @@ class Migration:
         return compare_schemas(
             self.source,
             self.target,
-            renames=renames,
+            renames=self.settings.renames if renames is None else renames,
             a_schema=self.options.source_schema if self.source.dialect == "postgresql" else None,
             b_schema=self.options.target_schema if self.target.dialect == "postgresql" else None,
+            identifiers=self.options.identifiers,
         )
 
     def sync_schema(
@@ -295,9 +367,10 @@ class Migration:
             generate_sql=generate_sql,
             apply=apply,
             allow_destructive=allow_destructive,
-            renames=renames,
+            renames=self.settings.renames if renames is None else renames,
             desired_schema=self.options.source_schema if self.source.dialect in pg else None,
             target_schema=self.options.target_schema if self.target.dialect in pg else None,
+            identifiers=self.options.identifiers,
         )
 
     def _resolve_target(self) -> Endpoint | None:
@@ -319,10 +392,13 @@ def _same_place(source: Endpoint, target: Endpoint, options: MigrationOptions) -
 
 
 def migrate(
-    source: UrlLike | MigrationConfig,
+    source: UrlLike | MigrationConfig | None = None,
     target: UrlLike | None = None,
     *,
+    config: str | os.PathLike[str] | None = None,
     reporter: Reporter | None = None,
+    on_progress: OnProgress | None = None,
+    progress: bool | None = None,
     **options: Any,
 ) -> MigrationResult:
     """Migrate a SQLite database into PostgreSQL, or a PostgreSQL schema into a SQLite
@@ -333,13 +409,19 @@ def migrate(
     source
         ``sqlite:///path.db``, a path to an existing SQLite file, a
         ``postgresql://`` URL (its ``source_schema``, default ``public``), or a
-        MigrationConfig.
+        MigrationConfig (or None with ``config``).
     target
         For a SQLite source: ``postgresql://user:password@host:port/db?sslmode=...``, or
         None for the embedded PostgreSQL (a database named after the source file).
         For a PostgreSQL source: the SQLite file to create (or to add tables to).
+    config
+        A TOML file of settings (:mod:`arrowferry.config`); the arguments override it.
     reporter
         Progress observer (see :mod:`arrowferry.progress`); None reports nothing.
+    on_progress, progress
+        ``on_progress`` is called with each :class:`~arrowferry.MigrationProgress` (if
+        it raises, the run stops). ``progress``: bars, live in Jupyter or on stderr
+        (None: only in IPython or Jupyter, and without ``on_progress``; False: never).
     **options
         Any :class:`MigrationOptions` field: ``batch_size``, ``workers``, ``dry_run``,
         ``include_tables``, ``exclude_tables``, ``type_mappings``, ``drop_tables``...
@@ -357,7 +439,15 @@ def migrate(
     >>> print(result.rows_migrated, result.tables)  # doctest: +SKIP
     >>> back = af.migrate("postgresql://me@db/app", "copy.sqlite", source_schema="public")  # doctest: +SKIP
     """
-    return Migration(source, target, reporter=reporter, **options).migrate()
+    return Migration(
+        source,
+        target,
+        config=config,
+        reporter=reporter,
+        on_progress=on_progress,
+        progress=progress,
+        **options,
+    ).migrate()
 
 
 create_migration_manager = Migration
@@ -377,110 +467,17 @@ def migrate_table(
     return migrate(source, target, include_tables=(exact,), **options)
 
 
-def inspect_schema(url: UrlLike, *, schema: str = "public") -> Schema:
-    """The neutral schema of a SQLite file or a PostgreSQL schema.
+# the schema half of the facade lives in its own module; these names stay importable here
+from arrowferry.api_schema import compare_schemas, inspect_schema, map_type  # noqa: E402
 
-    Examples
-    --------
-    >>> s = inspect_schema("examples/chinook.sqlite")
-    >>> s.table("Album").primary_key.columns
-    ('AlbumId',)
-    """
-    endpoint = _endpoint(url)
-    return dialect_for(endpoint).introspect(endpoint, schema)
-
-
-def map_type(
-    type: str,
-    source_dialect: str = "sqlite",
-    target_dialect: str = "postgresql",
-    *,
-    type_mappings: Mapping[str, str] | None = None,
-) -> str:
-    """The target DDL type for a declared source type.
-
-    ``type_mappings`` keys match as in a migration: case-insensitively, the whole
-    declared text first (``varchar(10)``), then its name alone (``varchar``).
-
-    Examples
-    --------
-    >>> map_type("NVARCHAR(40)")
-    'varchar(40)'
-    >>> map_type("integer auto_increment")
-    'bigint'
-    >>> map_type("character varying(40)", "postgresql", "sqlite")
-    'VARCHAR(40)'
-    >>> map_type("NVARCHAR(40)", type_mappings={"nvarchar": "text"})
-    'text'
-    """
-    chosen = TypeMappings(type_mappings).for_type(type)
-    if chosen is not None:
-        return chosen
-    source, target = dialect_named(source_dialect), dialect_named(target_dialect)
-    if source is target:
-        return type  # the same database keeps every type as declared
-    dtype = source.parse_type(type)
-    return target.type_ddl(dtype if dtype is not None else TEXT)
-
-
-def compare_schemas(
-    a: UrlLike | Schema,
-    b: UrlLike | Schema,
-    *,
-    renames: Mapping[str, str] | None = None,
-    a_schema: str | None = None,
-    b_schema: str | None = None,
-) -> SchemaComparison:
-    """How schema ``b`` differs from schema ``a``, in any pair of SQLite and PostgreSQL.
-
-    ``a`` is the desired state (the model) and ``b`` the database compared with it.
-    Types are compared after mapping through arrowferry's neutral types (SQLite
-    ``INTEGER`` and PostgreSQL ``bigint`` are the same; ``TEXT`` and ``integer`` are not),
-    and defaults, CHECKs, index expressions and views after translation into one
-    dialect. Nothing is written.
-
-    Parameters
-    ----------
-    a, b
-        A SQLite file (path or ``sqlite:///`` URL), a ``postgresql://`` URL, an
-        :class:`~arrowferry.urls.Endpoint`, or a :class:`~arrowferry.model.Schema`
-        already introspected (:func:`inspect_schema`).
-    renames
-        Renames given, never guessed, keyed by b's (old) names: ``{"old_table":
-        "new_table", "table.old_col": "new_col"}``, ``table`` being b's table name.
-    a_schema, b_schema
-        The PostgreSQL schema to read on each side (default ``public``).
-
-    Returns
-    -------
-    SchemaComparison
-        ``differences`` (each with ``kind``, ``table``, ``name``, both sides'
-        definitions and ``lossless``), ``identical``, ``compatible`` (rows of a can move
-        into b without loss), ``to_dict()``; ``str()`` is the report ``arrowferry diff``
-        prints.
-
-    Examples
-    --------
-    >>> import arrowferry as af
-    >>> found = af.compare_schemas("examples/chinook.sqlite", "examples/chinook.sqlite")
-    >>> found.identical, found.compatible
-    (True, True)
-    >>> af.compare_schemas("app.db", "postgresql://me@db/app").differences  # doctest: +SKIP
-    """
-    from arrowferry.diff import diff_schemas
-
-    first = _schema_of(a, a_schema, "a")
-    second = _schema_of(b, b_schema, "b")
-    return diff_schemas(first, second, renames=renames)
-
-
-def _schema_of(value: UrlLike | Schema, schema: str | None, side: str) -> Schema:
-    if isinstance(value, Schema):
-        return value
-    endpoint = _endpoint(value)
-    capabilities = dialect_for(endpoint).capabilities
-    if schema is not None and not capabilities.schemas:
-        raise BadInputError(
-            f"--{side}-schema applies to a database with schemas; {endpoint.dialect} has none"
-        )
-    return inspect_schema(endpoint, schema=schema or capabilities.default_schema or "public")
+__all__ = [
+    "Migration",
+    "MigrationConfig",
+    "compare_schemas",
+    "create_migration_manager",
+    "inspect_schema",
+    "map_type",
+    "migrate",
+    "migrate_table",
+    "sync_schema",
+]

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable
-from functools import wraps
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
@@ -19,10 +18,10 @@ import click
 # --help or --version must not load pyarrow, polars, numpy, the ADBC drivers or rich,
 # which cost about a second. Each command imports the engine (arrowferry.api) as it runs.
 from arrowferry import __version__, embedded
+from arrowferry.cli_errors import JSON_SHAPES, handle_errors, json_failure
 from arrowferry.cli_schema import diff_command, sync_command
-from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK, ArrowferryError
+from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK
 from arrowferry.options import MigrationOptions
-from arrowferry.urls import mask_url
 
 if TYPE_CHECKING:
     from arrowferry.model import Schema
@@ -31,77 +30,18 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # Options of `migrate` that shape only the command line's output; every other option
 # is passed to Migration under its own name, the keyword of af.migrate()
-CLI_ONLY_OPTIONS = ("as_json", "quiet")
+CLI_ONLY_OPTIONS = ("as_json", "quiet", "no_progress")
 
 
-def _err(text: str) -> None:
-    """One paragraph on stderr: driver messages often span lines, the user gets one."""
-    click.echo(f"error: {_one_paragraph(text)}", err=True)
+def _inspect_shape() -> dict[str, Any]:
+    from dataclasses import asdict
+
+    from arrowferry.model import Schema
+
+    return {**asdict(Schema("", ())), "success": False}
 
 
-def _one_paragraph(text: str) -> str:
-    return " ".join(mask_url(text).split())
-
-
-def _json_failure(command: str | None, message: str, table: str | None = None) -> None:
-    """The JSON a --json run prints however it ends: the keys of its normal output,
-    empty, with ``success`` false and the error in ``errors``."""
-    error = {"table": table, "message": _one_paragraph(message), "fatal": True}
-    if command == "inspect":
-        from dataclasses import asdict
-
-        from arrowferry.model import Schema
-
-        shape: dict[str, Any] = {**asdict(Schema("", ())), "success": False}
-    else:
-        from arrowferry.result import MigrationResult
-
-        shape = MigrationResult(success=False).to_dict()
-    shape["errors"] = [error]
-    click.echo(json.dumps(shape, default=str))
-
-
-def handle_errors(func: F) -> F:
-    """Turn every arrowferry error into one paragraph on stderr and its exit code
-    (and, with --json, the failure's JSON object on stdout)."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ArrowferryError as err:
-            if kwargs.get("as_json"):
-                _json_failure(_command_name(), err.message, getattr(err, "table", None))
-            _err(err.message)
-            sys.exit(err.exit_code)
-        except KeyboardInterrupt:
-            message = (
-                "interrupted; tables that were loading were rolled back (run the same command "
-                "with --resume to finish)"
-            )
-            if kwargs.get("as_json"):
-                _json_failure(_command_name(), message)
-            _err(message)
-            sys.exit(130)
-        except Exception as err:  # a bug: shown whole, every URL's password masked
-            import traceback
-
-            shown = mask_url("".join(traceback.format_exception(err)))
-            message = (
-                f"internal error ({type(err).__name__}): a bug in arrowferry; please report it"
-            )
-            if kwargs.get("as_json"):
-                _json_failure(_command_name(), message)
-            click.echo(shown, err=True, nl=False)
-            _err(message + " with the traceback above")
-            sys.exit(EXIT_DIFFERENCES)
-
-    return wrapper  # type: ignore[return-value]
-
-
-def _command_name() -> str | None:
-    ctx = click.get_current_context(silent=True)
-    return ctx.info_name if ctx is not None else None
+JSON_SHAPES["inspect"] = _inspect_shape
 
 
 class _Group(click.Group):
@@ -135,8 +75,8 @@ class _Group(click.Group):
 def _usage_error_json(argv: list[str], err: click.UsageError) -> None:
     if "--json" in argv and not getattr(err, "arrowferry_reported", False):
         err.arrowferry_reported = True  # type: ignore[attr-defined]  # nested groups re-raise it
-        command = next((a for a in argv if a in ("migrate", "inspect")), None)
-        _json_failure(command, err.format_message())
+        command = next((a for a in argv if a in JSON_SHAPES), None)
+        json_failure(command, err.format_message())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -146,8 +86,15 @@ def main() -> None:
 
 
 @main.command()
-@click.argument("source")
+@click.argument("source", required=False)
 @click.argument("target", required=False)
+@click.option(
+    "--config",
+    metavar="FILE",
+    default=None,
+    help="A TOML file of settings (source, target, options, type mappings, hooks); "
+    "the flags given override it.",
+)
 @click.option(
     "--schema-only", is_flag=True, help="Create tables, keys, indexes and views; copy no rows."
 )
@@ -281,6 +228,46 @@ def main() -> None:
     help="PostgreSQL -> SQLite: create each materialized view as a table holding its rows.",
 )
 @click.option(
+    "--incremental",
+    is_flag=True,
+    help="Move only rows changed since the last run into its target, as upserts.",
+)
+@click.option(
+    "--cursor",
+    multiple=True,
+    help="--incremental: the column marking changed rows (COLUMN, or TABLE=COLUMN; repeatable).",
+)
+@click.option(
+    "--detect-deletes",
+    is_flag=True,
+    help="--incremental: remove target rows whose keys left the source.",
+)
+@click.option(
+    "--full-refresh",
+    multiple=True,
+    help="--incremental: a table with neither key nor cursor to copy in full (repeatable).",
+)
+@click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default="quote",
+    show_default=True,
+    help="Names in the target: exactly as in the source (quoted where needed), lower-cased, "
+    "or snake_case (OrderDetails -> order_details); views, keys and indexes follow.",
+)
+@click.option(
+    "--before-sql",
+    metavar="FILE",
+    default=None,
+    help="SQL run on the target in one transaction once it is prepared, before any table loads.",
+)
+@click.option(
+    "--after-sql",
+    metavar="FILE",
+    default=None,
+    help="SQL run on the target in one transaction after every table is finished.",
+)
+@click.option(
     "--json", "as_json", is_flag=True, help="Print the result as one JSON object on stdout."
 )
 @click.option(
@@ -289,30 +276,57 @@ def main() -> None:
     is_flag=True,
     help="Log every SQL statement sent to either database on stderr (also with --json).",
 )
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Then compare every row and value with the source (as `arrowferry verify`); "
+    "a difference makes the run fail (exit 1).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bars.")
+@click.option(
+    "--no-progress",
+    is_flag=True,
+    help="No progress bars (drawn on stderr when it is a terminal; never with --json).",
+)
 @handle_errors
-def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **options: Any) -> None:
+def migrate(
+    source: str | None,
+    target: str | None,
+    config: str | None,
+    as_json: bool,
+    quiet: bool,
+    no_progress: bool,
+    **options: Any,
+) -> None:
     """Migrate SOURCE into TARGET: SQLite and PostgreSQL, either way or each into its own kind.
 
     SOURCE is a SQLite file (or sqlite:/// URL) or a postgresql:// URL; TARGET a
-    postgresql:// URL or a SQLite file. With no TARGET, a SQLite source goes into the
-    embedded PostgreSQL, in a database named after the source file, and its URL and a
-    ready psql command are printed. A new SQLite file is built under a temporary name and
+    postgresql:// URL or a SQLite file (either may come from --config instead). With no
+    TARGET, a SQLite source goes into the embedded PostgreSQL, in a database named after
+    the source file, and its URL and a ready psql command are printed. A new SQLite file is built under a temporary name and
     appears only when complete. Between two databases of one kind every definition is
     kept as the source wrote it, and every value as it is stored.
     """
     from arrowferry.api import Migration
-    from arrowferry.progress import NullReporter, RichReporter
 
-    show_progress = not (quiet or as_json or options["dry_run"]) and sys.stderr.isatty()
-    reporter = RichReporter() if show_progress else NullReporter()
+    if config is not None:  # the file's settings, under the flags given on the command line
+        ctx = click.get_current_context()
+        options = {
+            k: v
+            for k, v in options.items()
+            if ctx.get_parameter_source(k) is not click.core.ParameterSource.DEFAULT
+        }
     # every other option is passed under its own name: the keyword of af.migrate()
-    migration = Migration(source, target, reporter=reporter, **options)
-    if isinstance(reporter, RichReporter):
-        with reporter:
-            result = migration.migrate()
-    else:
-        result = migration.migrate()
+    migration = Migration(source, target, config=config, **options)
+    dry_run = migration.options.dry_run
+    hidden = quiet or no_progress or as_json or dry_run
+    migration.progress = not hidden and sys.stderr.isatty()
+    if dry_run and config is not None and not as_json:
+        click.echo(f"Settings ({config}, with the flags given over it)")
+        for line in migration.settings.describe():
+            click.echo(f"  {line.replace('[given]', '[command line]')}")
+        click.echo()
+    result = migration.migrate()
     if as_json:
         click.echo(json.dumps(result.to_dict(), default=str))
     elif result.dry_run:
@@ -322,7 +336,9 @@ def migrate(source: str, target: str | None, as_json: bool, quiet: bool, **optio
     else:
         from arrowferry.cli_report import print_summary
 
-        print_summary(result, embedded_target=target is None)
+        print_summary(result, embedded_target=migration.settings.target is None)
+        if migration.verification is not None:
+            click.echo(str(migration.verification))
     sys.exit(EXIT_OK if result.success else EXIT_DIFFERENCES)
 
 
@@ -436,6 +452,7 @@ def embedded_status() -> None:
 
 main.add_command(diff_command)
 main.add_command(sync_command)
+from arrowferry import cli_verify  # noqa: E402, F401  (registers `arrowferry verify`)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

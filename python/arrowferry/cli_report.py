@@ -8,74 +8,100 @@ from typing import Any
 
 import click
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from arrowferry.result import MigrationResult
 from arrowferry.wording import noun, plural
 
+# Names, types, URLs and messages come from the user's databases, so none is ever read as
+# rich markup: each is printed as a Text (styles attached, nothing parsed). Through markup,
+# '[/x]' in a table name is a closing tag with nothing to close (MarkupError, after the data
+# is written) and '[bold]x[/]' prints as 'x'; escape() would still double a trailing '\\'.
+# No emoji codes either: a plain string's ':smile:' would print as an emoji.
+
+
+def _line(*parts: str | tuple[str, str]) -> Text:
+    """One line of plain and (text, style) parts, none of it markup."""
+    return Text.assemble(*parts)
+
 
 def print_plan(result: MigrationResult) -> None:
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     plan = result.plan or {}
-    out.print(
-        f"[bold]Plan[/bold] (dry run: nothing was written) -> {result.target or 'the embedded PostgreSQL'}"
-    )
+    target = result.target or "the embedded PostgreSQL"
+    out.print(_line(("Plan", "bold"), f" (dry run: nothing was written) -> {target}"))
     for table in plan.get("tables", []):
         out.print(
-            f"\n[bold]{table['source']}[/bold] -> {plan['target_schema']}.{table['target']}: "
-            f"{plural(table['rows'], 'row')}"
+            _line(
+                "\n",
+                (table["source"], "bold"),
+                f" -> {plan['target_schema']}.{table['target']}: {plural(table['rows'], 'row')}",
+            )
         )
         for col in table["columns"]:
             held = ", ".join(f"{n:,} {k}" for k, n in col["profile"].items()) or "nothing"
             how = f"holds {held}; " if "read_sql" not in col else ""
             out.print(
-                f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}"
-                f"  [dim]({how}read as {col['read_as']})[/dim]"
+                _line(
+                    f"  {col['name']}: {col['source_type'] or '(none)'} -> {col['target_type']}  ",
+                    (f"({how}read as {col['read_as']})", "dim"),
+                )
             )
             if col["date_forms"]:
                 forms = ", ".join(
                     f"{n:,} {k.replace('_', ' ')}" for k, n in col["date_forms"].items()
                 )
-                out.print(f"    [dim]written as: {forms}[/dim]")
+                out.print(_line(("    written as: " + forms, "dim")))
             if col.get("travels_as", "").startswith("exact decimal text"):
-                out.print(f"    [dim]travels as {col['travels_as']}[/dim]")
+                out.print(_line((f"    travels as {col['travels_as']}", "dim")))
             for note in col["lossy"]:
-                out.print(f"    [yellow]may change values:[/yellow] {note}")
+                out.print(_line("    ", ("may change values:", "yellow"), f" {note}"))
             misfits = col.get("misfits")
             if misfits:
                 shown = "; ".join(
                     f"{_short(e['value'])}: {e['reason']}" for e in misfits["examples"]
                 )
                 out.print(
-                    f"    [red]would not fit:[/red] {plural(misfits['count'], 'value')}"
-                    + (f" (e.g. {escape(shown)})" if shown else "")
+                    _line(
+                        "    ",
+                        ("would not fit:", "red"),
+                        f" {plural(misfits['count'], 'value')}"
+                        + (f" (e.g. {shown})" if shown else ""),
+                    )
                 )
         if table.get("left_behind"):
             out.print(
-                f"  [yellow]left behind[/yellow] (no column in the target): "
-                f"{escape(', '.join(table['left_behind']))}"
+                _line(
+                    "  ",
+                    ("left behind", "yellow"),
+                    " (no column in the target): " + ", ".join(table["left_behind"]),
+                )
             )
         out.print(table["ddl"] + ";", markup=False)
-    out.print("\n[bold]Then[/bold]")
+    out.print(_line("\n", ("Then", "bold")))
     for stmt in plan.get("finish", []):
         out.print(stmt["sql"] + ";", markup=False)
+    if plan.get("hooks"):
+        from arrowferry.hooks import hooks_text
+
+        out.print(_line("\n", ("Hooks", "bold")))
+        for line in hooks_text(plan):
+            out.print(line, markup=False)
     _print_warnings(out, result.warnings)
-    for error in result.errors:  # a table that cannot be read is known before any load
-        out.print(
-            f"[red]error[/red] in table {escape(repr(error.table))}: {escape(error.message)}",
-            markup=True,
-        )
+    _print_errors(out, result)  # a table that cannot be read is known before any load
 
 
 def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
-    out = Console(highlight=False, soft_wrap=True)
+    out = Console(highlight=False, soft_wrap=True, emoji=False)
     table = Table(title="arrowferry: migration summary")
     for name in ("table", "rows", "seconds", "rows/s"):
         table.add_column(name, justify="left" if name == "table" else "right")
     for t in sorted(result.tables, key=lambda t: t.name):
-        table.add_row(t.name, f"{t.rows:,}", f"{t.seconds:.2f}", f"{t.rows_per_second:,.0f}")
+        table.add_row(Text(t.name), f"{t.rows:,}", f"{t.seconds:.2f}", f"{t.rows_per_second:,.0f}")
     out.print(table)
+    if result.incremental:
+        _print_incremental(out, result)
     s = result.summary
     out.print(
         f"{plural(result.tables_processed, 'table')}, {plural(result.rows_migrated, 'row')} in "
@@ -87,29 +113,56 @@ def print_summary(result: MigrationResult, *, embedded_target: bool) -> None:
     _print_warnings(out, result.warnings + _ledger_warnings(result))
     if result.rejected:
         out.print(
-            f"\n[red]{plural(result.rows_rejected, 'row')} rejected[/red] "
-            "(values that cannot be stored exactly):"
+            _line(
+                "\n",
+                (f"{plural(result.rows_rejected, 'row')} rejected", "red"),
+                " (values that cannot be stored exactly):",
+            )
         )
         for item in result.rejected:
             out.print(f"  - {item['table']}.{item['column']}: {item['count']:,}", markup=False)
         for name, path in sorted(result.reject_files.items()):
             out.print(f"  {name}: {path}", markup=False)
-    for error in result.errors:
-        out.print(
-            f"[red]error[/red] in table {escape(repr(error.table))}: {escape(error.message)}",
-            markup=True,
-        )
+    _print_errors(out, result)
     if result.not_attempted:
         count = len(result.not_attempted)
         out.print(
-            f"[red]{plural(count, 'table')} not attempted[/red] (the run stopped "
-            f"at the error; --continue-on-error goes on): {escape(', '.join(result.not_attempted))}",
-            markup=True,
+            _line(
+                (f"{plural(count, 'table')} not attempted", "red"),
+                " (the run stopped at the error; --continue-on-error goes on): "
+                + ", ".join(result.not_attempted),
+            )
         )
     if result.target:  # plain echo: a script must get the URL unwrapped
         click.echo(f"\ntarget: {result.target}")
         if embedded_target:
             click.echo(f"psql:   psql '{result.target}'")
+
+
+def _print_incremental(out: Console, result: MigrationResult) -> None:
+    """An incremental run: what each table's upsert did, and its new mark."""
+    table = Table(title="incremental")
+    for name in ("table", "by", "inserted", "updated", "deleted", "unchanged", "mark"):
+        table.add_column(name, justify="right" if name not in ("table", "by", "mark") else "left")
+    for name, done in sorted(result.incremental.items()):
+        if done["how"] == "skipped":
+            table.add_row(Text(name), "skipped", "", "", "", "", "")
+            continue
+        by = {"cursor": f"cursor {done['cursor']}", "key": "key", "full": "full refresh"}
+        counts = [done[k] for k in ("inserted", "updated", "deleted", "unchanged")]
+        table.add_row(
+            Text(name),
+            Text(by.get(done["how"], done["how"])),
+            *("-" if n is None else f"{n:,}" for n in counts),
+            Text("" if done["mark"] is None else str(done["mark"])),
+        )
+    out.print(table)
+
+
+def _print_errors(out: Console, result: MigrationResult) -> None:
+    for error in result.errors:
+        where = "" if error.table is None else f" in table {error.table!r}"  # None: the run's
+        out.print(_line(("error", "red"), f"{where}: {error.message}"))
 
 
 # ledger counts the summary already says: the rejected rows' section, and the result's
@@ -144,7 +197,7 @@ def _ledger_warnings(result: MigrationResult) -> list[str]:
 
 def _print_warnings(out: Any, warnings: list[str]) -> None:
     if warnings:
-        out.print(f"\n[yellow]{plural(len(warnings), 'warning')}[/yellow]")
+        out.print(_line("\n", (plural(len(warnings), "warning"), "yellow")))
         for text in warnings:
             out.print(f"  - {text}", markup=False)
 

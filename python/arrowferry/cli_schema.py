@@ -13,20 +13,18 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
 from typing import Any, TypeVar
 
 import click
 
+from arrowferry.cli_errors import JSON_SHAPES, handle_errors, handle_errors_exiting
 from arrowferry.errors import (
     EXIT_BAD_INPUT,
     EXIT_DIFFERENCES,
     EXIT_OK,
     EXIT_UNSAFE,
-    ArrowferryError,
     UnsafeChangeError,
 )
-from arrowferry.urls import mask_url
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,31 +37,18 @@ _EMPTY_COMPARISON: dict[str, Any] = {
 }
 
 
-def _one_paragraph(text: str) -> str:
-    return " ".join(mask_url(text).split())
+def _empty_comparison() -> dict[str, Any]:
+    return dict(_EMPTY_COMPARISON)
 
 
-def comparison_errors(func: F) -> F:
-    """An error is one paragraph on stderr and exit 2, never a traceback: a comparison
-    that could not be made found no difference either (and, with --json, the
-    comparison's keys, empty, with ``success`` false)."""
+def _empty_sync() -> dict[str, Any]:
+    from arrowferry.sync import SyncResult
 
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except ArrowferryError as err:
-            message = _one_paragraph(err.message)
-        except KeyboardInterrupt:
-            click.echo("error: interrupted", err=True)
-            sys.exit(130)
-        if kwargs.get("as_json"):
-            failure = {**_EMPTY_COMPARISON, "success": False, "errors": [{"message": message}]}
-            click.echo(json.dumps(failure))
-        click.echo(f"error: {message}", err=True)
-        sys.exit(EXIT_BAD_INPUT)
+    return SyncResult("", (), ()).to_dict()
 
-    return wrapper  # type: ignore[return-value]
+
+JSON_SHAPES["diff"] = _empty_comparison
+JSON_SHAPES["sync"] = _empty_sync
 
 
 def parse_renames(items: Sequence[str]) -> dict[str, str]:
@@ -86,23 +71,40 @@ _RENAME_HELP = (
     "A rename given, never guessed, as OLD=NEW with OLD named as in B: a table "
     "(old_table=new_table) or a column (table.old_column=new_column). Repeatable."
 )
+_CONFIG_HELP = (
+    "A migration's TOML file: its source and target are the two databases when not "
+    "given, with its renames, schemas and identifiers (flags override it)."
+)
+_IDENTIFIERS_HELP = (
+    "Compare with the first database's names as a migration with --identifiers made "
+    "them (lower, snake_case) [default: quote, as they are]."
+)
 
 
 @click.command("diff")
-@click.argument("a")
-@click.argument("b")
+@click.argument("a", required=False)
+@click.argument("b", required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the comparison as one JSON object.")
 @click.option("--rename", "renames", multiple=True, metavar="OLD=NEW", help=_RENAME_HELP)
 @click.option("--a-schema", default=None, help="PostgreSQL schema to read on A (default public).")
 @click.option("--b-schema", default=None, help="PostgreSQL schema to read on B (default public).")
-@comparison_errors
+@click.option("--config", metavar="FILE", default=None, help=_CONFIG_HELP)
+@click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default=None,
+    help=_IDENTIFIERS_HELP,
+)
+@handle_errors_exiting(EXIT_BAD_INPUT)
 def diff_command(
-    a: str,
-    b: str,
+    a: str | None,
+    b: str | None,
     as_json: bool,
     renames: tuple[str, ...],
     a_schema: str | None,
     b_schema: str | None,
+    config: str | None,
+    identifiers: str | None,
 ) -> None:
     """Compare schema B with schema A (the desired state), SQLite or PostgreSQL.
 
@@ -116,9 +118,24 @@ def diff_command(
     Exit code 0: no difference; 1: differences; 2: bad input or connection error.
     """
     from arrowferry.api import compare_schemas
+    from arrowferry.config import schema_sides
 
+    sides = schema_sides(
+        config,
+        a,
+        b,
+        renames=parse_renames(renames),
+        a_schema=a_schema,
+        b_schema=b_schema,
+        identifiers=identifiers,
+    )
     found = compare_schemas(
-        a, b, renames=parse_renames(renames), a_schema=a_schema, b_schema=b_schema
+        sides.a,
+        sides.b,
+        renames=sides.renames,
+        a_schema=sides.a_schema,
+        b_schema=sides.b_schema,
+        identifiers=sides.identifiers,
     )
     if as_json:
         click.echo(json.dumps({**found.to_dict(), "success": True, "errors": []}, default=str))
@@ -127,21 +144,9 @@ def diff_command(
     sys.exit(EXIT_OK if found.identical else EXIT_DIFFERENCES)
 
 
-def _fail(err: ArrowferryError, as_json: bool) -> None:
-    message = _one_paragraph(err.message)
-    if as_json:
-        from arrowferry.sync import SyncResult
-
-        shape = SyncResult("", (), ()).to_dict()
-        shape.update(success=False, errors=[{"message": message, "fatal": True}])
-        click.echo(json.dumps(shape, default=str))
-    click.echo(f"error: {message}", err=True)
-    sys.exit(err.exit_code)
-
-
 @click.command("sync")
-@click.argument("desired")
-@click.argument("target")
+@click.argument("desired", required=False)
+@click.argument("target", required=False)
 @click.option("--apply", "apply_", is_flag=True, help="Run the statements on TARGET.")
 @click.option(
     "--allow-destructive",
@@ -164,15 +169,25 @@ def _fail(err: ArrowferryError, as_json: bool) -> None:
     "--target-schema", default=None, help="PostgreSQL schema of TARGET [default: public]."
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("--config", metavar="FILE", default=None, help=_CONFIG_HELP)
+@click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default=None,
+    help=_IDENTIFIERS_HELP,
+)
+@handle_errors
 def sync_command(
-    desired: str,
-    target: str,
+    desired: str | None,
+    target: str | None,
     apply_: bool,
     allow_destructive: bool,
     renames: tuple[str, ...],
     desired_schema: str | None,
     target_schema: str | None,
     as_json: bool,
+    config: str | None,
+    identifiers: str | None,
 ) -> None:
     """Print (or apply) the SQL that makes TARGET's schema match DESIRED's.
 
@@ -183,21 +198,28 @@ def sync_command(
     listed); 2 on bad input.
     """
     from arrowferry.api import sync_schema
+    from arrowferry.config import schema_sides
 
+    sides = schema_sides(
+        config,
+        desired,
+        target,
+        renames=parse_renames(renames),
+        a_schema=desired_schema,
+        b_schema=target_schema,
+        identifiers=identifiers,
+    )
     options: dict[str, Any] = dict(
         allow_destructive=allow_destructive,
-        desired_schema=desired_schema,
-        target_schema=target_schema,
+        desired_schema=sides.a_schema,
+        target_schema=sides.b_schema,
+        renames=sides.renames,
+        identifiers=sides.identifiers,
     )
     try:
-        options["renames"] = parse_renames(renames)
-        try:
-            result = sync_schema(desired, target, apply=apply_, **options)
-        except UnsafeChangeError:
-            result = sync_schema(desired, target, **options)  # what was refused, to show it
-    except ArrowferryError as err:
-        _fail(err, as_json)
-        return
+        result = sync_schema(sides.a, sides.b, apply=apply_, **options)
+    except UnsafeChangeError:
+        result = sync_schema(sides.a, sides.b, **options)  # what was refused, to show it
     if as_json:
         click.echo(json.dumps({**result.to_dict(), "success": result.safe, "errors": []}))
     else:

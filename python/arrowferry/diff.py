@@ -25,9 +25,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from arrowferry.model import Schema
+
+if TYPE_CHECKING:
+    import polars as pl
 
 DifferenceKind = Literal[
     "missing_table",  # in a (the desired side) and not in b
@@ -134,6 +137,13 @@ class SchemaComparison:
             "compatible": self.compatible,
             "differences": [d.to_dict() for d in self.differences],
         }
+
+    def to_polars(self) -> dict[str, pl.DataFrame]:
+        """``{"differences": DataFrame}``: table, kind, name, lossless, detail and each
+        side's SQL, one row per difference (see :mod:`arrowferry.look`)."""
+        from arrowferry.look import comparison_frames
+
+        return comparison_frames(self)
 
     def _repr_html_(self) -> str:
         from arrowferry.diff_report import comparison_html

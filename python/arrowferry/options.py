@@ -1,6 +1,6 @@
 """Options of a migration: the same names as keyword arguments and CLI flags.
 
-Every long option of ``arrowferry migrate`` but ``--json`` and ``--quiet`` (which shape
+Every long option of ``arrowferry migrate`` but ``--json``, ``--quiet`` and ``--no-progress`` (which shape
 only the command line's output) is a keyword of :func:`arrowferry.migrate`, spelled with
 underscores: ``--batch-size`` is ``batch_size=``, ``--include`` is ``include=``,
 ``--type-map`` is ``type_map=``, ``--no-views`` is ``no_views=True``. Some fields have a
@@ -20,6 +20,8 @@ from arrowferry.wording import noun
 
 OnBadValue = Literal["reject", "null", "fail"]
 SizeLimits = Literal["widen", "enforce"]
+Identifiers = Literal["quote", "lower", "snake_case"]
+IDENTIFIER_POLICIES: tuple[str, ...] = ("quote", "lower", "snake_case")
 
 # The CLI's spellings of fields named otherwise (tests/unit/test_option_names.py holds
 # every long option of `migrate` to a keyword here or a field)
@@ -124,11 +126,43 @@ class MigrationOptions:
         server's ``postgres`` database, or ``template1``, with the same login); without
         it a missing database is an error that suggests it. A SQLite target file is
         always created.
+    verify
+        Once the migration is done, compare every row and value of the source with the
+        target (:func:`arrowferry.verify`); the report is the result's ``verification``,
+        and a difference makes the run fail.
     verbose
         Show every SQL statement sent to either database on stderr while the migration
         runs (the ``arrowferry.sql`` logger at DEBUG, like SQLAlchemy's ``echo=True``).
         Every statement is logged there whatever this says: with logging configured
         your own way, leave it off.
+    mode, incremental
+        ``mode="incremental"`` (``incremental=True``, ``--incremental``): move only what
+        changed since the last run into a target an earlier run made, as upserts (see
+        :mod:`arrowferry.transfer.incremental`). Implies ``data_only``.
+    cursor
+        Incremental runs: the column whose growth marks new and changed rows: one name for
+        every table having it (``"updated_at"``), ``"table=column"`` items, or a mapping
+        ``{"orders": "modified_at"}``. A table without one, with a single integer key, is
+        followed by its key's high-water mark (appended rows only).
+    full_refresh
+        Incremental runs: tables with neither key nor cursor to copy in full anyway
+        (truncated and reloaded in one transaction).
+    detect_deletes
+        Incremental runs: remove the target rows whose keys left the source (tables with a
+        single integer key, for now; their whole key set is compared).
+    identifiers
+        How the target names tables, columns, indexes, constraints and views:
+        ``"quote"`` (default) keeps every name exactly as the source spells it (quoted
+        where it needs to be); ``"lower"`` lower-cases it; ``"snake_case"`` also splits
+        camelCase and turns spaces and punctuation into ``_`` (``OrderDetails`` and
+        ``Order Details`` become ``order_details``). Views, CHECKs, defaults and index
+        expressions follow. The mapping is in the plan (``identifiers``); two names the
+        policy makes equal are an error naming both. Not for same-dialect copies.
+    before_sql, after_sql
+        A file of SQL statements in the target's dialect, run on the target in one
+        transaction: ``before_sql`` once the target is prepared and before any table
+        loads, ``after_sql`` after every table is finished (into a new SQLite file:
+        before it is renamed into place). A dry run shows them and runs nothing.
     """
 
     schema_only: bool = False
@@ -159,8 +193,19 @@ class MigrationOptions:
     materialize_views: bool = False
     verbose: bool = False
     create_db: bool = False
+    # incremental runs (issue 16): see arrowferry.transfer.incremental
+    mode: str = "full"
+    incremental: bool = False
+    cursor: str | Sequence[str] | Mapping[str, str] | None = None
+    full_refresh: tuple[str, ...] = ()
+    detect_deletes: bool = False
+    verify: bool = False
+    identifiers: Identifiers = "quote"
+    before_sql: str | None = None
+    after_sql: str | None = None
 
     def __post_init__(self) -> None:
+        _incremental_fields(self)
         if self.schema_only and self.data_only:
             raise BadInputError("--schema-only and --data-only cannot both be set")
         for name in (
@@ -186,7 +231,15 @@ class MigrationOptions:
             raise BadInputError(
                 f"--size-limits must be 'widen' or 'enforce', not {self.size_limits!r}"
             )
+        if self.identifiers not in IDENTIFIER_POLICIES:
+            raise BadInputError(
+                f"--identifiers must be 'quote', 'lower' or 'snake_case', not {self.identifiers!r}"
+            )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
+        for name in ("before_sql", "after_sql"):
+            value = getattr(self, name)
+            if value is not None:
+                object.__setattr__(self, name, os.fspath(value))
         if not self.target_schema or not self.source_schema:
             raise BadInputError("--target-schema and --source-schema must not be empty")
         for name in ("include_tables", "exclude_tables"):
@@ -210,7 +263,7 @@ class MigrationOptions:
     ) -> MigrationOptions:
         """Options from keyword arguments, rejecting unknown names with a clear error."""
         base = options or cls()
-        kwargs = _canonical(kwargs)
+        kwargs = canonical(kwargs)
         known = set(cls.__dataclass_fields__)
         unknown = sorted(set(kwargs) - known)
         if unknown:
@@ -226,7 +279,7 @@ class MigrationOptions:
         return frozenset(cls.__dataclass_fields__) | set(ALIASES) | set(NEGATIONS)
 
 
-def _canonical(kwargs: dict[str, Any]) -> dict[str, Any]:
+def canonical(kwargs: Mapping[str, Any]) -> dict[str, Any]:
     """Keywords spelled as the CLI's options, under their fields' names."""
     out: dict[str, Any] = {}
     for name, value in kwargs.items():
@@ -293,3 +346,36 @@ def as_tuple(value: str | Sequence[str] | None) -> tuple[str, ...]:
 
 # the keywords a CLI flag stands for: the fields whose flag has another name are left out
 _FLAG_KEYWORDS = MigrationOptions.keywords() - set(ALIASES.values()) - set(NEGATIONS.values())
+
+
+def _incremental_fields(options: MigrationOptions) -> None:
+    """``mode="incremental"`` and ``incremental=True`` are one switch; an incremental run
+    writes into the target's own tables, so it is a data-only run."""
+    if options.mode not in ("full", "incremental"):
+        raise BadInputError(f"mode must be 'full' or 'incremental', not {options.mode!r}")
+    on = options.incremental or options.mode == "incremental"
+    object.__setattr__(options, "incremental", on)
+    object.__setattr__(options, "mode", "incremental" if on else "full")
+    object.__setattr__(options, "full_refresh", as_tuple(options.full_refresh))
+    object.__setattr__(options, "cursor", _cursors(options.cursor))
+    if (options.cursor or options.full_refresh or options.detect_deletes) and not on:
+        raise BadInputError(
+            "--cursor, --full-refresh and --detect-deletes apply to --incremental runs"
+        )
+    if on:
+        if options.schema_only:
+            raise BadInputError("--incremental moves rows; it cannot be --schema-only")
+        object.__setattr__(options, "data_only", True)
+
+
+def _cursors(value: str | Sequence[str] | Mapping[str, str] | None) -> dict[str, str]:
+    """Cursor columns by table; ``"*"``: every table having that column."""
+    if isinstance(value, Mapping):
+        return {str(k): str(v) for k, v in value.items()}
+    out: dict[str, str] = {}
+    for item in as_tuple(value):
+        table, sep, column = item.rpartition("=")
+        if not column or (sep and not table):
+            raise BadInputError(f"--cursor takes COLUMN or TABLE=COLUMN, not {item!r}")
+        out[table if sep else "*"] = column
+    return out

@@ -1,17 +1,26 @@
-"""Progress is an injected observer: the engine reports, the caller decides how to show it."""
+"""Progress is an injected observer: the engine reports, the caller decides how to show it.
+
+The engine calls a :class:`Reporter` and never prints. A run reports to a
+:class:`Watch`, which passes every call on to the caller's reporter, to the log
+(logger ``arrowferry.progress``: phases, tables started and finished) and, when
+someone watches, to a :class:`~arrowferry.progress_events.ProgressTracker` that
+turns the calls into :class:`~arrowferry.progress_events.MigrationProgress` events
+for ``on_progress`` and for a display (:mod:`arrowferry.progress_display`).
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from arrowferry.progress_events import MigrationProgress, ProgressTracker
 
 if TYPE_CHECKING:
-    from rich.progress import TaskID
+    from arrowferry.options import MigrationOptions
+    from arrowferry.plan import MigrationPlan
 
 
 class Reporter(Protocol):
@@ -48,10 +57,12 @@ class NullReporter:
 
 
 class LogReporter:
-    """Reports through :mod:`logging` (logger ``arrowferry``)."""
+    """Reports through :mod:`logging` (logger ``arrowferry``); ``rows``: every batch's
+    rows too, at DEBUG."""
 
-    def __init__(self, logger: logging.Logger | None = None) -> None:
+    def __init__(self, logger: logging.Logger | None = None, *, rows: bool = True) -> None:
         self.log = logger or logging.getLogger("arrowferry")
+        self.rows = rows
 
     def phase(self, name: str) -> None:
         self.log.info("phase: %s", name)
@@ -60,7 +71,8 @@ class LogReporter:
         self.log.info("table %s: %d rows to copy", table, total_rows)
 
     def advance(self, table: str, rows: int) -> None:
-        self.log.debug("table %s: +%d rows", table, rows)
+        if self.rows:
+            self.log.debug("table %s: +%d rows", table, rows)
 
     def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None:
         state = "done" if ok else "FAILED"
@@ -101,75 +113,143 @@ def echo_statements() -> Iterator[None]:
         logger.setLevel(level)
 
 
-class RichReporter:
-    """A progress bar per table with rows/s, drawn on stderr by rich."""
+ProgressCallback = Callable[[MigrationProgress], None]
 
-    def __init__(self, verbose: bool = False) -> None:
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-        )
 
-        self.console = Console(stderr=True)
-        self.verbose = verbose
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeElapsedColumn(),
-            console=self.console,
-            transient=False,
-        )
-        self.tasks: dict[str, TaskID] = {}
-        self.started: dict[str, float] = {}
-        self.done: dict[str, int] = {}
-        self.lock = threading.Lock()
+class Display(Protocol):
+    """A progress display: started before the run, fed its events, stopped after it."""
 
-    def __enter__(self) -> RichReporter:
-        self.progress.start()
-        return self
+    def start(self) -> None: ...
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
+    def __call__(self, event: MigrationProgress) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Watch:
+    """The reporter a run reports to: every call goes to the caller's reporter, to the
+    log, and to the progress tracker when someone watches."""
+
+    def __init__(
+        self, reporter: Reporter | None = None, tracker: ProgressTracker | None = None
+    ) -> None:
+        self.tracker = tracker
+        log = LogReporter(logging.getLogger("arrowferry.progress"), rows=False)
+        self.reporters: list[Any] = [r for r in (reporter, log, tracker) if r is not None]
 
     def phase(self, name: str) -> None:
-        self.progress.console.print(f"[dim]{name}[/dim]")
+        for r in self.reporters:
+            r.phase(name)
 
     def table_started(self, table: str, total_rows: int) -> None:
-        with self.lock:
-            self.started[table] = time.perf_counter()
-            self.done[table] = 0
-            if table in self.tasks:  # a retry starts the table over
-                self.progress.reset(self.tasks[table], total=max(total_rows, 1))
-                return
-            self.tasks[table] = self.progress.add_task(table, total=max(total_rows, 1), rate="")
+        for r in self.reporters:
+            r.table_started(table, total_rows)
 
     def advance(self, table: str, rows: int) -> None:
-        with self.lock:
-            task = self.tasks.get(table)
-            if task is None:
-                return
-            done = self.done[table] = self.done.get(table, 0) + rows
-            elapsed = time.perf_counter() - self.started[table]
-            rate = f"{done / elapsed:,.0f} rows/s" if elapsed > 0 else ""
-            self.progress.update(task, advance=rows, rate=rate)
+        for r in self.reporters:
+            r.advance(table, rows)
 
     def table_finished(self, table: str, rows: int, seconds: float, ok: bool) -> None:
-        with self.lock:
-            task = self.tasks.get(table)
-            if task is None:
-                return
-            rate = f"{rows / seconds:,.0f} rows/s" if seconds > 0 else ""
-            label = table if ok else f"[red]{table} (failed)"
-            self.progress.update(
-                task, completed=max(rows, 1) if ok else 0, rate=rate, description=label
-            )
+        for r in self.reporters:
+            r.table_finished(table, rows, seconds, ok)
 
     def message(self, text: str) -> None:
-        if self.verbose:
-            self.progress.console.print(f"[dim]{text}[/dim]")
+        for r in self.reporters:
+            r.message(text)
+
+    def planned(self, plan: MigrationPlan, *, schema_only: bool) -> None:
+        """The plan's tables and rows, before anything is written (a callable that
+        raised while the run planned stops it here)."""
+        if self.tracker is not None:
+            self.tracker.planned({t.name: 0 if schema_only else t.rows for t in plan.tables})
+            self.tracker.check()
+
+    def finished(self, ok: bool) -> None:
+        if self.tracker is not None:
+            self.tracker.finished(ok)
+
+
+class Watched(Protocol):
+    """What :func:`watching` reads of a migration (``arrowferry.api.Migration``)."""
+
+    reporter: Reporter
+    on_progress: ProgressCallback | None
+    progress: bool | None
+
+    @property
+    def options(self) -> MigrationOptions: ...
+
+
+@contextmanager
+def watching(migration: Watched) -> Iterator[Watch]:
+    """A run's :class:`Watch`, with a display when one is wanted (see
+    :func:`display_for`; a dry run shows none), started before the run and stopped
+    after it. Raises :class:`~arrowferry.progress_events.ProgressCallbackError` after
+    a run in which ``on_progress`` raised."""
+    reporter, on_progress = migration.reporter, migration.on_progress
+    callback = on_progress is not None
+    dry_run = migration.options.dry_run
+    display = None if dry_run else display_for(migration.progress, callback=callback)
+    sinks: list[ProgressCallback] = [] if on_progress is None else [on_progress]
+    if display is not None:
+        sinks.append(_guarded(display))
+    tracker = ProgressTracker(sinks) if sinks else None
+    watch = Watch(reporter, tracker)
+    if display is not None:
+        display.start()
+    ended = False
+    try:
+        yield watch
+        ended = True
+    finally:
+        if tracker is not None and not ended:
+            tracker.finished(False)  # the run raised: its last event says so
+        if display is not None:
+            display.stop()
+    if tracker is not None:
+        tracker.check()
+
+
+def display_for(progress: bool | None, *, callback: bool = False) -> Display | None:
+    """The display a run shows: none when ``progress`` is False; by default (None) one
+    only inside IPython or Jupyter and only when no ``on_progress`` callable is given;
+    in a Jupyter kernel the notebook display, elsewhere the terminal one on stderr."""
+    if progress is False:
+        return None
+    shell = _ipython_shell()
+    if progress is None and (callback or shell is None):
+        return None
+    from arrowferry import progress_display
+
+    if shell == "notebook":
+        return progress_display.NotebookDisplay()
+    return progress_display.TerminalDisplay()
+
+
+def _ipython_shell() -> str | None:
+    """``"notebook"`` in a Jupyter kernel, ``"terminal"`` in IPython, else None."""
+    ipython = sys.modules.get("IPython")  # never imported here: only if already running
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return None
+    kinds = {cls.__name__ for cls in type(shell).__mro__}
+    return "notebook" if "ZMQInteractiveShell" in kinds else "terminal"
+
+
+def _guarded(display: Display) -> ProgressCallback:
+    """A display that fails is logged and dropped: the run goes on without it."""
+    broken = False
+
+    def show(event: MigrationProgress) -> None:
+        nonlocal broken
+        if broken:
+            return
+        try:
+            display(event)
+        except Exception:
+            broken = True
+            logging.getLogger("arrowferry.progress").warning(
+                "the progress display failed; the run goes on without it", exc_info=True
+            )
+
+    return show

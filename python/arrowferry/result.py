@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arrowferry.wording import noun, plural
+
+if TYPE_CHECKING:
+    import polars as pl
+    from matplotlib.figure import Figure
 
 
 class LedgerColumn(Protocol):
@@ -82,7 +86,8 @@ class MigrationResult:
     ``plan`` holds the plan (always filled; it is the whole output of a dry run).
     ``target`` is the target URL with its password masked. ``phases`` gives the
     seconds spent planning, loading (create + COPY) and finishing (keys, indexes,
-    foreign keys, sequences, views, ANALYZE).
+    foreign keys, sequences, views, ANALYZE). ``verification`` holds the content
+    check of a run with ``verify=True`` (:class:`arrowferry.VerificationReport`).
     """
 
     success: bool = True
@@ -102,6 +107,9 @@ class MigrationResult:
     ledger: list[dict[str, Any]] = field(default_factory=list)
     constraint_issues: list[dict[str, Any]] = field(default_factory=list)
     phases: dict[str, float] = field(default_factory=dict)  # seconds: plan, load, finish
+    # an incremental run: per table inserted/updated/deleted/unchanged and the new mark
+    incremental: dict[str, dict[str, Any]] = field(default_factory=dict)
+    verification: dict[str, Any] | None = None  # --verify: the VerificationReport, as a dict
 
     @property
     def rows_rejected(self) -> int:
@@ -196,4 +204,45 @@ class MigrationResult:
             "ledger": list(self.ledger),
             "constraint_issues": list(self.constraint_issues),
             "phases": {name: round(seconds, 4) for name, seconds in self.phases.items()},
+            **({"incremental": dict(self.incremental)} if self.incremental else {}),
+            "verification": self.verification,
         }
+
+    # --- looking at it --------------------------------------------------------------
+
+    def to_polars(self) -> dict[str, pl.DataFrame]:
+        """The result as polars DataFrames, one per natural table, in a dict.
+
+        ``tables`` (every table: ``status`` loaded, failed or not attempted; rows,
+        seconds, rows_per_second, rows_read, rows_rejected, error), ``columns`` (the
+        ledger: source and target type, conversion, ``lossy`` and its notes, rejected,
+        nulled and cleaned counts), ``rejects``, ``warnings``, ``errors``, ``phases``,
+        and the plan's ``plan_tables``, ``plan_columns`` and ``plan_finish``. Each
+        frame has its columns even when empty.
+
+        Examples
+        --------
+        >>> import arrowferry as af
+        >>> result = af.migrate("examples/chinook.sqlite", "chinook.db")  # doctest: +SKIP
+        >>> result.to_polars()["tables"].sort("rows_per_second")  # doctest: +SKIP
+        """
+        from arrowferry.look import result_frames
+
+        return result_frames(self)
+
+    def plot(self) -> Figure:
+        """Seconds and rows per second of each loaded table, as a matplotlib Figure
+        (a notebook shows it). Needs the ``plot`` extra: ``pip install 'arrowferry[plot]'``.
+
+        Examples
+        --------
+        >>> result.plot().savefig("migration.png")  # doctest: +SKIP
+        """
+        from arrowferry.look import plot_result
+
+        return plot_result(self)
+
+    def _repr_html_(self) -> str:
+        from arrowferry.look_html import result_html
+
+        return result_html(self)

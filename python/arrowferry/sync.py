@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     import os
     from collections.abc import Mapping
 
+    import polars as pl
+
     from arrowferry.dialects.base import Dialect
     from arrowferry.diff import SchemaComparison
     from arrowferry.urls import Endpoint
@@ -99,6 +101,13 @@ class SyncResult:
             lines += ["-- " + line for line in _script(self.refused) if not line.startswith("--")]
         lines += [f"-- note: {n}" for n in self.notes]
         return "\n".join(lines)
+
+    def to_polars(self) -> dict[str, pl.DataFrame]:
+        """``{"statements": DataFrame}``: number, table, column, sql, destructive,
+        refused and reason, in order, the refused ones last (see :mod:`arrowferry.look`)."""
+        from arrowferry.look import sync_frames
+
+        return sync_frames(self)
 
     def _repr_html_(self) -> str:
         rows = []
@@ -313,6 +322,7 @@ def sync_schema(
     renames: Mapping[str, str] | None = None,
     desired_schema: str | None = None,
     target_schema: str | None = None,
+    identifiers: str = "quote",
 ) -> SyncResult:
     """The SQL that brings ``target``'s schema in line with ``desired``'s (the model), in
     the target's dialect, within or across SQLite and PostgreSQL; applied if ``apply``.
@@ -338,6 +348,9 @@ def sync_schema(
         "new_table", "table.old_col": "new_col"}``): a RENAME keeps the data.
     desired_schema, target_schema
         The PostgreSQL schema of each side (default ``public``).
+    identifiers
+        The desired schema's names as a migration under this policy made them
+        (``"lower"``, ``"snake_case"``; default ``"quote"``: as they are).
 
     Returns
     -------
@@ -358,8 +371,10 @@ def sync_schema(
     if not generate_sql and not apply:
         raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
     from arrowferry.dialects.base import dialect_named
+    from arrowferry.plan.identifiers import rename_schema
 
     wanted, wanted_ns, _ = _side(desired, desired_schema)
+    wanted = rename_schema(wanted, identifiers)
     current, namespace, endpoint = _side(target, target_schema)
     return run_sync(
         wanted,

@@ -43,7 +43,11 @@ class Conn:
         self.conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
 
     def rows(self, query: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        return self.conn.execute(query.encode(), list(params)).fetchall()
+        """Parameters go to psycopg only when there are some: given any (even none),
+        psycopg reads every ``%`` of the query as a placeholder, and a query that embeds
+        a name (quoted by ``sql.Identifier``) may hold a table named ``'%s'`` or ``'50%'``.
+        Queries with parameters name nothing of the user's."""
+        return self.conn.execute(query.encode(), list(params) if params else None).fetchall()
 
     def close(self) -> None:
         self.conn.close()

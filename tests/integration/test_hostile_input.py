@@ -9,6 +9,7 @@ not exist, and servers that refuse, cannot be named, or never answer.
 
 from __future__ import annotations
 
+import importlib
 import os
 import shutil
 import sqlite3
@@ -25,7 +26,11 @@ from pathlib import Path
 import pytest
 
 import arrowferry as af
+from arrowferry.dialects import postgresql as pg
+from arrowferry.dialects.facts import ColumnProfile
+from arrowferry.dialects.postgresql import access
 from arrowferry.dialects.postgresql import connection as pg_connection
+from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.errors import (
     BadInputError,
     ConnectError,
@@ -33,6 +38,7 @@ from arrowferry.errors import (
     SchemaError,
     SourceError,
 )
+from arrowferry.urls import parse_url
 from tests.conftest import fresh_database, sql, with_database
 from tests.integration._cli_helpers import (
     REPO,
@@ -192,23 +198,30 @@ def _empty_sqlite(path: Path, *, zero_bytes: bool) -> Path:
     return path
 
 
+def _assert_empty_run(source: str, target: str, out: Path, *said: str) -> None:
+    """Every pair, one outcome: a successful run (exit 0) that creates no table and warns
+    'no tables to migrate', naming the source; through the CLI and the API alike."""
+    outcome = cli("migrate", source, target)
+    assert outcome.exit_code == 0 and outcome.exception is None, outcome.everything
+    assert "Traceback" not in outcome.everything
+    warning = next(ln for ln in outcome.stdout.splitlines() if "no tables to migrate" in ln)
+    assert all(name in warning for name in said), (said, warning)
+    result = af.migrate(source, target)
+    assert result.success and result.tables_processed == 0, result.to_dict()
+    assert [w for w in result.warnings if "no tables to migrate" in w] == [warning[4:]]
+    if target == str(out):  # a SQLite target is an empty database
+        assert sqlite_table_names(out) == set()
+    else:
+        assert pg_table_names(target) == set()
+
+
 @pytest.mark.parametrize("into", ["postgresql", "sqlite"])
 @pytest.mark.parametrize("zero_bytes", [True, False], ids=["0-byte file", "no tables"])
 def test_an_empty_sqlite_database(zero_bytes: bool, into: str, tmp_path: Path, pg_url: str) -> None:
-    """Either a clear error that says there is nothing to migrate, writing nothing, or a
-    successful run that leaves an empty target: never a traceback or a half-made target."""
     source = _empty_sqlite(tmp_path / "empty.db", zero_bytes=zero_bytes)
     out = tmp_path / "out.db"
     target = pg_url if into == "postgresql" else str(out)
-    outcome = cli("migrate", str(source), target)
-    if outcome.exit_code == 2:
-        assert_one_paragraph_error(outcome, "empty.db", "no tables")
-        assert not out.exists()
-    else:
-        assert outcome.exit_code == 0, outcome.everything
-        assert outcome.exception is None and "Traceback" not in outcome.everything
-        assert into == "postgresql" or sqlite_table_names(out) == set()
-    assert pg_table_names(pg_url) == set()
+    _assert_empty_run(str(source), target, out, "empty.db")
 
 
 @pytest.mark.parametrize("into", ["postgresql", "sqlite"])
@@ -216,14 +229,37 @@ def test_an_empty_postgresql_schema(into: str, tmp_path: Path, pg_url: str, pg_s
     out = tmp_path / "out.db"
     with fresh_database(pg_server) as other:
         target = other if into == "postgresql" else str(out)
-        outcome = cli("migrate", pg_url, target)
-        if outcome.exit_code == 2:
-            assert_one_paragraph_error(outcome, "no tables")
-            assert not out.exists()
-        else:
-            assert outcome.exit_code == 0, outcome.everything
-            assert outcome.exception is None and "Traceback" not in outcome.everything
-        assert into == "sqlite" or pg_table_names(other) == set()
+        _assert_empty_run(pg_url, target, out, parse_url(pg_url).database, "schema 'public'")
+
+
+@pytest.mark.parametrize("into", ["postgresql", "sqlite"])
+@pytest.mark.parametrize("source_kind", ["postgresql", "sqlite"])
+def test_filters_that_leave_no_table_are_refused_by_pattern(
+    source_kind: str, into: str, tmp_path: Path, pg_url: str, pg_server: str
+) -> None:
+    """A source with tables, and --include/--exclude that leave none of them: bad input
+    naming the patterns and the tables there are, in every pair, nothing written."""
+    sql(pg_url, "CREATE TABLE kept (id int PRIMARY KEY)")
+    path = tmp_path / "src.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE kept (id INTEGER PRIMARY KEY)")
+    source = pg_url if source_kind == "postgresql" else str(path)
+    out = tmp_path / "out.db"
+    with fresh_database(pg_server) as other:
+        target = other if into == "postgresql" else str(out)
+        expect_bad_input(
+            source,
+            target,
+            "--include 'k*' --exclude 'kep*' --exclude 'ke*'",
+            "leave no table",
+            "'kept'",
+            leaf=BadInputError,
+            cli_args=["--include", "k*", "--exclude", "kep*", "--exclude", "ke*"],
+            include_tables=["k*"],
+            exclude_tables=["kep*", "ke*"],
+        )
+        assert pg_table_names(other) == set()
+    assert not out.exists()
 
 
 ZERO_ROWS = """
@@ -309,29 +345,59 @@ def test_1600_columns_is_postgresqls_limit_and_arrives(tmp_path: Path, pg_url: s
     assert sqlite_rows(back, "wide") == expected
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dialects/sqlite/profile.py profile() scans a table in one SELECT of 2-5 aggregates "
-    "per column; SQLite caps a result row at 2000 columns, so a dry run of a table wider than "
-    "~999 columns fails with the whole 300 KB statement in its message (not this helper's file)",
-)
 def test_2000_columns_dry_run_says_so(tmp_path: Path, pg_url: str) -> None:
     source = _wide(tmp_path / "wide.db", 2000, [{0: 1}])
     with pytest.raises(SchemaError, match="1,600"):
         af.migrate(source, pg_url, dry_run=True)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dialects/sqlite/replica_rows.py profile_table() reads two aggregates per INTEGER "
-    "column in one SELECT (past SQLite's 2000 result columns from ~1000 columns on); a table "
-    "SQLite itself holds cannot be copied SQLite -> SQLite (not this helper's file)",
-)
 def test_2000_columns_sqlite_to_sqlite(tmp_path: Path) -> None:
     source = _wide(tmp_path / "wide.db", 2000, [{0: 1, 1: 10, 1999: 19990}])
     out = tmp_path / "out.db"
     assert af.migrate(source, out).success
     assert sqlite_rows(out, "wide") == sqlite_rows(source, "wide")
+
+
+MIXED = [
+    (1, 10, "text", 2.5, b"\x00", None, "12345.678"),
+    (2, -(2**63), 1.5, "x" * 40, 7, 3, "99999.99"),
+    (3, None, None, None, None, 0.0, "-1234567"),
+    (4, 2**62, "abc", b"blob", 1e300, "t", 5),
+]
+
+
+def test_a_profile_in_several_scans_is_the_profile_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A wide table is profiled a run of columns at a time: the same counts, sizes and
+    numeric(p,s) overflows as one scan, for the plan's profile and the SQLite copy's."""
+    from arrowferry.dialects.sqlite.replica import TableProfile, read_replica
+    from arrowferry.dialects.sqlite.replica_rows import profile_table
+
+    path = tmp_path / "mixed.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            "CREATE TABLE m (id INTEGER PRIMARY KEY, a INTEGER, b, c TEXT, d BLOB, e REAL, "
+            "f NUMERIC(6,2))"
+        )
+        conn.executemany("INSERT INTO m VALUES (?, ?, ?, ?, ?, ?, ?)", MIXED)
+        conn.commit()
+    columns = ["id", "a", "b", "c", "d", "e"]
+    # the module (the package's name 'profile' is its function)
+    sqlite_profile = importlib.import_module("arrowferry.dialects.sqlite.profile")
+
+    def both() -> tuple[tuple[int, dict[str, ColumnProfile]], TableProfile]:
+        with closing(sqlite3.connect(path)) as conn:
+            plan = sqlite_profile.profile(conn, "m", columns, {"b", "c", "e"}, {"f": (6, 2)})
+            assert not conn.in_transaction
+            copy = profile_table(conn, read_replica(conn, ["m"]).tables[0])
+        return plan, copy
+
+    one = both()
+    monkeypatch.setattr(sqlite_profile, "COLUMNS_PER_SCAN", 2)
+    assert both() == one
+    rows, found = one[0]
+    assert rows == 4 and found["f"].over_limit == 3 and found["b"].texts == 2
 
 
 # --- identifiers built to break quoting ------------------------------------------------------------
@@ -415,15 +481,7 @@ def test_nasty_identifiers_sqlite_to_postgresql_and_back(
         _victim_pg(other)
         assert af.migrate(pg_url, other, exclude=["victim"]).success
         assert pg_rows(other, "victim") == [("still here",)]
-        # table by table: _pg_same's psycopg queries take a '%s' in a name for a placeholder
-        assert pg_table_names(other) == {*NASTY, "victim"}
-        for name in NASTY:
-            assert pg_rows(other, name) == sqlite_rows(source, name), name
-        assert sql(other, "SELECT count(*) FROM pg_constraint WHERE contype = 'f'") == [
-            (len(NASTY),)
-        ]
-        indexes = "SELECT indexname FROM pg_indexes WHERE schemaname = 'public' ORDER BY 1"
-        assert sql(other, indexes) == sql(pg_url, indexes)
+        assert_same_database(pg_url, "public", other, "public")
 
 
 def test_nasty_identifiers_sqlite_to_sqlite(tmp_path: Path) -> None:
@@ -573,46 +631,152 @@ def test_the_default_wait_is_bounded(chinook: Path) -> None:
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="cli_report.py prints table and column names as rich markup: '[/nope]' raises "
-    "MarkupError after the data is written (a traceback, exit 1), '[bold]x[/]' shows as 'x'; "
-    "names need rich.markup.escape() in print_plan, print_summary's rows and progress.py's "
-    "task description (not this helper's files)",
-)
+# rich markup, an emoji code, and the trailing backslash rich's own escape() doubles
+MARKUP = ["[/nope]", "[bold]x[/]", "ends with \\", "a :smile: b"]
+
+
+def _markup_sqlite(path: Path) -> Path:
+    with closing(sqlite3.connect(path)) as conn:
+        for n, name in enumerate(MARKUP):
+            conn.execute(f"CREATE TABLE {_q(name)} ({_q(MARKUP[n - 1])} INTEGER)")
+            conn.execute(f"INSERT INTO {_q(name)} VALUES (1)")
+        conn.commit()
+    return path
+
+
 @pytest.mark.parametrize("dry_run", [False, True], ids=["summary", "dry run"])
 def test_names_that_look_like_markup_are_printed_as_they_are(dry_run: bool, tmp_path: Path) -> None:
-    source = tmp_path / "markup.db"
-    with closing(sqlite3.connect(source)) as conn:
-        conn.execute('CREATE TABLE "[/nope]" ("[bold]x[/]" INTEGER)')
-        conn.execute('INSERT INTO "[/nope]" VALUES (1)')
-        conn.commit()
+    source = _markup_sqlite(tmp_path / "markup.db")
     outcome = cli("migrate", str(source), str(tmp_path / "out.db"), *(["--dry-run"] * dry_run))
     assert outcome.exception is None, repr(outcome.exception)
     assert outcome.exit_code == 0, outcome.everything
-    assert "[/nope]" in outcome.stdout
-    assert not dry_run or "[bold]x[/]" in outcome.stdout
+    lines = outcome.stdout.splitlines()
+    for n, name in enumerate(MARKUP):
+        if dry_run:  # the table, then its one column
+            at = lines.index(f"{name} -> main.{name}: 1 row")
+            assert lines[at + 1].startswith(f"  {MARKUP[n - 1]}: INTEGER -> INTEGER  ("), lines
+        else:  # its row of the summary's table
+            assert any(line.startswith(f"│ {name} ") for line in lines), (name, lines)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="dialects/postgresql/read.py measure() (via source_facts, at plan time) lets the "
-    "driver's ProgrammingError 'permission denied for table' escape: a traceback, exit 1. "
-    "It needs the same wrapping as the other driver calls (a BadInputError naming the table "
-    "and the server's words, SQLSTATE 42501 kept); not this helper's file",
-)
-def test_a_table_the_login_may_not_read(pg_url: str, pg_server: str, tmp_path: Path) -> None:
+def test_the_progress_bar_shows_names_as_they_are(tmp_path: Path) -> None:
+    """The board draws each table's name from the run's own events, as it is: never read
+    as rich markup ('[/x]' would be a closing tag) nor as an emoji code."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    from arrowferry.progress_display import Board
+
+    source = _markup_sqlite(tmp_path / "markup.db")
+    events: list[af.MigrationProgress] = []
+    result = af.migrate(source, tmp_path / "out.db", on_progress=events.append)
+    assert result.success, result.to_dict()
+    board = Board()
+    started = [e for e in events if e.table is not None and e.status == "started"]
+    assert sorted({e.table for e in started}) == sorted(MARKUP)
+    for event in started:  # each table as the board shows it once it starts loading
+        board.update(event)
+    console = Console(file=StringIO(), width=200, emoji=False, record=True)
+    console.print(board)
+    lines = console.export_text().splitlines()
+    for name in MARKUP:  # each table's name, then its row count
+        assert any(line.startswith(f"{name} ") and "rows" in line for line in lines), (name, lines)
+
+
+def test_a_failed_table_named_like_markup_is_named_as_it_is(tmp_path: Path, pg_url: str) -> None:
+    name = "[/wide] :smile: \\"
+    source = tmp_path / "wide.db"
+    with closing(sqlite3.connect(source)) as conn:
+        columns = ", ".join(f"c{i} INTEGER" for i in range(1601))  # past PostgreSQL's 1,600
+        conn.execute(f"CREATE TABLE {_q(name)} ({columns})")
+        conn.execute("CREATE TABLE small (id INTEGER PRIMARY KEY)")
+        conn.commit()
+    outcome = cli("migrate", str(source), pg_url, "--continue-on-error")
+    assert_clean_failure(outcome, f"error in table {name!r}: ")
+    assert pg_table_names(pg_url) == {"small"}
+
+
+GRANTS = """
+CREATE TABLE open_to_all (id int PRIMARY KEY, v text);
+INSERT INTO open_to_all VALUES (1, 'one'), (2, 'two');
+CREATE TABLE forbidden (id int PRIMARY KEY);
+CREATE TABLE some_columns (id int PRIMARY KEY, secret text);
+CREATE TABLE counted (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, v text);
+INSERT INTO counted (v) VALUES ('a'), ('b'), ('c');
+DELETE FROM counted WHERE id = 3;
+GRANT SELECT ON open_to_all, counted TO "{role}";
+GRANT SELECT (id) ON some_columns TO "{role}";
+"""
+
+
+@pytest.fixture
+def reader(pg_url: str, pg_server: str) -> Iterator[str]:
+    """A login that may read open_to_all and counted (not its counter's sequence), only
+    the id of some_columns, and nothing of forbidden."""
     role = f"af_reader_{uuid.uuid4().hex[:8]}"
     sql(pg_server, f'CREATE ROLE "{role}" LOGIN')
     try:
-        sql(pg_url, "CREATE TABLE open_to_all (id int PRIMARY KEY)")
-        sql(pg_url, "CREATE TABLE forbidden (id int PRIMARY KEY)")
-        sql(pg_url, f'GRANT SELECT ON open_to_all TO "{role}"')
-        reader = with_login(pg_url, role, None)
-        expect_bad_input(
-            reader, tmp_path / "out.db", "forbidden", "permission denied", leaf=BadInputError
-        )
-        assert not (tmp_path / "out.db").exists()
+        for statement in GRANTS.format(role=role).split(";"):
+            if statement.strip():
+                sql(pg_url, statement)
+        yield with_login(pg_url, role, None)
     finally:
         sql(pg_url, f'DROP OWNED BY "{role}"')
         sql(pg_server, f'DROP ROLE "{role}"')
+
+
+REFUSED = {
+    "forbidden": "cannot read table 'forbidden': permission denied for table forbidden",
+    "some_columns": "cannot read table 'some_columns': permission denied for table some_columns",
+}
+
+
+def test_a_table_the_login_may_not_read_is_that_tables_error(reader: str, tmp_path: Path) -> None:
+    """Found at plan time (a column the login may not read too): each refused table fails
+    by name in the server's words, nothing is written, and the others go on when told to."""
+    out = tmp_path / "out.db"
+    outcome = cli("migrate", reader, str(out))
+    assert_clean_failure(outcome, *REFUSED.values(), "2 tables not attempted")
+    assert not out.exists()
+    result = af.migrate(reader, out)
+    assert {e.table: e.message for e in result.errors} == REFUSED
+    assert sorted(result.not_attempted) == ["counted", "open_to_all"]
+    assert not out.exists()
+
+    result = af.migrate(reader, out, continue_on_error=True)
+    assert {e.table: e.message for e in result.errors} == REFUSED
+    assert sqlite_table_names(out) == {"open_to_all", "counted"}
+    assert sqlite_rows(out, "open_to_all") == [(1, "one"), (2, "two")]
+    assert sqlite_rows(out, "counted") == [(1, "a"), (2, "b")]
+    # the counter's sequence is refused too: said, and the copy's counter follows the keys
+    said = [w for w in result.warnings if "cannot read the counter" in w]
+    assert len(said) == 1 and "permission denied for sequence" in said[0], result.warnings
+    assert "'counted'" in said[0]
+
+
+def test_a_refused_read_keeps_its_sqlstate_and_the_snapshot(reader: str) -> None:
+    endpoint = parse_url(reader)
+    conn = pgread.connect_snapshot(endpoint)
+    try:
+        tables = pg.introspect(conn, "public").tables
+        refused = access.unreadable_tables(conn, "public", tables, set())
+        assert {name: (str(e), e.sqlstate) for name, e in refused.items()} == {
+            name: (message, "42501") for name, message in REFUSED.items()
+        }
+        assert pgread.measure(conn, "public", "open_to_all", []) == (2, {})  # not aborted
+        with pytest.raises(SourceError) as info:
+            pgread.measure(conn, "public", "forbidden", [])
+        assert (str(info.value), info.value.sqlstate) == (REFUSED["forbidden"], "42501")
+    finally:
+        pgread.end_snapshot(conn)
+
+
+def test_a_table_the_login_may_not_read_stops_a_postgresql_copy(
+    reader: str, pg_server: str
+) -> None:
+    """PostgreSQL -> PostgreSQL measures its tables apart from the planner (read_native):
+    the refused table stops the run, in one paragraph, before anything is written."""
+    with fresh_database(pg_server) as other:
+        expect_bad_input(reader, other, REFUSED["forbidden"], leaf=SourceError)
+        assert pg_table_names(other) == set()

@@ -524,3 +524,30 @@ def test_every_relation_is_compared_row_by_row(small_source: str, small_copies: 
         assert any(
             d.startswith(f"{view}: ") and d.endswith(" in source, 0 in target") for d in diffs
         )
+
+
+# --- names psycopg could take for placeholders ------------------------------------------------
+
+PERCENT = ["$1 ? %s %(x)s :name", "50%"]
+
+
+def test_names_with_percent_signs_are_compared(pg_server: str) -> None:
+    """psycopg reads a ``%s`` in a query with parameters as a placeholder: a table, a column
+    and an identity sequence so named compare like any other, and a difference in them is
+    found."""
+
+    def build(url: str, value: str) -> None:
+        for name in PERCENT:
+            q = '"' + name + '"'
+            sql(
+                url, f"CREATE TABLE {q} (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, {q} text)"
+            )
+            sql(url, f"INSERT INTO {q} ({q}) VALUES ('{value}')")
+
+    with fresh_database(pg_server) as a, fresh_database(pg_server) as b:
+        build(a, "same")
+        build(b, "same")
+        assert_same_database(a, "public", b, "public")
+        sql(b, 'UPDATE "50%" SET "50%" = \'changed\'')
+        diffs = database_differences(a, "public", b, "public")
+        assert diffs == ["50%.50% at row id=1: source 'same' != target 'changed'"], diffs

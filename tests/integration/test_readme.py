@@ -46,13 +46,25 @@ def test_readme_main_command_migrates_into_the_embedded_postgresql(pg_server: st
     migrate = command.split(" && ")[-1]
     assert migrate.startswith("arrowferry migrate examples/chinook.sqlite")
     env = dict(os.environ, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    for _ in range(2):  # the command can be run again: --drop-tables makes it repeatable
-        done = subprocess.run(
-            migrate, shell=True, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
-        )
-        assert done.returncode == 0, done.stderr
-    url = re.search(r"^target: (\S+)", done.stdout, re.M)
-    assert url, done.stdout
-    assert "psql" in done.stdout
-    assert "/chinook?" in url[1]  # a database named after the source file
-    assert sql(url[1], 'SELECT count(*) FROM "Track"') == [(3503,)]
+    try:
+        for _ in range(2):  # the command can be run again: --drop-tables makes it repeatable
+            done = subprocess.run(
+                migrate, shell=True, cwd=REPO, env=env, capture_output=True, text=True, timeout=300
+            )
+            assert done.returncode == 0, done.stderr
+        url = re.search(r"^target: (\S+)", done.stdout, re.M)
+        assert url, done.stdout
+        assert "psql" in done.stdout
+        assert "/chinook?" in url[1]  # a database named after the source file
+        assert sql(url[1], 'SELECT count(*) FROM "Track"') == [(3503,)]
+    finally:
+        # the command started an embedded server in this session's home unless the session
+        # uses it already: stop it, or it outlives the home the session deletes
+        if os.environ.get("ARROWFERRY_TEST_PG_URL"):
+            subprocess.run(
+                [sys.executable, "-m", "arrowferry", "embedded", "stop"],
+                cwd=REPO,
+                env=env,
+                capture_output=True,
+                timeout=120,
+            )

@@ -340,3 +340,25 @@ def test_trailing_zeros_of_a_fraction_are_no_digits_to_lose() -> None:
         {"v": "0.093996132613458829764195", "bad": False},
         {"v": "1.500000000000000000000000", "bad": False},
     ]
+
+
+@pytest.mark.parametrize(
+    ("read_as", "values", "sent"),
+    [
+        (
+            "integer",
+            [86_400_000_005, -5, None],
+            ["86400000005 microseconds", "-5 microseconds", None],
+        ),
+        ("text", ["P1DT2H", " 42 ", "1 day 02:00"], ["P1DT2H", "42 microseconds", "1 day 02:00"]),
+    ],
+)
+def test_interval_is_text_the_server_casts(
+    read_as: str, values: list[object], sent: list[object]
+) -> None:
+    from arrowferry.convert import build_conversion
+    from arrowferry.model import DataType
+
+    conv = build_conversion("c", read_as, DataType("interval"), table="t")  # type: ignore[arg-type]
+    frame = pl.DataFrame({"c": values})
+    assert frame.select(conv.value.alias("v")).get_column("v").to_list() == sent

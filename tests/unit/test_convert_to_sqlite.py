@@ -64,3 +64,22 @@ def test_utc_text_gets_a_full_offset() -> None:
 def test_integers_widen_exactly() -> None:
     out = convert("integer", pa.array([-32768, 32767, None], pa.int16()))
     assert out.array.type == pa.int64() and out.array.to_pylist() == [-32768, 32767, None]
+
+
+@pytest.mark.parametrize(
+    ("kernel", "given", "written"),
+    [
+        ("utc_naive_text", "2020-01-02 01:04:05.000006+00", "2020-01-02 01:04:05.000006"),
+        ("utc_naive_text", "2020-01-02 01:04:05+00", "2020-01-02 01:04:05.000000"),
+        ("utc_naive_text", "2020-01-02 01:04:05.5+00", "2020-01-02 01:04:05.500000"),
+        ("utc_naive_text", "infinity", "infinity"),
+        ("utc_python_text", "2020-01-02 01:04:05+00", "2020-01-02 01:04:05"),
+        ("utc_python_text", "2020-01-02 01:04:05.5+00", "2020-01-02 01:04:05.500000"),
+        ("uuid_hex", "5b6f9a57-6f2b-4a49-9c2f-0f3f0e6e6a11", "5b6f9a576f2b4a499c2f0f3f0e6e6a11"),
+    ],
+)
+def test_how_applications_write_into_sqlite(kernel: str, given: str, written: str) -> None:
+    from arrowferry.convert.to_sqlite import convert
+
+    out = convert(kernel, pa.array([given, None]))  # type: ignore[arg-type]
+    assert out.array.to_pylist() == [written, None] and out.bad is None

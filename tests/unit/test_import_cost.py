@@ -73,7 +73,7 @@ CLI_CASES: list[tuple[list[str], list[str]]] = [
             "embedded",
         ],
     ),
-    (["migrate", "--help"], ["Usage:", "SOURCE [TARGET]", "--dry-run", "--batch-size"]),
+    (["migrate", "--help"], ["Usage:", "[SOURCE] [TARGET]", "--dry-run", "--batch-size"]),
     (["inspect", "--help"], ["Usage:", "URL", "--schema"]),
     (["map-type", "--help"], ["Usage:", "DECLARED", "--from", "--to"]),
     (["embedded", "--help"], ["Usage:", "url", "stop", "status"]),

@@ -16,7 +16,9 @@ from arrowferry.errors import BadInputError
 from arrowferry.options import MigrationOptions
 
 # shape only what the command line prints; README says so
-EXPECTED_CLI_ONLY = {"--json", "--quiet"}
+EXPECTED_CLI_ONLY = {"--json", "--quiet", "--no-progress"}
+# keywords of af.migrate() itself rather than options: where the settings come from
+MIGRATE_KEYWORDS = {"--config"}
 
 
 def _long_options() -> list[click.Option]:
@@ -53,7 +55,9 @@ def _options_from_cli(argv: list[str]) -> MigrationOptions:
     """The MigrationOptions the `migrate` command builds for ``argv``: its parameters
     minus the CLI-only ones, passed by name as the command passes them."""
     kwargs: dict[str, Any] = {
-        k: v for k, v in _parse(argv).items() if k not in ("source", "target", *CLI_ONLY_OPTIONS)
+        k: v
+        for k, v in _parse(argv).items()
+        if k not in ("source", "target", "config", *CLI_ONLY_OPTIONS)
     }
     return MigrationOptions.from_kwargs(**kwargs)
 
@@ -69,22 +73,35 @@ def test_every_long_option_is_a_keyword_of_the_same_name(option: click.Option) -
     if flag in EXPECTED_CLI_ONLY:
         return
     keyword = flag[2:].replace("-", "_")
+    if flag in MIGRATE_KEYWORDS:
+        import inspect
+
+        import arrowferry
+
+        assert option.name == keyword
+        assert keyword in inspect.signature(arrowferry.migrate).parameters
+        assert keyword in inspect.signature(arrowferry.Migration).parameters
+        return
     assert option.name == keyword, (
         f"{flag} reaches migrate() as {option.name}=, not {keyword}= (name the click "
         "parameter after the flag and accept it in MigrationOptions)"
     )
     assert keyword in MigrationOptions.keywords(), f"{flag}: migrate() has no keyword {keyword}"
     # the options of a data-only run take --data-only with them
+    # (and those of an incremental run --incremental)
     base = ["--data-only"] if flag in DATA_ONLY else []
+    base = ["--incremental"] if flag in INCREMENTAL else base
     default = _options_from_cli(base)
     through_cli = _options_from_cli([*base, *_sample_args(option)])
     assert through_cli != default, f"{flag} changes nothing in the options"
     # the same value, given to the API under the flag's name, builds the same options
     value = _parse(_sample_args(option))[keyword]
-    extra = {"data_only": True} if base else {}
+    extra: dict[str, Any] = {"data_only": True} if base else {}
+    extra = {"incremental": True} if flag in INCREMENTAL else extra
     assert MigrationOptions.from_kwargs(**{keyword: value}, **extra) == through_cli
 
 
+INCREMENTAL = {"--cursor", "--full-refresh", "--detect-deletes"}
 DATA_ONLY = {"--column-map", "--ignore-missing-columns", "--strict-schema", "--rebuild-indexes"}
 
 
@@ -117,5 +134,6 @@ def test_the_readme_says_which_flags_have_no_keyword() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    listed = " and ".join(f"`{f}`" for f in sorted(EXPECTED_CLI_ONLY))
+    *first, last = [f"`{f}`" for f in sorted(EXPECTED_CLI_ONLY)]
+    listed = f"{', '.join(first)} and {last}"
     assert f"Only {listed} have no keyword" in readme

@@ -61,6 +61,8 @@ def build_conversion(
         return temporal.to_date(c, read_as)
     if kind == "time":
         return temporal.to_time(c, read_as)
+    if kind == "interval":
+        return temporal.to_interval(c, read_as)
     if kind == "text":
         rule = "the target column's declared size" if fixed else "--size-limits enforce"
         return text.to_text(c, read_as, max_length, labels, rule)

@@ -234,3 +234,19 @@ def to_time(c: pl.Expr, read_as: ReadAs) -> Conversion:
     text = c.cast(pl.String).str.strip_chars()
     value = pl.coalesce(_parse(text, "%H:%M:%S%.f", pl.Time()), _parse(text, "%H:%M", pl.Time()))
     return Conversion(value, failed(c, value), "ISO text -> time", "not a time of day")
+
+
+def to_interval(c: pl.Expr, read_as: ReadAs) -> Conversion:
+    """Text the server casts to interval (ISO 8601 'P1DT2H' or PostgreSQL's '1 day
+    02:00'); an integer is a count of microseconds, Django's DurationField in SQLite."""
+    if read_as == "integer":
+        value = c.cast(pl.String) + pl.lit(" microseconds")
+        return Conversion(
+            value, None, "integer microseconds -> interval (cast by PostgreSQL)", "not an interval"
+        )
+    text = c if read_as == "text" else c.cast(pl.String)
+    # a bare integer read as text (a column of mixed classes) is microseconds too; the
+    # server would read it as seconds
+    bare = text.str.contains(r"^\s*[+-]?\d+\s*$").fill_null(False)
+    value = pl.when(bare).then(text.str.strip_chars() + pl.lit(" microseconds")).otherwise(text)
+    return Conversion(value, None, "text -> interval (cast by PostgreSQL)", "not an interval")

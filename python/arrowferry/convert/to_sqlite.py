@@ -31,7 +31,18 @@ from arrowferry import decimals
 from arrowferry.convert import column
 from arrowferry.convert.remedies import sqlite_remedy
 
-Kernel = Literal["same", "integer", "float64", "float32", "utc_text", "numeric_text", "text"]
+Kernel = Literal[
+    "same",
+    "integer",
+    "float64",
+    "float32",
+    "utc_text",
+    "utc_naive_text",
+    "utc_python_text",
+    "uuid_hex",
+    "numeric_text",
+    "text",
+]
 
 # the Arrow type each kernel hands SQLite's binder (None: as read, bool or binary)
 OUTPUT_TYPES: dict[str, pa.DataType | None] = {
@@ -40,6 +51,9 @@ OUTPUT_TYPES: dict[str, pa.DataType | None] = {
     "float64": pa.float64(),
     "float32": pa.float64(),
     "utc_text": pa.string(),
+    "utc_naive_text": pa.string(),
+    "utc_python_text": pa.string(),
+    "uuid_hex": pa.string(),
     "numeric_text": pa.string(),
     "text": pa.string(),
 }
@@ -92,6 +106,38 @@ def _utc_text(array: pa.Array) -> Converted:
         pl.when(text.str.ends_with("+00")).then(text + ":00").otherwise(text)
     ).to_series()
     return Converted(fixed.to_arrow().cast(pa.string()))
+
+
+def _utc_naive_text(array: pa.Array) -> Converted:
+    """UTC text without an offset, always six fraction digits ('2024-01-02 03:04:05.000000'):
+    what ORMs write into a SQLite DATETIME column (SQLAlchemy, Rails), fixed width so text
+    order is time order. PostgreSQL's 'infinity' and BC dates stay its own text."""
+    text = pl.Series(array.cast(pa.string()))
+    bare = text.str.strip_suffix("+00")
+    whole = bare.str.contains(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$")
+    fraction = bare.str.contains(r"^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d{1,6}$")
+    padded = bare.str.pad_end(26, "0")
+    fixed = pl.select(
+        pl.when(whole)
+        .then(bare + ".000000")
+        .when(fraction)
+        .then(padded)
+        .otherwise(text)  # infinity, BC, years past 9999: as PostgreSQL writes them
+    ).to_series()
+    return Converted(fixed.to_arrow().cast(pa.string()))
+
+
+def _utc_python_text(array: pa.Array) -> Converted:
+    """UTC text without an offset as Python's ``str(datetime)`` writes it: six fraction
+    digits, or none when they are all zero (Django and the sqlite3 module's adapter)."""
+    fixed = pl.Series(_utc_naive_text(array).array)
+    return Converted(fixed.str.strip_suffix(".000000").to_arrow().cast(pa.string()))
+
+
+def _uuid_hex(array: pa.Array) -> Converted:
+    """32 hex digits without dashes: how ORMs keep a UUID in a SQLite CHAR(32) column."""
+    text = pl.Series(array.cast(pa.string()))
+    return Converted(text.str.replace_all("-", "", literal=True).to_arrow().cast(pa.string()))
 
 
 # integral numeric text within 64 bits becomes an exact INTEGER under NUMERIC affinity
@@ -148,6 +194,9 @@ _KERNELS: dict[str, Callable[[pa.Array], Converted]] = {
     "float64": _float64,
     "float32": _float32,
     "utc_text": _utc_text,
+    "utc_naive_text": _utc_naive_text,
+    "utc_python_text": _utc_python_text,
+    "uuid_hex": _uuid_hex,
     "numeric_text": _numeric_text,
     "text": _text,
 }

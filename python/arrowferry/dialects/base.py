@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pyarrow as pa
 
-from arrowferry.dialects.journal import Record, StateStore, Writer
 from arrowferry.errors import BadInputError
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
     from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
+    from arrowferry.dialects.checks import CheckTable
+    from arrowferry.dialects.journal import Record, StateStore
     from arrowferry.options import MigrationOptions
     from arrowferry.plan.model import MigrationPlan, TablePlan
     from arrowferry.result import MigrationResult
@@ -153,7 +154,7 @@ class FinishTarget(Protocol):
 
     def recorded(self, conn: Any, stmt: Statement) -> AbstractContextManager[list[Record]]:
         """The block's work on ``stmt``, with the records it adds kept exactly when the
-        work is (one transaction, where the kind allows one)."""
+        work is (one transaction, where the kind allows one: ``dialects.journal``)."""
 
     def note(self, conn: Any, record: Record) -> None:
         """Keep (or replace) a record on its own, after the work it describes."""
@@ -192,24 +193,15 @@ class SourceSession(Protocol):
 class TableLoad(Protocol):
     """One table's load into the target (``TargetSession.table_load``)."""
 
-    staged: bool  # built aside (its lanes commit piece by piece), put in place by complete
-
-    def start(self, record: Record) -> None:
-        """The table's first state record (kept with the staging table or the first lane)."""
-
-    def lane(self) -> AbstractContextManager[Writer]:
+    def lane(self) -> AbstractContextManager[Ingest]:
         """A writer in its own transaction, committed when the block ends cleanly; the
-        first lane creates the table (entered once per piece where pieces commit)."""
+        first (or only) lane creates the table."""
 
-    def rows_there(self) -> int | None:
-        """Rows in the table an interrupted run left (None: it is not there)."""
+    def complete(self) -> None:
+        """Every lane is in: put the table in place."""
 
-    def complete(self, record: Record | None = None) -> None:
-        """Every lane is in: put the table in place (with ``record``)."""
-
-    def abort(self, *, keep: bool = False) -> None:
-        """A lane failed: leave nothing that looks like the table (``keep``: what the
-        lanes committed stays out of sight, for a retry or ``--resume``)."""
+    def abort(self) -> None:
+        """A lane failed: leave nothing that looks like the table."""
 
 
 class TargetSession(Protocol):
@@ -231,10 +223,6 @@ class TargetSession(Protocol):
     def writable(self) -> Callable[[pa.DataType], bool] | None:
         """The Arrow types it binds exactly (None: its writer checks each field itself)."""
 
-    # one writer that commits a large table piece by piece, out of sight until the run
-    # completes (``--resume`` continues the table where it stopped)
-    commits_pieces: bool
-
     def prepare(
         self,
         tables: Sequence[TablePlan],
@@ -243,28 +231,15 @@ class TargetSession(Protocol):
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
-        state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
     ) -> list[Statement]:
         """Before any table: drop or suspend what is in the way (``rebuild_indexes``: a
         data-only load's own indexes too), run ``before``; returns what must be put back
-        after the load. ``state``: the run's first records (given that), kept with it."""
-
-    def resume(self) -> None:
-        """Instead of ``prepare``: continue the interrupted run whose state is there."""
+        after the load."""
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:
         """Whether large tables may load over several writers at once."""
 
-    def table_load(
-        self, table: TablePlan, lanes: int, *, create: bool, resumed: bool = False
-    ) -> TableLoad:
-        """``resumed``: continue the table an interrupted run left (aside or in place)."""
-
-    def rows_in(self, table: str) -> int:
-        """Rows of a table in place (a resumed run checks those it skips)."""
-
-    def reconnect(self) -> None:
-        """Forget idle connections (the server was lost: they are dead)."""
+    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> TableLoad: ...
 
     def owns(self, err: BaseException) -> bool:
         """Whether a driver error came from this side."""
@@ -297,10 +272,32 @@ class TargetSession(Protocol):
     ) -> list[Statement]:
         """What runs last, in order (views and what depends on them)."""
 
-    def close(self, *, complete: bool, keep: bool = True) -> str | None:
-        """End the run; a note for the result when the run leaves nothing behind. A run
-        that is not complete keeps its state for ``--resume`` unless ``keep`` is False
-        (nothing in it worth resuming)."""
+    def run_script(self, statements: Sequence[str]) -> None:
+        """A user's statements (``before_sql``/``after_sql``) in one transaction, one by
+        one; on a failure, roll back and raise :class:`~arrowferry.dialects.script.ScriptError`
+        with its index (``len(statements)``: the COMMIT)."""
+
+    def close(self, *, complete: bool) -> str | None:
+        """End the run; a note for the result when the run leaves nothing behind."""
+
+
+class ChecksumSession(Protocol):
+    """A database opened for a content checksum (``Dialect.open_checksum``), in one
+    consistent state. With ``hashes_itself`` it computes segment sums and row hashes
+    itself (``segment_sums``, ``row_hashes``, ``display_rows``); without, it hands the
+    client Arrow batches to hash (``pieces``, ``batches``, ``display_rows``)."""
+
+    hashes_itself: bool
+
+    def key_span(self, table: CheckTable, column: str) -> tuple[int, int] | None:
+        """(min, max) of an integer key (None: an empty table, or a key that is not one)."""
+
+    def estimated_rows(self, table: CheckTable) -> int:
+        """About how many rows the table holds (to size its segments)."""
+
+    def message(self, err: BaseException) -> str: ...
+
+    def close(self) -> None: ...
 
 
 class Dialect(ABC):
@@ -380,10 +377,16 @@ class Dialect(ABC):
 
     def state_store(self, endpoint: Endpoint, options: Any) -> StateStore:
         """Where a run into ``endpoint`` keeps its state (``dialects/<name>/state.py``)."""
-        store: StateStore = importlib.import_module(f"{__package__}.{self.name}.state").store(
-            endpoint, options
-        )
+        module = importlib.import_module(f"{__package__}.{self.name}.state")
+        store: StateStore = module.store(endpoint, options)
         return store
+
+    # --- a content checksum (verify) -----------------------------------------------------
+
+    def open_checksum(self, endpoint: Endpoint, schema: str | None) -> ChecksumSession:
+        """This database's side of a content checksum (``arrowferry.verify``): SQL that
+        hashes on the server, or batches the client hashes (``dialects/checks.py``)."""
+        raise NotImplementedError(f"{self.name} cannot be verified yet")
 
     @abstractmethod
     def existing_tables(

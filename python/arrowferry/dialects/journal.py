@@ -11,10 +11,16 @@ of the file being built, dropped before the file is put in place.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 import pyarrow as pa
+
+from arrowferry.dialects.base import Statement, TableLoad, TargetSession
+
+if TYPE_CHECKING:
+    from arrowferry.plan.model import TablePlan
 
 
 @dataclass(frozen=True)
@@ -56,3 +62,66 @@ class Writer(Protocol):
     ) -> int: ...
 
     def record(self, records: Sequence[Record]) -> None: ...
+
+
+class JournaledLoad(TableLoad, Protocol):
+    """A table's load that keeps its state records with its rows."""
+
+    staged: bool  # built aside (its lanes commit piece by piece), put in place by complete
+
+    def start(self, record: Record) -> None:
+        """The table's first record (kept with the staging table, or the first lane)."""
+
+    def lane(self) -> AbstractContextManager[Writer]:
+        """A writer in its own transaction, committed when the block ends cleanly; the
+        first lane creates the table (entered once per piece where pieces commit)."""
+
+    def rows_there(self) -> int | None:
+        """Rows in the table an interrupted run left (None: it is not there)."""
+
+    def complete(self, record: Record | None = None) -> None:
+        """Every lane is in: put the table in place (with ``record``)."""
+
+    def abort(self, *, keep: bool = False) -> None:
+        """A lane failed: leave nothing that looks like the table (``keep``: what the
+        lanes committed stays out of sight, for a retry or ``--resume``)."""
+
+
+@runtime_checkable
+class JournaledTarget(TargetSession, Protocol):
+    """A target session that keeps a run's state, so that ``--resume`` can finish it."""
+
+    # one writer that commits a large table piece by piece, out of sight until the run
+    # completes (``--resume`` continues the table where it stopped)
+    commits_pieces: bool
+
+    def prepare(
+        self,
+        tables: Sequence[TablePlan],
+        before: Sequence[Statement],
+        *,
+        drop: bool,
+        data_only: bool,
+        rebuild_indexes: bool = False,
+        state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
+    ) -> list[Statement]:
+        """``TargetSession.prepare``; ``state``: the run's first records (given what must
+        be put back), kept in its transaction."""
+
+    def resume(self) -> None:
+        """Instead of ``prepare``: continue the interrupted run whose state is there."""
+
+    def table_load(
+        self, table: TablePlan, lanes: int, *, create: bool, resumed: bool = False
+    ) -> JournaledLoad:
+        """``resumed``: continue the table an interrupted run left (aside or in place)."""
+
+    def rows_in(self, table: str) -> int:
+        """Rows of a table in place (a resumed run checks those it skips)."""
+
+    def reconnect(self) -> None:
+        """Forget idle connections (the server was lost: they are dead)."""
+
+    def close(self, *, complete: bool, keep: bool = True) -> str | None:
+        """End the run; a run that is not complete keeps its state for ``--resume``
+        unless ``keep`` is False (nothing in it worth resuming)."""

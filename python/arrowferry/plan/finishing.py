@@ -18,6 +18,7 @@ from arrowferry.dialects.translate import (
     translate_sqlite_view,
 )
 from arrowferry.model import Check, ForeignKey, Index, IndexKey, Schema, Table, View
+from arrowferry.plan.identifiers import renamer
 from arrowferry.plan.model import Statement, TablePlan
 from arrowferry.plan.names import TargetNames
 
@@ -55,8 +56,10 @@ class FinishingPlanner:
         ]
         for kind in ("key_index", "index", "primary_key", "unique", "check"):
             finish += [s for p in plans for s in p.finish if s.kind == kind]
+        # each table's columns as the target names them, by lower-case source name
+        columns = {p.source.name: {c.source.lower(): c.target for c in p.columns} for p in plans}
         for plan in plans:
-            finish += self.foreign_keys(plan, names)
+            finish += self.foreign_keys(plan, names, columns)
         finish += [s for p in plans for s in p.finish if s.kind == "sequence"]
         if self.create_views:
             finish += self.views(plans)
@@ -94,7 +97,12 @@ class FinishingPlanner:
         for check in table.checks:
             try:
                 expr = translate_expression(
-                    check.expression, "sqlite", "postgresql", columns=names.values(), kinds=kinds
+                    check.expression,
+                    "sqlite",
+                    "postgresql",
+                    columns=names.values(),
+                    aliases=names,
+                    kinds=kinds,
                 )
             except TranslationError as err:
                 self.warnings.append(f"CHECK on {table.name} not migrated: {err}")
@@ -138,7 +146,11 @@ class FinishingPlanner:
             for key in index.keys:
                 if key.is_expression:
                     expr = translate_expression(
-                        key.expression, "sqlite", "postgresql", columns=names.values()
+                        key.expression,
+                        "sqlite",
+                        "postgresql",
+                        columns=names.values(),
+                        aliases=names,
                     )
                     keys.append(IndexKey(expr, True, key.descending))
                 elif key.expression == "rowid":
@@ -149,7 +161,12 @@ class FinishingPlanner:
                     keys.append(IndexKey(names[key.expression], False, key.descending))
             where = (
                 translate_expression(
-                    index.where, "sqlite", "postgresql", columns=names.values(), kinds=kinds
+                    index.where,
+                    "sqlite",
+                    "postgresql",
+                    columns=names.values(),
+                    aliases=names,
+                    kinds=kinds,
                 )
                 if index.where
                 else None
@@ -179,7 +196,12 @@ class FinishingPlanner:
             ),
         )
 
-    def foreign_keys(self, plan: TablePlan, names: dict[str, str]) -> list[Statement]:
+    def foreign_keys(
+        self,
+        plan: TablePlan,
+        names: dict[str, str],
+        columns: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> list[Statement]:
         schema = self.target_schema
         out = []
         by_source = {t.name.lower(): t for t in self.schema.tables}
@@ -196,13 +218,15 @@ class FinishingPlanner:
                     f"foreign key on {plan.source.name} -> {fk.ref_table}: referenced columns unknown; skipped"
                 )
                 continue
-            col_names = {c.name.lower(): c.name for c in plan.source.columns}
-            parent_cols = {c.name.lower(): c.name for c in parent.columns}
+            col_names = {c.name.lower(): self.names.name(c.name) for c in plan.source.columns}
+            parent_cols = {c.name.lower(): self.names.name(c.name) for c in parent.columns}
+            col_names.update((columns or {}).get(plan.source.name, {}))
+            parent_cols.update((columns or {}).get(parent.name, {}))
             try:
                 target = ForeignKey(
-                    tuple(pg.truncate_identifier(col_names[c.lower()]) for c in fk.columns),
+                    tuple(col_names[c.lower()] for c in fk.columns),
                     names[parent.name],
-                    tuple(pg.truncate_identifier(parent_cols[c.lower()]) for c in fk.ref_columns),
+                    tuple(parent_cols[c.lower()] for c in fk.ref_columns),
                     fk.on_delete,
                     fk.on_update,
                     fk.deferrable,
@@ -239,15 +263,15 @@ class FinishingPlanner:
             columns = {}
             for column, declared in view.columns:
                 dtype = source.parse_type(declared)
-                columns[column.lower()] = (column, dtype.kind if dtype is not None else "")
-            relations.setdefault(
-                view.name.lower(), Relation(pg.truncate_identifier(view.name), columns)
-            )
+                kind = dtype.kind if dtype is not None else ""
+                columns[column.lower()] = (self.names.name(column), kind)
+            relations.setdefault(view.name.lower(), Relation(self.names.name(view.name), columns))
+        rename = renamer(self.names.policy)
         out = []
         for view in self.schema.views:
-            name = pg.truncate_identifier(view.name)
+            name = self.names.view_name(view.name)
             try:
-                sql = translate_sqlite_view(view.sql, relations)
+                sql = translate_sqlite_view(view.sql, relations, rename)
             except TranslationError as err:
                 self.warnings.append(f"view {view.name!r} not created: {err}")
                 continue

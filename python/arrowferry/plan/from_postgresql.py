@@ -18,11 +18,10 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.sqltext import quote_ident
-from arrowferry.errors import BadInputError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import MigrationPlan
-from arrowferry.plan.select import select_tables
+from arrowferry.plan.select import no_tables_note, select_tables
 from arrowferry.plan.sides import Existing, Read, SourceDefault, Survey
 from arrowferry.plan.sqlite_views import user_calls
 from arrowferry.urls import Endpoint
@@ -56,17 +55,21 @@ class PostgresSourceSide:
                 schema = replace(schema, tables=schema.tables + tuple(held))
             tables = select_tables(schema, options.include_tables, options.exclude_tables)
             if not tables:
-                raise BadInputError(
-                    f"{endpoint.masked_url}: no tables to migrate in schema {schema_name!r}"
+                schema = replace(
+                    schema, notes=(*schema.notes, no_tables_note(endpoint, schema_name))
                 )
-            facts = pgread.source_facts(conn, schema_name, tables, materialized)
+            # a table the login may not read is that table's error, as an unreadable
+            # SQLite table is: the others are planned (and copied with --continue-on-error)
+            facts, failed, notes = pgread.source_facts(conn, schema_name, tables, materialized)
         finally:
             pgread.end_snapshot(conn)
+        schema = replace(schema, notes=(*schema.notes, *notes))
         yield Survey(
             self.dialect,
             schema,
             tables,
             facts,
+            failed=failed,
             source_schema=schema_name,
             existing=existing(tables),
         )
@@ -75,6 +78,11 @@ class PostgresSourceSide:
         return pgread.read_type(col.type), None
 
     def read(self, table: Table, col: Column, dtype: DataType, survey: Survey) -> Read:
+        if col.type.kind == "interval" and dtype.kind == "int64":
+            # into an integer column (Django's DurationField): exact microseconds, a
+            # month counted as 30 days and a year as 365.25, as PostgreSQL's epoch counts
+            q = quote_ident(col.name)
+            return Read("binary", False, f"(extract(epoch from {q}) * 1000000)::bigint")
         select = pgread.select_expression(col.name, pgread.read_type(col.type))
         return Read("binary" if select == quote_ident(col.name) else "text", False, select)
 

@@ -20,11 +20,11 @@ from arrowferry.dialects.facts import SourceFacts
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
 from arrowferry.dialects.sqlite.defaults import clock_default, evaluate_default
 from arrowferry.dialects.sqlite.types import sqlite_affinity
-from arrowferry.errors import BadInputError, SourceError
+from arrowferry.errors import SourceError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import MigrationPlan
-from arrowferry.plan.select import select_tables
+from arrowferry.plan.select import no_tables_note, select_tables
 from arrowferry.plan.sides import Existing, Read, SourceDefault, Survey
 from arrowferry.types import TypeMappings
 from arrowferry.urls import Endpoint
@@ -50,7 +50,7 @@ class SqliteSourceSide:
                 schema = replace(schema, notes=(*schema.notes, note))
             tables = select_tables(schema, options.include_tables, options.exclude_tables)
             if not tables:
-                raise BadInputError(f"{str(path)!r}: no tables to migrate")
+                schema = replace(schema, notes=(*schema.notes, no_tables_note(endpoint, None)))
             failed = {t.name: t.unreadable for t in tables if t.unreadable is not None}
             there = existing(tables)
             rows: dict[str, int] = {}
@@ -177,6 +177,8 @@ def choose_read(
         else:  # an unbounded decimal is always profiled with its magnitudes
             fits = profile is not None and profile.max_abs_number < 2**53
         return ("real", False) if fits else ("numeric", True)
+    if kind == "interval" and profile is not None and profile.only("integer"):
+        return "integer", False  # microseconds (Django's DurationField)
     if kind == "blob" or (kind == "uuid" and profile is not None and profile.only("blob")):
         return "blob", True
     if kind == "text" and affinity == "TEXT" and (profile is None or profile.only("text")):

@@ -28,6 +28,7 @@ from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import arrow_type, decimal_arrow, lossy_notes
 from arrowferry.plan.defaults import translate_default
 from arrowferry.plan.finishing import FinishingPlanner
+from arrowferry.plan.identifiers import renamer
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.names import TargetNames
 from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
@@ -66,7 +67,8 @@ class Side:
         self, target: Endpoint | None, tables: Sequence[Table], options: MigrationOptions
     ) -> Existing:
         """data_only: the target's own tables, as its catalog has them (a table matched by
-        name exactly, else case-insensitively when one alone matches)."""
+        name exactly, else case-insensitively when one alone matches, else by the
+        ``--identifiers`` policy)."""
         if not options.data_only or target is None or target.dialect != "postgresql":
             return Existing()
         conn = pg.connect(target, read_only=True)
@@ -85,6 +87,9 @@ class Side:
             there = by_name.get(name)
             if there is None and len(folded.get(name.lower(), ())) == 1:
                 there = folded[name.lower()][0]
+            named = renamer(options.identifiers)
+            if there is None and named is not None:  # the application's naming policy
+                there = by_name.get(pg.truncate_identifier(named(table.name)))
             if there is not None:
                 found[table.name] = there
         return Existing(found, labels)
@@ -103,7 +108,7 @@ class Side:
                     f"type mapping of {table.name}.{col.name} not used: it lands in "
                     f"{there.name}.{landing.name}, declared {landing.declared} in the target"
                 )
-            if landing.type.kind == "other":
+            if landing.type.kind in {"other", "interval"}:
                 return self._cast_by_server(table, col, landing)
             if landing.type.kind == "array" and not arrays.supports(landing.type.element):
                 raise UnsupportedTypeError(
@@ -159,10 +164,12 @@ class Side:
         if labels is None and landing.type.raw is not None:
             labels = self.survey.existing.labels.get(landing.type.raw)
         lossy = [f"sent as text, cast to {landing.declared} by PostgreSQL"]
+        if landing.type.kind == "interval":
+            lossy.append("an integer is read as microseconds (Django's DurationField)")
         if labels is not None:
             lossy.append(f"a value that is not a label of {landing.declared} is a bad value")
         return Storage(
-            DataType("text"),
+            DataType("interval" if landing.type.kind == "interval" else "text"),
             landing.declared,
             pa.string(),
             enforce_length=True,

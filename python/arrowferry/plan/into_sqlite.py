@@ -32,6 +32,7 @@ from arrowferry.dialects.sqlite.types import from_sqlite_declared, sqlite_affini
 from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions
+from arrowferry.plan.identifiers import renamer
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, Statement, TablePlan
 from arrowferry.plan.names import TargetNames
 from arrowferry.plan.sides import Existing, SourceSide, Storage, Survey
@@ -53,6 +54,37 @@ def _mapped_limit(dtype: DataType, ddl: str) -> tuple[int, int] | None:
     if mapped is None or mapped.kind != "decimal" or mapped.precision is None:
         return None
     return mapped.precision, mapped.scale or 0
+
+
+def _as_applications_write(
+    dtype: DataType, declared: str, kernel: Kernel, lossy: list[str]
+) -> tuple[Kernel, list[str]]:
+    """Into a column an application declared: the text form its ORM writes and looks
+    values up by (SQLAlchemy, Django and Rails alike), so the application's own queries
+    find the copied rows. A UUID in a CHAR(32) is 32 hex digits; a timestamptz in a
+    DATETIME (no zone in its name) is UTC text without an offset: with six fraction
+    digits (SQLAlchemy's ``DATETIME``, Rails' ``datetime(6)``), or, in a column declared
+    exactly ``datetime`` (Django's spelling), as Python's ``str(datetime)`` writes it,
+    without them when they are all zero, the form Django looks values up by."""
+    name = " ".join(declared.upper().split())
+    if dtype.kind == "interval" and sqlite_affinity(declared) == "INTEGER":
+        return "integer", [
+            "microseconds (Django's DurationField); a month counts 30 days, a year 365.25"
+        ]
+    if dtype.kind == "uuid" and name.replace(" ", "") in {"CHAR(32)", "VARCHAR(32)"}:
+        return "uuid_hex", ["32 hex digits without dashes, as ORMs keep a UUID in CHAR(32)"]
+    zoned = "ZONE" in name or "TZ" in name
+    if dtype.kind == "timestamptz" and not zoned and ("DATETIME" in name or "TIMESTAMP" in name):
+        if declared.strip() == "datetime":
+            return "utc_python_text", [
+                "UTC text without an offset, as Python writes it (2024-01-02 03:04:05, "
+                "2024-01-02 03:04:05.000006): Django's form in a SQLite datetime"
+            ]
+        return "utc_naive_text", [
+            "UTC text without an offset, six fraction digits (2024-01-02 03:04:05.000000), "
+            "as ORMs write a DATETIME into SQLite"
+        ]
+    return kernel, lossy
 
 
 class Side(SqliteConstraints):
@@ -98,7 +130,12 @@ class Side(SqliteConstraints):
         with sqlite.connect_metadata_ctx(target.path) as conn:
             schema = sqlite.introspect(conn)
         by_name = {t.name.lower(): t for t in schema.tables}
-        found = {t.name: by_name[t.name.lower()] for t in tables if t.name.lower() in by_name}
+        named = renamer(options.identifiers) or (lambda name: name)
+        found = {}
+        for t in tables:
+            there = by_name.get(t.name.lower()) or by_name.get(named(t.name).lower())
+            if there is not None:
+                found[t.name] = there
         return Existing(found)
 
     def finish(self, plans: Sequence[TablePlan]) -> list[Statement]:
@@ -113,6 +150,7 @@ class Side(SqliteConstraints):
                 self.warnings,
                 self.survey.dialect,
                 lambda t, c: self.source.value_type(t, c, self.survey)[0],
+                self.names.name,
             )
         self.inexact = views.inexact
         self.warnings += materialized_warnings(self.facts, self.options, self.wanted)
@@ -183,25 +221,33 @@ class Side(SqliteConstraints):
             self._column_ddl(table, col, plan, rowid_key)
             for col, plan in zip(table.columns, columns, strict=True)
         ]
-        if pk is not None and not rowid_key:
-            definitions.append(sqlw.primary_key_sql(pk.columns))
-        checks = self._checks(table, definitions) + self._enum_checks(table)
+        key = None if pk is None else replace(pk, columns=tuple(names[c] for c in pk.columns))
+        if key is not None and not rowid_key:
+            definitions.append(sqlw.primary_key_sql(key.columns))
+        checks = self._checks(table, definitions, names) + self._enum_checks(table, names)
         definitions += [ddl for ddl, _ in checks]
-        definitions += self._foreign_keys(table, wanted)
+        fks = self._foreign_keys(table, wanted)
+        definitions += [sqlw.foreign_key_sql(fk) for fk in fks]
         create_sql = sqlw.create_table_sql(target_name, definitions)
         load = list(definitions)
-        if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
+        if (
+            rowid_key
+            and pk is not None
+            and key is not None
+            and table.column(pk.columns[0]).identity
+        ):
             # loaded without AUTOINCREMENT (SQLite reads and writes sqlite_sequence for each
             # INSERT, and ADBC's ingest runs one per row); the keyword is added after
             k = table.column_names.index(pk.columns[0])
-            load[k] = sqlw.column_sql(pk.columns[0], "INTEGER", key="rowid")
+            load[k] = sqlw.column_sql(key.columns[0], "INTEGER", key="rowid")
         target = Table(
             target_name,
             tuple(
                 replace(c, name=p.target, type=p.type)
                 for c, p in zip(table.columns, columns, strict=True)
             ),
-            table.primary_key,
+            key,
+            foreign_keys=tuple(fks),
         )
         plan = TablePlan(
             source=table,
@@ -217,7 +263,7 @@ class Side(SqliteConstraints):
         )
         if rowid_key and pk is not None and table.column(pk.columns[0]).identity:
             plan.sequence = self.facts.sequences.get(table.name, 0)
-        plan.finish = self._finish(table, checks)
+        plan.finish = self._finish(table, checks, target_name, names)
         source = self.survey.dialect.label
         for col in table.columns:
             if col.identity and plan.order_by != (col.name,):
@@ -258,6 +304,10 @@ class Side(SqliteConstraints):
                     f"{plural(limit[1], 'decimal place')} are bad values (a size chosen with "
                     "--type-map is enforced)",
                 ]
+        if there is not None:
+            kernel, lossy = _as_applications_write(dtype, ddl, kernel, lossy)
+            if dtype.kind == "interval" and kernel == "integer":
+                dtype = DataType("int64")
         # arrow None: the kernel's output type is what the writer binds
         return Storage(
             dtype, ddl, None, kernel=kernel, limit=limit, lossy=tuple(lossy), enforce_length=False

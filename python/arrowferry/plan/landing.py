@@ -2,7 +2,8 @@
 lands in, and what the target's own columns the rows leave empty will hold.
 
 Columns match by name exactly, then case-insensitively (when one target column alone
-matches), then by ``--column-map``. A source column with nowhere to go stops the table
+matches), then by the ``--identifiers`` policy the application's schema was named by
+(``OrderId`` lands in ``order_id`` under ``snake_case``), then by ``--column-map``. A source column with nowhere to go stops the table
 unless ``--ignore-missing-columns`` leaves it behind; a target column no source column
 fills keeps its default (or NULL), and a NOT NULL one without a default stops the table
 before any row moves.
@@ -15,6 +16,7 @@ from collections.abc import Iterable
 from arrowferry.errors import SchemaError
 from arrowferry.model import Column, Table
 from arrowferry.options import MigrationOptions, flag
+from arrowferry.plan.identifiers import renamer
 from arrowferry.wording import noun, plural
 
 
@@ -28,6 +30,7 @@ def landing_columns(
     for name in names:
         folded.setdefault(name.lower(), []).append(name)
     mapped = {k.lower(): v for k, v in options.column_mappings.items()}
+    named = renamer(options.identifiers)
     out: dict[str, str] = {}
     missing: list[str] = []
     for col in table.columns:
@@ -43,6 +46,8 @@ def landing_columns(
             landing = col.name
         elif len(folded.get(col.name.lower(), ())) == 1:
             landing = folded[col.name.lower()][0]
+        elif named is not None and named(col.name) in names:
+            landing = named(col.name)  # the application's naming (--identifiers snake_case)
         else:
             missing.append(col.name)
             continue

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
@@ -19,6 +19,9 @@ from arrowferry.dialects.base import Statement as Statement
 from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.model import DataType, Table
 from arrowferry.wording import plural
+
+if TYPE_CHECKING:
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -175,6 +178,9 @@ class MigrationPlan:
     inexact_views: dict[str, list[str]] = field(default_factory=dict)  # view -> ledger notes
     # data_only: source columns the target table has no column for (--ignore-missing-columns)
     left_behind: dict[str, list[str]] = field(default_factory=dict)
+    # --identifiers other than quote: the policy and every name it changed (old -> new)
+    identifiers: dict[str, Any] = field(default_factory=dict)
+    hooks: Any = None  # before_sql, after_sql: arrowferry.hooks.Hooks (the statements, read)
 
     def to_dict(self) -> dict[str, Any]:
         tables = [
@@ -194,9 +200,34 @@ class MigrationPlan:
         extra: dict[str, Any] = {}
         if self.source_schema is not None:
             extra["source_schema"] = self.source_schema
+        if self.identifiers:
+            extra["identifiers"] = self.identifiers
+        if self.hooks is not None and self.hooks.to_dict():
+            extra["hooks"] = self.hooks.to_dict()
         return plan_dict(
             self.target_schema, tables, self.finish, self.warnings, **extra, failed=failed
         )
+
+    def to_polars(self) -> dict[str, pl.DataFrame]:
+        """The plan as polars DataFrames: ``tables``, ``columns`` (source type, target
+        type, read as, sent as, lossy flags) and ``finish`` (see :mod:`arrowferry.look`)."""
+        from arrowferry.look import plan_frames
+
+        return plan_frames(self.to_dict())
+
+    def __repr__(self) -> str:
+        # a whole schema's plan is a notebook's page (120 kB for Chinook): the repr says how
+        # much there is; _repr_html_, to_polars() and to_dict() show it
+        failed = f", failed={sorted(self.failed)}" if self.failed else ""
+        return (
+            f"MigrationPlan(target_schema={self.target_schema!r}, tables={len(self.tables)}, "
+            f"finish={len(self.finish)}, warnings={len(self.warnings)}{failed})"
+        )
+
+    def _repr_html_(self) -> str:
+        from arrowferry.look_html import plan_html
+
+        return plan_html(self.to_dict())
 
 
 def _column_json(plan: MigrationPlan, table: TablePlan, c: ColumnPlan) -> dict[str, Any]:

@@ -17,22 +17,27 @@ from arrowferry.dialects.base import Dialect, Statement
 from arrowferry.model import Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import ColumnPlan, MigrationPlan, TablePlan
+from arrowferry.plan.select import no_tables_note
 from arrowferry.urls import Endpoint
 
 
 def plan_copy(dialect: Dialect, source: Endpoint, options: MigrationOptions) -> MigrationPlan:
     """The plan of a copy into another database of the source's own dialect."""
     schema, native, rows = dialect.read_native(source, options)
-    return plan_native(
+    source_schema = options.source_schema if dialect.capabilities.schemas else None
+    plan = plan_native(
         schema,
         schema.tables,
         native,
         rows,
         target_schema=options.target_schema if dialect.capabilities.schemas else "main",
-        source_schema=options.source_schema if dialect.capabilities.schemas else None,
+        source_schema=source_schema,
         column_read=dialect.column_read,
         key_column=dialect.key_column,
     )
+    if not schema.tables:  # said as every pair says it (a filter that left none raised)
+        plan.warnings.append(no_tables_note(source, source_schema))
+    return plan
 
 
 def plan_native(

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 
 from arrowferry.dialects.base import Dialect, dialect_for, dialect_named
-from arrowferry.errors import ArrowferryError
+from arrowferry.errors import ArrowferryError, BadInputError
 from arrowferry.model import Column, Table
 from arrowferry.options import MigrationOptions, type_map_hint
 from arrowferry.plan.landing import landing_columns
@@ -54,6 +54,12 @@ def plan_migration(
     src = dialect_for(source)
     dst = dialect_for(target) if target is not None else dialect_named("postgresql")
     if src is dst:
+        if options.identifiers != "quote":
+            raise BadInputError(
+                f"--identifiers {options.identifiers} renames what a run between two databases "
+                f"of different kinds creates; a copy from {src.label} into {dst.label} keeps every "
+                "definition as the source wrote it, names included (leave --identifiers out)"
+            )
         return plan_copy(src, source, options)
     reader = source_side(src)
     planner = Planner(reader, target_side(dst, reader), options)
@@ -83,7 +89,7 @@ class Planner:
         self.survey = survey
         self.left_behind: dict[str, list[str]] = {}
         self.warnings = list(survey.schema.notes)
-        self.names = TargetNames(self.target.dialect, self.warnings)
+        self.names = TargetNames(self.target.dialect, self.warnings, self.options.identifiers)
         tables = self.target.start(survey, self.options, self.names, self.warnings)
         self.table_names = self.names.claim_tables(tables)
         failed = dict(survey.failed)
@@ -101,6 +107,7 @@ class Planner:
         plan = self.target.plan(plans, self.target.finish(plans), self.warnings)
         plan.failed = failed
         plan.left_behind = self.left_behind
+        plan.identifiers = self.names.mapping()
         return plan
 
     def _table(self, table: Table) -> TablePlan:

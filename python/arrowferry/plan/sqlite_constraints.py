@@ -5,14 +5,16 @@ into it (each tried on SQLite first); what cannot be translated is named and lef
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from arrowferry.dialects.facts import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
-from arrowferry.model import Column, Index, Table
+from arrowferry.model import Column, ForeignKey, Index, Table
 from arrowferry.plan.model import Statement
+from arrowferry.plan.names import TargetNames
 from arrowferry.plan.sides import Survey
 from arrowferry.plan.sqlite_views import user_calls
 
@@ -23,6 +25,7 @@ class SqliteConstraints:
     facts: SourceFacts
     survey: Survey
     warnings: list[str]
+    names: TargetNames
 
     def _overridden(self, table: Table, column: str) -> bool:
         raise NotImplementedError
@@ -30,9 +33,12 @@ class SqliteConstraints:
     def _relation_name(self, wanted: str, what: str) -> str:
         raise NotImplementedError
 
-    def _checks(self, table: Table, definitions: list[str]) -> list[tuple[str, str]]:
+    def _checks(
+        self, table: Table, definitions: list[str], names: Mapping[str, str]
+    ) -> list[tuple[str, str]]:
         """(CONSTRAINT ... CHECK (...), expression) for each CHECK that works in SQLite:
-        the table's own, then its domain columns' (``VALUE`` becomes the column)."""
+        the table's own, then its domain columns' (``VALUE`` becomes the column);
+        ``names``: each column's target name."""
         todo: list[tuple[str | None, str, dict[str, str], list[tuple[str, ...]]]] = [
             (c.name, c.expression, {}, [("check", table.name, c.name or "")]) for c in table.checks
         ]
@@ -43,7 +49,7 @@ class SqliteConstraints:
                     (
                         f"{col.name}_{name}",
                         expr,
-                        {"value": col.name},
+                        {"value": names[col.name]},
                         [("domain", t, name) for t in domain.chain],
                     )
                     for name, expr in domain.checks
@@ -60,13 +66,13 @@ class SqliteConstraints:
                     expression,
                     self.survey.dialect.name,
                     "sqlite",
-                    columns=table.column_names,
-                    aliases=aliases,
+                    columns=names.values(),
+                    aliases={**names, **aliases},
                 )
             except TranslationError as err:
                 self.warnings.append(f"{what} not migrated: {err}")
                 continue
-            ddl = sqlw.check_sql(expr, check_name)
+            ddl = sqlw.check_sql(expr, check_name and self.names.name(check_name))
             failure = sqlw.trial([*definitions, ddl], [sqlw.check_violations_sql("trial", expr)])
             if failure is not None:
                 self.warnings.append(
@@ -90,18 +96,20 @@ class SqliteConstraints:
         enums = self.facts.enums
         return enums.get(col.declared) or enums.get(col.type.raw or "")
 
-    def _enum_checks(self, table: Table) -> list[tuple[str, str]]:
+    def _enum_checks(self, table: Table, names: Mapping[str, str]) -> list[tuple[str, str]]:
         """An enum column becomes text held to its labels, as PostgreSQL held it."""
         out = []
         for col in table.columns:
             labels = self._labels(col)
             if labels is None or self._overridden(table, col.name):
                 continue
-            expr = sqlw.in_list_sql(col.name, labels)
+            expr = sqlw.in_list_sql(names[col.name], labels)
             out.append((sqlw.check_sql(expr), expr))
         return out
 
-    def _foreign_keys(self, table: Table, wanted: set[str]) -> list[str]:
+    def _foreign_keys(self, table: Table, wanted: set[str]) -> list[ForeignKey]:
+        """The table's foreign keys to tables of the run, in the target's names."""
+        name = self.names.name
         out = []
         for fk in table.foreign_keys:
             if fk.ref_table not in wanted:
@@ -110,39 +118,48 @@ class SqliteConstraints:
                     f"created: table {fk.ref_table!r} is not migrated"
                 )
                 continue
-            out.append(sqlw.foreign_key_sql(fk))
+            out.append(
+                replace(
+                    fk,
+                    columns=tuple(map(name, fk.columns)),
+                    ref_table=name(fk.ref_table),
+                    ref_columns=tuple(map(name, fk.ref_columns)),
+                    name=fk.name and name(fk.name),
+                )
+            )
         return out
 
     # --- after the load -----------------------------------------------------------
 
-    def _finish(self, table: Table, checks: list[tuple[str, str]]) -> list[Statement]:
+    def _finish(
+        self,
+        table: Table,
+        checks: list[tuple[str, str]],
+        target: str,
+        names: Mapping[str, str],
+    ) -> list[Statement]:
+        """After the load: unique constraints and indexes, and the CHECK counts, on the
+        table named ``target`` whose columns are named ``names``."""
         out = []
         for unique in table.uniques:
             name = self._relation_name(
                 unique.name or f"{table.name}_{'_'.join(unique.columns)}_key", "unique constraint"
             )
-            keys = [quote_ident(c) for c in unique.columns]
+            keys = [quote_ident(names[c]) for c in unique.columns]
             out.append(
-                Statement(
-                    "unique", sqlw.index_sql(table.name, name, keys, unique=True), table.name, name
-                )
+                Statement("unique", sqlw.index_sql(target, name, keys, unique=True), target, name)
             )
         for index in table.indexes:
-            stmt = self._index(table, index)
+            stmt = self._index(table, index, target, names)
             if stmt is not None:
                 out.append(stmt)
         for _ddl, expr in checks:
-            out.append(
-                Statement(
-                    "check",
-                    sqlw.check_violations_sql(table.name, expr),
-                    table.name,
-                    expr,
-                )
-            )
+            out.append(Statement("check", sqlw.check_violations_sql(target, expr), target, expr))
         return out
 
-    def _index(self, table: Table, index: Index) -> Statement | None:
+    def _index(
+        self, table: Table, index: Index, target: str, names: Mapping[str, str]
+    ) -> Statement | None:
         calls = self._user_calls([("index", index.name)])
         if calls:
             self.warnings.append(f"index {index.name!r} on {table.name} not created: {calls}")
@@ -152,15 +169,19 @@ class SqliteConstraints:
             for key in index.keys:
                 text = (
                     translate_expression(
-                        key.expression, "postgresql", "sqlite", columns=table.column_names
+                        key.expression,
+                        "postgresql",
+                        "sqlite",
+                        columns=names.values(),
+                        aliases=names,
                     )
                     if key.is_expression
-                    else quote_ident(key.expression)
+                    else quote_ident(names.get(key.expression) or self.names.name(key.expression))
                 )
                 keys.append(text + (" DESC" if key.descending else ""))
             where = (
                 translate_expression(
-                    index.where, "postgresql", "sqlite", columns=table.column_names
+                    index.where, "postgresql", "sqlite", columns=names.values(), aliases=names
                 )
                 if index.where
                 else None
@@ -169,5 +190,5 @@ class SqliteConstraints:
             self.warnings.append(f"index {index.name!r} on {table.name} not created: {err}")
             return None
         name = self._relation_name(index.name, "index")
-        sql = sqlw.index_sql(table.name, name, keys, unique=index.unique, where=where)
-        return Statement("unique" if index.unique else "index", sql, table.name, name)
+        sql = sqlw.index_sql(target, name, keys, unique=index.unique, where=where)
+        return Statement("unique" if index.unique else "index", sql, target, name)

@@ -52,13 +52,15 @@ def plan_views(
     warnings: list[str],
     source: Dialect,
     value_type: Callable[[Table, Column], DataType],
+    name: Callable[[str], str] = str,
 ) -> ViewPlan:
     """Each view's SQLite statement; ``claim(name, what)`` gives its name in SQLite;
-    ``value_type(table, column)``: the neutral type of a column's values as read."""
+    ``value_type(table, column)``: the neutral type of a column's values as read;
+    ``name``: a table's or column's name in SQLite (the run's identifier policy)."""
     enums = set(facts.enums)
     relations = {
         t.name.lower(): _relation(
-            t.name, [(c.name, value_type(t, c), c.declared) for c in t.columns], enums
+            name(t.name), [(c.name, value_type(t, c), c.declared) for c in t.columns], enums, name
         )
         for t in tables
     }
@@ -67,7 +69,8 @@ def plan_views(
             (name, source.parse_type(declared) or DataType("other", raw=declared), declared)
             for name, declared in view.columns
         ]
-        relations.setdefault(view.name.lower(), _relation(view.name, typed, enums))
+        relations.setdefault(view.name.lower(), _relation(name(view.name), typed, enums, name))
+    rename = None if options.identifiers == "quote" else name
     out = ViewPlan()
     for view in schema.views:
         calls = user_calls(facts, ("view", view.name))
@@ -83,14 +86,15 @@ def plan_views(
                 schema=options.source_schema,
                 relations=relations,
                 notes=notes,
+                rename=rename,
             )
         except TranslationError as err:
             warnings.append(f"view {view.name!r} not created: {err}")
             continue
-        name = claim(view.name, "view")
-        out.statements.append(Statement("view", sqlw.create_view_sql(name, sql), None, name))
+        claimed = claim(view.name, "view")
+        out.statements.append(Statement("view", sqlw.create_view_sql(claimed, sql), None, claimed))
         if notes:
-            out.inexact[name] = [_inexact(n) for n in dict.fromkeys(notes)]
+            out.inexact[claimed] = [_inexact(n) for n in dict.fromkeys(notes)]
             warnings.append(
                 f"view {view.name!r} computes with numeric values in floating point in SQLite "
                 f"(they are stored as REAL), where PostgreSQL's numeric is exact: "
@@ -103,12 +107,18 @@ def _inexact(note: str) -> str:
     return f"{note}: floating point in SQLite, exact numeric in PostgreSQL"
 
 
-def _relation(name: str, columns: Sequence[tuple[str, DataType, str]], enums: set[str]) -> Relation:
-    """A relation's columns by kind ("enum" for an enum type's, even through a domain)."""
+def _relation(
+    name: str,
+    columns: Sequence[tuple[str, DataType, str]],
+    enums: set[str],
+    rename: Callable[[str], str] = str,
+) -> Relation:
+    """A relation's columns by kind ("enum" for an enum type's, even through a domain),
+    by lower-case source name; ``rename``: a column's name in SQLite."""
     return Relation(
         name,
         {
-            c.lower(): (c, "enum" if {declared, t.raw} & enums else t.kind)
+            c.lower(): (rename(c), "enum" if {declared, t.raw} & enums else t.kind)
             for c, t, declared in columns
         },
         {c.lower(): (t.precision, t.scale) for c, t, _ in columns if t.kind == "decimal"},

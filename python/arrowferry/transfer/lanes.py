@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
+from arrowferry.dialects.base import SourceSession
+from arrowferry.dialects.journal import JournaledLoad, JournaledTarget
 from arrowferry.errors import TransferError
 from arrowferry.transfer.prefetch import Prefetch
 from arrowferry.transfer.rejects import RejectedRow
@@ -54,8 +55,8 @@ class Lanes:
     def __init__(
         self,
         source: SourceSession,
-        target: TargetSession,
-        load: TableLoad,
+        target: JournaledTarget,
+        load: JournaledLoad,
         loaded: Loaded,
         transformer: Callable[[], Transformer],
         advance: Callable[[int], None],
@@ -140,6 +141,7 @@ class Lanes:
                         rejected[todo[i][0]] = rejected.get(todo[i][0], 0) + len(bad)
                         if rejects is not None:
                             rejects.write(bad, table.rowid)
+                            self.advance(len(bad))  # progress counts rejected rows too
                     yield batch
 
         def done(rows: int) -> list[tuple[_End, PieceDone]]:

@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from arrowferry.dialects.base import SourceSession, TargetSession
+from arrowferry.dialects.journal import JournaledTarget
 from arrowferry.errors import (
     ArrowferryError,
     BadInputError,
@@ -34,6 +35,7 @@ from arrowferry.errors import (
     RejectedByServer,
     TransferError,
 )
+from arrowferry.hooks import Hooks
 from arrowferry.model import DataType
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, TablePlan
@@ -47,7 +49,7 @@ from arrowferry.transfer.interpret import warnings_for
 from arrowferry.transfer.lanes import Lanes
 from arrowferry.transfer.passthrough import Passthrough
 from arrowferry.transfer.rejects import RejectFile
-from arrowferry.transfer.resume import Resume
+from arrowferry.transfer.resume import Resume, Unjournaled
 from arrowferry.transfer.transform import Transformer
 from arrowferry.urls import scrub
 
@@ -71,8 +73,11 @@ class Pipeline:
         resumable: journal.Resumable | None = None,
     ) -> None:
         self.plan = plan
+        self.hooks: Hooks = plan.hooks or Hooks()  # before_sql, after_sql
         self.source = source
-        self.target = target
+        # a target that keeps no run state (an incremental run's, whose marks are
+        # committed with its rows) takes the same calls and keeps nothing
+        self.target = target if isinstance(target, JournaledTarget) else Unjournaled(target)
         self.options = options
         self.reporter = reporter
         self.result = result
@@ -84,13 +89,15 @@ class Pipeline:
         self.many = target.capabilities.writers == "many"
         self.spare_lanes = threading.Semaphore(max(0, options.lane_count - 1))
         self.splitting = False
-        target.warn = self._warn
+        self.target.warn = self._warn
         self.resume = Resume(self, resumable or journal.Resumable({}))
 
     def run(self) -> None:
         started = time.perf_counter()
         try:
             restore = self.resume.prepare()
+            if self.resume.leftover is None:  # a resumed run's ran in the run it continues
+                self.hooks.run_before(self.target)
             self.splitting = (
                 self.many
                 and self.options.lane_count > 1
@@ -120,7 +127,7 @@ class Pipeline:
                     sqlstate=getattr(err, "sqlstate", None),
                 ) from None
             raise
-        self.reporter.phase("loading tables" if not self.options.schema_only else "creating tables")
+        self.reporter.phase("load")  # creating tables (and loading them, but schema_only)
         complete = False
         try:
             # on a target with many writers, a table's indexes and keys start building as
@@ -134,7 +141,7 @@ class Pipeline:
             self.result.phases["load"] = loaded - started
             try:
                 # finish what did load, even when the run stopped on an error
-                self.reporter.phase("building keys, indexes and constraints")
+                self.reporter.phase("finish")  # keys, indexes, constraints, views
                 finisher.add(
                     self.target.statements_after(self.plan, self.loaded, self.options, self.result)
                 )
@@ -142,6 +149,9 @@ class Pipeline:
                 stopped = self.stop.is_set()
                 finisher.close(self.target.views(self.plan, self.options, restore, stopped=stopped))
                 complete = complete and not self.resume.finish_lost(finisher)
+                complete = self.hooks.run_after(
+                    self.target, self.result, complete=complete and not stopped
+                )
             finally:
                 self.source.close()
                 note = self.target.close(

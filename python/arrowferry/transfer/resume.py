@@ -11,10 +11,13 @@ kept), or its rows are not what the records say: those start again.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arrowferry.dialects.base import Statement, TableLoad
+from arrowferry.dialects.base import Statement
+from arrowferry.dialects.journal import JournaledLoad
 from arrowferry.errors import LeftoverStateError
 from arrowferry.result import MigrationError
 from arrowferry.transfer import state as journal
@@ -162,7 +165,7 @@ class Resume:
             self.partial[table.name] = TableState(list(pieces), journal.table_hash(table), True)
 
     def committed(
-        self, table: TablePlan, pieces: list[Any], load: TableLoad, index: int, done: PieceDone
+        self, table: TablePlan, pieces: list[Any], load: JournaledLoad, index: int, done: PieceDone
     ) -> None:
         with self.lock:
             found = self.partial.setdefault(
@@ -201,3 +204,80 @@ class Resume:
         self.p.result.errors.append(MigrationError(None, said, fatal=True))
         self.p.result.success = False
         return True
+
+
+# --- a target that keeps no state of its own (an incremental run's upserts) ----------------
+
+
+class Unjournaled:
+    """A target session without a run's state (an incremental run keeps its own marks,
+    committed with its rows): it takes the pipeline's calls and keeps nothing."""
+
+    commits_pieces = False
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+    @property
+    def warn(self) -> Any:
+        return self.inner.warn
+
+    @warn.setter
+    def warn(self, value: Any) -> None:
+        self.inner.warn = value
+
+    def prepare(self, *args: Any, state: Any = None, **kwargs: Any) -> list[Statement]:
+        result: list[Statement] = self.inner.prepare(*args, **kwargs)
+        return result
+
+    def resume(self) -> None:
+        """Never asked: an incremental run does not resume."""
+
+    def reconnect(self) -> None:
+        if hasattr(self.inner, "reconnect"):
+            self.inner.reconnect()
+
+    def table_load(self, table: Any, lanes: int, *, create: bool, resumed: bool = False) -> Any:
+        return _PlainLoad(self.inner.table_load(table, lanes, create=create))
+
+    def close(self, *, complete: bool, keep: bool = True) -> str | None:
+        note: str | None = self.inner.close(complete=complete)
+        return note
+
+
+class _PlainLoad:
+    staged = False
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+
+    def start(self, record: Any) -> None:
+        """No state: nothing to keep."""
+
+    @contextlib.contextmanager
+    def lane(self) -> Iterator[Any]:
+        with self.inner.lane() as ingest:
+            yield _PlainWriter(ingest)
+
+    def rows_there(self) -> int | None:
+        return None
+
+    def complete(self, record: Any = None) -> None:
+        self.inner.complete()
+
+    def abort(self, *, keep: bool = False) -> None:
+        self.inner.abort()
+
+
+class _PlainWriter:
+    def __init__(self, ingest: Any) -> None:
+        self.ingest = ingest
+
+    def __call__(self, *args: Any) -> int:
+        return int(self.ingest(*args))
+
+    def record(self, records: Any) -> None:
+        """No state: nothing to keep."""

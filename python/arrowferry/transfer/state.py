@@ -305,6 +305,8 @@ def interrupted_run(
     tables) is refused the same way.
     """
     now = fingerprint(plan, options, source)
+    if options.incremental:  # its marks, committed with its rows, are its state
+        return Resumable(now)
     store = dialect_for(target).state_store(target, options)
     records = store.read()
     if records is None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arrowferry.dialects.base import Capabilities, Dialect, SourceSession, TargetSession
+from arrowferry.dialects.base import (
+    Capabilities,
+    ChecksumSession,
+    Dialect,
+    SourceSession,
+    TargetSession,
+)
 from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
 from arrowferry.dialects.postgresql import catalog, write
 from arrowferry.dialects.postgresql.connection import MAX_IDENTIFIER_BYTES, connect
@@ -52,6 +58,11 @@ class PostgreSQLDialect(Dialect):
         return PostgresSource(
             endpoint, options.source_schema, options.batch_bytes, readers_per_writer
         )
+
+    def open_checksum(self, endpoint: Endpoint, schema: str | None) -> ChecksumSession:
+        from arrowferry.dialects.postgresql.checksum import PostgresChecksum
+
+        return PostgresChecksum(endpoint, schema or "public")
 
     def open_target(
         self, endpoint: Endpoint, options: Any, *, native: bool = False

@@ -13,13 +13,14 @@ settings below fix what that text looks like, whatever the server's defaults are
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import pyarrow as pa
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.facts import Domain, Owner, SourceFacts
+from arrowferry.dialects.postgresql import access
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import is_constant
 from arrowferry.errors import SchemaError, SourceError
@@ -105,6 +106,12 @@ def select_expression(column: str, dtype: DataType) -> str:
         return f"to_json({q})::text"
     if kind == "decimal" and dtype.raw == "money":
         return f"{q}::numeric::text"  # money's text carries a currency symbol and separators
+    if kind == "other":
+        # the type's own output (format's %s), as psql and pg_dump show it: inet's ::text
+        # adds a netmask its output leaves out ('::ffff:1.2.3.4/128'); format turns NULL
+        # into '', so NULL is kept apart, by num_nulls: a composite whose fields are all
+        # NULL "IS NULL" too, but is the value '(,)'
+        return f"CASE WHEN num_nulls({q}) = 1 THEN NULL ELSE format('%s', {q}) END"
     return f"{q}::text"
 
 
@@ -197,19 +204,11 @@ def measure(
         )
         parts.append(f"count(*) FILTER (WHERE NOT {integral} AND ({digits} > 15 OR {outside}))")
     source = ("ONLY " if only else "") + pg.qname(schema, table)
-    rows, *counts = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {source}")[0]
+    try:
+        rows, *counts = pg.fetch(conn, f"SELECT {', '.join(parts)} FROM {source}")[0]
+    except Exception as err:  # refused or failed: one paragraph naming the table
+        raise access.table_error(table, err) from err
     return int(rows), {col: int(n) for col, n in zip(wide, counts, strict=True)}
-
-
-def sequence_value(conn: Any, schema: str, table: str, column: str) -> int | None:
-    """The last value handed out by a serial or identity column's sequence (None: unused)."""
-    rows = pg.fetch(
-        conn,
-        "SELECT pg_sequence_last_value(pg_get_serial_sequence($1, $2)::regclass)",
-        [pg.qname(schema, table), column],
-    )
-    value = rows[0][0] if rows else None
-    return int(value) if value is not None else None
 
 
 def standalone_sequences(conn: Any, schema: str) -> list[str]:
@@ -394,10 +393,21 @@ def _evaluate(conn: Any, sql: str) -> pa.Array | None:
     return value
 
 
+class Measured(NamedTuple):
+    facts: SourceFacts
+    failed: dict[str, str]  # table -> why the login cannot read it (its error, not the run's)
+    notes: list[str]
+
+
 def source_facts(
     conn: Any, schema: str, tables: Sequence[Table], materialized: Mapping[str, bool]
-) -> SourceFacts:
+) -> Measured:
+    """What the plan needs from the source, in ``conn``'s snapshot; a table the login may
+    not read is left out, with its error."""
     partitioned = partitioned_tables(conn, schema)
+    refused = access.unreadable_tables(conn, schema, tables, partitioned)
+    tables = [t for t in tables if t.name not in refused]
+    notes = []
 
     def identity_key(table: Table) -> str | None:
         pk = table.primary_key
@@ -414,7 +424,13 @@ def source_facts(
     for table in tables:
         key = identity_key(table)
         if key is not None:
-            sequences[table.name] = sequence_value(conn, schema, table.name, key) or 0
+            try:
+                sequences[table.name] = access.sequence_value(conn, schema, table.name, key) or 0
+            except SourceError as err:
+                notes.append(
+                    f"table {table.name!r}: cannot read the counter of its column {key!r} ({err}); "
+                    "the target's counter continues after the largest value loaded"
+                )
         rows[table.name], wide[table.name] = measure(
             conn,
             schema,
@@ -423,7 +439,7 @@ def source_facts(
             only=table.name not in partitioned,
         )
     rules = domains(conn)
-    return SourceFacts(
+    facts = SourceFacts(
         rows=rows,
         wide_decimals=wide,
         sequences=sequences,
@@ -436,3 +452,4 @@ def source_facts(
         user_routines=user_routines(conn, schema),
         materialized=dict(materialized),
     )
+    return Measured(facts, {name: err.message for name, err in refused.items()}, notes)

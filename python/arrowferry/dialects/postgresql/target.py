@@ -318,6 +318,29 @@ class PostgresTarget:
         planned = [] if stopped or options.data_only else plan.finish
         return [s for s in (*planned, *restore) if s.kind in LAST_KINDS]
 
+    # --- a user's statements (before_sql, after_sql) ------------------------------------
+
+    def run_script(self, statements: Sequence[str]) -> None:
+        """In one transaction; unqualified names resolve in the target schema first. Each
+        statement goes as a simple query (ADBC's ``executescript``): ``execute`` would
+        prepare it and read a SELECT's rows through COPY. ``executescript`` commits a
+        driver-managed transaction first, so the session is in autocommit and the
+        transaction is spelled out; an error closes the session, which rolls it back."""
+        from arrowferry.dialects import sqllog
+        from arrowferry.dialects.script import ScriptError
+        from arrowferry.dialects.sqltext import quote_ident
+
+        path = ", ".join(dict.fromkeys([quote_ident(self.schema), quote_ident("public")]))
+        with PooledConnection(self.pool, True) as conn, conn.cursor() as cur:
+            cur.executescript("BEGIN")
+            cur.executescript(f"SET LOCAL search_path = {path}")
+            for index, sql in enumerate([*statements, "COMMIT"]):
+                sqllog.statement("postgresql", sql, None)
+                try:
+                    cur.executescript(sql)
+                except Exception as err:
+                    raise ScriptError(index, self.message(err)) from err
+
     # --- after the loads -------------------------------------------------------------------
 
     def close(self, *, complete: bool, keep: bool = True) -> str | None:

@@ -5,7 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from arrowferry.dialects.base import Capabilities, Dialect, SourceSession, TargetSession
+from arrowferry.dialects.base import (
+    Capabilities,
+    ChecksumSession,
+    Dialect,
+    SourceSession,
+    TargetSession,
+)
 from arrowferry.dialects.changes import Change, SyncStatement, TargetFacts
 from arrowferry.dialects.sqlite import catalog
 from arrowferry.dialects.sqlite.types import from_sqlite_declared, to_sqlite_ddl
@@ -46,6 +52,11 @@ class SQLiteDialect(Dialect):
         from arrowferry.dialects.sqlite.source import SqliteSource
 
         return SqliteSource(endpoint.path, options.batch_size, options.batch_bytes)
+
+    def open_checksum(self, endpoint: Endpoint, schema: str | None) -> ChecksumSession:
+        from arrowferry.dialects.sqlite.checksum import SqliteChecksum
+
+        return SqliteChecksum(endpoint.path)
 
     def open_target(
         self, endpoint: Endpoint, options: Any, *, native: bool = False

@@ -19,7 +19,14 @@ from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
+    from arrowferry.model import ForeignKey
     from arrowferry.plan.model import TablePlan
+
+
+def foreign_keys_of(table: TablePlan) -> Sequence[ForeignKey]:
+    """A table's foreign keys as the file names them: those its CREATE TABLE holds (in the
+    run's identifier policy), or, appended into (data_only), the source's by name."""
+    return table.source.foreign_keys if table.existing else table.target.foreign_keys
 
 
 class SqliteFinishing:
@@ -101,7 +108,8 @@ class SqliteFinishing:
         if stmt.kind == "sequence":
             table = self.tables[str(stmt.table)]
             adopt = table.create_sql if table.load_sql != table.create_sql else None
-            sqlw.set_autoincrement(conn, table.name, table.order_by[0], table.sequence or 0, adopt)
+            key = next(c.target for c in table.columns if c.source == table.order_by[0])
+            sqlw.set_autoincrement(conn, table.name, key, table.sequence or 0, adopt)
             return Ran(OK)
         if stmt.kind == "analyze":
             with contextlib.suppress(Exception):  # statistics are a nicety, never a failure
@@ -140,7 +148,7 @@ class SqliteFinishing:
     def _check_foreign_keys(self, conn: Any, stmt: Statement) -> Ran:
         table = self.tables[str(stmt.table)]
         try:
-            count, rowids = sqlw.broken_foreign_keys(conn, table.name, table.source.foreign_keys)
+            count, rowids = sqlw.broken_foreign_keys(conn, table.name, foreign_keys_of(table))
         except Exception as err:
             return Ran(
                 FAILED,

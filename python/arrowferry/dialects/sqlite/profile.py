@@ -8,8 +8,10 @@ unbounded decimals, UUIDs) and reads the rest the fast way.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import Any, TypeVar
 
 from arrowferry import decimals
 from arrowferry.dialects.facts import ColumnProfile
@@ -56,6 +58,35 @@ def size_limits(table: Table) -> dict[str, tuple[int, int]]:
 
 _HIGH = 2**32  # two counts share one 64-bit sum: tables of fewer than 2**32 rows
 
+# SQLite caps a result row at 2,000 columns (SQLITE_MAX_COLUMN,
+# https://www.sqlite.org/limits.html#max_column) and a column takes up to 6 aggregates
+# here: a wider table is scanned once per this many columns, inside one read snapshot
+COLUMNS_PER_SCAN = 300
+
+T = TypeVar("T")
+
+
+def chunked(names: Sequence[T]) -> list[Sequence[T]]:
+    """``names`` cut in runs of :data:`COLUMNS_PER_SCAN`; one (possibly empty) run for a
+    narrow table."""
+    size = COLUMNS_PER_SCAN
+    return [names[i : i + size] for i in range(0, len(names), size)] or [names]
+
+
+@contextmanager
+def one_snapshot(conn: sqlite3.Connection, needed: bool = True) -> Iterator[None]:
+    """Several scans of one table that must see the same rows: one read transaction
+    (the metadata connection reads in autocommit, a snapshot per statement)."""
+    if not needed or conn.in_transaction:
+        yield
+        return
+    conn.execute("BEGIN")
+    try:
+        yield
+    finally:
+        if conn.in_transaction:  # read-only: nothing to keep or lose
+            conn.execute("COMMIT")
+
 
 def profile(
     conn: sqlite3.Connection,
@@ -64,7 +95,8 @@ def profile(
     extras: Collection[str] = (),
     limits: Mapping[str, tuple[int, int]] | None = None,
 ) -> tuple[int, dict[str, ColumnProfile]]:
-    """Row count and a per-column storage-class profile, in one scan of the table.
+    """Row count and a per-column storage-class profile, in one scan of the table
+    (one per :data:`COLUMNS_PER_SCAN` columns of a wide one, in one snapshot).
 
     Two aggregates per column count the four storage classes (packed in pairs);
     columns in ``extras`` also get the longest text and the number magnitudes,
@@ -72,15 +104,40 @@ def profile(
     values that exceed them. Kept lean: it runs over every row.
     """
     limits = dict(limits or {})
-    parts = ["count(*)"]
-    for name in [*columns, *(n for n in limits if n not in columns)]:
+    names = [*columns, *(n for n in limits if n not in columns)]
+    scan = _Scan(conn, table, set(columns), set(extras), limits)
+    runs = chunked(names)
+    rows, result = 0, {}
+    with one_snapshot(conn, len(runs) > 1):
+        for run in runs:
+            rows, found = scan.run(run)
+            result.update(found)
+    return rows, result
+
+
+class _Scan:
+    """One scan of ``table`` over some of its columns: the SQL, and its row read back."""
+
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        table: str,
+        profiled: set[str],
+        extras: set[str],
+        limits: dict[str, tuple[int, int]],
+    ) -> None:
+        self.conn, self.table = conn, table
+        self.profiled, self.extras, self.limits = profiled, extras, limits
+
+    def parts(self, name: str) -> list[str]:
         q = quote_ident(name)
-        if name in columns:
+        parts = []
+        if name in self.profiled:
             parts += [
                 f"sum(CASE typeof({q}) WHEN 'integer' THEN 1 WHEN 'real' THEN {_HIGH} END)",
                 f"sum(CASE typeof({q}) WHEN 'text' THEN 1 WHEN 'blob' THEN {_HIGH} END)",
             ]
-        if name in extras:
+        if name in self.extras:
             parts += [
                 f"max(CASE WHEN typeof({q}) = 'text' THEN length({q}) END)",
                 # abs() of -2**63 overflows in SQLite; as REAL it cannot
@@ -89,26 +146,31 @@ def profile(
                 f"THEN abs(CAST({q} AS REAL)) END)",
                 f"min(CASE WHEN typeof({q}) = 'real' AND {q} != 0 THEN abs({q}) END)",
             ]
-        if name in limits:
-            parts += _limit_counts(q, *limits[name])
-    sql = f"SELECT {', '.join(parts)} FROM {quote_ident(table)}"
-    try:
-        row = vt.rows(conn, sql)[0]
-    except (sqlite3.DatabaseError, SourceError) as err:
-        raise SourceError(f"cannot read table {table!r}: {err}") from err
-    rows = int(row[0])
-    values = iter(row[1:])
-    result = {}
-    for name in [*columns, *(n for n in limits if n not in columns)]:
-        profiled = name in columns
+        if name in self.limits:
+            parts += _limit_counts(q, *self.limits[name])
+        return parts
+
+    def run(self, names: Sequence[str]) -> tuple[int, dict[str, ColumnProfile]]:
+        parts = ["count(*)", *(p for name in names for p in self.parts(name))]
+        sql = f"SELECT {', '.join(parts)} FROM {quote_ident(self.table)}"
+        try:
+            row = vt.rows(self.conn, sql)[0]
+        except (sqlite3.DatabaseError, SourceError) as err:
+            raise SourceError(f"cannot read table {self.table!r}: {err}") from err
+        rows = int(row[0])
+        values = iter(row[1:])
+        return rows, {name: self.column(name, rows, values) for name in names}
+
+    def column(self, name: str, rows: int, values: Iterator[Any]) -> ColumnProfile:
+        profiled = name in self.profiled
         numbers, texts = (int(next(values) or 0), int(next(values) or 0)) if profiled else (0, 0)
         length, biggest, smallest = (
-            (next(values), next(values), next(values)) if name in extras else (0, 0, 0)
+            (next(values), next(values), next(values)) if name in self.extras else (0, 0, 0)
         )
-        over = int(next(values) or 0) if name in limits else 0
+        over = int(next(values) or 0) if name in self.limits else 0
         sure, maybe = over % _HIGH, over // _HIGH
         counts = (numbers % _HIGH, numbers // _HIGH, texts % _HIGH, texts // _HIGH)
-        result[name] = ColumnProfile(
+        found = ColumnProfile(
             integers=counts[0],
             reals=counts[1],
             texts=counts[2],
@@ -120,8 +182,8 @@ def profile(
             classes_known=profiled,
         )
         if sure or maybe:
-            result[name] = _over_limit(conn, table, name, limits[name], result[name], sure)
-    return rows, result
+            found = _over_limit(self.conn, self.table, name, self.limits[name], found, sure)
+        return found
 
 
 # --- numeric(p,s): what exceeds the declared precision ---------------------------------

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import math
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -42,6 +42,7 @@ import pyarrow as pa
 
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.sqlite import virtual as vt
+from arrowferry.dialects.sqlite.profile import chunked, one_snapshot
 from arrowferry.dialects.sqlite.read import ROWID, ReadAs, sentinel_select
 from arrowferry.dialects.sqlite.read import rowid_range as rowid_where
 from arrowferry.dialects.sqlite.replica import ColumnReplica, TableProfile, TableReplica
@@ -66,7 +67,8 @@ _NEGATIVE_ZERO = "arrowferry_negative_zero"
 
 def profile_table(conn: sqlite3.Connection, table: TableReplica) -> TableProfile:
     """The storage classes of each column and the values its affinity would change, in
-    one scan of the table (``conn``: a metadata connection of the source).
+    one scan of the table, or one per ``COLUMNS_PER_SCAN`` columns of a wide one, in one
+    snapshot (``conn``: a metadata connection of the source).
 
     A column whose class SQLite guarantees is not scanned: the INTEGER PRIMARY KEY that
     is the rowid, and a STRICT table's typed columns. Classes are found with
@@ -85,25 +87,40 @@ def profile_table(conn: sqlite3.Connection, table: TableReplica) -> TableProfile
     """
     known = {c.name: frozenset({k}) for c in table.columns if (k := _sure_class(table, c))}
     scanned = [c for c in table.columns if c.name not in known]
-    checked = [c for c in scanned if not table.strict and c.affinity in _CONVERTING]
-    parts = ["count(*)"]
-    parts += [f"group_concat(DISTINCT typeof({quote_ident(c.name)}))" for c in scanned]
-    parts += [_unstable_sql(quote_ident(c.name), c.affinity) for c in checked]
-    row = _one_row(conn, table, f"SELECT {', '.join(parts)} FROM main.{quote_ident(table.name)}")
-    values = iter(row[1:])
-    classes = dict(known)
-    for c in scanned:
-        found = str(next(values) or "").split(",")
-        classes[c.name] = frozenset(k for k in CLASSES if k in found)
-    unstable = {c.name: int(next(values) or 0) for c in checked}
+    classes: dict[str, frozenset[str]] = dict(known)
+    unstable: dict[str, int] = {}
+    rows = 0
+    runs = chunked(scanned)  # past SQLite's 2,000 result columns: a scan per run, one snapshot
+    with one_snapshot(conn, len(runs) > 1):
+        for run in runs:
+            rows, found, changed = _scan(conn, table, run)
+            classes.update(found)
+            unstable.update(changed)
     for c in scanned:
         if not table.strict and c.affinity == "text" and classes[c.name] & {"integer", "real"}:
             unstable[c.name] = _numbers(conn, table, c.name)  # in a TEXT column: retyped
     unstable = {name: n for name, n in unstable.items() if n}
     if not unstable:
-        return TableProfile(int(row[0]), classes)
+        return TableProfile(rows, classes)
     load_sql, notes = _untyped_load(table, sorted(unstable))
-    return TableProfile(int(row[0]), classes, unstable, load_sql, notes)
+    return TableProfile(rows, classes, unstable, load_sql, notes)
+
+
+def _scan(
+    conn: sqlite3.Connection, table: TableReplica, columns: Sequence[ColumnReplica]
+) -> tuple[int, dict[str, frozenset[str]], dict[str, int]]:
+    """One scan over ``columns``: (rows, their classes, values their affinity changes)."""
+    checked = [c for c in columns if not table.strict and c.affinity in _CONVERTING]
+    parts = ["count(*)"]
+    parts += [f"group_concat(DISTINCT typeof({quote_ident(c.name)}))" for c in columns]
+    parts += [_unstable_sql(quote_ident(c.name), c.affinity) for c in checked]
+    row = _one_row(conn, table, f"SELECT {', '.join(parts)} FROM main.{quote_ident(table.name)}")
+    values = iter(row[1:])
+    classes: dict[str, frozenset[str]] = {}
+    for c in columns:
+        found = str(next(values) or "").split(",")
+        classes[c.name] = frozenset(k for k in CLASSES if k in found)
+    return int(row[0]), classes, {c.name: int(next(values) or 0) for c in checked}
 
 
 _CONVERTING = {"integer", "numeric", "real"}  # affinities that may turn text into a number

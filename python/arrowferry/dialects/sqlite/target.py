@@ -29,6 +29,7 @@ from arrowferry.dialects.sqlite import replica_rows
 from arrowferry.dialects.sqlite import state as sqlstate
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqlite.finishing import SqliteFinishing as SqliteFinishing
+from arrowferry.dialects.sqlite.finishing import foreign_keys_of
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import TransferError
 
@@ -189,6 +190,30 @@ class SqliteTarget:
             return []  # a copy's views are among its replayed statements
         return [s for s in plan.finish if s.kind == "view"]
 
+    def run_script(self, statements: Sequence[str]) -> None:
+        """On the one writer, keys and CHECKs enforced as for any application (the load
+        turns both off: they are checked and counted after it)."""
+        from arrowferry.dialects.script import ScriptError
+
+        conn = self.conn
+        sqlw.execute(conn, "PRAGMA foreign_keys = ON")  # not settable inside a transaction
+        sqlw.execute(conn, "PRAGMA ignore_check_constraints = OFF")
+        try:
+            sqlw.execute(conn, "BEGIN")
+            try:
+                for index, sql in enumerate([*statements, "COMMIT"]):
+                    try:
+                        sqlw.execute(conn, sql)
+                    except Exception as err:
+                        raise ScriptError(index, self.message(err)) from err
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    sqlw.execute(conn, "ROLLBACK")
+                raise
+        finally:
+            sqlw.execute(conn, "PRAGMA foreign_keys = OFF")
+            sqlw.execute(conn, "PRAGMA ignore_check_constraints = ON")
+
     def close(self, *, complete: bool, keep: bool = True) -> str | None:
         """A fresh file is renamed into place when the run is complete, its state
         dropped first; a run that stopped keeps it for ``--resume`` (a file that holds
@@ -260,7 +285,7 @@ def _needs_key_check(
     lost = {r["table"] for r in result.rejected}
     return options.data_only or any(
         not fk.validated or fk.ref_table in lost or fk.ref_table not in names
-        for fk in table.source.foreign_keys
+        for fk in foreign_keys_of(table)
     )
 
 

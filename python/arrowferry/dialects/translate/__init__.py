@@ -17,7 +17,7 @@ view to translate, and importing it costs a quarter of a second and ~17 MB.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from arrowferry.dialects.translate.common import (
@@ -25,6 +25,7 @@ from arrowferry.dialects.translate.common import (
     Relation,
     Sizes,
     TranslationError,
+    rename_all,
     respell,
     respell_scope,
 )
@@ -53,6 +54,7 @@ __all__ = [
     "Relation",
     "TranslationError",
     "is_constant",
+    "rename_identifiers",
     "translate_expression",
     "translate_query",
     "translate_sqlite_view",
@@ -145,6 +147,7 @@ def translate_query(
     schema: str | None = None,
     relations: Mapping[str, Relation] | None = None,
     notes: list[str] | None = None,
+    rename: Callable[[str], str] | None = None,
 ) -> str:
     """Translate a whole SELECT (a view body).
 
@@ -155,7 +158,8 @@ def translate_query(
     SQLite: ``2.7::integer`` is 3 in PostgreSQL, ``CAST(2.7 AS INTEGER)`` 2 in SQLite).
     ``notes``: receives each computation over a numeric column that SQLite does in
     floating point, where PostgreSQL's numeric is exact (into SQLite; ``sum`` of a
-    numeric(p,s) column with p <= 15 is rewritten to be exact instead).
+    numeric(p,s) column with p <= 15 is rewritten to be exact instead). ``rename``: the
+    run's identifier policy, applied to every name once ``relations`` resolved them.
     """
     import sqlglot
     from sqlglot import exp
@@ -188,12 +192,16 @@ def translate_query(
             tree = tree.transform(in_list, copy=False).transform(like_as_sqlite, copy=False)
             enum_labels(tree, kinds)
             check_casts(tree)
+        if rename is not None:
+            rename_all(tree, rename)
         return tree.sql(dialect=DIALECT[target], identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
 
 
-def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
+def translate_sqlite_view(
+    sql: str, relations: Mapping[str, Relation], rename: Callable[[str], str] | None = None
+) -> str:
     """A SQLite view's SELECT as PostgreSQL, meaning what it meant in SQLite.
 
     ``relations``: every table and view the view may read, by lower-case source name.
@@ -202,6 +210,7 @@ def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
     PostgreSQL would refuse ``text = integer``; ``DATETIME('1997-01-01')`` is SQLite's
     normalised timestamp text. Anything else SQLite-only is left to fail loudly when
     the view is created (``'a' + 'b'`` is 0 in SQLite: no faithful translation).
+    ``rename``: the run's identifier policy, applied to every name once resolved.
 
     >>> rel = {"products": Relation("Products", {"discontinued": ("Discontinued", "text")})}
     >>> translate_sqlite_view("SELECT * FROM products WHERE discontinued = 0", rel)
@@ -226,6 +235,46 @@ def translate_sqlite_view(sql: str, relations: Mapping[str, Relation]) -> str:
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
         tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
+        if rename is not None:
+            rename_all(tree, rename)
         return tree.sql(dialect="postgres", identify=True)
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
+
+
+def rename_identifiers(
+    sql: str,
+    dialect: str,
+    rename: Callable[[str], str],
+    *,
+    columns: Mapping[str, str] | None = None,
+    relations: Mapping[str, Relation] | None = None,
+) -> str:
+    """``sql`` (an expression, or a query when ``relations`` are given) in its own
+    dialect, every name through ``rename``. ``columns`` (old -> new) and ``relations``
+    resolve names as the dialect does (SQLite: case-insensitively) before the rest are
+    renamed. SQL that does not parse is returned as it is.
+
+    >>> rename_identifiers("OrderId > 0", "sqlite", str.lower, columns={"OrderID": "orderid"})
+    '"orderid" > 0'
+    """
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    try:
+        trees = sqlglot.parse(sql, read=DIALECT[dialect])
+        if len(trees) != 1 or trees[0] is None:
+            return sql
+        tree = trees[0]
+        if columns:
+            spelling = {k.lower(): v for k, v in columns.items()}
+            tree = tree.transform(lambda node: respell(node, spelling))
+        if relations is not None:
+            from sqlglot.optimizer.scope import traverse_scope
+
+            for scope in traverse_scope(tree):
+                respell_scope(scope, relations, {})
+        rename_all(tree, rename)
+        return tree.sql(dialect=DIALECT[dialect], identify=True)
+    except SqlglotError:
+        return sql

@@ -3,7 +3,7 @@ per-scope name resolution that also records each column's type (``kinds``)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
@@ -56,6 +56,19 @@ def respell(node: exp.Expression, spelling: dict[str, str]) -> exp.Expression:
         if name is not None:
             return exp.column(name, quoted=True)
     return node
+
+
+def rename_all(tree: exp.Expr, rename: Callable[[str], str]) -> None:
+    """Every name in ``tree`` through ``rename`` (a run's identifier policy): tables,
+    columns, aliases, CTEs. Schema qualifiers are kept. The policy is idempotent, so names
+    already respelled to their target form stay as they are, and a name and each
+    reference to it (an alias and its uses) change alike."""
+    from sqlglot import exp
+
+    for ident in list(tree.find_all(exp.Identifier)):
+        if isinstance(ident.parent, exp.Table | exp.Column) and ident.arg_key in {"db", "catalog"}:
+            continue
+        ident.set("this", rename(ident.name))
 
 
 def respell_scope(

@@ -1,0 +1,292 @@
+"""Benchmark arrowferry's verify on the app database: migrate, then verify, in three pairs,
+and reladiff on PostgreSQL -> PostgreSQL, in one run.
+
+For the generated app database (``gen_appdb.py``, the same ``--rows``/``--seed`` as
+``run.py``): SQLite -> PostgreSQL, PostgreSQL -> SQLite and PostgreSQL -> PostgreSQL are
+each migrated once and verified, every step in a process of its own (its seconds and peak
+RSS); verify's time is given as a ratio to its migration's (issue 15: at most 0.4x, peak
+RSS at most 300 MB). Then reladiff (hash segments and bisection inside each database, as
+verify does on PostgreSQL) on the PostgreSQL -> PostgreSQL copy, every column compared,
+with no difference, and again after a few differences are seeded into the copy (values
+changed, rows deleted and added): both tools must name the same keys. Prints a table and
+writes ``results/verify.json``.
+
+Usage::
+
+    python benchmarks/verify.py --rows 2200000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from harness import pg  # noqa: E402
+from harness.methods import vm_hwm_mb  # noqa: E402
+from harness.runner import (  # noqa: E402
+    REPO_PYTHON,
+    busy_warning,
+    command_line,
+    log,
+    run_context,
+    settle,
+    source_db,
+)
+
+TARGET_RATIO = 0.4
+MAX_RSS_MB = 300
+TABLES = ("users", "events")
+# seeded into the PostgreSQL copy: values changed, rows deleted, a row added (events ids as
+# fractions of the table, so any --rows works)
+SEEDED = (
+    "UPDATE events SET score = score + 1 WHERE id IN ({a}, {b})",
+    "UPDATE events SET kind = 'seeded' WHERE id = {c}",
+    "UPDATE events SET payload = jsonb_set(payload, '{{session}}', '0') WHERE id = {d}",
+    "DELETE FROM events WHERE id IN ({e}, {f})",
+    "INSERT INTO events (id, user_id, kind, happened_at) VALUES ({g}, 1, 'extra', '2024-01-01')",
+)
+
+
+# --- steps, each run in a process of its own ------------------------------------------
+
+
+def step_migrate(source: str, target: str) -> dict[str, Any]:
+    import arrowferry as af
+
+    started = time.perf_counter()
+    result = af.migrate(source, target, drop_tables=True)
+    return {
+        "ok": result.success,
+        "rows": result.rows_migrated,
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def step_verify(source: str, target: str) -> dict[str, Any]:
+    import arrowferry as af
+
+    started = time.perf_counter()
+    verified = af.verify(source, target, examples=100, reject_dir=None)
+    seconds = time.perf_counter() - started
+    keys = sorted(
+        int(e.key["id"])
+        for t in verified.tables
+        for e in t.examples
+        if t.source == "events" and "id" in e.key
+    )
+    return {
+        "ok": verified.ok,
+        "seconds": seconds,
+        "tables": {t.source: t.summary() for t in verified.tables},
+        "event_keys": keys,
+    }
+
+
+def _reladiff_db(url: str) -> dict[str, Any]:
+    from arrowferry.urls import parse_url
+
+    e = parse_url(url)
+    info: dict[str, Any] = {"driver": "postgresql", "database": e.database, "user": e.username}
+    info["host"] = e.params.get("host") or e.host or "localhost"
+    if e.port:
+        info["port"] = e.port
+    if e.password:
+        info["password"] = e.password
+    return info
+
+
+def step_reladiff(source: str, target: str) -> dict[str, Any]:
+    """reladiff's hash diff of every table, every column compared (its defaults otherwise)."""
+    import psycopg
+    from reladiff import connect_to_table, diff_tables
+
+    started = time.perf_counter()
+    keys: set[int] = set()
+    for table in TABLES:
+        with psycopg.connect(source) as conn:
+            columns = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT attname FROM pg_attribute WHERE attrelid = %s::regclass "
+                    "AND attnum > 0 AND NOT attisdropped ORDER BY attnum",
+                    (table,),
+                ).fetchall()
+            ]
+        extra = tuple(c for c in columns if c != "id")
+        a = connect_to_table(_reladiff_db(source), table, "id")
+        b = connect_to_table(_reladiff_db(target), table, "id")
+        for _sign, row in diff_tables(a, b, extra_columns=extra):
+            if table == "events":
+                keys.add(int(row[0]))
+    return {"ok": not keys, "seconds": time.perf_counter() - started, "event_keys": sorted(keys)}
+
+
+STEPS = {"migrate": step_migrate, "verify": step_verify, "reladiff": step_reladiff}
+
+
+def run_step(name: str, source: str, target: str, timeout: float) -> dict[str, Any]:
+    """One step in a fresh Python process: its outcome, seconds and peak RSS."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (str(HERE), env.get("PYTHONPATH", ""), str(REPO_PYTHON)) if p
+    )
+    argv = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--step",
+        json.dumps([name, source, target]),
+    ]
+    done = subprocess.run(
+        argv, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    if done.returncode != 0 or not done.stdout.strip():
+        tail = " | ".join(done.stderr.strip().splitlines()[-3:])
+        raise SystemExit(f"{name} {pg.mask(source)} -> {pg.mask(target)} failed: {tail}")
+    outcome: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    log(
+        f"{name} {pg.mask(source)} -> {pg.mask(target)}: {outcome['seconds']:.2f} s, {outcome['peak_rss_mb']:.0f} MB"
+    )
+    return outcome
+
+
+# --- the run --------------------------------------------------------------------------
+
+
+def seed_differences(url: str) -> set[int]:
+    """Seed the differences into the copy; the event ids that now differ."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT max(id) FROM events WHERE payload IS NOT NULL").fetchone()
+        top = int(row[0]) if row and row[0] is not None else 100
+        # the payload one must hold a document (jsonb_set of NULL is NULL: no change)
+        (doc,) = conn.execute(
+            "SELECT min(id) FROM events WHERE payload ? 'session' AND id > %s", (top // 5,)
+        ).fetchone()
+        ids = {
+            "a": 17,
+            "b": top // 2 + 3,
+            "c": top // 3,
+            "d": int(doc),
+            "e": 5,
+            "f": top - 1,
+            "g": top + 1_000,
+        }
+        for statement in SEEDED:
+            conn.execute(statement.format(**ids))  # type: ignore[arg-type]
+    return set(ids.values())
+
+
+def pair_row(name: str, migrate: dict[str, Any], verify: dict[str, Any]) -> dict[str, Any]:
+    ratio = verify["seconds"] / migrate["seconds"]
+    return {
+        "pair": name,
+        "migrate_s": round(migrate["seconds"], 3),
+        "verify_s": round(verify["seconds"], 3),
+        "verify_x_migrate": round(ratio, 3),
+        "verify_peak_rss_mb": round(verify["peak_rss_mb"], 1),
+        "migrate_peak_rss_mb": round(migrate["peak_rss_mb"], 1),
+        "verified_ok": verify["ok"],
+        "met": ratio <= TARGET_RATIO and verify["peak_rss_mb"] <= MAX_RSS_MB and verify["ok"],
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = command_line(__doc__.split("\n\n")[0], [], "", "verify.json")
+    parser.add_argument("--step", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.step:
+        name, source, target = json.loads(args.step)
+        outcome = STEPS[name](source, target)
+        outcome["peak_rss_mb"] = vm_hwm_mb() or 0.0
+        print(json.dumps(outcome))
+        return
+    args = settle(args)
+    source = source_db(args.cache_dir, args.rows, args.seed)
+    admin_url = pg.server_url(args.pgdata, args.server)
+    warning = busy_warning()
+    if warning:
+        log(f"warning: {warning}")
+    rows: list[dict[str, Any]] = []
+    with (
+        pg.fresh_database(admin_url, "verify_pg") as pg_url,
+        pg.fresh_database(admin_url, "verify_pg_copy") as pg_copy,
+        tempfile.TemporaryDirectory(prefix="afbench-verify-") as tmp,
+    ):
+        back = str(Path(tmp) / "back.db")
+        lite = str(source.resolve())
+        for name, src, dst in (
+            ("SQLite -> PostgreSQL", lite, pg_url),
+            ("PostgreSQL -> SQLite", pg_url, back),
+            ("PostgreSQL -> PostgreSQL", pg_url, pg_copy),
+        ):
+            migrated = run_step("migrate", src, dst, args.timeout)
+            verified = run_step("verify", src, dst, args.timeout)
+            rows.append(pair_row(name, migrated, verified))
+        clean = run_step("reladiff", pg_url, pg_copy, args.timeout)
+        clean_verify = next(r for r in rows if r["pair"] == "PostgreSQL -> PostgreSQL")
+        expected = seed_differences(pg_copy)
+        seeded_verify = run_step("verify", pg_url, pg_copy, args.timeout)
+        seeded_reladiff = run_step("reladiff", pg_url, pg_copy, args.timeout)
+    anchor = {
+        "no_difference": {
+            "verify_s": clean_verify["verify_s"],
+            "reladiff_s": round(clean["seconds"], 3),
+            "reladiff_peak_rss_mb": round(clean["peak_rss_mb"], 1),
+            "verify_at_least_as_fast": clean_verify["verify_s"] <= clean["seconds"],
+            "both_ok": clean_verify["verified_ok"] and clean["ok"],
+        },
+        "seeded": {
+            "expected_keys": sorted(expected),
+            "verify_keys": seeded_verify["event_keys"],
+            "reladiff_keys": seeded_reladiff["event_keys"],
+            "verify_s": round(seeded_verify["seconds"], 3),
+            "reladiff_s": round(seeded_reladiff["seconds"], 3),
+            "same_keys": set(seeded_verify["event_keys"])
+            == set(seeded_reladiff["event_keys"])
+            == expected,
+        },
+    }
+    payload = {
+        **run_context("verify.py", args, source, admin_url, TABLES),
+        "busy_at_start": warning,
+        "target": {"max_verify_x_migrate": TARGET_RATIO, "max_peak_rss_mb": MAX_RSS_MB},
+        "pairs": rows,
+        "reladiff": anchor,
+    }
+    total = sum(payload["source"]["rows"].values())
+    print(
+        f"{total:,} rows, app database; verify against its migration and reladiff (PostgreSQL -> PostgreSQL)"
+    )
+    print(f"{'pair':28} {'migrate s':>10} {'verify s':>9} {'x migrate':>10} {'RSS MB':>7}  target")
+    for r in rows:
+        met = "met" if r["met"] else "NOT met"
+        print(
+            f"{r['pair']:28} {r['migrate_s']:10.2f} {r['verify_s']:9.2f} {r['verify_x_migrate']:10.2f}"
+            f" {r['verify_peak_rss_mb']:7.0f}  {met}"
+            + ("" if r["verified_ok"] else " (verify found differences)")
+        )
+    nd, sd = anchor["no_difference"], anchor["seeded"]
+    print(
+        f"reladiff, no difference: {nd['reladiff_s']:.2f} s (verify {nd['verify_s']:.2f} s); "
+        f"seeded: verify {sd['verify_s']:.2f} s, reladiff {sd['reladiff_s']:.2f} s, "
+        f"same keys: {sd['same_keys']}"
+    )
+    results = args.results or HERE / "results" / "verify.json"
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps(payload, indent=2) + "\n")
+    log(f"wrote {results}")
+
+
+if __name__ == "__main__":
+    main()

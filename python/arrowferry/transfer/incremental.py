@@ -1,0 +1,400 @@
+"""Incremental runs (issue 16): move only what changed since the last run, as upserts.
+
+An incremental run is a data-only run (planned from the target's own tables) whose
+source reads only changed rows and whose target writes them as upserts. It runs on the
+one pipeline: this module wraps the run's source and target sessions, so conversion,
+rejects, retries and the ledger are those of a full migration.
+
+Per table, changed rows are found by
+
+- a cursor column (``cursor=``): rows whose cursor is above the last committed mark and
+  at most this run's mark, the largest cursor value the source holds when the table is
+  read (taken from the source, never from the clock);
+- else, for a single integer primary key, the key's high-water mark in the target:
+  rows appended since (updates are not seen: append-only tables);
+- ``full_refresh``: every row, the target table truncated first.
+
+A table with neither (or without a key to upsert on) is named and left alone. The mark
+is written in the target, in the transaction that writes the rows it covers, so a crash
+between tables never skips or repeats a change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pyarrow as pa
+
+from arrowferry.dialects.base import Statement
+
+if TYPE_CHECKING:
+    from arrowferry.dialects.base import Capabilities, SourceSession, TableLoad, TargetSession
+    from arrowferry.dialects.keyranges import KeySide
+    from arrowferry.options import MigrationOptions
+    from arrowferry.plan import MigrationPlan, TablePlan
+    from arrowferry.result import MigrationResult
+    from arrowferry.urls import Endpoint
+
+INTEGER_KINDS = frozenset({"int16", "int32", "int64"})
+
+
+@dataclass(frozen=True)
+class Mark:
+    """A cursor value as the source holds it: its text and its type there (a SQLite
+    storage class, a PostgreSQL type), so the next run compares like with like."""
+
+    value: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class Kept:
+    """What the target keeps of a table's last committed run."""
+
+    column: str | None  # None: a full refresh without a cursor
+    mark: Mark | None
+    shape: str | None  # the source table's columns and key then (:func:`shape`)
+
+
+def kept(column: str | None, mark: str | None, kind: str | None, shape: str | None) -> Kept:
+    """A state row as the target holds it."""
+    return Kept(column, Mark(mark, kind or "text") if mark is not None else None, shape)
+
+
+def shape(table: TablePlan) -> str:
+    """A digest of the source table's column names, declared types and key: when it moves
+    between runs, the target may no longer fit the rows (``arrowferry diff``)."""
+    key = table.source.primary_key.columns if table.source.primary_key else ()
+    parts = [(c.name, c.declared or str(c.type)) for c in table.source.columns]
+    text = json.dumps([parts, list(key)], separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Follow:
+    """How one table is followed, and what this run found."""
+
+    table: str  # the target table (the plan's name)
+    how: str  # "cursor", "key" (integer key's high-water mark) or "full" (full refresh)
+    column: str | None = None  # the source column compared with the mark
+    key: tuple[str, ...] = ()  # the target's primary key columns
+    after: Mark | None = None  # the last committed mark (None: every row)
+    upto: Mark | None = None  # this run's mark, once the source is read
+    counts: dict[str, int] = field(default_factory=dict)  # after the table commits
+    shape: str | None = None  # the source table's shape (kept with the mark)
+    # --detect-deletes: the source's integer key, compared when the table commits
+    source_keys: KeySide | None = None
+
+    def report(self) -> dict[str, Any]:
+        done = {"inserted": 0, "updated": 0, "unchanged": 0, **self.counts}
+        mark = self.upto or self.after
+        return {
+            "how": self.how,
+            "cursor": self.column,
+            **done,
+            # None: not looked for (no --detect-deletes, or a key it cannot compare yet)
+            "deleted": done.get("deleted") if self.source_keys is not None else None,
+            "mark": mark.value if mark is not None else None,
+            "previous_mark": self.after.value if self.after is not None else None,
+        }
+
+
+class DeltaReader(Protocol):
+    """A source dialect's side: the mark, and the rows between two marks."""
+
+    def bound(self, table: TablePlan, column: str, after: Mark | None) -> Mark | None:
+        """The largest value of ``column`` above ``after`` (None: no row is)."""
+        ...
+
+    def batches(
+        self, table: TablePlan, column: str, after: Mark | None, upto: Mark, batch_rows: int
+    ) -> Iterator[pa.RecordBatch]:
+        """The planned read of the rows with ``after < column <= upto``."""
+        ...
+
+    def key_side(self, table: TablePlan, column: str) -> KeySide:
+        """An integer key column, for comparing key sets (``dialects.keyranges``)."""
+        ...
+
+
+class UpsertWriter(Protocol):
+    """A target dialect's side: the marks it keeps, and the loads that upsert."""
+
+    def marks(self) -> dict[str, Kept]:
+        """Per target table: the cursor column, the last committed mark, and the shape of
+        the source table then."""
+        ...
+
+    def high_water(self, table: TablePlan, column: str) -> int | None: ...
+
+    def load(self, table: TablePlan, follow: Follow) -> TableLoad: ...
+
+
+def wrap(
+    plan: MigrationPlan,
+    source: SourceSession,
+    target: TargetSession,
+    source_endpoint: Endpoint,
+    target_dialect: str,
+    options: MigrationOptions,
+    result: MigrationResult,
+) -> tuple[MigrationPlan, SourceSession, TargetSession, Run]:
+    """The plan's followable tables, and sessions that read and write only changes."""
+    if source_endpoint.dialect == target_dialect:
+        from arrowferry.errors import BadInputError
+
+        raise BadInputError(
+            "--incremental between two databases of one kind is not supported yet "
+            "(SQLite -> PostgreSQL and PostgreSQL -> SQLite are)"
+        )
+    reader = _reader(source_endpoint.dialect, source)
+    writer = _writer(target_dialect, target, options)
+    run = Run(writer.marks())
+    kept = []
+    for table in plan.tables:
+        changed = None if _refreshed(table, options) else _shape_changed(table, run)
+        if changed is not None:
+            result.table_failed(table.name, changed, fatal=False)
+            continue
+        follow, why = _follow(table, options, run, writer)
+        if follow is None:
+            result.incremental[table.name] = {"how": "skipped", "reason": why}
+            result.warnings.append(f"--incremental: table {table.name!r} is left as it is: {why}")
+            continue
+        if options.detect_deletes and follow.how != "full":
+            _detect_deletes(table, follow, reader, result)
+        follow.shape = shape(table)
+        run.follows[table.name] = follow
+        kept.append(table)
+    names = {t.name for t in kept}
+    finish = [s for s in plan.finish if s.table is None or s.table in names]
+    plan = replace(plan, tables=kept, finish=_no_vacuum(finish))
+    return plan, DeltaSource(source, reader, run), DeltaTarget(target, writer, run), run
+
+
+def report(run: Run, result: MigrationResult) -> None:
+    """Each followed table's counts and marks into the result (failed ones are errors)."""
+    failed = {e.table for e in result.errors} | set(result.not_attempted)
+    for name, follow in run.follows.items():
+        if name not in failed:
+            result.incremental[name] = follow.report()
+
+
+def _no_vacuum(finish: Sequence[Statement]) -> list[Statement]:
+    """A few changed rows do not need the whole table vacuumed (autovacuum will)."""
+    return [s for s in finish if s.kind != "vacuum"]
+
+
+@dataclass
+class Run:
+    marks: dict[str, Kept]
+    follows: dict[str, Follow] = field(default_factory=dict)
+
+
+def _follow(
+    table: TablePlan, options: MigrationOptions, run: Run, writer: UpsertWriter
+) -> tuple[Follow | None, str]:
+    cursors = options.cursor
+    assert isinstance(cursors, dict)
+    key = table.target.primary_key.columns if table.target.primary_key is not None else ()
+    names = {c.name for c in table.source.columns}
+    column = cursors.get(table.source.name) or cursors.get(table.name)
+    if column is not None and column not in names:
+        return None, f"it has no column {column!r} (--cursor)"
+    if column is None and cursors.get("*") in names:
+        column = cursors["*"]
+    if _refreshed(table, options):  # with its cursor's mark, when it has one
+        return Follow(table.name, "full", column, key=key), ""
+    if not key:
+        return None, (
+            "it has no primary key to match rows on"
+            + ("" if column else " and no cursor column")
+            + "; copy it in full with --full-refresh "
+            + table.name
+        )
+    if column is not None:
+        kept = run.marks.get(table.name)
+        after = kept.mark if kept is not None and kept.column == column else None
+        return Follow(table.name, "cursor", column, key, after), ""
+    source_key = table.source.primary_key.columns if table.source.primary_key else ()
+    if len(source_key) == 1 and len(key) == 1:
+        col = next(c for c in table.source.columns if c.name == source_key[0])
+        if col.type.kind in INTEGER_KINDS:
+            high = writer.high_water(table, key[0])
+            after = Mark(str(high), "integer") if high is not None else None
+            return Follow(table.name, "key", source_key[0], key, after), ""
+    return None, (
+        "it has no cursor column and no single integer key; name one with --cursor "
+        f"{table.name}=COLUMN, or copy it in full with --full-refresh {table.name}"
+    )
+
+
+def state_row(follow: Follow) -> tuple[str | None, str | None, str | None, str | None] | None:
+    """What a table's commit keeps in the target: (cursor column, mark, its kind, shape);
+    None: nothing to keep (nothing was read, so the mark has not moved)."""
+    if follow.upto is None and follow.how != "full":
+        return None
+    mark = follow.upto
+    column = follow.column if mark is not None else None
+    return column, mark.value if mark else None, mark.kind if mark else None, follow.shape
+
+
+def _refreshed(table: TablePlan, options: MigrationOptions) -> bool:
+    return table.name in options.full_refresh or table.source.name in options.full_refresh
+
+
+def _shape_changed(table: TablePlan, run: Run) -> str | None:
+    kept = run.marks.get(table.name)
+    if kept is None or kept.shape is None or kept.shape == shape(table):
+        return None
+    return (
+        f"table {table.source.name!r} changed shape in the source since the last incremental "
+        "run (its columns, their types or its key): its rows may no longer fit the target's "
+        "table, so it is not touched. See `arrowferry diff SOURCE TARGET`, bring the target "
+        "in line (`arrowferry sync`), then re-run it with --full-refresh "
+        f"{table.name}, which records the new shape"
+    )
+
+
+def _detect_deletes(
+    table: TablePlan, follow: Follow, reader: DeltaReader, result: MigrationResult
+) -> None:
+    """Deletes are found by comparing whole key sets, for a single integer key only."""
+    key = table.source.primary_key.columns if table.source.primary_key else ()
+    kinds = {c.name: c.type.kind for c in table.source.columns}
+    if len(key) == 1 and len(follow.key) == 1 and kinds.get(key[0]) in INTEGER_KINDS:
+        follow.source_keys = reader.key_side(table, key[0])
+        return
+    result.warnings.append(
+        f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key is "
+        "not a single integer column (not supported yet)"
+    )
+
+
+def _reader(dialect: str, source: Any) -> DeltaReader:
+    if dialect == "sqlite":
+        from arrowferry.dialects.sqlite.delta import SqliteDelta
+
+        return SqliteDelta(source)
+    from arrowferry.dialects.postgresql.delta import PostgresDelta
+
+    return PostgresDelta(source)
+
+
+def _writer(dialect: str, target: Any, options: MigrationOptions) -> UpsertWriter:
+    if dialect == "postgresql":
+        from arrowferry.dialects.postgresql.upsert import PostgresUpserts
+
+        return PostgresUpserts(target)
+    from arrowferry.dialects.sqlite.upsert import SqliteUpserts
+
+    return SqliteUpserts(target)
+
+
+class DeltaSource:
+    """The run's source, reading only each table's changed rows."""
+
+    def __init__(self, inner: SourceSession, reader: DeltaReader, run: Run) -> None:
+        self.inner, self.reader, self.run = inner, reader, run
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        return self.inner.endpoint
+
+    @property
+    def readers_per_writer(self) -> int:
+        return 1  # one piece per table: the changes are read in one stream
+
+    def batch_rows(self, table: TablePlan) -> int:
+        return self.inner.batch_rows(table)
+
+    def pieces(self, table: TablePlan, lanes: int, batch_rows: int) -> list[Any]:
+        """One piece, or none when nothing changed; the mark is taken here, in the
+        source, just before the rows up to it are read."""
+        follow = self.run.follows[table.name]
+        if follow.column is not None:
+            follow.upto = self.reader.bound(table, follow.column, follow.after)
+        if follow.how == "full":
+            return [None]  # read whole (rows past the mark come again next time: no harm)
+        return [] if follow.upto is None else [None]
+
+    def batches(self, table: TablePlan, piece: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        follow = self.run.follows[table.name]
+        if follow.how == "full":
+            return self.inner.batches(table, None, batch_rows)
+        assert follow.column is not None and follow.upto is not None
+        return self.reader.batches(table, follow.column, follow.after, follow.upto, batch_rows)
+
+    def message(self, err: BaseException) -> str:
+        return self.inner.message(err)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class DeltaTarget:
+    """The run's target, upserting each table's rows with its mark."""
+
+    def __init__(self, inner: TargetSession, writer: UpsertWriter, run: Run) -> None:
+        self.inner, self.writer, self.run = inner, writer, run
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.inner.capabilities
+
+    @property
+    def endpoint(self) -> Endpoint | None:
+        return self.inner.endpoint
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    @property
+    def writable(self) -> Callable[[pa.DataType], bool] | None:
+        return self.inner.writable
+
+    @property
+    def warn(self) -> Callable[[str], None]:
+        return self.inner.warn
+
+    @warn.setter
+    def warn(self, value: Callable[[str], None]) -> None:
+        self.inner.warn = value
+
+    def prepare(self, *args: Any, **kwargs: Any) -> list[Statement]:
+        return self.inner.prepare(*args, **kwargs)
+
+    def allow_lanes(self, say: Callable[[str], None]) -> bool:
+        return False  # one transaction per table holds the rows and their mark
+
+    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> TableLoad:
+        return self.writer.load(table, self.run.follows[table.name])
+
+    def owns(self, err: BaseException) -> bool:
+        return self.inner.owns(err)
+
+    def message(self, err: BaseException) -> str:
+        return self.inner.message(err)
+
+    def finishing(self, loaded: Any) -> Any:
+        return self.inner.finishing(loaded)
+
+    def statements(self, *args: Any) -> list[Statement]:
+        return self.inner.statements(*args)
+
+    def statements_after(self, *args: Any) -> list[Statement]:
+        return self.inner.statements_after(*args)
+
+    def views(self, *args: Any, **kwargs: Any) -> list[Statement]:
+        return self.inner.views(*args, **kwargs)
+
+    def run_script(self, statements: Sequence[str]) -> None:
+        self.inner.run_script(statements)
+
+    def close(self, *, complete: bool) -> str | None:
+        return self.inner.close(complete=complete)

@@ -58,8 +58,7 @@ class SqliteSourceSide:
             for t in tables:
                 if t.name in failed:
                     continue
-                # columns landing in a table that exists are measured for its types
-                landing = list(t.column_names) if there.table(t.name) is not None else []
+                landing = _profiled_for_landing(t, there.table(t.name))
                 try:
                     rows[t.name], profiles[t.name] = sqlite.profile(
                         conn,
@@ -197,6 +196,22 @@ def _profiled_columns(table: Table, options: MigrationOptions) -> list[str]:
         return list(table.column_names)
     mapped = _mapped_columns(table, options)
     return [c.name for c in table.columns if sqlite.needs_profile(c) or c.name in mapped]
+
+
+# target kinds whose read depends on what the column holds: a 16-byte blob is a uuid's
+# bytes, and an unbounded numeric's Arrow decimal is sized by its values' magnitudes
+_PROFILED_KINDS = {"uuid", "decimal", "blob"}
+
+
+def _profiled_for_landing(table: Table, there: Table | None) -> list[str]:
+    """Columns landing in a table that exists whose read depends on their values. The
+    others are read the fast way, as in any run: a value of an unexpected storage class
+    rolls the table back and re-reads that column exactly, and every value is still held
+    to the target's type by its kernel, so profiling them would only cost a scan."""
+    if there is None:
+        return []
+    kinds = {c.name.lower(): c.type.kind for c in there.columns}
+    return [c.name for c in table.columns if kinds.get(c.name.lower()) in _PROFILED_KINDS]
 
 
 def _measured_columns(table: Table, options: MigrationOptions) -> set[str]:

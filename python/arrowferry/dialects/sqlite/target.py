@@ -247,7 +247,10 @@ class SqliteTarget:
         try:
             self.path.unlink(missing_ok=True)
         except OSError as err:
-            return f"{self.final} was not created, and {self.path} could not be removed ({err.strerror})"
+            return (
+                f"{self.final} was not created, and {self.path} could not be removed "
+                f"({err.strerror}): remove it, or run again with --drop-tables"
+            )
         return (
             f"{self.final} was not created: the run stopped at an error before every "
             "table was in (--continue-on-error keeps the tables that did load)"

@@ -120,7 +120,8 @@ class Endpoint:
         params.update(_ssl_params(self.ssl))
         if masked:
             params = {k: (MASK if _is_secret(k) and v else v) for k, v in params.items()}
-        query = ("?" + urlencode(params, safe="/*")) if params else ""
+        # %20, not +: libpq does not decode + in a parameter (options=-c statement_timeout=1s)
+        query = ("?" + urlencode(params, safe="/*", quote_via=quote)) if params else ""
         return f"postgresql://{netloc}/{quote(self.database, safe='')}{query}"
 
 

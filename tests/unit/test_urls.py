@@ -73,3 +73,12 @@ def test_masking_in_free_text() -> None:
     masked = mask_url(text)
     assert "hunter2" not in masked
     assert "hunter2" not in scrub("FATAL: hunter2", parse_url("postgresql://u:hunter2@h/db"))
+
+
+def test_a_space_in_a_parameter_stays_a_space_for_libpq() -> None:
+    # libpq does not decode '+' in a parameter: the space of "-c statement_timeout=1500"
+    # must go as %20, or the server reads an option it does not know
+    from arrowferry.urls import parse_url
+
+    url = parse_url("postgresql://u@h/db?options=-c%20statement_timeout%3D1500").url
+    assert "options=-c%20statement_timeout%3D1500" in url and "+" not in url

@@ -142,6 +142,19 @@ class Planner:
         if kind in {"column_type", "nullability", "default"}:
             return self.column_changes(d, table, desired)
         if kind == "sequence":
+            held = self.state.get(self.key(table))
+            if (
+                self.target.name == "sqlite"
+                and held is not None
+                and not any(c.autoincrement for c in held.columns)
+            ):
+                # without AUTOINCREMENT SQLite hands out max(rowid) + 1 and keeps no counter
+                # to move; giving it one means a rebuild the user did not ask for
+                self.notes.append(
+                    f"the counter of {table} is not moved on to {d.a}: the SQLite table has no "
+                    "AUTOINCREMENT, so it counts from its largest rowid (the difference stays)"
+                )
+                return []
             return [
                 Change(
                     "set_sequence",

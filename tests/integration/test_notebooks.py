@@ -109,6 +109,9 @@ def test_quickstart_says_what_it_did(which: str, executed: dict[str, Any]) -> No
     assert "all 12 tables match" in text
     assert "3 differences" in text  # the table, column and index added to the copy
     assert "identical after sync: True" in text
+    # the incremental run moved exactly the rows added since: two genres, one artist
+    assert "'Genre': {'how': 'key', 'cursor': 'GenreId', 'inserted': 2, 'updated': 0" in text
+    assert "'Artist': {'how': 'key', 'cursor': 'ArtistId', 'inserted': 1, 'updated': 0" in text
     assert "no differences" in text
     assert "(2328.6, ['ArtistId', 'Name', 'Country'])" in text  # Invoice total; Country came back
     assert "dropped chinook_" in text

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import polars as pl
     from matplotlib.figure import Figure
 
+    from arrowferry.checksum.report import VerificationReport
     from arrowferry.diff import SchemaComparison
     from arrowferry.result import MigrationResult
     from arrowferry.sync import SyncResult
@@ -231,6 +232,111 @@ def comparison_frames(comparison: SchemaComparison) -> Frames:
         for d in comparison.differences
     ]
     return {"differences": _frame(found, _schemas()["differences"])}
+
+
+def verification_frames(report: VerificationReport) -> Frames:
+    """``tables``: per table its counts and what differs; ``examples``: one row per
+    differing value (or missing/extra row), key and both values as text."""
+    import json
+
+    tables = [
+        {
+            "table": t.source,
+            "target": t.target,
+            "ok": t.ok,
+            "source_rows": t.source_rows,
+            "target_rows": t.target_rows,
+            "rejected_rows": t.rejected_rows,
+            "missing_rows": t.missing_rows,
+            "extra_rows": t.extra_rows,
+            "changed_rows": t.changed_rows,
+            "columns": list(t.columns),
+            "problem": t.problem,
+            "seconds": t.seconds,
+        }
+        for t in report.tables
+    ]
+
+    def shown(value: Any) -> str | None:
+        return None if value is None else json.dumps(value, default=str)
+
+    examples = []
+    for t in report.tables:
+        for e in t.examples:
+            key = json.dumps(e.key, default=str)
+            if e.columns:
+                examples += [
+                    {
+                        "table": t.source,
+                        "kind": e.kind,
+                        "key": key,
+                        "column": c,
+                        "source": shown(a),
+                        "target": shown(b),
+                    }
+                    for c, (a, b) in e.columns.items()
+                ]
+            else:
+                row = shown(e.row)
+                examples.append(
+                    {
+                        "table": t.source,
+                        "kind": e.kind,
+                        "key": key,
+                        "column": None,
+                        "source": row if e.kind == "missing" else None,
+                        "target": row if e.kind != "missing" else None,
+                    }
+                )
+    text, count, flag = _types()
+    return {
+        "tables": _frame(
+            tables,
+            {
+                "table": text,
+                "target": text,
+                "ok": flag,
+                "source_rows": count,
+                "target_rows": count,
+                "rejected_rows": count,
+                "missing_rows": count,
+                "extra_rows": count,
+                "changed_rows": count,
+                "columns": _list_of_text(),
+                "problem": text,
+                "seconds": _float(),
+            },
+        ),
+        "examples": _frame(
+            examples,
+            {
+                "table": text,
+                "kind": text,
+                "key": text,
+                "column": text,
+                "source": text,
+                "target": text,
+            },
+        ),
+    }
+
+
+def _types() -> tuple[Any, Any, Any]:
+    import polars as pl
+
+    return pl.String, pl.Int64, pl.Boolean
+
+
+def _list_of_text() -> Any:
+    import polars as pl
+
+    return pl.List(pl.String)
+
+
+def _float() -> Any:
+    import polars as pl
+
+    return pl.Float64
 
 
 def sync_frames(result: SyncResult) -> Frames:

@@ -171,3 +171,34 @@ def test_plot_without_matplotlib_names_the_extra(monkeypatch: pytest.MonkeyPatch
     with pytest.raises(ImportError, match=r"pip install 'arrowferry\[plot\]'") as raised:
         result.plot()
     assert isinstance(raised.value, af.ArrowferryError)
+
+
+def test_verification_frames_name_each_difference(tmp_path: Path, pg_url: str) -> None:
+    import sqlite3
+    from contextlib import closing
+
+    source = make_sqlite(
+        tmp_path / "v.db",
+        "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT);",
+        {"people": [(1, "ada"), (2, "grace"), (3, "edsger")]},
+    )
+    assert af.migrate(source, pg_url).success
+    clean = af.verify(source, pg_url).to_polars()
+    assert clean["tables"].get_column("ok").to_list() == [True]
+    assert clean["examples"].height == 0
+    with closing(sqlite3.connect(source)) as conn:  # one changed value, one row gone
+        conn.execute("UPDATE people SET name = 'changed!' WHERE id = 2")
+        conn.execute("INSERT INTO people VALUES (4, 'barbara')")
+        conn.commit()
+    frames = af.verify(source, pg_url).to_polars()
+    (table,) = frames["tables"].iter_rows(named=True)
+    assert (table["table"], table["ok"], table["changed_rows"], table["missing_rows"]) == (
+        "people",
+        False,
+        1,
+        1,
+    )
+    rows = {(r["kind"], r["key"], r["column"]): r for r in frames["examples"].iter_rows(named=True)}
+    changed = rows[("changed", '{"id": 2}', "name")]
+    assert (changed["source"], changed["target"]) == ('"changed!"', '"grace"')
+    assert ("missing", '{"id": 4}', None) in rows

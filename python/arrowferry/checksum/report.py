@@ -152,6 +152,13 @@ class VerificationReport:
     def failed(self) -> list[TableVerification]:
         return [t for t in self.tables if not t.ok]
 
+    def to_polars(self) -> dict[str, Any]:
+        """``tables`` (counts and what differs per table) and ``examples`` (each differing
+        value, or missing/extra row, with its key and both values) as polars DataFrames."""
+        from arrowferry.look import verification_frames
+
+        return verification_frames(self)
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,

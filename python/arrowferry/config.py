@@ -5,7 +5,7 @@
 
     source = "app.db"                          # a SQLite file or a postgresql:// URL
     target = "postgresql://me@db/app"          # never a password: PGPASSWORD or ~/.pgpass
-    cursor = "updated_at"                      # incremental runs (not yet: accepted, passed on)
+    cursor = "updated_at"                      # incremental runs (--incremental) read it
 
     [options]                                  # any keyword of af.migrate()
     workers = 4
@@ -93,20 +93,20 @@ class Settings:
             lines.append(f"{name} = {self.options[name]!r}  [{self.origins.get(name, '?')}]")
         if self.renames:
             lines.append(f"renames = {self.renames!r}  [{self.path}]")
-        if self.cursor is not None or self.cursors:
+        if (self.cursor is not None or self.cursors) and "cursor" not in self.options:
             lines.append(
                 f"cursor = {self.cursor!r}, cursors = {self.cursors!r}  [{self.path}] "
-                "(for incremental runs, which arrowferry does not have yet)"
+                "(read by incremental runs: --incremental)"
             )
         return lines
 
     def notes(self) -> list[str]:
-        """A run's warnings about the file: cursors it names, which nothing reads yet."""
-        if self.cursor is None and not self.cursors:
+        """A run's warnings about the file: cursors it names that this run does not read."""
+        if (self.cursor is None and not self.cursors) or "cursor" in self.options:
             return []
         return [
-            f"{self.path}: cursor and [cursors] are for incremental runs, which arrowferry "
-            "does not have yet; this run copies every row"
+            f"{self.path}: cursor and [cursors] are for incremental runs (--incremental); "
+            "this run copies every row"
         ]
 
 
@@ -184,6 +184,12 @@ def merge(
     over = canonical(given)
     out.options = {**out.options, **over}
     out.origins.update(dict.fromkeys(over, "given"))
+    incremental = out.options.get("mode") == "incremental" or out.options.get("incremental")
+    if incremental and "cursor" not in out.options and (out.cursor or out.cursors):
+        # the file's cursors, for a run that is incremental (by the file or a flag)
+        cursors = {"*": out.cursor} if out.cursor else {}
+        out.options["cursor"] = {**cursors, **out.cursors}
+        out.origins["cursor"] = str(out.path)
     if out.source is None:
         raise BadInputError(
             "a migration needs a source: a SQLite file or a PostgreSQL URL"

@@ -110,8 +110,11 @@ def test_the_api_reads_the_file_with_keywords_over_it(tmp_path: Path, pg_url: st
     assert (migration.options.workers, migration.options.batch_size) == (2, 500)
     assert migration.settings.cursors == {"Invoice": "modified"}
     result = af.migrate(config=config, dry_run=True)
-    # cursors are accepted and passed on, and the run says nothing uses them yet
+    # cursors are for incremental runs: a full run says it copied every row, an
+    # incremental one reads them (the file's cursor for every table, [cursors] per table)
     assert any("incremental runs" in w for w in result.warnings)
+    incremental = af.Migration(config=config, incremental=True)
+    assert incremental.options.cursor == {"*": "updated_at", "Invoice": "modified"}
     # the source given wins over the file's; options= cannot be merged with a file
     other = make_sqlite(tmp_path / "other.db", "CREATE TABLE t (a INTEGER);")
     assert af.Migration(other, config=config).source.database == str(other)

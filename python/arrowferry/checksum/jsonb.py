@@ -133,6 +133,7 @@ class _Template:
     needle: str | None = None
     commas: int | None = None
     hits: int = 0
+    flat: list[_Flat] | None = None  # a flat object or array of scalars: no regex captures
 
 
 class Canonicaliser:
@@ -193,6 +194,14 @@ class Canonicaliser:
             tried = np.flatnonzero(pick)
             if not len(tried):
                 continue
+            if t.flat is not None:
+                done, tried = _flat_rewrite(t.flat, series, tried)
+                for rows, texts in done:
+                    pieces.append((rows, texts))
+                    left[rows] = False
+                    t.hits += len(rows)
+                if not len(tried):
+                    continue
             out = series.gather(tried).str.replace(t.pattern, t.replacement)
             ok = np.asarray(out.str.starts_with(_MARK).fill_null(False).to_numpy(), bool)
             if ok.any():
@@ -211,10 +220,103 @@ class Canonicaliser:
                     continue
                 self.shapes.add(shape)
                 pattern, replacement = _template(shape)
-                self.templates.append(_Template(shape, pattern, replacement))
+                self.templates.append(_Template(shape, pattern, replacement, flat=_flat(shape)))
                 _needles(self.templates)
                 learnt = True
         return learnt
+
+
+# --- flat documents without captures ---------------------------------------------------
+
+# Rust's regex captures groups several times slower than it decides a match (a DFA). A flat
+# object or array of scalars written in one of the two usual styles (compact, as most
+# encoders write, or with jsonb's own ", " and ": ") is recognised by a match alone, then
+# cut at its separators (a literal split) and put back together in jsonb's key order.
+_STYLES = ((",", ":"), (", ", ": "))
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """One style of a flat shape: ``pattern`` matches a document written in it exactly;
+    ``split`` (an item separator and the quote after it) occurs ``cuts`` times in it
+    when no value holds it; ``keys``: an object's keys in the source's order (None: an
+    array); ``key_sep``: the style's separator after a key."""
+
+    pattern: str
+    split: str
+    cuts: int
+    keys: tuple[str, ...] | None
+    key_sep: str
+
+
+def _flat(shape: Shape) -> list[_Flat] | None:
+    if shape == "s" or not all(p == "s" for p in _parts(shape)):
+        return None
+    if not shape[1]:  # [] or {}: printed as written
+        return [_Flat(r"^\[\]$" if shape[0] == "a" else r"^\{\}$", ", ", 0, None, ": ")]
+    scalar = _SCALAR.replace("(", "(?:", 1)
+    out = []
+    for item_sep, key_sep in _STYLES:
+        if shape[0] == "a":
+            body = re.escape(item_sep).join([scalar] * len(shape[1]))
+            out.append(_Flat(rf"^\[{body}\]$", item_sep, len(shape[1]) - 1, None, key_sep))
+            continue
+        keys = tuple(k for k, _ in shape[1])
+        body = re.escape(item_sep).join(
+            f'"{re.escape(k)}"{re.escape(key_sep)}{scalar}' for k in keys
+        )
+        out.append(_Flat(rf"^\{{{body}\}}$", item_sep + '"', len(keys) - 1, keys, key_sep))
+    return out
+
+
+def _parts(shape: Shape) -> list[Shape]:
+    return [p[1] for p in shape[1]] if shape[0] == "o" else list(shape[1])
+
+
+def _flat_rewrite(
+    styles: list[_Flat], series: pl.Series, rows: np.ndarray
+) -> tuple[Pieces, np.ndarray]:
+    """The documents of ``rows`` written in one of ``styles``, in jsonb's text; the rows
+    left for the regex rewrite."""
+    done: Pieces = []
+    for style in styles:
+        if not len(rows):
+            break
+        docs = series.gather(rows)
+        # a split is safe when the separator occurs only between items: exactly ``cuts`` times
+        fits = docs.str.contains(style.pattern) & (
+            docs.str.count_matches(style.split, literal=True) == style.cuts
+        )
+        ok = np.asarray(fits.fill_null(False).to_numpy(), dtype=bool)
+        if not ok.any():
+            continue
+        texts = _flat_text(style, docs.filter(pl.Series(ok)))
+        done.append((rows[ok], texts.to_arrow().cast(pa.large_string())))
+        rows = rows[~ok]
+    return done, rows
+
+
+def _flat_text(style: _Flat, docs: pl.Series) -> pl.Series:
+    if style.keys is None:  # an array: jsonb's separator between its scalars
+        return (
+            docs if style.split == ", " else docs.str.replace_all(style.split, ", ", literal=True)
+        )
+    keys = style.keys
+    order = sorted(range(len(keys)), key=lambda i: (len(keys[i].encode()), keys[i].encode()))
+    if style.key_sep == ": " and order == list(range(len(keys))):
+        return docs  # written as jsonb prints it already
+    fields = docs.str.split_exact(style.split, len(keys) - 1).struct.unnest()
+    values = []
+    for i, key in enumerate(keys):
+        # each piece is [{"]key"<key_sep>value[}]: the value is what follows its key
+        value = pl.col(fields.columns[i]).str.slice(
+            len(key) + 1 + len(style.key_sep) + (2 if i == 0 else 0)
+        )
+        values.append(value.str.head(-1) if i == len(keys) - 1 else value)
+    parts: list[pl.Expr] = []
+    for j, i in enumerate(order):
+        parts += [pl.lit(("{" if j == 0 else ", ") + f'"{keys[i]}": '), values[i]]
+    return fields.select(pl.concat_str([*parts, pl.lit("}")])).to_series()
 
 
 def _needles(templates: list[_Template]) -> None:

@@ -181,6 +181,13 @@ class Canonicaliser:
         for t in templates:
             if not left.any():
                 break
+            if t.flat is not None:
+                flat = _flat_rewrite(t.flat, series, left)
+                for rows, texts in flat:
+                    pieces.append((rows, texts))
+                    t.hits += len(rows)
+                if flat:  # the shape's documents of other spacing: the batch's rest
+                    continue
             pick = left
             if t.needle is not None:
                 pick = pick & np.asarray(
@@ -194,14 +201,6 @@ class Canonicaliser:
             tried = np.flatnonzero(pick)
             if not len(tried):
                 continue
-            if t.flat is not None:
-                done, tried = _flat_rewrite(t.flat, series, tried)
-                for rows, texts in done:
-                    pieces.append((rows, texts))
-                    left[rows] = False
-                    t.hits += len(rows)
-                if not len(tried):
-                    continue
             out = series.gather(tried).str.replace(t.pattern, t.replacement)
             ok = np.asarray(out.str.starts_with(_MARK).fill_null(False).to_numpy(), bool)
             if ok.any():
@@ -233,20 +232,25 @@ class Canonicaliser:
 # encoders write, or with jsonb's own ", " and ": ") is recognised by a match alone, then
 # cut at its separators (a literal split) and put back together in jsonb's key order.
 _STYLES = ((",", ":"), (", ", ": "))
+# a compact document's strings: no comma at the end (an object: ``,"`` occurs only between
+# items) or none at all (an array: every comma separates items)
+_NO_END_COMMA = r'"(?:[^"\\\x00-\x1f]*[^",\\\x00-\x1f])?"'
+_NO_COMMA = r'"[^",\\\x00-\x1f]*"'
 
 
 @dataclass(frozen=True)
 class _Flat:
-    """One style of a flat shape: ``pattern`` matches a document written in it exactly;
-    ``split`` (an item separator and the quote after it) occurs ``cuts`` times in it
-    when no value holds it; ``keys``: an object's keys in the source's order (None: an
-    array); ``key_sep``: the style's separator after a key."""
+    """One style of a flat shape. ``pattern`` matches a document written in it exactly;
+    ``split`` (an object's item separator and the quote after it) occurs only between
+    items in a document it matches, unless ``count`` (then it must occur ``cuts`` times);
+    ``keys``: an object's keys in the source's order (None: an array or ``{}``)."""
 
     pattern: str
     split: str
     cuts: int
     keys: tuple[str, ...] | None
     key_sep: str
+    count: bool = False
 
 
 def _flat(shape: Shape) -> list[_Flat] | None:
@@ -254,53 +258,60 @@ def _flat(shape: Shape) -> list[_Flat] | None:
         return None
     if not shape[1]:  # [] or {}: printed as written
         return [_Flat(r"^\[\]$" if shape[0] == "a" else r"^\{\}$", ", ", 0, None, ": ")]
-    scalar = _SCALAR.replace("(", "(?:", 1)
     out = []
     for item_sep, key_sep in _STYLES:
+        compact = item_sep == ","
         if shape[0] == "a":
-            body = re.escape(item_sep).join([scalar] * len(shape[1]))
-            out.append(_Flat(rf"^\[{body}\]$", item_sep, len(shape[1]) - 1, None, key_sep))
+            scalar = _SCALAR.replace(_STRING, _NO_COMMA) if compact else _SCALAR
+            # any length: the first array template takes every flat array of the batch
+            one = scalar.replace("(", "(?:", 1)
+            body = rf"(?:{one}(?:{re.escape(item_sep)}{one})*)?"
+            out.append(_Flat(rf"^\[{body}\]$", item_sep, 0, None, key_sep))
             continue
         keys = tuple(k for k, _ in shape[1])
+        if any("," in k for k in keys):
+            continue  # a key's own comma would look like a separator
+        scalar = (_SCALAR.replace(_STRING, _NO_END_COMMA) if compact else _SCALAR).replace(
+            "(", "(?:", 1
+        )
         body = re.escape(item_sep).join(
             f'"{re.escape(k)}"{re.escape(key_sep)}{scalar}' for k in keys
         )
-        out.append(_Flat(rf"^\{{{body}\}}$", item_sep + '"', len(keys) - 1, keys, key_sep))
-    return out
+        split = item_sep + '"'
+        out.append(_Flat(rf"^\{{{body}\}}$", split, len(keys) - 1, keys, key_sep, not compact))
+    return out or None
 
 
 def _parts(shape: Shape) -> list[Shape]:
     return [p[1] for p in shape[1]] if shape[0] == "o" else list(shape[1])
 
 
-def _flat_rewrite(
-    styles: list[_Flat], series: pl.Series, rows: np.ndarray
-) -> tuple[Pieces, np.ndarray]:
-    """The documents of ``rows`` written in one of ``styles``, in jsonb's text; the rows
-    left for the regex rewrite."""
+def _flat_rewrite(styles: list[_Flat], series: pl.Series, left: np.ndarray) -> Pieces:
+    """The documents still ``left`` written in one of ``styles``, in jsonb's text (their
+    rows are taken off ``left``). A match fails within a few bytes on a document of
+    another shape, so every document left is tried, without a needle's pass first."""
     done: Pieces = []
     for style in styles:
+        rows = np.flatnonzero(left)
         if not len(rows):
             break
-        docs = series.gather(rows)
-        # a split is safe when the separator occurs only between items: exactly ``cuts`` times
-        fits = docs.str.contains(style.pattern) & (
-            docs.str.count_matches(style.split, literal=True) == style.cuts
-        )
-        ok = np.asarray(fits.fill_null(False).to_numpy(), dtype=bool)
+        # the documents left only: after the commonest shape, a fraction of the batch
+        docs = series if len(rows) == len(series) else series.gather(rows)
+        fits = docs.str.contains(style.pattern).fill_null(False)
+        if style.count:  # a split is safe when the separator occurs only between items
+            fits &= docs.str.count_matches(style.split, literal=True) == style.cuts
+        ok = np.asarray(fits.to_numpy(), dtype=bool)
         if not ok.any():
             continue
-        texts = _flat_text(style, docs.filter(pl.Series(ok)))
+        texts = _flat_text(style, docs.filter(fits))
         done.append((rows[ok], texts.to_arrow().cast(pa.large_string())))
-        rows = rows[~ok]
-    return done, rows
+        left[rows[ok]] = False
+    return done
 
 
 def _flat_text(style: _Flat, docs: pl.Series) -> pl.Series:
-    if style.keys is None:  # an array: jsonb's separator between its scalars
-        return (
-            docs if style.split == ", " else docs.str.replace_all(style.split, ", ", literal=True)
-        )
+    if style.keys is None:  # an array (or {}): jsonb's separator between its scalars
+        return docs if style.split == ", " else docs.str.replace_all(",", ", ", literal=True)
     keys = style.keys
     order = sorted(range(len(keys)), key=lambda i: (len(keys[i].encode()), keys[i].encode()))
     if style.key_sep == ": " and order == list(range(len(keys))):
@@ -309,9 +320,8 @@ def _flat_text(style: _Flat, docs: pl.Series) -> pl.Series:
     values = []
     for i, key in enumerate(keys):
         # each piece is [{"]key"<key_sep>value[}]: the value is what follows its key
-        value = pl.col(fields.columns[i]).str.slice(
-            len(key) + 1 + len(style.key_sep) + (2 if i == 0 else 0)
-        )
+        skip = len(key) + 1 + len(style.key_sep) + (2 if i == 0 else 0)
+        value = pl.col(fields.columns[i]).str.slice(skip)
         values.append(value.str.head(-1) if i == len(keys) - 1 else value)
     parts: list[pl.Expr] = []
     for j, i in enumerate(order):

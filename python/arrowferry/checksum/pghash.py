@@ -86,6 +86,8 @@ def _start(
         s = seeds.view(np.uint64)
         sa, sb, sc = a + (s >> _SHIFT32).astype(U32), b + s.astype(U32), c.copy()
         _mix(sa, sb, sc)
+        if seeded.all():  # a row's seed is a hash: zero once in 2**64 rows
+            return sa, sb, sc
         a = np.where(seeded, sa, a)
         b = np.where(seeded, sb, b)
         c = np.where(seeded, sc, c)

@@ -240,6 +240,7 @@ def test_flat_documents_are_cut_exactly_in_every_style() -> None:
             f'{{"session":{i},"path":"/p/{i}","duration_ms":{i * 7}}}',  # compact
             f'{{"session": {i}, "path": "/p/{i}", "duration_ms": {i * 7}}}',  # Python's
             f'{{"path": "/p/{i}", "session": {i}, "duration_ms": {i * 7}}}',  # jsonb's own
+            f'{{ "session" :{i} ,"path":"/q" , "duration_ms":0 }}',  # odd spacing: the regex
             f'{{"session":{i},"path":"a,","duration_ms":1}}',  # ," inside a value
             f'{{"session":{i},"path":"x, ","duration_ms":1}}',  # , " inside a value
             f'{{"session":{i},"path":"k\\":","duration_ms":1.50}}',  # an escape: the parser

@@ -175,30 +175,29 @@ class Canonicaliser:
             only[rows] = True
             left &= only
         pieces: Pieces = []
-        commas: np.ndarray | None = None
         with self.lock:
             templates = sorted(self.templates, key=lambda t: -t.hits)
         for t in templates:
             if not left.any():
                 break
             if t.flat is not None:
-                flat = _flat_rewrite(t.flat, series, left)
-                for rows, texts in flat:
-                    pieces.append((rows, texts))
-                    t.hits += len(rows)
-                if flat:  # the shape's documents of other spacing: the batch's rest
-                    continue
-            pick = left
+                for done, texts in _flat_rewrite(t.flat, series, left):
+                    pieces.append((done, texts))
+                    t.hits += len(done)
+            # the documents still left (after the flat path, a few): the needle or the
+            # comma count picks those worth the regex
+            rows_left = np.flatnonzero(left)
+            if not len(rows_left):
+                break
+            docs = series if len(rows_left) == len(series) else series.gather(rows_left)
+            pick = np.ones(len(rows_left), dtype=bool)
             if t.needle is not None:
-                pick = pick & np.asarray(
-                    series.str.contains(t.needle, literal=True).fill_null(False).to_numpy(), bool
-                )
+                found = docs.str.contains(t.needle, literal=True).fill_null(False)
+                pick &= np.asarray(found.to_numpy(), dtype=bool)
             if t.commas is not None:
-                if commas is None:
-                    counted = series.str.count_matches(",", literal=True).fill_null(-1)
-                    commas = np.asarray(counted.to_numpy(), dtype=np.int64)
-                pick = pick & (commas == t.commas)
-            tried = np.flatnonzero(pick)
+                counted = docs.str.count_matches(",", literal=True).fill_null(-1)
+                pick &= np.asarray(counted.to_numpy(), dtype=np.int64) == t.commas
+            tried = rows_left[pick]
             if not len(tried):
                 continue
             out = series.gather(tried).str.replace(t.pattern, t.replacement)

@@ -39,12 +39,12 @@ from harness import pg  # noqa: E402
 from harness.methods import vm_hwm_mb  # noqa: E402
 from harness.runner import (  # noqa: E402
     REPO_PYTHON,
-    busy_warning,
     command_line,
     log,
     run_context,
     settle,
     source_db,
+    wait_for_quiet,
 )
 
 TARGET_RATIO = 0.4
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> None:
     args = settle(args)
     source = source_db(args.cache_dir, args.rows, args.seed)
     admin_url = pg.server_url(args.pgdata, args.server)
-    warning = busy_warning()
+    warning, waited = wait_for_quiet(args.wait_quiet)
     if warning:
         log(f"warning: {warning}")
     rows: list[dict[str, Any]] = []
@@ -284,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     payload = {
         **run_context("verify.py", args, source, admin_url, TABLES),
         "busy_at_start": warning,
+        "waited_for_quiet_s": waited,
         "target": {"max_verify_x_migrate": TARGET_RATIO, "max_peak_rss_mb": MAX_RSS_MB},
         "pairs": rows,
         "reladiff": anchor,

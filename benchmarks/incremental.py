@@ -228,7 +228,9 @@ def into_postgresql(
         return sqlite_facts(src) == pg_facts(url)
 
     try:
-        return _round([str(src), url], [str(src), url], change, same, work, log)
+        return _round(
+            [str(src), url, "--cursor", "updated_at"], [str(src), url], change, same, work, log
+        )
     finally:
         _drop(admin, "afbench_incremental_target")
         src.unlink()
@@ -253,7 +255,14 @@ def into_sqlite(
         return sqlite_facts(out) == pg_facts(src_url)
 
     try:
-        return _round([src_url, str(out)], [src_url, str(out)], change, same, work, log)
+        return _round(
+            [src_url, str(out), "--cursor", "updated_at"],
+            [src_url, str(out)],
+            change,
+            same,
+            work,
+            log,
+        )
     finally:
         _drop(admin, "afbench_incremental_source")
         for leftover in work.glob("target.db*"):

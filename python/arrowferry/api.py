@@ -323,7 +323,14 @@ class Migration:
             incremental.report(run, result)
             return
         kept = {"source_path": path, "resumable": resumable}  # resumable: transfer.state
+        marks = None
+        if self.options.cursor:  # the marks the incremental runs after this one start from
+            from arrowferry.transfer import first_marks
+
+            marks = first_marks.take(plan, source, self.source, self.options)
         Pipeline(plan, source, sink, self.options, self._watch, result, **kept).run()
+        if marks:
+            first_marks.record(marks, target, self.options, result)
 
     def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
         """How the target's schema differs from the source's (the source is the desired

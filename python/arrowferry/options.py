@@ -143,7 +143,8 @@ class MigrationOptions:
         Incremental runs: the column whose growth marks new and changed rows: one name for
         every table having it (``"updated_at"``), ``"table=column"`` items, or a mapping
         ``{"orders": "modified_at"}``. A table without one, with a single integer key, is
-        followed by its key's high-water mark (appended rows only).
+        followed by its key's high-water mark (appended rows only). Given to a full run,
+        it records each table's mark, so the first incremental run reads only what changed.
     full_refresh
         Incremental runs: tables with neither key nor cursor to copy in full anyway
         (truncated and reloaded in one transaction).
@@ -358,10 +359,9 @@ def _incremental_fields(options: MigrationOptions) -> None:
     object.__setattr__(options, "mode", "incremental" if on else "full")
     object.__setattr__(options, "full_refresh", as_tuple(options.full_refresh))
     object.__setattr__(options, "cursor", _cursors(options.cursor))
-    if (options.cursor or options.full_refresh or options.detect_deletes) and not on:
-        raise BadInputError(
-            "--cursor, --full-refresh and --detect-deletes apply to --incremental runs"
-        )
+    # --cursor on a full run records each table's mark for the incremental runs after it
+    if (options.full_refresh or options.detect_deletes) and not on:
+        raise BadInputError("--full-refresh and --detect-deletes apply to --incremental runs")
     if on:
         if options.schema_only:
             raise BadInputError("--incremental moves rows; it cannot be --schema-only")

@@ -151,7 +151,7 @@ def wrap(
             "--incremental between two databases of one kind is not supported yet "
             "(SQLite -> PostgreSQL and PostgreSQL -> SQLite are)"
         )
-    reader = _reader(source_endpoint.dialect, source)
+    reader = reader_for(source_endpoint.dialect, source)
     writer = _writer(target_dialect, target, options)
     run = Run(writer.marks())
     kept = []
@@ -201,12 +201,10 @@ def _follow(
     cursors = options.cursor
     assert isinstance(cursors, dict)
     key = table.target.primary_key.columns if table.target.primary_key is not None else ()
-    names = {c.name for c in table.source.columns}
     column = cursors.get(table.source.name) or cursors.get(table.name)
-    if column is not None and column not in names:
+    if column is not None and column not in {c.name for c in table.source.columns}:
         return None, f"it has no column {column!r} (--cursor)"
-    if column is None and cursors.get("*") in names:
-        column = cursors["*"]
+    column = follow_column(table, cursors)
     if _refreshed(table, options):  # with its cursor's mark, when it has one
         return Follow(table.name, "full", column, key=key), ""
     if not key:
@@ -231,6 +229,15 @@ def _follow(
         "it has no cursor column and no single integer key; name one with --cursor "
         f"{table.name}=COLUMN, or copy it in full with --full-refresh {table.name}"
     )
+
+
+def follow_column(table: TablePlan, cursors: dict[str, str]) -> str | None:
+    """The table's cursor column: named for it, else the one for every table that has it."""
+    names = {c.name for c in table.source.columns}
+    column = cursors.get(table.source.name) or cursors.get(table.name)
+    if column is None and cursors.get("*") in names:
+        column = cursors["*"]
+    return column if column in names else None
 
 
 def state_row(follow: Follow) -> tuple[str | None, str | None, str | None, str | None] | None:
@@ -275,7 +282,7 @@ def _detect_deletes(
     )
 
 
-def _reader(dialect: str, source: Any) -> DeltaReader:
+def reader_for(dialect: str, source: Any) -> DeltaReader:
     if dialect == "sqlite":
         from arrowferry.dialects.sqlite.delta import SqliteDelta
 

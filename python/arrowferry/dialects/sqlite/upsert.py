@@ -66,6 +66,16 @@ def matched_sql(table: str, key: Sequence[str]) -> str:
     )
 
 
+def save_mark_sql() -> str:
+    """A table's mark (table, cursor column, mark, its kind, the source's shape)."""
+    return (
+        f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, datetime('now')) ON CONFLICT "
+        "(table_name) DO UPDATE SET cursor_column = excluded.cursor_column, "
+        "mark = excluded.mark, mark_kind = excluded.mark_kind, "
+        "source_shape = excluded.source_shape, run_at = excluded.run_at"
+    )
+
+
 class SqliteUpserts:
     """The marks a SQLite file keeps, and the loads that upsert into it."""
 
@@ -177,14 +187,7 @@ class SqliteUpsertLoad:
     def _save_mark(self, conn: Any) -> None:
         row = state_row(self.follow)
         if row is not None:
-            sqlw.execute(
-                conn,
-                f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, datetime('now')) ON CONFLICT "
-                "(table_name) DO UPDATE SET cursor_column = excluded.cursor_column, "
-                "mark = excluded.mark, mark_kind = excluded.mark_kind, "
-                "source_shape = excluded.source_shape, run_at = excluded.run_at",
-                [self.table.name, *row],
-            )
+            sqlw.execute(conn, save_mark_sql(), [self.table.name, *row])
 
     def complete(self) -> None:
         """Nothing to move: the rows went into place in their transaction."""

@@ -96,3 +96,46 @@ def test_a_full_run_given_a_cursor_records_the_mark_postgresql_to_sqlite(
     one = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at")
     assert _moved(one, "items") == (0, 1, 0)
     assert af.verify(pg_url, copy, ["items"]).ok
+
+
+# --- 1. no full migration's finishing work ----------------------------------------------------
+
+LINKED = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  kind TEXT, updated_at TEXT NOT NULL);
+CREATE INDEX events_kind ON events (kind);
+"""
+
+
+def test_foreign_keys_stay_in_place_and_writes_follow_them(tmp_path: Path, pg_url: str) -> None:
+    """New rows arrive referenced tables first, deletes referencing tables first, with the
+    target's foreign key in place all along: nothing is dropped or re-validated."""
+    app = make_sqlite(
+        tmp_path / "app.db",
+        LINKED,
+        {
+            "users": [(i, f"u{i}", "2024-01-01") for i in range(1, 21)],
+            "events": [(i, 1 + i % 20, "k", "2024-01-01") for i in range(1, 101)],
+        },
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    oid = sql(pg_url, "SELECT oid FROM pg_constraint WHERE contype = 'f'")
+    _change(
+        app,
+        "INSERT INTO users VALUES (21, 'new', '2024-02-01')",
+        "INSERT INTO events VALUES (101, 21, 'new', '2024-02-01')",
+        "DELETE FROM events WHERE user_id = 5",
+        "DELETE FROM users WHERE id = 5",
+        "UPDATE events SET kind = 'moved', user_id = 21, updated_at = '2024-02-02' WHERE id = 7",
+    )
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    assert not [w for w in run.warnings if "foreign key" in w], run.warnings
+    assert _moved(run, "users") == (1, 0, 0) and run.incremental["users"]["deleted"] == 1
+    assert _moved(run, "events") == (1, 1, 0) and run.incremental["events"]["deleted"] == 5
+    # the same constraint (not dropped and made again), still validated
+    assert sql(pg_url, "SELECT oid, convalidated FROM pg_constraint WHERE contype = 'f'") == [
+        (oid[0][0], True)
+    ]
+    _equal(app, pg_url, "users", "events")

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +32,7 @@ import pyarrow as pa
 from arrowferry.dialects.base import Statement
 
 if TYPE_CHECKING:
-    from arrowferry.dialects.base import Capabilities, SourceSession, TableLoad, TargetSession
+    from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
     from arrowferry.dialects.keyranges import KeySide
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan, TablePlan
@@ -88,9 +88,11 @@ class Follow:
     shape: str | None = None  # the source table's shape (kept with the mark)
     # --detect-deletes: the source's integer key, compared when the table commits
     source_keys: KeySide | None = None
+    deleted: int | None = None  # --detect-deletes: the rows deleted before the upserts
 
     def report(self) -> dict[str, Any]:
         done = {"inserted": 0, "updated": 0, "unchanged": 0, **self.counts}
+        done["deleted"] = self.deleted or 0
         mark = self.upto or self.after
         return {
             "how": self.how,
@@ -133,6 +135,17 @@ class UpsertWriter(Protocol):
 
     def load(self, table: TablePlan, follow: Follow) -> TableLoad: ...
 
+    def references(self) -> list[tuple[str, str]]:
+        """(referencing, referenced) tables of the foreign keys the target enforces as
+        rows are written (none for SQLite, whose loads run with them off)."""
+        ...
+
+    def delete_missing(self, table: TablePlan, follow: Follow) -> int:
+        """Delete the table's rows whose keys left the source, in a transaction of its own."""
+        ...
+
+    def message(self, err: BaseException) -> str: ...
+
 
 def wrap(
     plan: MigrationPlan,
@@ -170,10 +183,50 @@ def wrap(
         follow.shape = shape(table)
         run.follows[table.name] = follow
         kept.append(table)
+    kept = _ordered(kept, writer, run, result)
     names = {t.name for t in kept}
     finish = [s for s in plan.finish if s.table is None or s.table in names]
     plan = replace(plan, tables=kept, finish=_no_vacuum(finish))
+    from arrowferry.transfer.delta_sessions import DeltaSource, DeltaTarget
+
     return plan, DeltaSource(source, reader, run), DeltaTarget(target, writer, run), run
+
+
+def _ordered(
+    tables: list[TablePlan], writer: UpsertWriter, run: Run, result: MigrationResult
+) -> list[TablePlan]:
+    """Referenced tables first, and the deletes done before any upsert, referencing
+    tables first (``transfer.incremental_order``); a table whose deletes fail is left
+    out of the run."""
+    from arrowferry.transfer.incremental_order import linked, parents_first
+
+    edges = writer.references()
+    order = parents_first(tables, edges)
+    run.keep_foreign_keys = order is not None
+    if order is None:
+        result.warnings.append(
+            "--incremental: the foreign keys between the run's tables form a cycle, so they "
+            "are dropped for the run and re-validated after it, as in a --data-only run"
+        )
+    tables = order if order is not None else tables
+    run.one_at_a_time = run.keep_foreign_keys and linked(tables, edges)
+    out = list(tables)
+    for table in reversed(tables):
+        follow = run.follows[table.name]
+        if follow.source_keys is None:
+            continue
+        try:
+            follow.deleted = writer.delete_missing(table, follow)
+        except Exception as err:
+            result.table_failed(
+                table.name,
+                f"table {table.name!r}: the rows whose keys left the source could not be "
+                f"deleted: {writer.message(err)}",
+                fatal=False,
+            )
+            out.remove(table)
+            del run.follows[table.name]
+    return out
 
 
 def report(run: Run, result: MigrationResult) -> None:
@@ -193,6 +246,9 @@ def _no_vacuum(finish: Sequence[Statement]) -> list[Statement]:
 class Run:
     marks: dict[str, Kept]
     follows: dict[str, Follow] = field(default_factory=dict)
+    # the target's foreign keys stay in place (the writes are ordered for them)
+    keep_foreign_keys: bool = True
+    one_at_a_time: bool = False  # tables linked by foreign keys: upserted in order
 
 
 def _follow(
@@ -300,108 +356,3 @@ def _writer(dialect: str, target: Any, options: MigrationOptions) -> UpsertWrite
     from arrowferry.dialects.sqlite.upsert import SqliteUpserts
 
     return SqliteUpserts(target)
-
-
-class DeltaSource:
-    """The run's source, reading only each table's changed rows."""
-
-    def __init__(self, inner: SourceSession, reader: DeltaReader, run: Run) -> None:
-        self.inner, self.reader, self.run = inner, reader, run
-
-    @property
-    def endpoint(self) -> Endpoint | None:
-        return self.inner.endpoint
-
-    @property
-    def readers_per_writer(self) -> int:
-        return 1  # one piece per table: the changes are read in one stream
-
-    def batch_rows(self, table: TablePlan) -> int:
-        return self.inner.batch_rows(table)
-
-    def pieces(self, table: TablePlan, lanes: int, batch_rows: int) -> list[Any]:
-        """One piece, or none when nothing changed; the mark is taken here, in the
-        source, just before the rows up to it are read."""
-        follow = self.run.follows[table.name]
-        if follow.column is not None:
-            follow.upto = self.reader.bound(table, follow.column, follow.after)
-        if follow.how == "full":
-            return [None]  # read whole (rows past the mark come again next time: no harm)
-        return [] if follow.upto is None else [None]
-
-    def batches(self, table: TablePlan, piece: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        follow = self.run.follows[table.name]
-        if follow.how == "full":
-            return self.inner.batches(table, None, batch_rows)
-        assert follow.column is not None and follow.upto is not None
-        return self.reader.batches(table, follow.column, follow.after, follow.upto, batch_rows)
-
-    def message(self, err: BaseException) -> str:
-        return self.inner.message(err)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class DeltaTarget:
-    """The run's target, upserting each table's rows with its mark."""
-
-    def __init__(self, inner: TargetSession, writer: UpsertWriter, run: Run) -> None:
-        self.inner, self.writer, self.run = inner, writer, run
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
-
-    @property
-    def endpoint(self) -> Endpoint | None:
-        return self.inner.endpoint
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def writable(self) -> Callable[[pa.DataType], bool] | None:
-        return self.inner.writable
-
-    @property
-    def warn(self) -> Callable[[str], None]:
-        return self.inner.warn
-
-    @warn.setter
-    def warn(self, value: Callable[[str], None]) -> None:
-        self.inner.warn = value
-
-    def prepare(self, *args: Any, **kwargs: Any) -> list[Statement]:
-        return self.inner.prepare(*args, **kwargs)
-
-    def allow_lanes(self, say: Callable[[str], None]) -> bool:
-        return False  # one transaction per table holds the rows and their mark
-
-    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> TableLoad:
-        return self.writer.load(table, self.run.follows[table.name])
-
-    def owns(self, err: BaseException) -> bool:
-        return self.inner.owns(err)
-
-    def message(self, err: BaseException) -> str:
-        return self.inner.message(err)
-
-    def finishing(self, loaded: Any) -> Any:
-        return self.inner.finishing(loaded)
-
-    def statements(self, *args: Any) -> list[Statement]:
-        return self.inner.statements(*args)
-
-    def statements_after(self, *args: Any) -> list[Statement]:
-        return self.inner.statements_after(*args)
-
-    def views(self, *args: Any, **kwargs: Any) -> list[Statement]:
-        return self.inner.views(*args, **kwargs)
-
-    def run_script(self, statements: Sequence[str]) -> None:
-        self.inner.run_script(statements)
-
-    def close(self, *, complete: bool) -> str | None:
-        return self.inner.close(complete=complete)

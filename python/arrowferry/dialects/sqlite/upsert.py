@@ -99,6 +99,37 @@ class SqliteUpserts:
     def load(self, table: TablePlan, follow: Follow) -> SqliteUpsertLoad:
         return SqliteUpsertLoad(self.target, table, follow)
 
+    def message(self, err: BaseException) -> str:
+        return self.target.message(err)
+
+    def references(self) -> list[tuple[str, str]]:
+        return []  # the file's loads run with foreign keys off: any order will do
+
+    def delete_missing(self, table: TablePlan, follow: Follow) -> int:
+        """--detect-deletes: the file's keys the source no longer holds, found by hashed
+        key ranges (``dialects.keyranges``), deleted in a transaction of their own."""
+        assert follow.source_keys is not None
+        conn = self.target.conn
+        name, column = quote_ident(table.name), quote_ident(follow.key[0])
+        ours = KeySide(
+            lambda sql: sqlw.fetch(conn, sql),
+            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
+            name,
+            column,
+        )
+        sqlw.execute(conn, "BEGIN")
+        try:
+            keys, _ranges = keyranges.gone(follow.source_keys, ours)
+            for chunk in keyranges.chunks(keys):
+                listed = ", ".join(str(int(k)) for k in chunk)
+                sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
+            sqlw.execute(conn, "COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                sqlw.execute(conn, "ROLLBACK")
+            raise
+        return len(keys)
+
 
 class SqliteUpsertLoad:
     """One table's changes, upserted with its new mark in one transaction."""
@@ -115,7 +146,6 @@ class SqliteUpsertLoad:
             if self.follow.how == "full":
                 sqlw.execute(conn, f"DELETE FROM {quote_ident(self.table.name)}")
             yield lambda schema, batches, on_batch: self._ingest(batches, on_batch)
-            self._delete_missing(conn)
             self._save_mark(conn)
             sqlw.execute(conn, "COMMIT")
         except BaseException:
@@ -165,24 +195,6 @@ class SqliteUpsertLoad:
         unchanged = rows - inserted - updated
         self.counts = {"inserted": inserted, "updated": updated, "unchanged": unchanged}
         return rows
-
-    def _delete_missing(self, conn: Any) -> None:
-        """--detect-deletes: the file's keys the source no longer holds, found by hashed
-        key ranges (``dialects.keyranges``), deleted in the table's transaction."""
-        if self.follow.source_keys is None:
-            return
-        name, column = quote_ident(self.table.name), quote_ident(self.follow.key[0])
-        ours = KeySide(
-            lambda sql: sqlw.fetch(conn, sql),
-            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
-            name,
-            column,
-        )
-        keys, _ranges = keyranges.gone(self.follow.source_keys, ours)
-        for chunk in keyranges.chunks(keys):
-            listed = ", ".join(str(int(k)) for k in chunk)
-            sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
-        self.counts["deleted"] = len(keys)
 
     def _save_mark(self, conn: Any) -> None:
         row = state_row(self.follow)

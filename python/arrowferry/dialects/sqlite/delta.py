@@ -93,4 +93,4 @@ class SqliteDelta:
             parts = [b.column(0) for b in read.read_batches(path, sql, self.source.batch_size)]
             return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
 
-        return KeySide(fetch, keys, quote_ident(table.source.name), quote_ident(column))
+        return KeySide(fetch, keys, quote_ident(table.source.name), quote_ident(column), local=True)

@@ -116,6 +116,7 @@ class SqliteUpserts:
             lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
             name,
             column,
+            local=True,
         )
         sqlw.execute(conn, "BEGIN")
         try:

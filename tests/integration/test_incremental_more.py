@@ -139,3 +139,71 @@ def test_foreign_keys_stay_in_place_and_writes_follow_them(tmp_path: Path, pg_ur
         (oid[0][0], True)
     ]
     _equal(app, pg_url, "users", "events")
+
+
+# --- 2. deletes on any key of integer and text columns ----------------------------------------
+
+PAIRS = """
+CREATE TABLE pairs (a TEXT NOT NULL, b INTEGER NOT NULL, w TEXT, updated_at TEXT NOT NULL,
+  PRIMARY KEY (a, b));
+CREATE TABLE tags (name TEXT PRIMARY KEY, n INTEGER, updated_at TEXT NOT NULL);
+"""
+# keys that one naive joining of their parts would confuse ("a,1" + 2 and "a" + ...)
+AWKWARD = ["a", "a,1", "a:1", "1:a", "ü", "日本", "", "x y", "'q'"]
+
+
+def test_deletes_on_composite_and_text_keys_sqlite_to_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    pairs = [(a, b, f"w{b}", "2024-01-01") for a in AWKWARD for b in range(1, 120)]
+    tags = [(f"t{i}", i, "2024-01-01") for i in range(3000)]
+    app = make_sqlite(tmp_path / "app.db", PAIRS, {"pairs": pairs, "tags": tags})
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(
+        app,
+        "DELETE FROM pairs WHERE (a = 'a,1' AND b = 7) OR (a = '' AND b = 1) OR "
+        "(a = '日本' AND b = 100)",
+        "DELETE FROM tags WHERE name IN ('t5', 't2999')",
+        "INSERT INTO pairs VALUES ('a', 1000, 'new', '2024-02-01')",
+        "UPDATE tags SET n = -1, updated_at = '2024-02-01' WHERE name = 't6'",
+    )
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    assert run.incremental["pairs"]["deleted"] == 3
+    assert run.incremental["tags"]["deleted"] == 2
+    assert not [w for w in run.warnings if "not looked for" in w]
+    _equal(app, pg_url, "pairs", "tags")
+    # many deletes: the whole key sets are compared
+    _change(app, "DELETE FROM pairs WHERE b % 3 = 0", "DELETE FROM tags WHERE n % 2 = 0")
+    many = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert many.success, many.errors
+    assert many.incremental["tags"]["deleted"] == 1499  # t6 (n = -1) stays
+    _equal(app, pg_url, "pairs", "tags")
+    nothing = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert (nothing.incremental["pairs"]["deleted"], nothing.incremental["tags"]["deleted"]) == (
+        0,
+        0,
+    )
+
+
+def test_deletes_on_composite_keys_postgresql_to_sqlite(tmp_path: Path, pg_url: str) -> None:
+    sql(
+        pg_url,
+        "CREATE TABLE pairs (a text, b bigint, w text, updated_at timestamptz NOT NULL, "
+        "PRIMARY KEY (a, b))",
+    )
+    sql(
+        pg_url,
+        "INSERT INTO pairs SELECT k, i, 'w', '2024-01-01+00' FROM unnest($1::text[]) k, "
+        "generate_series(1, 200) i",
+        [AWKWARD],
+    )
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, cursor="updated_at").success
+    sql(pg_url, "DELETE FROM pairs WHERE (a = 'ü' AND b = 3) OR (a = 'a:1' AND b = 200)")
+    sql(pg_url, "UPDATE pairs SET w = 'z', updated_at = '2024-03-01+00' WHERE a = 'x y' AND b = 9")
+    run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    assert run.incremental["pairs"]["deleted"] == 2
+    assert _moved(run, "pairs") == (0, 1, 0)
+    assert af.verify(pg_url, copy, ["pairs"]).ok

@@ -33,6 +33,7 @@ from arrowferry.dialects.base import Statement
 
 if TYPE_CHECKING:
     from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
+    from arrowferry.dialects.keyhash import HashSide
     from arrowferry.dialects.keyranges import KeySide
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan, TablePlan
@@ -88,7 +89,12 @@ class Follow:
     shape: str | None = None  # the source table's shape (kept with the mark)
     # --detect-deletes: the source's integer key, compared when the table commits
     source_keys: KeySide | None = None
+    source_hash: HashSide | None = None  # the same, for any other key (hash buckets)
     deleted: int | None = None  # --detect-deletes: the rows deleted before the upserts
+
+    @property
+    def looks_for_deletes(self) -> bool:
+        return self.source_keys is not None or self.source_hash is not None
 
     def report(self) -> dict[str, Any]:
         done = {"inserted": 0, "updated": 0, "unchanged": 0, **self.counts}
@@ -99,7 +105,7 @@ class Follow:
             "cursor": self.column,
             **done,
             # None: not looked for (no --detect-deletes, or a key it cannot compare yet)
-            "deleted": done.get("deleted") if self.source_keys is not None else None,
+            "deleted": done.get("deleted") if self.looks_for_deletes else None,
             "mark": mark.value if mark is not None else None,
             "previous_mark": self.after.value if self.after is not None else None,
         }
@@ -120,6 +126,10 @@ class DeltaReader(Protocol):
 
     def key_side(self, table: TablePlan, column: str) -> KeySide:
         """An integer key column, for comparing key sets (``dialects.keyranges``)."""
+        ...
+
+    def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
+        """Any key of integer and text columns, by hash buckets (``dialects.keyhash``)."""
         ...
 
 
@@ -213,7 +223,7 @@ def _ordered(
     out = list(tables)
     for table in reversed(tables):
         follow = run.follows[table.name]
-        if follow.source_keys is None:
+        if not follow.looks_for_deletes:
             continue
         try:
             follow.deleted = writer.delete_missing(table, follow)
@@ -326,15 +336,21 @@ def _shape_changed(table: TablePlan, run: Run) -> str | None:
 def _detect_deletes(
     table: TablePlan, follow: Follow, reader: DeltaReader, result: MigrationResult
 ) -> None:
-    """Deletes are found by comparing whole key sets, for a single integer key only."""
+    """A single integer key is compared by ranges of its values (``dialects.keyranges``);
+    any other key of integer and text columns by hash buckets (``dialects.keyhash``)."""
+    from arrowferry.dialects.keyhash import KINDS
+
     key = table.source.primary_key.columns if table.source.primary_key else ()
     kinds = {c.name: c.type.kind for c in table.source.columns}
     if len(key) == 1 and len(follow.key) == 1 and kinds.get(key[0]) in INTEGER_KINDS:
         follow.source_keys = reader.key_side(table, key[0])
         return
+    if key and len(key) == len(follow.key) and all(kinds.get(c) in KINDS for c in key):
+        follow.source_hash = reader.hash_side(table, key)
+        return
     result.warnings.append(
-        f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key is "
-        "not a single integer column (not supported yet)"
+        f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key has "
+        "a column that is neither an integer nor text (not supported yet)"
     )
 
 

@@ -8,11 +8,12 @@ is compared as a value of that type (``'...'::timestamp with time zone``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry.dialects.keyhash import HashSide, postgres_side
 from arrowferry.dialects.keyranges import KeySide, arrow_keys
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
@@ -90,3 +91,13 @@ class PostgresDelta:
                 self.source._give(conn)
 
         return KeySide(fetch, keys, relation, q)
+
+    def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
+        def fetch(sql: str) -> list[tuple[Any, ...]]:
+            conn = self.source._take()  # in the run's snapshot
+            try:
+                return pgc.fetch(conn, sql)
+            finally:
+                self.source._give(conn)
+
+        return postgres_side(fetch, self._relation(table), [quote_ident(c) for c in columns])

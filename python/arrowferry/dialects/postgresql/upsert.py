@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects import keyranges
+from arrowferry.dialects import keyhash, keyranges
 from arrowferry.dialects.base import prepended
 from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.pool import PooledConnection
@@ -140,11 +140,15 @@ class PostgresUpserts:
     def delete_missing(self, table: TablePlan, follow: Follow) -> int:
         """--detect-deletes: the target's keys the source no longer holds, found by
         hashed key ranges (``dialects.keyranges``), deleted in a transaction of their own."""
-        assert follow.source_keys is not None
         target = pgc.qname(self.target.schema, table.name)
         column = quote_ident(follow.key[0])
         with PooledConnection(self.target.pool, False) as conn:
             try:
+                if follow.source_hash is not None:
+                    deleted = self._delete_hashed(conn, table, follow)
+                    conn.commit()
+                    return deleted
+                assert follow.source_keys is not None
                 ours = KeySide(
                     lambda sql: pgc.fetch(conn, sql),
                     lambda where: keyranges.arrow_keys(
@@ -162,6 +166,29 @@ class PostgresUpserts:
                 with contextlib.suppress(Exception):
                     conn.rollback()
                 raise
+        return len(keys)
+
+    def _delete_hashed(self, conn: Any, table: TablePlan, follow: Follow) -> int:
+        """Any other key, by hash buckets: the keys come back as text, and go back as
+        literals of their columns' types (so the key's index finds them)."""
+        assert follow.source_hash is not None
+        schema, target = self.target.schema, pgc.qname(self.target.schema, table.name)
+        columns = [quote_ident(c) for c in follow.key]
+        ours = keyhash.postgres_side(lambda sql: pgc.fetch(conn, sql), target, columns)
+        keys, _buckets = keyhash.gone(follow.source_hash, ours)
+        types = column_types(conn, schema, table.name)
+        names = ", ".join(columns)
+        for start in range(0, len(keys), 1_000):
+            rows = ", ".join(
+                "("
+                + ", ".join(
+                    "NULL" if v is None else f"{pgc.literal(str(v))}::{types[c]}"
+                    for v, c in zip(key, follow.key, strict=True)
+                )
+                + ")"
+                for key in keys[start : start + 1_000]
+            )
+            pgc.execute(conn, f"DELETE FROM {target} WHERE ({names}) IN (VALUES {rows})")
         return len(keys)
 
 

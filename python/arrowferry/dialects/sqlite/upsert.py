@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects import keyranges
+from arrowferry.dialects import keyhash, keyranges
 from arrowferry.dialects.base import Capturing, prepended
 from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.sqlite import write as sqlw
@@ -108,8 +108,10 @@ class SqliteUpserts:
     def delete_missing(self, table: TablePlan, follow: Follow) -> int:
         """--detect-deletes: the file's keys the source no longer holds, found by hashed
         key ranges (``dialects.keyranges``), deleted in a transaction of their own."""
-        assert follow.source_keys is not None
         conn = self.target.conn
+        if follow.source_hash is not None:
+            return self._delete_hashed(table, follow)
+        assert follow.source_keys is not None
         name, column = quote_ident(table.name), quote_ident(follow.key[0])
         ours = KeySide(
             lambda sql: sqlw.fetch(conn, sql),
@@ -124,6 +126,30 @@ class SqliteUpserts:
             for chunk in keyranges.chunks(keys):
                 listed = ", ".join(str(int(k)) for k in chunk)
                 sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
+            sqlw.execute(conn, "COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                sqlw.execute(conn, "ROLLBACK")
+            raise
+        return len(keys)
+
+    def _delete_hashed(self, table: TablePlan, follow: Follow) -> int:
+        """Any other key, by hash buckets: each key deleted by its values as the file
+        holds them."""
+        assert follow.source_hash is not None
+        conn, name = self.target.conn, quote_ident(table.name)
+        columns = [quote_ident(c) for c in follow.key]
+        names = ", ".join(columns)
+        ours = keyhash.python_side(
+            lambda: sqlw.fetch(conn, f"SELECT {names} FROM {name}"),
+            lambda: int(sqlw.fetch(conn, f"SELECT count(*) FROM {name}")[0][0]),
+        )
+        where = " AND ".join(f"{c} IS ?" for c in columns)
+        sqlw.execute(conn, "BEGIN")
+        try:
+            keys, _buckets = keyhash.gone(follow.source_hash, ours)
+            for key in keys:
+                sqlw.execute(conn, f"DELETE FROM {name} WHERE {where}", list(key))
             sqlw.execute(conn, "COMMIT")
         except BaseException:
             with contextlib.suppress(Exception):

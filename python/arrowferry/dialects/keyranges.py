@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 PER_BUCKET = 1_000  # keys per range, about: ~2,000 sums for 2 M keys
 CHUNK = 200  # ranges fetched per statement
@@ -69,13 +68,22 @@ def ranges_where(side: KeySide, low: int, width: int, buckets: Sequence[int]) ->
     return f"WHERE {ranges}"
 
 
-def _sums(side: KeySide, low: int, width: int) -> Sums:
+def _sums(side: KeySide, low: int, width: int, read: dict[int, np.ndarray]) -> Sums:
     if side.local:
-        return local_sums(side.keys(f"WHERE {side.column} IS NOT NULL"), low, width)
+        return local_sums(pa.array(_all_keys(side, read)), low, width)
     return {
         int(str(b)): (int(str(n)), int(str(s)), int(str(q)))
         for b, n, s, q in side.fetch(sums_sql(side, low, width))
     }
+
+
+def _all_keys(side: KeySide, read: dict[int, np.ndarray]) -> np.ndarray:
+    """A side's whole key set, read once per comparison (a local side's, kept for the
+    ranges that differ: 16 MB for 2 M keys)."""
+    if id(side) not in read:
+        keys = side.keys(f"WHERE {side.column} IS NOT NULL")
+        read[id(side)] = np.asarray(keys.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return read[id(side)]
 
 
 def local_sums(keys: pa.Array, low: int, width: int) -> Sums:
@@ -98,17 +106,24 @@ def local_sums(keys: pa.Array, low: int, width: int) -> Sums:
     }
 
 
-def _keys(side: KeySide, low: int, width: int, buckets: Sequence[int]) -> pa.Array:
+def _keys(
+    side: KeySide, low: int, width: int, buckets: Sequence[int], read: dict[int, np.ndarray]
+) -> np.ndarray:
+    if side.local:
+        k = _all_keys(side, read)
+        return k[np.isin((k - low) // width, np.asarray(buckets, dtype=np.int64))]
     parts = [
         side.keys(ranges_where(side, low, width, buckets[start : start + CHUNK]))
         for start in range(0, len(buckets), CHUNK)
     ]
-    return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
+    arrays = [np.asarray(p.to_numpy(zero_copy_only=False), dtype=np.int64) for p in parts]
+    return np.concatenate(arrays) if arrays else np.array([], dtype=np.int64)
 
 
-def _missing(theirs: pa.Array, ours: pa.Array) -> list[int]:
-    """Our keys that are not theirs, compared in Arrow (a million keys in milliseconds)."""
-    return sorted(ours.filter(pc.invert(pc.is_in(ours, value_set=theirs))).to_pylist())
+def _missing(theirs: np.ndarray, ours: np.ndarray) -> list[int]:
+    """Our keys that are not theirs (both sets of unique keys): numpy's sorted set
+    difference, 2 M keys in a tenth of a second (a hash set of them took nine)."""
+    return sorted(int(k) for k in np.setdiff1d(ours, theirs, assume_unique=True))
 
 
 def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
@@ -123,10 +138,11 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     low, high = min(mins), max(maxs)
     count = max(int(str(s[2])) for s in spans)
     width = max(1, -(-(high - low + 1) // max(1, count // PER_BUCKET)))
+    read: dict[int, np.ndarray] = {}
     if high - low >= 2**62 or max(abs(low), abs(high)) * min(width, count) >= 2**62:
         # the sums could pass 64 bits (SQLite's sum() refuses to): compare whole sets
-        return _whole_sets(source, target), -1
-    theirs, ours = _sums(source, low, width), _sums(target, low, width)
+        return _whole_sets(source, target, read), -1
+    theirs, ours = _sums(source, low, width, read), _sums(target, low, width, read)
     differ = sorted(b for b in set(ours) | set(theirs) if ours.get(b) != theirs.get(b))
     # only buckets the target has can hold a key to delete
     differ = [b for b in differ if b in ours]
@@ -134,14 +150,13 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
         return [], 0
     if len(differ) > WHOLE_SETS * max(1, len(ours)):
         # deletes all over the table: one scan of each key set beats many range reads
-        return _whole_sets(source, target), len(differ)
-    return _missing(_keys(source, low, width, differ), _keys(target, low, width, differ)), len(
-        differ
-    )
+        return _whole_sets(source, target, read), len(differ)
+    mine = _keys(source, low, width, differ, read), _keys(target, low, width, differ, read)
+    return _missing(*mine), len(differ)
 
 
-def _whole_sets(source: KeySide, target: KeySide) -> list[int]:
-    return _missing(source.keys(""), target.keys(""))
+def _whole_sets(source: KeySide, target: KeySide, read: dict[int, np.ndarray]) -> list[int]:
+    return _missing(_all_keys(source, read), _all_keys(target, read))
 
 
 def chunks(keys: Sequence[int], size: int = 10_000) -> Iterable[Sequence[int]]:

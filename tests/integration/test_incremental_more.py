@@ -207,3 +207,54 @@ def test_deletes_on_composite_keys_postgresql_to_sqlite(tmp_path: Path, pg_url: 
     assert run.incremental["pairs"]["deleted"] == 2
     assert _moved(run, "pairs") == (0, 1, 0)
     assert af.verify(pg_url, copy, ["pairs"]).ok
+
+
+# --- 3. --full-refresh-unkeyed ------------------------------------------------------------------
+
+UNKEYED = """
+CREATE TABLE orders (id INTEGER PRIMARY KEY, v TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE notes (body TEXT, n INTEGER);
+CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT);
+"""
+
+
+def test_full_refresh_unkeyed_copies_every_table_it_cannot_follow(
+    tmp_path: Path, pg_url: str
+) -> None:
+    app = make_sqlite(
+        tmp_path / "app.db",
+        UNKEYED,
+        {
+            "orders": [(i, f"v{i}", "2024-01-01") for i in range(1, 51)],
+            "notes": [(f"note {i}", i) for i in range(10)],
+            "codes": [(f"c{i}", f"label {i}") for i in range(20)],
+        },
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(
+        app,
+        "DELETE FROM notes WHERE n < 3",
+        "INSERT INTO notes VALUES ('late', 99), ('late', 99)",  # a duplicate row, kept twice
+        "UPDATE codes SET label = 'changed' WHERE code = 'c4'",
+        "DELETE FROM codes WHERE code = 'c7'",
+        "UPDATE orders SET v = 'x', updated_at = '2024-02-01' WHERE id = 2",
+    )
+    left = af.migrate(app, pg_url, mode="incremental", cursor="orders=updated_at")
+    assert left.incremental["notes"]["how"] == "skipped"
+    assert left.incremental["codes"]["how"] == "skipped"
+    assert sql(pg_url, "SELECT count(*) FROM notes") == [(10,)]  # untouched
+
+    run = af.migrate(
+        app, pg_url, mode="incremental", cursor="orders=updated_at", full_refresh_unkeyed=True
+    )
+    assert run.success, run.errors
+    for name in ("notes", "codes"):
+        done = run.incremental[name]
+        assert done["how"] == "full" and "--full-refresh-unkeyed" in done["reason"], done
+    assert run.incremental["notes"]["inserted"] == 9
+    assert run.incremental["orders"]["how"] == "cursor"
+    assert _moved(run, "orders") == (0, 0, 0)  # its change arrived in the run before
+    _equal(app, pg_url, "orders", "codes")
+    assert sorted(sql(pg_url, "SELECT body, n FROM notes")) == sorted(
+        sqlite3.connect(app).execute("SELECT body, n FROM notes").fetchall()
+    )

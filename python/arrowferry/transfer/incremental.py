@@ -91,6 +91,7 @@ class Follow:
     source_keys: KeySide | None = None
     source_hash: HashSide | None = None  # the same, for any other key (hash buckets)
     deleted: int | None = None  # --detect-deletes: the rows deleted before the upserts
+    why: str | None = None  # a full refresh the run chose (--full-refresh-unkeyed)
 
     @property
     def looks_for_deletes(self) -> bool:
@@ -108,6 +109,7 @@ class Follow:
             "deleted": done.get("deleted") if self.looks_for_deletes else None,
             "mark": mark.value if mark is not None else None,
             "previous_mark": self.after.value if self.after is not None else None,
+            **({"reason": self.why} if self.why else {}),
         }
 
 
@@ -184,6 +186,10 @@ def wrap(
             result.table_failed(table.name, changed, fatal=False)
             continue
         follow, why = _follow(table, options, run, writer)
+        if follow is None and options.full_refresh_unkeyed and "(--cursor)" not in why:
+            # copied in full, and said why (the hint to --full-refresh is what it does)
+            reason = why.split(";")[0]
+            follow = Follow(table.name, "full", None, why=f"--full-refresh-unkeyed: {reason}")
         if follow is None:
             result.incremental[table.name] = {"how": "skipped", "reason": why}
             result.warnings.append(f"--incremental: table {table.name!r} is left as it is: {why}")

@@ -38,12 +38,37 @@ class KeySide:
     # SQLite's GROUP BY sorts 2 M keys (1.2 s) where reading them as Arrow and summing
     # them with numpy takes 0.3 s; an in-process file has no network to spare
     local: bool = False
+    # how many keys, about (they only size the ranges): PostgreSQL's planner estimate
+    # instead of a count(*) that reads the whole table; None: counted
+    estimate: Callable[[], int | None] | None = None
 
 
-def span_sql(side: KeySide) -> str:
+def span_sql(side: KeySide, counted: bool = True) -> str:
     k = side.column
     # count(*): SQLite counts from its smallest index, count(k) reads every row
-    return f"SELECT min({k}), max({k}), count(*) FROM {side.relation}"
+    return f"SELECT min({k}), max({k}), {'count(*)' if counted else '0'} FROM {side.relation}"
+
+
+def _span(side: KeySide) -> tuple[Any, Any, int]:
+    guess = side.estimate() if side.estimate is not None else None
+    low, high, n = side.fetch(span_sql(side, counted=guess is None))[0]
+    return low, high, int(str(n)) if guess is None else guess
+
+
+def pg_estimate(
+    fetch: Callable[[str], list[tuple[Any, ...]]], relation: str
+) -> Callable[[], int | None]:
+    """A PostgreSQL table's row estimate (None before its first ANALYZE)."""
+    name = relation.removeprefix("ONLY ")
+
+    def estimate() -> int | None:
+        rows = fetch(
+            f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{name.replace(chr(39), chr(39) * 2)}'::regclass"
+        )
+        value = int(rows[0][0]) if rows and rows[0][0] is not None else -1
+        return value if value >= 0 else None
+
+    return estimate
 
 
 def sums_sql(side: KeySide, low: int, width: int) -> str:
@@ -129,7 +154,7 @@ def _missing(theirs: np.ndarray, ours: np.ndarray) -> list[int]:
 def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     """The target's keys that the source no longer holds, and how many ranges differed
     (-1: the whole key sets were compared)."""
-    spans = [side.fetch(span_sql(side))[0] for side in (source, target)]
+    spans = [_span(side) for side in (source, target)]
     target_span = spans[1]
     if target_span[0] is None:
         return [], 0  # an empty target has nothing to delete

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from arrowferry.dialects.keyhash import HashSide, postgres_side
-from arrowferry.dialects.keyranges import KeySide, arrow_keys
+from arrowferry.dialects.keyranges import KeySide, arrow_keys, pg_estimate
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.source import PostgresSource
@@ -90,7 +90,7 @@ class PostgresDelta:
             finally:
                 self.source._give(conn)
 
-        return KeySide(fetch, keys, relation, q)
+        return KeySide(fetch, keys, relation, q, estimate=pg_estimate(fetch, relation))
 
     def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
         def fetch(sql: str) -> list[tuple[Any, ...]]:

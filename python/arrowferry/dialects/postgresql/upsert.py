@@ -156,6 +156,7 @@ class PostgresUpserts:
                     ),
                     target,
                     column,
+                    estimate=keyranges.pg_estimate(lambda sql: pgc.fetch(conn, sql), target),
                 )
                 keys, _ranges = keyranges.gone(follow.source_keys, ours)
                 for chunk in keyranges.chunks(keys):

@@ -49,7 +49,10 @@ def span_sql(side: KeySide, counted: bool = True) -> str:
     return f"SELECT min({k}), max({k}), {'count(*)' if counted else '0'} FROM {side.relation}"
 
 
-def _span(side: KeySide) -> tuple[Any, Any, int]:
+def _span(side: KeySide, read: dict[int, np.ndarray]) -> tuple[Any, Any, int]:
+    if side.local:  # its keys are read whole anyway: no count(*) of the file
+        k = _all_keys(side, read)
+        return (int(k.min()), int(k.max()), int(k.size)) if k.size else (None, None, 0)
     guess = side.estimate() if side.estimate is not None else None
     low, high, n = side.fetch(span_sql(side, counted=guess is None))[0]
     return low, high, int(str(n)) if guess is None else guess
@@ -154,7 +157,8 @@ def _missing(theirs: np.ndarray, ours: np.ndarray) -> list[int]:
 def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     """The target's keys that the source no longer holds, and how many ranges differed
     (-1: the whole key sets were compared)."""
-    spans = [_span(side) for side in (source, target)]
+    read: dict[int, np.ndarray] = {}
+    spans = [_span(side, read) for side in (source, target)]
     target_span = spans[1]
     if target_span[0] is None:
         return [], 0  # an empty target has nothing to delete
@@ -163,7 +167,6 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     low, high = min(mins), max(maxs)
     count = max(int(str(s[2])) for s in spans)
     width = max(1, -(-(high - low + 1) // max(1, count // PER_BUCKET)))
-    read: dict[int, np.ndarray] = {}
     if high - low >= 2**62 or max(abs(low), abs(high)) * min(width, count) >= 2**62:
         # the sums could pass 64 bits (SQLite's sum() refuses to): compare whole sets
         return _whole_sets(source, target, read), -1

@@ -324,7 +324,9 @@ class Migration:
             return
         kept = {"source_path": path, "resumable": resumable}  # resumable: transfer.state
         marks = None
-        if self.options.cursor:  # the marks the incremental runs after this one start from
+        # the marks the incremental runs after this one start from (not after --resume:
+        # rows the interrupted run read may have changed since, below a mark taken now)
+        if self.options.cursor and not self.options.resume:
             from arrowferry.transfer import first_marks
 
             marks = first_marks.take(plan, source, self.source, self.options)

@@ -258,3 +258,32 @@ def test_full_refresh_unkeyed_copies_every_table_it_cannot_follow(
     assert sorted(sql(pg_url, "SELECT body, n FROM notes")) == sorted(
         sqlite3.connect(app).execute("SELECT body, n FROM notes").fetchall()
     )
+
+
+def test_a_cycle_of_foreign_keys_falls_back_to_dropping_and_revalidating(
+    tmp_path: Path, pg_url: str
+) -> None:
+    app = make_sqlite(
+        tmp_path / "app.db",
+        """
+        CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b(id), updated_at TEXT);
+        CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a(id), updated_at TEXT);
+        """,
+        {
+            "a": [(i, i, "2024-01-01") for i in range(1, 11)],
+            "b": [(i, i, "2024-01-01") for i in range(1, 11)],
+        },
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(
+        app,
+        "INSERT INTO a VALUES (11, 11, '2024-02-01')",
+        "INSERT INTO b VALUES (11, 11, '2024-02-01')",
+    )
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at")
+    assert run.success, run.errors
+    assert [w for w in run.warnings if "form a cycle" in w]
+    assert sql(
+        pg_url, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+    ) == [(2,)]
+    _equal(app, pg_url, "a", "b")

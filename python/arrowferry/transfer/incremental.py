@@ -14,9 +14,13 @@ Per table, changed rows are found by
   rows appended since (updates are not seen: append-only tables);
 - ``full_refresh``: every row, the target table truncated first.
 
-A table with neither (or without a key to upsert on) is named and left alone. The mark
-is written in the target, in the transaction that writes the rows it covers, so a crash
-between tables never skips or repeats a change.
+A table with neither (or without a key to upsert on) is named and left alone, or copied
+in full with ``full_refresh_unkeyed``. The mark is written in the target, in the
+transaction that writes the rows it covers, so a crash between tables never skips or
+repeats a change. A full run given ``cursor=`` records the first marks
+(``transfer.first_marks``). Deletes (``detect_deletes``) come first, then the upserts, in
+an order the target's foreign keys accept (``transfer.incremental_order``): an
+incremental run drops, rebuilds and re-validates nothing.
 """
 
 from __future__ import annotations
@@ -87,7 +91,7 @@ class Follow:
     upto: Mark | None = None  # this run's mark, once the source is read
     counts: dict[str, int] = field(default_factory=dict)  # after the table commits
     shape: str | None = None  # the source table's shape (kept with the mark)
-    # --detect-deletes: the source's integer key, compared when the table commits
+    # --detect-deletes: the source's integer key, compared before the run's upserts
     source_keys: KeySide | None = None
     source_hash: HashSide | None = None  # the same, for any other key (hash buckets)
     deleted: int | None = None  # --detect-deletes: the rows deleted before the upserts

@@ -60,6 +60,8 @@ def record(
         from arrowferry.dialects.sqlite.upsert import STATE_DDL, save_mark_sql
 
         assert target.path is not None
+        if not target.path.is_file():  # a run that stopped left it unpublished (--resume)
+            return
         with contextlib.closing(sqlite3.connect(target.path)) as conn:
             conn.execute(STATE_DDL)
             conn.executemany(save_mark_sql(), rows)

@@ -287,3 +287,25 @@ def test_a_cycle_of_foreign_keys_falls_back_to_dropping_and_revalidating(
         pg_url, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
     ) == [(2,)]
     _equal(app, pg_url, "a", "b")
+
+
+def test_a_sqlite_target_analyzes_only_a_table_whose_rows_changed_much(
+    tmp_path: Path, pg_url: str
+) -> None:
+    for name in ("big", "small"):
+        sql(pg_url, f"CREATE TABLE {name} (id bigint PRIMARY KEY, v text, updated_at bigint)")
+        sql(pg_url, f"CREATE INDEX {name}_v ON {name} (v)")
+        sql(pg_url, f"INSERT INTO {name} SELECT i, 'v' || i % 7, 0 FROM generate_series(1, 500) i")
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, cursor="updated_at").success
+    with closing(sqlite3.connect(copy)) as conn:
+        conn.execute("DELETE FROM sqlite_stat1")  # forgotten: only a new ANALYZE brings it back
+        conn.commit()
+    sql(pg_url, "UPDATE big SET v = 'changed', updated_at = 1 WHERE id <= 100")  # 20%
+    sql(pg_url, "UPDATE small SET v = 'changed', updated_at = 1 WHERE id <= 10")  # 2%
+    run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at")
+    assert run.success, run.errors
+    with closing(sqlite3.connect(copy)) as conn:
+        analyzed = {r[0] for r in conn.execute("SELECT tbl FROM sqlite_stat1")}
+    assert analyzed == {"big"}
+    assert af.verify(pg_url, copy, ["big", "small"]).ok

@@ -142,7 +142,7 @@ class DeltaTarget:
                 changed += follow.deleted or 0
                 if changed > ANALYZE_SHARE * max(1, table.rows):
                     sql = f"ANALYZE {quote_ident(table.name)}"
-                    out.append(Statement("analyze", sql, None, sql))
+                    out.append(Statement("analyze", sql, table.name, sql))
         return out
 
     def views(self, *args: Any, **kwargs: Any) -> list[Statement]:

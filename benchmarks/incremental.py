@@ -52,6 +52,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--direction", choices=[*DIRECTIONS, "both"], default="both")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=600,
+        help="seconds to wait, before the runs, for other processes to use at most half "
+        "the cores (0: start at once; either way the JSON records the load)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "incremental.json")
     return parser.parse_args(argv)
@@ -278,7 +285,9 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for kind in KINDS:
         for clock in ("wall_s", "call_s"):
-            out[f"{kind}_{clock}"] = round(statistics.median(r[kind][clock] for r in rounds), 3)
+            seconds = [r[kind][clock] for r in rounds]
+            out[f"{kind}_{clock}"] = round(statistics.median(seconds), 3)
+            out[f"{kind}_{clock[:-2]}_range_s"] = [round(min(seconds), 3), round(max(seconds), 3)]
         out[f"{kind}_peak_rss_mb"] = max(r[kind]["peak_rss_mb"] for r in rounds)
     for kind in KINDS[1:]:
         for clock in ("wall_s", "call_s"):
@@ -290,13 +299,16 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> None:
     from harness import pg
-    from harness.runner import git_state, log
+    from harness.runner import git_state, log, wait_for_quiet
 
     args = parse_args(argv)
     source = cursor_source(args.cache_dir, args.rows, args.seed)
     with sqlite3.connect(source) as conn:
         counts = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     admin = pg.server_url()
+    warning, waited = wait_for_quiet(args.wait_quiet)
+    if warning:
+        log(f"warning: {warning}")
     directions = DIRECTIONS if args.direction == "both" else (args.direction,)
     runs = {"sqlite-to-postgresql": into_postgresql, "postgresql-to-sqlite": into_sqlite}
     results: dict[str, Any] = {}
@@ -315,20 +327,25 @@ def main(argv: list[str] | None = None) -> None:
         f"medians of {args.repeat}\n"
     )
     print(
-        "| direction | full s | no change s (wall / call ratio) | no change, --detect-deletes "
-        "| changed, --detect-deletes | peak RSS MB | target = source |"
+        "| direction | full s (range) | no change s (range): ratio wall / call "
+        "| no change, --detect-deletes | changed, --detect-deletes | peak RSS MB "
+        "| target = source |"
     )
     print("|---|---:|---:|---:|---:|---:|---|")
     for direction, r in results.items():
         s = r["summary"]
         rss = max(s[f"{k}_peak_rss_mb"] for k in KINDS[1:])
+
+        def cell(k: str, s: dict[str, Any] = s) -> str:
+            low, high = s[f"{k}_wall_range_s"]
+            return f"{s[f'{k}_wall_s']:.2f} ({low:.2f}-{high:.2f})"
+
         cells = [
-            f"{s[f'{k}_wall_s']:.2f} ({s[f'{k}_over_full_wall']:.1%} / "
-            f"{s[f'{k}_over_full_call']:.1%})"
+            f"{cell(k)}: {s[f'{k}_over_full_wall']:.1%} / {s[f'{k}_over_full_call']:.1%}"
             for k in KINDS[1:]
         ]
         print(
-            f"| {direction} | {s['full_wall_s']:.2f} | {' | '.join(cells)} | "
+            f"| {direction} | {cell('full')} | {' | '.join(cells)} | "
             f"{rss:.0f} (full {s['full_peak_rss_mb']:.0f}) | "
             f"{'ok' if s['target_equals_source'] else 'DIFFERS'} |"
         )
@@ -340,6 +357,8 @@ def main(argv: list[str] | None = None) -> None:
         "repeat": args.repeat,
         "targets": {**TARGETS, "peak_rss_mb": RSS_LIMIT_MB},
         "load_average": load,
+        "busy_at_start": warning,
+        "waited_for_quiet_s": waited,
         "git": git_state(),
         "results": results,
     }

@@ -24,14 +24,15 @@ from tests.conftest import make_sqlite, sql
 
 SQLITE = """
 CREATE TABLE things (id INTEGER PRIMARY KEY, grid TEXT, ids TEXT, seen TEXT, roles TEXT,
-  prices TEXT, codes TEXT, hosts TEXT, cube TEXT);
+  prices TEXT, codes TEXT, hosts TEXT, cube TEXT, short TEXT);
 """
 
 PG = """
 CREATE TYPE role AS ENUM ('admin', 'member');
 CREATE TABLE things (
   id bigint PRIMARY KEY, grid integer[][], ids uuid[], seen timestamptz[], roles role[],
-  prices numeric(6,2)[], codes varchar(3)[][], hosts inet[], cube smallint[][][]);
+  prices numeric(6,2)[], codes varchar(3)[][], hosts inet[], cube smallint[][][],
+  short varchar(3)[]);
 """
 
 U1 = "5b6f9a57-6f2b-4a49-9c2f-0f3f0e6e6a11"
@@ -48,9 +49,10 @@ GOOD = [
         '[["a\\"b", "c,d"], ["{x}", null]]',
         '["10.0.0.1", "::1"]',
         "[[[1], [2]], [[3], [4]]]",
+        '["abc", "é"]',
     ),
-    (2, "[]", "[]", "null", "[]", "[]", "[]", "[]", "[]"),
-    (3, None, None, None, None, None, None, None, None),
+    (2, "[]", "[]", "null", "[]", "[]", "[]", "[]", "[]", "[]"),
+    (3, None, None, None, None, None, None, None, None, None),
 ]
 
 # one bad value per column, each in its own row; the row's other columns are good
@@ -62,8 +64,9 @@ BAD_VALUES = {
     "prices": "[12345.67]",  # past numeric(6,2)
     "codes": '[["toolong"]]',  # past varchar(3)
     "cube": "[[[1, 2]], [[3, 70000]]]",  # past smallint
+    "short": '["abcd"]',  # one dimension, past varchar(3): not left to the server
 }
-COLUMNS = ["grid", "ids", "seen", "roles", "prices", "codes", "hosts", "cube"]
+COLUMNS = ["grid", "ids", "seen", "roles", "prices", "codes", "hosts", "cube", "short"]
 
 
 def _target(pg_url: str) -> None:
@@ -89,6 +92,7 @@ def test_arrays_of_any_element_type_and_dimension(tmp_path: Path, pg_url: str) -
         '{{"a\\"b","c,d"},{"{x}",NULL}}',
         "{10.0.0.1,::1}",
         "{{{1},{2}},{{3},{4}}}",
+        "{abc,é}",
     )
     # no offset: UTC, as in a full migration; an offset is converted
     assert sql(
@@ -96,7 +100,7 @@ def test_arrays_of_any_element_type_and_dimension(tmp_path: Path, pg_url: str) -
         "SELECT seen[1] AT TIME ZONE 'UTC', seen[2] AT TIME ZONE 'UTC' FROM things WHERE id = 1",
     ) == [(datetime(2024, 1, 2, 3, 4, 5), datetime(2024, 1, 2, 1, 4, 5, 500000))]
     # '[]' is the empty array; JSON null and SQL NULL are NULL
-    assert rows[1] == (2, "{}", "{}", None, "{}", "{}", "{}", "{}", "{}")
+    assert rows[1] == (2, "{}", "{}", None, "{}", "{}", "{}", "{}", "{}", "{}")
     assert rows[2] == (3, *([None] * len(COLUMNS)))
     plan = af.migrate(source, pg_url, data_only=True, dry_run=True).plan
     assert plan is not None

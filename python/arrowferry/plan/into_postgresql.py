@@ -111,8 +111,10 @@ class Side:
             if landing.type.kind in {"other", "interval"}:
                 return self._cast_by_server(table, col, landing)
             dims = survey.existing.dimensions.get((there.name, landing.name), 1)
+            element = landing.type.element
             if landing.type.kind == "array" and (
-                dims > 1 or not arrays.supports(landing.type.element)
+                # varchar(n)[]: the Arrow list path would leave a long element to the server
+                dims > 1 or not arrays.supports(element) or (element and element.length)
             ):
                 return self._array_as_text(landing, dims)
             # the schema is the user's: its declared type, sizes included, is what holds

@@ -39,6 +39,11 @@ def _frame(rows: Iterable[Mapping[str, Any]], schema: Mapping[str, Any]) -> pl.D
     return pl.DataFrame(listed, schema=dict(schema), orient="row")
 
 
+def _text(value: object) -> str | None:
+    """A mark as text: a cursor's value may be a number, a timestamp or text."""
+    return None if value is None else str(value)
+
+
 def _schemas() -> dict[str, dict[str, Any]]:
     import polars as pl
 
@@ -93,6 +98,19 @@ def _schemas() -> dict[str, dict[str, Any]]:
         "warnings": {"message": text},
         "errors": {"table": text, "message": text, "fatal": flag},
         "phases": {"phase": text, "seconds": pl.Float64},
+        # an incremental run: per table how it was followed, what its upsert did, its marks
+        "incremental": {
+            "table": text,
+            "how": text,
+            "cursor": text,
+            "inserted": count,
+            "updated": count,
+            "deleted": count,  # null: not looked for
+            "unchanged": count,
+            "mark": text,
+            "previous_mark": text,
+            "reason": text,
+        },
         "differences": {
             "table": text,
             "kind": text,
@@ -199,6 +217,17 @@ def result_frames(result: MigrationResult) -> Frames:
         "errors": _frame((vars(e) for e in result.errors), schemas["errors"]),
         "phases": _frame(
             ({"phase": k, "seconds": v} for k, v in result.phases.items()), schemas["phases"]
+        ),
+        "incremental": _frame(
+            (
+                {
+                    "table": name,
+                    **done,
+                    **{k: _text(done.get(k)) for k in ("mark", "previous_mark")},
+                }
+                for name, done in sorted(result.incremental.items())
+            ),
+            schemas["incremental"],
         ),
     }
     plan = plan_frames(result.plan or {})

@@ -151,7 +151,46 @@ def result_html(result: MigrationResult) -> str:
     errors = _items(
         "errors", [f"{e.table or 'the run'}: {e.message}" for e in result.errors], "red"
     )
-    return headline + tables + rejects + errors + _items("warnings", result.warnings, "#a60")
+    return (
+        headline
+        + tables
+        + _incremental(result)
+        + rejects
+        + errors
+        + _items("warnings", result.warnings, "#a60")
+    )
+
+
+def _incremental(result: MigrationResult) -> str:
+    """An incremental run: what each table's upsert did, and its new mark."""
+    if not result.incremental:
+        return ""
+    by = {"cursor": "cursor {}", "key": "key", "full": "full refresh", "skipped": "skipped"}
+
+    def count(value: object) -> str:
+        return "-" if value is None else f"{value:,}"
+
+    rows = [
+        (
+            escape(name),
+            escape(by.get(done["how"], done["how"]).format(done.get("cursor"))),
+            *(
+                ("",) * 4
+                if done["how"] == "skipped"
+                else tuple(
+                    count(done.get(k)) for k in ("inserted", "updated", "deleted", "unchanged")
+                )
+            ),
+            escape("" if done.get("mark") is None else str(done["mark"])),
+            escape(done.get("reason") or ""),
+        )
+        for name, done in sorted(result.incremental.items())
+    ]
+    return "<p><b>incremental</b></p>" + table(
+        ("table", "by", "inserted", "updated", "deleted", "unchanged", "mark", "why"),
+        rows,
+        numeric={2, 3, 4, 5},
+    )
 
 
 def _planned(result: MigrationResult) -> str:

@@ -217,7 +217,8 @@ class MigrationResult:
         seconds, rows_per_second, rows_read, rows_rejected, error), ``columns`` (the
         ledger: source and target type, conversion, ``lossy`` and its notes, rejected,
         nulled and cleaned counts), ``rejects``, ``warnings``, ``errors``, ``phases``,
-        and the plan's ``plan_tables``, ``plan_columns`` and ``plan_finish``. Each
+        ``incremental`` (an incremental run: per table inserted, updated, deleted,
+        unchanged and the marks; empty otherwise), and the plan's ``plan_tables``, ``plan_columns`` and ``plan_finish``. Each
         frame has its columns even when empty.
 
         Examples

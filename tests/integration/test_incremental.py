@@ -124,6 +124,13 @@ def test_inserts_and_updates_arrive_and_the_rest_is_unchanged(migrated: tuple[Pa
     assert third.incremental["orders"]["deleted"] == 3
     assert third.incremental["events"]["deleted"] == 3
     assert third.incremental["orders"]["inserted"] == 0
+    # a notebook shows the same counts: the frame and the HTML
+    frame = third.to_polars()["incremental"]
+    orders_row = frame.filter(frame["table"] == "orders").row(0, named=True)
+    assert (orders_row["how"], orders_row["deleted"], orders_row["inserted"]) == ("cursor", 3, 0)
+    assert orders_row["mark"] == orders_row["previous_mark"] == "2024-03-02 00:00:00"
+    html = third._repr_html_()
+    assert "<b>incremental</b>" in html and "cursor updated_at" in html
     # the checksum verifier agrees, for every followed table
     report = af.verify(app, url, ["orders", "events"])
     assert report.ok, str(report)

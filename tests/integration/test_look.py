@@ -41,10 +41,12 @@ def test_result_frames_hold_the_result(source: Path, pg_url: str, tmp_path: Path
         "warnings",
         "errors",
         "phases",
+        "incremental",  # empty: a full run
         "plan_tables",
         "plan_columns",
         "plan_finish",
     ]
+    assert frames["incremental"].is_empty() and "mark" in frames["incremental"].columns
     tables = frames["tables"]
     assert tables.select("table", "status", "rows", "rows_read", "rows_rejected").rows() == [
         ("events", "loaded", 2, 3, 1),

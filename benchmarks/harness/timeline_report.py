@@ -429,7 +429,9 @@ def _lane_layers(ax: Any, lane: dict[str, Any], y: float, t0: float) -> None:
         layers.append(("client CPU", cpu))
     else:
         for kind in ("data", "indexes", "keys", "analyze", "other"):
-            layers.append((kind, [c if s[5] == kind else 0.0 for c, s in zip(cpu, series, strict=True)]))
+            layers.append(
+                (kind, [c if s[5] == kind else 0.0 for c, s in zip(cpu, series, strict=True)])
+            )
     layers.append(("run queue", queue))
     reasons = ["blocked"] if lane["side"] == "client" else [w for w in WAITS if w != "idle"]
     for reason in reasons:

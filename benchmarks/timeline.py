@@ -46,7 +46,7 @@ from harness.runner import (  # noqa: E402
     settle,
     source_db,
 )
-from harness.sampler import Sampler  # noqa: E402
+from harness.sampler import Sampler, compact  # noqa: E402
 
 METHODS = ("arrowferry", "copy_limit")
 
@@ -64,6 +64,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return settle(parser.parse_args(argv))
 
 
+def method_and_options(spec: str) -> tuple[str, dict[str, Any]]:
+    """``arrowferry[lanes=1;workers=2]``: the method and the options its run passes to
+    ``migrate()`` (integers as integers), so variants can alternate in one run."""
+    name, _, rest = spec.partition("[")
+    options: dict[str, Any] = {}
+    for item in rest.rstrip("]").split(";"):
+        if "=" in item:
+            key, value = (part.strip() for part in item.split("=", 1))
+            options[key] = int(value) if value.lstrip("-").isdigit() else value
+    if options and name != "arrowferry":
+        raise SystemExit(f"{spec}: only arrowferry takes options")
+    return name.strip(), options
+
+
 def postmaster_pid(admin_url: str) -> int:
     """The server's postmaster, from its data folder's ``postmaster.pid``: its children
     are the backends (a server on another machine cannot be sampled from /proc)."""
@@ -75,16 +89,18 @@ def postmaster_pid(admin_url: str) -> int:
 
 
 def traced_run(
-    job: Job, admin_url: str, postmaster: int, interval: float, py_spy: bool
+    job: Job, options: dict[str, Any], admin_url: str, postmaster: int, args: argparse.Namespace
 ) -> dict[str, Any]:
     """Run ``job`` in ``harness.traced`` while sampling both sides; samples and outcome
-    (and, with ``py_spy``, what py-spy saw the client's threads do)."""
+    (and, with ``--py-spy``, what py-spy saw the client's threads do)."""
+    interval, py_spy = args.interval, args.py_spy
     env = dict(os.environ)
     paths = [str(BENCHMARKS), env.get("PYTHONPATH", ""), str(REPO_PYTHON)]
     env["PYTHONPATH"] = os.pathsep.join(p for p in paths if p)
     dbname = urlsplit(job.target_url).path.lstrip("/")
     with tempfile.NamedTemporaryFile(suffix=".json", dir=job.work_dir) as out:
         argv = [sys.executable, "-m", "harness.traced", json.dumps(asdict(job)), out.name]
+        argv.append(json.dumps(options))
         proc = subprocess.Popen(argv, env=env, stderr=subprocess.PIPE, text=True)
         sampler = Sampler(proc.pid, postmaster, admin_url, dbname, interval)
         sampler.start()
@@ -121,7 +137,7 @@ def title_for(payload: dict[str, Any], load: list[float], busy: str | None) -> s
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    unknown = set(methods) - set(METHODS)
+    unknown = {m for m in methods if method_and_options(m)[0] not in METHODS}
     if unknown:
         raise SystemExit(f"unknown methods: {', '.join(sorted(unknown))} (known: {METHODS})")
     source = source_db(args.cache_dir, args.rows, args.seed).resolve()
@@ -141,13 +157,19 @@ def main(argv: list[str] | None = None) -> None:
     for index in range(args.repeat):
         for method in methods:
             with pg.fresh_database(admin_url, f"timeline_{method}") as url:
-                job = Job(method, str(source), url, str(copy_dir), str(work.resolve()), 0)
+                name, options = method_and_options(method)
+                job = Job(name, str(source), url, str(copy_dir), str(work.resolve()), 0)
                 started_load = round(os.getloadavg()[0], 2)
-                traced = traced_run(job, admin_url, postmaster, args.interval, args.py_spy)
+                wal_before = pg.wal_lsn(admin_url)
+                traced = traced_run(job, options, admin_url, postmaster, args)
+                wal_mb = round((pg.wal_lsn(admin_url) - wal_before) / 1e6, 1)
             analysis = timeline_report.analyse(traced["samples"], traced["outcome"], cores)
             seconds = float(traced["outcome"]["seconds"])
-            log(f"{method} #{index + 1}: {seconds:.2f} s (load {started_load})")
-            print(f"\n{method} #{index + 1}: {seconds:.2f} s, load average {started_load}")
+            log(f"{method} #{index + 1}: {seconds:.2f} s (load {started_load}, WAL {wal_mb} MB)")
+            print(
+                f"\n{method} #{index + 1}: {seconds:.2f} s, load average {started_load}, "
+                f"WAL {wal_mb} MB (every session's)"
+            )
             print("\n".join(timeline_report.phase_lines(analysis)))
             print("\n".join(timeline_report.lane_lines(analysis)))
             if "py_spy" in traced:
@@ -157,6 +179,7 @@ def main(argv: list[str] | None = None) -> None:
                     "method": method,
                     "index": index,
                     "load_at_start": started_load,
+                    "wal_mb": wal_mb,
                     **traced,
                     "analysis": analysis,
                 }
@@ -175,6 +198,7 @@ def main(argv: list[str] | None = None) -> None:
     chart = args.results.with_suffix(".png")
     problem = None if args.no_chart else timeline_report.draw(chart, panels, title)
     for run in runs:  # the series are the samples again, only reduced: not written twice
+        run["samples"] = compact(run["samples"])
         run["analysis"] = {
             k: v for k, v in run["analysis"].items() if k not in ("other_work", "runnable")
         }

@@ -227,7 +227,10 @@ class Sampler:
             "SELECT pid, backend_type, coalesce(state, ''), "
             "coalesce(wait_event_type || ':' || wait_event, ''), left(query, 120) "
             "FROM pg_stat_activity WHERE pid <> pg_backend_pid() "
-            "AND (datname = %s OR datname IS NULL)"
+            "AND datname = %s "
+            # the auxiliary processes (checkpointer, WAL writer) wait in their own loops:
+            # their /proc lanes say enough
+            "AND backend_type IN ('client backend', 'parallel worker', 'autovacuum worker')"
         )
         with psycopg.connect(self.activity_url, autocommit=True) as conn:
             row = conn.execute("SELECT pg_backend_pid()").fetchone()
@@ -261,3 +264,35 @@ class Sampler:
             "activity": {str(pid): item for pid, item in self.activity.items()},
             "queries": list(self._query_index),
         }
+
+
+def compact(samples: dict[str, Any]) -> dict[str, Any]:
+    """``samples`` (``Sampler.to_json``) smaller for a file: times in seconds from
+    ``t0`` (ms precision), schedstat counters in microseconds (``run_us``, ``wait_us``)."""
+    t0 = min([*samples["machine"]["t"][:1], *(lane["t"][0] for lane in samples["lanes"])])
+
+    def rel(values: list[float]) -> list[float]:
+        return [round(v - t0, 3) for v in values]
+
+    lanes = []
+    for lane in samples["lanes"]:
+        item = {k: v for k, v in lane.items() if k not in ("t", "run_ns", "wait_ns", "titles")}
+        item["t"] = rel(lane["t"])
+        item["run_us"] = [v // 1000 for v in lane["run_ns"]]
+        item["wait_us"] = [v // 1000 for v in lane["wait_ns"]]
+        item["titles"] = [(round(t - t0, 3), title) for t, title in lane["titles"]]
+        lanes.append(item)
+    activity = {pid: {**item, "t": rel(item["t"])} for pid, item in samples["activity"].items()}
+    machine = {**samples["machine"], "t": rel(samples["machine"]["t"])}
+    own = {
+        "t": rel(samples["sampler"]["t"]),
+        "run_us": [v // 1000 for v in samples["sampler"]["run_ns"]],
+    }
+    return {
+        **samples,
+        "t0": t0,
+        "lanes": lanes,
+        "activity": activity,
+        "machine": machine,
+        "sampler": own,
+    }

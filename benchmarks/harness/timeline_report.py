@@ -8,7 +8,7 @@ time: ``ClientRead`` (waiting for the client's next bytes), I/O, a lock, or idle
 statements. A client thread's rest is blocked: the GIL, a queue, a socket or a join.
 
 An interval belongs to a phase by its midpoint: ``data`` from the start of the load to
-its last COPY; after it, the finishing statement kinds running at the time (``indexes``,
+the end of its last COPY (or the last table reported loaded, if sooner); after it, the finishing statement kinds running at the time (``indexes``,
 ``keys``, ``analyze``; concurrent kinds share the interval equally), ``other`` when none
 runs (the client between statements, commits, sequences, views).
 """
@@ -24,7 +24,7 @@ from typing import Any
 
 PHASES = ("start-up", "plan", "data", "indexes", "keys", "analyze", "other")
 KINDS = (
-    ("data", re.compile(r"^\s*(COPY|CREATE TABLE|INSERT)", re.I)),
+    ("data", re.compile(r"^\s*COPY\b", re.I)),  # not INSERT: the run journal inserts too
     ("indexes", re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX", re.I)),
     ("keys", re.compile(r"^\s*ALTER\s+TABLE.*(PRIMARY KEY|UNIQUE|FOREIGN KEY|CHECK|VALID)", re.I)),
     ("analyze", re.compile(r"^\s*(ANALYZE|VACUUM)", re.I)),
@@ -111,7 +111,13 @@ class Phases:
         if load_start is None or load_end is None:  # a tool: the data phase is its COPY
             load_start = copying[0] if copying else self.started
             load_end = copying[-1] if copying else self.ended
-        self.data = (min([load_start, *copying[:1]]), max([load_end, *copying[-1:]]))
+        start = min([load_start, *copying[:1]])
+        if copying:
+            # the last COPY's commit ends the load: the table's finishing statements may
+            # start before the client reports the table done
+            after = bisect.bisect_right(self.t, copying[-1])
+            load_end = min(load_end, self.t[min(after, len(self.t) - 1)])
+        self.data = (start, max([load_end, *copying[-1:]]))
 
     def weights(self, t: float) -> dict[str, float]:
         if t < self.started:
@@ -136,7 +142,10 @@ def lane_label(lane: dict[str, Any], threads: dict[str, str], backend: str | Non
     title = lane["titles"][0][1] if lane["titles"] else lane["name"]
     if backend and backend != "client backend":
         return f"pg {backend} [{lane['pid']}]"
-    return f"pg backend [{lane['pid']}] " + ("(psql)" if "psql" in title else "")
+    if backend is None and "[local]" not in title and "(" not in title:
+        # an auxiliary process: its title says which ('postgres: walwriter')
+        return f"pg {title.removeprefix('postgres: ').strip()} [{lane['pid']}]"
+    return f"pg backend [{lane['pid']}]"
 
 
 def intervals(lane: dict[str, Any]) -> list[tuple[float, float, float, float]]:
@@ -182,7 +191,7 @@ def analyse(samples: dict[str, Any], outcome: dict[str, Any], cores: int) -> dic
                 else:
                     label, kind = "idle", "other"
             elif lane["side"] == "server":
-                label, kind = "off-CPU", "other"  # an auxiliary process: no statement
+                label, kind = "idle", "other"  # an auxiliary process, waiting in its loop
             for phase, w in phases.weights(mid).items():
                 spent[phase]["cpu"] += w * cpu
                 spent[phase]["run queue"] += w * queue
@@ -332,17 +341,31 @@ def draw(
     fig, axes = plt.subplots(
         len(panels),
         1,
-        figsize=(15, 0.36 * sum(heights) + 2.2),
+        figsize=(15, 0.36 * sum(heights) + 2.8),
         squeeze=False,
         gridspec_kw={"height_ratios": heights},
     )
     for ax, (name, analysis) in zip(axes[:, 0], panels, strict=True):
         _panel(ax, name, analysis, least)
-    handles = [Patch(color=c, label=k) for k, c in COLORS.items() if k != "idle"]
-    handles[0:0] = []
-    fig.legend(handles=handles, loc="lower center", ncol=7, fontsize=8, frameon=False)
+    names = {
+        "data": "server CPU: COPY",
+        "indexes": "server CPU: CREATE INDEX",
+        "keys": "server CPU: keys, FK",
+        "analyze": "server CPU: VACUUM/ANALYZE",
+        "other": "server CPU: other",
+        "run queue": "runnable, waiting for a core",
+        "waits for client": "backend waits for the client (ClientRead)",
+        "off-CPU": "off-CPU, no wait event (or before first sample)",
+        "blocked": "client thread blocked (queue, socket, GIL, join)",
+    }
+    handles = [Patch(color=c, label=names.get(k, k)) for k, c in COLORS.items() if k != "idle"]
+    handles += [
+        Patch(color="#5c6bc0", label="our runnable threads (0 to max; line: cores)"),
+        Patch(color="#9e9e9e", label="other processes' share of the cores"),
+    ]
+    fig.legend(handles=handles, loc="lower center", ncol=5, fontsize=7.5, frameon=False)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout(rect=(0, 0.04, 1, 0.97))
+    fig.tight_layout(rect=(0, 0.07, 1, 0.97))
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return None
@@ -401,6 +424,14 @@ def _panel(ax: Any, name: str, analysis: dict[str, Any], least: float) -> None:
                 colors.append(COLORS[kind])
     if starts:
         ax.hlines([len(rows) + 0.05] * len(starts), starts, ends, colors=colors, lw=4)
+        for kind in ("analyze", "indexes", "keys"):
+            first = [a for a, c in zip(starts, colors, strict=True) if c == COLORS[kind]]
+            if first:
+                ax.text(
+                    min(first), len(rows) + 0.15, kind, fontsize=7, color=COLORS[kind], va="bottom"
+                )
+    if data[0] - t0 > 0.3:
+        ax.text(0.0, len(rows) + 0.1, " plan", fontsize=8, color="#455a64", va="bottom")
     ends = [s[1] - t0 for lane in lanes for s in lane["series"][-1:]]
     ax.set_xlim(min(0.0, *(s[0] - t0 for s in analysis["other_work"][:1])), max([1.0, *ends]))
     ax.set_xlabel(

@@ -10,7 +10,7 @@ and Arrow's pools) keep the names their libraries gave them.
 The outcome JSON adds wall-clock marks (``time.time()``, the sampler's clock): when the
 timed part started and ended and, for arrowferry, the run's own phases.
 
-Usage: ``python -m harness.traced '<Job as JSON>' RESULT.json``.
+Usage: ``python -m harness.traced '<Job as JSON>' RESULT.json ['<migrate() options as JSON>']``.
 """
 
 from __future__ import annotations
@@ -60,12 +60,14 @@ def install() -> None:
     _name_this_thread("main", kernel=False)
 
 
-def run(job: Job) -> dict[str, Any]:
+def run(job: Job, options: dict[str, Any] | None = None) -> dict[str, Any]:
     marks: dict[str, Any] = {"process_start": time.time()}
     phases: dict[str, float] = {}
     if job.method == "arrowferry":
         import arrowferry
 
+        # the facade imports its engine on first use: before the clock, as the harness does
+        migrate = arrowferry.migrate
         source = f"sqlite:///{Path(job.sqlite_path).resolve()}"
         from arrowferry.progress import NullReporter
 
@@ -82,7 +84,7 @@ def run(job: Job) -> dict[str, Any]:
                 marks.setdefault("table_finished", {})[table] = time.time()
 
         marks["started"] = time.time()
-        result = arrowferry.migrate(source, job.target_url, reporter=Marks())
+        result = migrate(source, job.target_url, reporter=Marks(), **(options or {}))
         marks["ended"] = time.time()
         if not result.success:
             raise SystemExit(f"migrate() failed: {result.errors}")
@@ -105,7 +107,8 @@ def run(job: Job) -> dict[str, Any]:
 def main() -> None:
     install()
     job = Job(**json.loads(sys.argv[1]))
-    Path(sys.argv[2]).write_text(json.dumps(run(job)))
+    options = json.loads(sys.argv[3]) if len(sys.argv) > 3 else {}
+    Path(sys.argv[2]).write_text(json.dumps(run(job, options)))
 
 
 if __name__ == "__main__":

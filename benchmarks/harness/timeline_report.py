@@ -197,6 +197,8 @@ def analyse(samples: dict[str, Any], outcome: dict[str, Any], cores: int) -> dic
                 spent[phase]["run queue"] += w * queue
                 spent[phase][label] += w * rest
                 per_phase[phase][f"{lane['side']} CPU"] += w * cpu
+                if lane["side"] == "server":
+                    per_phase[phase][f"server CPU {kind}"] += w * cpu
             series.append((start, end, cpu / dt, queue / dt, label, kind))
         total_cpu = sum(s["cpu"] for s in spent.values())
         lanes_out.append(
@@ -237,6 +239,12 @@ def analyse(samples: dict[str, Any], outcome: dict[str, Any], cores: int) -> dic
             "sampler_cpu_s": round(v["sampler"], 3),
             "other_work_s": round(max(0.0, v["machine busy"] - ours), 3),
             "idle_s": round(max(0.0, cores * v["wall"] - v["machine busy"]), 3),
+            # what the server's CPU went to: statement kinds ("data" is COPY)
+            "server_cpu_by_kind_s": {
+                k.removeprefix("server CPU "): round(x, 3)
+                for k, x in v.items()
+                if k.startswith("server CPU ") and x > 0
+            },
         }
     # per machine interval: our CPU, and our runnable threads (on a core or queued for one)
     edges = t
@@ -305,6 +313,11 @@ def phase_lines(analysis: dict[str, Any]) -> list[str]:
             f"{v['server_cpu_s']:>7.2f} {v['other_work_s']:>6.2f} {v['sampler_cpu_s']:>7.2f} "
             f"{v['idle_s']:>6.2f} {v.get('unfed_core_s', 0.0):>6.2f} {v.get('mean_runnable', 0.0):>8.2f}"
         )
+    for phase, v in analysis["phases"].items():
+        kinds = v.get("server_cpu_by_kind_s", {})
+        if phase == "data" and kinds:
+            said = ", ".join(f"{'COPY' if k == 'data' else k} {x:.2f}" for k, x in kinds.items())
+            lines.append(f"server CPU in the data phase by statement: {said}")
     return lines
 
 

@@ -54,9 +54,10 @@ def kind(stack: list[tuple[str, str]]) -> str:
         return "pool idle"  # a ThreadPoolExecutor thread waiting for work
     if any(n.startswith("pthread_cond_timedwait") for n in names):
         return "GIL"
+    libpq = [n for n in names if n.startswith(("PQ", "pqWait", "pqSocket", "pqSend", "pqFlush"))]
+    if libpq:
+        return f"socket ({libpq[0]})"  # the libpq call that waits: sending, or a result
     if any(n in ("poll", "__poll", "recv", "send", "__libc_recv", "__libc_send") for n in names):
-        return "socket"
-    if any(n.startswith(("PQ", "pqWait", "pqSocket", "pqSend", "pqFlush")) for n in names):
         return "socket"
     if any(n.startswith("sqlite3") for n in names):
         return "sqlite"
@@ -64,7 +65,7 @@ def kind(stack: list[tuple[str, str]]) -> str:
 
 
 def summarise(path: Path, threads: dict[str, str], top: int = 6) -> dict[str, Any]:
-    """Per thread (py-spy's name, else the worker's): seconds sampled and the share
+    """Per thread (the worker's name, else py-spy's): seconds sampled and the share
     of each kind."""
     data = json.loads(path.read_text())
     frames = [(f["name"], f.get("file") or "") for f in data["shared"]["frames"]]
@@ -72,7 +73,9 @@ def summarise(path: Path, threads: dict[str, str], top: int = 6) -> dict[str, An
     for profile in data["profiles"]:
         # 'Thread 1234 "arrowferry-read"': the native thread id, then the Python name
         tid = profile["name"].split()[1]
-        name = profile["name"].split('"')[1] or threads.get(tid, "?")
+        # the worker's name by native id first: py-spy names a thread by its pthread id,
+        # which a new thread reuses once an old one ends (a finisher shows as a reader)
+        name = threads.get(tid) or profile["name"].split('"')[1] or "?"
         kinds: Counter[str] = Counter()
         for sample, weight in zip(profile["samples"], profile["weights"], strict=True):
             kinds[kind([frames[i] for i in sample])] += weight

@@ -37,7 +37,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import pg, report  # noqa: E402
 from harness.methods import Job, copy_limit, copy_then_index  # noqa: E402
-from harness.runner import busy_now, log, source_db  # noqa: E402
+from harness.runner import log, source_db, wait_for_quiet  # noqa: E402
 
 TARGET_FULL = 0.8  # x COPY-then-index, the whole migration
 TARGET_DATA = 1.0  # x COPY limit, the data phase
@@ -244,12 +244,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "floor.json")
     parser.add_argument("--pgdata", type=Path, default=pg.DEFAULT_PGDATA)
+    parser.add_argument(
+        "--wait-quiet", type=float, default=600, help="seconds to wait for a quiet machine"
+    )
     args = parser.parse_args(argv)
     source = source_db(args.cache_dir, args.rows, args.seed).resolve()
     admin_url = pg.server_url(args.pgdata)
     copy_dir = (args.cache_dir / f"{source.stem}-pgcopy").resolve()
     pg.materialise_copy_files(source, admin_url, copy_dir)
-    warning = busy_now()
+    warning, waited = wait_for_quiet(args.wait_quiet)
     if warning:
         log(f"warning: {warning}; the server's CPU is measured as the machine's, so it is inflated")
     cores = os.cpu_count() or 1
@@ -266,6 +269,7 @@ def main(argv: list[str] | None = None) -> None:
         "seed": args.seed,
         "repeat": args.repeat,
         "busy_at_start": warning,
+        "waited_for_quiet_s": waited,
         "machine": report.machine_info(),
         "server": pg.server_info(admin_url),
         **summary,

@@ -31,7 +31,6 @@ sys.path.insert(0, str(HERE))
 from harness import checks, content, pg, pgcheck, report  # noqa: E402
 from harness.pg_methods import LABELS, METHODS, PgJob  # noqa: E402
 from harness.runner import (  # noqa: E402
-    busy_now,
     command_line,
     git_state,
     log,
@@ -40,6 +39,7 @@ from harness.runner import (  # noqa: E402
     selected,
     settle,
     source_db,
+    wait_for_quiet,
 )
 from harness.tools import pg_bin_dir, tool_version  # noqa: E402
 
@@ -245,7 +245,7 @@ def main(argv: list[str] | None = None) -> None:
     log(f"server {pg.mask(admin_url)} ({args.server}); client tools from {bin_dir}")
     source_url, setup = prepare_source(sqlite_path, admin_url, args.fresh_source)
     bench = Bench(args, admin_url, source_url, bin_dir)
-    warning = busy_now()
+    warning, waited = wait_for_quiet(args.wait_quiet)
     if warning:
         log(f"warning: {warning}")
     started = git_state()
@@ -261,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
         source_extra=setup,
     )
     payload["busy_at_start"] = warning
+    payload["waited_for_quiet_s"] = waited
     payload["git"] = started if started == ended else {"at_start": started, "at_end": ended}
     payload["tools"] = {
         "bin_dir": str(bin_dir),

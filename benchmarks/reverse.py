@@ -31,7 +31,6 @@ sys.path.insert(0, str(HERE))
 from harness import arrowdata, content, describe, pg, report  # noqa: E402
 from harness.reverse_methods import LABELS, METHODS, ReverseJob  # noqa: E402
 from harness.runner import (  # noqa: E402
-    busy_now,
     command_line,
     git_state,
     log,
@@ -40,6 +39,7 @@ from harness.runner import (  # noqa: E402
     selected,
     settle,
     source_db,
+    wait_for_quiet,
 )
 from harness.schema import TABLES  # noqa: E402
 
@@ -288,13 +288,17 @@ def main(argv: list[str] | None = None) -> None:
     with pg.fresh_database(admin_url, "reverse_source") as url:
         arrow_dir, tables, setup = prepare_source(source, admin_url, url, args.cache_dir)
         bench = Bench(args, url, arrow_dir, tables)
-        warning = busy_now()
+        warning, waited = wait_for_quiet(args.wait_quiet)
         if warning:
             log(f"warning: {warning}")
         started = git_state()
         summaries = bench.run()
         ended = git_state()
-        payload = {**context(args, source, admin_url, setup), "busy_at_start": warning}
+        payload = {
+            **context(args, source, admin_url, setup),
+            "busy_at_start": warning,
+            "waited_for_quiet_s": waited,
+        }
     payload["git"] = started if started == ended else {"at_start": started, "at_end": ended}
     if started != ended:
         log("warning: arrowferry's code changed during the run (see 'git' in the JSON)")

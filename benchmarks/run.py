@@ -24,7 +24,6 @@ sys.path.insert(0, str(HERE))
 from harness import checks, content, pg, report  # noqa: E402
 from harness.methods import LABELS, METHODS, Job, sample_sizes  # noqa: E402
 from harness.runner import (  # noqa: E402
-    busy_warning,
     command_line,
     log,
     run_context,
@@ -32,6 +31,7 @@ from harness.runner import (  # noqa: E402
     selected,
     settle,
     source_db,
+    wait_for_quiet,
 )
 from harness.tools import tool_version  # noqa: E402
 
@@ -142,11 +142,15 @@ def main(argv: list[str] | None = None) -> None:
     log(f"server {pg.mask(admin_url)} ({args.server}); materialising binary COPY files")
     bench = Bench(args, source, admin_url)
     pg.materialise_copy_files(source, admin_url, bench.copy_dir)
-    warning = busy_warning()
+    warning, waited = wait_for_quiet(args.wait_quiet)
     if warning:
         log(f"warning: {warning}")
     summaries = bench.run()
-    payload = {**context(args, source, admin_url), "busy_at_start": warning}
+    payload = {
+        **context(args, source, admin_url),
+        "busy_at_start": warning,
+        "waited_for_quiet_s": waited,
+    }
     rows = sum(payload["source"]["rows"].values())
     report.finalise(summaries, rows, payload["source"]["size_mb"])
     title = (

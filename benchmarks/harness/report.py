@@ -52,11 +52,15 @@ class MethodSummary:
     types: dict[str, str] = field(default_factory=dict)
     type_changes: dict[str, str] = field(default_factory=dict)
     median_s: float | None = None
+    min_s: float | None = None  # the range of the runs: a fast day from a slow one
+    max_s: float | None = None
     rows_per_s: float | None = None
     mb_per_s: float | None = None
     x_copy_limit: float | None = None
     x_copy_then_index: float | None = None
     data_median_s: float | None = None
+    data_min_s: float | None = None
+    data_max_s: float | None = None
     data_x_copy_limit: float | None = None
     wal_median_mb: float | None = None
 
@@ -89,10 +93,12 @@ def finalise(
     for s in summaries:
         if s.seconds:
             s.median_s = statistics.median(s.seconds)
+            s.min_s, s.max_s = min(s.seconds), max(s.seconds)
             s.rows_per_s = rows / s.median_s
             s.mb_per_s = source_mb / s.median_s
         if s.data_seconds:
             s.data_median_s = statistics.median(s.data_seconds)
+            s.data_min_s, s.data_max_s = min(s.data_seconds), max(s.data_seconds)
         if s.wal_mb:
             s.wal_median_mb = statistics.median(s.wal_mb)
     wanted = next((s.types for s in summaries if s.name == reference), {})
@@ -129,7 +135,8 @@ def table_lines(
     """A fixed-width text table, one method per line; unavailable ones say why."""
     heads = " ".join(f"{head:>{width}}" for head, _, width in ratios)
     header = (
-        f"{'method':<44} {'seconds':>8} {'rows/s':>10} {'MB/s':>7} {heads} {'RSS MB':>7}  check"
+        f"{'method':<44} {'seconds':>8} {'range':>13} {'rows/s':>10} {'MB/s':>7} {heads} "
+        f"{'RSS MB':>7}  check"
     )
     lines = [header, "-" * len(header)]
     for s in summaries:
@@ -139,8 +146,11 @@ def table_lines(
         values = " ".join(
             f"{_fmt(getattr(s, name), f'{width}.2f'):>{width}}" for _, name, width in ratios
         )
+        spread = (
+            f"{s.min_s:.2f}-{s.max_s:.2f}" if s.min_s is not None and s.max_s is not None else "-"
+        )
         lines.append(
-            f"{s.label:<44} {_fmt(s.median_s, '8.2f')} {_fmt(s.rows_per_s, '10,.0f')} "
+            f"{s.label:<44} {_fmt(s.median_s, '8.2f')} {spread:>13} {_fmt(s.rows_per_s, '10,.0f')} "
             f"{_fmt(s.mb_per_s, '7.1f')} {values} "
             f"{_fmt(max(s.peak_rss_mb, default=None), '7.0f')}"
             f"  {s.check}"

@@ -127,6 +127,22 @@ def busy_now(seconds: float = 3.0) -> str | None:
     return None
 
 
+def wait_for_quiet(max_wait: float, poll: float = 10.0) -> tuple[str | None, float]:
+    """Start the runs only on a quiet machine: while other processes use more than half
+    the cores (``busy_now``), check again every ``poll`` seconds, for up to ``max_wait``.
+
+    Returns the warning still true when the wait ran out (None: quiet) and the seconds
+    waited, both recorded in the JSON: a figure from a busy machine says so.
+    """
+    started = time.monotonic()
+    warning = busy_now()
+    while warning is not None and time.monotonic() - started < max_wait:
+        log(f"machine busy ({warning}); checking again in {poll:.0f} s")
+        time.sleep(poll)
+        warning = busy_now()
+    return warning, round(time.monotonic() - started, 1)
+
+
 def command_line(
     description: str, methods: list[str], always: str, results: str
 ) -> argparse.ArgumentParser:
@@ -142,6 +158,13 @@ def command_line(
         help=f"comma-separated subset of: {', '.join(methods)} ({always} always run)",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=600,
+        help="seconds to wait, before the runs, for other processes to use at most half "
+        "the cores (0: start at once; either way the JSON records the load)",
+    )
     parser.add_argument("--cache-dir", type=Path, default=BENCHMARKS / ".cache")
     parser.add_argument(
         "--results",

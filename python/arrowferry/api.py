@@ -323,7 +323,16 @@ class Migration:
             incremental.report(run, result)
             return
         kept = {"source_path": path, "resumable": resumable}  # resumable: transfer.state
+        marks = None
+        # the marks the incremental runs after this one start from (not after --resume:
+        # rows the interrupted run read may have changed since, below a mark taken now)
+        if self.options.cursor and not self.options.resume:
+            from arrowferry.transfer import first_marks
+
+            marks = first_marks.take(plan, source, self.source, self.options)
         Pipeline(plan, source, sink, self.options, self._watch, result, **kept).run()
+        if marks:
+            first_marks.record(marks, target, self.options, result)
 
     def compare_schemas(self, *, renames: Mapping[str, str] | None = None) -> SchemaComparison:
         """How the target's schema differs from the source's (the source is the desired

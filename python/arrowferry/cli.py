@@ -248,6 +248,11 @@ def main() -> None:
     help="--incremental: a table with neither key nor cursor to copy in full (repeatable).",
 )
 @click.option(
+    "--full-refresh-unkeyed",
+    is_flag=True,
+    help="--incremental: copy in full every table with neither key nor cursor.",
+)
+@click.option(
     "--identifiers",
     type=click.Choice(["quote", "lower", "snake_case"]),
     default="quote",

@@ -143,13 +143,19 @@ class MigrationOptions:
         Incremental runs: the column whose growth marks new and changed rows: one name for
         every table having it (``"updated_at"``), ``"table=column"`` items, or a mapping
         ``{"orders": "modified_at"}``. A table without one, with a single integer key, is
-        followed by its key's high-water mark (appended rows only).
+        followed by its key's high-water mark (appended rows only). Given to a full run,
+        it records each table's mark, so the first incremental run reads only what changed.
     full_refresh
         Incremental runs: tables with neither key nor cursor to copy in full anyway
         (truncated and reloaded in one transaction).
     detect_deletes
-        Incremental runs: remove the target rows whose keys left the source (tables with a
-        single integer key, for now; their whole key set is compared).
+        Incremental runs: remove the target rows whose keys left the source (keys of
+        integer and text columns; compared by hashed key ranges, keys read only where a
+        range differs).
+    full_refresh_unkeyed
+        Incremental runs: copy in full (truncated and reloaded in one transaction) every
+        table the run cannot follow: no key to match rows on, or neither a cursor nor a
+        single integer key. Each is named in the result (``how: "full"``).
     identifiers
         How the target names tables, columns, indexes, constraints and views:
         ``"quote"`` (default) keeps every name exactly as the source spells it (quoted
@@ -199,6 +205,7 @@ class MigrationOptions:
     cursor: str | Sequence[str] | Mapping[str, str] | None = None
     full_refresh: tuple[str, ...] = ()
     detect_deletes: bool = False
+    full_refresh_unkeyed: bool = False
     verify: bool = False
     identifiers: Identifiers = "quote"
     before_sql: str | None = None
@@ -358,9 +365,11 @@ def _incremental_fields(options: MigrationOptions) -> None:
     object.__setattr__(options, "mode", "incremental" if on else "full")
     object.__setattr__(options, "full_refresh", as_tuple(options.full_refresh))
     object.__setattr__(options, "cursor", _cursors(options.cursor))
-    if (options.cursor or options.full_refresh or options.detect_deletes) and not on:
+    # --cursor on a full run records each table's mark for the incremental runs after it
+    if (options.full_refresh or options.detect_deletes or options.full_refresh_unkeyed) and not on:
         raise BadInputError(
-            "--cursor, --full-refresh and --detect-deletes apply to --incremental runs"
+            "--full-refresh, --full-refresh-unkeyed and --detect-deletes apply to "
+            "--incremental runs"
         )
     if on:
         if options.schema_only:

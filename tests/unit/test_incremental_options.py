@@ -37,6 +37,9 @@ def test_incremental_refusals() -> None:
         MigrationOptions(mode="sometimes")
     with pytest.raises(BadInputError, match="cannot be --schema-only"):
         MigrationOptions(incremental=True, schema_only=True)
-    for extra in ({"cursor": "u"}, {"full_refresh": "t"}, {"detect_deletes": True}):
+    refused = ({"full_refresh": "t"}, {"detect_deletes": True}, {"full_refresh_unkeyed": True})
+    for extra in refused:
         with pytest.raises(BadInputError, match="apply to --incremental runs"):
             MigrationOptions(**extra)  # type: ignore[arg-type]
+    # a full run given a cursor records the marks the incremental runs start from
+    assert MigrationOptions(cursor="u").cursor == {"*": "u"}

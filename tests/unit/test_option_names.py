@@ -101,7 +101,7 @@ def test_every_long_option_is_a_keyword_of_the_same_name(option: click.Option) -
     assert MigrationOptions.from_kwargs(**{keyword: value}, **extra) == through_cli
 
 
-INCREMENTAL = {"--cursor", "--full-refresh", "--detect-deletes"}
+INCREMENTAL = {"--cursor", "--full-refresh", "--detect-deletes", "--full-refresh-unkeyed"}
 DATA_ONLY = {"--column-map", "--ignore-missing-columns", "--strict-schema", "--rebuild-indexes"}
 
 

@@ -227,3 +227,62 @@ def test_the_template_rewrite_agrees_with_the_parser() -> None:
     assert [out[i] for i in range(len(docs))] == [jsonb.jsonb_text(d) for d in docs]
     assert not bad.any() and rewrite.templates  # the common shapes were learnt
     assert sum(len(rows) for rows, _ in pieces[:-1]) > len(docs) // 2  # most by a template
+
+
+def test_flat_documents_are_cut_exactly_in_every_style() -> None:
+    """Flat objects and arrays of scalars, compact or spaced as jsonb prints them, are
+    recognised by a match and cut at their separators: a separator inside a string value
+    (``,"``, ``, "``, ``":``) must send the document to the regex or the parser, never cut
+    it in the wrong place; each must come out as the parser (and jsonb) prints it."""
+    docs = []
+    for i in range(200):
+        docs += [
+            f'{{"session":{i},"path":"/p/{i}","duration_ms":{i * 7}}}',  # compact
+            f'{{"session": {i}, "path": "/p/{i}", "duration_ms": {i * 7}}}',  # Python's
+            f'{{"path": "/p/{i}", "session": {i}, "duration_ms": {i * 7}}}',  # jsonb's own
+            f'{{ "session" :{i} ,"path":"/q" , "duration_ms":0 }}',  # odd spacing: the regex
+            f'{{"session":{i},"path":"a,","duration_ms":1}}',  # ," inside a value
+            f'{{"session":{i},"path":"x, ","duration_ms":1}}',  # , " inside a value
+            f'{{"session":{i},"path":"k\\":","duration_ms":1.50}}',  # an escape: the parser
+            f'{{"é":{i},"ab":"{"é" * (i % 3)}","z":-{i}.25}}',  # keys by byte length
+            f'["vip{i}","mobile"]',
+            f'["a,b{i}","c"]',  # a comma inside a string
+            f'["x", {i}, true, null]',
+            "[]",
+            "{}",
+        ]
+    rewrite = jsonb.Canonicaliser()
+    out: dict[int, str] = {}
+    for start in range(0, len(docs), 500):  # batches, as verify reads them
+        pieces, bad = rewrite(pa.array(docs[start : start + 500]))
+        assert not bad.any()
+        for rows, texts in pieces:
+            out.update(zip((rows + start).tolist(), texts.to_pylist(), strict=True))
+    assert [out[i] for i in range(len(docs))] == [jsonb.jsonb_text(d) for d in docs]
+    assert any(t.flat for t in rewrite.templates)
+
+
+@pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ('{"a":1,"b":"x"}', '{"a":1,"b":"y"}'),  # one value changed
+        ('{"a":1,"b":"x"}', '{"a":"1","b":"x"}'),  # a number became a string
+        ('{"a":1,"b":"x"}', '{"a":1,"c":"x"}'),  # a key renamed
+        ('{"a":1.50,"b":2}', '{"a":1.5,"b":2}'),  # numeric keeps its scale: jsonb prints both
+        ('["a","b"]', '["b","a"]'),  # array order matters
+        ('["a,b"]', '["a","b"]'),  # a comma inside a string is no separator
+    ],
+)
+def test_a_changed_flat_document_hashes_differently(one: str, other: str) -> None:
+    """The flat path must not lose a difference: both documents, batched with enough of
+    their shape to learn it, print differently and hash differently."""
+    texts = []
+    for doc in (one, other):
+        rewrite = jsonb.Canonicaliser()
+        pieces, _ = rewrite(pa.array([doc] * 100))
+        printed = {t for _, texts_ in pieces for t in texts_.to_pylist()}
+        assert printed == {jsonb.jsonb_text(doc)}
+        texts.append(printed.pop())
+    assert texts[0] != texts[1]
+    h = pghash.hash_bytes(pa.array(texts), 7)
+    assert h[0] != h[1]

@@ -133,6 +133,7 @@ class _Template:
     needle: str | None = None
     commas: int | None = None
     hits: int = 0
+    flat: list[_Flat] | None = None  # a flat object or array of scalars: no regex captures
 
 
 class Canonicaliser:
@@ -174,23 +175,29 @@ class Canonicaliser:
             only[rows] = True
             left &= only
         pieces: Pieces = []
-        commas: np.ndarray | None = None
         with self.lock:
             templates = sorted(self.templates, key=lambda t: -t.hits)
         for t in templates:
             if not left.any():
                 break
-            pick = left
+            if t.flat is not None:
+                for done, texts in _flat_rewrite(t.flat, series, left):
+                    pieces.append((done, texts))
+                    t.hits += len(done)
+            # the documents still left (after the flat path, a few): the needle or the
+            # comma count picks those worth the regex
+            rows_left = np.flatnonzero(left)
+            if not len(rows_left):
+                break
+            docs = series if len(rows_left) == len(series) else series.gather(rows_left)
+            pick = np.ones(len(rows_left), dtype=bool)
             if t.needle is not None:
-                pick = pick & np.asarray(
-                    series.str.contains(t.needle, literal=True).fill_null(False).to_numpy(), bool
-                )
+                found = docs.str.contains(t.needle, literal=True).fill_null(False)
+                pick &= np.asarray(found.to_numpy(), dtype=bool)
             if t.commas is not None:
-                if commas is None:
-                    counted = series.str.count_matches(",", literal=True).fill_null(-1)
-                    commas = np.asarray(counted.to_numpy(), dtype=np.int64)
-                pick = pick & (commas == t.commas)
-            tried = np.flatnonzero(pick)
+                counted = docs.str.count_matches(",", literal=True).fill_null(-1)
+                pick &= np.asarray(counted.to_numpy(), dtype=np.int64) == t.commas
+            tried = rows_left[pick]
             if not len(tried):
                 continue
             out = series.gather(tried).str.replace(t.pattern, t.replacement)
@@ -211,10 +218,114 @@ class Canonicaliser:
                     continue
                 self.shapes.add(shape)
                 pattern, replacement = _template(shape)
-                self.templates.append(_Template(shape, pattern, replacement))
+                self.templates.append(_Template(shape, pattern, replacement, flat=_flat(shape)))
                 _needles(self.templates)
                 learnt = True
         return learnt
+
+
+# --- flat documents without captures ---------------------------------------------------
+
+# Rust's regex captures groups several times slower than it decides a match (a DFA). A flat
+# object or array of scalars written in one of the two usual styles (compact, as most
+# encoders write, or with jsonb's own ", " and ": ") is recognised by a match alone, then
+# cut at its separators (a literal split) and put back together in jsonb's key order.
+_STYLES = ((",", ":"), (", ", ": "))
+# a compact document's strings: no comma at the end (an object: ``,"`` occurs only between
+# items) or none at all (an array: every comma separates items)
+_NO_END_COMMA = r'"(?:[^"\\\x00-\x1f]*[^",\\\x00-\x1f])?"'
+_NO_COMMA = r'"[^",\\\x00-\x1f]*"'
+
+
+@dataclass(frozen=True)
+class _Flat:
+    """One style of a flat shape. ``pattern`` matches a document written in it exactly;
+    ``split`` (an object's item separator and the quote after it) occurs only between
+    items in a document it matches, unless ``count`` (then it must occur ``cuts`` times);
+    ``keys``: an object's keys in the source's order (None: an array or ``{}``)."""
+
+    pattern: str
+    split: str
+    cuts: int
+    keys: tuple[str, ...] | None
+    key_sep: str
+    count: bool = False
+
+
+def _flat(shape: Shape) -> list[_Flat] | None:
+    if shape == "s" or not all(p == "s" for p in _parts(shape)):
+        return None
+    if not shape[1]:  # [] or {}: printed as written
+        return [_Flat(r"^\[\]$" if shape[0] == "a" else r"^\{\}$", ", ", 0, None, ": ")]
+    out = []
+    for item_sep, key_sep in _STYLES:
+        compact = item_sep == ","
+        if shape[0] == "a":
+            scalar = _SCALAR.replace(_STRING, _NO_COMMA) if compact else _SCALAR
+            # any length: the first array template takes every flat array of the batch
+            one = scalar.replace("(", "(?:", 1)
+            body = rf"(?:{one}(?:{re.escape(item_sep)}{one})*)?"
+            out.append(_Flat(rf"^\[{body}\]$", item_sep, 0, None, key_sep))
+            continue
+        keys = tuple(k for k, _ in shape[1])
+        if any("," in k for k in keys):
+            continue  # a key's own comma would look like a separator
+        scalar = (_SCALAR.replace(_STRING, _NO_END_COMMA) if compact else _SCALAR).replace(
+            "(", "(?:", 1
+        )
+        body = re.escape(item_sep).join(
+            f'"{re.escape(k)}"{re.escape(key_sep)}{scalar}' for k in keys
+        )
+        split = item_sep + '"'
+        out.append(_Flat(rf"^\{{{body}\}}$", split, len(keys) - 1, keys, key_sep, not compact))
+    return out or None
+
+
+def _parts(shape: Shape) -> list[Shape]:
+    return [p[1] for p in shape[1]] if shape[0] == "o" else list(shape[1])
+
+
+def _flat_rewrite(styles: list[_Flat], series: pl.Series, left: np.ndarray) -> Pieces:
+    """The documents still ``left`` written in one of ``styles``, in jsonb's text (their
+    rows are taken off ``left``). A match fails within a few bytes on a document of
+    another shape, so every document left is tried, without a needle's pass first."""
+    done: Pieces = []
+    for style in styles:
+        rows = np.flatnonzero(left)
+        if not len(rows):
+            break
+        # the documents left only: after the commonest shape, a fraction of the batch
+        docs = series if len(rows) == len(series) else series.gather(rows)
+        fits = docs.str.contains(style.pattern).fill_null(False)
+        if style.count:  # a split is safe when the separator occurs only between items
+            fits &= docs.str.count_matches(style.split, literal=True) == style.cuts
+        ok = np.asarray(fits.to_numpy(), dtype=bool)
+        if not ok.any():
+            continue
+        texts = _flat_text(style, docs.filter(fits))
+        done.append((rows[ok], texts.to_arrow().cast(pa.large_string())))
+        left[rows[ok]] = False
+    return done
+
+
+def _flat_text(style: _Flat, docs: pl.Series) -> pl.Series:
+    if style.keys is None:  # an array (or {}): jsonb's separator between its scalars
+        return docs if style.split == ", " else docs.str.replace_all(",", ", ", literal=True)
+    keys = style.keys
+    order = sorted(range(len(keys)), key=lambda i: (len(keys[i].encode()), keys[i].encode()))
+    if style.key_sep == ": " and order == list(range(len(keys))):
+        return docs  # written as jsonb prints it already
+    fields = docs.str.split_exact(style.split, len(keys) - 1).struct.unnest()
+    values = []
+    for i, key in enumerate(keys):
+        # each piece is [{"]key"<key_sep>value[}]: the value is what follows its key
+        skip = len(key) + 1 + len(style.key_sep) + (2 if i == 0 else 0)
+        value = pl.col(fields.columns[i]).str.slice(skip)
+        values.append(value.str.head(-1) if i == len(keys) - 1 else value)
+    parts: list[pl.Expr] = []
+    for j, i in enumerate(order):
+        parts += [pl.lit(("{" if j == 0 else ", ") + f'"{keys[i]}": '), values[i]]
+    return fields.select(pl.concat_str([*parts, pl.lit("}")])).to_series()
 
 
 def _needles(templates: list[_Template]) -> None:

@@ -28,46 +28,51 @@ _MASKS = np.array([0, 0xFF, 0xFFFF, 0xFFFFFF, 0xFFFFFFFF], dtype=U32)
 _SHIFT32 = np.uint64(32)
 
 
-def _rot(x: npt.NDArray[np.uint32], k: int) -> npt.NDArray[np.uint32]:
-    return (x << U32(k)) | (x >> U32(32 - k))
+def _rot(x: npt.NDArray[np.uint32], k: int, out: npt.NDArray[np.uint32]) -> npt.NDArray[np.uint32]:
+    """``x`` rotated left by ``k`` bits, into ``out`` (no array allocated per step)."""
+    np.left_shift(x, U32(k), out=out)
+    out |= x >> U32(32 - k)
+    return out
 
 
 def _mix(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32]) -> None:
+    t = np.empty_like(a)
     a -= c
-    a ^= _rot(c, 4)
+    a ^= _rot(c, 4, t)
     c += b
     b -= a
-    b ^= _rot(a, 6)
+    b ^= _rot(a, 6, t)
     a += c
     c -= b
-    c ^= _rot(b, 8)
+    c ^= _rot(b, 8, t)
     b += a
     a -= c
-    a ^= _rot(c, 16)
+    a ^= _rot(c, 16, t)
     c += b
     b -= a
-    b ^= _rot(a, 19)
+    b ^= _rot(a, 19, t)
     a += c
     c -= b
-    c ^= _rot(b, 4)
+    c ^= _rot(b, 4, t)
     b += a
 
 
 def _final(a: npt.NDArray[np.uint32], b: npt.NDArray[np.uint32], c: npt.NDArray[np.uint32]) -> None:
+    t = np.empty_like(a)
     c ^= b
-    c -= _rot(b, 14)
+    c -= _rot(b, 14, t)
     a ^= c
-    a -= _rot(c, 11)
+    a -= _rot(c, 11, t)
     b ^= a
-    b -= _rot(a, 25)
+    b -= _rot(a, 25, t)
     c ^= b
-    c -= _rot(b, 16)
+    c -= _rot(b, 16, t)
     a ^= c
-    a -= _rot(c, 4)
+    a -= _rot(c, 4, t)
     b ^= a
-    b -= _rot(a, 14)
+    b -= _rot(a, 14, t)
     c ^= b
-    c -= _rot(b, 24)
+    c -= _rot(b, 24, t)
 
 
 def _start(
@@ -81,6 +86,8 @@ def _start(
         s = seeds.view(np.uint64)
         sa, sb, sc = a + (s >> _SHIFT32).astype(U32), b + s.astype(U32), c.copy()
         _mix(sa, sb, sc)
+        if seeded.all():  # a row's seed is a hash: zero once in 2**64 rows
+            return sa, sb, sc
         a = np.where(seeded, sa, a)
         b = np.where(seeded, sb, b)
         c = np.where(seeded, sc, c)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol, cast
 import polars as pl
 import pyarrow as pa
 
-from arrowferry.convert import arrays, numeric, temporal, text
+from arrowferry.convert import array_text, arrays, numeric, temporal, text
 from arrowferry.convert.base import Conversion, ReadAs
 from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import DataType
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 
 def build_conversion(
-    column: str,
+    column: str | pl.Expr,
     read_as: ReadAs,
     target: DataType,
     *,
@@ -31,8 +31,11 @@ def build_conversion(
     max_length: int | None = None,
     labels: tuple[str, ...] | None = None,
     fixed: bool = False,
+    array_as_text: bool = False,
 ) -> Conversion:
-    c = pl.col(column)
+    """``column``: a column's name, or the expression the values come from (an array's
+    elements). ``array_as_text``: an array travels as PostgreSQL array text."""
+    c = pl.col(column) if isinstance(column, str) else column
     kind = target.kind
     if kind in {"int16", "int32", "int64"}:
         return numeric.to_integer(c, read_as, kind)
@@ -72,16 +75,47 @@ def build_conversion(
         return text.to_uuid(c, read_as)
     if kind == "blob":
         return text.to_blob(c, read_as)
+    if kind == "array" and array_as_text and target.element is not None:
+        return array_text.to_array_literal(
+            c, target.element, _element_kernel(array_text.innermost(target.element), labels, table)
+        )
     if kind == "array" and arrays.supports(target.element):
         assert target.element is not None
         return arrays.to_array(c, read_as, target.element)
+    name = column if isinstance(column, str) else "an array's elements"
     raise UnsupportedTypeError(
-        f"table {table!r}, column {column!r}: no conversion into {target} yet; "
+        f"table {table!r}, column {name!r}: no conversion into {target} yet; "
         f"map it to another type with --type-map (for example '{table}.<column>=text')",
         table=table,
-        column=column,
+        column=name,
         type=str(target),
     )
+
+
+def _element_kernel(
+    element: DataType, labels: tuple[str, ...] | None, table: str
+) -> array_text.ElementKernel | None:
+    """The strict conversion from text of an array's elements (None: the type has no
+    kernel here, e.g. ``inet`` or a domain, and the server's cast checks it)."""
+    if element.kind in {"other", "interval", "json", "array"}:
+        return None
+    if element.kind == "decimal" and element.precision is None:
+        return None  # unconstrained numeric: any JSON number is one, the server reads it
+
+    def kernel(values: pl.Expr) -> Conversion:
+        return build_conversion(
+            values,
+            "text",
+            element,
+            table=table,
+            decimal_scale=element.scale or 0,
+            decimal_as_text=element.kind == "decimal",
+            max_length=element.length if element.kind == "text" else None,
+            labels=labels,
+            fixed=True,
+        )
+
+    return kernel
 
 
 class PlannedColumn(Protocol):

@@ -76,6 +76,7 @@ class ExactColumn:
             max_length=max_length,
             labels=labels,
             fixed=fixed is not None,
+            array_as_text=target_type.kind == "array" and pa.types.is_string(arrow_type),
         )
         self.fixed = None if fixed is None else f"{fixed}.{target}"
         self.fast = (

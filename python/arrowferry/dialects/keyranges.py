@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 PER_BUCKET = 1_000  # keys per range, about: ~2,000 sums for 2 M keys
 CHUNK = 200  # ranges fetched per statement
@@ -34,11 +34,44 @@ class KeySide:
     keys: Callable[[str], pa.Array]  # the key column's values as int64, given a WHERE clause
     relation: str  # the table, as its dialect names it in FROM
     column: str  # the key column, quoted
+    # sum the ranges here, from the keys read in key order, rather than by a GROUP BY:
+    # SQLite's GROUP BY sorts 2 M keys (1.2 s) where reading them as Arrow and summing
+    # them with numpy takes 0.3 s; an in-process file has no network to spare
+    local: bool = False
+    # how many keys, about (they only size the ranges): PostgreSQL's planner estimate
+    # instead of a count(*) that reads the whole table; None: counted
+    estimate: Callable[[], int | None] | None = None
 
 
-def span_sql(side: KeySide) -> str:
+def span_sql(side: KeySide, counted: bool = True) -> str:
     k = side.column
-    return f"SELECT min({k}), max({k}), count({k}) FROM {side.relation}"
+    # count(*): SQLite counts from its smallest index, count(k) reads every row
+    return f"SELECT min({k}), max({k}), {'count(*)' if counted else '0'} FROM {side.relation}"
+
+
+def _span(side: KeySide, read: dict[int, np.ndarray]) -> tuple[Any, Any, int]:
+    if side.local:  # its keys are read whole anyway: no count(*) of the file
+        k = _all_keys(side, read)
+        return (int(k.min()), int(k.max()), int(k.size)) if k.size else (None, None, 0)
+    guess = side.estimate() if side.estimate is not None else None
+    low, high, n = side.fetch(span_sql(side, counted=guess is None))[0]
+    return low, high, int(str(n)) if guess is None else guess
+
+
+def pg_estimate(
+    fetch: Callable[[str], list[tuple[Any, ...]]], relation: str
+) -> Callable[[], int | None]:
+    """A PostgreSQL table's row estimate (None before its first ANALYZE)."""
+    name = relation.removeprefix("ONLY ")
+
+    def estimate() -> int | None:
+        rows = fetch(
+            f"SELECT reltuples::bigint FROM pg_class WHERE oid = '{name.replace(chr(39), chr(39) * 2)}'::regclass"
+        )
+        value = int(rows[0][0]) if rows and rows[0][0] is not None else -1
+        return value if value >= 0 else None
+
+    return estimate
 
 
 def sums_sql(side: KeySide, low: int, width: int) -> str:
@@ -63,30 +96,69 @@ def ranges_where(side: KeySide, low: int, width: int, buckets: Sequence[int]) ->
     return f"WHERE {ranges}"
 
 
-def _sums(side: KeySide, low: int, width: int) -> Sums:
+def _sums(side: KeySide, low: int, width: int, read: dict[int, np.ndarray]) -> Sums:
+    if side.local:
+        return local_sums(pa.array(_all_keys(side, read)), low, width)
     return {
         int(str(b)): (int(str(n)), int(str(s)), int(str(q)))
         for b, n, s, q in side.fetch(sums_sql(side, low, width))
     }
 
 
-def _keys(side: KeySide, low: int, width: int, buckets: Sequence[int]) -> pa.Array:
+def _all_keys(side: KeySide, read: dict[int, np.ndarray]) -> np.ndarray:
+    """A side's whole key set, read once per comparison (a local side's, kept for the
+    ranges that differ: 16 MB for 2 M keys)."""
+    if id(side) not in read:
+        keys = side.keys(f"WHERE {side.column} IS NOT NULL")
+        read[id(side)] = np.asarray(keys.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return read[id(side)]
+
+
+def local_sums(keys: pa.Array, low: int, width: int) -> Sums:
+    """:func:`sums_sql`'s rows, computed from the keys themselves (exact int64 sums: the
+    caller's bound keeps them below 2**62)."""
+    k = np.asarray(keys.to_numpy(zero_copy_only=False), dtype=np.int64)
+    if k.size == 0:
+        return {}
+    if np.any(k[1:] < k[:-1]):
+        k = np.sort(k)
+    buckets = (k - low) // width
+    starts = np.flatnonzero(np.r_[True, buckets[1:] != buckets[:-1]])
+    counts = np.diff(np.r_[starts, k.size])
+    sums = np.add.reduceat(k, starts)
+    # np.fmod: the remainder takes the key's sign, as SQL's % does
+    products = np.add.reduceat(np.fmod(k, 65521) * np.fmod(k, 65519), starts)
+    return {
+        int(b): (int(n), int(s), int(q))
+        for b, n, s, q in zip(buckets[starts], counts, sums, products, strict=True)
+    }
+
+
+def _keys(
+    side: KeySide, low: int, width: int, buckets: Sequence[int], read: dict[int, np.ndarray]
+) -> np.ndarray:
+    if side.local:
+        k = _all_keys(side, read)
+        return k[np.isin((k - low) // width, np.asarray(buckets, dtype=np.int64))]
     parts = [
         side.keys(ranges_where(side, low, width, buckets[start : start + CHUNK]))
         for start in range(0, len(buckets), CHUNK)
     ]
-    return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
+    arrays = [np.asarray(p.to_numpy(zero_copy_only=False), dtype=np.int64) for p in parts]
+    return np.concatenate(arrays) if arrays else np.array([], dtype=np.int64)
 
 
-def _missing(theirs: pa.Array, ours: pa.Array) -> list[int]:
-    """Our keys that are not theirs, compared in Arrow (a million keys in milliseconds)."""
-    return sorted(ours.filter(pc.invert(pc.is_in(ours, value_set=theirs))).to_pylist())
+def _missing(theirs: np.ndarray, ours: np.ndarray) -> list[int]:
+    """Our keys that are not theirs (both sets of unique keys): numpy's sorted set
+    difference, 2 M keys in a tenth of a second (a hash set of them took nine)."""
+    return sorted(int(k) for k in np.setdiff1d(ours, theirs, assume_unique=True))
 
 
 def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     """The target's keys that the source no longer holds, and how many ranges differed
     (-1: the whole key sets were compared)."""
-    spans = [side.fetch(span_sql(side))[0] for side in (source, target)]
+    read: dict[int, np.ndarray] = {}
+    spans = [_span(side, read) for side in (source, target)]
     target_span = spans[1]
     if target_span[0] is None:
         return [], 0  # an empty target has nothing to delete
@@ -97,8 +169,8 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     width = max(1, -(-(high - low + 1) // max(1, count // PER_BUCKET)))
     if high - low >= 2**62 or max(abs(low), abs(high)) * min(width, count) >= 2**62:
         # the sums could pass 64 bits (SQLite's sum() refuses to): compare whole sets
-        return _whole_sets(source, target), -1
-    theirs, ours = _sums(source, low, width), _sums(target, low, width)
+        return _whole_sets(source, target, read), -1
+    theirs, ours = _sums(source, low, width, read), _sums(target, low, width, read)
     differ = sorted(b for b in set(ours) | set(theirs) if ours.get(b) != theirs.get(b))
     # only buckets the target has can hold a key to delete
     differ = [b for b in differ if b in ours]
@@ -106,14 +178,13 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
         return [], 0
     if len(differ) > WHOLE_SETS * max(1, len(ours)):
         # deletes all over the table: one scan of each key set beats many range reads
-        return _whole_sets(source, target), len(differ)
-    return _missing(_keys(source, low, width, differ), _keys(target, low, width, differ)), len(
-        differ
-    )
+        return _whole_sets(source, target, read), len(differ)
+    mine = _keys(source, low, width, differ, read), _keys(target, low, width, differ, read)
+    return _missing(*mine), len(differ)
 
 
-def _whole_sets(source: KeySide, target: KeySide) -> list[int]:
-    return _missing(source.keys(""), target.keys(""))
+def _whole_sets(source: KeySide, target: KeySide, read: dict[int, np.ndarray]) -> list[int]:
+    return _missing(_all_keys(source, read), _all_keys(target, read))
 
 
 def chunks(keys: Sequence[int], size: int = 10_000) -> Iterable[Sequence[int]]:

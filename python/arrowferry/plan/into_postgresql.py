@@ -16,13 +16,12 @@ from dataclasses import replace
 import pyarrow as pa
 
 from arrowferry import decimals
-from arrowferry.convert import arrays
+from arrowferry.convert import array_text, arrays
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.postgresql import read as pgread
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
-from arrowferry.errors import UnsupportedTypeError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions, flag
 from arrowferry.plan.columns import arrow_type, decimal_arrow, lossy_notes
@@ -75,6 +74,7 @@ class Side:
         try:
             schema = pg.introspect(conn, options.target_schema)
             labels = pgread.enum_labels(conn)
+            dimensions = pgread.array_dimensions(conn, options.target_schema)
         finally:
             conn.close()
         by_name = {t.name: t for t in schema.tables}
@@ -92,7 +92,7 @@ class Side:
                 there = by_name.get(pg.truncate_identifier(named(table.name)))
             if there is not None:
                 found[table.name] = there
-        return Existing(found, labels)
+        return Existing(found, labels, dimensions)
 
     # --- columns ---------------------------------------------------------------------------
 
@@ -110,17 +110,13 @@ class Side:
                 )
             if landing.type.kind in {"other", "interval"}:
                 return self._cast_by_server(table, col, landing)
-            if landing.type.kind == "array" and not arrays.supports(landing.type.element):
-                raise UnsupportedTypeError(
-                    f"table {table.name!r}, column {col.name!r} lands in {there.name}."
-                    f"{landing.name} ({landing.declared}): arrowferry converts JSON arrays into "
-                    "one-dimensional arrays of integers, floats, booleans and text only so far; "
-                    "nothing was written: declare the target column jsonb, or as one of those "
-                    "array types",
-                    table=table.name,
-                    column=col.name,
-                    type=landing.declared,
-                )
+            dims = survey.existing.dimensions.get((there.name, landing.name), 1)
+            element = landing.type.element
+            if landing.type.kind == "array" and (
+                # varchar(n)[]: the Arrow list path would leave a long element to the server
+                dims > 1 or not arrays.supports(element) or (element and element.length)
+            ):
+                return self._array_as_text(landing, dims)
             # the schema is the user's: its declared type, sizes included, is what holds
             dtype, override = landing.type, None
         elif override is not None:
@@ -154,6 +150,31 @@ class Side:
             enforce_length=not widen,
             widened=widened,
             lossy=lossy_notes(col.declared, dtype, known, widened),
+        )
+
+    def _array_as_text(self, landing: Column, dims: int) -> Storage:
+        """An array the driver cannot write (an element type it lacks, or more than one
+        dimension): PostgreSQL array text the server casts, its elements checked first
+        by their own kernels (``convert.array_text``)."""
+        element = array_text.innermost(landing.type)
+        labels = self.survey.existing.labels.get(element.raw or "") if element.raw else None
+        declared = landing.declared + (f" (declared with {dims} dimensions)" if dims > 1 else "")
+        lossy = [f"sent as PostgreSQL array text, cast to {declared} by PostgreSQL"]
+        if labels is not None:
+            lossy.append(f"an element that is not a label of {element.raw} is a bad value")
+            element = DataType("text")  # checked as text against the labels
+        elif element.kind in {"other", "interval", "json"}:
+            lossy.append(
+                f"its {element.raw or element.kind} elements are checked by the server's cast"
+            )
+        return Storage(
+            landing.type if labels is None else DataType("array", element=element),
+            landing.declared,
+            pa.string(),
+            enforce_length=True,
+            lossy=tuple(lossy),
+            server_cast=True,
+            labels=labels,
         )
 
     def _cast_by_server(self, table: Table, col: Column, landing: Column) -> Storage:

@@ -41,6 +41,9 @@ class Existing:
 
     tables: Mapping[str, Table] = field(default_factory=dict)  # by source table name
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # enum type -> labels
+    # (target table, column) -> the dimensions its array type was declared with, when
+    # more than one (the declared type text says only "integer[]")
+    dimensions: Mapping[tuple[str, str], int] = field(default_factory=dict)
 
     def table(self, source_table: str) -> Table | None:
         return self.tables.get(source_table)

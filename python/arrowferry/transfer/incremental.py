@@ -14,16 +14,20 @@ Per table, changed rows are found by
   rows appended since (updates are not seen: append-only tables);
 - ``full_refresh``: every row, the target table truncated first.
 
-A table with neither (or without a key to upsert on) is named and left alone. The mark
-is written in the target, in the transaction that writes the rows it covers, so a crash
-between tables never skips or repeats a change.
+A table with neither (or without a key to upsert on) is named and left alone, or copied
+in full with ``full_refresh_unkeyed``. The mark is written in the target, in the
+transaction that writes the rows it covers, so a crash between tables never skips or
+repeats a change. A full run given ``cursor=`` records the first marks
+(``transfer.first_marks``). Deletes (``detect_deletes``) come first, then the upserts, in
+an order the target's foreign keys accept (``transfer.incremental_order``): an
+incremental run drops, rebuilds and re-validates nothing.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -32,7 +36,8 @@ import pyarrow as pa
 from arrowferry.dialects.base import Statement
 
 if TYPE_CHECKING:
-    from arrowferry.dialects.base import Capabilities, SourceSession, TableLoad, TargetSession
+    from arrowferry.dialects.base import SourceSession, TableLoad, TargetSession
+    from arrowferry.dialects.keyhash import HashSide
     from arrowferry.dialects.keyranges import KeySide
     from arrowferry.options import MigrationOptions
     from arrowferry.plan import MigrationPlan, TablePlan
@@ -86,20 +91,29 @@ class Follow:
     upto: Mark | None = None  # this run's mark, once the source is read
     counts: dict[str, int] = field(default_factory=dict)  # after the table commits
     shape: str | None = None  # the source table's shape (kept with the mark)
-    # --detect-deletes: the source's integer key, compared when the table commits
+    # --detect-deletes: the source's integer key, compared before the run's upserts
     source_keys: KeySide | None = None
+    source_hash: HashSide | None = None  # the same, for any other key (hash buckets)
+    deleted: int | None = None  # --detect-deletes: the rows deleted before the upserts
+    why: str | None = None  # a full refresh the run chose (--full-refresh-unkeyed)
+
+    @property
+    def looks_for_deletes(self) -> bool:
+        return self.source_keys is not None or self.source_hash is not None
 
     def report(self) -> dict[str, Any]:
         done = {"inserted": 0, "updated": 0, "unchanged": 0, **self.counts}
+        done["deleted"] = self.deleted or 0
         mark = self.upto or self.after
         return {
             "how": self.how,
             "cursor": self.column,
             **done,
             # None: not looked for (no --detect-deletes, or a key it cannot compare yet)
-            "deleted": done.get("deleted") if self.source_keys is not None else None,
+            "deleted": done.get("deleted") if self.looks_for_deletes else None,
             "mark": mark.value if mark is not None else None,
             "previous_mark": self.after.value if self.after is not None else None,
+            **({"reason": self.why} if self.why else {}),
         }
 
 
@@ -120,6 +134,10 @@ class DeltaReader(Protocol):
         """An integer key column, for comparing key sets (``dialects.keyranges``)."""
         ...
 
+    def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
+        """Any key of integer and text columns, by hash buckets (``dialects.keyhash``)."""
+        ...
+
 
 class UpsertWriter(Protocol):
     """A target dialect's side: the marks it keeps, and the loads that upsert."""
@@ -132,6 +150,17 @@ class UpsertWriter(Protocol):
     def high_water(self, table: TablePlan, column: str) -> int | None: ...
 
     def load(self, table: TablePlan, follow: Follow) -> TableLoad: ...
+
+    def references(self) -> list[tuple[str, str]]:
+        """(referencing, referenced) tables of the foreign keys the target enforces as
+        rows are written (none for SQLite, whose loads run with them off)."""
+        ...
+
+    def delete_missing(self, table: TablePlan, follow: Follow) -> int:
+        """Delete the table's rows whose keys left the source, in a transaction of its own."""
+        ...
+
+    def message(self, err: BaseException) -> str: ...
 
 
 def wrap(
@@ -151,7 +180,7 @@ def wrap(
             "--incremental between two databases of one kind is not supported yet "
             "(SQLite -> PostgreSQL and PostgreSQL -> SQLite are)"
         )
-    reader = _reader(source_endpoint.dialect, source)
+    reader = reader_for(source_endpoint.dialect, source)
     writer = _writer(target_dialect, target, options)
     run = Run(writer.marks())
     kept = []
@@ -161,6 +190,10 @@ def wrap(
             result.table_failed(table.name, changed, fatal=False)
             continue
         follow, why = _follow(table, options, run, writer)
+        if follow is None and options.full_refresh_unkeyed and "(--cursor)" not in why:
+            # copied in full, and said why (the hint to --full-refresh is what it does)
+            reason = why.split(";")[0]
+            follow = Follow(table.name, "full", None, why=f"--full-refresh-unkeyed: {reason}")
         if follow is None:
             result.incremental[table.name] = {"how": "skipped", "reason": why}
             result.warnings.append(f"--incremental: table {table.name!r} is left as it is: {why}")
@@ -170,10 +203,50 @@ def wrap(
         follow.shape = shape(table)
         run.follows[table.name] = follow
         kept.append(table)
+    kept = _ordered(kept, writer, run, result)
     names = {t.name for t in kept}
     finish = [s for s in plan.finish if s.table is None or s.table in names]
     plan = replace(plan, tables=kept, finish=_no_vacuum(finish))
+    from arrowferry.transfer.delta_sessions import DeltaSource, DeltaTarget
+
     return plan, DeltaSource(source, reader, run), DeltaTarget(target, writer, run), run
+
+
+def _ordered(
+    tables: list[TablePlan], writer: UpsertWriter, run: Run, result: MigrationResult
+) -> list[TablePlan]:
+    """Referenced tables first, and the deletes done before any upsert, referencing
+    tables first (``transfer.incremental_order``); a table whose deletes fail is left
+    out of the run."""
+    from arrowferry.transfer.incremental_order import linked, parents_first
+
+    edges = writer.references()
+    order = parents_first(tables, edges)
+    run.keep_foreign_keys = order is not None
+    if order is None:
+        result.warnings.append(
+            "--incremental: the foreign keys between the run's tables form a cycle, so they "
+            "are dropped for the run and re-validated after it, as in a --data-only run"
+        )
+    tables = order if order is not None else tables
+    run.one_at_a_time = run.keep_foreign_keys and linked(tables, edges)
+    out = list(tables)
+    for table in reversed(tables):
+        follow = run.follows[table.name]
+        if not follow.looks_for_deletes:
+            continue
+        try:
+            follow.deleted = writer.delete_missing(table, follow)
+        except Exception as err:
+            result.table_failed(
+                table.name,
+                f"table {table.name!r}: the rows whose keys left the source could not be "
+                f"deleted: {writer.message(err)}",
+                fatal=False,
+            )
+            out.remove(table)
+            del run.follows[table.name]
+    return out
 
 
 def report(run: Run, result: MigrationResult) -> None:
@@ -193,6 +266,9 @@ def _no_vacuum(finish: Sequence[Statement]) -> list[Statement]:
 class Run:
     marks: dict[str, Kept]
     follows: dict[str, Follow] = field(default_factory=dict)
+    # the target's foreign keys stay in place (the writes are ordered for them)
+    keep_foreign_keys: bool = True
+    one_at_a_time: bool = False  # tables linked by foreign keys: upserted in order
 
 
 def _follow(
@@ -201,12 +277,10 @@ def _follow(
     cursors = options.cursor
     assert isinstance(cursors, dict)
     key = table.target.primary_key.columns if table.target.primary_key is not None else ()
-    names = {c.name for c in table.source.columns}
     column = cursors.get(table.source.name) or cursors.get(table.name)
-    if column is not None and column not in names:
+    if column is not None and column not in {c.name for c in table.source.columns}:
         return None, f"it has no column {column!r} (--cursor)"
-    if column is None and cursors.get("*") in names:
-        column = cursors["*"]
+    column = follow_column(table, cursors)
     if _refreshed(table, options):  # with its cursor's mark, when it has one
         return Follow(table.name, "full", column, key=key), ""
     if not key:
@@ -231,6 +305,15 @@ def _follow(
         "it has no cursor column and no single integer key; name one with --cursor "
         f"{table.name}=COLUMN, or copy it in full with --full-refresh {table.name}"
     )
+
+
+def follow_column(table: TablePlan, cursors: dict[str, str]) -> str | None:
+    """The table's cursor column: named for it, else the one for every table that has it."""
+    names = {c.name for c in table.source.columns}
+    column = cursors.get(table.source.name) or cursors.get(table.name)
+    if column is None and cursors.get("*") in names:
+        column = cursors["*"]
+    return column if column in names else None
 
 
 def state_row(follow: Follow) -> tuple[str | None, str | None, str | None, str | None] | None:
@@ -263,19 +346,25 @@ def _shape_changed(table: TablePlan, run: Run) -> str | None:
 def _detect_deletes(
     table: TablePlan, follow: Follow, reader: DeltaReader, result: MigrationResult
 ) -> None:
-    """Deletes are found by comparing whole key sets, for a single integer key only."""
+    """A single integer key is compared by ranges of its values (``dialects.keyranges``);
+    any other key of integer and text columns by hash buckets (``dialects.keyhash``)."""
+    from arrowferry.dialects.keyhash import KINDS
+
     key = table.source.primary_key.columns if table.source.primary_key else ()
     kinds = {c.name: c.type.kind for c in table.source.columns}
     if len(key) == 1 and len(follow.key) == 1 and kinds.get(key[0]) in INTEGER_KINDS:
         follow.source_keys = reader.key_side(table, key[0])
         return
+    if key and len(key) == len(follow.key) and all(kinds.get(c) in KINDS for c in key):
+        follow.source_hash = reader.hash_side(table, key)
+        return
     result.warnings.append(
-        f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key is "
-        "not a single integer column (not supported yet)"
+        f"--detect-deletes: deletes in table {table.name!r} are not looked for: its key has "
+        "a column that is neither an integer nor text (not supported yet)"
     )
 
 
-def _reader(dialect: str, source: Any) -> DeltaReader:
+def reader_for(dialect: str, source: Any) -> DeltaReader:
     if dialect == "sqlite":
         from arrowferry.dialects.sqlite.delta import SqliteDelta
 
@@ -293,108 +382,3 @@ def _writer(dialect: str, target: Any, options: MigrationOptions) -> UpsertWrite
     from arrowferry.dialects.sqlite.upsert import SqliteUpserts
 
     return SqliteUpserts(target)
-
-
-class DeltaSource:
-    """The run's source, reading only each table's changed rows."""
-
-    def __init__(self, inner: SourceSession, reader: DeltaReader, run: Run) -> None:
-        self.inner, self.reader, self.run = inner, reader, run
-
-    @property
-    def endpoint(self) -> Endpoint | None:
-        return self.inner.endpoint
-
-    @property
-    def readers_per_writer(self) -> int:
-        return 1  # one piece per table: the changes are read in one stream
-
-    def batch_rows(self, table: TablePlan) -> int:
-        return self.inner.batch_rows(table)
-
-    def pieces(self, table: TablePlan, lanes: int, batch_rows: int) -> list[Any]:
-        """One piece, or none when nothing changed; the mark is taken here, in the
-        source, just before the rows up to it are read."""
-        follow = self.run.follows[table.name]
-        if follow.column is not None:
-            follow.upto = self.reader.bound(table, follow.column, follow.after)
-        if follow.how == "full":
-            return [None]  # read whole (rows past the mark come again next time: no harm)
-        return [] if follow.upto is None else [None]
-
-    def batches(self, table: TablePlan, piece: Any, batch_rows: int) -> Iterator[pa.RecordBatch]:
-        follow = self.run.follows[table.name]
-        if follow.how == "full":
-            return self.inner.batches(table, None, batch_rows)
-        assert follow.column is not None and follow.upto is not None
-        return self.reader.batches(table, follow.column, follow.after, follow.upto, batch_rows)
-
-    def message(self, err: BaseException) -> str:
-        return self.inner.message(err)
-
-    def close(self) -> None:
-        self.inner.close()
-
-
-class DeltaTarget:
-    """The run's target, upserting each table's rows with its mark."""
-
-    def __init__(self, inner: TargetSession, writer: UpsertWriter, run: Run) -> None:
-        self.inner, self.writer, self.run = inner, writer, run
-
-    @property
-    def capabilities(self) -> Capabilities:
-        return self.inner.capabilities
-
-    @property
-    def endpoint(self) -> Endpoint | None:
-        return self.inner.endpoint
-
-    @property
-    def name(self) -> str:
-        return self.inner.name
-
-    @property
-    def writable(self) -> Callable[[pa.DataType], bool] | None:
-        return self.inner.writable
-
-    @property
-    def warn(self) -> Callable[[str], None]:
-        return self.inner.warn
-
-    @warn.setter
-    def warn(self, value: Callable[[str], None]) -> None:
-        self.inner.warn = value
-
-    def prepare(self, *args: Any, **kwargs: Any) -> list[Statement]:
-        return self.inner.prepare(*args, **kwargs)
-
-    def allow_lanes(self, say: Callable[[str], None]) -> bool:
-        return False  # one transaction per table holds the rows and their mark
-
-    def table_load(self, table: TablePlan, lanes: int, *, create: bool) -> TableLoad:
-        return self.writer.load(table, self.run.follows[table.name])
-
-    def owns(self, err: BaseException) -> bool:
-        return self.inner.owns(err)
-
-    def message(self, err: BaseException) -> str:
-        return self.inner.message(err)
-
-    def finishing(self, loaded: Any) -> Any:
-        return self.inner.finishing(loaded)
-
-    def statements(self, *args: Any) -> list[Statement]:
-        return self.inner.statements(*args)
-
-    def statements_after(self, *args: Any) -> list[Statement]:
-        return self.inner.statements_after(*args)
-
-    def views(self, *args: Any, **kwargs: Any) -> list[Statement]:
-        return self.inner.views(*args, **kwargs)
-
-    def run_script(self, statements: Sequence[str]) -> None:
-        self.inner.run_script(statements)
-
-    def close(self, *, complete: bool) -> str | None:
-        return self.inner.close(complete=complete)

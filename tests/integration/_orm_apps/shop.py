@@ -54,6 +54,8 @@ Side = Literal["sqlite", "postgresql"]
 BIG_ID = BigInteger().with_variant(Integer, "sqlite")
 DOCUMENT = JSON().with_variant(JSONB(), "postgresql")
 TAGS = JSON().with_variant(ARRAY(String(64)), "postgresql")
+# a 2-D array on PostgreSQL (declared integer[][]), a JSON array of arrays on SQLite
+GRID = JSON().with_variant(ARRAY(Integer, dimensions=2), "postgresql")
 
 
 class Role(enum.Enum):
@@ -161,6 +163,8 @@ def declare(side: Side) -> Shop:
         attributes: Mapped[dict[str, Any]] = mapped_column(DOCUMENT, default=dict)
         tags: Mapped[list[str]] = mapped_column(TAGS, default=list, sort_order=first)
         available_from: Mapped[dt.datetime | None] = mapped_column(DateTime)  # naive
+        # stock per warehouse (rows) and size (columns)
+        stock_grid: Mapped[list[list[int | None]] | None] = mapped_column(GRID)
 
     class Order(Base):
         __tablename__ = "orders"

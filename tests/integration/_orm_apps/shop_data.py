@@ -70,6 +70,7 @@ KINDS = {
     "wall clock": s.wall_clocks(),
     "json": s.json_documents(),
     "tags": s.tags(),
+    "grid": s.grids(),
 }
 
 
@@ -101,6 +102,7 @@ def product(pick: s.Pick, categories: int) -> Draw:
         "attributes": pick("json"),
         "tags": pick("tags"),
         "available_from": pick.maybe("wall clock"),
+        "stock_grid": pick.maybe("grid"),
     }
 
 

@@ -188,6 +188,18 @@ def json_documents() -> Kind:
 TAG_EDGES = ("", "NULL", "null", "a,b", '"quoted"', "{braces}", "back\\slash", " spaced ", "ü")
 
 
+@st.composite
+def _grid(draw: st.DrawFn) -> list[list[int | None]]:
+    rows, columns = draw(st.integers(1, 3)), draw(st.integers(1, 4))
+    cell = st.none() | st.integers(-(2**31), 2**31 - 1)
+    return [[draw(cell) for _ in range(columns)] for _ in range(rows)]
+
+
+def grids() -> Kind:
+    """Rectangular 2-D integer arrays (PostgreSQL has no ragged or empty sub-array)."""
+    return Kind(([[1]], [[None, 2**31 - 1], [-(2**31), 0]]), _grid())
+
+
 def tags() -> Kind:
     """Tag lists: array elements that need quoting in PostgreSQL's array text."""
     tag = st.one_of(st.sampled_from(TAG_EDGES), st.text(CHARS, max_size=64))

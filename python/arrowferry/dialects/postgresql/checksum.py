@@ -137,9 +137,10 @@ def sums_sql(table: CheckTable) -> str:
         inner += f", {s} AS s"
     sums = [f"sum({n})::text AS {n}" for n in names] + ([f"sum({row})::text AS r"] if row else [])
     seg = "seg" if table.segments.how == "range" else _segment(table, "s", row)
+    # no ORDER BY: the client files the sums by segment (a sort would be the plan's own)
     return (
         f"SELECT {seg} AS seg, count(*) AS n, {', '.join(sums)} "
-        f"FROM (SELECT {inner} FROM {_relation(table)}) AS v GROUP BY 1 ORDER BY 1"
+        f"FROM (SELECT {inner} FROM {_relation(table)}) AS v GROUP BY 1"
     )
 
 
@@ -248,8 +249,24 @@ class PostgresChecksum:
         return int(rows[0][0]) if rows else 0
 
     def segment_sums(self, table: CheckTable) -> pa.Table:
-        """seg, n, then one sum per column (and the row hashes' sum without a key), as text."""
-        return self._arrow(sums_sql(self._own(table)))
+        """seg, n, then one sum per column (and the row hashes' sum without a key), as text.
+
+        The planner cannot tell that a segment holds thousands of rows (it takes the
+        key's distinct values for the groups'), so it sorts every row by segment (on
+        disk, past work_mem); a hash aggregate of the ~100 segments costs a third less
+        CPU. Sorting is switched off for this statement only (``set_config`` local to
+        the snapshot's transaction, then put back)."""
+        with self.conn.cursor() as cur:
+            cur.execute("SELECT current_setting('enable_sort')")
+            before = cur.fetchone()[0]
+            cur.execute("SELECT set_config('enable_sort', 'off', true)")
+            cur.fetchall()
+        try:
+            return self._arrow(sums_sql(self._own(table)))
+        finally:
+            with contextlib.suppress(Exception), self.conn.cursor() as cur:
+                cur.execute(f"SELECT set_config('enable_sort', {literal(before)}, true)")
+                cur.fetchall()
 
     def row_hashes(
         self,

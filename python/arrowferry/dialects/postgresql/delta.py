@@ -8,12 +8,13 @@ is compared as a value of that type (``'...'::timestamp with time zone``).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects.keyranges import KeySide, arrow_keys
+from arrowferry.dialects.keyhash import HashSide, postgres_side
+from arrowferry.dialects.keyranges import KeySide, arrow_keys, pg_estimate
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.source import PostgresSource
@@ -89,4 +90,14 @@ class PostgresDelta:
             finally:
                 self.source._give(conn)
 
-        return KeySide(fetch, keys, relation, q)
+        return KeySide(fetch, keys, relation, q, estimate=pg_estimate(fetch, relation))
+
+    def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
+        def fetch(sql: str) -> list[tuple[Any, ...]]:
+            conn = self.source._take()  # in the run's snapshot
+            try:
+                return pgc.fetch(conn, sql)
+            finally:
+                self.source._give(conn)
+
+        return postgres_side(fetch, self._relation(table), [quote_ident(c) for c in columns])

@@ -313,6 +313,22 @@ def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
     }
 
 
+def array_dimensions(conn: Any, schema: str | None) -> dict[tuple[str, str], int]:
+    """(table, column) -> dimensions, for each array column of ``schema`` declared with
+    more than one (``integer[][]``; format_type says ``integer[]`` for any number)."""
+    where = "current_schema()" if schema is None else pg.literal(schema)
+    return {
+        (table, column): int(dims)
+        for table, column, dims in pg.fetch(
+            conn,
+            "SELECT c.relname, a.attname, a.attndims FROM pg_attribute a "
+            "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+            f"WHERE n.nspname = {where} AND a.attndims > 1 AND a.attnum > 0 "
+            "AND NOT a.attisdropped",
+        )
+    }
+
+
 def domains(conn: Any) -> dict[str, Domain]:
     """Every domain, named as format_type names it in a column's declared type.
 

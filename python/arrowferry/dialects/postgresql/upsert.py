@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects import keyranges
+from arrowferry.dialects import keyhash, keyranges
 from arrowferry.dialects.base import prepended
 from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.pool import PooledConnection
@@ -119,6 +119,79 @@ class PostgresUpserts:
     def load(self, table: TablePlan, follow: Follow) -> PostgresUpsertLoad:
         return PostgresUpsertLoad(self.target, table, follow)
 
+    def message(self, err: BaseException) -> str:
+        return self.target.message(err)
+
+    def references(self) -> list[tuple[str, str]]:
+        """(referencing, referenced) tables of the target schema's foreign keys."""
+        with PooledConnection(self.target.pool, True) as conn:
+            rows = pgc.fetch(
+                conn,
+                "SELECT c.relname, r.relname FROM pg_constraint k "
+                "JOIN pg_class c ON c.oid = k.conrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "JOIN pg_class r ON r.oid = k.confrelid "
+                "JOIN pg_namespace rn ON rn.oid = r.relnamespace "
+                "WHERE k.contype = 'f' AND n.nspname = $1 AND rn.nspname = $1",
+                [self.target.schema],
+            )
+        return [(str(a), str(b)) for a, b in rows]
+
+    def delete_missing(self, table: TablePlan, follow: Follow) -> int:
+        """--detect-deletes: the target's keys the source no longer holds, found by
+        hashed key ranges (``dialects.keyranges``), deleted in a transaction of their own."""
+        target = pgc.qname(self.target.schema, table.name)
+        column = quote_ident(follow.key[0])
+        with PooledConnection(self.target.pool, False) as conn:
+            try:
+                if follow.source_hash is not None:
+                    deleted = self._delete_hashed(conn, table, follow)
+                    conn.commit()
+                    return deleted
+                assert follow.source_keys is not None
+                ours = KeySide(
+                    lambda sql: pgc.fetch(conn, sql),
+                    lambda where: keyranges.arrow_keys(
+                        conn, f"SELECT {column} FROM {target} {where}"
+                    ),
+                    target,
+                    column,
+                    estimate=keyranges.pg_estimate(lambda sql: pgc.fetch(conn, sql), target),
+                )
+                keys, _ranges = keyranges.gone(follow.source_keys, ours)
+                for chunk in keyranges.chunks(keys):
+                    listed = ", ".join(str(int(k)) for k in chunk)
+                    pgc.execute(conn, f"DELETE FROM {target} WHERE {column} IN ({listed})")
+                conn.commit()
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    conn.rollback()
+                raise
+        return len(keys)
+
+    def _delete_hashed(self, conn: Any, table: TablePlan, follow: Follow) -> int:
+        """Any other key, by hash buckets: the keys come back as text, and go back as
+        literals of their columns' types (so the key's index finds them)."""
+        assert follow.source_hash is not None
+        schema, target = self.target.schema, pgc.qname(self.target.schema, table.name)
+        columns = [quote_ident(c) for c in follow.key]
+        ours = keyhash.postgres_side(lambda sql: pgc.fetch(conn, sql), target, columns)
+        keys, _buckets = keyhash.gone(follow.source_hash, ours)
+        types = column_types(conn, schema, table.name)
+        names = ", ".join(columns)
+        for start in range(0, len(keys), 1_000):
+            rows = ", ".join(
+                "("
+                + ", ".join(
+                    "NULL" if v is None else f"{pgc.literal(str(v))}::{types[c]}"
+                    for v, c in zip(key, follow.key, strict=True)
+                )
+                + ")"
+                for key in keys[start : start + 1_000]
+            )
+            pgc.execute(conn, f"DELETE FROM {target} WHERE ({names}) IN (VALUES {rows})")
+        return len(keys)
+
 
 class PostgresUpsertLoad:
     """One table's changes, upserted with its new mark in one transaction."""
@@ -136,7 +209,6 @@ class PostgresUpsertLoad:
                 yield lambda schema, batches, on_batch: self._ingest(
                     conn, schema, batches, on_batch
                 )
-                self._delete_missing(conn)
                 self._save_mark(conn)
                 conn.commit()
             except BaseException:
@@ -198,25 +270,6 @@ class PostgresUpsertLoad:
             "unchanged": rows - inserted - updated,
         }
         return rows
-
-    def _delete_missing(self, conn: Any) -> None:
-        """--detect-deletes: the target's keys the source no longer holds, found by
-        hashed key ranges (``dialects.keyranges``), deleted in the table's transaction."""
-        if self.follow.source_keys is None:
-            return
-        target = pgc.qname(self.target.schema, self.table.name)
-        column = quote_ident(self.follow.key[0])
-        ours = KeySide(
-            lambda sql: pgc.fetch(conn, sql),
-            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {target} {where}"),
-            target,
-            column,
-        )
-        keys, _ranges = keyranges.gone(self.follow.source_keys, ours)
-        for chunk in keyranges.chunks(keys):
-            listed = ", ".join(str(int(k)) for k in chunk)
-            pgc.execute(conn, f"DELETE FROM {target} WHERE {column} IN ({listed})")
-        self.counts["deleted"] = len(keys)
 
     def _save_mark(self, conn: Any) -> None:
         """The table's new mark and shape, with the rows they cover (even when every row

@@ -7,12 +7,13 @@ cursor stored as text compares as text, one stored as integers as integers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry.dialects.keyhash import HashSide, python_side
 from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.sqlite import read
 from arrowferry.dialects.sqlite.catalog import connect_metadata
@@ -93,4 +94,18 @@ class SqliteDelta:
             parts = [b.column(0) for b in read.read_batches(path, sql, self.source.batch_size)]
             return pa.concat_arrays(parts) if parts else pa.array([], pa.int64())
 
-        return KeySide(fetch, keys, quote_ident(table.source.name), quote_ident(column))
+        return KeySide(fetch, keys, quote_ident(table.source.name), quote_ident(column), local=True)
+
+    def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
+        path, name = self.source.path, quote_ident(table.source.name)
+        names = ", ".join(quote_ident(c) for c in columns)
+
+        def rows() -> Iterator[tuple[Any, ...]]:
+            with closing(connect_metadata(path)) as conn:
+                yield from conn.execute(f"SELECT {names} FROM {name}")
+
+        def count() -> int:
+            with closing(connect_metadata(path)) as conn:
+                return int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
+
+        return python_side(rows, count)

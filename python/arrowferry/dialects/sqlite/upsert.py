@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
-from arrowferry.dialects import keyranges
+from arrowferry.dialects import keyhash, keyranges
 from arrowferry.dialects.base import Capturing, prepended
 from arrowferry.dialects.keyranges import KeySide
 from arrowferry.dialects.sqlite import write as sqlw
@@ -66,6 +66,16 @@ def matched_sql(table: str, key: Sequence[str]) -> str:
     )
 
 
+def save_mark_sql() -> str:
+    """A table's mark (table, cursor column, mark, its kind, the source's shape)."""
+    return (
+        f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, datetime('now')) ON CONFLICT "
+        "(table_name) DO UPDATE SET cursor_column = excluded.cursor_column, "
+        "mark = excluded.mark, mark_kind = excluded.mark_kind, "
+        "source_shape = excluded.source_shape, run_at = excluded.run_at"
+    )
+
+
 class SqliteUpserts:
     """The marks a SQLite file keeps, and the loads that upsert into it."""
 
@@ -89,6 +99,64 @@ class SqliteUpserts:
     def load(self, table: TablePlan, follow: Follow) -> SqliteUpsertLoad:
         return SqliteUpsertLoad(self.target, table, follow)
 
+    def message(self, err: BaseException) -> str:
+        return self.target.message(err)
+
+    def references(self) -> list[tuple[str, str]]:
+        return []  # the file's loads run with foreign keys off: any order will do
+
+    def delete_missing(self, table: TablePlan, follow: Follow) -> int:
+        """--detect-deletes: the file's keys the source no longer holds, found by hashed
+        key ranges (``dialects.keyranges``), deleted in a transaction of their own."""
+        conn = self.target.conn
+        if follow.source_hash is not None:
+            return self._delete_hashed(table, follow)
+        assert follow.source_keys is not None
+        name, column = quote_ident(table.name), quote_ident(follow.key[0])
+        ours = KeySide(
+            lambda sql: sqlw.fetch(conn, sql),
+            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
+            name,
+            column,
+            local=True,
+        )
+        sqlw.execute(conn, "BEGIN")
+        try:
+            keys, _ranges = keyranges.gone(follow.source_keys, ours)
+            for chunk in keyranges.chunks(keys):
+                listed = ", ".join(str(int(k)) for k in chunk)
+                sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
+            sqlw.execute(conn, "COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                sqlw.execute(conn, "ROLLBACK")
+            raise
+        return len(keys)
+
+    def _delete_hashed(self, table: TablePlan, follow: Follow) -> int:
+        """Any other key, by hash buckets: each key deleted by its values as the file
+        holds them."""
+        assert follow.source_hash is not None
+        conn, name = self.target.conn, quote_ident(table.name)
+        columns = [quote_ident(c) for c in follow.key]
+        names = ", ".join(columns)
+        ours = keyhash.python_side(
+            lambda: sqlw.fetch(conn, f"SELECT {names} FROM {name}"),
+            lambda: int(sqlw.fetch(conn, f"SELECT count(*) FROM {name}")[0][0]),
+        )
+        where = " AND ".join(f"{c} IS ?" for c in columns)
+        sqlw.execute(conn, "BEGIN")
+        try:
+            keys, _buckets = keyhash.gone(follow.source_hash, ours)
+            for key in keys:
+                sqlw.execute(conn, f"DELETE FROM {name} WHERE {where}", list(key))
+            sqlw.execute(conn, "COMMIT")
+        except BaseException:
+            with contextlib.suppress(Exception):
+                sqlw.execute(conn, "ROLLBACK")
+            raise
+        return len(keys)
+
 
 class SqliteUpsertLoad:
     """One table's changes, upserted with its new mark in one transaction."""
@@ -105,7 +173,6 @@ class SqliteUpsertLoad:
             if self.follow.how == "full":
                 sqlw.execute(conn, f"DELETE FROM {quote_ident(self.table.name)}")
             yield lambda schema, batches, on_batch: self._ingest(batches, on_batch)
-            self._delete_missing(conn)
             self._save_mark(conn)
             sqlw.execute(conn, "COMMIT")
         except BaseException:
@@ -156,35 +223,10 @@ class SqliteUpsertLoad:
         self.counts = {"inserted": inserted, "updated": updated, "unchanged": unchanged}
         return rows
 
-    def _delete_missing(self, conn: Any) -> None:
-        """--detect-deletes: the file's keys the source no longer holds, found by hashed
-        key ranges (``dialects.keyranges``), deleted in the table's transaction."""
-        if self.follow.source_keys is None:
-            return
-        name, column = quote_ident(self.table.name), quote_ident(self.follow.key[0])
-        ours = KeySide(
-            lambda sql: sqlw.fetch(conn, sql),
-            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
-            name,
-            column,
-        )
-        keys, _ranges = keyranges.gone(self.follow.source_keys, ours)
-        for chunk in keyranges.chunks(keys):
-            listed = ", ".join(str(int(k)) for k in chunk)
-            sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
-        self.counts["deleted"] = len(keys)
-
     def _save_mark(self, conn: Any) -> None:
         row = state_row(self.follow)
         if row is not None:
-            sqlw.execute(
-                conn,
-                f"INSERT INTO {STATE} VALUES (?, ?, ?, ?, ?, datetime('now')) ON CONFLICT "
-                "(table_name) DO UPDATE SET cursor_column = excluded.cursor_column, "
-                "mark = excluded.mark, mark_kind = excluded.mark_kind, "
-                "source_shape = excluded.source_shape, run_at = excluded.run_at",
-                [self.table.name, *row],
-            )
+            sqlw.execute(conn, save_mark_sql(), [self.table.name, *row])
 
     def complete(self) -> None:
         """Nothing to move: the rows went into place in their transaction."""

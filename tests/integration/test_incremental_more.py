@@ -1,0 +1,311 @@
+"""Incremental runs (issue 16, the rest): the mark a full run records, deletes on any key,
+``--full-refresh-unkeyed``, and what an incremental run leaves out of a full run's
+finishing work.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+from typing import Any
+
+import arrowferry as af
+from tests.conftest import make_sqlite, sql
+from tests.integration._compare import compare_table, pg_column_types
+
+APP = """
+CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL,
+  updated_at TEXT NOT NULL);
+CREATE TABLE events (id INTEGER PRIMARY KEY, kind TEXT);
+"""
+
+
+def _app(path: Path) -> Path:
+    return make_sqlite(
+        path,
+        APP,
+        {
+            "orders": [
+                (i, f"c{i % 7}", i * 1.25, f"2024-01-01 00:{i % 60:02d}:00") for i in range(1, 101)
+            ],
+            "events": [(i, "click") for i in range(1, 31)],
+        },
+    )
+
+
+def _change(path: Path, *statements: str) -> None:
+    with closing(sqlite3.connect(path)) as conn:
+        for statement in statements:
+            conn.execute(statement)
+        conn.commit()
+
+
+def _equal(path: Path, url: str, *tables: str) -> None:
+    for table in tables:
+        problems = compare_table(path, url, table, pg_column_types(url, table))
+        assert problems == [], problems
+
+
+def _moved(result: af.MigrationResult, table: str) -> tuple[Any, ...]:
+    done = result.incremental[table]
+    return done["inserted"], done["updated"], done["unchanged"]
+
+
+# --- 4. the mark recorded by the first full migration ----------------------------------------
+
+
+def test_a_full_run_given_a_cursor_records_the_mark_sqlite_to_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    app = _app(tmp_path / "app.db")
+    full = af.migrate(app, pg_url, cursor="updated_at")
+    assert full.success, full.errors
+    state = sql(
+        pg_url,
+        "SELECT table_name, cursor_column, mark, mark_kind FROM arrowferry_state.incremental",
+    )
+    assert state == [("orders", "updated_at", "2024-01-01 00:59:00", "text")]
+    nothing = af.migrate(app, pg_url, mode="incremental", cursor="updated_at")
+    assert nothing.success, nothing.errors
+    assert _moved(nothing, "orders") == (0, 0, 0)  # not one row read again
+    assert _moved(nothing, "events") == (0, 0, 0)
+    _change(app, "UPDATE orders SET amount = 0, updated_at = '2024-02-01 00:00:00' WHERE id = 9")
+    one = af.migrate(app, pg_url, mode="incremental", cursor="updated_at")
+    assert one.success, one.errors
+    assert _moved(one, "orders") == (0, 1, 0)
+    _equal(app, pg_url, "orders", "events")
+
+
+def test_a_full_run_given_a_cursor_records_the_mark_postgresql_to_sqlite(
+    tmp_path: Path, pg_url: str
+) -> None:
+    sql(pg_url, "CREATE TABLE items (id bigint PRIMARY KEY, v text, updated_at timestamptz)")
+    sql(
+        pg_url,
+        "INSERT INTO items SELECT i, 'v' || i, timestamptz '2024-01-01 00:00+00' + i * "
+        "interval '1 hour' FROM generate_series(1, 40) i",
+    )
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, cursor="updated_at").success
+    nothing = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at")
+    assert nothing.success, nothing.errors
+    assert _moved(nothing, "items") == (0, 0, 0)
+    assert nothing.incremental["items"]["mark"] == nothing.incremental["items"]["previous_mark"]
+    sql(pg_url, "UPDATE items SET v = 'x', updated_at = '2025-01-01+00' WHERE id = 3")
+    one = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at")
+    assert _moved(one, "items") == (0, 1, 0)
+    assert af.verify(pg_url, copy, ["items"]).ok
+
+
+# --- 1. no full migration's finishing work ----------------------------------------------------
+
+LINKED = """
+CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE events (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id),
+  kind TEXT, updated_at TEXT NOT NULL);
+CREATE INDEX events_kind ON events (kind);
+"""
+
+
+def test_foreign_keys_stay_in_place_and_writes_follow_them(tmp_path: Path, pg_url: str) -> None:
+    """New rows arrive referenced tables first, deletes referencing tables first, with the
+    target's foreign key in place all along: nothing is dropped or re-validated."""
+    app = make_sqlite(
+        tmp_path / "app.db",
+        LINKED,
+        {
+            "users": [(i, f"u{i}", "2024-01-01") for i in range(1, 21)],
+            "events": [(i, 1 + i % 20, "k", "2024-01-01") for i in range(1, 101)],
+        },
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    oid = sql(pg_url, "SELECT oid FROM pg_constraint WHERE contype = 'f'")
+    _change(
+        app,
+        "INSERT INTO users VALUES (21, 'new', '2024-02-01')",
+        "INSERT INTO events VALUES (101, 21, 'new', '2024-02-01')",
+        "DELETE FROM events WHERE user_id = 5",
+        "DELETE FROM users WHERE id = 5",
+        "UPDATE events SET kind = 'moved', user_id = 21, updated_at = '2024-02-02' WHERE id = 7",
+    )
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    assert not [w for w in run.warnings if "foreign key" in w], run.warnings
+    assert _moved(run, "users") == (1, 0, 0) and run.incremental["users"]["deleted"] == 1
+    assert _moved(run, "events") == (1, 1, 0) and run.incremental["events"]["deleted"] == 5
+    # the same constraint (not dropped and made again), still validated
+    assert sql(pg_url, "SELECT oid, convalidated FROM pg_constraint WHERE contype = 'f'") == [
+        (oid[0][0], True)
+    ]
+    _equal(app, pg_url, "users", "events")
+
+
+# --- 2. deletes on any key of integer and text columns ----------------------------------------
+
+PAIRS = """
+CREATE TABLE pairs (a TEXT NOT NULL, b INTEGER NOT NULL, w TEXT, updated_at TEXT NOT NULL,
+  PRIMARY KEY (a, b));
+CREATE TABLE tags (name TEXT PRIMARY KEY, n INTEGER, updated_at TEXT NOT NULL);
+"""
+# keys that one naive joining of their parts would confuse ("a,1" + 2 and "a" + ...)
+AWKWARD = ["a", "a,1", "a:1", "1:a", "ü", "日本", "", "x y", "'q'"]
+
+
+def test_deletes_on_composite_and_text_keys_sqlite_to_postgresql(
+    tmp_path: Path, pg_url: str
+) -> None:
+    pairs = [(a, b, f"w{b}", "2024-01-01") for a in AWKWARD for b in range(1, 120)]
+    tags = [(f"t{i}", i, "2024-01-01") for i in range(3000)]
+    app = make_sqlite(tmp_path / "app.db", PAIRS, {"pairs": pairs, "tags": tags})
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(
+        app,
+        "DELETE FROM pairs WHERE (a = 'a,1' AND b = 7) OR (a = '' AND b = 1) OR "
+        "(a = '日本' AND b = 100)",
+        "DELETE FROM tags WHERE name IN ('t5', 't2999')",
+        "INSERT INTO pairs VALUES ('a', 1000, 'new', '2024-02-01')",
+        "UPDATE tags SET n = -1, updated_at = '2024-02-01' WHERE name = 't6'",
+    )
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    assert run.incremental["pairs"]["deleted"] == 3
+    assert run.incremental["tags"]["deleted"] == 2
+    assert not [w for w in run.warnings if "not looked for" in w]
+    _equal(app, pg_url, "pairs", "tags")
+    # many deletes: the whole key sets are compared
+    _change(app, "DELETE FROM pairs WHERE b % 3 = 0", "DELETE FROM tags WHERE n % 2 = 0")
+    many = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert many.success, many.errors
+    assert many.incremental["tags"]["deleted"] == 1499  # t6 (n = -1) stays
+    _equal(app, pg_url, "pairs", "tags")
+    nothing = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert (nothing.incremental["pairs"]["deleted"], nothing.incremental["tags"]["deleted"]) == (
+        0,
+        0,
+    )
+
+
+def test_deletes_on_composite_keys_postgresql_to_sqlite(tmp_path: Path, pg_url: str) -> None:
+    sql(
+        pg_url,
+        "CREATE TABLE pairs (a text, b bigint, w text, updated_at timestamptz NOT NULL, "
+        "PRIMARY KEY (a, b))",
+    )
+    sql(
+        pg_url,
+        "INSERT INTO pairs SELECT k, i, 'w', '2024-01-01+00' FROM unnest($1::text[]) k, "
+        "generate_series(1, 200) i",
+        [AWKWARD],
+    )
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, cursor="updated_at").success
+    sql(pg_url, "DELETE FROM pairs WHERE (a = 'ü' AND b = 3) OR (a = 'a:1' AND b = 200)")
+    sql(pg_url, "UPDATE pairs SET w = 'z', updated_at = '2024-03-01+00' WHERE a = 'x y' AND b = 9")
+    run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    assert run.incremental["pairs"]["deleted"] == 2
+    assert _moved(run, "pairs") == (0, 1, 0)
+    assert af.verify(pg_url, copy, ["pairs"]).ok
+
+
+# --- 3. --full-refresh-unkeyed ------------------------------------------------------------------
+
+UNKEYED = """
+CREATE TABLE orders (id INTEGER PRIMARY KEY, v TEXT, updated_at TEXT NOT NULL);
+CREATE TABLE notes (body TEXT, n INTEGER);
+CREATE TABLE codes (code TEXT PRIMARY KEY, label TEXT);
+"""
+
+
+def test_full_refresh_unkeyed_copies_every_table_it_cannot_follow(
+    tmp_path: Path, pg_url: str
+) -> None:
+    app = make_sqlite(
+        tmp_path / "app.db",
+        UNKEYED,
+        {
+            "orders": [(i, f"v{i}", "2024-01-01") for i in range(1, 51)],
+            "notes": [(f"note {i}", i) for i in range(10)],
+            "codes": [(f"c{i}", f"label {i}") for i in range(20)],
+        },
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(
+        app,
+        "DELETE FROM notes WHERE n < 3",
+        "INSERT INTO notes VALUES ('late', 99), ('late', 99)",  # a duplicate row, kept twice
+        "UPDATE codes SET label = 'changed' WHERE code = 'c4'",
+        "DELETE FROM codes WHERE code = 'c7'",
+        "UPDATE orders SET v = 'x', updated_at = '2024-02-01' WHERE id = 2",
+    )
+    left = af.migrate(app, pg_url, mode="incremental", cursor="orders=updated_at")
+    assert left.incremental["notes"]["how"] == "skipped"
+    assert left.incremental["codes"]["how"] == "skipped"
+    assert sql(pg_url, "SELECT count(*) FROM notes") == [(10,)]  # untouched
+
+    run = af.migrate(
+        app, pg_url, mode="incremental", cursor="orders=updated_at", full_refresh_unkeyed=True
+    )
+    assert run.success, run.errors
+    for name in ("notes", "codes"):
+        done = run.incremental[name]
+        assert done["how"] == "full" and "--full-refresh-unkeyed" in done["reason"], done
+    assert run.incremental["notes"]["inserted"] == 9
+    assert run.incremental["orders"]["how"] == "cursor"
+    assert _moved(run, "orders") == (0, 0, 0)  # its change arrived in the run before
+    _equal(app, pg_url, "orders", "codes")
+    assert sorted(sql(pg_url, "SELECT body, n FROM notes")) == sorted(
+        sqlite3.connect(app).execute("SELECT body, n FROM notes").fetchall()
+    )
+
+
+def test_a_cycle_of_foreign_keys_falls_back_to_dropping_and_revalidating(
+    tmp_path: Path, pg_url: str
+) -> None:
+    app = make_sqlite(
+        tmp_path / "app.db",
+        """
+        CREATE TABLE a (id INTEGER PRIMARY KEY, b_id INTEGER REFERENCES b(id), updated_at TEXT);
+        CREATE TABLE b (id INTEGER PRIMARY KEY, a_id INTEGER REFERENCES a(id), updated_at TEXT);
+        """,
+        {
+            "a": [(i, i, "2024-01-01") for i in range(1, 11)],
+            "b": [(i, i, "2024-01-01") for i in range(1, 11)],
+        },
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(
+        app,
+        "INSERT INTO a VALUES (11, 11, '2024-02-01')",
+        "INSERT INTO b VALUES (11, 11, '2024-02-01')",
+    )
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at")
+    assert run.success, run.errors
+    assert [w for w in run.warnings if "form a cycle" in w]
+    assert sql(
+        pg_url, "SELECT count(*) FROM pg_constraint WHERE contype = 'f' AND convalidated"
+    ) == [(2,)]
+    _equal(app, pg_url, "a", "b")
+
+
+def test_a_sqlite_target_analyzes_only_a_table_whose_rows_changed_much(
+    tmp_path: Path, pg_url: str
+) -> None:
+    for name in ("big", "small"):
+        sql(pg_url, f"CREATE TABLE {name} (id bigint PRIMARY KEY, v text, updated_at bigint)")
+        sql(pg_url, f"CREATE INDEX {name}_v ON {name} (v)")
+        sql(pg_url, f"INSERT INTO {name} SELECT i, 'v' || i % 7, 0 FROM generate_series(1, 500) i")
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, cursor="updated_at").success
+    with closing(sqlite3.connect(copy)) as conn:
+        conn.execute("DELETE FROM sqlite_stat1")  # forgotten: only a new ANALYZE brings it back
+        conn.commit()
+    sql(pg_url, "UPDATE big SET v = 'changed', updated_at = 1 WHERE id <= 100")  # 20%
+    sql(pg_url, "UPDATE small SET v = 'changed', updated_at = 1 WHERE id <= 10")  # 2%
+    run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at")
+    assert run.success, run.errors
+    with closing(sqlite3.connect(copy)) as conn:
+        analyzed = {r[0] for r in conn.execute("SELECT tbl FROM sqlite_stat1")}
+    assert analyzed == {"big"}
+    assert af.verify(pg_url, copy, ["big", "small"]).ok

@@ -39,12 +39,12 @@ from harness.methods import Job  # noqa: E402
 from harness.runner import (  # noqa: E402
     BENCHMARKS,
     REPO_PYTHON,
-    busy_now,
     command_line,
     log,
     run_context,
     settle,
     source_db,
+    wait_for_quiet,
 )
 from harness.sampler import Sampler, compact  # noqa: E402
 
@@ -148,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     work = args.cache_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
     postmaster = postmaster_pid(admin_url)
-    busy = busy_now()
+    busy, waited = wait_for_quiet(args.wait_quiet)
     load = [round(x, 2) for x in os.getloadavg()]
     if busy:
         log(f"warning: {busy}; run queue and other-work lanes show how much")
@@ -185,7 +185,12 @@ def main(argv: list[str] | None = None) -> None:
                 }
             )
     payload = run_context("timeline.py", args, source, admin_url, ("users", "events"))
-    payload.update(busy_at_start=busy, load_average_at_start=load, interval=args.interval)
+    payload.update(
+        busy_at_start=busy,
+        waited_for_quiet_s=waited,
+        load_average_at_start=load,
+        interval=args.interval,
+    )
     title = title_for(payload, load, busy)
     panels = []
     for method in methods:

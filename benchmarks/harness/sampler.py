@@ -88,6 +88,13 @@ def parent_of(pid: int) -> int | None:
     return int(_stat_fields(text)[1][1])
 
 
+def is_backend(title: str) -> bool:
+    """A process title of a session's backend or worker, tied to some database
+    (``postgres: user db [local] COPY``, ``... parallel worker for PID 12``,
+    ``... autovacuum worker db``), rather than one of the server's own processes."""
+    return any(mark in title for mark in ("[local]", "(", "worker"))
+
+
 def machine_ticks() -> tuple[int, int]:
     """All CPU ticks and idle (idle + iowait) ticks of the machine since boot."""
     values = [int(v) for v in (PROC / "stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -140,7 +147,9 @@ class Sampler:
     # --- /proc ----------------------------------------------------------------------
 
     def _scan(self) -> None:
-        """Find the client's child processes and the postmaster's children."""
+        """Find the client's child processes and the postmaster's auxiliary processes
+        (checkpointer, WAL writer...). Its backends come from ``pg_stat_activity``, only
+        those of the run's database: other sessions on the same server are other work."""
         for entry in PROC.iterdir():
             if not entry.name.isdigit():
                 continue
@@ -148,8 +157,11 @@ class Sampler:
             parent = parent_of(pid)
             if parent in self._client_pids:
                 self._client_pids.add(pid)
-            elif parent == self.postmaster_pid:
-                self._server_pids.add(pid)
+            elif parent == self.postmaster_pid and pid not in self._server_pids:
+                title = (_read(PROC / str(pid) / "cmdline") or "").replace("\0", " ")
+                # an empty title: just forked, not yet anything; the next scan decides
+                if title.strip() and not is_backend(title):
+                    self._server_pids.add(pid)
 
     def _sample_task(self, side: str, pid: int, tid: int, now: float, full: bool) -> None:
         """One reading of a thread: its schedstat counters; its name and (a
@@ -239,8 +251,7 @@ class Sampler:
             while not self._stop.is_set():
                 now = time.time()
                 for pid, kind, state, wait, text in conn.execute(query, (self.dbname,)):
-                    if kind == "client backend":
-                        self._server_pids.add(int(pid))  # sampled from the next tick
+                    self._server_pids.add(int(pid))  # this database's: sampled from the next tick
                     item = self.activity.setdefault(
                         int(pid),
                         {"backend_type": kind, "t": [], "state": [], "wait": [], "query": []},

@@ -60,7 +60,9 @@ class PostgresSourceSide:
                 )
             # a table the login may not read is that table's error, as an unreadable
             # SQLite table is: the others are planned (and copied with --continue-on-error)
-            facts, failed, notes = pgread.source_facts(conn, schema_name, tables, materialized)
+            facts, failed, notes = pgread.source_facts(
+                conn, schema_name, tables, materialized, estimate=options.incremental
+            )
         finally:
             pgread.end_snapshot(conn)
         schema = replace(schema, notes=(*schema.notes, *notes))

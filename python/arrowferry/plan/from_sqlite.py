@@ -59,13 +59,20 @@ class SqliteSourceSide:
                 if t.name in failed:
                     continue
                 landing = _profiled_for_landing(t, there.table(t.name))
+                columns = list(dict.fromkeys([*_profiled_columns(t, options), *landing]))
+                measured, limits = (
+                    _measured_columns(t, options) | set(landing),
+                    sqlite.size_limits(t),
+                )
+                if options.incremental and not options.dry_run:
+                    # an incremental run reads few rows: a surprise in them is re-read
+                    # exactly at little cost, and its target's types are fixed, so only
+                    # what sizes the read itself is profiled, not a scan of every row
+                    columns = _profiled_for_landing(t, there.table(t.name), sizing_only=True)
+                    measured, limits = set(columns), {}
                 try:
                     rows[t.name], profiles[t.name] = sqlite.profile(
-                        conn,
-                        t.name,
-                        list(dict.fromkeys([*_profiled_columns(t, options), *landing])),
-                        _measured_columns(t, options) | set(landing),
-                        sqlite.size_limits(t),
+                        conn, t.name, columns, measured, limits
                     )
                 except SourceError as err:  # one table's problem, not the run's
                     failed[t.name] = err.message
@@ -203,15 +210,27 @@ def _profiled_columns(table: Table, options: MigrationOptions) -> list[str]:
 _PROFILED_KINDS = {"uuid", "decimal", "blob"}
 
 
-def _profiled_for_landing(table: Table, there: Table | None) -> list[str]:
+def _profiled_for_landing(
+    table: Table, there: Table | None, *, sizing_only: bool = False
+) -> list[str]:
     """Columns landing in a table that exists whose read depends on their values. The
     others are read the fast way, as in any run: a value of an unexpected storage class
     rolls the table back and re-reads that column exactly, and every value is still held
-    to the target's type by its kernel, so profiling them would only cost a scan."""
+    to the target's type by its kernel, so profiling them would only cost a scan.
+    ``sizing_only``: only those whose Arrow type is sized by the values (an unbounded
+    numeric's decimal) or chosen by them (a uuid from text or 16-byte blobs)."""
     if there is None:
         return []
-    kinds = {c.name.lower(): c.type.kind for c in there.columns}
-    return [c.name for c in table.columns if kinds.get(c.name.lower()) in _PROFILED_KINDS]
+    types = {c.name.lower(): c.type for c in there.columns}
+
+    def profiled(dtype: DataType | None) -> bool:
+        if dtype is None or dtype.kind not in _PROFILED_KINDS:
+            return False
+        if sizing_only:
+            return dtype.kind == "uuid" or (dtype.kind == "decimal" and dtype.precision is None)
+        return True
+
+    return [c.name for c in table.columns if profiled(types.get(c.name.lower()))]
 
 
 def _measured_columns(table: Table, options: MigrationOptions) -> set[str]:

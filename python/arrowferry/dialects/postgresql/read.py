@@ -211,6 +211,18 @@ def measure(
     return int(rows), {col: int(n) for col, n in zip(wide, counts, strict=True)}
 
 
+def estimated_rows(conn: Any, schema: str, table: str) -> int | None:
+    """The server's estimate of a table's rows (None: never analyzed, nor vacuumed)."""
+    found = pg.fetch(
+        conn,
+        "SELECT c.reltuples FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        f"WHERE n.nspname = {pg.literal(schema)} AND c.relname = {pg.literal(table)}",
+    )
+    if not found or found[0][0] is None or float(found[0][0]) < 0:
+        return None
+    return int(float(found[0][0]))
+
+
 def standalone_sequences(conn: Any, schema: str) -> list[str]:
     """Sequences no column owns (SQLite has nothing to carry them into)."""
     return [
@@ -416,10 +428,17 @@ class Measured(NamedTuple):
 
 
 def source_facts(
-    conn: Any, schema: str, tables: Sequence[Table], materialized: Mapping[str, bool]
+    conn: Any,
+    schema: str,
+    tables: Sequence[Table],
+    materialized: Mapping[str, bool],
+    *,
+    estimate: bool = False,
 ) -> Measured:
     """What the plan needs from the source, in ``conn``'s snapshot; a table the login may
-    not read is left out, with its error."""
+    not read is left out, with its error. ``estimate`` (an incremental run, which reads
+    only what changed): each table's rows from the server's statistics, not a scan of
+    every row, and no count of wide decimals (the target's types are already fixed)."""
     partitioned = partitioned_tables(conn, schema)
     refused = access.unreadable_tables(conn, schema, tables, partitioned)
     tables = [t for t in tables if t.name not in refused]
@@ -447,6 +466,10 @@ def source_facts(
                     f"table {table.name!r}: cannot read the counter of its column {key!r} ({err}); "
                     "the target's counter continues after the largest value loaded"
                 )
+        guess = estimated_rows(conn, schema, table.name) if estimate else None
+        if guess is not None:
+            rows[table.name], wide[table.name] = guess, {}
+            continue
         rows[table.name], wide[table.name] = measure(
             conn,
             schema,

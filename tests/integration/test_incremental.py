@@ -20,7 +20,8 @@ from click.testing import CliRunner
 import arrowferry as af
 from arrowferry.cli import main
 from tests.conftest import make_sqlite, sql
-from tests.integration._compare import compare_table, pg_column_types
+from tests.integration._incremental_helpers import assert_equal as _equal
+from tests.integration._incremental_helpers import change as _change
 
 APP = """
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL,
@@ -47,19 +48,6 @@ def app(tmp_path: Path) -> Path:
             "pairs": [("x", str(i), i) for i in range(3)],
         },
     )
-
-
-def _change(path: Path, *statements: str) -> None:
-    with closing(sqlite3.connect(path)) as conn:
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
-
-
-def _equal(path: Path, url: str, *tables: str) -> None:
-    for table in tables:
-        problems = compare_table(path, url, table, pg_column_types(url, table))
-        assert problems == [], problems
 
 
 def _state(url: str) -> dict[str, tuple[Any, ...]]:

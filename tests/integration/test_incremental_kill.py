@@ -21,7 +21,7 @@ import pytest
 
 import arrowferry as af
 from tests.conftest import make_sqlite, sql
-from tests.integration._compare import compare_table, pg_column_types
+from tests.integration._incremental_helpers import assert_equal, change
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -88,19 +88,6 @@ def _round(app: Path, n: int) -> list[str]:
     ]
 
 
-def _change(path: Path, statements: list[str]) -> None:
-    with closing(sqlite3.connect(path)) as conn:
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
-
-
-def _equal(app: Path, url: str) -> None:
-    for table in ("users", "events"):
-        problems = compare_table(app, url, table, pg_column_types(url, table))
-        assert problems == [], problems
-
-
 def _marks(url: str) -> dict[str, str]:
     return dict(sql(url, "SELECT table_name, mark FROM arrowferry_state.incremental"))
 
@@ -117,7 +104,7 @@ def test_killed_runs_sqlite_to_postgresql(point: str, tmp_path: Path, pg_url: st
     )
     assert af.migrate(app, pg_url, cursor="updated_at").success
     for n in range(3):
-        _change(app, _round(app, n))
+        change(app, *_round(app, n))
         before = _marks(pg_url)
         _killed(point, str(app), pg_url, tmp_path)
         after = _marks(pg_url)
@@ -130,7 +117,7 @@ def test_killed_runs_sqlite_to_postgresql(point: str, tmp_path: Path, pg_url: st
             app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True
         )
         assert again.success, again.errors
-        _equal(app, pg_url)
+        assert_equal(app, pg_url, "users", "events")
         assert af.verify(app, pg_url, ["users", "events"]).ok
 
 
@@ -185,17 +172,15 @@ def test_rows_committed_in_a_sqlite_source_while_the_run_reads_arrive_next(
         {"items": [(i, f"v{i}", "2024-01-01") for i in range(1, 201)]},
     )
     assert af.migrate(app, pg_url, cursor="updated_at").success
-    _change(app, ["UPDATE items SET v = 'changed', updated_at = '2024-06-01' WHERE id <= 100"])
+    change(app, "UPDATE items SET v = 'changed', updated_at = '2024-06-01' WHERE id <= 100")
     bound = SqliteDelta.bound
 
     def then_written(self: SqliteDelta, *args: object) -> object:
         mark = bound(self, *args)  # type: ignore[arg-type]
-        _change(  # an application's commit, between the mark and the read
+        change(  # an application's commit, between the mark and the read
             app,
-            [
-                "INSERT INTO items VALUES (201, 'late', '2024-07-01')",
-                "UPDATE items SET v = 'late', updated_at = '2024-07-01' WHERE id = 150",
-            ],
+            "INSERT INTO items VALUES (201, 'late', '2024-07-01')",
+            "UPDATE items SET v = 'late', updated_at = '2024-07-01' WHERE id = 150",
         )
         return mark
 
@@ -210,5 +195,4 @@ def test_rows_committed_in_a_sqlite_source_while_the_run_reads_arrive_next(
     assert second.success, second.errors
     done = second.incremental["items"]
     assert (done["inserted"], done["updated"], done["mark"]) == (1, 1, "2024-07-01")
-    problems = compare_table(app, pg_url, "items", pg_column_types(pg_url, "items"))
-    assert problems == [], problems
+    assert_equal(app, pg_url, "items")

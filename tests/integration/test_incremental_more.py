@@ -12,7 +12,8 @@ from typing import Any
 
 import arrowferry as af
 from tests.conftest import make_sqlite, sql
-from tests.integration._compare import compare_table, pg_column_types
+from tests.integration._incremental_helpers import assert_equal as _equal
+from tests.integration._incremental_helpers import change as _change
 
 APP = """
 CREATE TABLE orders (id INTEGER PRIMARY KEY, customer TEXT NOT NULL, amount REAL,
@@ -32,19 +33,6 @@ def _app(path: Path) -> Path:
             "events": [(i, "click") for i in range(1, 31)],
         },
     )
-
-
-def _change(path: Path, *statements: str) -> None:
-    with closing(sqlite3.connect(path)) as conn:
-        for statement in statements:
-            conn.execute(statement)
-        conn.commit()
-
-
-def _equal(path: Path, url: str, *tables: str) -> None:
-    for table in tables:
-        problems = compare_table(path, url, table, pg_column_types(url, table))
-        assert problems == [], problems
 
 
 def _moved(result: af.MigrationResult, table: str) -> tuple[Any, ...]:

@@ -73,14 +73,15 @@ class PostgresDelta:
         finally:
             self.source._give(conn)
 
-    def key_side(self, table: TablePlan, column: str) -> KeySide:
-        def fetch(sql: str) -> list[tuple[Any, ...]]:
-            conn = self.source._take()  # in the run's snapshot
-            try:
-                return pgc.fetch(conn, sql)
-            finally:
-                self.source._give(conn)
+    def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
+        conn = self.source._take()  # in the run's snapshot
+        try:
+            return pgc.fetch(conn, sql)
+        finally:
+            self.source._give(conn)
 
+    def key_side(self, table: TablePlan, column: str) -> KeySide:
+        fetch = self._fetch
         relation, q = self._relation(table), quote_ident(column)
 
         def keys(where: str) -> pa.Array:
@@ -93,11 +94,4 @@ class PostgresDelta:
         return KeySide(fetch, keys, relation, q, estimate=pg_estimate(fetch, relation))
 
     def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
-        def fetch(sql: str) -> list[tuple[Any, ...]]:
-            conn = self.source._take()  # in the run's snapshot
-            try:
-                return pgc.fetch(conn, sql)
-            finally:
-                self.source._give(conn)
-
-        return postgres_side(fetch, self._relation(table), [quote_ident(c) for c in columns])
+        return postgres_side(self._fetch, self._relation(table), [quote_ident(c) for c in columns])

@@ -167,15 +167,8 @@ class Side:
             lossy.append(
                 f"its {element.raw or element.kind} elements are checked by the server's cast"
             )
-        return Storage(
-            landing.type if labels is None else DataType("array", element=element),
-            landing.declared,
-            pa.string(),
-            enforce_length=True,
-            lossy=tuple(lossy),
-            server_cast=True,
-            labels=labels,
-        )
+        dtype = landing.type if labels is None else DataType("array", element=element)
+        return _sent_as_text(dtype, landing.declared, lossy, labels)
 
     def _cast_by_server(self, table: Table, col: Column, landing: Column) -> Storage:
         """A target column of a type arrowferry has no kernel for (an enum, a domain,
@@ -189,15 +182,8 @@ class Side:
             lossy.append("an integer is read as microseconds (Django's DurationField)")
         if labels is not None:
             lossy.append(f"a value that is not a label of {landing.declared} is a bad value")
-        return Storage(
-            DataType("interval" if landing.type.kind == "interval" else "text"),
-            landing.declared,
-            pa.string(),
-            enforce_length=True,
-            lossy=tuple(lossy),
-            server_cast=True,
-            labels=labels,
-        )
+        dtype = DataType("interval" if landing.type.kind == "interval" else "text")
+        return _sent_as_text(dtype, landing.declared, lossy, labels)
 
     def _keeper(self, mapped: bool) -> str:
         """What keeps a declared size, for the warning."""
@@ -371,3 +357,19 @@ class Side:
         self, plans: list[TablePlan], finish: list[Statement], warnings: list[str]
     ) -> MigrationPlan:
         return MigrationPlan(self.options.target_schema, plans, finish, warnings)
+
+
+def _sent_as_text(
+    dtype: DataType, declared: str, lossy: list[str], labels: tuple[str, ...] | None
+) -> Storage:
+    """A value that travels as text, converted by its kernel into ``dtype``'s text and
+    cast by the server into the column's ``declared`` type (the staged path)."""
+    return Storage(
+        dtype,
+        declared,
+        pa.string(),
+        enforce_length=True,
+        lossy=tuple(lossy),
+        server_cast=True,
+        labels=labels,
+    )

@@ -120,17 +120,11 @@ class SqliteUpserts:
             column,
             local=True,
         )
-        sqlw.execute(conn, "BEGIN")
-        try:
+        with _transaction(conn):
             keys, _ranges = keyranges.gone(follow.source_keys, ours)
             for chunk in keyranges.chunks(keys):
                 listed = ", ".join(str(int(k)) for k in chunk)
                 sqlw.execute(conn, f"DELETE FROM {name} WHERE {column} IN ({listed})")
-            sqlw.execute(conn, "COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                sqlw.execute(conn, "ROLLBACK")
-            raise
         return len(keys)
 
     def _delete_hashed(self, table: TablePlan, follow: Follow) -> int:
@@ -145,17 +139,24 @@ class SqliteUpserts:
             lambda: int(sqlw.fetch(conn, f"SELECT count(*) FROM {name}")[0][0]),
         )
         where = " AND ".join(f"{c} IS ?" for c in columns)
-        sqlw.execute(conn, "BEGIN")
-        try:
+        with _transaction(conn):
             keys, _buckets = keyhash.gone(follow.source_hash, ours)
             for key in keys:
                 sqlw.execute(conn, f"DELETE FROM {name} WHERE {where}", list(key))
-            sqlw.execute(conn, "COMMIT")
-        except BaseException:
-            with contextlib.suppress(Exception):
-                sqlw.execute(conn, "ROLLBACK")
-            raise
         return len(keys)
+
+
+@contextlib.contextmanager
+def _transaction(conn: Any) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises."""
+    sqlw.execute(conn, "BEGIN")
+    try:
+        yield
+        sqlw.execute(conn, "COMMIT")
+    except BaseException:
+        with contextlib.suppress(Exception):
+            sqlw.execute(conn, "ROLLBACK")
+        raise
 
 
 class SqliteUpsertLoad:

@@ -5,8 +5,9 @@ A migration on one machine pays the client's work (ADBC's SQLite read, the conve
 ADBC's COPY encoding) and the server's (parsing the COPY, then the indexes, keys and
 checks), all on the same cores. However well the two overlap, the run cannot take less
 than their sum divided by the cores. This script measures each piece on its own (the
-client's with ``time.process_time``, the server's as the machine's busy CPU time from
-``/proc/stat`` less the client's), in the cheapest form arrowferry could run it (every
+client's with ``time.process_time``, the server's as the postmaster's and its children's
+own CPU from ``/proc``, reaped backends included, so other work on the machine does not
+count as the server's), in the cheapest form arrowferry could run it (every
 table created and loaded in one transaction, so its COPY skips WAL; finishing statements
 one after another, with no VACUUM), and sets the resulting floor beside the targets of
 the performance issue, which are ratios to the COPY baselines measured in the same run.
@@ -43,30 +44,25 @@ TARGET_FULL = 0.8  # x COPY-then-index, the whole migration
 TARGET_DATA = 1.0  # x COPY limit, the data phase
 
 
-def _machine_busy() -> float:
-    """CPU-seconds every core has spent busy since boot (all but idle and iowait)."""
-    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (sum(fields[:8]) - fields[3] - fields[4]) / ticks
-
-
 @dataclass
 class Meter:
-    """Wall time, this process's CPU and the rest of the machine's CPU over a block."""
+    """Wall time, this process's CPU and the server's CPU over a block."""
 
     wall: float = 0.0
     client: float = 0.0
-    other: float = 0.0  # the server's, on a machine with nothing else running
+    server: float = 0.0  # the postmaster's and its children's own CPU, nothing else's
 
 
 @contextmanager
-def metered() -> Iterator[Meter]:
+def metered(postmaster: int | None = None) -> Iterator[Meter]:
     meter = Meter()
-    wall, cpu, busy = time.perf_counter(), time.process_time(), _machine_busy()
+    wall, cpu = time.perf_counter(), time.process_time()
+    server = pg.server_cpu(postmaster) if postmaster is not None else 0.0
     yield meter
     meter.wall = time.perf_counter() - wall
     meter.client = time.process_time() - cpu
-    meter.other = max(0.0, _machine_busy() - busy - meter.client)
+    if postmaster is not None:
+        meter.server = pg.server_cpu(postmaster) - server
 
 
 @dataclass
@@ -119,7 +115,7 @@ def _client_pieces(source: Path, url: str, run: Run) -> tuple[Any, dict[str, Any
     return plan, converted
 
 
-def _load(url: str, plan: Any, converted: dict[str, Any], run: Run) -> None:
+def _load(url: str, plan: Any, converted: dict[str, Any], run: Run, postmaster: int) -> None:
     """Each table created and COPYed in one transaction, then the finishing statements."""
     from arrowferry.dialects import postgresql as dialect
     from arrowferry.dialects.postgresql.write import write_table
@@ -129,14 +125,14 @@ def _load(url: str, plan: Any, converted: dict[str, Any], run: Run) -> None:
     conn = dialect.connect(endpoint, autocommit=False)
     try:
         for name, (table, schema, batches) in converted.items():
-            with metered() as copy:
+            with metered(postmaster) as copy:
                 dialect.execute(conn, table.create_sql)
                 write_table(conn, table.schema, table.name, schema, iter(batches))
                 conn.commit()
             run.encode_cpu += copy.client
-            run.copy_server_cpu += copy.other
+            run.copy_server_cpu += copy.server
             run.per_table[name].update(
-                encode_cpu_s=round(copy.client, 3), copy_server_cpu_s=round(copy.other, 3)
+                encode_cpu_s=round(copy.client, 3), copy_server_cpu_s=round(copy.server, 3)
             )
     finally:
         conn.close()
@@ -148,16 +144,18 @@ def _load(url: str, plan: Any, converted: dict[str, Any], run: Run) -> None:
         # parallel index builds spend more CPU in all to finish sooner: the floor counts
         # the least CPU, one process per build
         dialect.execute(conn, "SET max_parallel_maintenance_workers = 0")
-        with metered() as finish:
+        with metered(postmaster) as finish:
             for statement in statements:
                 dialect.execute(conn, statement.sql)
     finally:
         conn.close()
-    run.finish_server_cpu = finish.other + finish.client
+    run.finish_server_cpu = finish.server
     run.finish_wall = finish.wall
 
 
-def one_run(source: Path, admin_url: str, copy_dir: Path, work: Path, n: int) -> Run:
+def one_run(
+    source: Path, admin_url: str, copy_dir: Path, work: Path, n: int, postmaster: int
+) -> Run:
     run = Run()
     for name, method in (("copy_limit", copy_limit), ("copy_then_index", copy_then_index)):
         with pg.fresh_database(admin_url, f"floor_{name}") as url:
@@ -165,7 +163,7 @@ def one_run(source: Path, admin_url: str, copy_dir: Path, work: Path, n: int) ->
             setattr(run, name, _baseline(method, job))
     with pg.fresh_database(admin_url, "floor_pieces") as url:
         plan, converted = _client_pieces(source, url, run)
-        _load(url, plan, converted, run)
+        _load(url, plan, converted, run, postmaster)
     log(
         f"run {n}: COPY limit {run.copy_limit:.2f} s, COPY-then-index {run.copy_then_index:.2f} s; "
         f"client CPU read {run.read_cpu:.2f} + convert {run.convert_cpu:.2f} + encode "
@@ -254,10 +252,14 @@ def main(argv: list[str] | None = None) -> None:
     pg.materialise_copy_files(source, admin_url, copy_dir)
     warning, waited = wait_for_quiet(args.wait_quiet)
     if warning:
-        log(f"warning: {warning}; the server's CPU is measured as the machine's, so it is inflated")
+        log(f"warning: {warning}; the timings are inflated (the CPU figures are per process)")
     cores = os.cpu_count() or 1
     with tempfile.TemporaryDirectory() as work:
-        runs = [one_run(source, admin_url, copy_dir, Path(work), n + 1) for n in range(args.repeat)]
+        postmaster = pg.postmaster_pid(admin_url)
+        runs = [
+            one_run(source, admin_url, copy_dir, Path(work), n + 1, postmaster)
+            for n in range(args.repeat)
+        ]
     summary = summarise(runs, cores)
     lines = table_lines(summary, cores)
     print(f"{args.rows:,} rows, {cores} cores, median of {args.repeat}")

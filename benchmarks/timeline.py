@@ -78,16 +78,6 @@ def method_and_options(spec: str) -> tuple[str, dict[str, Any]]:
     return name.strip(), options
 
 
-def postmaster_pid(admin_url: str) -> int:
-    """The server's postmaster, from its data folder's ``postmaster.pid``: its children
-    are the backends (a server on another machine cannot be sampled from /proc)."""
-    folder = pg.server_info(admin_url)["data_directory"]
-    pid_file = Path(folder) / "postmaster.pid" if folder else None
-    if pid_file is None or not pid_file.exists():
-        raise SystemExit("the server's data folder is not readable here: run it on this machine")
-    return int(pid_file.read_text().split("\n", 1)[0])
-
-
 def traced_run(
     job: Job, options: dict[str, Any], admin_url: str, postmaster: int, args: argparse.Namespace
 ) -> dict[str, Any]:
@@ -147,7 +137,7 @@ def main(argv: list[str] | None = None) -> None:
         pg.materialise_copy_files(source, admin_url, copy_dir)
     work = args.cache_dir / "work"
     work.mkdir(parents=True, exist_ok=True)
-    postmaster = postmaster_pid(admin_url)
+    postmaster = pg.postmaster_pid(admin_url)
     busy, waited = wait_for_quiet(args.wait_quiet)
     load = [round(x, 2) for x in os.getloadavg()]
     if busy:

@@ -135,6 +135,42 @@ def fresh_database(admin_url: str, name: str) -> Iterator[str]:
         admin_execute(admin_url, drop, "CHECKPOINT")
 
 
+def postmaster_pid(admin_url: str) -> int:
+    """The server's postmaster, from its data folder's ``postmaster.pid``: its children
+    are the backends (a server on another machine cannot be measured from /proc)."""
+    folder = server_info(admin_url)["data_directory"]
+    pid_file = Path(folder) / "postmaster.pid" if folder else None
+    if pid_file is None or not pid_file.exists():
+        raise SystemExit("the server's data folder is not readable here: run it on this machine")
+    return int(pid_file.read_text().split("\n", 1)[0])
+
+
+def server_cpu(postmaster: int) -> float:
+    """CPU-seconds the server has used: the postmaster's own, its reaped children's
+    (``cutime``/``cstime``: every backend and worker that has ended) and its live
+    children's. A difference of two readings is the server's work between them, whatever
+    else the machine ran (not the machine's busy time less the client's)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def fields(pid: str) -> list[str] | None:
+        try:
+            text = (Path("/proc") / pid / "stat").read_text()
+        except OSError:
+            return None
+        return text[text.rindex(")") + 2 :].split()
+
+    own = fields(str(postmaster))
+    if own is None:
+        raise SystemExit(f"the postmaster {postmaster} is not running here")
+    total = sum(int(v) for v in own[11:15])  # utime, stime, cutime, cstime
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            child = fields(entry.name)
+            if child is not None and int(child[1]) == postmaster:
+                total += int(child[11]) + int(child[12])
+    return total / ticks
+
+
 def server_info(admin_url: str) -> dict[str, str]:
     """Server version and the settings that matter for bulk loads, as the server reports
     them (``current_setting``, i.e. SHOW), not as the harness asked for them."""

@@ -38,7 +38,7 @@ sys.path.insert(0, str(HERE))
 
 from harness import pg, report  # noqa: E402
 from harness.methods import Job, copy_limit, copy_then_index  # noqa: E402
-from harness.runner import log, source_db, wait_for_quiet  # noqa: E402
+from harness.runner import log, source_db, wait_for_quiet, wait_quiet_option  # noqa: E402
 
 TARGET_FULL = 0.8  # x COPY-then-index, the whole migration
 TARGET_DATA = 1.0  # x COPY limit, the data phase
@@ -242,9 +242,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "floor.json")
     parser.add_argument("--pgdata", type=Path, default=pg.DEFAULT_PGDATA)
-    parser.add_argument(
-        "--wait-quiet", type=float, default=600, help="seconds to wait for a quiet machine"
-    )
+    wait_quiet_option(parser)
     args = parser.parse_args(argv)
     source = source_db(args.cache_dir, args.rows, args.seed).resolve()
     admin_url = pg.server_url(args.pgdata)

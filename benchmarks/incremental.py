@@ -47,18 +47,14 @@ RSS_LIMIT_MB = 300.0
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    from harness.runner import wait_quiet_option
+
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=2_200_000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--direction", choices=[*DIRECTIONS, "both"], default="both")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=600,
-        help="seconds to wait, before the runs, for other processes to use at most half "
-        "the cores (0: start at once; either way the JSON records the load)",
-    )
+    wait_quiet_option(parser)
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
     parser.add_argument("--results", type=Path, default=HERE / "results" / "incremental.json")
     return parser.parse_args(argv)

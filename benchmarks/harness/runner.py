@@ -143,6 +143,17 @@ def wait_for_quiet(max_wait: float, poll: float = 10.0) -> tuple[str | None, flo
     return warning, round(time.monotonic() - started, 1)
 
 
+def wait_quiet_option(parser: argparse.ArgumentParser) -> None:
+    """``--wait-quiet``: every harness's wait for a quiet machine (``wait_for_quiet``)."""
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=600,
+        help="seconds to wait, before the runs, for other processes to use at most half "
+        "the cores (0: start at once; either way the JSON records the load)",
+    )
+
+
 def command_line(
     description: str, methods: list[str], always: str, results: str
 ) -> argparse.ArgumentParser:
@@ -158,13 +169,7 @@ def command_line(
         help=f"comma-separated subset of: {', '.join(methods)} ({always} always run)",
     )
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per run")
-    parser.add_argument(
-        "--wait-quiet",
-        type=float,
-        default=600,
-        help="seconds to wait, before the runs, for other processes to use at most half "
-        "the cores (0: start at once; either way the JSON records the load)",
-    )
+    wait_quiet_option(parser)
     parser.add_argument("--cache-dir", type=Path, default=BENCHMARKS / ".cache")
     parser.add_argument(
         "--results",

@@ -9,10 +9,15 @@ is timed; then (a) incremental runs with no change in the source, without and wi
 0.1% deleted, and (b) an incremental run with ``--detect-deletes`` brings the target in
 step, which is then checked against the source (counts and sums of every table). Each
 round is repeated ``--repeat`` times; each run is the CLI in a process of its own,
-timed from start to exit (Python's start-up included) and inside the process (the
-``migrate`` call alone), its peak RSS read from the worker's own VmHWM (never
-``ru_maxrss``, which a child inherits from its parent across exec). Ratios are against
-the full migration of the same round. Prints a table, writes ``results/incremental.json``.
+timed from start to exit (Python's start-up and imports included: a cron job's figure)
+and inside the process (the ``migrate`` call alone, its modules imported before the clock
+starts: what a notebook or a scheduler's long-lived worker pays), its peak RSS read from
+the worker's own VmHWM (never ``ru_maxrss``, which a child inherits from its parent
+across exec). The changed run's time is split by the result's own per-table seconds:
+finding and deleting the keys that left the source, and the merge (the staged rows into
+place and the commit: the server's work that any tool applying the same changes pays).
+Ratios are against the full migration of the same round. Prints a table, writes
+``results/incremental.json``.
 
 Usage::
 
@@ -63,20 +68,34 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 # --- one run: the CLI in a process of its own --------------------------------------------
 
 WORKER = """
-import json, sys, time
+import io, json, sys, time
+from contextlib import redirect_stdout
 from pathlib import Path
+begun = time.perf_counter()
+# the data path's modules, imported before the clock starts: the call's figure is what a
+# notebook or a scheduler's long-lived worker pays (the wall figure adds them back)
+import arrowferry.api, arrowferry.targets, arrowferry.transfer.incremental
+import arrowferry.dialects.sqlite, arrowferry.dialects.postgresql
 from arrowferry.cli import main
+imports = time.perf_counter() - begun
 start = time.perf_counter()
 code = 0
+printed = io.StringIO()
 try:
-    main(sys.argv[2:], standalone_mode=False)
+    with redirect_stdout(printed):
+        main(sys.argv[2:], standalone_mode=False)
 except SystemExit as err:
     code = err.code or 0
 seconds = time.perf_counter() - start
 hwm = next(int(l.split()[1]) for l in Path("/proc/self/status").read_text().splitlines()
            if l.startswith("VmHWM:"))
-Path(sys.argv[1]).write_text(json.dumps({"call_s": seconds, "peak_rss_mb": hwm / 1024,
-                                         "code": code}))
+parts = {}
+for done in json.loads(printed.getvalue()).get("incremental", {}).values():
+    for part, s in done.get("seconds", {}).items():
+        parts[part] = parts.get(part, 0.0) + s
+Path(sys.argv[1]).write_text(json.dumps({"call_s": seconds, "imports_s": imports,
+                                         "peak_rss_mb": hwm / 1024, "code": code,
+                                         "parts_s": parts}))
 """
 
 
@@ -84,7 +103,7 @@ def run(args: list[str], work: Path) -> dict[str, Any]:
     """``arrowferry migrate ARGS`` in a fresh process: wall and in-process seconds, peak RSS."""
     out = work / "run.json"
     out.unlink(missing_ok=True)
-    argv = [sys.executable, "-c", WORKER, str(out), "migrate", *args, "--quiet"]
+    argv = [sys.executable, "-c", WORKER, str(out), "migrate", *args, "--quiet", "--json"]
     start = time.perf_counter()
     done = subprocess.run(argv, cwd=work, capture_output=True, text=True, check=False)
     wall = time.perf_counter() - start
@@ -93,7 +112,16 @@ def run(args: list[str], work: Path) -> dict[str, Any]:
     got = json.loads(out.read_text())
     if got["code"]:
         raise SystemExit(f"arrowferry migrate {' '.join(args)} exited {got['code']}")
-    return {"wall_s": wall, "call_s": got["call_s"], "peak_rss_mb": round(got["peak_rss_mb"], 1)}
+    return {
+        "wall_s": wall,
+        "call_s": got["call_s"],
+        "imports_s": got["imports_s"],
+        "peak_rss_mb": round(got["peak_rss_mb"], 1),
+        # summed over the tables: "deletes" (finding and deleting the keys that left the
+        # source) and "merge" (the staged rows into place and the commit: the server's own
+        # work, which any tool applying the same changes pays)
+        "parts_s": got["parts_s"],
+    }
 
 
 # --- the source and its changes -------------------------------------------------------------
@@ -289,6 +317,10 @@ def summarize(rounds: list[dict[str, Any]]) -> dict[str, Any]:
         for clock in ("wall_s", "call_s"):
             ratios = [r[kind][clock] / r["full"][clock] for r in rounds]
             out[f"{kind}_over_full_{clock[:-2]}"] = round(statistics.median(ratios), 4)
+    for part in ("deletes", "merge"):
+        seconds = [r["changed"]["parts_s"].get(part, 0.0) for r in rounds]
+        out[f"changed_{part}_s"] = round(statistics.median(seconds), 3)
+    out["imports_s"] = round(statistics.median(r["full"]["imports_s"] for r in rounds), 3)
     out["target_equals_source"] = all(r["target_equals_source"] for r in rounds)
     return out
 
@@ -344,6 +376,17 @@ def main(argv: list[str] | None = None) -> None:
             f"| {direction} | {cell('full')} | {' | '.join(cells)} | "
             f"{rss:.0f} (full {s['full_peak_rss_mb']:.0f}) | "
             f"{'ok' if s['target_equals_source'] else 'DIFFERS'} |"
+        )
+    print(
+        "\nwall: the CLI from start to exit; call: the migrate call, modules imported "
+        "(a notebook's or a long-lived worker's figure)"
+    )
+    for direction, r in results.items():
+        s = r["summary"]
+        print(
+            f"{direction}: changed run's deletes {s['changed_deletes_s']:.2f} s, merge "
+            f"{s['changed_merge_s']:.2f} s of {s['changed_call_s']:.2f} s; imports "
+            f"{s['imports_s']:.2f} s"
         )
     print(f"\nload average (1 min) over the runs: {', '.join(f'{x[0]:.2f}' for x in load)}")
     args.results.parent.mkdir(parents=True, exist_ok=True)

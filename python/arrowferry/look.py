@@ -110,6 +110,8 @@ def _schemas() -> dict[str, dict[str, Any]]:
             "mark": text,
             "previous_mark": text,
             "reason": text,
+            "deletes_seconds": pl.Float64,  # finding and deleting the keys that left
+            "merge_seconds": pl.Float64,  # the staged rows into place, and the commit
         },
         "differences": {
             "table": text,
@@ -224,6 +226,7 @@ def result_frames(result: MigrationResult) -> Frames:
                     "table": name,
                     **done,
                     **{k: _text(done.get(k)) for k in ("mark", "previous_mark")},
+                    **{f"{k}_seconds": v for k, v in done.get("seconds", {}).items()},
                 }
                 for name, done in sorted(result.incremental.items())
             ),

@@ -102,6 +102,8 @@ def test_inserts_and_updates_arrive_and_the_rest_is_unchanged(migrated: tuple[Pa
     assert (orders["inserted"], orders["updated"], orders["unchanged"]) == (1, 2, 0)
     assert orders["previous_mark"] == "2024-02-02 10:00:00"
     assert orders["deleted"] is None  # not looked for
+    # where its time went: the merge timed, no deletes looked for
+    assert set(orders["seconds"]) == {"merge"} and orders["seconds"]["merge"] > 0
     assert _state(url)["orders"][1] == "2024-03-02 00:00:00"
 
     # deletes, looked for: the key sets are compared
@@ -117,6 +119,7 @@ def test_inserts_and_updates_arrive_and_the_rest_is_unchanged(migrated: tuple[Pa
     orders_row = frame.filter(frame["table"] == "orders").row(0, named=True)
     assert (orders_row["how"], orders_row["deleted"], orders_row["inserted"]) == ("cursor", 3, 0)
     assert orders_row["mark"] == orders_row["previous_mark"] == "2024-03-02 00:00:00"
+    assert orders_row["deletes_seconds"] == third.incremental["orders"]["seconds"]["deletes"] > 0
     html = third._repr_html_()
     assert "<b>incremental</b>" in html and "cursor updated_at" in html
     # the checksum verifier agrees, for every followed table

@@ -13,7 +13,8 @@ from arrowferry.dialects.keyranges import KeySide, gone
 
 
 def _side(keys: set[int], fetched: list[str]) -> KeySide:
-    conn = sqlite3.connect(":memory:")
+    # the source side's calls run in a thread of their own (``keyranges._both``)
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
     conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
     conn.executemany("INSERT INTO t VALUES (?)", [(k,) for k in keys])
 

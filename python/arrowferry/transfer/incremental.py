@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
@@ -96,6 +97,9 @@ class Follow:
     source_hash: HashSide | None = None  # the same, for any other key (hash buckets)
     deleted: int | None = None  # --detect-deletes: the rows deleted before the upserts
     why: str | None = None  # a full refresh the run chose (--full-refresh-unkeyed)
+    # where the table's time went: "deletes" (finding and deleting the keys that left
+    # the source), "merge" (the staged rows into place, the mark saved, the commit)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def looks_for_deletes(self) -> bool:
@@ -113,6 +117,7 @@ class Follow:
             "deleted": done.get("deleted") if self.looks_for_deletes else None,
             "mark": mark.value if mark is not None else None,
             "previous_mark": self.after.value if self.after is not None else None,
+            "seconds": {k: round(v, 3) for k, v in self.seconds.items()},
             **({"reason": self.why} if self.why else {}),
         }
 
@@ -235,8 +240,10 @@ def _ordered(
         follow = run.follows[table.name]
         if not follow.looks_for_deletes:
             continue
+        started = time.perf_counter()
         try:
             follow.deleted = writer.delete_missing(table, follow)
+            follow.seconds["deletes"] = time.perf_counter() - started
         except Exception as err:
             result.table_failed(
                 table.name,

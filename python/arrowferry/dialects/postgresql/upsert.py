@@ -10,6 +10,7 @@ table's mark goes into ``arrowferry_state.incremental`` in the same transaction.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -199,6 +200,7 @@ class PostgresUpsertLoad:
     def __init__(self, target: PostgresTarget, table: TablePlan, follow: Follow) -> None:
         self.target, self.table, self.follow = target, table, follow
         self.counts: dict[str, int] = {}
+        self.merging: float | None = None  # when the staged rows started into place
 
     @contextlib.contextmanager
     def lane(self) -> Iterator[Callable[..., int]]:
@@ -216,6 +218,8 @@ class PostgresUpsertLoad:
                     conn.rollback()
                 raise
         self.follow.counts = self.counts
+        if self.merging is not None:
+            self.follow.seconds["merge"] = time.perf_counter() - self.merging
 
     def _ingest(
         self,
@@ -257,6 +261,7 @@ class PostgresUpsertLoad:
                 sqlstate=getattr(err, "sqlstate", None),
             ) from err
         casts = {c: real[c] for c in staged}
+        self.merging = time.perf_counter()
         if self.follow.how == "full" or not self.follow.key:
             pgc.execute(conn, stage.insert_from_stage_sql(schema, name, columns, casts))
             inserted, updated = rows, 0

@@ -12,6 +12,7 @@ goes into the file's ``arrowferry_incremental`` table in the same transaction.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -165,6 +166,7 @@ class SqliteUpsertLoad:
     def __init__(self, target: SqliteTarget, table: TablePlan, follow: Follow) -> None:
         self.target, self.table, self.follow = target, table, follow
         self.counts: dict[str, int] = {}
+        self.merging: float | None = None  # when the staged rows started into place
 
     @contextlib.contextmanager
     def lane(self) -> Iterator[Callable[..., int]]:
@@ -181,6 +183,8 @@ class SqliteUpsertLoad:
                 sqlw.execute(conn, "ROLLBACK")
             raise
         self.follow.counts = self.counts
+        if self.merging is not None:
+            self.follow.seconds["merge"] = time.perf_counter() - self.merging
 
     def _ingest(self, batches: Iterator[pa.RecordBatch], on_batch: Callable[[int], None]) -> int:
         conn, name = self.target.conn, self.table.name
@@ -207,6 +211,7 @@ class SqliteUpsertLoad:
                 raise capture.error from None
             raise
         key = self.follow.key
+        self.merging = time.perf_counter()
         if self.follow.how == "full" or not key:
             names = ", ".join(quote_ident(c) for c in columns)
             sqlw.execute(

@@ -72,7 +72,7 @@ class SqliteSourceSide:
                     measured, limits = set(columns), {}
                 try:
                     rows[t.name], profiles[t.name] = sqlite.profile(
-                        conn, t.name, columns, measured, limits
+                        conn, t.name, columns, measured, limits, rowid=rowid_alias(t)
                     )
                 except SourceError as err:  # one table's problem, not the run's
                     failed[t.name] = err.message

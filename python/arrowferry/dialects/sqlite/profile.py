@@ -7,16 +7,20 @@ unbounded decimals, UUIDs) and reads the rest the fast way.
 
 from __future__ import annotations
 
+import itertools
+import os
 import sqlite3
 from collections.abc import Collection, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, TypeVar
 
 from arrowferry import decimals
 from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.sqlite import virtual as vt
-from arrowferry.dialects.sqlite.catalog import is_unresolved
+from arrowferry.dialects.sqlite.catalog import connect_metadata, is_unresolved
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import SourceError
 from arrowferry.model import Column, Table
@@ -63,6 +67,12 @@ _HIGH = 2**32  # two counts share one 64-bit sum: tables of fewer than 2**32 row
 # here: a wider table is scanned once per this many columns, inside one read snapshot
 COLUMNS_PER_SCAN = 300
 
+# a rowid table with more rows than this (by its rowid span) is scanned in as many rowid
+# ranges as there are cores, at once, each on a connection of its own: the scan is the
+# plan's one long step before any row moves, and SQLite steps with the GIL released
+# (2 M rows of the app database: 0.42 -> 0.32 s on two cores)
+SPLIT_ROWS = 400_000
+
 T = TypeVar("T")
 
 
@@ -94,9 +104,11 @@ def profile(
     columns: Sequence[str],
     extras: Collection[str] = (),
     limits: Mapping[str, tuple[int, int]] | None = None,
+    rowid: str | None = None,
 ) -> tuple[int, dict[str, ColumnProfile]]:
     """Row count and a per-column storage-class profile, in one scan of the table
-    (one per :data:`COLUMNS_PER_SCAN` columns of a wide one, in one snapshot).
+    (one per :data:`COLUMNS_PER_SCAN` columns of a wide one, in one snapshot; a long
+    rowid table's one scan in rowid ranges at once, given its ``rowid`` alias).
 
     Two aggregates per column count the four storage classes (packed in pairs);
     columns in ``extras`` also get the longest text and the number magnitudes,
@@ -107,6 +119,8 @@ def profile(
     names = [*columns, *(n for n in limits if n not in columns)]
     scan = _Scan(conn, table, set(columns), set(extras), limits)
     runs = chunked(names)
+    if len(runs) == 1 and rowid is not None:
+        scan.ranges = _ranges(conn, table, rowid)
     rows, result = 0, {}
     with one_snapshot(conn, len(runs) > 1):
         for run in runs:
@@ -128,6 +142,7 @@ class _Scan:
     ) -> None:
         self.conn, self.table = conn, table
         self.profiled, self.extras, self.limits = profiled, extras, limits
+        self.ranges: list[str] = []  # WHERE clauses scanned at once (none: one scan)
 
     def parts(self, name: str) -> list[str]:
         q = quote_ident(name)
@@ -154,12 +169,26 @@ class _Scan:
         parts = ["count(*)", *(p for name in names for p in self.parts(name))]
         sql = f"SELECT {', '.join(parts)} FROM {quote_ident(self.table)}"
         try:
-            row = vt.rows(self.conn, sql)[0]
+            row = self._in_ranges(sql, parts) if self.ranges else vt.rows(self.conn, sql)[0]
         except (sqlite3.DatabaseError, SourceError) as err:
             raise SourceError(f"cannot read table {self.table!r}: {err}") from err
         rows = int(row[0])
         values = iter(row[1:])
         return rows, {name: self.column(name, rows, values) for name in names}
+
+    def _in_ranges(self, sql: str, parts: Sequence[str]) -> tuple[Any, ...]:
+        """The scan's one row, from its rowid ranges scanned at once, each on its own
+        read-only connection (so in snapshots of their own, as the load's later read is:
+        the profile sizes the plan, the load's conversions check every value again)."""
+        path = vt.database_path(self.conn)
+
+        def scan(where: str) -> tuple[Any, ...]:
+            with closing(connect_metadata(Path(path))) as conn:
+                return tuple(conn.execute(f"{sql} {where}").fetchone())
+
+        with ThreadPoolExecutor(len(self.ranges), thread_name_prefix="arrowferry-profile") as ex:
+            found = list(ex.map(scan, self.ranges))
+        return tuple(_combine(part, [r[i] for r in found]) for i, part in enumerate(parts))
 
     def column(self, name: str, rows: int, values: Iterator[Any]) -> ColumnProfile:
         profiled = name in self.profiled
@@ -184,6 +213,43 @@ class _Scan:
         if sure or maybe:
             found = _over_limit(self.conn, self.table, name, self.limits[name], found, sure)
         return found
+
+
+def _ranges(conn: sqlite3.Connection, table: str, rowid: str) -> list[str]:
+    """WHERE clauses cutting a long rowid table in one range per core (none: a short
+    table, or one core)."""
+    cores = min(4, os.cpu_count() or 1)
+    alias = quote_ident(rowid)
+    try:
+        # two subqueries: SQLite seeks the rowid's ends only for a lone min() or max()
+        # (both in one SELECT scan the whole table)
+        low, high = conn.execute(
+            f"SELECT (SELECT min({alias}) FROM {quote_ident(table)}), "
+            f"(SELECT max({alias}) FROM {quote_ident(table)})"
+        ).fetchone()
+    except sqlite3.DatabaseError:
+        return []  # the scan itself says what is wrong
+    if cores < 2 or low is None or high - low < SPLIT_ROWS:
+        return []
+    step = -(-(high - low + 1) // cores)
+    cuts = [low + i * step for i in range(1, cores)]
+    # the first range has no bottom and the last no top: a row written since is in one
+    middle = [f"WHERE {alias} >= {a} AND {alias} < {z}" for a, z in itertools.pairwise(cuts)]
+    return [f"WHERE {alias} < {cuts[0]}", *middle, f"WHERE {alias} >= {cuts[-1]}"]
+
+
+def _combine(part: str, values: Sequence[Any]) -> Any:
+    """One aggregate of the whole table from its ranges' (count and sum add; max, min)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    if part.startswith(("count(", "sum(")):
+        return sum(present)
+    if part.startswith("max("):
+        return max(present)
+    if part.startswith("min("):
+        return min(present)
+    raise ValueError(f"no way to combine {part[:40]!r} over ranges")
 
 
 # --- numeric(p,s): what exceeds the declared precision ---------------------------------

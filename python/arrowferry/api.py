@@ -6,7 +6,7 @@ import os
 import re
 import time
 from collections.abc import Mapping, Sequence
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -163,7 +163,8 @@ class Migration:
             return result
 
     def _migrate(self) -> MigrationResult:
-        result = self._run()
+        with self._warming():
+            result = self._run()
         result.warnings += self.settings.notes()
         # several tables, lanes or retries may meet the same thing: say it once
         result.warnings = list(dict.fromkeys(result.warnings))
@@ -203,6 +204,17 @@ class Migration:
             reject_dir=self.options.reject_dir,
             on_bad_value=self.options.on_bad_value,
         )
+
+    def _warming(self) -> AbstractContextManager[None]:
+        """A PostgreSQL target's first connections, opened while the source is planned
+        (``dialects.postgresql.warm``: the plan runs on one core, the other is free)."""
+        target = self.target
+        if target is None or target.dialect != "postgresql" or self.options.dry_run:
+            return nullcontext()
+        from arrowferry.dialects.postgresql.connection import with_connect_timeout
+        from arrowferry.dialects.postgresql.warm import warming
+
+        return warming(with_connect_timeout(target).url)
 
     def _run(self) -> MigrationResult:
         start = time.perf_counter()

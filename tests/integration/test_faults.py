@@ -242,10 +242,25 @@ def _lock_source(source: Path, started: threading.Event, release: threading.Even
     writer.communicate(timeout=10)
 
 
+def _reads_wait_for(started: threading.Event, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The source's first read waits until the writer holds its lock: the lock lands in
+    the load however quickly the run gets from its journal to its first row."""
+    from arrowferry.dialects.sqlite import read
+
+    real = read.read_batches
+
+    def waiting(*args: object, **kwargs: object) -> Iterator[object]:
+        started.wait(30)
+        yield from real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(read, "read_batches", waiting)
+
+
 def test_a_source_locked_by_a_writer_is_waited_for(
-    source: Path, baseline_pg: str, pg_url: str
+    source: Path, baseline_pg: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started, release = threading.Event(), threading.Event()
+    _reads_wait_for(started, monkeypatch)
 
     def lock_once_loading() -> None:
         progress = pg_progress(pg_url)
@@ -269,6 +284,7 @@ def test_a_source_locked_for_good_is_a_clear_error_then_resumed(
 ) -> None:
     monkeypatch.setattr(faults, "BACKOFF", (0.05, 0.1))
     started, release = threading.Event(), threading.Event()
+    _reads_wait_for(started, monkeypatch)
 
     def lock_once_loading() -> None:
         progress = pg_progress(pg_url)

@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from arrowferry.dialects import sqllog
+from arrowferry.dialects.postgresql import warm
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.errors import ConnectError, DatabaseMissingError
 from arrowferry.urls import Endpoint, scrub
@@ -32,9 +33,10 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
     import adbc_driver_postgresql.dbapi as pg_adbc
 
     bounded = with_connect_timeout(endpoint)
+    conn, failure = warm.take(bounded.url, autocommit), None  # one opened ahead, if any
     try:
-        conn = pg_adbc.connect(bounded.url, autocommit=autocommit)
-        failure = None
+        if conn is None:
+            conn = pg_adbc.connect(bounded.url, autocommit=autocommit)
     except Exception as err:
         failure = connect_error(endpoint, scrub(str(err), endpoint), bounded)
     if failure is not None:

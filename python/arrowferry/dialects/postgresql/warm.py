@@ -1,0 +1,126 @@
+"""Connections to the target opened ahead, while the run plans.
+
+A run opens about ten connections to a PostgreSQL target, four of them one after another
+before the first row moves (the interrupted-run check, the target check, the journal, the
+staging schema), 30-80 ms each: libpq's start-up, a backend forked, and ADBC reading the
+server's type catalog. The plan before them is SQLite or PostgreSQL reading the source on
+one core, so the other is free: :func:`warming` opens the first few there, in background
+threads, and :func:`connection.connect` takes a ready one instead of opening its own.
+
+A warm connection is exactly what ``connect`` would open (the driver's connection, before
+the session settings ``connect`` then applies), so taking one changes nothing but the wait.
+A warm-up that fails is forgotten: the caller opens its own connection and gets the error
+worded as always (never with a password). Connections not taken are closed at the end
+(opens still in flight are waited for a moment, then close themselves); the threads are
+daemons, so an unreachable host never holds the process up at exit.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Any
+
+# how many of each kind (autocommit, or in a transaction) the run takes first
+FIRST = {True: 5, False: 3}
+# at the end, how long to wait for opens still in flight before leaving them to close
+# themselves: a reachable server answers in well under this, so no session outlives the
+# run that opened it (an unreachable one has failed the run already, after longer)
+SETTLE_SECONDS = 2.0
+
+
+class _Warm:
+    """One connection being opened in a thread of its own."""
+
+    def __init__(self, url: str, autocommit: bool) -> None:
+        self.url, self.autocommit = url, autocommit
+        self.conn: Any = None
+        self.done = threading.Event()
+        self.abandoned = False
+        self.lock = threading.Lock()
+        threading.Thread(target=self._open, name="arrowferry-connect", daemon=True).start()
+
+    def _open(self) -> None:
+        import adbc_driver_postgresql.dbapi as pg_adbc
+
+        try:
+            conn = pg_adbc.connect(self.url, autocommit=self.autocommit)
+        except Exception:  # the caller's own connect says what is wrong
+            conn = None
+        with self.lock:
+            if self.abandoned and conn is not None:
+                with contextlib.suppress(Exception):
+                    conn.close()
+                conn = None
+            self.conn = conn
+        self.done.set()
+
+    def take(self) -> Any:
+        self.done.wait()
+        conn, self.conn = self.conn, None
+        return conn
+
+    def abandon(self, wait: float) -> None:
+        self.done.wait(wait)
+        with self.lock:
+            self.abandoned = True
+            conn, self.conn = self.conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):
+                conn.close()
+
+
+class _Warming:
+    def __init__(self, url: str, counts: dict[bool, int]) -> None:
+        self.url = url
+        self.lock = threading.Lock()
+        self.ready = {kind: deque(_Warm(url, kind) for _ in range(n)) for kind, n in counts.items()}
+
+    def take(self, url: str, autocommit: bool) -> Any:
+        if url != self.url:
+            return None
+        with self.lock:
+            queue = self.ready.get(autocommit)
+            warm = queue.popleft() if queue else None
+        return warm.take() if warm is not None else None
+
+    def close(self) -> None:
+        with self.lock:
+            left = [w for queue in self.ready.values() for w in queue]
+            self.ready = {}
+        deadline = time.monotonic() + SETTLE_SECONDS
+        for warm in left:
+            warm.abandon(max(0.0, deadline - time.monotonic()))
+
+
+_ACTIVE: list[_Warming] = []
+_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def warming(url: str, counts: dict[bool, int] | None = None) -> Iterator[None]:
+    """Open ``counts`` connections to ``url`` (libpq's URL, with its connect_timeout)
+    in the background for the block's duration; those not taken are closed at its end."""
+    warm = _Warming(url, dict(counts or FIRST))
+    with _LOCK:
+        _ACTIVE.append(warm)
+    try:
+        yield
+    finally:
+        with _LOCK:
+            _ACTIVE.remove(warm)
+        warm.close()
+
+
+def take(url: str, autocommit: bool) -> Any:
+    """A connection opened ahead to ``url``, or None (none warming, or its open failed)."""
+    with _LOCK:
+        active = list(_ACTIVE)
+    for warm in active:
+        conn = warm.take(url, autocommit)
+        if conn is not None:
+            return conn
+    return None

@@ -1,0 +1,103 @@
+"""Connections to a PostgreSQL target opened while the run plans
+(``dialects.postgresql.warm``): taken as if opened then, closed when not taken, and a
+failed warm-up changes nothing a user sees."""
+
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+import arrowferry as af
+from arrowferry.dialects.postgresql import connection, warm
+from arrowferry.errors import ConnectError
+from arrowferry.urls import parse_url
+from tests.conftest import make_sqlite, sql, with_database
+
+
+def _backends(url: str, database: str) -> set[int]:
+    rows = sql(url, "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])
+    return {int(r[0]) for r in rows}
+
+
+def _settled(url: str, database: str, expected: int) -> set[int]:
+    for _ in range(100):
+        pids = _backends(url, database)
+        if len(pids) == expected:
+            return pids
+        time.sleep(0.05)
+    return _backends(url, database)
+
+
+def test_a_warm_connection_is_taken_set_up_and_the_rest_closed(pg_url: str) -> None:
+    endpoint = parse_url(pg_url)
+    database = endpoint.database
+    assert database is not None
+    url = connection.with_connect_timeout(endpoint).url
+    with warm.warming(url, {True: 2, False: 1}):
+        opened = _settled(pg_url, database, 3)  # three backends, opened ahead
+        assert len(opened) == 3
+        conn = connection.connect(endpoint)
+        try:
+            pid, name = connection.fetch(
+                conn, "SELECT pg_backend_pid(), current_setting('application_name')"
+            )[0]
+            assert int(pid) in opened and name == "arrowferry"  # set up on take
+            inside = connection.connect(endpoint, autocommit=False)
+            inside.close()
+        finally:
+            conn.close()
+    # the one warm connection never taken is closed with the block
+    assert _settled(pg_url, database, 0) == set()
+
+
+def test_a_run_takes_them_and_leaves_no_session(pg_url: str, tmp_path: Path) -> None:
+    src = make_sqlite(
+        tmp_path / "s.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)",
+        {"t": [(i, f"v{i}") for i in range(100)]},
+    )
+    taken: list[bool] = []
+    real = warm.take
+
+    def spy(url: str, autocommit: bool) -> object:
+        conn = real(url, autocommit)
+        taken.append(conn is not None)
+        return conn
+
+    warm_take = pytest.MonkeyPatch()
+    warm_take.setattr(warm, "take", spy)
+    try:
+        result = af.migrate(src, pg_url)
+    finally:
+        warm_take.undo()
+    assert result.success, result.errors
+    assert sum(taken) >= 3  # the checks, the journal and the staging schema took warm ones
+    assert sql(pg_url, "SELECT id, v FROM t ORDER BY id") == [(i, f"v{i}") for i in range(100)]
+    database = parse_url(pg_url).database
+    assert database is not None
+    assert _settled(pg_url, database, 0) == set()
+
+
+def test_a_failed_warm_up_leaves_the_usual_error(pg_url: str) -> None:
+    missing = parse_url(with_database(pg_url, "af_no_such_database"))
+    endpoint = replace(missing, password="s3cr3t-pw")
+    url = connection.with_connect_timeout(endpoint).url
+    with warm.warming(url, {True: 1}), pytest.raises(ConnectError) as caught:
+        connection.connect(endpoint)
+    assert "af_no_such_database" in str(caught.value)
+    assert "s3cr3t-pw" not in str(caught.value)
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_warming_threads_never_hold_the_process() -> None:
+    # an address that drops packets: the open would wait its connect_timeout
+    url = "postgresql://u@10.255.255.1:5432/db?connect_timeout=30"
+    before = set(threading.enumerate())
+    with warm.warming(url, {True: 1}):
+        started = [t for t in threading.enumerate() if t not in before]
+    assert started and all(t.daemon for t in started)
+    assert warm.take(url, True) is None  # no longer warming: nothing to take

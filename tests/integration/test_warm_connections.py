@@ -19,7 +19,11 @@ from tests.conftest import make_sqlite, sql, with_database
 
 
 def _backends(url: str, database: str) -> set[int]:
-    rows = sql(url, "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()", [database])
+    rows = sql(
+        url,
+        "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+        [database],
+    )
     return {int(r[0]) for r in rows}
 
 

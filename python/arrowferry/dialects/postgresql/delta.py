@@ -51,11 +51,8 @@ class PostgresDelta:
             f"SELECT max({q})::text, pg_typeof(max({q}))::text FROM {self._relation(table)} "
             f"WHERE {where}"
         )
-        conn = self.source._take()
-        try:
+        with self.source.in_snapshot() as conn:
             rows = pgc.fetch(conn, sql)
-        finally:
-            self.source._give(conn)
         value, kind = rows[0]
         return None if value is None else Mark(str(value), str(kind))
 
@@ -67,29 +64,20 @@ class PostgresDelta:
         sql = f"SELECT {cols} FROM {self._relation(table)} WHERE {between(column, after, upto)}" + (
             f" ORDER BY {order}" if order else ""
         )
-        conn = self.source._take()
-        try:
+        with self.source.in_snapshot() as conn:
             yield from read.read_batches(conn, sql, self.source.batch_bytes)
-        finally:
-            self.source._give(conn)
 
     def _fetch(self, sql: str) -> list[tuple[Any, ...]]:
-        conn = self.source._take()  # in the run's snapshot
-        try:
+        with self.source.in_snapshot() as conn:
             return pgc.fetch(conn, sql)
-        finally:
-            self.source._give(conn)
 
     def key_side(self, table: TablePlan, column: str) -> KeySide:
         fetch = self._fetch
         relation, q = self._relation(table), quote_ident(column)
 
         def keys(where: str) -> pa.Array:
-            conn = self.source._take()
-            try:
+            with self.source.in_snapshot() as conn:
                 return arrow_keys(conn, f"SELECT {q}::bigint FROM {relation} {where}")
-            finally:
-                self.source._give(conn)
 
         return KeySide(fetch, keys, relation, q, estimate=pg_estimate(fetch, relation))
 

@@ -53,11 +53,8 @@ class PostgresSource:
         """Key ranges of a large table read ordered by one integer key (else one: all)."""
         if lanes < 2 or len(table.order_by) != 1 or table.rows < SPLIT_MIN_ROWS:
             return [None]
-        conn = self._take()
-        try:
+        with self.in_snapshot() as conn:
             span = read.key_range(conn, self.schema, table.source.name, table.order_by[0])
-        finally:
-            self._give(conn)
         if span is None:
             return [None]
         low, high = span
@@ -74,9 +71,16 @@ class PostgresSource:
             only=table.only,
             key_range=piece,
         )
+        with self.in_snapshot() as conn:
+            yield from read.read_batches(conn, sql, self.batch_bytes)
+
+    @contextlib.contextmanager
+    def in_snapshot(self) -> Iterator[Any]:
+        """A connection reading in the run's snapshot, back among the idle ones after
+        (readers, the incremental run's marks and key comparisons all read through it)."""
         conn = self._take()
         try:
-            yield from read.read_batches(conn, sql, self.batch_bytes)
+            yield conn
         finally:
             self._give(conn)
 

@@ -97,3 +97,17 @@ def test_short_table_and_one_core_scan_once(
         assert profile_module._ranges(conn, "t", "rowid") == []
     finally:
         conn.close()
+
+
+def test_a_range_the_standard_library_cannot_read_falls_back_to_one_scan(
+    tmp_path: Path, split_always: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _file(tmp_path / "p.db", [(i, i) for i in range(30)], [*range(30)])
+    whole, _ = _both(path)
+
+    def refuses(_path: Path) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("no such module: fts9")  # what 3.40 says of a newer one
+
+    monkeypatch.setattr(profile_module, "connect_metadata", refuses)
+    _, ranged = _both(path)
+    assert ranged == whole

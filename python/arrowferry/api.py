@@ -206,15 +206,10 @@ class Migration:
         )
 
     def _warming(self) -> AbstractContextManager[None]:
-        """A PostgreSQL target's first connections, opened while the source is planned
-        (``dialects.postgresql.warm``: the plan runs on one core, the other is free)."""
-        target = self.target
-        if target is None or target.dialect != "postgresql" or self.options.dry_run:
-            return nullcontext()
-        from arrowferry.dialects.postgresql.connection import with_connect_timeout
-        from arrowferry.dialects.postgresql.warm import warming
+        """PostgreSQL connections opened while the source is planned (``warm``)."""
+        from arrowferry.dialects.postgresql.warm import for_run
 
-        return warming(with_connect_timeout(target).url)
+        return nullcontext() if self.options.dry_run else for_run(self.source, self.target)
 
     def _run(self) -> MigrationResult:
         start = time.perf_counter()

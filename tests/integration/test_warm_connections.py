@@ -41,7 +41,7 @@ def test_a_warm_connection_is_taken_set_up_and_the_rest_closed(pg_url: str) -> N
     database = endpoint.database
     assert database is not None
     url = connection.with_connect_timeout(endpoint).url
-    with warm.warming(url, {True: 2, False: 1}):
+    with warm.warming({url: {True: 2, False: 1}}):
         opened = _settled(pg_url, database, 3)  # three backends, opened ahead
         assert len(opened) == 3
         conn = connection.connect(endpoint)
@@ -86,11 +86,42 @@ def test_a_run_takes_them_and_leaves_no_session(pg_url: str, tmp_path: Path) -> 
     assert _settled(pg_url, database, 0) == set()
 
 
+def test_a_postgresql_source_takes_warm_ones_too(pg_url: str, tmp_path: Path) -> None:
+    sql(pg_url, "CREATE TABLE t (id bigint PRIMARY KEY, v text)")
+    sql(pg_url, "INSERT INTO t SELECT g, 'v' || g FROM generate_series(1, 100) g")
+    source_url = connection.with_connect_timeout(parse_url(pg_url)).url
+    taken: list[str] = []
+    real = warm.take
+
+    def spy(url: str, autocommit: bool) -> object:
+        conn = real(url, autocommit)
+        if conn is not None:
+            taken.append(url)
+        return conn
+
+    patch = pytest.MonkeyPatch()
+    patch.setattr(warm, "take", spy)
+    try:
+        result = af.migrate(pg_url, tmp_path / "out.db")
+    finally:
+        patch.undo()
+    assert result.success, result.errors
+    assert taken and set(taken) == {source_url}  # the plan's and the snapshot's connections
+    import sqlite3
+
+    with sqlite3.connect(tmp_path / "out.db") as conn:
+        got = conn.execute("SELECT id, v FROM t ORDER BY id").fetchall()
+    assert got == [(i, f"v{i}") for i in range(1, 101)]
+    database = parse_url(pg_url).database
+    assert database is not None
+    assert _settled(pg_url, database, 0) == set()
+
+
 def test_a_failed_warm_up_leaves_the_usual_error(pg_url: str) -> None:
     missing = parse_url(with_database(pg_url, "af_no_such_database"))
     endpoint = replace(missing, password="s3cr3t-pw")
     url = connection.with_connect_timeout(endpoint).url
-    with warm.warming(url, {True: 1}), pytest.raises(ConnectError) as caught:
+    with warm.warming({url: {True: 1}}), pytest.raises(ConnectError) as caught:
         connection.connect(endpoint)
     assert "af_no_such_database" in str(caught.value)
     assert "s3cr3t-pw" not in str(caught.value)
@@ -101,7 +132,7 @@ def test_warming_threads_never_hold_the_process() -> None:
     # an address that drops packets: the open would wait its connect_timeout
     url = "postgresql://u@10.255.255.1:5432/db?connect_timeout=30"
     before = set(threading.enumerate())
-    with warm.warming(url, {True: 1}):
+    with warm.warming({url: {True: 1}}):
         started = [t for t in threading.enumerate() if t not in before]
     assert started and all(t.daemon for t in started)
     assert warm.take(url, True) is None  # no longer warming: nothing to take

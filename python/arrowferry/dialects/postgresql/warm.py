@@ -3,9 +3,10 @@
 A run opens about ten connections to a PostgreSQL target, four of them one after another
 before the first row moves (the interrupted-run check, the target check, the journal, the
 staging schema), 30-80 ms each: libpq's start-up, a backend forked, and ADBC reading the
-server's type catalog. The plan before them is SQLite or PostgreSQL reading the source on
-one core, so the other is free: :func:`warming` opens the first few there, in background
-threads, and :func:`connection.connect` takes a ready one instead of opening its own.
+server's type catalog; a PostgreSQL source opens a few more for its snapshot and readers.
+The plan before them is SQLite or PostgreSQL reading the source on one core, so the other
+is free: :func:`warming` opens the first few there, in background threads, and
+:func:`connection.connect` takes a ready one instead of opening its own.
 
 A warm connection is exactly what ``connect`` would open (the driver's connection, before
 the session settings ``connect`` then applies), so taking one changes nothing but the wait.
@@ -21,11 +22,16 @@ import contextlib
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
-# how many of each kind (autocommit, or in a transaction) the run takes first
-FIRST = {True: 5, False: 3}
+if TYPE_CHECKING:
+    from arrowferry.urls import Endpoint
+
+# how many of each kind (autocommit, or in a transaction) a run takes first: a target's
+# checks, journal, staging schema, tables and lanes; a source's plan, snapshot and readers
+TARGET_FIRST = {True: 5, False: 3}
+SOURCE_FIRST = {True: 3}
 # at the end, how long to wait for opens still in flight before leaving them to close
 # themselves: a reachable server answers in well under this, so no session outlives the
 # run that opened it (an unreachable one has failed the run already, after longer)
@@ -74,16 +80,17 @@ class _Warm:
 
 
 class _Warming:
-    def __init__(self, url: str, counts: dict[bool, int]) -> None:
-        self.url = url
+    def __init__(self, wanted: Mapping[str, Mapping[bool, int]]) -> None:
         self.lock = threading.Lock()
-        self.ready = {kind: deque(_Warm(url, kind) for _ in range(n)) for kind, n in counts.items()}
+        self.ready = {
+            (url, kind): deque(_Warm(url, kind) for _ in range(n))
+            for url, counts in wanted.items()
+            for kind, n in counts.items()
+        }
 
     def take(self, url: str, autocommit: bool) -> Any:
-        if url != self.url:
-            return None
         with self.lock:
-            queue = self.ready.get(autocommit)
+            queue = self.ready.get((url, autocommit))
             warm = queue.popleft() if queue else None
         return warm.take() if warm is not None else None
 
@@ -101,10 +108,11 @@ _LOCK = threading.Lock()
 
 
 @contextlib.contextmanager
-def warming(url: str, counts: dict[bool, int] | None = None) -> Iterator[None]:
-    """Open ``counts`` connections to ``url`` (libpq's URL, with its connect_timeout)
-    in the background for the block's duration; those not taken are closed at its end."""
-    warm = _Warming(url, dict(counts or FIRST))
+def warming(wanted: Mapping[str, Mapping[bool, int]]) -> Iterator[None]:
+    """Open, per libpq URL (with its connect_timeout), so many connections of each kind
+    (autocommit or not) in the background for the block's duration; those not taken are
+    closed at its end."""
+    warm = _Warming(wanted)
     with _LOCK:
         _ACTIVE.append(warm)
     try:
@@ -113,6 +121,20 @@ def warming(url: str, counts: dict[bool, int] | None = None) -> Iterator[None]:
         with _LOCK:
             _ACTIVE.remove(warm)
         warm.close()
+
+
+def for_run(source: Endpoint, target: Endpoint | None) -> contextlib.AbstractContextManager[None]:
+    """:func:`warming` for a run's PostgreSQL endpoints (nothing to warm: a no-op)."""
+    from arrowferry.dialects.postgresql.connection import with_connect_timeout
+
+    wanted: dict[str, dict[bool, int]] = {}
+    for endpoint, first in ((target, TARGET_FIRST), (source, SOURCE_FIRST)):
+        if endpoint is None or endpoint.dialect != "postgresql":
+            continue
+        counts = wanted.setdefault(with_connect_timeout(endpoint).url, {})
+        for kind, n in first.items():
+            counts[kind] = counts.get(kind, 0) + n
+    return warming(wanted) if wanted else contextlib.nullcontext()
 
 
 def take(url: str, autocommit: bool) -> Any:

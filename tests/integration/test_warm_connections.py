@@ -136,3 +136,33 @@ def test_warming_threads_never_hold_the_process() -> None:
         started = [t for t in threading.enumerate() if t not in before]
     assert started and all(t.daemon for t in started)
     assert warm.take(url, True) is None  # no longer warming: nothing to take
+
+
+def test_an_open_that_hangs_is_left_to_close_itself(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import adbc_driver_postgresql.dbapi as pg_adbc
+
+    real, release = pg_adbc.connect, threading.Event()
+    opened: list[object] = []
+
+    def slow(*args: object, **kwargs: object) -> object:
+        release.wait(30)  # a host that does not answer, until the test lets it
+        conn = real(*args, **kwargs)  # type: ignore[arg-type]
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(pg_adbc, "connect", slow)
+    monkeypatch.setattr(warm, "TAKE_WAIT", 0.2)
+    url = connection.with_connect_timeout(parse_url(pg_url)).url
+    with warm.warming({url: {True: 1}}):
+        assert warm.take(url, True) is None  # not waited for past TAKE_WAIT
+        release.set()
+        for _ in range(100):  # it opens now, and closes itself: it was abandoned
+            if opened:
+                break
+            time.sleep(0.05)
+    assert len(opened) == 1
+    database = parse_url(pg_url).database
+    assert database is not None
+    assert _settled(pg_url, database, 0) == set()

@@ -1,4 +1,4 @@
-"""Connections to the target opened ahead, while the run plans.
+"""Connections to PostgreSQL opened ahead, while the run plans.
 
 A run opens about ten connections to a PostgreSQL target, four of them one after another
 before the first row moves (the interrupted-run check, the target check, the journal, the
@@ -11,7 +11,9 @@ is free: :func:`warming` opens the first few there, in background threads, and
 A warm connection is exactly what ``connect`` would open (the driver's connection, before
 the session settings ``connect`` then applies), so taking one changes nothing but the wait.
 A warm-up that fails is forgotten: the caller opens its own connection and gets the error
-worded as always (never with a password). Connections not taken are closed at the end
+worded as always (never with a password); one still opening when it is asked for after
+:data:`TAKE_WAIT` seconds is left to close itself, so a host that does not answer costs
+the caller at most that on top of its own ``connect_timeout``. Connections not taken are closed at the end
 (opens still in flight are waited for a moment, then close themselves); the threads are
 daemons, so an unreachable host never holds the process up at exit.
 """
@@ -36,6 +38,9 @@ SOURCE_FIRST = {True: 3}
 # themselves: a reachable server answers in well under this, so no session outlives the
 # run that opened it (an unreachable one has failed the run already, after longer)
 SETTLE_SECONDS = 2.0
+# how long a caller waits for a connection still opening before opening its own: a server
+# that answers does so in tens of milliseconds, so one still opening is one that hangs
+TAKE_WAIT = 1.0
 
 
 class _Warm:
@@ -65,7 +70,9 @@ class _Warm:
         self.done.set()
 
     def take(self) -> Any:
-        self.done.wait()
+        if not self.done.wait(TAKE_WAIT):
+            self.abandon(0.0)  # it closes itself if it ever opens
+            return None
         conn, self.conn = self.conn, None
         return conn
 

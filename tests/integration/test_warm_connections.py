@@ -166,3 +166,32 @@ def test_an_open_that_hangs_is_left_to_close_itself(
     database = parse_url(pg_url).database
     assert database is not None
     assert _settled(pg_url, database, 0) == set()
+
+
+def test_a_warm_connection_the_server_closed_is_replaced(pg_url: str) -> None:
+    endpoint = parse_url(pg_url)
+    database = endpoint.database
+    assert database is not None
+    url = connection.with_connect_timeout(endpoint).url
+    with warm.warming({url: {True: 1}}):
+        (pid,) = _settled(pg_url, database, 1)
+        sql(pg_url, "SELECT pg_terminate_backend($1::int)", [pid])  # as a server restart would
+        assert _settled(pg_url, database, 0) == set()
+        conn = connection.connect(endpoint)
+        try:
+            got = connection.fetch(conn, "SELECT pg_backend_pid(), 1")[0]
+        finally:
+            conn.close()
+    assert int(got[0]) != pid and int(got[1]) == 1
+
+
+def test_warm_connections_not_taken_expire(pg_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(warm, "EXPIRE_SECONDS", 0.5)
+    endpoint = parse_url(pg_url)
+    database = endpoint.database
+    assert database is not None
+    url = connection.with_connect_timeout(endpoint).url
+    with warm.warming({url: {True: 2}}):
+        assert len(_settled(pg_url, database, 2)) == 2
+        assert _settled(pg_url, database, 0) == set()  # closed while the block still runs
+        assert warm.take(url, True) is None

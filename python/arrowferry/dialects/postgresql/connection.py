@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Sequence
@@ -33,16 +34,26 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
     import adbc_driver_postgresql.dbapi as pg_adbc
 
     bounded = with_connect_timeout(endpoint)
-    conn, failure = warm.take(bounded.url, autocommit), None  # one opened ahead, if any
+    opened = warm.take(bounded.url, autocommit)  # one opened ahead, if any
+    if opened is not None:
+        try:
+            return _session(opened, read_only, autocommit)
+        except Exception:  # the server closed it since (a restart): open a new one
+            pass
     try:
-        if conn is None:
-            conn = pg_adbc.connect(bounded.url, autocommit=autocommit)
+        conn = pg_adbc.connect(bounded.url, autocommit=autocommit)
+        failure = None
     except Exception as err:
         failure = connect_error(endpoint, scrub(str(err), endpoint), bounded)
     if failure is not None:
         # raised outside the handler: the driver's exception (whose text may hold the
         # URL) is neither the cause nor the context of what the caller sees
         raise failure
+    return _session(conn, read_only, autocommit)
+
+
+def _session(conn: Any, read_only: bool, autocommit: bool) -> Any:
+    """A new connection's session settings (closed, and the error raised, if they fail)."""
     try:
         execute(conn, "SET application_name = 'arrowferry'")
         if read_only:
@@ -50,7 +61,8 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
         if not autocommit:
             conn.commit()
     except Exception:
-        conn.close()
+        with contextlib.suppress(Exception):
+            conn.close()
         raise
     return conn
 

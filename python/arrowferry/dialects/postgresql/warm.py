@@ -9,7 +9,9 @@ is free: :func:`warming` opens the first few there, in background threads, and
 :func:`connection.connect` takes a ready one instead of opening its own.
 
 A warm connection is exactly what ``connect`` would open (the driver's connection, before
-the session settings ``connect`` then applies), so taking one changes nothing but the wait.
+the session settings ``connect`` then applies), so taking one changes nothing but the wait;
+one the server has closed since (a restart) fails those settings, and ``connect`` opens a
+new one instead. Those not taken within :data:`EXPIRE_SECONDS` are closed.
 A warm-up that fails is forgotten: the caller opens its own connection and gets the error
 worded as always (never with a password); one still opening when it is asked for after
 :data:`TAKE_WAIT` seconds is left to close itself, so a host that does not answer costs
@@ -41,6 +43,9 @@ SETTLE_SECONDS = 2.0
 # how long a caller waits for a connection still opening before opening its own: a server
 # that answers does so in tens of milliseconds, so one still opening is one that hangs
 TAKE_WAIT = 1.0
+# the ones not taken by then are closed: they are for the run's first steps, and an idle
+# session kept for a long load could be cut by the server (a restart, idle_session_timeout)
+EXPIRE_SECONDS = 60.0
 
 
 class _Warm:
@@ -94,6 +99,9 @@ class _Warming:
             for url, counts in wanted.items()
             for kind, n in counts.items()
         }
+        self.expiry = threading.Timer(EXPIRE_SECONDS, self.close)
+        self.expiry.daemon = True
+        self.expiry.start()
 
     def take(self, url: str, autocommit: bool) -> Any:
         with self.lock:
@@ -102,6 +110,7 @@ class _Warming:
         return warm.take() if warm is not None else None
 
     def close(self) -> None:
+        self.expiry.cancel()
         with self.lock:
             left = [w for queue in self.ready.values() for w in queue]
             self.ready = {}

@@ -308,6 +308,38 @@ def test_nan_as_null_and_fail(with_nan: str, tmp_path: Path) -> None:
     assert not (tmp_path / "f.db").exists()  # a run that stopped leaves no file
 
 
+def test_a_failure_deep_in_a_table_stops_its_read_ahead(pg_url: str, tmp_path: Path) -> None:
+    """The server's stream is read on a thread of its own, batches ahead of the
+    conversion; a conversion that fails many batches in stops that thread, closes its
+    cursor and returns its session: no reader, query or session is left behind."""
+    import threading
+
+    sql(pg_url, "CREATE TABLE deep (id int PRIMARY KEY, x double precision, pad text)")
+    sql(
+        pg_url,
+        "INSERT INTO deep SELECT g, CASE WHEN g = 150000 THEN 'NaN' ELSE g / 7.0 END, "
+        "repeat('p', 40) FROM generate_series(1, 200000) g",
+    )
+    out = tmp_path / "deep.db"
+    result = af.migrate(pg_url, out, on_bad_value="fail", batch_bytes=64 * 1024)
+    assert not result.success
+    message = result.errors[0].message
+    assert "column 'x'" in message and "{'id': 150000}" in message, message
+    assert not out.exists() and not list(tmp_path.iterdir())
+    readers = [t for t in threading.enumerate() if t.name == "arrowferry-read"]
+    assert readers == []
+    import time
+
+    sessions = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND application_name = 'arrowferry'"
+    )
+    deadline = time.monotonic() + 5  # a closed session's backend exits a moment later
+    while sql(pg_url, sessions) != [(0,)] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sql(pg_url, sessions) == [(0,)]
+
+
 def test_fail_raises_a_typed_error_from_the_converter(with_nan: str) -> None:
     from arrowferry.transfer.transform import Transformer
 

@@ -176,6 +176,12 @@ class SourceSession(Protocol):
     def readers_per_writer(self) -> int:
         """Readers that may feed one writer at once."""
 
+    @property
+    def read_ahead(self) -> int:
+        """Batches read ahead of their conversion, on a thread of the read's own (0: read
+        where they are converted). A server streaming a result stops when its socket is
+        full, so it waits while its reader converts, unless the reading runs apart."""
+
     def batch_rows(self, table: TablePlan) -> int:
         """Rows per batch (0: the session cuts batches by bytes)."""
 

@@ -38,6 +38,10 @@ class DeltaSource:
     def readers_per_writer(self) -> int:
         return 1  # one piece per table: the changes are read in one stream
 
+    @property
+    def read_ahead(self) -> int:
+        return self.inner.read_ahead
+
     def batch_rows(self, table: TablePlan) -> int:
         return self.inner.batch_rows(table)
 

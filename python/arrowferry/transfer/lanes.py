@@ -117,13 +117,23 @@ class Lanes:
         table, rejects = self.loaded.table, self.loaded.rejects
         rejected: dict[int, int] = {}
 
+        def read(key_range: Any) -> Iterator[pa.RecordBatch]:
+            return self.source.batches(table, key_range, self.loaded.batch_rows)
+
         def convert(piece: Piece) -> Iterator[tuple[pa.RecordBatch, list[RejectedRow]] | _End]:
             index, key_range = piece
             mine = self.transformer()
-            for batch in self.source.batches(table, key_range, self.loaded.batch_rows):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled(table.name)
-                yield mine.convert(batch)
+            ahead = self.source.read_ahead
+            stream = iter(Prefetch([key_range], read, ahead)) if ahead else read(key_range)
+            try:
+                for batch in stream:
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled(table.name)
+                    yield mine.convert(batch)
+            finally:
+                close = getattr(stream, "close", None)
+                if close is not None:
+                    close()  # a read-ahead thread stops, and the cursor closes, now
             yield _End(index, mine)
 
         fetchers = [Prefetch(todo[k::readers], convert) for k in range(readers)]

@@ -4,7 +4,8 @@ The driver pulls batches for COPY from a Python iterator, so without help SQLite
 reading, conversion and the server's parsing take turns. A bounded queue lets the
 next batches be read and converted while the current one is on the wire; memory
 stays bounded by ``depth`` batches. The source may be several pieces of a table
-(rowid ranges), read one after another.
+(rowid ranges), read one after another. The same queue, one level down, lets a
+server's stream be read while the batch before it is converted (``read_ahead``).
 """
 
 from __future__ import annotations

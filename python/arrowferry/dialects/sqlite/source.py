@@ -26,6 +26,9 @@ class SqliteSource:
     """Reads planned tables of one SQLite file."""
 
     readers_per_writer = 1  # one prefetch thread per writer: the file read is the cheap side
+    # nobody waits on the file: reading apart from converting measured no gain (2.2 M
+    # rows into PostgreSQL, the data phase 3.4-3.5 s without, 3.6-4.6 s with)
+    read_ahead = 0
     endpoint = None  # a file: no password to keep out of messages
 
     def __init__(self, path: Path, batch_size: int, batch_bytes: int) -> None:

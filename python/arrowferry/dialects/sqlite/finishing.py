@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from arrowferry.plan.model import TablePlan
 
 
+INDEX_KINDS = frozenset({"index", "unique"})  # built by SQLite's sorter (sqlw.sorting)
+
+
 def foreign_keys_of(table: TablePlan) -> Sequence[ForeignKey]:
     """A table's foreign keys as the file names them: those its CREATE TABLE holds (in the
     run's identifier policy), or, appended into (data_only), the source's by name."""
@@ -120,7 +123,8 @@ class SqliteFinishing:
                     sqlw.execute(conn, stmt.sql)
             return Ran(OK)
         try:
-            sqlw.execute(conn, stmt.sql)
+            with sqlw.sorting(conn) if stmt.kind in INDEX_KINDS else contextlib.nullcontext():
+                sqlw.execute(conn, stmt.sql)
         except Exception as err:
             return Ran(
                 FAILED,

@@ -138,6 +138,72 @@ def test_the_server_restarted_mid_run(
     assert_nothing_left(url)
 
 
+# --- PostgreSQL as the source: a reader's backend, the snapshot's holder ----------------------
+
+
+def _terminating_after_first_batch(
+    monkeypatch: pytest.MonkeyPatch, url: str, which: str
+) -> list[int]:
+    """The source's first read terminates, after its first batch, the backends ``which``
+    selects from the run's sessions (by their pg_stat_activity state)."""
+    from arrowferry.dialects.postgresql import read
+
+    original, killed = read.read_batches, []
+
+    def reading(conn: object, sql_text: str, batch_bytes: int) -> Iterator[object]:
+        for n, batch in enumerate(original(conn, sql_text, batch_bytes)):
+            yield batch
+            if n == 0 and not killed:
+                with psycopg.connect(url, autocommit=True) as admin:
+                    pids = admin.execute(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        f"AND application_name = 'arrowferry' AND {which}"
+                    ).fetchall()
+                    for (pid,) in pids:
+                        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                        killed.append(pid)
+
+    monkeypatch.setattr(read, "read_batches", reading)
+    return killed
+
+
+def test_a_source_readers_backend_terminated_is_read_again_in_the_same_snapshot(
+    baseline_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = tmp_path / "expected.db"
+    assert af.migrate(baseline_pg, expected).success
+    killed = _terminating_after_first_batch(monkeypatch, baseline_pg, "state = 'active'")
+    out = tmp_path / "out.db"
+    result = af.migrate(baseline_pg, out, batch_bytes=16 * 1024)
+    assert len(killed) == 1, killed  # the reader only: the snapshot's holder is idle
+    assert result.success, result.errors
+    assert any("tried again" in w for w in result.warnings), result.warnings
+    assert_same_sqlite(expected, out)
+    assert_nothing_left(baseline_pg, folder=tmp_path)
+
+
+def test_a_source_snapshot_lost_is_a_clear_error_then_resumed(
+    baseline_pg: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = tmp_path / "expected.db"
+    assert af.migrate(baseline_pg, expected).success
+    killed = _terminating_after_first_batch(
+        monkeypatch, baseline_pg, "state IN ('active', 'idle in transaction')"
+    )
+    out = tmp_path / "out.db"
+    result = af.migrate(baseline_pg, out, batch_bytes=16 * 1024)
+    assert len(killed) >= 2, killed  # the reader and the holder
+    assert not result.success and not out.exists()
+    message = result.errors[0].message
+    assert "snapshot" in message and "--resume" in message, message
+    assert "Traceback" not in message
+    monkeypatch.undo()
+    resumed = af.migrate(baseline_pg, out, resume=True)
+    assert resumed.success, resumed.errors
+    assert_same_sqlite(expected, out)
+    assert_nothing_left(baseline_pg, folder=tmp_path)
+
+
 def test_a_server_that_does_not_answer_is_given_up_on(
     source: Path, baseline_pg: str, server: ThrowawayServer
 ) -> None:

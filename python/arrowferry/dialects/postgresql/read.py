@@ -12,6 +12,7 @@ settings below fix what that text looks like, whatever the server's defaults are
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, NamedTuple
 
@@ -33,6 +34,9 @@ SESSION = (
     "SET IntervalStyle = 'iso_8601'",  # P1Y2M3DT4H5M6.5S: one unambiguous form
     "SET extra_float_digits = 1",  # shortest round-trip text for floats inside to_json
     "SET bytea_output = 'hex'",
+    # the snapshot is held for the whole run, idle between reads: a server's timeout for
+    # idle transactions would end it mid-run
+    "SET idle_in_transaction_session_timeout = 0",
 )
 
 # kinds read in their binary form: the Arrow type the driver gives is exact
@@ -72,11 +76,17 @@ def key_range(conn: Any, schema: str, table: str, column: str) -> tuple[int, int
     return None if low is None else (int(low), int(high))
 
 
-def end_snapshot(conn: Any) -> None:
+def end_snapshot(conn: Any, *, quietly: bool = False) -> None:
+    """End a snapshot connection's transaction and close it (``quietly``: whatever state
+    it is in, a lost session included, without an error)."""
     try:
         pg.execute(conn, "COMMIT")
+    except Exception:
+        if not quietly:
+            raise
     finally:
-        conn.close()
+        with contextlib.suppress(Exception) if quietly else contextlib.nullcontext():
+            conn.close()
 
 
 def check_schema(conn: Any, schema: str, endpoint: Endpoint) -> None:

@@ -1,9 +1,12 @@
 """A PostgreSQL schema as the source of a run: one snapshot, key ranges, typed batches.
 
-Every table is read in one ``REPEATABLE READ`` snapshot; parallel readers join it
-through ``pg_export_snapshot``, so they see exactly the same rows. Each read takes a
-connection of the snapshot for itself and gives it back when it ends (a connection is
-never shared between threads); more join the snapshot when more reads run at once.
+Every table is read in one ``REPEATABLE READ`` snapshot, exported by a session that holds
+it for the run and reads nothing (``holder``); readers join it through
+``pg_export_snapshot``, so they see exactly the same rows. Each read takes a connection
+of the snapshot for itself and gives it back when it ends (a connection is never shared
+between threads); more join the snapshot when more reads run at once. A read that ends
+in an error (a terminated backend, a lost connection) or is stopped gives its connection
+up: the read tried again joins the same snapshot on a new one, and sees the same rows.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import pyarrow as pa
 
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.connection import driver_message
+from arrowferry.errors import SourceError
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
@@ -44,11 +48,10 @@ class PostgresSource:
         # parallel readers feeding one writer: on 2 cores a second reader measured no gain
         # for a SQLite target (the writer, the reader and the server already fill both)
         self.readers_per_writer = max(1, readers_per_writer)
-        self.first = read.connect_snapshot(endpoint)
-        # exported now, while no read uses the connection: the other readers join it
-        self.snapshot = read.export_snapshot(self.first)
-        self.opened: list[Any] = [self.first]
-        self.idle: list[Any] = [self.first]
+        self.holder = read.connect_snapshot(endpoint)
+        self.snapshot = read.export_snapshot(self.holder)
+        self.opened: list[Any] = [self.holder]
+        self.idle: list[Any] = []  # the holder is never lent: a reader's loss is not the snapshot's
         self.lock = threading.Lock()
 
     def batch_rows(self, table: TablePlan) -> int:
@@ -86,15 +89,26 @@ class PostgresSource:
         conn = self._take()
         try:
             yield conn
-        finally:
-            self._give(conn)
+        except BaseException:
+            self._drop(conn)  # perhaps lost: whoever tries again gets a new one
+            raise
+        self._give(conn)
 
     def _take(self) -> Any:
         """An idle connection of the snapshot, or a new one that joins it."""
         with self.lock:
             if self.idle:
                 return self.idle.pop()
-        conn = read.connect_snapshot(self.endpoint, self.snapshot)
+        try:
+            conn = read.connect_snapshot(self.endpoint, self.snapshot)
+        except SourceError as err:
+            if "invalid snapshot identifier" not in err.message:
+                raise
+            raise SourceError(
+                "the snapshot this run reads the source in has ended (the session holding "
+                f"it was closed), so no reader can join it: {err.message}; run the same "
+                "command with --resume to finish, reading what is left in a new snapshot"
+            ) from None
         with self.lock:
             self.opened.append(conn)
         return conn
@@ -102,6 +116,11 @@ class PostgresSource:
     def _give(self, conn: Any) -> None:
         with self.lock:
             self.idle.append(conn)
+
+    def _drop(self, conn: Any) -> None:
+        with self.lock:
+            self.opened.remove(conn)
+        read.end_snapshot(conn, quietly=True)
 
     def message(self, err: BaseException) -> str:
         return driver_message(err, self.endpoint)

@@ -82,6 +82,25 @@ def test_the_facade_and_the_cli_hold_no_driver_talk() -> None:
         assert ".introspect(" not in text.replace("dialect_for(endpoint).introspect(", ""), name
 
 
+def test_postgresql_driver_errors_keep_their_reason() -> None:
+    from arrowferry.dialects.postgresql.connection import driver_message
+
+    framed = {
+        "IO: Failed to prepare query: no connection to the server\n\nQuery was: SELECT 1": (
+            "Failed to prepare query: no connection to the server"
+        ),
+        "IO: Failed to prepare query: FATAL:  terminating connection due to administrator "
+        "command\nserver closed the connection unexpectedly\n\nQuery was: SELECT 1": (
+            "Failed to prepare query: FATAL: terminating connection due to administrator "
+            "command server closed the connection unexpectedly"
+        ),
+        "IO: Failed to prepare query: \n\nQuery was: SELECT 1": (
+            "Failed to prepare query: (the driver gave no reason: the connection was probably lost)"
+        ),
+    }
+    assert {text: driver_message(Exception(text)) for text in framed} == framed
+
+
 def test_sqlite_driver_errors_read_as_sqlite_says_them() -> None:
     from arrowferry.dialects.sqlite.write import driver_message
 

@@ -107,8 +107,12 @@ def _first_line(text: str) -> str:
     # mid-token at both ends, and its caret line means nothing once lines are joined: the
     # whole statement is in the plan and in the -v log
     kept = [ln for ln in lines if not re.match(r"LINE \d+: |\^$", ln)]
+    if len(kept) == 1 and re.fullmatch(r"Failed to [\w ]+:", kept[0]):
+        # libpq had nothing to say: what a connection already lost answers
+        return f"{kept[0]} (the driver gave no reason: the connection was probably lost)"
     if not kept or not kept[0].startswith("ERROR:"):
-        return " ".join(kept[:2]) if kept else text  # a connection failure: its two lines
+        # a connection failure: its two lines
+        return " ".join(" ".join(kept[:2]).split()) if kept else text
     said = [re.sub(r"^ERROR:\s+", "", kept[0])]
     said += [ln for ln in kept[1:] if ln.startswith(("DETAIL:", "HINT:"))]
     return " ".join(" ".join(said).split())

@@ -19,26 +19,35 @@ side, not reported missing. Memory stays bounded: batches are hashed and dropped
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import json
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import polars as pl
 
 from arrowferry.checksum import compare, pairing
-from arrowferry.checksum.report import RowDifference, TableVerification, VerificationReport
+from arrowferry.checksum.report import (
+    NOT_COMPARED,
+    RowDifference,
+    TableVerification,
+    VerificationReport,
+)
 from arrowferry.checksum.sides import ClientSide, Excluded, ServerSide, Sums
 from arrowferry.dialects.base import Dialect, dialect_for
 from arrowferry.errors import ArrowferryError, BadInputError
+from arrowferry.transfer import faults
 from arrowferry.urls import Endpoint, parse_url
 
 __all__ = ["RowDifference", "TableVerification", "VerificationReport", "verify"]
 
 Side = ServerSide | ClientSide
+T = TypeVar("T")
 
 
 def verify(
@@ -119,6 +128,7 @@ class _Run:
             target_schema if self.td.capabilities.schemas else None,
         )
         self.examples = examples
+        self.warnings: list[str] = []  # said of the run as it went (a retry)
         self.sessions: list[Any] = []
         # a server-side source: the seeds of the rows its reject file holds, by table
         self.rejected_seeds: dict[str, set[int]] = {}
@@ -161,6 +171,7 @@ class _Run:
             excluded, rejected_keys = self._rejects(p, reject_dir, result)
             pairs.append((p, result, excluded, rejected_keys))
         self._compare_all(pairs)
+        report.warnings += self.warnings
         return report
 
     def _segmented(self, p: pairing.Pair) -> pairing.Pair:
@@ -222,19 +233,60 @@ class _Run:
                     sa, sb = fa.result(), fb.result()
                     self._compare(p, result, sa, sb, excluded)
                 except ArrowferryError as err:
-                    result.problem = f"could not be compared: {err.message}"
+                    result.problem = f"{NOT_COMPARED}: {err.message}"
                 except Exception as err:  # one table's surprise must not hide the others
-                    result.problem = f"could not be compared: {type(err).__name__}: {err}"
+                    result.problem = f"{NOT_COMPARED}: {type(err).__name__}: {err}"
                 result.seconds += time.perf_counter() - began
+
+    def _again(self, side: Side, table: Any, work: Callable[[], T]) -> T:
+        """``work`` on ``side``; after a transient error (a lost connection, a SQLite file
+        locked by a writer) tried again on a new session of that side, waiting as a
+        migration does (``faults.BACKOFF``). Each side's work reads in a snapshot of its
+        own, so a new one changes nothing a verification relies on."""
+        which = "source" if side is self.a else "target"
+        for wait in (*faults.BACKOFF, None):
+            try:
+                return work()
+            except Exception as err:
+                if wait is None or not faults.transient(err):
+                    if isinstance(err, ArrowferryError):
+                        raise
+                    # a driver's error, in one paragraph and without a password
+                    said = side.session.message(err)
+                    raise ArrowferryError(f"the {which} failed: {said}") from None
+                self.warnings.append(
+                    f"table {table.name!r}: the {which} answered {faults.reason(err)!r}; "
+                    f"compared again on a new connection after {wait:g} s"
+                )
+                time.sleep(wait)
+                with contextlib.suppress(Exception):  # still away: the next try says so
+                    self._reopen(side)
+        raise AssertionError("unreachable: the last try raises")
+
+    def _reopen(self, side: Side) -> None:
+        index = 0 if side is self.a else 1
+        dialect, endpoint = (self.sd, self.src) if index == 0 else (self.td, self.tgt)
+        with side.lock:
+            with contextlib.suppress(Exception):
+                self.sessions[index].close()
+            self.sessions[index] = side.session = dialect.open_checksum(
+                endpoint, self.schemas[index]
+            )
 
     def _sums(
         self, side: Side, table: Any, excluded: Excluded | None, rejected_keys: list[Any]
     ) -> Sums:
         began = time.perf_counter()
-        sums = side.sums(table, excluded) if isinstance(side, ClientSide) else side.sums(table)
+        sums = self._again(
+            side,
+            table,
+            lambda: (
+                side.sums(table, excluded) if isinstance(side, ClientSide) else side.sums(table)
+            ),
+        )
         if rejected_keys and isinstance(side, ServerSide):
             # the reject file's rows are in the source: take their hashes back out
-            rows = side.rows(table, keys=rejected_keys)
+            rows = self._again(side, table, lambda: side.rows(table, keys=rejected_keys))
             self.rejected_seeds[table.name] = {int(v) for v in rows["s"].to_list()}
             gone = Sums(sums.width)
             for row in rows.iter_rows(named=True):
@@ -267,7 +319,10 @@ class _Run:
             rb = self._rows(self.b, p.target, segments, None)
             diffs = compare.row_differences(p.source, ra, rb)
             a_keys, b_keys = compare.keys_of(diffs, p.source, self.examples)
-            shown = (self.a.display(p.source, a_keys), self.b.display(p.target, b_keys))
+            shown = (
+                self._again(self.a, p.source, functools.partial(self.a.display, p.source, a_keys)),
+                self._again(self.b, p.target, functools.partial(self.b.display, p.target, b_keys)),
+            )
             compare.record(result, p.source, p.target, diffs, p.key_names, shown, self.examples)
         names = [c.name for c in p.source.columns]
         for i in sorted(found.columns):
@@ -276,8 +331,8 @@ class _Run:
 
     def _rows(self, side: Side, table: Any, segments: list[int], excluded: Excluded | None) -> Any:
         if isinstance(side, ClientSide):
-            return side.rows(table, segments, excluded=excluded)
-        rows = side.rows(table, segments)
+            return self._again(side, table, lambda: side.rows(table, segments, excluded=excluded))
+        rows = self._again(side, table, lambda: side.rows(table, segments))
         gone = self.rejected_seeds.get(table.name) if side is self.a else None
         return rows.filter(~pl.col("s").is_in(list(gone))) if gone else rows
 

@@ -366,3 +366,57 @@ def test_verify_passes_on_every_hypothesis_round_trip(
     assert af.migrate(pg, back).success
     again = af.verify(pg, back)
     assert again.ok, str(again)
+
+
+# --- faults during a verification ------------------------------------------------------
+
+
+def test_a_lost_connection_is_compared_again_on_a_new_one(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PostgreSQL backend terminated under verify's sums: the table is compared again
+    on a new session of that side, and the report says so."""
+    import psycopg
+
+    from arrowferry.dialects.postgresql.checksum import PostgresChecksum
+    from arrowferry.dialects.postgresql.connection import fetch
+
+    with copied("sqlite->postgresql", tmp_path, pg_url) as (source, target, _run):
+        original, killed = PostgresChecksum.segment_sums, []
+
+        def cut(self: PostgresChecksum, table: Any) -> Any:
+            if not killed:
+                pid = fetch(self.conn, "SELECT pg_backend_pid()")[0][0]
+                with psycopg.connect(target, autocommit=True) as admin:
+                    admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                killed.append(pid)
+            return original(self, table)
+
+        monkeypatch.setattr(PostgresChecksum, "segment_sums", cut)
+        report = _report(source, target)
+    assert killed
+    assert report.ok, str(report)
+    assert any("compared again on a new connection" in w for w in report.warnings), report.warnings
+
+
+def test_a_side_that_fails_for_good_is_not_compared_and_said_so(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arrowferry.dialects.postgresql.checksum import PostgresChecksum
+
+    def refused(self: PostgresChecksum, table: Any) -> Any:
+        raise RuntimeError(
+            f"IO: Failed to prepare query: ERROR:  permission denied for table {table.name}\n\n"
+            "Query was: SELECT seg ..."
+        )
+
+    with copied("sqlite->postgresql", tmp_path, pg_url) as (source, target, _run):
+        monkeypatch.setattr(PostgresChecksum, "segment_sums", refused)
+        report = _report(source, target)
+    assert not report.ok and report.warnings == []
+    assert str(report).splitlines()[0].endswith("3 of 3 tables could not be compared")
+    items = _table(report, "items")
+    assert not items.compared
+    assert items.problem == (
+        "could not be compared: the target failed: permission denied for table items"
+    )

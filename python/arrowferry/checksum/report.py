@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from arrowferry.wording import noun, plural
 
+NOT_COMPARED = "could not be compared"  # how a table's problem starts when an error stopped it
+
 Difference = Literal["changed", "missing", "extra"]
 
 
@@ -61,6 +63,11 @@ class TableVerification:
     problem: str | None = None  # the table could not be compared (missing, unreadable)
     seconds: float = 0.0
     key: tuple[str, ...] = ()
+
+    @property
+    def compared(self) -> bool:
+        """False when an error (not a difference) kept the table from being compared."""
+        return not (self.problem or "").startswith(NOT_COMPARED)
 
     @property
     def ok(self) -> bool:
@@ -152,6 +159,21 @@ class VerificationReport:
     def failed(self) -> list[TableVerification]:
         return [t for t in self.tables if not t.ok]
 
+    def verdict(self) -> str:
+        """ "all 3 tables match", "1 of 3 tables differ", "2 of 2 tables could not be
+        compared", "1 of 3 tables differ, 1 could not be compared"."""
+        n = len(self.tables)
+        if self.ok:
+            return f"all {plural(n, 'table')} match" if n != 1 else "all 1 table match"
+        errors = sum(not t.compared for t in self.failed)
+        differ = len(self.failed) - errors
+        of = f"of {plural(n, 'table')}"
+        if not errors:
+            return f"{differ} {of} differ"
+        if not differ:
+            return f"{errors} {of} could not be compared"
+        return f"{differ} {of} differ, {errors} could not be compared"
+
     def to_polars(self) -> dict[str, Any]:
         """``tables`` (counts and what differs per table) and ``examples`` (each differing
         value, or missing/extra row, with its key and both values) as polars DataFrames."""
@@ -170,12 +192,7 @@ class VerificationReport:
         }
 
     def __str__(self) -> str:
-        n = len(self.tables)
-        if self.ok:
-            head = f"all {plural(n, 'table')} match" if n != 1 else "all 1 table match"
-        else:
-            head = f"{len(self.failed)} of {plural(n, 'table')} differ"
-        lines = [f"verify {self.source} -> {self.target}: {head}"]
+        lines = [f"verify {self.source} -> {self.target}: {self.verdict()}"]
         for t in self.tables:
             name = t.source if t.source == t.target else f"{t.source} -> {t.target}"
             lines.append(f"  {name}: {t.summary()}")
@@ -192,14 +209,17 @@ class VerificationReport:
                 f"<tr><td>{html.escape(t.source)}</td><td>{html.escape(t.target)}</td>"
                 f"<td style='text-align:right'>{t.source_rows:,}</td>"
                 f"<td style='text-align:right'>{t.target_rows:,}</td>"
-                f"<td style='color:{color}'>{'match' if t.ok else 'differ'}</td>"
+                f"<td style='color:{color}'>{_state(t)}</td>"
                 f"<td>{html.escape(t.summary())}{f'<ul>{examples}</ul>' if examples else ''}</td></tr>"
             )
-        verdict = "all tables match" if self.ok else f"{len(self.failed)} table(s) differ"
         return (
             f"<p><b>verify</b> {html.escape(self.source)} &rarr; {html.escape(self.target)}: "
-            f"{verdict} ({self.seconds:.2f} s)</p>"
+            f"{self.verdict()} ({self.seconds:.2f} s)</p>"
             "<table><thead><tr><th>source</th><th>target</th><th>source rows</th>"
             "<th>target rows</th><th></th><th>details</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table>"
         )
+
+
+def _state(table: TableVerification) -> str:
+    return "match" if table.ok else ("differ" if table.compared else "not compared")

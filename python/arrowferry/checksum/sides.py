@@ -109,6 +109,7 @@ class ClientSide:
 
     def __init__(self, session: Any, *, bad_as_null: bool, lanes: int = 2) -> None:
         self.session = session
+        self.lock = threading.Lock()  # held while the session is replaced (verify's retry)
         self.bad_as_null = bad_as_null
         self.lanes = lanes
         self.reads: dict[str, list[ReadAs]] = {}

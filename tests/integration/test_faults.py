@@ -204,6 +204,41 @@ def test_a_source_snapshot_lost_is_a_clear_error_then_resumed(
     assert_nothing_left(baseline_pg, folder=tmp_path)
 
 
+def test_a_source_server_restarted_mid_run_is_resumed(
+    source: Path, server: ThrowawayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL -> SQLite with the source's server restarted while a table is read: the
+    snapshot is gone with the server, so the run stops saying so (or completes, had the
+    restart come after the reads), and --resume gives the same file as a run undisturbed."""
+    from arrowferry.dialects.postgresql import read
+
+    url = _database(server, "restarted_source")
+    assert af.migrate(source, url).success
+    expected = tmp_path / "expected.db"
+    assert af.migrate(url, expected).success
+    original, restarted = read.read_batches, []
+
+    def reading(conn: object, sql_text: str, batch_bytes: int) -> Iterator[object]:
+        for batch in original(conn, sql_text, batch_bytes):
+            yield batch
+            if not restarted:
+                restarted.append(True)
+                server.restart()
+
+    monkeypatch.setattr(read, "read_batches", reading)
+    out = tmp_path / "out.db"
+    result = af.migrate(url, out, batch_bytes=16 * 1024)
+    monkeypatch.undo()
+    assert restarted
+    assert not result.success and not out.exists()
+    message = result.errors[0].message
+    assert "snapshot" in message and "--resume" in message, message
+    resumed = af.migrate(url, out, resume=True)
+    assert resumed.success, resumed.errors
+    assert_same_sqlite(expected, out)
+    assert_nothing_left(url, folder=tmp_path)
+
+
 def test_a_server_that_does_not_answer_is_given_up_on(
     source: Path, baseline_pg: str, server: ThrowawayServer
 ) -> None:

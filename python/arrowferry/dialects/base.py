@@ -178,9 +178,7 @@ class SourceSession(Protocol):
 
     @property
     def read_ahead(self) -> int:
-        """Batches read ahead of their conversion, on a thread of the read's own (0: read
-        where they are converted). A server streaming a result stops when its socket is
-        full, so it waits while its reader converts, unless the reading runs apart."""
+        """Batches read ahead of their conversion, on a thread of their own (0: none)."""
 
     def batch_rows(self, table: TablePlan) -> int:
         """Rows per batch (0: the session cuts batches by bytes)."""

@@ -18,13 +18,12 @@ from dataclasses import dataclass
 from arrowferry.dialects.base import Statement
 from arrowferry.dialects.postgresql import replica as rep
 from arrowferry.dialects.postgresql.connection import qname
+from arrowferry.dialects.postgresql.read import BINARY_KINDS
 from arrowferry.dialects.postgresql.replica_sql import Ddl
 from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.model import Column
 
-# neutral kinds whose binary Arrow form the driver reads and writes exactly
-BINARY_KINDS = {"boolean", "int16", "int32", "int64", "float32", "float64", "text", "blob"}
 # run in this order after every other finishing statement, on one session
 LAST_KINDS = ("view", "view_index", "comment")
 

@@ -34,9 +34,7 @@ SESSION = (
     "SET IntervalStyle = 'iso_8601'",  # P1Y2M3DT4H5M6.5S: one unambiguous form
     "SET extra_float_digits = 1",  # shortest round-trip text for floats inside to_json
     "SET bytea_output = 'hex'",
-    # the snapshot is held for the whole run, idle between reads: a server's timeout for
-    # idle transactions would end it mid-run
-    "SET idle_in_transaction_session_timeout = 0",
+    "SET idle_in_transaction_session_timeout = 0",  # the run's snapshot idles between reads
 )
 
 # kinds read in their binary form: the Arrow type the driver gives is exact
@@ -77,15 +75,14 @@ def key_range(conn: Any, schema: str, table: str, column: str) -> tuple[int, int
 
 
 def end_snapshot(conn: Any, *, quietly: bool = False) -> None:
-    """End a snapshot connection's transaction and close it (``quietly``: whatever state
-    it is in, a lost session included, without an error)."""
+    """End a snapshot connection's transaction and close it (``quietly``: a lost one too)."""
     try:
         pg.execute(conn, "COMMIT")
     except Exception:
         if not quietly:
             raise
     finally:
-        with contextlib.suppress(Exception) if quietly else contextlib.nullcontext():
+        with contextlib.suppress(Exception):
             conn.close()
 
 
@@ -174,8 +171,7 @@ def triggers(conn: Any, schema: str) -> list[str]:
 
 
 def read_batches(conn: Any, sql: str, batch_bytes: int) -> Iterator[pa.RecordBatch]:
-    """Stream a query's batches (the driver reads them through binary COPY), each of
-    about ``batch_bytes`` (the driver's default is 16 MiB)."""
+    """Stream a query's batches through the driver's binary COPY, each ``batch_bytes`` or so."""
     cur = conn.cursor()
     try:
         cur.adbc_statement.set_options(

@@ -244,26 +244,26 @@ class _Run:
         migration does (``faults.BACKOFF``). Each side's work reads in a snapshot of its
         own, so a new one changes nothing a verification relies on."""
         which = "source" if side is self.a else "target"
-        for wait in (*faults.BACKOFF, None):
-            try:
-                return work()
-            except Exception as err:
-                if wait is None or not faults.transient(err):
-                    if isinstance(err, ArrowferryError):
-                        raise
-                    # a driver's error, in one paragraph and without a password
-                    said = side.session.message(err)
-                    raise ArrowferryError(f"the {which} failed: {said}") from None
-                self.warnings.append(
-                    f"table {table.name!r}: the {which} answered {faults.reason(err)!r}; "
-                    f"compared again on a new connection after {wait:g} s"
-                )
-                time.sleep(wait)
-                with contextlib.suppress(Exception):  # still away: the next try says so
-                    self._reopen(side)
-        raise AssertionError("unreachable: the last try raises")
+
+        def say(err: BaseException, wait: float) -> None:
+            self.warnings.append(
+                f"table {table.name!r}: the {which} answered {faults.reason(err)!r}; "
+                f"compared again on a new connection after {wait:g} s"
+            )
+
+        try:
+            return faults.retried(work, functools.partial(self._reopen, side), say)
+        except ArrowferryError:
+            raise
+        except Exception as err:  # a driver's error, in one paragraph, without a password
+            raise ArrowferryError(f"the {which} failed: {side.session.message(err)}") from None
 
     def _reopen(self, side: Side) -> None:
+        """A new session for ``side`` (one that cannot open yet: the next try says so)."""
+        with contextlib.suppress(Exception):
+            self._open_again(side)
+
+    def _open_again(self, side: Side) -> None:
         index = 0 if side is self.a else 1
         dialect, endpoint = (self.sd, self.src) if index == 0 else (self.td, self.tgt)
         with side.lock:

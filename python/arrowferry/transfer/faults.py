@@ -12,8 +12,13 @@ n-th retry; after that the run stops with an error, and ``--resume`` finishes it
 from __future__ import annotations
 
 import re
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 from arrowferry.errors import ArrowferryError, ConnectError, DatabaseMissingError
+
+T = TypeVar("T")
 
 BACKOFF: tuple[float, ...] = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # 30.5 s in all
 
@@ -70,3 +75,21 @@ def reason(err: BaseException) -> str:
         return found.group(0)
     state = sqlstate(err)
     return f"SQLSTATE {state}" if state else " ".join(text.split())[:120]
+
+
+def retried(
+    work: Callable[[], T], renew: Callable[[], None], say: Callable[[BaseException, float], None]
+) -> T:
+    """``work``, tried again after each transient error: ``say`` what happened and the wait
+    before the next try, wait ``BACKOFF[n]``, ``renew`` (a new connection), try again. A
+    lasting error, or a transient one after the last wait, is raised."""
+    for wait in (*BACKOFF, None):
+        try:
+            return work()
+        except Exception as err:
+            if wait is None or not transient(err):
+                raise
+            say(err, wait)
+            time.sleep(wait)
+            renew()
+    raise AssertionError("unreachable: the last try returns or raises")

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import threading
-import time
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -195,23 +194,21 @@ class Finisher:
 
     def _retried(self, work: Callable[[], None], stmt: Statement) -> None:
         """``work``, tried again on a new connection while its connection is lost."""
-        for attempt in range(len(faults.BACKOFF) + 1):
-            try:
-                work()
-                return
-            except Exception as err:
-                if not faults.transient(err):
-                    raise
+
+        def say(err: BaseException, wait: float) -> None:
+            self.warn(
+                f"{stmt.kind.replace('_', ' ')} {stmt.name}: {faults.reason(err)}; tried "
+                f"again in {wait:g} s over a new connection"
+            )
+
+        try:
+            faults.retried(work, self._forget_conn, say)
+        except Exception as err:
+            if faults.transient(err):  # lost for good: the run stays resumable
                 self._forget_conn()
-                if attempt == len(faults.BACKOFF):
-                    with self.lock:
-                        self.lost.append(stmt.name)
-                    raise
-                self.warn(
-                    f"{stmt.kind.replace('_', ' ')} {stmt.name}: {faults.reason(err)}; tried "
-                    f"again in {faults.BACKOFF[attempt]:g} s over a new connection"
-                )
-                time.sleep(faults.BACKOFF[attempt])
+                with self.lock:
+                    self.lost.append(stmt.name)
+            raise
 
     def _forget_conn(self) -> None:
         conn = getattr(self.local, "conn", None)

@@ -20,7 +20,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -141,29 +141,42 @@ def test_the_server_restarted_mid_run(
 # --- PostgreSQL as the source: a reader's backend, the snapshot's holder ----------------------
 
 
+def _after_first_batch(monkeypatch: pytest.MonkeyPatch, act: Callable[[], None]) -> list[bool]:
+    """``act`` once, right after the source's first read has yielded its first batch; the
+    list returned says whether it happened."""
+    from arrowferry.dialects.postgresql import read
+
+    original, acted = read.read_batches, []
+
+    def reading(conn: object, sql_text: str, batch_bytes: int) -> Iterator[object]:
+        for batch in original(conn, sql_text, batch_bytes):
+            yield batch
+            if not acted:
+                acted.append(True)
+                act()
+
+    monkeypatch.setattr(read, "read_batches", reading)
+    return acted
+
+
 def _terminating_after_first_batch(
     monkeypatch: pytest.MonkeyPatch, url: str, which: str
 ) -> list[int]:
     """The source's first read terminates, after its first batch, the backends ``which``
     selects from the run's sessions (by their pg_stat_activity state)."""
-    from arrowferry.dialects.postgresql import read
+    killed: list[int] = []
 
-    original, killed = read.read_batches, []
+    def terminate() -> None:
+        with psycopg.connect(url, autocommit=True) as admin:
+            pids = admin.execute(
+                "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                f"AND application_name = 'arrowferry' AND {which}"
+            ).fetchall()
+            for (pid,) in pids:
+                admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                killed.append(pid)
 
-    def reading(conn: object, sql_text: str, batch_bytes: int) -> Iterator[object]:
-        for n, batch in enumerate(original(conn, sql_text, batch_bytes)):
-            yield batch
-            if n == 0 and not killed:
-                with psycopg.connect(url, autocommit=True) as admin:
-                    pids = admin.execute(
-                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
-                        f"AND application_name = 'arrowferry' AND {which}"
-                    ).fetchall()
-                    for (pid,) in pids:
-                        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
-                        killed.append(pid)
-
-    monkeypatch.setattr(read, "read_batches", reading)
+    _after_first_batch(monkeypatch, terminate)
     return killed
 
 
@@ -208,24 +221,13 @@ def test_a_source_server_restarted_mid_run_is_resumed(
     source: Path, server: ThrowawayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """PostgreSQL -> SQLite with the source's server restarted while a table is read: the
-    snapshot is gone with the server, so the run stops saying so (or completes, had the
-    restart come after the reads), and --resume gives the same file as a run undisturbed."""
-    from arrowferry.dialects.postgresql import read
-
+    snapshot is gone with the server, so the run stops saying so, and --resume gives the
+    same file as a run undisturbed."""
     url = _database(server, "restarted_source")
     assert af.migrate(source, url).success
     expected = tmp_path / "expected.db"
     assert af.migrate(url, expected).success
-    original, restarted = read.read_batches, []
-
-    def reading(conn: object, sql_text: str, batch_bytes: int) -> Iterator[object]:
-        for batch in original(conn, sql_text, batch_bytes):
-            yield batch
-            if not restarted:
-                restarted.append(True)
-                server.restart()
-
-    monkeypatch.setattr(read, "read_batches", reading)
+    restarted = _after_first_batch(monkeypatch, server.restart)
     out = tmp_path / "out.db"
     result = af.migrate(url, out, batch_bytes=16 * 1024)
     monkeypatch.undo()

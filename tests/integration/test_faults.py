@@ -11,7 +11,6 @@ The server restarts, pauses and fills up on a throwaway PostgreSQL of the test's
 from __future__ import annotations
 
 import os
-import pwd
 import resource
 import shutil
 import signal
@@ -410,16 +409,30 @@ def test_a_source_locked_for_good_is_a_clear_error_then_resumed(
     assert_nothing_left(pg_url)
 
 
-def _as_user() -> dict[str, object]:
-    """Run a child as ``nobody`` when the tests run as root (root writes anywhere)."""
+# capabilities that let root write where the file modes say no (linux/capability.h)
+_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER = 1, 2, 3
+_PR_CAPBSET_DROP = 24
+
+
+def _as_plain_user() -> None:
+    """In a child about to exec: when the tests run as root (which writes anywhere), drop
+    the capabilities that bypass file modes, so the child meets them as any user would.
+    Dropped from the bounding set, they are gone from the exec'd program; it stays root
+    and so still reaches the interpreter wherever it is installed (switching to
+    ``nobody`` could not run a Python under a private ``/root``)."""
     if os.geteuid() != 0:
-        return {}
-    who = pwd.getpwnam("nobody")
-    return {"user": who.pw_uid, "group": who.pw_gid, "extra_groups": []}
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    for cap in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER):
+        if libc.prctl(_PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"could not drop capability {cap}")
 
 
 def _cli(*args: str, folder: Path, limit: int | None = None) -> subprocess.CompletedProcess[str]:
     def child() -> None:
+        _as_plain_user()
         if limit is not None:  # every file the run writes is held to ``limit`` bytes
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
             signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
@@ -432,7 +445,6 @@ def _cli(*args: str, folder: Path, limit: int | None = None) -> subprocess.Compl
         text=True,
         timeout=300,
         preexec_fn=child,
-        **_as_user(),  # type: ignore[arg-type]
     )
 
 
@@ -511,7 +523,7 @@ def test_a_target_folder_made_unwritable_mid_run_is_resumed(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **_as_user(),  # type: ignore[arg-type]
+        preexec_fn=_as_plain_user,
     )
     # users is in (a commit caught half way could fail it too: SQLite deletes the
     # journal last), events under way

@@ -5,6 +5,7 @@ finishing work.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -297,3 +298,67 @@ def test_a_sqlite_target_analyzes_only_a_table_whose_rows_changed_much(
         analyzed = {r[0] for r in conn.execute("SELECT tbl FROM sqlite_stat1")}
     assert analyzed == {"big"}
     assert af.verify(pg_url, copy, ["big", "small"]).ok
+
+
+# --- 2. deletes in dense integer keys: bitmap words on the server --------------------------
+
+
+def _words_taken(monkeypatch: Any) -> list[int]:
+    """How many bitmap comparisons ran (each appends the words that differed)."""
+    from arrowferry.dialects import keyranges
+
+    taken: list[int] = []
+    original = keyranges._missing_words
+
+    def counted(*args: Any) -> tuple[list[int], int]:
+        keys, differ = original(*args)
+        taken.append(differ)
+        return keys, differ
+
+    monkeypatch.setattr(keyranges, "_missing_words", counted)
+    return taken
+
+
+def test_deletes_everywhere_in_dense_keys_sqlite_to_postgresql(
+    tmp_path: Path, pg_url: str, monkeypatch: Any
+) -> None:
+    """Negative and positive keys, a delete in nearly every word of 64 and rows the source
+    gained: the server's bitmaps give exactly the keys that left."""
+    app = make_sqlite(
+        tmp_path / "app.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT, updated_at TEXT NOT NULL);",
+        {"t": [(i, f"v{i}", "2024-01-01") for i in range(-3000, 3001) if i % 7]},
+    )
+    assert af.migrate(app, pg_url, cursor="updated_at").success
+    _change(  # new rows fill the gaps: keys the target lacks in its own words, not deletes
+        app,
+        "DELETE FROM t WHERE id % 61 = 5 OR id % 61 = -5",
+        "INSERT INTO t SELECT id - 1, v, '2024-02-01' FROM t WHERE id % 7 = 1",
+    )
+    taken = _words_taken(monkeypatch)
+    run = af.migrate(app, pg_url, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    gone = sum(1 for i in range(-3000, 3001) if i % 7 and abs(math.fmod(i, 61)) == 5)
+    assert run.incremental["t"]["deleted"] == gone and taken and taken[0] > 0
+    _equal(app, pg_url, "t")
+
+
+def test_deletes_everywhere_in_dense_keys_postgresql_to_sqlite(
+    tmp_path: Path, pg_url: str, monkeypatch: Any
+) -> None:
+    sql(pg_url, "CREATE TABLE t (id integer PRIMARY KEY, v text, updated_at timestamptz NOT NULL)")
+    sql(
+        pg_url,
+        "INSERT INTO t SELECT i, 'v' || i, '2024-01-01+00' FROM generate_series(-3000, 3000) i "
+        "WHERE i % 7 <> 0",
+    )
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, cursor="updated_at").success
+    sql(pg_url, "DELETE FROM t WHERE id % 61 = 5 OR id % 61 = -5")
+    sql(pg_url, "INSERT INTO t SELECT id - 1, v, '2024-02-01+00' FROM t WHERE id % 7 = 1")
+    taken = _words_taken(monkeypatch)
+    run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at", detect_deletes=True)
+    assert run.success, run.errors
+    gone = sum(1 for i in range(-3000, 3001) if i % 7 and abs(math.fmod(i, 61)) == 5)
+    assert run.incremental["t"]["deleted"] == gone and taken and taken[0] > 0
+    assert af.verify(pg_url, copy, ["t"]).ok

@@ -1,15 +1,17 @@
-"""Deletes found by hashed key ranges: only the ranges that differ are fetched."""
+"""Deletes found by key ranges: summed ranges (only those that differ are fetched again)
+for sparse keys, bitmap words for dense ones."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arrowferry.dialects.keyranges import KeySide, gone
+from arrowferry.dialects.keyranges import KeySide, gone, local_words, words_sql
 
 
 def _side(keys: set[int], fetched: list[str]) -> KeySide:
@@ -60,3 +62,107 @@ def test_keys_too_large_to_sum_compare_whole_sets() -> None:
 )
 def test_exactly_the_keys_the_source_lacks(source: set[int], target: set[int]) -> None:
     assert gone(_side(source, []), _side(target, []))[0] == sorted(target - source)
+
+
+# --- dense keys: bitmap words ------------------------------------------------------------
+
+
+class _BitOr:
+    """PostgreSQL's ``bit_or`` aggregate, for an in-memory SQLite standing in for it."""
+
+    def __init__(self) -> None:
+        self.bits = 0
+
+    def step(self, value: int) -> None:
+        self.bits |= value
+
+    def finalize(self) -> int:
+        return self.bits
+
+
+def _server_side(keys: set[int], fetched: list[str]) -> KeySide:
+    """A side whose server aggregates bitmap words (``table``), as PostgreSQL's does."""
+    side = _side(keys, fetched)
+    conn = sqlite3.connect(":memory:", check_same_thread=False)
+    conn.create_aggregate("bit_or", 1, _BitOr)
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY)")
+    conn.executemany("INSERT INTO t VALUES (?)", [(k,) for k in keys])
+
+    def table(sql: str) -> pa.Table:
+        fetched.append(sql)
+        rows = conn.execute(sql).fetchall()
+        return pa.table(
+            {"word": [r[0] for r in rows], "bits": [r[1] for r in rows]},
+            schema=pa.schema([("word", pa.int64()), ("bits", pa.int64())]),
+        )
+
+    return KeySide(side.fetch, side.keys, side.relation, side.column, table=table)
+
+
+def _local_side(keys: set[int], fetched: list[str], backwards: bool = False) -> KeySide:
+    """A side read whole in this process (a SQLite file), in any order."""
+    ordered = sorted(keys, reverse=backwards)
+
+    def read(where: str) -> pa.Array:
+        fetched.append(f"all keys {where}")
+        return pa.array(ordered, pa.int64())
+
+    return KeySide(lambda sql: [], read, '"t"', '"id"', local=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sets(st.integers(-(2**40), 2**40), min_size=1, max_size=300),
+    st.integers(-(2**40), 2**40),
+    st.booleans(),
+)
+def test_local_words_equal_the_databases(keys: set[int], shift: int, backwards: bool) -> None:
+    seen: list[str] = []
+    server = _server_side(keys, seen)
+    low = min(keys) - abs(shift) % 1000
+    assert server.table is not None
+    got = server.table(words_sql(server, low))
+    expected = dict(zip(got.column(0).to_pylist(), got.column(1).to_pylist(), strict=True))
+    word, bits = local_words(np.array(sorted(keys, reverse=backwards)), low)
+    assert dict(zip(word.tolist(), bits.view(np.int64).tolist(), strict=True)) == expected
+
+
+def test_deletes_everywhere_in_dense_keys_read_each_side_once() -> None:
+    # the target lacks some keys the source holds (rows not yet arrived): not deletes
+    target = {k for k in range(1, 200_001) if k % 1000 != 500}
+    source = {k for k in range(1, 202_001) if k % 909 != 7}
+    seen: list[str] = []
+    keys, words = gone(_local_side(source, seen), _server_side(target, seen))
+    assert keys == sorted(target - source)
+    ours = {(k - 1) // 64 for k in target}  # the words the target holds (low = 1)
+    assert words == len({(k - 1) // 64 for k in target ^ source} & ours)
+    assert [q for q in seen if q.startswith("all keys")] == ['all keys WHERE "id" IS NOT NULL']
+    server_queries = [q for q in seen if not q.startswith("all keys")]
+    # the span, then one bitmap query; no sums, no range of keys, no whole key set
+    assert len(server_queries) == 2 and "bit_or" in server_queries[1], server_queries
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.sets(st.integers(min_value=-200, max_value=200), max_size=300),
+    st.sets(st.integers(min_value=-200, max_value=200), max_size=300),
+    st.booleans(),
+    st.booleans(),
+)
+def test_bitmaps_give_exactly_the_keys_the_source_lacks(
+    source: set[int], target: set[int], local_source: bool, backwards: bool
+) -> None:
+    seen: list[str] = []
+    theirs = _local_side(source, seen, backwards) if local_source else _server_side(source, seen)
+    ours = _server_side(target, seen) if local_source else _local_side(target, seen, backwards)
+    assert gone(theirs, ours)[0] == sorted(target - source)
+    dense = len(target) > 0 and max(source | target) - min(source | target) < 16 * len(target)
+    assert not dense or not any("sum(" in q for q in seen), seen
+
+
+def test_sparse_keys_keep_the_summed_ranges() -> None:
+    target = set(range(0, 10_000_000, 1000))  # one key in 1,000 of the span
+    source = target - {5000, 7_000_000}
+    seen: list[str] = []
+    assert gone(_server_side(source, seen), _server_side(target, seen))[0] == [5000, 7_000_000]
+    assert not any("bit_or" in q for q in seen) and any("sum(" in q for q in seen)

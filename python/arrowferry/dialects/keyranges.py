@@ -1,13 +1,22 @@
-"""--detect-deletes: which target keys left the source, by hashed key ranges; the SQL is
-the same text in SQLite and PostgreSQL.
+"""--detect-deletes: which target keys left the source, by key ranges; the SQL is the
+same text in SQLite and PostgreSQL.
 
-Both sides cut one integer key into the same ranges (buckets of about ``PER_BUCKET``
-keys from the smaller of the two minimums) and sum each range on the server: its count,
-the sum of its keys and the sum of a product of two residues. A range whose sums agree
-holds the same keys on both sides (the sums of a range with a key swapped for another
-differ but by an unlikely coincidence of all three); only the keys of ranges that differ
-are fetched and compared. So a table with few deletes ships a few thousand sums and a
-few ranges' keys, not its whole key set.
+Dense keys (at least one key in 16 of the span, as serial keys with some deletes are)
+are compared as bitmaps: each side gives, per word of 64 consecutive keys, the word with
+a bit set for each key it holds (``bit_or`` on a PostgreSQL server, numpy on a SQLite
+file read in this process). One pass of each side, an exact answer, and 64 times fewer
+rows than the keys themselves: a table with few deletes does not ship its key set, and
+one with deletes everywhere is not read twice (the sums below would all differ, and
+every key would then be read as well: 0.8 s against 0.4 s for 2 M keys on a local
+server).
+
+Sparse keys are cut into the same ranges (buckets of about ``PER_BUCKET`` keys from the
+smaller of the two minimums) and each range is summed on the server: its count, the sum
+of its keys and the sum of a product of two residues. A range whose sums agree holds the
+same keys on both sides (the sums of a range with a key swapped for another differ but
+by an unlikely coincidence of all three); only the keys of ranges that differ are
+fetched and compared. So a table with few deletes ships a few thousand sums and a few
+ranges' keys, not its whole key set.
 """
 
 from __future__ import annotations
@@ -21,6 +30,8 @@ import numpy as np
 import pyarrow as pa
 
 PER_BUCKET = 1_000  # keys per range, about: ~2,000 sums for 2 M keys
+WORD = 64  # keys per bitmap word
+DENSE = 16  # bitmaps when the span holds at most this many slots per key
 CHUNK = 200  # ranges fetched per statement
 WHOLE_SETS = 0.25  # past this share of differing ranges, whole key sets are compared
 Sums = dict[int, tuple[int, int, int]]
@@ -44,6 +55,9 @@ class KeySide:
     # how many keys, about (they only size the ranges): PostgreSQL's planner estimate
     # instead of a count(*) that reads the whole table; None: counted
     estimate: Callable[[], int | None] | None = None
+    # a query's whole result as Arrow, from a server with a ``bit_or`` aggregate
+    # (PostgreSQL): the side can give its keys as bitmap words (:func:`words_sql`)
+    table: Callable[[str], pa.Table] | None = None
 
 
 def span_sql(side: KeySide, counted: bool = True) -> str:
@@ -137,6 +151,65 @@ def local_sums(keys: pa.Array, low: int, width: int) -> Sums:
     }
 
 
+def words_sql(side: KeySide, low: int) -> str:
+    """Per word of ``WORD`` keys from ``low``: the word's number and its bits (bit ``i``
+    set when the side holds ``low + WORD * word + i``), as signed 64-bit integers."""
+    k = f"(CAST({side.column} AS bigint) - {low})"
+    return (
+        f"SELECT {k} / {WORD}, bit_or(CAST(1 AS bigint) << CAST({k} % {WORD} AS integer)) "
+        f"FROM {side.relation} WHERE {side.column} IS NOT NULL GROUP BY 1"
+    )
+
+
+Words = tuple[np.ndarray, np.ndarray]  # word numbers (int64, ascending), their bits (uint64)
+
+
+def local_words(keys: np.ndarray, low: int) -> Words:
+    """:func:`words_sql`'s rows, computed from the keys themselves."""
+    k = np.asarray(keys, dtype=np.int64)
+    if k.size == 0:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.uint64)
+    if np.any(k[1:] < k[:-1]):
+        k = np.sort(k)
+    offset = k - low
+    word = offset // WORD
+    bits = np.left_shift(np.uint64(1), (offset % WORD).astype(np.uint64))
+    starts = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
+    return word[starts], np.bitwise_or.reduceat(bits, starts)
+
+
+def _words(side: KeySide, low: int, read: dict[int, np.ndarray]) -> Words:
+    if side.local:
+        return local_words(_all_keys(side, read), low)
+    assert side.table is not None
+    got = side.table(words_sql(side, low))
+    word = np.asarray(got.column(0).to_numpy(zero_copy_only=False), dtype=np.int64)
+    bits = np.asarray(got.column(1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    order = np.argsort(word, kind="stable")
+    return word[order], bits[order].view(np.uint64)
+
+
+def _missing_words(theirs: Words, ours: Words, low: int) -> tuple[list[int], int]:
+    """Our keys that are not theirs, from both bitmaps, and how many words differ."""
+    (their_word, their_bits), (our_word, our_bits) = theirs, ours
+    at = np.searchsorted(their_word, our_word)
+    found = at < their_word.size
+    found[found] = their_word[at[found]] == our_word[found]
+    matching = np.zeros(our_word.size, dtype=np.uint64)
+    matching[found] = their_bits[at[found]]
+    gone_bits = our_bits & ~matching
+    differ = int(np.count_nonzero(our_bits != matching))
+    hit = np.flatnonzero(gone_bits)
+    if hit.size == 0:
+        return [], differ
+    unpacked = np.unpackbits(
+        gone_bits[hit].view(np.uint8).reshape(-1, 8), axis=1, bitorder="little"
+    )
+    rows, position = np.nonzero(unpacked)
+    keys = low + our_word[hit][rows] * WORD + position
+    return sorted(int(k) for k in keys), differ
+
+
 def _keys(
     side: KeySide, low: int, width: int, buckets: Sequence[int], read: dict[int, np.ndarray]
 ) -> np.ndarray:
@@ -169,8 +242,8 @@ def _both(work: Callable[[KeySide], T], source: KeySide, target: KeySide) -> tup
 
 
 def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
-    """The target's keys that the source no longer holds, and how many ranges differed
-    (-1: the whole key sets were compared)."""
+    """The target's keys that the source no longer holds, and how many ranges (or bitmap
+    words) differed (-1: the whole key sets were compared)."""
     read: dict[int, np.ndarray] = {}
     spans = _both(lambda side: _span(side, read), source, target)
     target_span = spans[1]
@@ -180,6 +253,10 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     maxs = [int(str(s[1])) for s in spans if s[1] is not None]
     low, high = min(mins), max(maxs)
     count = max(int(str(s[2])) for s in spans)
+    if source.local and target.local:
+        return _whole_sets(source, target, read), -1  # both key sets are read anyway
+    if high - low < DENSE * count and all(s.local or s.table is not None for s in (source, target)):
+        return _missing_words(*_both(lambda side: _words(side, low, read), source, target), low)
     width = max(1, -(-(high - low + 1) // max(1, count // PER_BUCKET)))
     if high - low >= 2**62 or max(abs(low), abs(high)) * min(width, count) >= 2**62:
         # the sums could pass 64 bits (SQLite's sum() refuses to): compare whole sets
@@ -206,10 +283,15 @@ def chunks(keys: Sequence[int], size: int = 10_000) -> Iterable[Sequence[int]]:
         yield keys[start : start + size]
 
 
-def arrow_keys(conn: Any, sql: str) -> pa.Array:
-    """The first column of an ADBC query, as one int64 array."""
+def arrow_table(conn: Any, sql: str) -> pa.Table:
+    """An ADBC query's whole result."""
     with conn.cursor() as cur:
         cur.execute(sql)
-        table = cur.fetch_arrow_table()
+        return cur.fetch_arrow_table()
+
+
+def arrow_keys(conn: Any, sql: str) -> pa.Array:
+    """The first column of an ADBC query, as one int64 array."""
+    table = arrow_table(conn, sql)
     column = table.column(0).combine_chunks() if table.num_rows else pa.array([], pa.int64())
     return column.cast(pa.int64())

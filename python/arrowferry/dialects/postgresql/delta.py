@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 
 from arrowferry.dialects.keyhash import HashSide, postgres_side
-from arrowferry.dialects.keyranges import KeySide, arrow_keys, pg_estimate
+from arrowferry.dialects.keyranges import KeySide, arrow_keys, arrow_table, pg_estimate
 from arrowferry.dialects.postgresql import connection as pgc
 from arrowferry.dialects.postgresql import read
 from arrowferry.dialects.postgresql.source import PostgresSource
@@ -79,7 +79,13 @@ class PostgresDelta:
             with self.source.in_snapshot() as conn:
                 return arrow_keys(conn, f"SELECT {q}::bigint FROM {relation} {where}")
 
-        return KeySide(fetch, keys, relation, q, estimate=pg_estimate(fetch, relation))
+        def result(sql: str) -> pa.Table:
+            with self.source.in_snapshot() as conn:
+                return arrow_table(conn, sql)
+
+        return KeySide(
+            fetch, keys, relation, q, estimate=pg_estimate(fetch, relation), table=result
+        )
 
     def hash_side(self, table: TablePlan, columns: Sequence[str]) -> HashSide:
         return postgres_side(self._fetch, self._relation(table), [quote_ident(c) for c in columns])

@@ -158,6 +158,7 @@ class PostgresUpserts:
                     target,
                     column,
                     estimate=keyranges.pg_estimate(lambda sql: pgc.fetch(conn, sql), target),
+                    table=lambda sql: keyranges.arrow_table(conn, sql),
                 )
                 keys, _ranges = keyranges.gone(follow.source_keys, ours)
                 for chunk in keyranges.chunks(keys):

@@ -33,7 +33,7 @@ sys.path.insert(0, str(HERE))
 
 import psycopg  # noqa: E402
 from harness import pg  # noqa: E402
-from harness.runner import git_state, log, source_db  # noqa: E402
+from harness.runner import compile_package, git_state, log, source_db  # noqa: E402
 
 DIRECTIONS = ("sqlite-to-postgresql", "postgresql-to-sqlite")
 TABLES = ("users", "events")
@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> None:
     with sqlite3.connect(source) as conn:
         rows = {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in TABLES}
     admin = pg.server_url()
+    compile_package()
     directions = DIRECTIONS if args.direction == "both" else (args.direction,)
     runs = {
         "sqlite-to-postgresql": into_postgresql,

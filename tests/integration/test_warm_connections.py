@@ -4,6 +4,7 @@ failed warm-up changes nothing a user sees."""
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from dataclasses import replace
@@ -195,3 +196,62 @@ def test_warm_connections_not_taken_expire(pg_url: str, monkeypatch: pytest.Monk
         assert len(_settled(pg_url, database, 2)) == 2
         assert _settled(pg_url, database, 0) == set()  # closed while the block still runs
         assert warm.take(url, True) is None
+
+
+# --- the driver's type map: built in, not read from the server -----------------------------
+
+
+def test_connections_take_the_drivers_built_in_type_map(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Every connection asks for the driver's built-in type map (no read of pg_type and
+    pg_attribute on connect, 30-90 ms here, minutes on a huge catalog), and the installed
+    driver accepts it; a type of the database's own still arrives as its text."""
+    import adbc_driver_postgresql.dbapi as pg_adbc
+
+    asked: list[dict[str, str]] = []
+    real = pg_adbc.connect
+
+    def connect(url: str, **kwargs: object) -> object:
+        asked.append(dict(kwargs.get("db_kwargs") or {}))  # type: ignore[call-overload]
+        return real(url, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pg_adbc, "connect", connect)
+    conn = connection.connect(parse_url(pg_url))
+    try:
+        with conn.cursor() as cur:  # what a built-in map makes of a type it does not know
+            cur.execute("SELECT ROW(1, 'x') AS r")
+            assert "opaque" in str(cur.fetch_arrow_table().schema.field(0).type)
+    finally:
+        conn.close()
+    assert asked == [warm.DRIVER_OPTIONS]
+    assert warm._options == [warm.DRIVER_OPTIONS]  # accepted, not fallen back from
+    sql(pg_url, "CREATE TYPE af_mood AS ENUM ('sad', 'happy')")
+    sql(pg_url, "CREATE TABLE moods (id int PRIMARY KEY, m af_mood, ms af_mood[])")
+    sql(pg_url, "INSERT INTO moods VALUES (1, 'happy', '{sad,happy}'), (2, NULL, NULL)")
+    out = tmp_path / "moods.db"
+    result = af.migrate(pg_url, out)
+    assert result.success, result.errors
+    with sqlite3.connect(out) as db:
+        got = db.execute("SELECT id, m, ms FROM moods ORDER BY id").fetchall()
+    assert got == [(1, "happy", '["sad","happy"]'), (2, None, None)]
+
+
+def test_a_driver_without_the_option_connects_as_before(monkeypatch: pytest.MonkeyPatch) -> None:
+    import adbc_driver_postgresql.dbapi as pg_adbc
+
+    calls: list[dict[str, object]] = []
+
+    def connect(url: str, **kwargs: object) -> str:
+        calls.append(kwargs)
+        if "db_kwargs" in kwargs:
+            raise RuntimeError(
+                "NOT_IMPLEMENTED: [libpq] unknown option adbc.postgresql.type_resolver_mode"
+            )
+        return "a connection"
+
+    monkeypatch.setattr(pg_adbc, "connect", connect)
+    monkeypatch.setattr(warm, "_options", [warm.DRIVER_OPTIONS])
+    assert warm.open_connection("postgresql:///x", True) == "a connection"
+    assert warm.open_connection("postgresql:///x", False) == "a connection"
+    assert [("db_kwargs" in c) for c in calls] == [True, False, False]  # asked once only

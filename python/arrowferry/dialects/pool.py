@@ -10,8 +10,8 @@ from typing import Any
 
 
 class Pool:
-    """Connections kept open for the next table. ADBC's PostgreSQL connect reads the
-    server's type catalog (~70 ms here), as long as loading a small table takes."""
+    """Connections kept open for the next table: a new one costs a server process and
+    its start-up (7 ms here with the driver's built-in type map, 30-90 ms without)."""
 
     def __init__(self, factory: Callable[[bool], Any]) -> None:
         self.factory = factory

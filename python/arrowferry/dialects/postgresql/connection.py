@@ -31,8 +31,6 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
     The wait for a server is bounded (``connect_timeout``, :data:`DEFAULT_CONNECT_TIMEOUT`
     seconds unless the URL or ``PGCONNECT_TIMEOUT`` says otherwise).
     """
-    import adbc_driver_postgresql.dbapi as pg_adbc
-
     bounded = with_connect_timeout(endpoint)
     opened = warm.take(bounded.url, autocommit)  # one opened ahead, if any
     if opened is not None:
@@ -41,7 +39,7 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
         except Exception:  # the server closed it since (a restart): open a new one
             pass
     try:
-        conn = pg_adbc.connect(bounded.url, autocommit=autocommit)
+        conn = warm.open_connection(bounded.url, autocommit)
         failure = None
     except Exception as err:
         failure = connect_error(endpoint, scrub(str(err), endpoint), bounded)

@@ -48,6 +48,30 @@ TAKE_WAIT = 1.0
 EXPIRE_SECONDS = 60.0
 
 
+# ADBC's driver builds a map of the server's types on connect: with its default ("server")
+# it reads pg_type and every column of pg_attribute (composite types), 30-90 ms a
+# connection here and minutes on a catalog of many thousand tables (apache/arrow-adbc
+# #1755). "builtin" (driver 1.13) takes the map it was built with: the built-in types,
+# all arrowferry reads (a type of the database's own is read as text, see
+# ``read.select_expression``) or writes. An older driver refuses the option: the default.
+DRIVER_OPTIONS = {"adbc.postgresql.type_resolver_mode": "builtin"}
+_options: list[dict[str, str]] = [DRIVER_OPTIONS]  # emptied when the driver refuses them
+
+
+def open_connection(url: str, autocommit: bool) -> Any:
+    """An ADBC connection to ``url`` (the driver's errors raised as they are)."""
+    import adbc_driver_postgresql.dbapi as pg_adbc
+
+    if _options:
+        try:
+            return pg_adbc.connect(url, db_kwargs=dict(_options[0]), autocommit=autocommit)
+        except Exception as err:
+            if "type_resolver_mode" not in str(err):
+                raise
+            _options.clear()
+    return pg_adbc.connect(url, autocommit=autocommit)
+
+
 class _Warm:
     """One connection being opened in a thread of its own."""
 
@@ -60,10 +84,8 @@ class _Warm:
         threading.Thread(target=self._open, name="arrowferry-connect", daemon=True).start()
 
     def _open(self) -> None:
-        import adbc_driver_postgresql.dbapi as pg_adbc
-
         try:
-            conn = pg_adbc.connect(self.url, autocommit=self.autocommit)
+            conn = open_connection(self.url, self.autocommit)
         except Exception:  # the caller's own connect says what is wrong
             conn = None
         with self.lock:

@@ -31,6 +31,7 @@ import pyarrow as pa
 
 PER_BUCKET = 1_000  # keys per range, about: ~2,000 sums for 2 M keys
 WORD = 64  # keys per bitmap word
+SHIFT = 6  # a key's word: the key shifted right by this much (2 ** SHIFT == WORD)
 DENSE = 16  # bitmaps when the span holds at most this many slots per key
 CHUNK = 200  # ranges fetched per statement
 WHOLE_SETS = 0.25  # past this share of differing ranges, whole key sets are compared
@@ -61,16 +62,17 @@ class KeySide:
 
 
 def span_sql(side: KeySide, counted: bool = True) -> str:
-    k = side.column
-    # count(*): SQLite counts from its smallest index, count(k) reads every row
-    return f"SELECT min({k}), max({k}), {'count(*)' if counted else '0'} FROM {side.relation}"
+    k, rel = side.column, side.relation
+    # one subquery each: alone, min() and max() seek the key's index (together in one
+    # SELECT, SQLite reads every row); count(*): SQLite counts from its smallest index
+    count = f"(SELECT count(*) FROM {rel})" if counted else "0"
+    return f"SELECT (SELECT min({k}) FROM {rel}), (SELECT max({k}) FROM {rel}), {count}"
 
 
 def _span(side: KeySide, read: dict[int, np.ndarray]) -> tuple[Any, Any, int]:
-    if side.local:  # its keys are read whole anyway: no count(*) of the file
-        k = _all_keys(side, read)
-        return (int(k.min()), int(k.max()), int(k.size)) if k.size else (None, None, 0)
-    guess = side.estimate() if side.estimate is not None else None
+    # a local side's keys are read whole later, at the same time as the other side's
+    # bitmap or sums (read first, they made the other side wait: 0.4 s for 2 M keys)
+    guess = None if side.local or side.estimate is None else side.estimate()
     low, high, n = side.fetch(span_sql(side, counted=guess is None))[0]
     return low, high, int(str(n)) if guess is None else guess
 
@@ -151,45 +153,46 @@ def local_sums(keys: pa.Array, low: int, width: int) -> Sums:
     }
 
 
-def words_sql(side: KeySide, low: int) -> str:
-    """Per word of ``WORD`` keys from ``low``: the word's number and its bits (bit ``i``
-    set when the side holds ``low + WORD * word + i``), as signed 64-bit integers."""
-    k = f"(CAST({side.column} AS bigint) - {low})"
+def words_sql(side: KeySide) -> str:
+    """Per word of ``WORD`` keys: the word's number (the key shifted right, arithmetically:
+    negative keys too) and its bits (bit ``i`` set when the side holds ``64 * word + i``),
+    as signed 64-bit integers. Shifts and masks, not a division from the minimum: a
+    quarter less of the server's time."""
+    k = side.column
     return (
-        f"SELECT {k} / {WORD}, bit_or(CAST(1 AS bigint) << CAST({k} % {WORD} AS integer)) "
-        f"FROM {side.relation} WHERE {side.column} IS NOT NULL GROUP BY 1"
+        f"SELECT {k} >> {SHIFT}, bit_or(CAST(1 AS bigint) << CAST({k} & {WORD - 1} AS integer)) "
+        f"FROM {side.relation} WHERE {k} IS NOT NULL GROUP BY 1"
     )
 
 
 Words = tuple[np.ndarray, np.ndarray]  # word numbers (int64, ascending), their bits (uint64)
 
 
-def local_words(keys: np.ndarray, low: int) -> Words:
+def local_words(keys: np.ndarray) -> Words:
     """:func:`words_sql`'s rows, computed from the keys themselves."""
     k = np.asarray(keys, dtype=np.int64)
     if k.size == 0:
         return np.array([], dtype=np.int64), np.array([], dtype=np.uint64)
     if np.any(k[1:] < k[:-1]):
         k = np.sort(k)
-    offset = k - low
-    word = offset // WORD
-    bits = np.left_shift(np.uint64(1), (offset % WORD).astype(np.uint64))
+    word = k >> SHIFT
+    bits = np.left_shift(np.uint64(1), (k & (WORD - 1)).astype(np.uint64))
     starts = np.flatnonzero(np.r_[True, word[1:] != word[:-1]])
     return word[starts], np.bitwise_or.reduceat(bits, starts)
 
 
-def _words(side: KeySide, low: int, read: dict[int, np.ndarray]) -> Words:
+def _words(side: KeySide, read: dict[int, np.ndarray]) -> Words:
     if side.local:
-        return local_words(_all_keys(side, read), low)
+        return local_words(_all_keys(side, read))
     assert side.table is not None
-    got = side.table(words_sql(side, low))
+    got = side.table(words_sql(side))
     word = np.asarray(got.column(0).to_numpy(zero_copy_only=False), dtype=np.int64)
     bits = np.asarray(got.column(1).to_numpy(zero_copy_only=False), dtype=np.int64)
     order = np.argsort(word, kind="stable")
     return word[order], bits[order].view(np.uint64)
 
 
-def _missing_words(theirs: Words, ours: Words, low: int) -> tuple[list[int], int]:
+def _missing_words(theirs: Words, ours: Words) -> tuple[list[int], int]:
     """Our keys that are not theirs, from both bitmaps, and how many words differ."""
     (their_word, their_bits), (our_word, our_bits) = theirs, ours
     at = np.searchsorted(their_word, our_word)
@@ -206,7 +209,7 @@ def _missing_words(theirs: Words, ours: Words, low: int) -> tuple[list[int], int
         gone_bits[hit].view(np.uint8).reshape(-1, 8), axis=1, bitorder="little"
     )
     rows, position = np.nonzero(unpacked)
-    keys = low + our_word[hit][rows] * WORD + position
+    keys = our_word[hit][rows] * WORD + position
     return sorted(int(k) for k in keys), differ
 
 
@@ -256,7 +259,7 @@ def gone(source: KeySide, target: KeySide) -> tuple[list[int], int]:
     if source.local and target.local:
         return _whole_sets(source, target, read), -1  # both key sets are read anyway
     if high - low < DENSE * count and all(s.local or s.table is not None for s in (source, target)):
-        return _missing_words(*_both(lambda side: _words(side, low, read), source, target), low)
+        return _missing_words(*_both(lambda side: _words(side, read), source, target))
     width = max(1, -(-(high - low + 1) // max(1, count // PER_BUCKET)))
     if high - low >= 2**62 or max(abs(low), abs(high)) * min(width, count) >= 2**62:
         # the sums could pass 64 bits (SQLite's sum() refuses to): compare whole sets

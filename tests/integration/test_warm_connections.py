@@ -255,3 +255,24 @@ def test_a_driver_without_the_option_connects_as_before(monkeypatch: pytest.Monk
     assert warm.open_connection("postgresql:///x", True) == "a connection"
     assert warm.open_connection("postgresql:///x", False) == "a connection"
     assert [("db_kwargs" in c) for c in calls] == [True, False, False]  # asked once only
+
+
+def test_a_finishing_connection_whose_set_up_fails_is_closed(pg_url: str) -> None:
+    """A finishing worker's connection that fails its session settings (as one opened
+    while the server restarts does) is closed there and then, not left to the garbage
+    collector (whose ResourceWarning failed a fault test now and then)."""
+    import gc
+    import warnings
+
+    from arrowferry.dialects.postgresql.finishing import PostgresFinishing
+
+    endpoint = parse_url(pg_url)
+    assert endpoint.database is not None
+    finishing = PostgresFinishing(endpoint, ("SET work_mem = 'plenty'",))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(Exception, match="work_mem"):
+            finishing.connection()
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert _settled(pg_url, endpoint.database, 0) == set()

@@ -158,8 +158,9 @@ class Finisher:
             self._views(views)
         finally:
             self.pool.shutdown()
-            for conn in self.connections:
-                self.target.release(conn)
+            for conn in self.connections:  # each closed, whatever another's close raised
+                with contextlib.suppress(Exception):
+                    self.target.release(conn)
 
     def _release(self) -> None:
         """Start every pending statement whose tables loaded and whose predecessors are done.

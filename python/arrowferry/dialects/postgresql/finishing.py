@@ -50,8 +50,13 @@ class PostgresFinishing:
 
     def connection(self) -> Any:
         conn = pgc.connect(self.endpoint, autocommit=True)
-        for setting in self.session:
-            pgc.execute(conn, setting)
+        try:
+            for setting in self.session:
+                pgc.execute(conn, setting)
+        except BaseException:  # lost as it opened (a restart): never left to the collector
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
         return conn
 
     def release(self, conn: Any) -> None:

@@ -5,6 +5,7 @@ finishing work.
 
 from __future__ import annotations
 
+import logging
 import math
 import sqlite3
 from contextlib import closing
@@ -344,7 +345,7 @@ def test_deletes_everywhere_in_dense_keys_sqlite_to_postgresql(
 
 
 def test_deletes_everywhere_in_dense_keys_postgresql_to_sqlite(
-    tmp_path: Path, pg_url: str, monkeypatch: Any
+    tmp_path: Path, pg_url: str, monkeypatch: Any, caplog: Any
 ) -> None:
     sql(pg_url, "CREATE TABLE t (id integer PRIMARY KEY, v text, updated_at timestamptz NOT NULL)")
     sql(
@@ -357,8 +358,12 @@ def test_deletes_everywhere_in_dense_keys_postgresql_to_sqlite(
     sql(pg_url, "DELETE FROM t WHERE id % 61 = 5 OR id % 61 = -5")
     sql(pg_url, "INSERT INTO t SELECT id - 1, v, '2024-02-01+00' FROM t WHERE id % 7 = 1")
     taken = _words_taken(monkeypatch)
-    run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at", detect_deletes=True)
+    with caplog.at_level(logging.DEBUG, logger="arrowferry.sql"):
+        run = af.migrate(pg_url, copy, mode="incremental", cursor="updated_at", detect_deletes=True)
     assert run.success, run.errors
     gone = sum(1 for i in range(-3000, 3001) if i % 7 and abs(math.fmod(i, 61)) == 5)
     assert run.incremental["t"]["deleted"] == gone and taken and taken[0] > 0
     assert af.verify(pg_url, copy, ["t"]).ok
+    said = [r.getMessage() for r in caplog.records]  # -v shows every statement, these too
+    assert any(m.startswith("postgresql:") and "bit_or" in m for m in said), said
+    assert any(m.startswith('sqlite: SELECT "id" FROM "t"') for m in said), said

@@ -29,6 +29,8 @@ from typing import Any, TypeVar
 import numpy as np
 import pyarrow as pa
 
+from arrowferry.dialects import sqllog
+
 PER_BUCKET = 1_000  # keys per range, about: ~2,000 sums for 2 M keys
 WORD = 64  # keys per bitmap word
 SHIFT = 6  # a key's word: the key shifted right by this much (2 ** SHIFT == WORD)
@@ -286,15 +288,16 @@ def chunks(keys: Sequence[int], size: int = 10_000) -> Iterable[Sequence[int]]:
         yield keys[start : start + size]
 
 
-def arrow_table(conn: Any, sql: str) -> pa.Table:
-    """An ADBC query's whole result."""
+def arrow_table(conn: Any, sql: str, database: sqllog.Database) -> pa.Table:
+    """An ADBC query's whole result (logged, as every statement, on ``arrowferry.sql``)."""
+    sqllog.statement(database, sql)
     with conn.cursor() as cur:
         cur.execute(sql)
         return cur.fetch_arrow_table()
 
 
-def arrow_keys(conn: Any, sql: str) -> pa.Array:
+def arrow_keys(conn: Any, sql: str, database: sqllog.Database) -> pa.Array:
     """The first column of an ADBC query, as one int64 array."""
-    table = arrow_table(conn, sql)
+    table = arrow_table(conn, sql, database)
     column = table.column(0).combine_chunks() if table.num_rows else pa.array([], pa.int64())
     return column.cast(pa.int64())

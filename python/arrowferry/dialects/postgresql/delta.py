@@ -77,11 +77,11 @@ class PostgresDelta:
 
         def keys(where: str) -> pa.Array:
             with self.source.in_snapshot() as conn:
-                return arrow_keys(conn, f"SELECT {q}::bigint FROM {relation} {where}")
+                return arrow_keys(conn, f"SELECT {q}::bigint FROM {relation} {where}", "postgresql")
 
         def result(sql: str) -> pa.Table:
             with self.source.in_snapshot() as conn:
-                return arrow_table(conn, sql)
+                return arrow_table(conn, sql, "postgresql")
 
         return KeySide(
             fetch, keys, relation, q, estimate=pg_estimate(fetch, relation), table=result

@@ -153,12 +153,12 @@ class PostgresUpserts:
                 ours = KeySide(
                     lambda sql: pgc.fetch(conn, sql),
                     lambda where: keyranges.arrow_keys(
-                        conn, f"SELECT {column} FROM {target} {where}"
+                        conn, f"SELECT {column} FROM {target} {where}", "postgresql"
                     ),
                     target,
                     column,
                     estimate=keyranges.pg_estimate(lambda sql: pgc.fetch(conn, sql), target),
-                    table=lambda sql: keyranges.arrow_table(conn, sql),
+                    table=lambda sql: keyranges.arrow_table(conn, sql, "postgresql"),
                 )
                 keys, _ranges = keyranges.gone(follow.source_keys, ours)
                 for chunk in keyranges.chunks(keys):

@@ -116,7 +116,9 @@ class SqliteUpserts:
         name, column = quote_ident(table.name), quote_ident(follow.key[0])
         ours = KeySide(
             lambda sql: sqlw.fetch(conn, sql),
-            lambda where: keyranges.arrow_keys(conn, f"SELECT {column} FROM {name} {where}"),
+            lambda where: keyranges.arrow_keys(
+                conn, f"SELECT {column} FROM {name} {where}", "sqlite"
+            ),
             name,
             column,
             local=True,

@@ -59,10 +59,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--direction", choices=[*DIRECTIONS, "both"], default="both")
+    parser.add_argument(
+        "--changes",
+        choices=["scattered", "recent"],
+        default="scattered",
+        help="which rows change: every 100th (scattered over every page) or the newest 1%%",
+    )
     wait_quiet_option(parser)
     parser.add_argument("--cache-dir", type=Path, default=HERE / ".cache")
-    parser.add_argument("--results", type=Path, default=HERE / "results" / "incremental.json")
-    return parser.parse_args(argv)
+    parser.add_argument("--results", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.results is None:
+        name = "incremental.json" if args.changes == "scattered" else "incremental-recent.json"
+        args.results = HERE / "results" / name
+    return args
 
 
 # --- one run: the CLI in a process of its own --------------------------------------------
@@ -146,20 +156,31 @@ def cursor_source(cache: Path, rows: int, seed: int) -> Path:
     return path
 
 
-def change_statements(counts: dict[str, int], highs: dict[str, int]) -> list[str]:
+def change_statements(
+    counts: dict[str, int], highs: dict[str, int], recent: bool = False
+) -> list[str]:
     """1% of each table's rows updated (cursor moved), 1% inserted, 0.1% of all rows
     deleted (events: no user loses rows another table points at). The same text runs in
-    SQLite and PostgreSQL; rows are picked by key arithmetic, so both pick the same."""
+    SQLite and PostgreSQL; rows are picked by key arithmetic, so both pick the same.
+
+    ``recent``: the updated and deleted rows are the newest ones (the last 1% of each
+    table's keys; every other key of the last 0.2% of events deleted), as an application
+    mostly touches its recent rows; otherwise every 100th row, scattered over every page
+    of the table (the worst case for the server applying them)."""
     stamp = "'2099-01-01 00:00:00.000'"
     users, events = counts["users"], counts["events"]
     out = []
     step = int(1 / CHANGED)
+
+    def picked(n: int, rest: int) -> str:
+        return f"id > {n - n // step}" if recent else f"id % {step} = {rest}"
+
     out.append(
-        f"UPDATE users SET name = 'renamed ' || id, updated_at = {stamp} WHERE id % {step} = 3"
+        f"UPDATE users SET name = 'renamed ' || id, updated_at = {stamp} WHERE {picked(users, 3)}"
     )
     out.append(
         f"UPDATE events SET score = 0.5, kind = 'changed', updated_at = {stamp} "
-        f"WHERE id % {step} = 5"
+        f"WHERE {picked(events, 5)}"
     )
     new_users = users // step
     out.append(
@@ -173,8 +194,14 @@ def change_statements(counts: dict[str, int], highs: dict[str, int]) -> list[str
         f"happened_at, amount, flag, {stamp} FROM events WHERE id <= {events // step}"
     )
     gone = int((users + events) * DELETED)
-    every = max(2, events // gone)
-    out.append(f"DELETE FROM events WHERE id % {every} = 7 AND id <= {highs['events']}")
+    if recent:
+        low = highs["events"] - 2 * gone
+        out.append(
+            f"DELETE FROM events WHERE id > {low} AND id % 2 = 0 AND id <= {highs['events']}"
+        )
+    else:
+        every = max(2, events // gone)
+        out.append(f"DELETE FROM events WHERE id % {every} = 7 AND id <= {highs['events']}")
     return out
 
 
@@ -247,7 +274,7 @@ def _round(
 
 
 def into_postgresql(
-    source: Path, admin: str, work: Path, counts: dict[str, int], log: Any
+    source: Path, admin: str, work: Path, counts: dict[str, int], log: Any, recent: bool
 ) -> dict[str, Any]:
     src = work / "src.db"
     shutil.copyfile(source, src)
@@ -256,7 +283,7 @@ def into_postgresql(
 
     def change() -> None:
         with sqlite3.connect(src) as conn:
-            for statement in change_statements(counts, highs):
+            for statement in change_statements(counts, highs, recent):
                 conn.execute(statement)
 
     def same() -> bool:
@@ -272,7 +299,7 @@ def into_postgresql(
 
 
 def into_sqlite(
-    source: Path, admin: str, work: Path, counts: dict[str, int], log: Any
+    source: Path, admin: str, work: Path, counts: dict[str, int], log: Any, recent: bool
 ) -> dict[str, Any]:
     import psycopg
 
@@ -283,7 +310,7 @@ def into_sqlite(
 
     def change() -> None:
         with psycopg.connect(src_url) as conn:
-            for statement in change_statements(counts, highs):
+            for statement in change_statements(counts, highs, recent):
                 conn.execute(statement)
 
     def same() -> bool:
@@ -346,12 +373,16 @@ def main(argv: list[str] | None = None) -> None:
             rounds = []
             for i in range(args.repeat):
                 log(f"{direction}: round {i + 1} of {args.repeat}")
-                rounds.append(runs[direction](source, admin, Path(folder), counts, log))
+                rounds.append(
+                    runs[direction](
+                        source, admin, Path(folder), counts, log, args.changes == "recent"
+                    )
+                )
                 load.append(os.getloadavg())
             results[direction] = {"summary": summarize(rounds), "rounds": rounds}
     print(
         f"\n{sum(counts.values()):,} rows; (a) no change, (b) {CHANGED:.0%} updated, "
-        f"{CHANGED:.0%} inserted, {DELETED:.1%} deleted, --detect-deletes; "
+        f"{CHANGED:.0%} inserted, {DELETED:.1%} deleted ({args.changes} rows), --detect-deletes; "
         f"medians of {args.repeat}\n"
     )
     print(
@@ -392,6 +423,7 @@ def main(argv: list[str] | None = None) -> None:
     args.results.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "rows": sum(counts.values()),
+        "changes": args.changes,
         "seed": args.seed,
         "repeat": args.repeat,
         "targets": {**TARGETS, "peak_rss_mb": RSS_LIMIT_MB},

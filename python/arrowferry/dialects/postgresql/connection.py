@@ -25,17 +25,25 @@ MAX_COLUMNS = 1600  # MaxHeapAttributeNumber: "tables can have at most 1600 colu
 DEFAULT_CONNECT_TIMEOUT = 10
 
 
-def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = True) -> Any:
+def connect(
+    endpoint: Endpoint,
+    *,
+    read_only: bool = False,
+    autocommit: bool = True,
+    settings: Sequence[str] = (),
+) -> Any:
     """Open an ADBC connection; a failure becomes a :class:`ConnectError` without the password.
 
     The wait for a server is bounded (``connect_timeout``, :data:`DEFAULT_CONNECT_TIMEOUT`
-    seconds unless the URL or ``PGCONNECT_TIMEOUT`` says otherwise).
+    seconds unless the URL or ``PGCONNECT_TIMEOUT`` says otherwise). ``settings``: the
+    caller's session statements, run after arrowferry's own; a connection whose settings
+    fail is closed before the error is raised (never left to the garbage collector).
     """
     bounded = with_connect_timeout(endpoint)
     opened = warm.take(bounded.url, autocommit)  # one opened ahead, if any
     if opened is not None:
         try:
-            return _session(opened, read_only, autocommit)
+            return _session(opened, read_only, autocommit, settings)
         except Exception:  # the server closed it since (a restart): open a new one
             pass
     try:
@@ -47,18 +55,20 @@ def connect(endpoint: Endpoint, *, read_only: bool = False, autocommit: bool = T
         # raised outside the handler: the driver's exception (whose text may hold the
         # URL) is neither the cause nor the context of what the caller sees
         raise failure
-    return _session(conn, read_only, autocommit)
+    return _session(conn, read_only, autocommit, settings)
 
 
-def _session(conn: Any, read_only: bool, autocommit: bool) -> Any:
+def _session(conn: Any, read_only: bool, autocommit: bool, settings: Sequence[str]) -> Any:
     """A new connection's session settings (closed, and the error raised, if they fail)."""
     try:
         execute(conn, "SET application_name = 'arrowferry'")
         if read_only:
             execute(conn, "SET default_transaction_read_only = on")
+        for sql in settings:
+            execute(conn, sql)
         if not autocommit:
             conn.commit()
-    except Exception:
+    except BaseException:
         with contextlib.suppress(Exception):
             conn.close()
         raise

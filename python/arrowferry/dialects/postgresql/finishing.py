@@ -49,15 +49,7 @@ class PostgresFinishing:
         self.state = state
 
     def connection(self) -> Any:
-        conn = pgc.connect(self.endpoint, autocommit=True)
-        try:
-            for setting in self.session:
-                pgc.execute(conn, setting)
-        except BaseException:  # lost as it opened (a restart): never left to the collector
-            with contextlib.suppress(Exception):
-                conn.close()
-            raise
-        return conn
+        return pgc.connect(self.endpoint, autocommit=True, settings=self.session)
 
     def release(self, conn: Any) -> None:
         conn.close()

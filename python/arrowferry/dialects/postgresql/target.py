@@ -76,16 +76,7 @@ class PostgresTarget:
         self.journal = False  # the run's state is kept (arrowferry_state.journal)
 
     def _connect(self, autocommit: bool) -> Any:
-        conn = pgc.connect(self.endpoint, autocommit=autocommit)
-        try:
-            for sql in self.session:
-                pgc.execute(conn, sql)
-            if not autocommit:
-                conn.commit()
-        except Exception:
-            conn.close()
-            raise
-        return conn
+        return pgc.connect(self.endpoint, autocommit=autocommit, settings=self.session)
 
     # --- before the loads --------------------------------------------------------------
 

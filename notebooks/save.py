@@ -30,6 +30,7 @@ def save(path: Path) -> float:
         timeout=600,
         kernel_name="python3",
         record_timing=False,
+        coalesce_streams=True,  # a print the kernel flushed in two messages is saved as one
         resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     nbformat.write(notebook, path)

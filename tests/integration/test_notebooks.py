@@ -41,14 +41,33 @@ def _outputs(notebook: Any) -> list[dict[str, Any]]:
 
 
 def _text(notebook: Any) -> str:
-    """Everything the notebook printed or displayed as text or markdown."""
+    """Everything the notebook printed or displayed as text or markdown, as a reader sees
+    it. A cell's stream outputs are joined as they were written: the kernel sends a print
+    in as many messages as it flushed (a busy machine can split one line in two), and
+    nbclient keeps each message as an output of its own."""
     parts: list[str] = []
-    for output in _outputs(notebook):
-        if output.get("output_type") == "stream":
-            parts.append(output["text"])
-        for kind in ("text/plain", "text/markdown"):
-            parts.append(output.get("data", {}).get(kind, ""))
+    for cell in notebook.cells:
+        streamed = ""
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                streamed += output["text"]
+                continue
+            for kind in ("text/plain", "text/markdown"):
+                parts.append(output.get("data", {}).get(kind, ""))
+        parts.append(streamed)
     return "\n".join(parts)
+
+
+def test_a_line_printed_in_two_messages_reads_as_one() -> None:
+    import nbformat
+
+    cell = nbformat.v4.new_code_cell("print('identical after sync:', True)")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="identical after sync:"),
+        nbformat.v4.new_output("stream", name="stdout", text=" True\n"),
+    ]
+    notebook = nbformat.v4.new_notebook(cells=[cell])
+    assert "identical after sync: True" in _text(notebook)
 
 
 def _images(notebook: Any) -> int:

@@ -367,3 +367,36 @@ def test_deletes_everywhere_in_dense_keys_postgresql_to_sqlite(
     said = [r.getMessage() for r in caplog.records]  # -v shows every statement, these too
     assert any(m.startswith("postgresql:") and "bit_or" in m for m in said), said
     assert any(m.startswith('sqlite: SELECT "id" FROM "t"') for m in said), said
+
+
+# --- a changed value is a change whatever the column's collation ------------------------------
+
+
+def test_an_upsert_into_sqlite_sees_changes_its_collations_call_equal(tmp_path: Path) -> None:
+    """An application's SQLite table may declare NOCASE or RTRIM columns; the upsert's
+    "row unchanged" test must still tell 'abc' from 'ABC' and 'x' from 'x  ', or the old
+    value would stay and the row count as unchanged."""
+    from arrowferry.dialects.sqlite.upsert import STAGE, upsert_sql
+
+    path = tmp_path / "app.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT COLLATE NOCASE, "
+            "code TEXT COLLATE RTRIM, n INTEGER)"
+        )
+        conn.executemany(
+            "INSERT INTO people VALUES (?, ?, ?, ?)",
+            [(1, "abc", "x", 1), (2, "def", "y", 2), (3, "ghi", "z", 3)],
+        )
+        for columns, staged in (
+            (("id", "name", "code", "n"), [(1, "ABC", "x", 1), (2, "def", "y  ", 2)]),
+            (("id", "name"), [(3, "GHI")]),  # one column: no row value
+        ):
+            conn.execute(f"CREATE TEMP TABLE {STAGE} ({', '.join(columns)})")
+            marks = ", ".join("?" for _ in columns)
+            conn.executemany(f"INSERT INTO temp.{STAGE} VALUES ({marks})", staged)
+            conn.execute(upsert_sql("people", columns, ["id"]))
+            assert conn.execute("SELECT changes()").fetchone() == (len(staged),)
+            conn.execute(f"DROP TABLE temp.{STAGE}")
+        rows = conn.execute("SELECT id, name, code, n FROM people ORDER BY id").fetchall()
+    assert rows == [(1, "ABC", "x", 1), (2, "def", "y  ", 2), (3, "GHI", "z", 3)]

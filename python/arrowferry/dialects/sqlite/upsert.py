@@ -44,7 +44,10 @@ def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     if rest:
         sets = ", ".join(quote_ident(c) for c in rest)
         new = ", ".join(f"excluded.{quote_ident(c)}" for c in rest)
-        old = ", ".join(f"{quote_ident(table)}.{quote_ident(c)}" for c in rest)
+        # BINARY: a column's own collation would call 'abc' and 'ABC' (NOCASE) or 'x' and
+        # 'x  ' (RTRIM) the same value and keep the old one; the left operand's collation
+        # is the comparison's (https://www.sqlite.org/datatype3.html#collation)
+        old = ", ".join(f"{quote_ident(table)}.{quote_ident(c)} COLLATE BINARY" for c in rest)
         # a single column is not a row value: (a) IS NOT (b) is still an expression
         action = f"DO UPDATE SET ({sets}) = ({new}) WHERE ({old}) IS NOT ({new})"
         if len(rest) == 1:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 import math
 import sqlite3
+import struct
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -400,3 +401,29 @@ def test_an_upsert_into_sqlite_sees_changes_its_collations_call_equal(tmp_path: 
             conn.execute(f"DROP TABLE temp.{STAGE}")
         rows = conn.execute("SELECT id, name, code, n FROM people ORDER BY id").fetchall()
     assert rows == [(1, "ABC", "x", 1), (2, "def", "y  ", 2), (3, "GHI", "z", 3)]
+
+
+def test_an_upsert_into_postgresql_sees_float_changes_whatever_extra_float_digits(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The upsert compares rows as text; a target database set to extra_float_digits = 0
+    prints doubles with 15 digits, which would call 0.3 and 0.30000000000000004 (and two
+    cursor values apart in the 16th digit) equal and keep the old row."""
+    database = pg_url.split("?")[0].rsplit("/", 1)[1]
+    sql(pg_url, f'ALTER DATABASE "{database}" SET extra_float_digits = 0')
+    app = make_sqlite(
+        tmp_path / "app.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, stamp REAL NOT NULL)",
+        {"t": [(1, 0.3, 1733600000.123456), (2, 2.5, 1733600000.0)]},
+    )
+    assert af.migrate(app, pg_url, cursor="stamp").success
+    moved = 0.1 + 0.2
+    _change(app, f"UPDATE t SET v = {moved!r}, stamp = {1733600000.1234562!r} WHERE id = 1")
+    run = af.migrate(app, pg_url, mode="incremental", cursor="stamp")
+    assert run.success, run.errors
+    assert _moved(run, "t") == (0, 1, 0)
+    rows = sql(pg_url, "SELECT id, float8send(v), float8send(stamp) FROM t ORDER BY id")
+    assert [(r[0], struct.unpack(">d", r[1])[0], struct.unpack(">d", r[2])[0]) for r in rows] == [
+        (1, moved, 1733600000.1234562),
+        (2, 2.5, 1733600000.0),
+    ]

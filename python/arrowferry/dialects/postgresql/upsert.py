@@ -267,10 +267,8 @@ class PostgresUpsertLoad:
             pgc.execute(conn, stage.insert_from_stage_sql(schema, name, columns, casts))
             inserted, updated = rows, 0
         else:
-            # the rows are compared as text: a float must print every digit it has, or a
-            # role or database set to extra_float_digits = 0 (15 digits) calls two values
-            # equal and keeps the old one (any value above 0 prints the shortest exact text)
-            pgc.execute(conn, "SET LOCAL extra_float_digits = 3")
+            # the rows are compared as text: exact, since every session prints floats with
+            # extra_float_digits = 3 (``connection._session``)
             sql = upsert_sql(schema, name, columns, self.follow.key, casts)
             inserted, updated = (int(n) for n in pgc.fetch(conn, sql)[0])
         pgc.execute(conn, stage.drop_stage_sql())

@@ -295,3 +295,30 @@ def test_diff_bad_input_is_one_paragraph(
     shape = failed.json()
     assert (shape["success"], shape["differences"]) == (False, [])
     assert named in shape["errors"][0]["message"]
+
+
+def test_a_servers_date_and_interval_styles_change_no_difference(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """A default or CHECK prints its constants in the session's DateStyle, IntervalStyle and
+    TimeZone; a database set to others must compare as one at PostgreSQL's defaults does
+    (before, '05/03/2024'::date stood against the copy's '2024-03-05')."""
+    sql(
+        pg_url,
+        "CREATE TABLE ds (id bigint PRIMARY KEY, d date DEFAULT '2024-03-05', "
+        "i interval DEFAULT '1 day 2 hours', at timestamptz DEFAULT '2024-03-05 10:00+00', "
+        "v timestamp CHECK (v > '2020-01-02 03:04:05'), f float8 DEFAULT 0.1)",
+    )
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy).success
+    plain = _found(af.compare_schemas(copy, pg_url)), _found(af.compare_schemas(pg_url, copy))
+    database = parse_url(pg_url).database
+    for setting in (
+        "DateStyle = 'SQL, DMY'",
+        "IntervalStyle = 'sql_standard'",
+        "TimeZone = 'America/New_York'",
+        "extra_float_digits = 0",
+    ):
+        sql(pg_url, f'ALTER DATABASE "{database}" SET {setting}')
+    styled = _found(af.compare_schemas(copy, pg_url)), _found(af.compare_schemas(pg_url, copy))
+    assert styled == plain

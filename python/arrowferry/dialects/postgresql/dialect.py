@@ -44,7 +44,9 @@ class PostgreSQLDialect(Dialect):
         return to_pg_ddl(dtype)
 
     def introspect(self, endpoint: Endpoint, schema: str | None = None) -> Schema:
-        conn = connect(endpoint, read_only=True)
+        from arrowferry.dialects.postgresql.read import connect_catalog
+
+        conn = connect_catalog(endpoint)
         try:
             return catalog.introspect(conn, schema or "public")
         finally:

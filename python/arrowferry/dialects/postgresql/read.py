@@ -41,6 +41,14 @@ SESSION = (
 BINARY_KINDS = {"boolean", "int16", "int32", "int64", "float32", "float64", "text", "blob"}
 
 
+def connect_catalog(endpoint: Endpoint) -> Any:
+    """A read-only connection for the catalog, with the read's fixed text forms: a
+    default or a CHECK prints its constants as ``pg_get_expr`` renders them in the
+    session's DateStyle, IntervalStyle and TimeZone, so a database set to ``SQL, DMY``
+    would print ``'05/03/2024'::date`` where another prints ``'2024-03-05'::date``."""
+    return pg.connect(endpoint, read_only=True, settings=SESSION)
+
+
 def connect_snapshot(endpoint: Endpoint, snapshot: str | None = None) -> Any:
     """A read-only connection inside one REPEATABLE READ snapshot, with fixed text forms.
 

@@ -61,15 +61,20 @@ def connect(
 def _session(conn: Any, read_only: bool, autocommit: bool, settings: Sequence[str]) -> Any:
     """A new connection's session settings (closed, and the error raised, if they fail)."""
     try:
-        # extra_float_digits 3: a float prints every digit it has (the shortest exact text)
-        # whatever the server, database or role says; at 0 it prints 15 digits, and text
-        # that arrowferry compares or stores (an upsert's row comparison, a column synced
-        # into text) would call two floats equal or round them. One statement: ADBC
-        # prepares each, and a prepared statement holds one command
+        # whatever the server, database or role says:
+        # - extra_float_digits 3: a float prints every digit it has (the shortest exact
+        #   text); at 0 it prints 15, and text arrowferry compares or stores (an upsert's
+        #   row comparison, a column synced into text) would call two floats equal or
+        #   round them;
+        # - standard_conforming_strings on (PostgreSQL's default since 9.1): off, a
+        #   backslash in a literal is an escape, and a default 'C:\new' became C:, a
+        #   newline and "ew".
+        # One statement: ADBC prepares each, and a prepared statement holds one command.
         execute(
             conn,
             "SELECT set_config('application_name', 'arrowferry', false), "
-            "set_config('extra_float_digits', '3', false)",
+            "set_config('extra_float_digits', '3', false), "
+            "set_config('standard_conforming_strings', 'on', false)",
         )
         if read_only:
             execute(conn, "SET default_transaction_read_only = on")

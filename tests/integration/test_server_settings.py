@@ -78,3 +78,64 @@ def test_backslashes_in_defaults_and_checks_arrive_into_sqlite(tmp_path: Path, p
     found = af.compare_schemas(pg_url, copy).differences
     assert [(d.kind, d.name) for d in found] == [("default", "id")]
     assert af.verify(pg_url, copy).ok
+
+
+def test_a_timestamp_without_offset_in_a_check_is_utc_whatever_the_databases_zone(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """arrowferry reads a timestamp without an offset as UTC (the values of a column mapped
+    to timestamptz); a CHECK's constant must mean the same instant, not 05:00 UTC because
+    the database's TimeZone is New York (and its DateStyle day-first)."""
+    database = parse_url(pg_url).database
+    sql(pg_url, f"ALTER DATABASE \"{database}\" SET TimeZone = 'America/New_York'")
+    sql(pg_url, f"ALTER DATABASE \"{database}\" SET DateStyle = 'SQL, DMY'")
+    app = make_sqlite(
+        tmp_path / "app.db",
+        "CREATE TABLE e (id INTEGER PRIMARY KEY, "
+        "k TIMESTAMP CHECK (k > '2020-01-01 00:00:00'), "
+        "at TIMESTAMP DEFAULT '2024-01-01 00:00:00')",
+        {"e": [(1, "2020-01-01 03:00:00", "2024-06-01 12:00:00")]},
+    )
+    done = af.migrate(app, pg_url, type_map=["e.k=timestamptz", "e.at=timestamptz"])
+    assert done.success, done.errors  # 03:00 UTC passes a CHECK at 00:00 UTC (not 05:00)
+    rows = sql(
+        pg_url,
+        "SELECT set_config('TimeZone', 'UTC', false), "
+        "(SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'e'::regclass "
+        "AND contype = 'c'), "
+        "(SELECT pg_get_expr(adbin, adrelid) FROM pg_attrdef WHERE adrelid = 'e'::regclass "
+        "AND adnum = 3), "
+        "(SELECT k::text FROM e)",
+    )
+    assert rows == [
+        (
+            "UTC",
+            "CHECK ((k > '01/01/2020 00:00:00 UTC'::timestamp with time zone))",
+            "'01/01/2024 00:00:00 UTC'::timestamp with time zone",
+            "01/01/2020 03:00:00 UTC",
+        )
+    ]
+
+
+def test_sql_hooks_run_in_the_users_own_settings(tmp_path: Path, pg_url: str) -> None:
+    """arrowferry's statements run in fixed settings; a user's hook in the server's,
+    database's and role's own (here: New York, day-first dates, legacy strings)."""
+    database = parse_url(pg_url).database
+    for setting in (
+        "TimeZone = 'America/New_York'",
+        "DateStyle = 'SQL, DMY'",
+        "standard_conforming_strings = off",
+        "extra_float_digits = 0",
+    ):
+        sql(pg_url, f'ALTER DATABASE "{database}" SET {setting}')
+    app = make_sqlite(tmp_path / "app.db", "CREATE TABLE t (id INTEGER PRIMARY KEY)", {"t": [(1,)]})
+    hook = tmp_path / "before.sql"
+    hook.write_text(
+        "CREATE TABLE seen AS SELECT current_setting('TimeZone') AS tz, "
+        "current_setting('DateStyle') AS ds, "
+        "current_setting('standard_conforming_strings') AS scs, "
+        "current_setting('extra_float_digits') AS efd, '01/02/2024'::date AS d;\n"
+    )
+    assert af.migrate(app, pg_url, before_sql=hook).success
+    seen = sql(pg_url, "SELECT tz, ds, scs, efd, to_char(d, 'YYYY-MM-DD') FROM seen")
+    assert seen == [("America/New_York", "SQL, DMY", "off", "0", "2024-02-01")]

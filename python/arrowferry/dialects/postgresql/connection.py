@@ -58,23 +58,37 @@ def connect(
     return _session(conn, read_only, autocommit, settings)
 
 
+# What every session of arrowferry's sets, whatever the server, database or role says
+# (``SET ... TO DEFAULT`` gives a user's own SQL hooks theirs back, ``USER_DEFAULTS``):
+FIXED = {
+    "application_name": "arrowferry",
+    # a float prints every digit it has (the shortest exact text); at 0 it prints 15, and
+    # text arrowferry compares or stores (an upsert's row comparison, a column synced into
+    # text) would call two floats equal or round them
+    "extra_float_digits": "3",
+    # PostgreSQL's default since 9.1; off, a backslash in one of arrowferry's literals is an
+    # escape: a default 'C:\new' became C:, a newline and "ew"
+    "standard_conforming_strings": "on",
+    # a timestamp without an offset is UTC in arrowferry (as the data it converts): a CHECK
+    # (k > '2020-01-01 00:00:00') on a timestamptz column must not mean 05:00 UTC because
+    # the database's zone is New York
+    "TimeZone": "UTC",
+    # the text of dates and intervals (the catalog's defaults and CHECKs, a column synced
+    # into text) in one form, as a migration writes them
+    "DateStyle": "ISO, YMD",
+    "IntervalStyle": "iso_8601",
+}
+USER_DEFAULTS = "; ".join(f"SET LOCAL {k} TO DEFAULT" for k in FIXED if k != "application_name")
+
+
 def _session(conn: Any, read_only: bool, autocommit: bool, settings: Sequence[str]) -> Any:
     """A new connection's session settings (closed, and the error raised, if they fail)."""
     try:
-        # whatever the server, database or role says:
-        # - extra_float_digits 3: a float prints every digit it has (the shortest exact
-        #   text); at 0 it prints 15, and text arrowferry compares or stores (an upsert's
-        #   row comparison, a column synced into text) would call two floats equal or
-        #   round them;
-        # - standard_conforming_strings on (PostgreSQL's default since 9.1): off, a
-        #   backslash in a literal is an escape, and a default 'C:\new' became C:, a
-        #   newline and "ew".
         # One statement: ADBC prepares each, and a prepared statement holds one command.
         execute(
             conn,
-            "SELECT set_config('application_name', 'arrowferry', false), "
-            "set_config('extra_float_digits', '3', false), "
-            "set_config('standard_conforming_strings', 'on', false)",
+            "SELECT "
+            + ", ".join(f"set_config({literal(k)}, {literal(v)}, false)" for k, v in FIXED.items()),
         )
         if read_only:
             execute(conn, "SET default_transaction_read_only = on")

@@ -324,7 +324,8 @@ class PostgresTarget:
         path = ", ".join(dict.fromkeys([quote_ident(self.schema), quote_ident("public")]))
         with PooledConnection(self.pool, True) as conn, conn.cursor() as cur:
             cur.executescript("BEGIN")
-            cur.executescript(f"SET LOCAL search_path = {path}")
+            # the user's statements run in the server's, database's and role's own settings
+            cur.executescript(f"SET LOCAL search_path = {path}; {pgc.USER_DEFAULTS}")
             for index, sql in enumerate([*statements, "COMMIT"]):
                 sqllog.statement("postgresql", sql, None)
                 try:

@@ -18,6 +18,7 @@ value it gives a new row, and every reading of the clock as one.
 
 from __future__ import annotations
 
+import datetime
 import decimal
 import json
 from functools import lru_cache
@@ -174,7 +175,7 @@ def coerce(value: Any, kind: str) -> Any:
     if kind == "decimal" and number is not None:
         return number.normalize() if number.is_finite() else str(number)
     if kind in _TEMPORAL and text is not None:
-        return " ".join(text.replace("T", " ").split())
+        return _moment(" ".join(text.replace("T", " ").split()), kind)
     if kind == "json" and text is not None:
         try:
             return json.dumps(json.loads(text), sort_keys=True)
@@ -190,6 +191,21 @@ def coerce(value: Any, kind: str) -> Any:
     if kind == "text" and number is not None and text is None:
         return str(int(number)) if number == number.to_integral() else str(float(number))
     return value
+
+
+def _moment(text: str, kind: str) -> str:
+    """A timestamptz constant as its instant in UTC (a copy's '... 10:00:00+00:00' is the
+    source's '... 10:00:00+00', and one without an offset is UTC, as arrowferry reads
+    values); any other temporal text as written."""
+    if kind != "timestamptz":
+        return text
+    try:
+        moment = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return text
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return moment.isoformat(" ")
 
 
 def _number(value: Any) -> decimal.Decimal | None:

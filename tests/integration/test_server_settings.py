@@ -139,3 +139,40 @@ def test_sql_hooks_run_in_the_users_own_settings(tmp_path: Path, pg_url: str) ->
     assert af.migrate(app, pg_url, before_sql=hook).success
     seen = sql(pg_url, "SELECT tz, ds, scs, efd, to_char(d, 'YYYY-MM-DD') FROM seen")
     assert seen == [("America/New_York", "SQL, DMY", "off", "0", "2024-02-01")]
+
+
+def test_text_travels_as_utf8_whatever_the_databases_client_encoding(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """ADBC reads and writes text as UTF-8; a database whose client_encoding is LATIN1 had
+    the server read a copied 'café' as LATIN1 bytes and store 'cafÃ©' (the migration said
+    it succeeded; verify saw it). Both directions, a default and a hook's literal too."""
+    text = "café ü € 字"
+    sql(pg_url, "CREATE TABLE back (id bigint PRIMARY KEY, s text)")
+    sql(pg_url, "INSERT INTO back VALUES (1, $1)", [text])  # written before the setting
+    database = parse_url(pg_url).database
+    sql(pg_url, f"ALTER DATABASE \"{database}\" SET client_encoding = 'LATIN1'")
+    app = make_sqlite(
+        tmp_path / "app.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT DEFAULT 'café')",
+        {"t": [(1, text)]},
+    )
+    hook = tmp_path / "after.sql"
+    hook.write_text("INSERT INTO t (id, s) VALUES (2, 'hook: café');\n", encoding="utf-8")
+    assert af.migrate(app, pg_url, include=["t"], after_sql=hook).success
+    sql(pg_url, "INSERT INTO t (id) VALUES (3)")  # the default, as the server applies it
+    rows = sql(
+        pg_url,
+        "SELECT set_config('client_encoding', 'UTF8', false), id, s, octet_length(s) FROM t "
+        "ORDER BY id",
+    )
+    assert [r[1:] for r in rows] == [
+        (1, text, len(text.encode())),
+        (2, "hook: café", len("hook: café".encode())),
+        (3, "café", 5),
+    ]
+    copy = tmp_path / "copy.db"
+    assert af.migrate(pg_url, copy, include=["back"]).success
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("SELECT id, s FROM back").fetchall() == [(1, text)]
+    assert af.verify(pg_url, copy, ["back"]).ok

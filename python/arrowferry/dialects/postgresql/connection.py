@@ -62,6 +62,9 @@ def connect(
 # (``SET ... TO DEFAULT`` gives a user's own SQL hooks theirs back, ``USER_DEFAULTS``):
 FIXED = {
     "application_name": "arrowferry",
+    # the bytes on the wire: ADBC reads and writes every text as UTF-8, and a database or
+    # role whose client_encoding is LATIN1 turned a copied 'café' into 'cafÃ©', silently
+    "client_encoding": "UTF8",
     # a float prints every digit it has (the shortest exact text); at 0 it prints 15, and
     # text arrowferry compares or stores (an upsert's row comparison, a column synced into
     # text) would call two floats equal or round them
@@ -78,7 +81,10 @@ FIXED = {
     "DateStyle": "ISO, YMD",
     "IntervalStyle": "iso_8601",
 }
-USER_DEFAULTS = "; ".join(f"SET LOCAL {k} TO DEFAULT" for k in FIXED if k != "application_name")
+# (a hook's text goes on the wire as UTF-8 too: client_encoding stays)
+USER_DEFAULTS = "; ".join(
+    f"SET LOCAL {k} TO DEFAULT" for k in FIXED if k not in {"application_name", "client_encoding"}
+)
 
 
 def _session(conn: Any, read_only: bool, autocommit: bool, settings: Sequence[str]) -> Any:

@@ -70,7 +70,7 @@ class Side:
         ``--identifiers`` policy)."""
         if not options.data_only or target is None or target.dialect != "postgresql":
             return Existing()
-        conn = pgread.connect_catalog(target)
+        conn = pg.connect(target, read_only=True)
         try:
             schema = pg.introspect(conn, options.target_schema)
             labels = pgread.enum_labels(conn)

@@ -76,10 +76,11 @@ FIXED = {
     # (k > '2020-01-01 00:00:00') on a timestamptz column must not mean 05:00 UTC because
     # the database's zone is New York
     "TimeZone": "UTC",
-    # the text of dates and intervals (the catalog's defaults and CHECKs, a column synced
-    # into text) in one form, as a migration writes them
+    # the text of dates, intervals and bytes (the catalog's defaults and CHECKs, a column
+    # synced into text, a value read as text) in one form, as a migration writes them
     "DateStyle": "ISO, YMD",
     "IntervalStyle": "iso_8601",
+    "bytea_output": "hex",
 }
 # (a hook's text goes on the wire as UTF-8 too: client_encoding stays)
 USER_DEFAULTS = "; ".join(

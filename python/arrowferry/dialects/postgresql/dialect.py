@@ -44,9 +44,9 @@ class PostgreSQLDialect(Dialect):
         return to_pg_ddl(dtype)
 
     def introspect(self, endpoint: Endpoint, schema: str | None = None) -> Schema:
-        from arrowferry.dialects.postgresql.read import connect_catalog
-
-        conn = connect_catalog(endpoint)
+        # the catalog's defaults and CHECKs print in the fixed styles of every session
+        # (``connection.FIXED``), whatever the database's own DateStyle or TimeZone
+        conn = connect(endpoint, read_only=True)
         try:
             return catalog.introspect(conn, schema or "public")
         finally:

@@ -28,25 +28,12 @@ from arrowferry.errors import SchemaError, SourceError
 from arrowferry.model import Column, DataType, Table
 from arrowferry.urls import Endpoint
 
-SESSION = (
-    "SET TimeZone = 'UTC'",  # timestamptz text in UTC, offset '+00'
-    "SET DateStyle = 'ISO, YMD'",  # 2024-01-02 03:04:05.5, never 01/02/2024
-    "SET IntervalStyle = 'iso_8601'",  # P1Y2M3DT4H5M6.5S: one unambiguous form
-    "SET extra_float_digits = 1",  # shortest round-trip text for floats inside to_json
-    "SET bytea_output = 'hex'",
-    "SET idle_in_transaction_session_timeout = 0",  # the run's snapshot idles between reads
-)
+# beyond what every session fixes (``connection.FIXED``: UTC, ISO dates and intervals, hex
+# bytea, exact floats, UTF-8): the run's snapshot idles between reads
+SESSION = ("SET idle_in_transaction_session_timeout = 0",)
 
 # kinds read in their binary form: the Arrow type the driver gives is exact
 BINARY_KINDS = {"boolean", "int16", "int32", "int64", "float32", "float64", "text", "blob"}
-
-
-def connect_catalog(endpoint: Endpoint) -> Any:
-    """A read-only connection for the catalog, with the read's fixed text forms: a
-    default or a CHECK prints its constants as ``pg_get_expr`` renders them in the
-    session's DateStyle, IntervalStyle and TimeZone, so a database set to ``SQL, DMY``
-    would print ``'05/03/2024'::date`` where another prints ``'2024-03-05'::date``."""
-    return pg.connect(endpoint, read_only=True, settings=SESSION)
 
 
 def connect_snapshot(endpoint: Endpoint, snapshot: str | None = None) -> Any:

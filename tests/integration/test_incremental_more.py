@@ -427,3 +427,48 @@ def test_an_upsert_into_postgresql_sees_float_changes_whatever_extra_float_digit
         (1, moved, 1733600000.1234562),
         (2, 2.5, 1733600000.0),
     ]
+
+
+def test_a_sqlite_upsert_sets_only_the_columns_some_staged_row_changes(tmp_path: Path) -> None:
+    """SQLite rewrites the entry of every index on a column an UPDATE sets, changed or not
+    (events' merge 1.6-1.8 s -> 1.25-1.3 s when only the changed columns are set). A column
+    counts as changed as the upsert would see it: bytewise (NOCASE no help), the staged
+    value taking the column's affinity ('5' is 5 in an INTEGER column, 1 is 1.0 in a REAL)."""
+    from arrowferry.dialects.sqlite.upsert import STAGE, merge_facts_sql, upsert_sql
+
+    path = tmp_path / "app.db"
+    columns = ("id", "n", "r", "name", "note", "blob")
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER, r REAL, "
+            "name TEXT COLLATE NOCASE, note TEXT, blob)"
+        )
+        for column in ("n", "r", "name", "note"):
+            conn.execute(f"CREATE INDEX t_{column} ON t ({column})")
+        conn.executemany(
+            "INSERT INTO t VALUES (?, ?, ?, ?, ?, ?)",
+            [(1, 5, 1.0, "abc", "x", b"\x00"), (2, 6, 2.5, "def", "y", b"\x01")],
+        )
+        conn.execute(f"CREATE TEMP TABLE {STAGE} ({', '.join(columns)})")
+        conn.executemany(
+            f"INSERT INTO temp.{STAGE} VALUES (?, ?, ?, ?, ?, ?)",
+            [
+                (1, "5", 1, "ABC", "x", b"\x00"),  # n, r equal as stored; name changes case
+                (2, 6, 2.5, "def", "y", b"\x01"),  # no change
+                (3, 7, 3.0, "ghi", "z", None),  # a new row: not in the facts
+            ],
+        )
+        facts = conn.execute(merge_facts_sql("t", columns, ["id"])).fetchone()
+        assert facts[0] == 2  # staged keys already in the table
+        flagged = [c for c, d in zip(columns[1:], facts[1:], strict=True) if d]
+        assert flagged == ["name"]
+        statement = upsert_sql("t", columns, ["id"], flagged)
+        assert 'SET "name" = excluded."name"' in statement
+        conn.execute(statement)
+        assert conn.execute("SELECT changes()").fetchone() == (2,)  # one update, one insert
+        rows = conn.execute("SELECT id, n, typeof(n), r, name, note FROM t ORDER BY id").fetchall()
+    assert rows == [
+        (1, 5, "integer", 1.0, "ABC", "x"),
+        (2, 6, "integer", 2.5, "def", "y"),
+        (3, 7, "integer", 3.0, "ghi", "z"),
+    ]

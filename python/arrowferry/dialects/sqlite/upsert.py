@@ -37,20 +37,26 @@ STATE_DDL = (
 STAGE = "arrowferry_stage"
 
 
-def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+def upsert_sql(
+    table: str, columns: Sequence[str], key: Sequence[str], changed: Sequence[str] | None = None
+) -> str:
+    """The staged rows into place; a row equal to the one it would replace is left as it
+    is. ``changed``: the only columns any staged row changes (``merge_facts_sql``), the only
+    ones set: SQLite rewrites the entry of every index on a column it sets, changed or not."""
     names = ", ".join(quote_ident(c) for c in columns)
     rest = [c for c in columns if c not in key]
     keys = ", ".join(quote_ident(c) for c in key)
-    if rest:
-        sets = ", ".join(quote_ident(c) for c in rest)
-        new = ", ".join(f"excluded.{quote_ident(c)}" for c in rest)
+    assigned = rest if changed is None else [c for c in rest if c in set(changed)]
+    if assigned:
+        sets = ", ".join(quote_ident(c) for c in assigned)
+        new = ", ".join(f"excluded.{quote_ident(c)}" for c in assigned)
         # BINARY: a column's own collation would call 'abc' and 'ABC' (NOCASE) or 'x' and
         # 'x  ' (RTRIM) the same value and keep the old one; the left operand's collation
         # is the comparison's (https://www.sqlite.org/datatype3.html#collation)
-        old = ", ".join(f"{quote_ident(table)}.{quote_ident(c)} COLLATE BINARY" for c in rest)
+        old = ", ".join(f"{quote_ident(table)}.{quote_ident(c)} COLLATE BINARY" for c in assigned)
         # a single column is not a row value: (a) IS NOT (b) is still an expression
         action = f"DO UPDATE SET ({sets}) = ({new}) WHERE ({old}) IS NOT ({new})"
-        if len(rest) == 1:
+        if len(assigned) == 1:
             action = f"DO UPDATE SET {sets} = {new} WHERE {old} IS NOT {new}"
     else:
         action = "DO NOTHING"
@@ -61,13 +67,17 @@ def upsert_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
     )
 
 
-def matched_sql(table: str, key: Sequence[str]) -> str:
-    """How many staged rows already have their key in the table."""
+def merge_facts_sql(table: str, columns: Sequence[str], key: Sequence[str]) -> str:
+    """How many staged rows already have their key in the table, then for each other
+    column whether any of those rows changes it (compared as the upsert compares: bytewise,
+    the staged value taking the column's affinity as it would when assigned)."""
     on = " AND ".join(f"t.{quote_ident(c)} = s.{quote_ident(c)}" for c in key)
-    return (
-        f"SELECT count(*) FROM temp.{STAGE} s WHERE EXISTS "
-        f"(SELECT 1 FROM {quote_ident(table)} t WHERE {on})"
+    differs = "".join(
+        f", max(t.{quote_ident(c)} COLLATE BINARY IS NOT s.{quote_ident(c)})"
+        for c in columns
+        if c not in key
     )
+    return f"SELECT count(*){differs} FROM temp.{STAGE} s JOIN {quote_ident(table)} t ON {on}"
 
 
 def save_mark_sql() -> str:
@@ -224,11 +234,14 @@ class SqliteUpsertLoad:
             )
             inserted, updated = rows, 0
         else:
-            matched = int(sqlw.fetch(conn, matched_sql(name, key))[0][0])
-            sqlw.execute(conn, upsert_sql(name, columns, key))
-            changed = int(sqlw.fetch(conn, "SELECT changes()")[0][0])
+            facts = sqlw.fetch(conn, merge_facts_sql(name, columns, key))[0]
+            matched = int(facts[0])
+            rest = [c for c in columns if c not in key]
+            differ = [c for c, d in zip(rest, facts[1:], strict=True) if d]
+            sqlw.execute(conn, upsert_sql(name, columns, key, differ))
+            written = int(sqlw.fetch(conn, "SELECT changes()")[0][0])
             inserted = rows - matched
-            updated = changed - inserted
+            updated = written - inserted
         sqlw.execute(conn, f"DROP TABLE temp.{STAGE}")
         unchanged = rows - inserted - updated
         self.counts = {"inserted": inserted, "updated": updated, "unchanged": unchanged}

@@ -107,6 +107,16 @@ def sql(url: str, query: str, params: list[Any] | None = None) -> list[tuple[Any
         conn.close()
 
 
+def database_defaults(url: str, *settings: str) -> None:
+    """Set ``settings`` ("name = value") as the defaults of ``url``'s database, as a DBA
+    would: every session opened afterwards starts with them."""
+    from arrowferry.urls import parse_url
+
+    database = parse_url(url).database
+    for setting in settings:
+        sql(url, f'ALTER DATABASE "{database}" SET {setting}')
+
+
 def with_database(url: str, name: str) -> str:
     from arrowferry.urls import Endpoint, parse_url
 

@@ -17,7 +17,7 @@ import pytest
 import arrowferry as af
 from arrowferry.diff import SchemaComparison
 from arrowferry.urls import parse_url
-from tests.conftest import CHINOOK, CORPUS, fresh_database, sql
+from tests.conftest import CHINOOK, CORPUS, database_defaults, fresh_database, sql
 from tests.integration._cli_helpers import assert_one_paragraph_error, cli
 
 SOURCES = {"chinook": CHINOOK, "northwind": CORPUS / "northwind.db"}
@@ -312,13 +312,12 @@ def test_a_servers_date_and_interval_styles_change_no_difference(
     copy = tmp_path / "copy.db"
     assert af.migrate(pg_url, copy).success
     plain = _found(af.compare_schemas(copy, pg_url)), _found(af.compare_schemas(pg_url, copy))
-    database = parse_url(pg_url).database
-    for setting in (
+    database_defaults(
+        pg_url,
         "DateStyle = 'SQL, DMY'",
         "IntervalStyle = 'sql_standard'",
         "TimeZone = 'America/New_York'",
         "extra_float_digits = 0",
-    ):
-        sql(pg_url, f'ALTER DATABASE "{database}" SET {setting}')
+    )
     styled = _found(af.compare_schemas(copy, pg_url)), _found(af.compare_schemas(pg_url, copy))
     assert styled == plain

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import arrowferry as af
-from tests.conftest import make_sqlite, sql
+from tests.conftest import database_defaults, make_sqlite, sql
 from tests.integration._incremental_helpers import assert_equal as _equal
 from tests.integration._incremental_helpers import change as _change
 
@@ -409,8 +409,7 @@ def test_an_upsert_into_postgresql_sees_float_changes_whatever_extra_float_digit
     """The upsert compares rows as text; a target database set to extra_float_digits = 0
     prints doubles with 15 digits, which would call 0.3 and 0.30000000000000004 (and two
     cursor values apart in the 16th digit) equal and keep the old row."""
-    database = pg_url.split("?")[0].rsplit("/", 1)[1]
-    sql(pg_url, f'ALTER DATABASE "{database}" SET extra_float_digits = 0')
+    database_defaults(pg_url, "extra_float_digits = 0")
     app = make_sqlite(
         tmp_path / "app.db",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, v REAL, stamp REAL NOT NULL)",

@@ -13,15 +13,13 @@ from contextlib import closing
 from pathlib import Path
 
 import arrowferry as af
-from arrowferry.urls import parse_url
-from tests.conftest import make_sqlite, sql
+from tests.conftest import database_defaults, make_sqlite, sql
 
 BACKSLASHES = r"C:\new\table"  # \n and \t: a newline and a tab, read as escapes
 
 
 def _legacy_strings(url: str) -> None:
-    database = parse_url(url).database
-    sql(url, f'ALTER DATABASE "{database}" SET standard_conforming_strings = off')
+    database_defaults(url, "standard_conforming_strings = off")
 
 
 def test_backslashes_in_defaults_and_checks_arrive_into_postgresql(
@@ -86,9 +84,7 @@ def test_a_timestamp_without_offset_in_a_check_is_utc_whatever_the_databases_zon
     """arrowferry reads a timestamp without an offset as UTC (the values of a column mapped
     to timestamptz); a CHECK's constant must mean the same instant, not 05:00 UTC because
     the database's TimeZone is New York (and its DateStyle day-first)."""
-    database = parse_url(pg_url).database
-    sql(pg_url, f"ALTER DATABASE \"{database}\" SET TimeZone = 'America/New_York'")
-    sql(pg_url, f"ALTER DATABASE \"{database}\" SET DateStyle = 'SQL, DMY'")
+    database_defaults(pg_url, "TimeZone = 'America/New_York'", "DateStyle = 'SQL, DMY'")
     app = make_sqlite(
         tmp_path / "app.db",
         "CREATE TABLE e (id INTEGER PRIMARY KEY, "
@@ -120,14 +116,13 @@ def test_a_timestamp_without_offset_in_a_check_is_utc_whatever_the_databases_zon
 def test_sql_hooks_run_in_the_users_own_settings(tmp_path: Path, pg_url: str) -> None:
     """arrowferry's statements run in fixed settings; a user's hook in the server's,
     database's and role's own (here: New York, day-first dates, legacy strings)."""
-    database = parse_url(pg_url).database
-    for setting in (
+    database_defaults(
+        pg_url,
         "TimeZone = 'America/New_York'",
         "DateStyle = 'SQL, DMY'",
         "standard_conforming_strings = off",
         "extra_float_digits = 0",
-    ):
-        sql(pg_url, f'ALTER DATABASE "{database}" SET {setting}')
+    )
     app = make_sqlite(tmp_path / "app.db", "CREATE TABLE t (id INTEGER PRIMARY KEY)", {"t": [(1,)]})
     hook = tmp_path / "before.sql"
     hook.write_text(
@@ -150,8 +145,7 @@ def test_text_travels_as_utf8_whatever_the_databases_client_encoding(
     text = "café ü € 字"
     sql(pg_url, "CREATE TABLE back (id bigint PRIMARY KEY, s text)")
     sql(pg_url, "INSERT INTO back VALUES (1, $1)", [text])  # written before the setting
-    database = parse_url(pg_url).database
-    sql(pg_url, f"ALTER DATABASE \"{database}\" SET client_encoding = 'LATIN1'")
+    database_defaults(pg_url, "client_encoding = 'LATIN1'")
     app = make_sqlite(
         tmp_path / "app.db",
         "CREATE TABLE t (id INTEGER PRIMARY KEY, s TEXT DEFAULT 'café')",

@@ -149,10 +149,9 @@ def test_postgresql_model_sqlite_target(name: str, tmp_path: Path, pg_url: str) 
 def test_a_float_synced_into_text_keeps_every_digit(tmp_path: Path, pg_url: str) -> None:
     """A server, database or role set to extra_float_digits = 0 prints doubles with 15
     digits; sync's ``USING v::text`` must still write 0.30000000000000004, not 0.3."""
-    from tests.conftest import make_sqlite, sql
+    from tests.conftest import database_defaults, make_sqlite, sql
 
-    database = pg_url.split("?")[0].rsplit("/", 1)[1]
-    sql(pg_url, f'ALTER DATABASE "{database}" SET extra_float_digits = 0')
+    database_defaults(pg_url, "extra_float_digits = 0")
     sql(pg_url, "CREATE TABLE m (id bigint PRIMARY KEY, v double precision)")
     sql(pg_url, "INSERT INTO m VALUES (1, 0.1::float8 + 0.2::float8), (2, 1e-320), (3, NULL)")
     desired = make_sqlite(tmp_path / "m.db", "CREATE TABLE m (id INTEGER PRIMARY KEY, v TEXT)")

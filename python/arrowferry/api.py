@@ -5,16 +5,18 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from arrowferry import embedded, targets
 from arrowferry.config import merge as merge_config
 from arrowferry.dialects.base import dialect_for
 from arrowferry.errors import (
+    ArrowferryError,
     BadInputError,
+    ConnectError,
     DatabaseMissingError,
     SchemaError,
 )
@@ -25,6 +27,7 @@ from arrowferry.progress import NullReporter, Reporter, Watch, echo_statements, 
 from arrowferry.progress import ProgressCallback as OnProgress
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
+from arrowferry.transfer import faults
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.predict import preflight
 from arrowferry.transfer.state import interrupted_run
@@ -36,6 +39,7 @@ if TYPE_CHECKING:
     from arrowferry.sync import SyncResult
 
 UrlLike = str | os.PathLike[str] | Endpoint
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -106,6 +110,7 @@ class Migration:
         self.reporter: Reporter = reporter or NullReporter()
         self.on_progress, self.progress = on_progress, progress  # see migrate()
         self._watch = Watch(self.reporter)
+        self._began = time.monotonic()  # the run's start (migrate() sets it again)
         self.verification: VerificationReport | None = None  # set by a run with verify=True
         if self.target is None and self.source.dialect != "sqlite":
             raise BadInputError(
@@ -163,6 +168,7 @@ class Migration:
             return result
 
     def _migrate(self) -> MigrationResult:
+        self._began = time.monotonic()  # a server that answered since is one seen this run
         with self._warming():
             result = self._run()
         result.warnings += self.settings.notes()
@@ -213,6 +219,57 @@ class Migration:
 
     def _run(self) -> MigrationResult:
         start = time.perf_counter()
+        retries: list[str] = []
+        ready = self._before_writing(lambda: self._prepare(start), retries)
+        result, plan, target, resumable = ready
+        result.warnings[:0] = retries
+        if plan is not None and target is not None:
+            self._transfer(plan, target, result, resumable)
+        if self.options.dry_run:
+            result.tables_processed = 0
+        result.duration = time.perf_counter() - start
+        result.success = not result.errors and result.rows_rejected == 0
+        return result
+
+    def _before_writing(self, work: Callable[[], T], said: list[str]) -> T:
+        """``work`` (the run's plan and checks, which write nothing but a missing
+        database) again after a transient error (a server restarted, a backend
+        terminated: ``faults.BACKOFF``), saying so in ``said``; a lost server after the
+        last try is a one-paragraph :class:`ConnectError`, not the driver's."""
+
+        def say(err: BaseException, wait: float) -> None:
+            said.append(
+                f"before anything was written, a server answered {faults.reason(err)!r}; "
+                f"planned and checked again after {wait:g} s"
+            )
+
+        def lost(err: BaseException) -> bool:
+            # refused: a restart only if the server answered this run (else a wrong address)
+            if isinstance(err, ConnectError) and not said:
+                answered = err.answered_at is not None and err.answered_at >= self._began
+                return answered and faults.transient(err)
+            return faults.transient(err)
+
+        try:
+            return faults.retried(work, lambda: None, say, lost)
+        except ArrowferryError:
+            raise
+        except Exception as err:
+            if not lost(err):
+                raise
+            raise ConnectError(
+                f"the connection was lost while the run planned ({faults.reason(err)}), and "
+                f"again on each of {len(faults.BACKOFF)} tries over "
+                f"{sum(faults.BACKOFF):g} s; nothing was written: run it again when the "
+                "server answers"
+            ) from None
+
+    def _prepare(
+        self, start: float
+    ) -> tuple[MigrationResult, MigrationPlan | None, Endpoint | None, Any]:
+        """Plan and check, writing nothing (a missing database aside, with --create-db):
+        the result so far, and the plan, target and interrupted run to transfer (no
+        plan when the run ends here)."""
         self._watch.phase("plan")
         plan = self.plan()
         plan.hooks = Hooks.load(self.options, self.target.dialect if self.target else "postgresql")
@@ -229,9 +286,7 @@ class Migration:
             for table in plan.tables:
                 result.table_not_attempted(table.name)
             result.target = self.target.masked_url if self.target is not None else None
-            result.duration = time.perf_counter() - start
-            result.success = False
-            return result
+            return result, None, None, None
         target = self._resolve_target()
         resumable = None
         if target is not None:
@@ -246,16 +301,10 @@ class Migration:
             resumable = self._check_target(target, plan, result)
             checked = self.options.dry_run or self.options.strict_schema
             if self.options.data_only and checked and self._preflight(plan, result):
-                result.duration = time.perf_counter() - start
-                result.success = False
-                return result
-        if not self.options.dry_run and target is not None:
-            self._transfer(plan, target, result, resumable)
-        if self.options.dry_run:
-            result.tables_processed = 0
-        result.duration = time.perf_counter() - start
-        result.success = not result.errors and result.rows_rejected == 0
-        return result
+                return result, None, None, None
+        if self.options.dry_run or target is None:
+            return result, None, None, None
+        return result, plan, target, resumable
 
     def _check_target(self, target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> Any:
         """What the target holds, before anything is written (an interrupted run first)."""

@@ -46,7 +46,17 @@ class SourceError(BadInputError):
 
 
 class ConnectError(BadInputError):
-    """A database server could not be reached or refused the login."""
+    """A database server could not be reached or refused the login.
+
+    Attributes
+    ----------
+    answered_at
+        ``time.monotonic()`` of the last connection this process opened to the same
+        server, or None: a refused connection to a server that answered a moment ago is
+        a restart (worth another try), to one that never answered a wrong address.
+    """
+
+    answered_at: float | None = None
 
 
 class DatabaseMissingError(ConnectError):

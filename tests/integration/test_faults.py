@@ -78,10 +78,13 @@ def _database(server: ThrowawayServer, name: str) -> str:
 
 
 def _copies(url: str) -> list[int]:
+    """The run's sessions loading rows (``COPY ... FROM STDIN``: the driver reads every
+    query's rows through ``COPY (SELECT ...) TO STDOUT``, the target's checks included)."""
     with psycopg.connect(url, autocommit=True) as conn:
         rows = conn.execute(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND "
-            "application_name = 'arrowferry' AND state = 'active' AND query LIKE 'COPY%'"
+            "application_name = 'arrowferry' AND state = 'active' AND query LIKE 'COPY%' "
+            "AND query LIKE '%FROM STDIN%'"
         ).fetchall()
     return [r[0] for r in rows]
 
@@ -95,21 +98,48 @@ def _in_background(work: object) -> threading.Thread:
 # --- PostgreSQL: a backend terminated, the server restarted -----------------------------------
 
 
+def _terminating_inside_the_first_copy(monkeypatch: pytest.MonkeyPatch, url: str) -> list[int]:
+    """The first load's backend terminated with its COPY open (after its first batch went,
+    before the second): the list returned holds the pid. Deterministic, where watching
+    pg_stat_activity from outside may catch a COPY as it ends, and terminate a backend
+    that is idle by then (which the pool then replaces, rightly without a retry)."""
+    from arrowferry.dialects.postgresql import connection as pgc
+    from arrowferry.dialects.postgresql import target
+
+    original, killed = target.write_table, []
+
+    def writing(conn: object, *args: object, **kwargs: object) -> int:
+        if killed:
+            return original(conn, *args, **kwargs)  # type: ignore[arg-type]
+        pid = pgc.fetch(conn, "SELECT pg_backend_pid()")[0][0]
+        schema, table, arrow_schema, batches, *rest = args
+
+        def then_terminate() -> Iterator[object]:
+            for n, batch in enumerate(batches):  # type: ignore[attr-defined]
+                if n == 1 and not killed:
+                    with psycopg.connect(url, autocommit=True) as admin:
+                        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+                        when(
+                            lambda: (
+                                not admin.execute(
+                                    "SELECT 1 FROM pg_stat_activity WHERE pid = %s", [pid]
+                                ).fetchall()
+                            )
+                        )
+                    killed.append(pid)
+                yield batch
+
+        return original(conn, schema, table, arrow_schema, then_terminate(), *rest, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(target, "write_table", writing)
+    return killed
+
+
 def test_a_backend_terminated_mid_copy_is_retried(
-    source: Path, baseline_pg: str, pg_url: str
+    source: Path, baseline_pg: str, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    terminated: list[int] = []
-
-    def terminate() -> None:
-        seen: list[int] = []
-        when(lambda: bool(seen.extend(_copies(pg_url)) or seen))
-        with psycopg.connect(pg_url, autocommit=True) as conn:
-            conn.execute("SELECT pg_terminate_backend(%s)", [seen[0]])
-        terminated.append(seen[0])
-
-    thread = _in_background(terminate)
+    terminated = _terminating_inside_the_first_copy(monkeypatch, pg_url)
     result = af.migrate(source, pg_url, **INTO_PG)
-    thread.join()
     assert terminated, "no COPY was caught"
     assert result.success, result.errors
     assert any("tried again" in w for w in result.warnings), result.warnings
@@ -135,6 +165,138 @@ def test_the_server_restarted_mid_run(
     assert result.success, result.errors
     assert_same_database(baseline_pg, "public", url, "public")
     assert_nothing_left(url)
+
+
+def _restart_before(
+    monkeypatch: pytest.MonkeyPatch, server: ThrowawayServer, statement: str
+) -> list[str]:
+    """The server restarted just before the first statement the run sends that matches
+    ``statement`` (a regex), on whichever connection sends it: that session is gone when
+    the statement reaches the server, and every other open one with it."""
+    import re
+
+    from adbc_driver_manager import dbapi
+
+    pattern, hit = re.compile(statement), []
+
+    def hooked(method: Callable[..., object]) -> Callable[..., object]:
+        def run(cursor: object, operation: object, *args: object, **kwargs: object) -> object:
+            if not hit and isinstance(operation, str) and pattern.search(operation):
+                hit.append(operation)
+                server.restart()
+            return method(cursor, operation, *args, **kwargs)
+
+        return run
+
+    monkeypatch.setattr(dbapi.Cursor, "execute", hooked(dbapi.Cursor.execute))
+    monkeypatch.setattr(dbapi.Cursor, "executescript", hooked(dbapi.Cursor.executescript))
+    return hit
+
+
+@pytest.mark.parametrize(
+    ("moment", "statement"),
+    [
+        ("preparing the target", r'^INSERT INTO "arrowferry_state"\."journal"'),
+        ("moving a staged table in", r"^ALTER TABLE .* SET SCHEMA"),
+        ("building an index", r"^CREATE (UNIQUE )?INDEX"),
+        ("adding a foreign key", r"^ALTER TABLE .* ADD FOREIGN KEY"),
+        ("setting a sequence", r"^SELECT setval"),
+        (
+            "removing the run's state",
+            r'^DELETE FROM "arrowferry_state"\."journal" WHERE run = \$1$',
+        ),
+    ],
+)
+def test_the_server_restarted_at_each_step_is_survived(
+    source: Path,
+    baseline_pg: str,
+    server: ThrowawayServer,
+    monkeypatch: pytest.MonkeyPatch,
+    moment: str,
+    statement: str,
+) -> None:
+    """A restart before any of the run's steps (every statement of a run was swept so,
+    by hand, in both directions: this is one of each kind): the step is tried again
+    on a new connection, the run completes, equal to one undisturbed. Sessions kept in
+    the pool while it happened are found dead and replaced before use."""
+    url = _database(server, "restarted_step")
+    hit = _restart_before(monkeypatch, server, statement)
+    result = af.migrate(source, url, **INTO_PG)
+    monkeypatch.undo()
+    assert hit, f"the run sent no statement matching {statement!r}"
+    assert result.success, result.errors
+    assert any("tried again" in w for w in result.warnings), result.warnings
+    assert_same_database(baseline_pg, "public", url, "public")
+    assert_nothing_left(url)
+
+
+def _while_checking(monkeypatch: pytest.MonkeyPatch, act: Callable[[], None]) -> list[bool]:
+    """``act`` once, inside the run's check of the target (a session open, before anything
+    is written): the list returned says whether it happened."""
+    from arrowferry.dialects.postgresql import write
+
+    original, acted = write.existing_tables, []
+
+    def checking(conn: object, schema: str, names: object) -> list[str]:
+        if not acted:
+            acted.append(True)
+            act()
+        return original(conn, schema, names)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(write, "existing_tables", checking)
+    return acted
+
+
+def test_the_server_restarted_while_the_run_checks_is_planned_again(
+    source: Path, baseline_pg: str, server: ThrowawayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the first row (CI met this when a restart fell on the target's check: the
+    driver's error escaped as a traceback): the run plans and checks again, then loads."""
+    url = _database(server, "restarted_early")
+    restarted = _while_checking(monkeypatch, server.restart)
+    result = af.migrate(source, url, **INTO_PG)
+    assert restarted
+    assert result.success, result.errors
+    assert any("planned and checked again" in w for w in result.warnings), result.warnings
+    assert_same_database(baseline_pg, "public", url, "public")
+    assert_nothing_left(url)
+
+
+def test_a_server_gone_for_good_before_the_first_row_is_a_clear_error(
+    source: Path, baseline_pg: str, server: ThrowawayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server that answered this run, then stopped: tried again (a restart is refused
+    for a moment), then one paragraph naming the server, and nothing written; the same
+    command later completes."""
+    url = _database(server, "stopped_early")
+    monkeypatch.setattr(faults, "BACKOFF", (0.05, 0.1))
+    stopped = _while_checking(monkeypatch, server.stop)
+    try:
+        with pytest.raises(ConnectError) as info:
+            af.migrate(source, url, **INTO_PG)
+    finally:
+        server.start()
+    assert stopped
+    assert "Traceback" not in info.value.message and "stopped_early" in info.value.message
+    monkeypatch.undo()
+    assert not sql(url, "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace")
+    assert af.migrate(source, url, **INTO_PG).success
+    assert_same_database(baseline_pg, "public", url, "public")
+    assert_nothing_left(url)
+
+
+def test_a_server_that_never_answered_is_not_waited_for(
+    source: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A refused connection is a restart only from a server that answered this run:
+    a wrong address is said at once, not after the retries' 30 s."""
+    waits: list[float] = []
+    monkeypatch.setattr(faults.time, "sleep", waits.append)
+    nowhere = f"postgresql://postgres@/app?host={tmp_path}"  # no server's socket there
+    with pytest.raises(ConnectError) as info:
+        af.migrate(source, nowhere, **INTO_PG)
+    assert waits == []
+    assert "cannot connect" in info.value.message
 
 
 # --- PostgreSQL as the source: a reader's backend, the snapshot's holder ----------------------

@@ -78,16 +78,20 @@ def reason(err: BaseException) -> str:
 
 
 def retried(
-    work: Callable[[], T], renew: Callable[[], None], say: Callable[[BaseException, float], None]
+    work: Callable[[], T],
+    renew: Callable[[], None],
+    say: Callable[[BaseException, float], None],
+    worth: Callable[[BaseException], bool] | None = None,
 ) -> T:
-    """``work``, tried again after each transient error: ``say`` what happened and the wait
-    before the next try, wait ``BACKOFF[n]``, ``renew`` (a new connection), try again. A
-    lasting error, or a transient one after the last wait, is raised."""
+    """``work``, tried again after each transient error (``worth``, by default
+    :func:`transient`): ``say`` what happened and the wait before the next try, wait
+    ``BACKOFF[n]``, ``renew`` (a new connection), try again. A lasting error, or a
+    transient one after the last wait, is raised."""
     for wait in (*BACKOFF, None):
         try:
             return work()
         except Exception as err:
-            if wait is None or not transient(err):
+            if wait is None or not (worth or transient)(err):
                 raise
             say(err, wait)
             time.sleep(wait)

@@ -26,7 +26,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from arrowferry.dialects.base import SourceSession, TargetSession
+from arrowferry.dialects.base import SourceSession, Statement, TargetSession
 from arrowferry.dialects.journal import JournaledTarget
 from arrowferry.errors import (
     ArrowferryError,
@@ -95,7 +95,7 @@ class Pipeline:
     def run(self) -> None:
         started = time.perf_counter()
         try:
-            restore = self.resume.prepare()
+            restore = self._prepared()
             if self.resume.leftover is None:  # a resumed run's ran in the run it continues
                 self.hooks.run_before(self.target)
             self.splitting = (
@@ -160,6 +160,18 @@ class Pipeline:
                 self.result.phases["finish"] = time.perf_counter() - loaded
         if note is not None:
             self.result.warnings.append(note)
+
+    def _prepared(self) -> list[Statement]:
+        """The target prepared (one transaction: a connection lost in it undid it all, so
+        it is tried again, ``faults.BACKOFF``), or a resumed run's checks."""
+
+        def say(err: BaseException, wait: float) -> None:
+            self._warn(
+                f"preparing the target: {faults.reason(err)}; tried again in {wait:g} s over a "
+                "new connection"
+            )
+
+        return faults.retried(self.resume.prepare, lambda: None, say)
 
     # --- scheduling -------------------------------------------------------------------
 

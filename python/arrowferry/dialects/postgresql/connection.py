@@ -51,6 +51,7 @@ def connect(
         failure = None
     except Exception as err:
         failure = connect_error(endpoint, scrub(str(err), endpoint), bounded)
+        failure.answered_at = warm.answered_at(bounded.url)
     if failure is not None:
         # raised outside the handler: the driver's exception (whose text may hold the
         # URL) is neither the cause nor the context of what the caller sees
@@ -183,6 +184,17 @@ def fetch(conn: Any, sql: str, params: Sequence[Any] | None = None) -> list[tupl
     with conn.cursor() as cur:
         cur.execute(sql, params)
         return list(cur.fetchall())
+
+
+def alive(conn: Any) -> bool:
+    """Whether a connection's session still answers: one empty ``SELECT`` by the simple
+    protocol (a connection not in autocommit begins its transaction with it)."""
+    try:
+        with conn.cursor() as cur:
+            cur.executescript("SELECT")
+        return True
+    except Exception:
+        return False
 
 
 def execute(conn: Any, sql: str, params: Sequence[Any] | None = None) -> None:

@@ -35,6 +35,7 @@ from arrowferry.dialects.postgresql.finishing import PostgresFinishing as Postgr
 from arrowferry.dialects.postgresql.native import LAST_KINDS
 from arrowferry.dialects.postgresql.replica import search_path_sql
 from arrowferry.dialects.postgresql.write import write_table
+from arrowferry.transfer import faults
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ class PostgresTarget:
         # a same-dialect copy replays its source's definitions, whose names are
         # unqualified: every session resolves them in the target schema
         self.session = (search_path_sql(schema),) if native else ()
-        self.pool = Pool(self._connect)
+        self.pool = Pool(self._connect, pgc.alive)
         self.staging: str | None = None  # the schema split loads are built in, once it exists
         self.lock = threading.Lock()
         self.journal = False  # the run's state is kept (arrowferry_state.journal)
@@ -340,8 +341,7 @@ class PostgresTarget:
         staging schema when empty (a table an interrupted run left there stays, for
         ``--resume``); close the connections."""
         if (complete or not keep) and self.journal:
-            with PooledConnection(self.pool, True) as conn:
-                pgstate.clear(conn, self.schema)
+            self._clear_state()
         if self.staging is not None:
             with contextlib.suppress(Exception), PooledConnection(self.pool, True) as conn:
                 pgc.execute(conn, ddl.drop_empty_schema_sql(self.staging))
@@ -353,6 +353,22 @@ class PostgresTarget:
             f"schema {pgstate.STATE_SCHEMA!r}): run the same command with --resume to finish "
             "it, or with --drop-tables to start over"
         )
+
+    def _clear_state(self) -> None:
+        """The run's records removed, on a new connection after a lost one
+        (``faults.BACKOFF``; each statement is whole: done again, it changes nothing)."""
+
+        def clear() -> None:
+            with PooledConnection(self.pool, True) as conn:
+                pgstate.clear(conn, self.schema)
+
+        def say(err: BaseException, wait: float) -> None:
+            self.warn(
+                f"removing the run's state: {faults.reason(err)}; tried again in {wait:g} s "
+                "over a new connection"
+            )
+
+        faults.retried(clear, lambda: None, say)
 
 
 class PostgresTableLoad:

@@ -58,8 +58,23 @@ DRIVER_OPTIONS = {"adbc.postgresql.type_resolver_mode": "builtin"}
 _options: list[dict[str, str]] = [DRIVER_OPTIONS]  # emptied when the driver refuses them
 
 
+# libpq URL -> time.monotonic() of the last connection opened to it
+_ANSWERED: dict[str, float] = {}
+
+
 def open_connection(url: str, autocommit: bool) -> Any:
     """An ADBC connection to ``url`` (the driver's errors raised as they are)."""
+    conn = _open(url, autocommit)
+    _ANSWERED[url] = time.monotonic()
+    return conn
+
+
+def answered_at(url: str) -> float | None:
+    """When a connection to ``url`` last opened (``time.monotonic()``), or None."""
+    return _ANSWERED.get(url)
+
+
+def _open(url: str, autocommit: bool) -> Any:
     import adbc_driver_postgresql.dbapi as pg_adbc
 
     if _options:

@@ -5,18 +5,16 @@ from __future__ import annotations
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, targets
 from arrowferry.config import merge as merge_config
 from arrowferry.dialects.base import dialect_for
 from arrowferry.errors import (
-    ArrowferryError,
     BadInputError,
-    ConnectError,
     DatabaseMissingError,
     SchemaError,
 )
@@ -39,7 +37,6 @@ if TYPE_CHECKING:
     from arrowferry.sync import SyncResult
 
 UrlLike = str | os.PathLike[str] | Endpoint
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -220,7 +217,14 @@ class Migration:
     def _run(self) -> MigrationResult:
         start = time.perf_counter()
         retries: list[str] = []
-        ready = self._before_writing(lambda: self._prepare(start), retries)
+        # the plan and checks write nothing (but a missing database): a server restarted
+        # under them is planned and checked again
+        ready = faults.again_if_lost(
+            lambda: self._prepare(start),
+            since=self._began,
+            doing="while the run planned and checked",
+            said=retries,
+        )
         result, plan, target, resumable = ready
         result.warnings[:0] = retries
         if plan is not None and target is not None:
@@ -230,39 +234,6 @@ class Migration:
         result.duration = time.perf_counter() - start
         result.success = not result.errors and result.rows_rejected == 0
         return result
-
-    def _before_writing(self, work: Callable[[], T], said: list[str]) -> T:
-        """``work`` (the run's plan and checks, which write nothing but a missing
-        database) again after a transient error (a server restarted, a backend
-        terminated: ``faults.BACKOFF``), saying so in ``said``; a lost server after the
-        last try is a one-paragraph :class:`ConnectError`, not the driver's."""
-
-        def say(err: BaseException, wait: float) -> None:
-            said.append(
-                f"before anything was written, a server answered {faults.reason(err)!r}; "
-                f"planned and checked again after {wait:g} s"
-            )
-
-        def lost(err: BaseException) -> bool:
-            # refused: a restart only if the server answered this run (else a wrong address)
-            if isinstance(err, ConnectError) and not said:
-                answered = err.answered_at is not None and err.answered_at >= self._began
-                return answered and faults.transient(err)
-            return faults.transient(err)
-
-        try:
-            return faults.retried(work, lambda: None, say, lost)
-        except ArrowferryError:
-            raise
-        except Exception as err:
-            if not lost(err):
-                raise
-            raise ConnectError(
-                f"the connection was lost while the run planned ({faults.reason(err)}), and "
-                f"again on each of {len(faults.BACKOFF)} tries over "
-                f"{sum(faults.BACKOFF):g} s; nothing was written: run it again when the "
-                "server answers"
-            ) from None
 
     def _prepare(
         self, start: float

@@ -4,6 +4,7 @@ compare two schemas (SQLite and PostgreSQL, in any pair). Re-exported by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -12,6 +13,7 @@ from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.errors import BadInputError
 from arrowferry.model import Schema
 from arrowferry.plan.identifiers import rename_schema
+from arrowferry.transfer import faults
 from arrowferry.types import TEXT, TypeMappings
 
 if TYPE_CHECKING:
@@ -28,7 +30,12 @@ def inspect_schema(url: UrlLike, *, schema: str = "public") -> Schema:
     ('AlbumId',)
     """
     endpoint = _endpoint(url)
-    return dialect_for(endpoint).introspect(endpoint, schema)
+    began = time.monotonic()  # a server restarted under the read: read again
+    return faults.again_if_lost(
+        lambda: dialect_for(endpoint).introspect(endpoint, schema),
+        since=began,
+        doing="while the schema was read",
+    )
 
 
 def map_type(

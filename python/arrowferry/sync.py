@@ -14,6 +14,7 @@ lives in its dialect (``Dialect.sync_statements``), none here.
 from __future__ import annotations
 
 import html
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -372,21 +373,30 @@ def sync_schema(
         raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
     from arrowferry.dialects.base import dialect_named
     from arrowferry.plan.identifiers import rename_schema
+    from arrowferry.transfer import faults
 
-    wanted, wanted_ns, _ = _side(desired, desired_schema)
-    wanted = rename_schema(wanted, identifiers)
-    current, namespace, endpoint = _side(target, target_schema)
-    return run_sync(
-        wanted,
-        current,
-        dialect_named(current.dialect),
-        endpoint,
-        renames=renames,
-        allow_destructive=allow_destructive,
-        apply=apply,
-        namespace=namespace,
-        desired_namespace=wanted_ns,
-    )
+    def sync() -> SyncResult:
+        wanted, wanted_ns, _ = _side(desired, desired_schema)
+        wanted = rename_schema(wanted, identifiers)
+        current, namespace, endpoint = _side(target, target_schema)
+        return run_sync(
+            wanted,
+            current,
+            dialect_named(current.dialect),
+            endpoint,
+            renames=renames,
+            allow_destructive=allow_destructive,
+            apply=apply,
+            namespace=namespace,
+            desired_namespace=wanted_ns,
+        )
+
+    # read, compared and applied again after a lost connection: PostgreSQL applies in one
+    # transaction (undone when lost), and a sync does what the comparison finds missing
+    retries: list[str] = []
+    began = time.monotonic()
+    done = faults.again_if_lost(sync, since=began, doing="while the schemas synced", said=retries)
+    return replace(done, notes=(*retries, *done.notes)) if retries else done
 
 
 def _side(

@@ -230,6 +230,32 @@ def test_the_server_restarted_at_each_step_is_survived(
     assert_nothing_left(url)
 
 
+def test_a_schema_read_and_a_sync_survive_a_restart(
+    source: Path, server: ThrowawayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """diff and sync read the catalog and apply in one transaction: a server restarted
+    under the read, or before the apply's first change, is read (and applied) again."""
+    url = _database(server, "restarted_sync")
+    assert af.migrate(source, url, **INTO_PG).success
+    sql(url, "DROP INDEX events_user")
+
+    hit = _restart_before(monkeypatch, server, r"FROM pg_index x JOIN pg_class i")
+    found = af.compare_schemas(source, url)
+    assert hit
+    assert [(d.kind, d.name) for d in found.differences] == [("index", "events_user")]
+    monkeypatch.undo()
+
+    hit = _restart_before(monkeypatch, server, r"^CREATE INDEX")
+    synced = af.sync_schema(source, url, apply=True)
+    monkeypatch.undo()
+    assert hit and synced.applied
+    assert any("while the schemas synced, a server answered" in n for n in synced.notes), synced
+    assert af.compare_schemas(source, url).identical
+    assert sql(url, "SELECT indexdef FROM pg_indexes WHERE indexname = 'events_user'") == [
+        ("CREATE INDEX events_user ON public.events USING btree (user_id)",)
+    ]
+
+
 def _while_checking(monkeypatch: pytest.MonkeyPatch, act: Callable[[], None]) -> list[bool]:
     """``act`` once, inside the run's check of the target (a session open, before anything
     is written): the list returned says whether it happened."""
@@ -257,7 +283,9 @@ def test_the_server_restarted_while_the_run_checks_is_planned_again(
     result = af.migrate(source, url, **INTO_PG)
     assert restarted
     assert result.success, result.errors
-    assert any("planned and checked again" in w for w in result.warnings), result.warnings
+    assert any("planned and checked, a server answered" in w for w in result.warnings), (
+        result.warnings
+    )
     assert_same_database(baseline_pg, "public", url, "public")
     assert_nothing_left(url)
 

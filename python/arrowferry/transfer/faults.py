@@ -97,3 +97,37 @@ def retried(
             time.sleep(wait)
             renew()
     raise AssertionError("unreachable: the last try returns or raises")
+
+
+def again_if_lost(
+    work: Callable[[], T], *, since: float, doing: str, said: list[str] | None = None
+) -> T:
+    """``work`` (what writes nothing, or all in one transaction: done again, it changes
+    nothing) tried again after a lost connection (``BACKOFF``), each retry said in
+    ``said``. A refused connection counts as lost only from a server that answered since
+    ``since`` (``time.monotonic()``; :attr:`ConnectError.answered_at`): a wrong address
+    is said at once. A connection lost at every try is a one-paragraph
+    :class:`ConnectError` (``doing``: "while the run planned"), not the driver's error."""
+    retries: list[str] = [] if said is None else said
+
+    def lost(err: BaseException) -> bool:
+        if isinstance(err, ConnectError) and not retries:
+            answered = err.answered_at is not None and err.answered_at >= since
+            return answered and transient(err)
+        return transient(err)
+
+    def say(err: BaseException, wait: float) -> None:
+        retries.append(f"{doing}, a server answered {reason(err)!r}; done again after {wait:g} s")
+
+    try:
+        return retried(work, lambda: None, say, lost)
+    except ArrowferryError:
+        raise
+    except Exception as err:
+        if not lost(err):
+            raise
+        raise ConnectError(
+            f"the connection was lost {doing} ({reason(err)}), and again on each of "
+            f"{len(BACKOFF)} tries over {sum(BACKOFF):g} s; nothing was written: run it "
+            "again when the server answers"
+        ) from None

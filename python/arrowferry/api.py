@@ -10,7 +10,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
-from arrowferry import embedded, targets
+from arrowferry import embedded, faults, targets
 from arrowferry.config import merge as merge_config
 from arrowferry.dialects.base import dialect_for
 from arrowferry.errors import (
@@ -25,7 +25,6 @@ from arrowferry.progress import NullReporter, Reporter, Watch, echo_statements, 
 from arrowferry.progress import ProgressCallback as OnProgress
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
-from arrowferry.transfer import faults
 from arrowferry.transfer.pipeline import Pipeline
 from arrowferry.transfer.predict import preflight
 from arrowferry.transfer.state import interrupted_run

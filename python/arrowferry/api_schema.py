@@ -8,12 +8,12 @@ import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from arrowferry import faults
 from arrowferry.api import UrlLike, _endpoint
 from arrowferry.dialects.base import dialect_for, dialect_named
 from arrowferry.errors import BadInputError
 from arrowferry.model import Schema
 from arrowferry.plan.identifiers import rename_schema
-from arrowferry.transfer import faults
 from arrowferry.types import TEXT, TypeMappings
 
 if TYPE_CHECKING:

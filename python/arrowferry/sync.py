@@ -371,9 +371,9 @@ def sync_schema(
     """
     if not generate_sql and not apply:
         raise BadInputError("generate_sql=False and apply=False: there is nothing to do")
+    from arrowferry import faults
     from arrowferry.dialects.base import dialect_named
     from arrowferry.plan.identifiers import rename_schema
-    from arrowferry.transfer import faults
 
     def sync() -> SyncResult:
         wanted, wanted_ns, _ = _side(desired, desired_schema)

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 import polars as pl
 
+from arrowferry import faults
 from arrowferry.checksum import compare, pairing
 from arrowferry.checksum.report import (
     NOT_COMPARED,
@@ -41,7 +42,6 @@ from arrowferry.checksum.report import (
 from arrowferry.checksum.sides import ClientSide, Excluded, ServerSide, Sums
 from arrowferry.dialects.base import Dialect, dialect_for
 from arrowferry.errors import ArrowferryError, BadInputError
-from arrowferry.transfer import faults
 from arrowferry.urls import Endpoint, parse_url
 
 __all__ = ["RowDifference", "TableVerification", "VerificationReport", "verify"]

@@ -26,8 +26,8 @@ import psycopg
 import pytest
 
 import arrowferry as af
+from arrowferry import faults
 from arrowferry.errors import ConnectError
-from arrowferry.transfer import faults
 from tests.conftest import fresh_database, sql
 from tests.integration._pg_same import assert_same_database
 from tests.integration._resume_helpers import (

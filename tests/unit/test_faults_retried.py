@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from arrowferry.transfer import faults
+from arrowferry import faults
 
 LOST = "server closed the connection unexpectedly"
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
+from arrowferry import faults
 from arrowferry.dialects.base import Statement
 from arrowferry.dialects.journal import Record
 from arrowferry.errors import ConnectError, DatabaseMissingError, TransferError
-from arrowferry.transfer import faults
 from arrowferry.transfer.state import (
     PieceDone,
     differences,

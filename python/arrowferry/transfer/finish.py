@@ -32,11 +32,11 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from arrowferry import faults
 from arrowferry.dialects.base import FAILED, OK, WEAKER, FinishTarget, Ran, Statement
 from arrowferry.dialects.postgresql.finishing import STAGES, PostgresFinishing
 from arrowferry.progress import Reporter
 from arrowferry.result import Summary
-from arrowferry.transfer import faults
 from arrowferry.transfer.state import finished_record, statement_key
 from arrowferry.urls import Endpoint
 from arrowferry.wording import plural

@@ -26,6 +26,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from arrowferry import faults
 from arrowferry.dialects.base import SourceSession, Statement, TargetSession
 from arrowferry.dialects.journal import JournaledTarget
 from arrowferry.errors import (
@@ -42,7 +43,6 @@ from arrowferry.plan import MigrationPlan, TablePlan
 from arrowferry.plan.sqlite_views import view_ledger
 from arrowferry.progress import Reporter
 from arrowferry.result import MigrationResult, TableResult
-from arrowferry.transfer import faults
 from arrowferry.transfer import state as journal
 from arrowferry.transfer.finish import Finisher
 from arrowferry.transfer.interpret import warnings_for

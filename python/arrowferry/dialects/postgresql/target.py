@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from arrowferry import faults
 from arrowferry.dialects.base import Statement, prepended
 from arrowferry.dialects.journal import Record
 from arrowferry.dialects.pool import Pool, PooledConnection
@@ -35,7 +36,6 @@ from arrowferry.dialects.postgresql.finishing import PostgresFinishing as Postgr
 from arrowferry.dialects.postgresql.native import LAST_KINDS
 from arrowferry.dialects.postgresql.replica import search_path_sql
 from arrowferry.dialects.postgresql.write import write_table
-from arrowferry.transfer import faults
 from arrowferry.urls import Endpoint
 
 if TYPE_CHECKING:

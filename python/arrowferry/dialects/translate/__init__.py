@@ -29,6 +29,10 @@ from arrowferry.dialects.translate.common import (
     respell,
     respell_scope,
 )
+from arrowferry.dialects.translate.json_build import (
+    json_builds_as_postgresql,
+    json_builds_as_sqlite,
+)
 from arrowferry.dialects.translate.to_postgresql import (
     glob_as_regex,
     like_as_postgresql,
@@ -45,6 +49,7 @@ from arrowferry.dialects.translate.to_sqlite import (
     refuse_ordered_aggregates,
     text_of_values,
     to_char_as_strftime,
+    untyped_null,
 )
 
 if TYPE_CHECKING:
@@ -95,10 +100,13 @@ def translate_expression(
         raise TranslationError(f"cannot parse {sql!r}: {err}") from err
     tree = tree.transform(lambda node: respell(node, spelling))
     if target == "sqlite":
+        known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
+        tree = json_builds_as_sqlite(tree, known).transform(untyped_null)
         tree = tree.transform(in_list).transform(like_as_sqlite)
         check_casts(tree)
     elif source == "sqlite":
         known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
+        tree = json_builds_as_postgresql(tree, known)
         tree = tree.transform(lambda node: sqlite_meaning(node, known), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
     try:
@@ -183,6 +191,7 @@ def translate_query(
 
                 for scope in traverse_scope(tree):
                     respell_scope(scope, relations, kinds, sizes)
+            tree = json_builds_as_sqlite(tree, kinds).transform(untyped_null, copy=False)
             refuse_changed_casts(tree, kinds)
             refuse_ordered_aggregates(tree)
             text_of_values(tree, kinds)
@@ -233,11 +242,12 @@ def translate_sqlite_view(
             relation = relations.get(table.name.lower())
             if relation is not None and not table.db:
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
+        tree = json_builds_as_postgresql(tree, kinds)
         tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
         if rename is not None:
             rename_all(tree, rename)
-        return tree.sql(dialect="postgres", identify=True)
+        return str(tree.sql(dialect="postgres", identify=True))
     except SqlglotError as err:
         raise TranslationError(f"cannot translate view SQL: {err}") from err
 

@@ -52,6 +52,17 @@ _SQLITE_CASTS = {
 }  # fmt: skip
 
 
+def untyped_null(node: exp.Expression) -> exp.Expression:
+    """``NULL::unknown`` (PostgreSQL stores an untyped NULL passed to a function of "any"
+    arguments so, ``json_build_array(a, NULL)``), or a NULL cast to any type: NULL in
+    SQLite, whatever the type's name."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Cast) and isinstance(unwrap(node.this), exp.Null):
+        return exp.Null()
+    return node
+
+
 def check_casts(tree: exp.Expression) -> None:
     from sqlglot import exp
 

@@ -1,0 +1,177 @@
+"""JSON built in a view (an object or an array of values), in both directions, with the
+values each engine would put in it.
+
+sqlglot writes SQLite's ``json_object(k, v, ...)`` and ``json_array(...)`` as PostgreSQL
+16's SQL/JSON ``JSON_OBJECT(k: v)`` and ``JSON_ARRAY(...)``: a syntax error before 16,
+and ``JSON_ARRAY`` leaves NULLs out (``ABSENT ON NULL`` is the standard's default), where
+SQLite's keeps them. ``json_build_object``/``json_build_array`` (9.4 onwards) keep them,
+as SQLite does. Back from PostgreSQL, SQLite has neither ``json_build_*`` nor SQL/JSON:
+``json_object``/``json_array`` do the same.
+
+What each engine puts in the document for a column's value differs by the column's type,
+so each value is made to give what the source engine gave:
+
+==============  =============================  =============================
+column kind     SQLite -> PostgreSQL           PostgreSQL -> SQLite
+==============  =============================  =============================
+json            as text (SQLite's TEXT holds   ``json(v)`` (PostgreSQL puts the
+                it: a JSON string in SQLite)   document in, not a string)
+boolean         ``v::int`` (SQLite's 0/1)      ``true``/``false`` from 0/1
+decimal         ``v::double precision``        as it is (the number)
+                (SQLite's REALs: 12.5, where
+                numeric(p,2) writes 12.50)
+date, time,     refused: PostgreSQL writes     refused: the same, the other way
+timestamps      ISO 8601 with a 'T', SQLite
+                the stored text
+blob, array,    refused                        refused
+interval, other
+==============  =============================  =============================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from arrowferry.dialects.translate.common import TranslationError, unwrap
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+_REFUSED = {"date", "time", "timestamp", "timestamptz", "blob", "array", "interval", "other"}
+
+
+def json_builds_as_postgresql(tree: Any, kinds: dict[int, str]) -> Any:
+    """Every SQLite ``json_object``/``json_array`` in ``tree`` as PostgreSQL's
+    ``json_build_*`` (in place; the tree returned, a new one if it was one of them)."""
+    return _innermost_first(tree, lambda node: _as_postgresql(node, kinds))
+
+
+def json_builds_as_sqlite(tree: Any, kinds: dict[int, str]) -> Any:
+    """Every PostgreSQL ``json_build_*`` (and SQL/JSON ``JSON_OBJECT`` as PostgreSQL 16
+    stores it) in ``tree`` as SQLite's ``json_object``/``json_array``."""
+    return _innermost_first(tree, lambda node: _as_sqlite(node, kinds))
+
+
+def _innermost_first(tree: Any, rewrite: Callable[[Any], Any]) -> Any:
+    """``rewrite`` every node, the deepest first, so a call nested in another's values is
+    rewritten too (sqlglot's ``transform`` does not visit what a replacement holds)."""
+
+    def depth(node: Any) -> int:
+        n = 0
+        while node.parent is not None:
+            node, n = node.parent, n + 1
+        return n
+
+    for node in sorted(tree.walk(), key=depth, reverse=True):
+        new = rewrite(node)
+        if new is node:
+            continue
+        if node is tree:
+            tree = new
+        else:
+            node.replace(new)
+    return tree
+
+
+def _as_postgresql(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    if isinstance(node, exp.JSONObject):
+        args: list[exp.Expression] = []
+        for pair in node.expressions:
+            if not isinstance(pair, exp.JSONKeyValue):
+                raise TranslationError(f"{node.sql(dialect='sqlite')}: not key, value pairs")
+            args += [pair.this, _sqlite_value(pair.expression, kinds, node)]
+        return exp.Anonymous(this="json_build_object", expressions=args)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "json_array":
+        values = [_sqlite_value(v, kinds, node) for v in node.expressions]
+        return exp.Anonymous(this="json_build_array", expressions=values)
+    return node
+
+
+def _sqlite_value(
+    value: exp.Expression, kinds: dict[int, str], call: exp.Expression
+) -> exp.Expression:
+    from sqlglot import exp
+
+    kind = kinds.get(id(unwrap(value)), "")
+    _refuse(kind, call, "sqlite")
+    if kind == "json":
+        return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
+    if kind == "boolean":
+        return exp.Cast(this=value, to=exp.DataType.build("INT"))
+    if kind == "decimal":
+        return exp.Cast(this=value, to=exp.DataType.build("DOUBLE"))
+    return value
+
+
+def _as_sqlite(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    if isinstance(node, exp.JSONObject):
+        returns = node.args.get("return_type")
+        returned = returns.name.lower() if isinstance(returns, exp.Expression) else "json"
+        if node.args.get("null_handling") or node.args.get("unique_keys") or returned != "json":
+            raise TranslationError(
+                f"{node.sql(dialect='postgres')}: only JSON_OBJECT's defaults (NULL ON NULL, "
+                "duplicate keys kept, RETURNING json) are SQLite's json_object"
+            )
+        args: list[exp.Expression] = []
+        for pair in node.expressions:
+            if not isinstance(pair, exp.JSONKeyValue):
+                raise TranslationError(f"{node.sql(dialect='postgres')}: not key, value pairs")
+            args += [pair.this, _postgresql_value(pair.expression, kinds, node)]
+        return exp.Anonymous(this="json_object", expressions=args)
+    if not isinstance(node, exp.Anonymous):
+        return node
+    name = node.name.lower()
+    if name in {"json_build_object", "json_build_array", "jsonb_build_array"}:
+        values = [
+            _postgresql_value(v, kinds, node) if name.endswith("array") or i % 2 else v
+            for i, v in enumerate(node.expressions)
+        ]
+        if name == "json_build_object" and len(values) % 2:
+            raise TranslationError(f"{node.sql(dialect='postgres')}: an odd number of arguments")
+        target = "json_object" if name == "json_build_object" else "json_array"
+        return exp.Anonymous(this=target, expressions=values)
+    if name in {"jsonb_build_object", "json_array"}:
+        raise TranslationError(
+            f"{node.sql(dialect='postgres')}: "
+            + (
+                "jsonb keeps one of duplicate keys and sorts them; SQLite's json_object keeps "
+                "them as written"
+                if name == "jsonb_build_object"
+                else "SQL/JSON's JSON_ARRAY leaves NULLs out; SQLite's json_array keeps them"
+            )
+        )
+    return node
+
+
+def _postgresql_value(
+    value: exp.Expression, kinds: dict[int, str], call: exp.Expression
+) -> exp.Expression:
+    from sqlglot import exp
+
+    kind = kinds.get(id(unwrap(value)), "")
+    _refuse(kind, call, "postgres")
+    if kind == "json":
+        return exp.Anonymous(this="json", expressions=[value])
+    if kind == "boolean":  # stored 0/1 in SQLite; NULL stays NULL (json(NULL) is NULL)
+        case = exp.Case(
+            this=value,
+            ifs=[
+                exp.If(this=exp.Literal.number(1), true=exp.Literal.string("true")),
+                exp.If(this=exp.Literal.number(0), true=exp.Literal.string("false")),
+            ],
+        )
+        return exp.Anonymous(this="json", expressions=[case])
+    return value
+
+
+def _refuse(kind: str, call: exp.Expression, dialect: str) -> None:
+    if kind in _REFUSED:
+        raise TranslationError(
+            f"{call.sql(dialect=dialect)}: a {kind} value is written into JSON differently by "
+            "SQLite (its stored text) and PostgreSQL (ISO 8601, its own forms)"
+        )

@@ -115,14 +115,13 @@ class Adopter:
         key = default_key(column.default, self.source.name, dtype.kind)
         if key[0] == "value":
             return sqlw.literal_sql(key[1])
+        from arrowferry.dialects.sqlite.defaults import expression_from_postgresql
+
         try:
-            expr = translate_expression(column.default, self.source.name, self.target.name)
+            expr = expression_from_postgresql(column.default, dtype.kind)
         except TranslationError as err:
             self.notes.append(f"{where} left out: {err}")
             return None
-        if dtype.kind == "timestamptz" and expr.upper() == "CURRENT_TIMESTAMP":
-            # the same text as migrated values, not CURRENT_TIMESTAMP's offset-less form
-            expr = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
         definition = sqlw.column_sql(column.name, declared)
         for form in (expr, f"({expr})"):
             if sqlw.trial_default(f"{definition} DEFAULT {form}") is None:

@@ -410,6 +410,14 @@ class Side(SqliteConstraints):
         default = self._default(table, col, plan.kernel or "same", bare)
         return sqlw.column_sql(plan.target, declared, not_null=not_null, default=default, key=key)
 
+    def _expression(self, default: str, col: Column) -> str:
+        """A default expression as SQLite's (raises TranslationError)."""
+        if self.survey.dialect.name != "postgresql":
+            return translate_expression(default, self.survey.dialect.name, "sqlite")
+        from arrowferry.dialects.sqlite.defaults import expression_from_postgresql
+
+        return expression_from_postgresql(default, col.type.kind)
+
     def _default(self, table: Table, col: Column, kernel: Kernel, column_ddl: str) -> str | None:
         given = self.source.default(table, col, self.survey)
         if given is None:
@@ -430,13 +438,10 @@ class Side(SqliteConstraints):
             expr = sqlw.literal_sql(converted.array[0].as_py())
         else:
             try:
-                expr = translate_expression(default, self.survey.dialect.name, "sqlite")
+                expr = self._expression(default, col)
             except TranslationError as err:
                 self.warnings.append(f"default of {table.name}.{col.name} dropped: {err}")
                 return None
-        if col.type.kind == "timestamptz" and expr.upper() == "CURRENT_TIMESTAMP":
-            # the same text as the migrated values, not CURRENT_TIMESTAMP's offset-less form
-            expr = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
         for form in (expr, f"({expr})"):
             trial = sqlw.trial_default(f"{column_ddl} DEFAULT {form}")
             if trial is None:

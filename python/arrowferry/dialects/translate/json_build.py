@@ -77,37 +77,23 @@ def _innermost_first(tree: Any, rewrite: Callable[[Any], Any]) -> Any:
 def _as_postgresql(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     from sqlglot import exp
 
+    def value(v: exp.Expression) -> exp.Expression:
+        return _value(v, kinds, node, "sqlite", _INTO_POSTGRESQL)
+
     if isinstance(node, exp.JSONObject):
-        args: list[exp.Expression] = []
-        for pair in node.expressions:
-            if not isinstance(pair, exp.JSONKeyValue):
-                raise TranslationError(f"{node.sql(dialect='sqlite')}: not key, value pairs")
-            args += [pair.this, _sqlite_value(pair.expression, kinds, node)]
+        args = _object_args(node, "sqlite", value)
         return exp.Anonymous(this="json_build_object", expressions=args)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "json_array":
-        values = [_sqlite_value(v, kinds, node) for v in node.expressions]
+        values = [value(v) for v in node.expressions]
         return exp.Anonymous(this="json_build_array", expressions=values)
     return node
 
 
-def _sqlite_value(
-    value: exp.Expression, kinds: dict[int, str], call: exp.Expression
-) -> exp.Expression:
-    from sqlglot import exp
-
-    kind = kinds.get(id(unwrap(value)), "")
-    _refuse(kind, call, "sqlite")
-    if kind == "json":
-        return exp.Cast(this=value, to=exp.DataType.build("TEXT"))
-    if kind == "boolean":
-        return exp.Cast(this=value, to=exp.DataType.build("INT"))
-    if kind == "decimal":
-        return exp.Cast(this=value, to=exp.DataType.build("DOUBLE"))
-    return value
-
-
 def _as_sqlite(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     from sqlglot import exp
+
+    def value(v: exp.Expression) -> exp.Expression:
+        return _value(v, kinds, node, "postgres", _INTO_SQLITE)
 
     if isinstance(node, exp.JSONObject):
         returns = node.args.get("return_type")
@@ -117,18 +103,13 @@ def _as_sqlite(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
                 f"{node.sql(dialect='postgres')}: only JSON_OBJECT's defaults (NULL ON NULL, "
                 "duplicate keys kept, RETURNING json) are SQLite's json_object"
             )
-        args: list[exp.Expression] = []
-        for pair in node.expressions:
-            if not isinstance(pair, exp.JSONKeyValue):
-                raise TranslationError(f"{node.sql(dialect='postgres')}: not key, value pairs")
-            args += [pair.this, _postgresql_value(pair.expression, kinds, node)]
-        return exp.Anonymous(this="json_object", expressions=args)
+        return exp.Anonymous(this="json_object", expressions=_object_args(node, "postgres", value))
     if not isinstance(node, exp.Anonymous):
         return node
     name = node.name.lower()
     if name in {"json_build_object", "json_build_array", "jsonb_build_array"}:
         values = [
-            _postgresql_value(v, kinds, node) if name.endswith("array") or i % 2 else v
+            value(v) if name.endswith("array") or i % 2 else v
             for i, v in enumerate(node.expressions)
         ]
         if name == "json_build_object" and len(values) % 2:
@@ -148,25 +129,70 @@ def _as_sqlite(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     return node
 
 
-def _postgresql_value(
-    value: exp.Expression, kinds: dict[int, str], call: exp.Expression
-) -> exp.Expression:
+def _object_args(
+    node: exp.Expression, dialect: str, value: Callable[[exp.Expression], exp.Expression]
+) -> list[exp.Expression]:
+    """A JSON_OBJECT's keys and values, as one argument list."""
     from sqlglot import exp
 
+    args: list[exp.Expression] = []
+    for pair in node.expressions:
+        if not isinstance(pair, exp.JSONKeyValue):
+            raise TranslationError(f"{node.sql(dialect=dialect)}: not key, value pairs")
+        args += [pair.this, value(pair.expression)]
+    return args
+
+
+def _cast(to: str) -> Callable[[exp.Expression], exp.Expression]:
+    def cast(value: exp.Expression) -> exp.Expression:
+        from sqlglot import exp
+
+        return exp.Cast(this=value, to=exp.DataType.build(to))
+
+    return cast
+
+
+def _sqlite_json(value: exp.Expression) -> exp.Expression:
+    from sqlglot import exp
+
+    return exp.Anonymous(this="json", expressions=[value])
+
+
+def _sqlite_json_boolean(value: exp.Expression) -> exp.Expression:
+    """A boolean stored 0/1 in SQLite as JSON's true/false (NULL stays NULL: json(NULL))."""
+    from sqlglot import exp
+
+    case = exp.Case(
+        this=value,
+        ifs=[
+            exp.If(this=exp.Literal.number(1), true=exp.Literal.string("true")),
+            exp.If(this=exp.Literal.number(0), true=exp.Literal.string("false")),
+        ],
+    )
+    return _sqlite_json(case)
+
+
+Rewrite = Callable[[Any], Any]  # an expression in, the expression to write instead out
+# a value of a column of each kind, as the source engine writes it into JSON
+_INTO_POSTGRESQL: dict[str, Rewrite] = {
+    "json": _cast("TEXT"),  # SQLite's TEXT holds it: a JSON string there
+    "boolean": _cast("INT"),  # 0/1
+    "decimal": _cast("DOUBLE"),  # SQLite's REAL: 12.5, where numeric(p,2) writes 12.50
+}
+_INTO_SQLITE: dict[str, Rewrite] = {"json": _sqlite_json, "boolean": _sqlite_json_boolean}
+
+
+def _value(
+    value: exp.Expression,
+    kinds: dict[int, str],
+    call: exp.Expression,
+    dialect: str,
+    rewrites: dict[str, Rewrite],
+) -> exp.Expression:
     kind = kinds.get(id(unwrap(value)), "")
-    _refuse(kind, call, "postgres")
-    if kind == "json":
-        return exp.Anonymous(this="json", expressions=[value])
-    if kind == "boolean":  # stored 0/1 in SQLite; NULL stays NULL (json(NULL) is NULL)
-        case = exp.Case(
-            this=value,
-            ifs=[
-                exp.If(this=exp.Literal.number(1), true=exp.Literal.string("true")),
-                exp.If(this=exp.Literal.number(0), true=exp.Literal.string("false")),
-            ],
-        )
-        return exp.Anonymous(this="json", expressions=[case])
-    return value
+    _refuse(kind, call, dialect)
+    rewrite = rewrites.get(kind)
+    return rewrite(value) if rewrite is not None else value
 
 
 def _refuse(kind: str, call: exp.Expression, dialect: str) -> None:

@@ -52,6 +52,22 @@ VIEWS = {
     "v_numeric_sum": "SELECT flag, sum(price * qty) AS total, avg(price) AS mean FROM items "
     "GROUP BY flag",
 }
+# SQLite functions whose PostgreSQL namesakes compute other values (every row kept: the
+# values are what is compared). Qty 1..7 and NULL; Qty / 2.0 has ties at .5
+COMPUTED = {
+    # substr from the end: 'hello', -2 is 'lo' (PostgreSQL's SUBSTRING: the whole string)
+    "c_substr": "SELECT id, substr(code, -2) AS a, substr(code, -2, 1) AS b, "
+    "substr(code, qty - 4) AS c, substr(code, qty - 5, 2) AS d, substr(code, 2) AS e FROM items",
+    # round of a REAL: half away from zero (PostgreSQL's double precision: half to even)
+    "c_round": "SELECT id, round(qty / 2.0) AS a, round(-qty / 2.0) AS b, round(price) AS c, "
+    "round(CAST(qty AS REAL) / 2) AS d, round(-CAST(qty AS REAL) / 2) AS e FROM items",
+    # CAST to INTEGER truncates (PostgreSQL's int rounds), into 64 bits
+    "c_int_cast": "SELECT id, CAST(qty / 2.0 AS INTEGER) AS a, CAST(price * 10 AS INTEGER) AS b, "
+    "CAST(-qty * 1.5 AS INTEGER) AS c, CAST(qty * 3000000000 AS INTEGER) AS d FROM items",
+    # scalar max/min are NULL when an argument is (GREATEST/LEAST skip NULLs)
+    "c_max_min": "SELECT id, max(qty, 3) AS a, min(qty, price) AS b, max(code, 'b') AS c "
+    "FROM items",
+}
 # SQLite's date formatting, code by code (the value: text of each row's DATETIME)
 STRFTIME = {
     "f_ymd": "strftime('%Y-%m-%d', at)",
@@ -94,7 +110,7 @@ def views_db(tmp_path: Path) -> Path:
         INSERT INTO Orders VALUES (1, 2), (2, 3), (3, 5), (4, 1);
         """
     )
-    for name, body in {**VIEWS, **UNFAITHFUL}.items():
+    for name, body in {**VIEWS, **UNFAITHFUL, **COMPUTED}.items():
         conn.execute(f"CREATE VIEW {name} AS {body}")
     for name, call in STRFTIME.items():
         conn.execute(f"CREATE VIEW {name} AS SELECT id, {call} AS s FROM items")
@@ -106,7 +122,9 @@ def views_db(tmp_path: Path) -> Path:
 def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, pg_url: str) -> None:
     result = af.migrate(views_db, pg_url)
     assert result.success, result.to_dict()["errors"]
-    assert result.summary.views_created == len(VIEWS) + len(STRFTIME), result.warnings
+    assert result.summary.views_created == len(VIEWS) + len(STRFTIME) + len(COMPUTED), (
+        result.warnings
+    )
     assert any("'v_plus'" in w for w in result.warnings), result.warnings
     assert any("'v_tiny'" in w for w in result.warnings), result.warnings
     assert any("'v_week'" in w and "%W" in w for w in result.warnings), result.warnings
@@ -116,6 +134,18 @@ def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, p
         assert not multiset_difference(want, got), (name, multiset_difference(want, got))
         # the data makes every filter matter: none keeps no row, none keeps all
         assert 0 < len(want) < 7 or name == "v_numeric_sum", (name, want)
+
+
+def test_sqlite_functions_compute_in_postgresql_what_they_compute_in_sqlite(
+    views_db: Path, pg_url: str
+) -> None:
+    assert af.migrate(views_db, pg_url).success
+    for name in COMPUTED:
+        want, got = sqlite_view_rows(views_db, name), pg_view_rows(pg_url, name)
+        assert len(want) == 7 and not multiset_difference(want, got), (
+            name,
+            multiset_difference(want, got),
+        )
 
 
 def test_strftime_formats_as_sqlite_does(views_db: Path, pg_url: str) -> None:

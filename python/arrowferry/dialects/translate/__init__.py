@@ -36,6 +36,7 @@ from arrowferry.dialects.translate.json_build import (
 from arrowferry.dialects.translate.to_postgresql import (
     glob_as_regex,
     like_as_postgresql,
+    sqlite_functions,
     sqlite_meaning,
 )
 from arrowferry.dialects.translate.to_sqlite import (
@@ -106,7 +107,7 @@ def translate_expression(
         check_casts(tree)
     elif source == "sqlite":
         known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
-        tree = json_builds_as_postgresql(tree, known)
+        tree = json_builds_as_postgresql(sqlite_functions(tree, known), known)
         tree = tree.transform(lambda node: sqlite_meaning(node, known), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
     try:
@@ -242,7 +243,7 @@ def translate_sqlite_view(
             relation = relations.get(table.name.lower())
             if relation is not None and not table.db:
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
-        tree = json_builds_as_postgresql(tree, kinds)
+        tree = json_builds_as_postgresql(sqlite_functions(tree, kinds), kinds)
         tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
         if rename is not None:

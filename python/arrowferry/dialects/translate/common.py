@@ -131,3 +131,35 @@ def _computed_kind(node: exp.Expression, kinds: dict[int, str]) -> str:
         return ""
     numeric = any(kinds.get(id(c)) == "decimal" for c in node.find_all(exp.Column))
     return "decimal" if numeric else ""
+
+
+def innermost_first(tree: Any, rewrite: Callable[[Any], Any]) -> Any:
+    """``rewrite`` every node of ``tree``, the deepest first, in place (the tree returned,
+    a new one if its root was rewritten): a call nested in another's arguments is
+    rewritten too, which sqlglot's ``transform`` misses (it does not visit what a
+    replacement holds)."""
+
+    def depth(node: Any) -> int:
+        n = 0
+        while node.parent is not None:
+            node, n = node.parent, n + 1
+        return n
+
+    for node in sorted(tree.walk(), key=depth, reverse=True):
+        new = rewrite(node)
+        if new is node:
+            continue
+        if node is tree:
+            tree = new
+        else:
+            node.replace(new)
+    return tree
+
+
+def copy_kinds(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """A copy of ``node`` whose columns keep the kinds of the original's (by position)."""
+    copied = node.copy()
+    for old, new in zip(node.walk(), copied.walk(), strict=True):
+        if id(old) in kinds:
+            kinds[id(new)] = kinds[id(old)]
+    return copied

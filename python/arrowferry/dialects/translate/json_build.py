@@ -33,7 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from arrowferry.dialects.translate.common import TranslationError, unwrap
+from arrowferry.dialects.translate.common import TranslationError, innermost_first, unwrap
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -44,34 +44,13 @@ _REFUSED = {"date", "time", "timestamp", "timestamptz", "blob", "array", "interv
 def json_builds_as_postgresql(tree: Any, kinds: dict[int, str]) -> Any:
     """Every SQLite ``json_object``/``json_array`` in ``tree`` as PostgreSQL's
     ``json_build_*`` (in place; the tree returned, a new one if it was one of them)."""
-    return _innermost_first(tree, lambda node: _as_postgresql(node, kinds))
+    return innermost_first(tree, lambda node: _as_postgresql(node, kinds))
 
 
 def json_builds_as_sqlite(tree: Any, kinds: dict[int, str]) -> Any:
     """Every PostgreSQL ``json_build_*`` (and SQL/JSON ``JSON_OBJECT`` as PostgreSQL 16
     stores it) in ``tree`` as SQLite's ``json_object``/``json_array``."""
-    return _innermost_first(tree, lambda node: _as_sqlite(node, kinds))
-
-
-def _innermost_first(tree: Any, rewrite: Callable[[Any], Any]) -> Any:
-    """``rewrite`` every node, the deepest first, so a call nested in another's values is
-    rewritten too (sqlglot's ``transform`` does not visit what a replacement holds)."""
-
-    def depth(node: Any) -> int:
-        n = 0
-        while node.parent is not None:
-            node, n = node.parent, n + 1
-        return n
-
-    for node in sorted(tree.walk(), key=depth, reverse=True):
-        new = rewrite(node)
-        if new is node:
-            continue
-        if node is tree:
-            tree = new
-        else:
-            node.replace(new)
-    return tree
+    return innermost_first(tree, lambda node: _as_sqlite(node, kinds))
 
 
 def _as_postgresql(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:

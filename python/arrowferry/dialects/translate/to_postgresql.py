@@ -3,9 +3,15 @@ affinity, DATETIME() of a literal, LIKE's case folding, GLOB, and strftime code 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from arrowferry.dialects.translate.common import TranslationError, text_literal, unwrap
+from arrowferry.dialects.translate.common import (
+    TranslationError,
+    copy_kinds,
+    innermost_first,
+    text_literal,
+    unwrap,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -95,6 +101,157 @@ def _sqlite_number_text(literal: str) -> str | None:
     text = repr(number)
     digits = text.replace(".", "").lstrip("0")
     return text if "e" not in text and "n" not in text and len(digits) <= 15 else None
+
+
+def sqlite_functions(tree: Any, kinds: dict[int, str]) -> Any:
+    """SQLite functions that sqlglot gives a PostgreSQL name but not SQLite's values, with
+    them (in place, innermost first; the tree returned):
+
+    - ``substr(x, s[, n])`` with ``s < 0`` counts from the end ('hello', -2: 'lo'), where
+      PostgreSQL's ``SUBSTRING(x FROM -2)`` is the whole string;
+    - ``round(x)`` of a floating value rounds half away from zero (2.5: 3.0), PostgreSQL's
+      ``round(double precision)`` half to even (2.0): SQLite's own arithmetic instead;
+    - ``CAST(x AS INTEGER)`` truncates a REAL (2.7: 2) into 64 bits, where PostgreSQL's
+      ``CAST(x AS INT)`` rounds (3) into 32;
+    - ``max(a, b)``/``min(a, b)`` are NULL when an argument is, where ``GREATEST`` and
+      ``LEAST`` pass NULLs over.
+    """
+    from sqlglot import exp
+
+    def rewrite(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Substring):
+            return _substr(node, kinds)
+        if isinstance(node, exp.Round):
+            return _round(node, kinds)
+        if isinstance(node, exp.Cast) and node.to.this in _integer_types():
+            return _integer_cast(node, kinds)
+        if isinstance(node, (exp.Greatest, exp.Least)):
+            return _null_if_any_null(node, kinds)
+        return node
+
+    return innermost_first(tree, rewrite)
+
+
+def _integer_types() -> set[Any]:
+    from sqlglot import exp
+
+    t = exp.DataType.Type
+    return {t.TINYINT, t.SMALLINT, t.MEDIUMINT, t.INT, t.BIGINT}
+
+
+def _floating(node: exp.Expression, kinds: dict[int, str]) -> bool:
+    """Whether SQLite computes ``node`` as a REAL: a float or NUMERIC column in it (SQLite
+    holds NUMERIC values as REALs, and the translation computes with them as doubles), a
+    cast to REAL, or a literal with a fraction or an exponent."""
+    from sqlglot import exp
+
+    floats = {exp.DataType.Type.FLOAT, exp.DataType.Type.DOUBLE}
+    for part in node.walk():
+        if kinds.get(id(part)) in {"float32", "float64", "decimal"}:
+            return True
+        if isinstance(part, exp.Cast) and part.to.this in floats:  # CAST(x AS REAL)
+            return True
+        literal = isinstance(part, exp.Literal) and not part.is_string
+        if literal and any(c in part.this for c in ".eE"):
+            return True
+    return False
+
+
+def _negative_literal(node: exp.Expression | None) -> bool:
+    from sqlglot import exp
+
+    node = unwrap(node) if node is not None else None
+    return isinstance(node, exp.Neg) and isinstance(unwrap(node.this), exp.Literal)
+
+
+def _non_negative_literal(node: exp.Expression | None) -> bool:
+    from sqlglot import exp
+
+    node = unwrap(node) if node is not None else None
+    return isinstance(node, exp.Literal) and not node.is_string
+
+
+def _substr(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    start, length = node.args.get("start"), node.args.get("length")
+
+    def position(value: exp.Expression | None) -> exp.Expression | None:
+        """A copy; PostgreSQL's substring takes int positions, SQLite's any integer."""
+        if value is None:
+            return None
+        copied = copy_kinds(value, kinds)
+        literal = _non_negative_literal(value) or _negative_literal(value)
+        return copied if literal else exp.Cast(this=copied, to=exp.DataType.build("INT"))
+
+    def substring(begin: exp.Expression | None) -> exp.Expression:
+        return exp.Substring(
+            this=copy_kinds(node.this, kinds), start=begin, length=position(length)
+        )
+
+    def from_end() -> exp.Expression:  # length(x) + 1 + s: SQLite's start, from the left
+        size = exp.Length(this=copy_kinds(node.this, kinds))
+        total = exp.Add(this=size, expression=exp.Literal.number(1))
+        return substring(exp.Add(this=total, expression=exp.Paren(this=position(start))))
+
+    if start is None or _non_negative_literal(start):
+        return node if length is None or _non_negative_literal(length) else substring(start)
+    if _negative_literal(start):
+        return from_end()
+    negative = exp.LT(this=copy_kinds(start, kinds), expression=exp.Literal.number(0))
+    return exp.Case(
+        ifs=[exp.If(this=negative, true=from_end())], default=substring(position(start))
+    )
+
+
+def _round(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    """SQLite's round(x) of a REAL: ``(double)(i64)(x + (x < 0 ? -0.5 : 0.5))`` below 2^52
+    (func.c), the value itself above (it has no fraction there)."""
+    from sqlglot import exp
+
+    decimals = node.args.get("decimals")
+    if decimals is not None and not (_non_negative_literal(decimals) and decimals.name == "0"):
+        return node  # round(double precision, n) does not exist: the view fails loudly
+    value = node.this
+    if not _floating(value, kinds):
+        return node
+    half = exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.LT(this=copy_kinds(value, kinds), expression=exp.Literal.number(0)),
+                true=exp.Neg(this=exp.Literal.number("0.5")),
+            )
+        ],
+        default=exp.Literal.number("0.5"),
+    )
+    rounded = exp.Anonymous(
+        this="trunc", expressions=[exp.Add(this=copy_kinds(value, kinds), expression=half)]
+    )
+    small = exp.LT(
+        this=exp.Abs(this=copy_kinds(value, kinds)),
+        expression=exp.Literal.number(4503599627370496),
+    )
+    return exp.Case(ifs=[exp.If(this=small, true=rounded)], default=copy_kinds(value, kinds))
+
+
+def _integer_cast(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    value = node.this
+    if _floating(value, kinds):
+        value = exp.Anonymous(this="trunc", expressions=[value])
+    return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
+
+
+def _null_if_any_null(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    args = [node.this, *node.expressions]
+    checks = [exp.Is(this=copy_kinds(a, kinds), expression=exp.Null()) for a in args]
+    any_null: exp.Expression = checks[0]
+    for check in checks[1:]:
+        any_null = exp.Or(this=any_null, expression=check)
+    return exp.Case(ifs=[exp.If(this=any_null, true=exp.Null())], default=copy_kinds(node, kinds))
 
 
 _UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

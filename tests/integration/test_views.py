@@ -64,6 +64,9 @@ COMPUTED = {
     # CAST to INTEGER truncates (PostgreSQL's int rounds), into 64 bits
     "c_int_cast": "SELECT id, CAST(qty / 2.0 AS INTEGER) AS a, CAST(price * 10 AS INTEGER) AS b, "
     "CAST(-qty * 1.5 AS INTEGER) AS c, CAST(qty * 3000000000 AS INTEGER) AS d FROM items",
+    # lower/upper fold ASCII letters only (PostgreSQL's: every letter)
+    "c_case": "SELECT id, lower(code || 'ÀÉ') AS a, upper(code || 'àé') AS b, "
+    "lower(upper(code)) AS c FROM items",
     # scalar max/min are NULL when an argument is (GREATEST/LEAST skip NULLs)
     "c_max_min": "SELECT id, max(qty, 3) AS a, min(qty, price) AS b, max(code, 'b') AS c "
     "FROM items",

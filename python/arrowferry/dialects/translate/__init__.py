@@ -25,6 +25,7 @@ from arrowferry.dialects.translate.common import (
     Relation,
     Sizes,
     TranslationError,
+    innermost_first,
     rename_all,
     respell,
     respell_scope,
@@ -34,6 +35,7 @@ from arrowferry.dialects.translate.json_build import (
     json_builds_as_sqlite,
 )
 from arrowferry.dialects.translate.to_postgresql import (
+    ascii_case,
     glob_as_regex,
     like_as_postgresql,
     sqlite_functions,
@@ -246,6 +248,7 @@ def translate_sqlite_view(
         tree = json_builds_as_postgresql(sqlite_functions(tree, kinds), kinds)
         tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
+        tree = innermost_first(tree, ascii_case)
         if rename is not None:
             rename_all(tree, rename)
         return str(tree.sql(dialect="postgres", identify=True))

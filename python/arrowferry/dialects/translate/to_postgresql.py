@@ -281,6 +281,23 @@ def like_as_postgresql(node: exp.Expression) -> exp.Expression:
     return out if escape is None else exp.Escape(this=out, expression=escape)
 
 
+def ascii_case(node: exp.Expression) -> exp.Expression:
+    """SQLite's ``lower``/``upper`` change ASCII letters only (``lower('É')`` is 'É'),
+    PostgreSQL's every letter: in a view, the same fold as SQLite's, with ``translate``.
+    (Not in an index's expression: there the application's own ``lower(x) = ?`` must
+    still find the index after the cut-over.)"""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Lower):
+        return _fold_ascii(node.this)
+    if isinstance(node, exp.Upper):
+        return exp.Anonymous(
+            this="translate",
+            expressions=[node.this, exp.Literal.string(_UPPER.lower()), exp.Literal.string(_UPPER)],
+        )
+    return node
+
+
 def _fold_ascii(node: exp.Expression) -> exp.Expression:
     from sqlglot import exp
 

@@ -7,7 +7,7 @@ import re
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from arrowferry import embedded, faults, targets
@@ -16,7 +16,6 @@ from arrowferry.dialects.base import dialect_for
 from arrowferry.errors import (
     BadInputError,
     DatabaseMissingError,
-    SchemaError,
 )
 from arrowferry.hooks import Hooks
 from arrowferry.options import MigrationOptions
@@ -26,8 +25,7 @@ from arrowferry.progress import ProgressCallback as OnProgress
 from arrowferry.result import MigrationResult
 from arrowferry.sync import sync_schema as sync_schema  # the facade's own, defined there
 from arrowferry.transfer.pipeline import Pipeline
-from arrowferry.transfer.predict import preflight
-from arrowferry.transfer.state import interrupted_run
+from arrowferry.transfer.predict import stops_before_load
 from arrowferry.urls import Endpoint, parse_url
 
 if TYPE_CHECKING:
@@ -268,57 +266,17 @@ class Migration:
                 "the run will create it (--create-db)"
             )
         elif target is not None:
-            resumable = self._check_target(target, plan, result)
+            resumable = targets.look_before_writing(self.source, target, plan, self.options, result)
             checked = self.options.dry_run or self.options.strict_schema
-            if self.options.data_only and checked and self._preflight(plan, result):
+            if (
+                self.options.data_only
+                and checked
+                and stops_before_load(self.source, plan, self.options, result)
+            ):
                 return result, None, None, None
         if self.options.dry_run or target is None:
             return result, None, None, None
         return result, plan, target, resumable
-
-    def _check_target(self, target: Endpoint, plan: MigrationPlan, result: MigrationResult) -> Any:
-        """What the target holds, before anything is written (an interrupted run first)."""
-        resumable = interrupted_run(self.source, target, plan, self.options)
-        result.warnings.extend(resumable.notes)
-        plan = replace(plan, tables=[t for t in plan.tables if t.name not in resumable.done])
-        dialect = dialect_for(target)
-        if dialect.capabilities.atomic_file:
-            path = target.path
-            result.target = str(path)
-            if not path.parent.is_dir():
-                raise BadInputError(
-                    f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
-                )
-            if not path.exists():
-                if self.options.data_only:
-                    raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
-                return resumable
-        else:
-            result.target = target.masked_url
-        targets.check_target(target, plan, self.options)
-        if self.options.dry_run and dialect.name == "postgresql" and not plan.prepare:
-            targets.try_defaults(target, plan, result)
-        return resumable
-
-    def _preflight(self, plan: MigrationPlan, result: MigrationResult) -> bool:
-        """A data-only run, before any row moves: each column's values through its
-        conversion, counted where they would not fit; True when --strict-schema stops it."""
-        source = dialect_for(self.source).open_source(
-            self.source, self.options, readers_per_writer=1
-        )
-        try:
-            path = self.source.path if self.source.dialect == "sqlite" else None
-            assert result.plan is not None
-            stops = preflight(plan, source, self.options, result.plan, result.warnings, path)
-        finally:
-            source.close()
-        for name, message in stops.items():
-            result.table_failed(name, message, fatal=True)
-        if stops and not self.options.dry_run:
-            for table in plan.tables:
-                if table.source.name not in stops:
-                    result.table_not_attempted(table.name)
-        return bool(stops)
 
     def _transfer(self, plan: MigrationPlan, target: Endpoint, result: Any, resumable: Any) -> None:
         """Run the plan: the source's dialect reads, the target's writes, one pipeline."""

@@ -196,3 +196,38 @@ def missing_database_hint(err: DatabaseMissingError, target: Endpoint | None) ->
         database=err.database,
         url=err.url,
     ) from err
+
+
+def look_before_writing(
+    source: Endpoint,
+    target: Endpoint,
+    plan: MigrationPlan,
+    options: MigrationOptions,
+    result: MigrationResult,
+) -> Any:
+    """What the target holds, before anything is written: an interrupted run first (its
+    ``Resumable``, returned), then the tables in the way or missing (:func:`check_target`),
+    and a dry run's defaults tried on the server."""
+    from arrowferry.transfer.state import interrupted_run
+
+    resumable = interrupted_run(source, target, plan, options)
+    result.warnings.extend(resumable.notes)
+    plan = replace(plan, tables=[t for t in plan.tables if t.name not in resumable.done])
+    dialect = dialect_for(target)
+    if dialect.capabilities.atomic_file:
+        path = target.path
+        result.target = str(path)
+        if not path.parent.is_dir():
+            raise BadInputError(
+                f"cannot create {str(path)!r}: directory {str(path.parent)!r} does not exist"
+            )
+        if not path.exists():
+            if options.data_only:
+                raise SchemaError(f"--data-only: the target file {str(path)!r} does not exist")
+            return resumable
+    else:
+        result.target = target.masked_url
+    check_target(target, plan, options)
+    if options.dry_run and dialect.name == "postgresql" and not plan.prepare:
+        try_defaults(target, plan, result)
+    return resumable

@@ -16,8 +16,10 @@ from arrowferry.dialects.base import SourceSession
 from arrowferry.errors import ReadTypeChanged, TransferError
 from arrowferry.options import MigrationOptions
 from arrowferry.plan import MigrationPlan, TablePlan
+from arrowferry.result import MigrationResult
 from arrowferry.transfer.rejects import encode
 from arrowferry.transfer.transform import Transformer
+from arrowferry.urls import Endpoint
 from arrowferry.wording import plural
 
 EXAMPLES = 3
@@ -133,3 +135,28 @@ def preflight(
 def _short(value: Any, width: int = 60) -> str:
     text = repr(value)
     return text if len(text) <= width else f"{text[: width - 5]}...{text[-2:]}"
+
+
+def stops_before_load(
+    endpoint: Endpoint, plan: MigrationPlan, options: MigrationOptions, result: MigrationResult
+) -> bool:
+    """A data-only run, before any row moves: each column's values through its
+    conversion (:func:`preflight`), counted where they would not fit, in ``result``;
+    True when --strict-schema stops the run (the failing tables and the ones not
+    attempted recorded)."""
+    from arrowferry.dialects.base import dialect_for
+
+    source = dialect_for(endpoint).open_source(endpoint, options, readers_per_writer=1)
+    try:
+        path = endpoint.path if endpoint.dialect == "sqlite" else None
+        assert result.plan is not None
+        stops = preflight(plan, source, options, result.plan, result.warnings, path)
+    finally:
+        source.close()
+    for name, message in stops.items():
+        result.table_failed(name, message, fatal=True)
+    if stops and not options.dry_run:
+        for table in plan.tables:
+            if table.source.name not in stops:
+                result.table_not_attempted(table.name)
+    return bool(stops)

@@ -104,7 +104,6 @@ class Migration:
         self.reporter: Reporter = reporter or NullReporter()
         self.on_progress, self.progress = on_progress, progress  # see migrate()
         self._watch = Watch(self.reporter)
-        self._began = time.monotonic()  # the run's start (migrate() sets it again)
         self.verification: VerificationReport | None = None  # set by a run with verify=True
         if self.target is None and self.source.dialect != "sqlite":
             raise BadInputError(

@@ -99,6 +99,21 @@ def retried(
     raise AssertionError("unreachable: the last try returns or raises")
 
 
+def retried_saying(
+    work: Callable[[], T],
+    what: str,
+    warn: Callable[[str], None],
+    renew: Callable[[], None] = lambda: None,
+) -> T:
+    """:func:`retried`, each retry warned as "``what``: <reason>; tried again in <n> s over
+    a new connection" (``renew`` makes it new where ``work`` does not open its own)."""
+
+    def say(err: BaseException, wait: float) -> None:
+        warn(f"{what}: {reason(err)}; tried again in {wait:g} s over a new connection")
+
+    return retried(work, renew, say)
+
+
 def again_if_lost(
     work: Callable[[], T], *, since: float, doing: str, said: list[str] | None = None
 ) -> T:

@@ -196,14 +196,9 @@ class Finisher:
     def _retried(self, work: Callable[[], None], stmt: Statement) -> None:
         """``work``, tried again on a new connection while its connection is lost."""
 
-        def say(err: BaseException, wait: float) -> None:
-            self.warn(
-                f"{stmt.kind.replace('_', ' ')} {stmt.name}: {faults.reason(err)}; tried "
-                f"again in {wait:g} s over a new connection"
-            )
-
+        what = f"{stmt.kind.replace('_', ' ')} {stmt.name}"
         try:
-            faults.retried(work, self._forget_conn, say)
+            faults.retried_saying(work, what, self.warn, self._forget_conn)
         except Exception as err:
             if faults.transient(err):  # lost for good: the run stays resumable
                 self._forget_conn()

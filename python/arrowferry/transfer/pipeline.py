@@ -165,13 +165,7 @@ class Pipeline:
         """The target prepared (one transaction: a connection lost in it undid it all, so
         it is tried again, ``faults.BACKOFF``), or a resumed run's checks."""
 
-        def say(err: BaseException, wait: float) -> None:
-            self._warn(
-                f"preparing the target: {faults.reason(err)}; tried again in {wait:g} s over a "
-                "new connection"
-            )
-
-        return faults.retried(self.resume.prepare, lambda: None, say)
+        return faults.retried_saying(self.resume.prepare, "preparing the target", self._warn)
 
     # --- scheduling -------------------------------------------------------------------
 

@@ -362,13 +362,7 @@ class PostgresTarget:
             with PooledConnection(self.pool, True) as conn:
                 pgstate.clear(conn, self.schema)
 
-        def say(err: BaseException, wait: float) -> None:
-            self.warn(
-                f"removing the run's state: {faults.reason(err)}; tried again in {wait:g} s "
-                "over a new connection"
-            )
-
-        faults.retried(clear, lambda: None, say)
+        faults.retried_saying(clear, "removing the run's state", self.warn)
 
 
 class PostgresTableLoad:

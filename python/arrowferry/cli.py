@@ -261,6 +261,14 @@ def main() -> None:
     "or snake_case (OrderDetails -> order_details); views, keys and indexes follow.",
 )
 @click.option(
+    "--text-collation",
+    metavar="NAME",
+    default="C",
+    show_default=True,
+    help="SQLite -> PostgreSQL: collation of the text columns created; C compares bytes as "
+    "SQLite does, 'default' takes the database's own.",
+)
+@click.option(
     "--before-sql",
     metavar="FILE",
     default=None,

@@ -121,6 +121,16 @@ class MigrationOptions:
         PostgreSQL -> SQLite: create each materialized view as a table holding its rows
         in the run's snapshot (SQLite has no materialized views; without this option each
         one is named in a warning and not migrated).
+    text_collation
+        SQLite -> PostgreSQL: the collation of every text column arrowferry creates.
+        ``"C"`` (default) compares and sorts text byte by byte, as SQLite's ``BINARY``
+        does, so a view's ``name > 'M'``, an ``ORDER BY name LIMIT 3``, ``max(name)``, a
+        CHECK's ``BETWEEN 'A' AND 'Z'`` and the application's own ``ORDER BY`` give what
+        they gave in SQLite whatever the database's locale (``en_US.UTF-8`` puts
+        ``'apple'`` before ``'Banana'``; SQLite and ``"C"`` after). ``"default"`` leaves
+        the column to the database's default collation; any other name is used as given
+        (``"und-x-icu"``). A column SQLite declared ``NOCASE`` or ``RTRIM`` has no
+        equivalent and takes the database's default, with a warning.
     create_db
         Create the target PostgreSQL database when it does not exist (connecting to the
         server's ``postgres`` database, or ``template1``, with the same login); without
@@ -199,6 +209,7 @@ class MigrationOptions:
     materialize_views: bool = False
     verbose: bool = False
     create_db: bool = False
+    text_collation: str = "C"
     # incremental runs (issue 16): see arrowferry.transfer.incremental
     mode: str = "full"
     incremental: bool = False
@@ -247,6 +258,10 @@ class MigrationOptions:
             value = getattr(self, name)
             if value is not None:
                 object.__setattr__(self, name, os.fspath(value))
+        if not self.text_collation or not self.text_collation.strip():
+            raise BadInputError(
+                "--text-collation must name a collation ('C', 'default', ...), not be empty"
+            )
         if not self.target_schema or not self.source_schema:
             raise BadInputError("--target-schema and --source-schema must not be empty")
         for name in ("include_tables", "exclude_tables"):

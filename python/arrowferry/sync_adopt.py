@@ -93,8 +93,18 @@ class Adopter:
             default=default,
             identity=identity,
             autoincrement=autoincrement,
+            collation=self._collation(column, parsed),
             declared=declared,
         )
+
+    def _collation(self, column: Column, parsed: DataType) -> str | None:
+        """Text from SQLite compares byte by byte in PostgreSQL too, as a migration
+        creates it (``text_collation``'s default, "C"); NOCASE/RTRIM: the default."""
+        if self.source.name != "sqlite" or self.target.name != "postgresql":
+            return None
+        if parsed.kind != "text" or (column.collation or "BINARY") != "BINARY":
+            return None
+        return "C"
 
     @staticmethod
     def _rowid_key(table: Table, column: Column) -> bool:

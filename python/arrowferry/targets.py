@@ -53,6 +53,8 @@ def check_target(target: Endpoint, plan: MigrationPlan, options: MigrationOption
         f"{target.masked_url} (schema {schema!r})" if schema is not None else repr(str(target.path))
     )
     _refuse(options, present, missing, where)
+    if dialect.name == "postgresql":
+        _collations_exist(target, plan, where)
     if options.data_only:
         for table in plan.tables:
             have = {c.lower() for c in columns[table.name]}
@@ -63,6 +65,36 @@ def check_target(target: Endpoint, plan: MigrationPlan, options: MigrationOption
                     f"{', '.join(repr(c) for c in lacking)} (it has "
                     f"{', '.join(repr(c) for c in columns[table.name])}); nothing was written"
                 )
+
+
+def _collations_exist(target: Endpoint, plan: MigrationPlan, where: str) -> None:
+    """A collation the columns to create name (``text_collation``) that the database
+    lacks is refused before a table is dropped or created ("C" is in every database)."""
+    wanted = sorted(
+        {c.collation for t in plan.tables for c in t.target.columns if c.collation} - {"C"}
+    )
+    if not wanted:
+        return
+    conn = pg.connect(target, read_only=True)
+    try:
+        names = ", ".join(pg.literal(n) for n in wanted)
+        known = {
+            str(r[0])
+            for r in pg.fetch(
+                conn,
+                f"SELECT collname FROM pg_collation WHERE collname IN ({names}) AND "
+                "collencoding IN (-1, pg_char_to_encoding(current_setting('server_encoding')))",
+            )
+        }
+    finally:
+        conn.close()
+    lacking = [n for n in wanted if n not in known]
+    if lacking:
+        raise BadInputError(
+            f"--text-collation {lacking[0]!r}: {where} has no such collation (SELECT collname "
+            "FROM pg_collation lists those it has; 'C' compares text as SQLite does, "
+            "'default' takes the database's own); nothing was written"
+        )
 
 
 def _refuse(

@@ -19,17 +19,35 @@ from collections.abc import Callable
 from pathlib import Path
 
 
-def _bin(name: str) -> str:
+def _pgserver_bin() -> Path:
     import pgserver._commands
 
-    return str(pgserver._commands.POSTGRES_BIN_PATH / name)
+    return Path(pgserver._commands.POSTGRES_BIN_PATH)
+
+
+def icu_bin() -> Path:
+    """The machine's own PostgreSQL server binaries built with ICU (Debian's 15 or newer:
+    ``initdb --locale-provider=icu``); the pgserver wheel's are built without it. Their
+    absence fails the test that needs them, with what to install."""
+    import glob
+
+    for initdb in sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), reverse=True):
+        folder = Path(initdb).parent
+        version = int(folder.parent.name) if folder.parent.name.isdigit() else 0
+        if version >= 15 and (folder / "postgres").exists():
+            return folder
+    raise AssertionError(
+        "no PostgreSQL 15+ server binaries with ICU under /usr/lib/postgresql (Debian: "
+        "apt-get install postgresql-15): a test of collations needs a server that has one"
+    )
 
 
 class ThrowawayServer:
     """initdb'd on creation (1 MB WAL segments, so a small file-size limit fills the data
     files, not the WAL); ``start``, ``restart``, ``stop``, ``pause``/``unpause``."""
 
-    def __init__(self) -> None:
+    def __init__(self, bin_dir: Path | None = None, initdb_args: tuple[str, ...] = ()) -> None:
+        self.bin_dir = bin_dir or _pgserver_bin()
         self.folder = Path(tempfile.mkdtemp(prefix="af-throwaway-"))
         self.data = self.folder / "data"
         self.user = "pgserver" if os.geteuid() == 0 else None
@@ -37,7 +55,7 @@ class ThrowawayServer:
             os.chown(self.folder, pwd.getpwnam(self.user).pw_uid, -1)
         self._run(
             [
-                _bin("initdb"),
+                self._bin("initdb"),
                 "-D",
                 str(self.data),
                 "-U",
@@ -45,8 +63,12 @@ class ThrowawayServer:
                 "--auth=trust",
                 "--wal-segsize=1",
                 "-N",
+                *initdb_args,
             ]
         )
+
+    def _bin(self, name: str) -> str:
+        return str(self.bin_dir / name)
 
     @property
     def url(self) -> str:
@@ -76,7 +98,7 @@ class ThrowawayServer:
         options = f"-k {self.folder} -c listen_addresses='' -c fsync=off"
         self._run(
             [
-                _bin("pg_ctl"),
+                self._bin("pg_ctl"),
                 "-D",
                 str(self.data),
                 "-l",

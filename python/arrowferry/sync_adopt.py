@@ -241,13 +241,20 @@ class Adopter:
             if self.source.name == "sqlite":
                 sql = translate_sqlite_view(view.sql, self._relations())
             else:
+                text_notes: list[str] = []
                 sql = translate_query(
                     view.sql,
                     self.source.name,
                     self.target.name,
                     schema=self.namespace,
                     relations=self._relations(),
+                    text_notes=text_notes,
                 )
+                if text_notes:
+                    self.notes.append(
+                        f"view {view.name} may give other rows or values in SQLite: "
+                        + "; ".join(dict.fromkeys(text_notes))
+                    )
         except TranslationError as err:
             self.notes.append(f"view {view.name} left out: {err}")
             return None

@@ -14,6 +14,7 @@ from typing import Any
 
 from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_for
+from arrowferry.dialects.postgresql.collations import missing_collations
 from arrowferry.dialects.postgresql.connection import MAX_COLUMNS
 from arrowferry.errors import (
     BadInputError,
@@ -77,18 +78,9 @@ def _collations_exist(target: Endpoint, plan: MigrationPlan, where: str) -> None
         return
     conn = pg.connect(target, read_only=True)
     try:
-        names = ", ".join(pg.literal(n) for n in wanted)
-        known = {
-            str(r[0])
-            for r in pg.fetch(
-                conn,
-                f"SELECT collname FROM pg_collation WHERE collname IN ({names}) AND "
-                "collencoding IN (-1, pg_char_to_encoding(current_setting('server_encoding')))",
-            )
-        }
+        lacking = missing_collations(conn, wanted)
     finally:
         conn.close()
-    lacking = [n for n in wanted if n not in known]
     if lacking:
         raise BadInputError(
             f"--text-collation {lacking[0]!r}: {where} has no such collation (SELECT collname "

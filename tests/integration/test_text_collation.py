@@ -186,3 +186,60 @@ def test_an_unknown_collation_is_refused_before_writing(
 def test_an_empty_collation_is_refused() -> None:
     with pytest.raises(af.BadInputError, match="--text-collation"):
         af.MigrationOptions(text_collation=" ")
+
+
+# --- PostgreSQL -> SQLite: what SQLite cannot compute the same is named --------------------
+
+PG_VIEWS = {
+    "by_locale": "SELECT name FROM p WHERE name > 'M'",
+    "by_bytes": "SELECT code FROM p WHERE code > 'M'",  # a COLLATE "C" column
+    "numbers": "SELECT id FROM p WHERE id > 2 ORDER BY id",
+    "firsts": "SELECT name FROM p ORDER BY name LIMIT 2",
+    "folded": "SELECT lower(name) AS low FROM p",
+    "plain": "SELECT name, code FROM p WHERE name = 'apple'",
+}
+
+
+def _pg_source(url: str) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute('CREATE TABLE p (id int PRIMARY KEY, name text, code text COLLATE "C")')
+        conn.execute(
+            "INSERT INTO p VALUES (1, 'apple', 'a'), (2, 'Banana', 'B'), (3, 'Éclair', 'É'), "
+            "(4, '_x', '_')"
+        )
+        for name, sql in PG_VIEWS.items():
+            conn.execute(f"CREATE VIEW {name} AS {sql}")
+
+
+def test_views_that_compare_by_locale_are_named_into_sqlite(
+    server: ThrowawayServer, tmp_path: Path
+) -> None:
+    url = _database(server, "pgsource")
+    _pg_source(url)
+    out = tmp_path / "out.db"
+    result = af.migrate(url, out)
+    assert result.success, result.errors
+    said = {
+        name: [w for w in result.warnings if f"view {name!r} may give other rows" in w]
+        for name in PG_VIEWS
+    }
+    assert {n for n, w in said.items() if w} == {"by_locale", "firsts", "folded"}
+    assert "en-US (ICU)" in said["by_locale"][0] and "byte by byte" in said["by_locale"][0]
+    assert "folds only ASCII letters" in said["folded"][0]
+    # what the warnings are about: those views do give other rows in SQLite, the others not
+    for name in PG_VIEWS:
+        in_pg = sorted(_pg(url, f"SELECT * FROM {name}"))
+        in_sqlite = sorted(_sqlite(out, f"SELECT * FROM {name}"))
+        assert (in_pg != in_sqlite) == bool(said[name]), name
+
+
+def test_a_database_that_compares_bytes_names_only_case_folding(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The shared test server's databases are at the C locale: no comparison is named."""
+    url = pg_url
+    _pg_source(url)
+    result = af.migrate(url, tmp_path / "out.db")
+    assert result.success, result.errors
+    named = [w for w in result.warnings if "may give other rows" in w]
+    assert len(named) == 1 and "'folded'" in named[0], named

@@ -48,6 +48,9 @@ class SourceFacts:
     # what calls a function or operator the source defined itself, by Owner -> those names
     user_routines: Mapping[Owner, tuple[str, ...]] = field(default_factory=dict)
     materialized: Mapping[str, bool] = field(default_factory=dict)  # name -> populated
+    # (table or view, column) -> the collation of a text column that does not compare
+    # bytes as SQLite does (a PostgreSQL database at a locale): views over it are named
+    locale_ordered: Mapping[tuple[str, str], str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

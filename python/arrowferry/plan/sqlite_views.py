@@ -10,7 +10,7 @@ materialized views become tables only when asked (``materialize_views``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,9 +58,14 @@ def plan_views(
     ``value_type(table, column)``: the neutral type of a column's values as read;
     ``name``: a table's or column's name in SQLite (the run's identifier policy)."""
     enums = set(facts.enums)
+    collated = facts.locale_ordered
     relations = {
         t.name.lower(): _relation(
-            name(t.name), [(c.name, value_type(t, c), c.declared) for c in t.columns], enums, name
+            name(t.name),
+            [(c.name, value_type(t, c), c.declared) for c in t.columns],
+            enums,
+            name,
+            {c.name: collated[(t.name, c.name)] for c in t.columns if (t.name, c.name) in collated},
         )
         for t in tables
     }
@@ -69,7 +74,12 @@ def plan_views(
             (name, source.parse_type(declared) or DataType("other", raw=declared), declared)
             for name, declared in view.columns
         ]
-        relations.setdefault(view.name.lower(), _relation(name(view.name), typed, enums, name))
+        by_locale = {
+            c: collated[(view.name, c)] for c, _ in view.columns if (view.name, c) in collated
+        }
+        relations.setdefault(
+            view.name.lower(), _relation(name(view.name), typed, enums, name, by_locale)
+        )
     rename = None if options.identifiers == "quote" else name
     out = ViewPlan()
     for view in schema.views:
@@ -78,6 +88,7 @@ def plan_views(
             warnings.append(f"view {view.name!r} not created: {calls}")
             continue
         notes: list[str] = []
+        text_notes: list[str] = []
         try:
             sql = translate_query(
                 view.sql,
@@ -87,12 +98,18 @@ def plan_views(
                 relations=relations,
                 notes=notes,
                 rename=rename,
+                text_notes=text_notes,
             )
         except TranslationError as err:
             warnings.append(f"view {view.name!r} not created: {err}")
             continue
         claimed = claim(view.name, "view")
         out.statements.append(Statement("view", sqlw.create_view_sql(claimed, sql), None, claimed))
+        if text_notes:
+            warnings.append(
+                f"view {view.name!r} may give other rows or values in SQLite, which has no "
+                f"form of these: {'; '.join(dict.fromkeys(text_notes))}"
+            )
         if notes:
             out.inexact[claimed] = [_inexact(n) for n in dict.fromkeys(notes)]
             warnings.append(
@@ -112,6 +129,7 @@ def _relation(
     columns: Sequence[tuple[str, DataType, str]],
     enums: set[str],
     rename: Callable[[str], str] = str,
+    collated: Mapping[str, str] | None = None,
 ) -> Relation:
     """A relation's columns by kind ("enum" for an enum type's, even through a domain),
     by lower-case source name; ``rename``: a column's name in SQLite."""
@@ -122,6 +140,7 @@ def _relation(
             for c, t, declared in columns
         },
         {c.lower(): (t.precision, t.scale) for c, t, _ in columns if t.kind == "decimal"},
+        {c.lower(): label for c, label in (collated or {}).items()},
     )
 
 

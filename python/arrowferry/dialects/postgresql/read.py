@@ -22,6 +22,7 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.facts import Domain, Owner, SourceFacts
 from arrowferry.dialects.postgresql import access
+from arrowferry.dialects.postgresql.collations import locale_ordered
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import is_constant
 from arrowferry.errors import SchemaError, SourceError
@@ -491,5 +492,6 @@ def source_facts(
         defaults=constant_defaults(conn, tables, rules),
         user_routines=user_routines(conn, schema),
         materialized=dict(materialized),
+        locale_ordered=locale_ordered(conn, schema),
     )
     return Measured(facts, {name: err.message for name, err in refused.items()}, notes)

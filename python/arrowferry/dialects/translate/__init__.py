@@ -34,6 +34,7 @@ from arrowferry.dialects.translate.json_build import (
     json_builds_as_postgresql,
     json_builds_as_sqlite,
 )
+from arrowferry.dialects.translate.text_rules import text_rules
 from arrowferry.dialects.translate.to_postgresql import (
     ascii_case,
     glob_as_regex,
@@ -159,6 +160,7 @@ def translate_query(
     relations: Mapping[str, Relation] | None = None,
     notes: list[str] | None = None,
     rename: Callable[[str], str] | None = None,
+    text_notes: list[str] | None = None,
 ) -> str:
     """Translate a whole SELECT (a view body).
 
@@ -171,6 +173,9 @@ def translate_query(
     floating point, where PostgreSQL's numeric is exact (into SQLite; ``sum`` of a
     numeric(p,s) column with p <= 15 is rewritten to be exact instead). ``rename``: the
     run's identifier policy, applied to every name once ``relations`` resolved them.
+    ``text_notes``: receives each computation over text that SQLite does by other rules
+    (into SQLite: case folding of non-ASCII letters, comparisons under a locale's
+    collation; :mod:`arrowferry.dialects.translate.text_rules`).
     """
     import sqlglot
     from sqlglot import exp
@@ -189,11 +194,13 @@ def translate_query(
         if target == "sqlite":
             kinds: dict[int, str] = {}
             sizes: Sizes = {}
+            collated: dict[int, str] = {}
             if relations is not None:
                 from sqlglot.optimizer.scope import traverse_scope
 
                 for scope in traverse_scope(tree):
-                    respell_scope(scope, relations, kinds, sizes)
+                    respell_scope(scope, relations, kinds, sizes, collated)
+            text_rules(tree, kinds, collated, text_notes if text_notes is not None else [])
             tree = json_builds_as_sqlite(tree, kinds).transform(untyped_null, copy=False)
             refuse_changed_casts(tree, kinds)
             refuse_ordered_aggregates(tree)

@@ -25,6 +25,8 @@ class Relation:
     columns: Mapping[str, tuple[str, str]] = field(default_factory=dict)  # lower -> (name, kind)
     # lower -> (precision, scale) of a decimal column, where declared
     sizes: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
+    # lower -> the collation of a text column that does not compare bytes as SQLite does
+    collated: Mapping[str, str] = field(default_factory=dict)
 
 
 Sizes = dict[int, tuple[int | None, int | None]]  # id(column node) -> a decimal's (p, s)
@@ -76,7 +78,11 @@ def respell_scope(
     relations: Mapping[str, Relation],
     kinds: dict[int, str],
     sizes: Sizes | None = None,
+    collated: dict[int, str] | None = None,
 ) -> None:
+    """Each column of ``scope`` respelled as its relation names it in the target, its
+    kind in ``kinds`` (by node id), a decimal's size in ``sizes``, and the collation of a
+    text column that does not compare bytes in ``collated``."""
     from sqlglot import exp
 
     aliases: dict[str, tuple[str, Relation]] = {}  # lower -> (qualifier to write, relation)
@@ -107,6 +113,9 @@ def respell_scope(
         size = candidates[0].sizes.get(column.name.lower())
         if sizes is not None and size is not None:
             sizes[id(column)] = size
+        collation = candidates[0].collated.get(column.name.lower())
+        if collated is not None and collation is not None:
+            collated[id(column)] = collation
 
 
 def outputs(alias: str, select: exp.Select, kinds: dict[int, str]) -> Relation:

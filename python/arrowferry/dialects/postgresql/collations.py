@@ -1,0 +1,84 @@
+"""Collations of a PostgreSQL database: which columns compare text other than byte by byte,
+and which of the names a run would create columns with the database has.
+
+SQLite compares text with ``BINARY`` (bytes); PostgreSQL with each column's collation,
+by default the database's: at a locale (``en_US.UTF-8``, ICU ``en-US``) ``'apple' <
+'Banana'``, where bytes and SQLite put it after. A view that compares, sorts or takes
+``max()`` of such a column gives other rows once in SQLite, which has no locale
+collations, so a PostgreSQL -> SQLite plan names those views. The catalog's columns
+differ across versions (``daticulocale`` in 15-16, ``datlocale`` from 17), so rows are
+read whole, as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from arrowferry.dialects.postgresql.connection import fetch, literal
+
+# libc and builtin locales that order by code point, which for UTF-8 is byte order
+_BYTEWISE = {"c", "posix", "c.utf-8", "c.utf8", "ucs_basic", "pg_c_utf8", "pg_unicode_fast"}
+
+
+def orders_bytes(provider: str, locale: str | None) -> bool:
+    """Whether a collation of ``provider`` (``c`` libc, ``i`` ICU, ``b`` builtin) at
+    ``locale`` compares text as SQLite's BINARY does."""
+    return provider in ("c", "b") and (locale or "c").lower() in _BYTEWISE
+
+
+def _database(row: Mapping[str, Any]) -> tuple[str, str | None]:
+    provider = str(row.get("datlocprovider") or "c")
+    if provider == "c":
+        return provider, row.get("datcollate")
+    return provider, row.get("datlocale") or row.get("daticulocale")
+
+
+def _collation(row: Mapping[str, Any], database: tuple[str, str | None]) -> tuple[str, str | None]:
+    provider = str(row.get("collprovider") or "c")
+    if provider == "d":
+        return database
+    if provider == "c":
+        return provider, row.get("collcollate")
+    return provider, row.get("colllocale") or row.get("colliculocale")
+
+
+def label(provider: str, locale: str | None) -> str:
+    return f"{locale} (ICU)" if provider == "i" else str(locale)
+
+
+def locale_ordered(conn: Any, schema: str) -> dict[tuple[str, str], str]:
+    """(table or view, column) -> its collation's name, for each column of ``schema`` of
+    a text type whose collation does not order by bytes."""
+    (database_row,) = fetch(
+        conn, "SELECT to_jsonb(d)::text FROM pg_database d WHERE datname = current_database()"
+    )
+    database = _database(json.loads(database_row[0]))
+    found: dict[tuple[str, str], str] = {}
+    for table, column, collation in fetch(
+        conn,
+        "SELECT c.relname::text, a.attname::text, to_jsonb(co)::text FROM pg_attribute a "
+        "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "JOIN pg_collation co ON co.oid = a.attcollation "
+        f"WHERE n.nspname = {literal(schema)} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') "
+        "AND a.attnum > 0 AND NOT a.attisdropped",
+    ):
+        provider, locale = _collation(json.loads(collation), database)
+        if not orders_bytes(provider, locale):
+            found[(str(table), str(column))] = label(provider, locale)
+    return found
+
+
+def missing_collations(conn: Any, names: Sequence[str]) -> list[str]:
+    """Those of ``names`` the database has no collation of (for its encoding)."""
+    listed = ", ".join(literal(n) for n in names)
+    known = {
+        str(r[0])
+        for r in fetch(
+            conn,
+            f"SELECT collname FROM pg_collation WHERE collname IN ({listed}) AND "
+            "collencoding IN (-1, pg_char_to_encoding(current_setting('server_encoding')))",
+        )
+    }
+    return [n for n in names if n not in known]

@@ -21,6 +21,9 @@ class Sides:
     b: str
     # b's column renames per (a-side) table: (old, new), for b's expressions
     aliases: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    # each side's enum types' labels (Schema.enums), by the name a column declares
+    enums_a: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    enums_b: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     @property
     def cross(self) -> bool:
@@ -43,7 +46,7 @@ def compare(a: Schema, b: Schema, renames: Mapping[str, str]) -> list[Difference
     from arrowferry.diff_tables import TableComparison
     from arrowferry.diff_views import compare_views
 
-    sides = Sides(a.dialect, b.dialect)
+    sides = Sides(a.dialect, b.dialect, enums_a=a.enums, enums_b=b.enums)
     b, out = _renamed(a, b, renames, sides)
     a_tables = {sides.key(t.name): t for t in a.tables}
     b_tables = {sides.key(t.name): t for t in b.tables}

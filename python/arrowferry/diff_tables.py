@@ -4,11 +4,12 @@ that ignores what is not the shape (constraint and index names)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from arrowferry import diff_rules as rules
 from arrowferry import diff_sql
+from arrowferry.dialects.sqltext import in_list_sql
 from arrowferry.diff import Difference, DifferenceKind
 from arrowferry.diff_report import column_sql, default_sql, fk_sql, index_sql, key_sql, type_sql
 from arrowferry.model import Check, Column, ForeignKey, Index, Table, UniqueConstraint
@@ -91,6 +92,8 @@ class TableComparison:
     def column(self, ca: Column, cb: Column) -> None:
         s = self.s
         same, lossless = self.same_type(ca, cb)
+        if not lossless and self._held_to_labels(ca, cb):
+            lossless = True  # a's CHECK admits only the labels of b's enum
         if not same:
             shown_a, shown_b = type_sql(ca), type_sql(cb)
             self.add(
@@ -366,12 +369,17 @@ class TableComparison:
             )
 
     def checks(self) -> None:
-        a_only, b_only = _split(
-            self.ta.checks,
-            self.tb.checks,
-            lambda c: self.expression(c.expression, self.s.a, self.ta),
-            lambda c: self.expression(c.expression, self.s.b, self.tb, b_side=True),
-        )
+        key_a = lambda c: self.expression(c.expression, self.s.a, self.ta)  # noqa: E731
+        key_b = lambda c: self.expression(c.expression, self.s.b, self.tb, b_side=True)  # noqa: E731
+        a_only, b_only = _split(self.ta.checks, self.tb.checks, key_a, key_b)
+        # the CHECK a copy into SQLite holds an enum column's text to its labels with is
+        # the enum type of the other side, not a constraint of its own
+        a_only = [
+            c for c in a_only if not self._enum_check(c, self.ta, self.tb, self.s.enums_b, key_a)
+        ]
+        b_only = [
+            c for c in b_only if not self._enum_check(c, self.tb, self.ta, self.s.enums_a, key_b)
+        ]
         b_by_name = {self.s.key(c.name): c for c in b_only if c.name}
         for ca in a_only:
             cb = b_by_name.pop(self.s.key(ca.name), None) if ca.name else None
@@ -400,6 +408,38 @@ class TableComparison:
                 False,
                 f"CHECK ({cb.expression}) is in b only: rows of a may break it",
             )
+
+    def _held_to_labels(self, ca: Column, cb: Column) -> bool:
+        """Whether b's column is an enum and a's CHECK holds the column to its labels."""
+        labels = self.s.enums_b.get(cb.declared) or self.s.enums_b.get(cb.type.raw or "")
+        if not labels or not self.s.cross:
+            return False
+        wanted = self.expression(in_list_sql(ca.name, labels), self.s.a, self.ta)
+        return any(
+            self.expression(c.expression, self.s.a, self.ta) == wanted for c in self.ta.checks
+        )
+
+    def _enum_check(
+        self,
+        check: Check,
+        table: Table,
+        other: Table,
+        enums: Mapping[str, tuple[str, ...]],
+        key: Callable[[Check], object],
+    ) -> bool:
+        """Whether ``check`` of ``table`` is ``col IN (labels)`` of a column that is an
+        enum of those labels in ``other``."""
+        if not enums:
+            return False
+        theirs = {self.s.key(c.name): c for c in other.columns}
+        for col in table.columns:
+            there = theirs.get(self.s.key(col.name))
+            if there is None:
+                continue
+            labels = enums.get(there.declared) or enums.get(there.type.raw or "")
+            if labels and key(Check(in_list_sql(col.name, labels))) == key(check):
+                return True
+        return False
 
     def sequence(self) -> None:
         ra, rb = self.ta.sequence, self.tb.sequence

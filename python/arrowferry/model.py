@@ -7,6 +7,7 @@ declared source text of a type or introspection notes is excluded from it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -180,13 +181,16 @@ class View:
 class Schema:
     """A whole database: its tables and views in one dialect's SQL.
 
-    ``notes`` lists what introspection skipped or could not read, for the user.
+    ``notes`` lists what introspection skipped or could not read, for the user;
+    ``enums`` each enum type's labels, by its name as a column declares it (PostgreSQL),
+    so a diff sees that a copy's ``CHECK (c IN (labels))`` is the enum it came from.
     """
 
     dialect: str
     tables: tuple[Table, ...]
     views: tuple[View, ...] = ()
     notes: tuple[str, ...] = field(default=(), compare=False)
+    enums: Mapping[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
 
     def table(self, name: str) -> Table:
         for table in self.tables:

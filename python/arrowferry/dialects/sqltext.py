@@ -9,6 +9,7 @@ SQLite quoting style (``"x"``, ```x```, ``[x]``, ``'s'``) and nested parentheses
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from arrowferry.model import ForeignKey
@@ -188,6 +189,12 @@ def select_of_view(sql: str) -> str:
 def quote_ident(name: str) -> str:
     """Double-quote an identifier for SQLite or PostgreSQL."""
     return '"' + name.replace('"', '""') + '"'
+
+
+def in_list_sql(column: str, values: Sequence[str]) -> str:
+    """``"column" IN ('a', 'b')``, as both dialects write it (an enum's labels as a CHECK)."""
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+    return f"{quote_ident(column)} IN ({listed})"
 
 
 def foreign_key_actions(fk: ForeignKey) -> str:

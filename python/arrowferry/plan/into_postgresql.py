@@ -73,7 +73,7 @@ class Side:
         conn = pg.connect(target, read_only=True)
         try:
             schema = pg.introspect(conn, options.target_schema)
-            labels = pgread.enum_labels(conn)
+            labels = schema.enums
             dimensions = pgread.array_dimensions(conn, options.target_schema)
         finally:
             conn.close()

@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from arrowferry.dialects.facts import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
-from arrowferry.dialects.sqltext import quote_ident
+from arrowferry.dialects.sqltext import in_list_sql, quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
 from arrowferry.model import Column, ForeignKey, Index, Table
 from arrowferry.plan.model import Statement
@@ -103,7 +103,7 @@ class SqliteConstraints:
             labels = self._labels(col)
             if labels is None or self._overridden(table, col.name):
                 continue
-            expr = sqlw.in_list_sql(names[col.name], labels)
+            expr = in_list_sql(names[col.name], labels)
             out.append((sqlw.check_sql(expr), expr))
         return out
 

@@ -51,7 +51,20 @@ def introspect(conn: Any, schema: str = "public") -> Schema:
             [schema],
         )
     )
-    return Schema("postgresql", tuple(tables.values()), views)
+    return Schema("postgresql", tuple(tables.values()), views, enums=enum_labels(conn))
+
+
+def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
+    """Every enum type, named as format_type names it in a column's declared type."""
+    return {
+        name: tuple(labels)
+        for name, labels in fetch(
+            conn,
+            "SELECT format_type(t.oid, NULL), "
+            "array_agg(e.enumlabel::text ORDER BY e.enumsortorder)::text[] "
+            "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.oid",
+        )
+    }
 
 
 def materialized_view_table(conn: Any, schema: str, name: str) -> Table:

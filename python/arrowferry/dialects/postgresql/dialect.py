@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from arrowferry.dialects.base import (
@@ -97,7 +98,7 @@ class PostgreSQLDialect(Dialect):
             own = native.read_native(conn, schema_name, [t.name for t in tables])
         finally:
             read.end_snapshot(conn)
-        schema = Schema(schema.dialect, tuple(tables), schema.views, schema.notes)
+        schema = replace(schema, tables=tuple(tables))
         return schema, own, rows
 
     def column_read(self, column: Column) -> tuple[str, bool]:

@@ -22,6 +22,7 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects import sqllog
 from arrowferry.dialects.facts import Domain, Owner, SourceFacts
 from arrowferry.dialects.postgresql import access
+from arrowferry.dialects.postgresql.catalog import enum_labels
 from arrowferry.dialects.postgresql.collations import locale_ordered
 from arrowferry.dialects.sqltext import quote_ident
 from arrowferry.dialects.translate import is_constant
@@ -310,19 +311,6 @@ def materialized_views(conn: Any, schema: str) -> dict[str, bool]:
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = $1 AND c.relkind = 'm' ORDER BY 1",
             [schema],
-        )
-    }
-
-
-def enum_labels(conn: Any) -> dict[str, tuple[str, ...]]:
-    """Every enum type, named as format_type names it in a column's declared type."""
-    return {
-        name: tuple(labels)
-        for name, labels in pg.fetch(
-            conn,
-            "SELECT format_type(t.oid, NULL), "
-            "array_agg(e.enumlabel::text ORDER BY e.enumsortorder)::text[] "
-            "FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.oid",
         )
     }
 

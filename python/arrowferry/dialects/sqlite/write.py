@@ -170,11 +170,6 @@ def foreign_key_sql(fk: ForeignKey) -> str:
     return sql + foreign_key_actions(fk)
 
 
-def in_list_sql(column: str, values: Sequence[str]) -> str:
-    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
-    return f"{quote_ident(column)} IN ({listed})"
-
-
 def drop_table_sql(name: str) -> str:
     return f"DROP TABLE IF EXISTS {quote_ident(name)}"
 

@@ -67,6 +67,9 @@ COMPUTED = {
     # lower/upper fold ASCII letters only (PostgreSQL's: every letter)
     "c_case": "SELECT id, lower(code || 'ÀÉ') AS a, upper(code || 'àé') AS b, "
     "lower(upper(code)) AS c FROM items",
+    # a BOOLEAN printed as text is the 0/1 SQLite holds (PostgreSQL's: true/false)
+    "c_bool_text": "SELECT id, CAST(flag AS TEXT) AS a, flag || '' AS b, (qty > 2) || '!' AS c, "
+    "CAST(qty AS TEXT) || code AS d, CAST(CAST(price AS INTEGER) AS TEXT) AS e FROM items",
     # scalar max/min are NULL when an argument is (GREATEST/LEAST skip NULLs)
     "c_max_min": "SELECT id, max(qty, 3) AS a, min(qty, price) AS b, max(code, 'b') AS c "
     "FROM items",
@@ -91,6 +94,11 @@ UNFAITHFUL = {
     # reader's SQLite (NULL before 3.46)
     "v_week": "SELECT id, strftime('%W', at) AS w FROM items",
     "v_iso_weekday": "SELECT id, strftime('%u', at) AS u FROM items",
+    # SQLite prints a REAL with 15 digits and a point ('1.0', '0.3' for 0.1 + 0.2), a
+    # DATETIME as the text it stored: PostgreSQL prints the migrated values otherwise
+    "v_real_text": "SELECT id, CAST(price AS TEXT) AS t FROM items",
+    "v_computed_text": "SELECT id, qty / 2.0 || '' AS t FROM items",
+    "v_date_text": "SELECT id, 'at ' || at AS t FROM items",
 }
 
 
@@ -132,6 +140,12 @@ def test_views_return_in_postgresql_what_they_return_in_sqlite(views_db: Path, p
     assert any("'v_tiny'" in w for w in result.warnings), result.warnings
     assert any("'v_week'" in w and "%W" in w for w in result.warnings), result.warnings
     assert any("'v_iso_weekday'" in w and "%u" in w for w in result.warnings), result.warnings
+    for name, kind in [
+        ("v_real_text", "decimal"),
+        ("v_computed_text", "float64"),
+        ("v_date_text", "timestamp"),
+    ]:
+        assert any(f"'{name}'" in w and f"prints a {kind} value" in w for w in result.warnings)
     for name in VIEWS:
         want, got = sqlite_view_rows(views_db, name), pg_view_rows(pg_url, name)
         assert not multiset_difference(want, got), (name, multiset_difference(want, got))

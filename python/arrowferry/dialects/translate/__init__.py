@@ -34,6 +34,7 @@ from arrowferry.dialects.translate.json_build import (
     json_builds_as_postgresql,
     json_builds_as_sqlite,
 )
+from arrowferry.dialects.translate.sqlite_text import text_of_values as sqlite_text_of_values
 from arrowferry.dialects.translate.text_rules import text_rules
 from arrowferry.dialects.translate.to_postgresql import (
     ascii_case,
@@ -110,6 +111,7 @@ def translate_expression(
         check_casts(tree)
     elif source == "sqlite":
         known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
+        tree = sqlite_text_of_values(tree, known)
         tree = json_builds_as_postgresql(sqlite_functions(tree, known), known)
         tree = tree.transform(lambda node: sqlite_meaning(node, known), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
@@ -252,6 +254,7 @@ def translate_sqlite_view(
             relation = relations.get(table.name.lower())
             if relation is not None and not table.db:
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
+        tree = sqlite_text_of_values(tree, kinds)
         tree = json_builds_as_postgresql(sqlite_functions(tree, kinds), kinds)
         tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)

@@ -123,7 +123,7 @@ def sqlite_functions(tree: Any, kinds: dict[int, str]) -> Any:
             return _substr(node, kinds)
         if isinstance(node, exp.Round):
             return _round(node, kinds)
-        if isinstance(node, exp.Cast) and node.to.this in _integer_types():
+        if isinstance(node, exp.Cast) and node.to.this in integer_types():
             return _integer_cast(node, kinds)
         if isinstance(node, (exp.Greatest, exp.Least)):
             return _null_if_any_null(node, kinds)
@@ -132,14 +132,14 @@ def sqlite_functions(tree: Any, kinds: dict[int, str]) -> Any:
     return innermost_first(tree, rewrite)
 
 
-def _integer_types() -> set[Any]:
+def integer_types() -> set[Any]:
     from sqlglot import exp
 
     t = exp.DataType.Type
     return {t.TINYINT, t.SMALLINT, t.MEDIUMINT, t.INT, t.BIGINT}
 
 
-def _floating(node: exp.Expression, kinds: dict[int, str]) -> bool:
+def computes_real(node: exp.Expression, kinds: dict[int, str]) -> bool:
     """Whether SQLite computes ``node`` as a REAL: a float or NUMERIC column in it (SQLite
     holds NUMERIC values as REALs, and the translation computes with them as doubles), a
     cast to REAL, or a literal with a fraction or an exponent."""
@@ -213,7 +213,7 @@ def _round(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     if decimals is not None and not (_non_negative_literal(decimals) and decimals.name == "0"):
         return node  # round(double precision, n) does not exist: the view fails loudly
     value = node.this
-    if not _floating(value, kinds):
+    if not computes_real(value, kinds):
         return node
     half = exp.Case(
         ifs=[
@@ -238,7 +238,7 @@ def _integer_cast(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression
     from sqlglot import exp
 
     value = node.this
-    if _floating(value, kinds):
+    if computes_real(value, kinds):
         value = exp.Anonymous(this="trunc", expressions=[value])
     return exp.Cast(this=value, to=exp.DataType.build("BIGINT"))
 

@@ -227,3 +227,28 @@ def test_drop_tables_keeps_what_cascade_takes_from_other_tables(
     assert sql(pg_url, "SELECT n FROM upper_names ORDER BY n") == [("A",), ("B",)]
     # a materialized view comes back filled from the new rows
     assert sql(pg_url, 'SELECT "TrackId" FROM frozen ORDER BY 1') == [(1,), (2,)]
+
+
+def test_drop_tables_run_again_replaces_the_views_it_made(pg_url: str, tmp_path: Path) -> None:
+    """Running a migration again with --drop-tables: each view the source defines is
+    created from the source (its definition may have changed), not put back from the
+    earlier run and then refused as "already exists"; a view of the target's own that
+    depends on a replaced table still comes back."""
+    path = tmp_path / "app.db"
+    make_sqlite(
+        path,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, n INTEGER);"
+        "CREATE VIEW big AS SELECT id FROM t WHERE n > 1;",
+        {"t": [(1, 1), (2, 2), (3, 3)]},
+    )
+    assert af.migrate(path, pg_url).success
+    sql(pg_url, "CREATE VIEW mine AS SELECT count(*) AS c FROM t")
+    with sqlite3.connect(path) as conn:
+        conn.execute("DROP VIEW big")
+        conn.execute("CREATE VIEW big AS SELECT id FROM t WHERE n > 2")
+    result = af.migrate(path, pg_url, drop_tables=True)
+    assert result.success, result.to_dict()
+    assert not [w for w in result.warnings if "not created" in w], result.warnings
+    assert any("public.big" in w and "replaces it" in w for w in result.warnings), result.warnings
+    assert sql(pg_url, "SELECT id FROM big") == [(3,)]
+    assert sql(pg_url, "SELECT c FROM mine") == [(3,)]

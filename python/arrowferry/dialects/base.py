@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -235,10 +235,12 @@ class TargetSession(Protocol):
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
+        views: Collection[str] = (),
     ) -> list[Statement]:
         """Before any table: drop or suspend what is in the way (``rebuild_indexes``: a
         data-only load's own indexes too), run ``before``; returns what must be put back
-        after the load."""
+        after the load (``views``: the run's own, which replace a view of the same name
+        rather than have it put back)."""
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:
         """Whether large tables may load over several writers at once."""

@@ -10,7 +10,7 @@ of the file being built, dropped before the file is put in place.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
@@ -103,6 +103,7 @@ class JournaledTarget(TargetSession, Protocol):
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
+        views: Collection[str] = (),
         state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
     ) -> list[Statement]:
         """``TargetSession.prepare``; ``state``: the run's first records (given what must

@@ -66,6 +66,7 @@ class Resume:
                 drop=p.options.drop_tables,
                 data_only=p.options.data_only,
                 rebuild_indexes=p.options.rebuild_indexes,
+                views={s.name for s in p.plan.finish if s.kind in {"view", "native_view"}},
                 state=lambda taken: [journal.run_record(self.fingerprint, [*taken, *self.carried])],
             )
             return [*restore, *self.carried]

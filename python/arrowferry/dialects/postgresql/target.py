@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -90,6 +90,7 @@ class PostgresTarget:
         data_only: bool,
         rebuild_indexes: bool = False,
         state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
+        views: Collection[str] = (),
     ) -> list[Statement]:
         """Create the schema; drop the tables to replace (keeping what CASCADE takes) or
         suspend the foreign keys of tables appended into; run ``before`` (a copy's types
@@ -102,7 +103,7 @@ class PostgresTarget:
             if self.schema != "public":
                 pgc.execute(conn, ddl.create_schema_sql(self.schema))
             if drop and not data_only:
-                restore += self._keep_dependents(conn, [t.name for t in tables])
+                restore += self._keep_dependents(conn, [t.name for t in tables], views)
                 for table in tables:
                     pgc.execute(conn, ddl.drop_table_sql(self.schema, table.name))
             if data_only and rebuild_indexes:
@@ -144,12 +145,21 @@ class PostgresTarget:
         if self.journal:
             pgstate.forget(conn, self.schema, table, kinds)
 
-    def _keep_dependents(self, conn: Any, names: list[str]) -> list[Statement]:
+    def _keep_dependents(
+        self, conn: Any, names: list[str], views: Collection[str] = ()
+    ) -> list[Statement]:
         """What DROP ... CASCADE takes from the rest of the target (other tables' foreign
         keys, views) is re-created once the new rows are in, and said: a key the new rows
-        violate comes back NOT VALID, a view that no longer fits is named."""
+        violate comes back NOT VALID, a view that no longer fits is named. A view the run
+        creates itself (an earlier run's, run again) is replaced by it, not put back."""
         out = []
         for dep in pgdep.dependents(conn, self.schema, names):
+            if dep.kind != "foreign_key" and dep.schema == self.schema and dep.name in views:
+                self.warn(
+                    f"drop_tables: {dep.label} depends on a replaced table; the source's view "
+                    "of that name replaces it"
+                )
+                continue
             self.warn(
                 f"drop_tables: {dep.label} depends on a replaced table; it is dropped with it "
                 "and re-created after the load"

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -80,6 +80,7 @@ class SqliteTarget:
         data_only: bool,
         rebuild_indexes: bool = False,
         state: Callable[[Sequence[Statement]], Sequence[Record]] | None = None,
+        views: Collection[str] = (),
     ) -> list[Statement]:
         if self.fresh:
             for stmt in before:  # a new file's encoding and page size, before any table

@@ -24,6 +24,7 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
+from arrowferry.dialects.sqlite.defaults import clock_default, generated_from_postgresql
 from arrowferry.diff_sql import expression_key, parse
 from arrowferry.model import DataType
 
@@ -140,6 +141,9 @@ def default_key(sql: str | None, dialect: str, kind: str) -> DefaultKey:
     text = sql.strip()
     if dialect == "postgresql" and text.lower().startswith("nextval("):
         return ("none",)  # a serial's sequence: its identity, compared apart
+    generated = _generated(text, dialect, kind)
+    if generated is not None:
+        return ("generated", generated)
     tree = parse(text, dialect)
     if tree is None:
         return ("raw", " ".join(text.split()).lower())
@@ -152,6 +156,16 @@ def default_key(sql: str | None, dialect: str, kind: str) -> DefaultKey:
     if not isinstance(value, _NotConstant):
         return ("value", coerce(value, kind))
     return ("expr", expression_key(text, dialect, cross=False))
+
+
+def _generated(text: str, dialect: str, kind: str) -> str | None:
+    """What a per-row default computes (Unix seconds, the Julian day, random bytes), in
+    either dialect's spelling (``sqlite.defaults.clock_default``), else None."""
+    if dialect == "postgresql":
+        found = generated_from_postgresql(text, kind)
+        return None if found is None else clock_default(found)
+    what = clock_default(text)
+    return what if what in {"epoch", "julianday"} or (what or "").startswith("random:") else None
 
 
 def coerce(value: Any, kind: str) -> Any:

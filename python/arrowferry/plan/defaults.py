@@ -52,6 +52,13 @@ def translate_default(
     if given.kind == "clock":
         assert given.clock is not None
         return pgd.clock_default_sql(given.clock, plan.type)
+    if given.kind == "expression" and given.storage is None and plan.type.kind == "text":
+        from arrowferry.dialects.translate import TranslationError, translate_expression
+
+        try:  # strftime(format, 'now') into text: the same text, code by code
+            return translate_expression(given.sql, "sqlite", "postgresql")
+        except TranslationError as err:
+            raise ValueError(str(err)) from None
     if given.kind != "stored" or given.storage is None:
         raise ValueError(given.reason or "it is not one value PostgreSQL can store")
     stored = StoredDefault(given.storage, given.value, given.text)

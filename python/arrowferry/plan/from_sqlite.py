@@ -18,7 +18,7 @@ from arrowferry.dialects import sqlite
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.facts import SourceFacts
 from arrowferry.dialects.sqlite import ColumnProfile, is_unresolved, rowid_alias
-from arrowferry.dialects.sqlite.defaults import clock_default, evaluate_default
+from arrowferry.dialects.sqlite.defaults import clock_default, evaluate_default, formats_now
 from arrowferry.dialects.sqlite.types import sqlite_affinity
 from arrowferry.errors import SourceError
 from arrowferry.model import Column, DataType, Table
@@ -104,6 +104,13 @@ class SqliteSourceSide:
         clock = clock_default(col.default)
         if clock is not None:
             return SourceDefault("clock", col.default, clock=clock)
+        if formats_now(col.default):  # strftime(format, 'now'): translated code by code
+            return SourceDefault(
+                "expression",
+                col.default,
+                reason="SQLite writes the clock's reading as text in that format for each "
+                "row, which only a text column keeps as written",
+            )
         stored = evaluate_default(col.default, col.declared)  # ValueError: no constant
         if stored.storage == "null":
             return None

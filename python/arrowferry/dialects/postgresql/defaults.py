@@ -39,11 +39,56 @@ _CLOCK: dict[tuple[str, str], str] = {
 }
 
 
-def clock_default_sql(what: str, dtype: DataType) -> str:
-    """SQLite's CURRENT_TIMESTAMP / CURRENT_DATE / CURRENT_TIME for a column of ``dtype``.
+# Unix seconds, whole (SQLite's strftime('%s', 'now') and unixepoch() truncate)
+_EPOCH = "floor(extract(epoch FROM now()))::bigint"
+_GENERATED: dict[tuple[str, str], str] = {
+    **{("epoch", k): _EPOCH for k in ("int16", "int32", "int64")},
+    ("epoch", "decimal"): f"{_EPOCH}::numeric",
+    ("epoch", "float64"): f"{_EPOCH}::double precision",
+    ("epoch", "text"): f"{_EPOCH}::text",
+    ("julianday", "float64"): "extract(epoch FROM now())::double precision / 86400 + 2440587.5",
+}
 
-    Raises ValueError when the column's values could not hold SQLite's text.
+
+def _random_hex(count: int) -> str:
+    """2 x ``count`` random lower-case hex digits: the first 12 of each UUID v4 are all
+    random (its version and variant digits come later), so every bit is random."""
+    pieces = -(-2 * count // 12)
+    one = "substr(replace(gen_random_uuid()::text, '-', ''), 1, 12)"
+    return f"substr({' || '.join([one] * pieces)}, 1, {2 * count})"
+
+
+def _random_sql(what: str, kind: str) -> str | None:
+    _, count, form = what.split(":")
+    digits = _random_hex(int(count))
+    if form == "blob" and kind == "blob":
+        return f"decode({digits}, 'hex')"
+    if form != "blob" and kind == "text":
+        return digits if form == "lower" else f"upper({digits})"
+    return None
+
+
+def clock_default_sql(what: str, dtype: DataType) -> str:
+    """SQLite's CURRENT_TIMESTAMP / CURRENT_DATE / CURRENT_TIME for a column of ``dtype``,
+    or another per-row default it computes alike (``sqlite.defaults.clock_default``:
+    Unix seconds, the Julian day, random bytes; gen_random_uuid() needs PostgreSQL 13).
+
+    Raises ValueError when the column's values could not hold SQLite's value.
     """
+    if what.startswith("random:"):
+        found = _random_sql(what, dtype.kind)
+        if found is None:
+            raise ValueError(
+                f"SQLite's random bytes cannot land in a {to_pg_ddl(dtype)} column alike"
+            )
+        return found
+    if (what, dtype.kind) in _GENERATED:
+        return _GENERATED[(what, dtype.kind)]
+    if what in {"epoch", "julianday"}:
+        raise ValueError(
+            f"SQLite's {what} reading is a number, which a {to_pg_ddl(dtype)} column would "
+            "take otherwise"
+        )
     sql = _CLOCK.get((what, dtype.kind))
     if sql is None:
         raise ValueError(

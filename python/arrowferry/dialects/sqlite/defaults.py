@@ -81,7 +81,48 @@ def clock_from_postgresql(sql: str, kind: str) -> str | None:
             break
         text = bare
     found = _PG_CLOCK.get(text)
-    return found[0] if found is not None and kind in found[1] else None
+    if found is not None:
+        return found[0] if kind in found[1] else None
+    return _generated_from_postgresql(text.replace("(", "").replace(")", ""), kind)
+
+
+# the per-row defaults a migration from SQLite writes (``postgresql.defaults``), back
+# (written without parentheses: pg_get_expr adds its own)
+_PG_EPOCH = re.compile(r"^floorextractepochfromnow::(bigint|numeric|doubleprecision)$")
+_PG_JULIAN = (
+    "extractepochfromnow::doubleprecision/86400::doubleprecision+2440587.5::doubleprecision"
+)
+_PG_RANDOM = re.compile(
+    r"^(?P<upper>upper)?(?P<blob>decode)?substr"
+    r"(?P<pieces>(substrreplacegen_random_uuid,'-','',1,12(\|\|)?)+),1,(?P<digits>\d+)"
+    r"(?(blob),'hex')$"
+)
+_NUMBERS = frozenset({"int16", "int32", "int64", "decimal", "float64", "text"})
+
+
+def generated_from_postgresql(sql: str, kind: str) -> str | None:
+    """SQLite's default for one a migration from SQLite wrote for a per-row default
+    (Unix seconds, the Julian day, random bytes) on a column of ``kind``, else None."""
+    text = re.sub(r"\s+", "", sql.lower()).replace("::text", "")
+    return _generated_from_postgresql(text.replace("(", "").replace(")", ""), kind)
+
+
+def _generated_from_postgresql(bare: str, kind: str) -> str | None:
+    if _PG_EPOCH.match(bare) and kind in _NUMBERS:
+        return "CAST(strftime('%s', 'now') AS INTEGER)"
+    if bare == _PG_JULIAN and kind == "float64":
+        return "julianday('now')"
+    random = _PG_RANDOM.match(bare)
+    if random is None or int(random.group("digits")) % 2:
+        return None
+    count = int(random.group("digits")) // 2
+    if random.group("pieces").count("gen_random_uuid") != -(-2 * count // 12):
+        return None
+    if random.group("blob") and not random.group("upper") and kind == "blob":
+        return f"randomblob({count})"
+    if not random.group("blob") and kind == "text":
+        return f"{'upper' if random.group('upper') else 'lower'}(hex(randomblob({count})))"
+    return None
 
 
 def expression_from_postgresql(sql: str, kind: str) -> str:
@@ -133,9 +174,48 @@ class StoredDefault:
     text: bytes | None
 
 
+# Per-row defaults applications write that another database computes alike: the Unix
+# time in whole seconds (strftime('%s') is text, unixepoch() an integer: the column's
+# affinity stores the same), the Julian day, and random bytes as a blob or as their hex.
+_EPOCH = re.compile(
+    r"^(?:(?i:cast)\s*\(\s*)?(?:(?i:strftime)\s*\(\s*'%s'\s*,\s*'now'\s*\)"
+    r"|(?i:unixepoch)\s*\(\s*(?:'now')?\s*\))(?:\s+(?i:as)\s+(?i:integer|int)\s*\))?$"
+)
+_JULIAN = re.compile(r"^(?i:julianday)\s*\(\s*'now'\s*\)$")
+_RANDOM = re.compile(
+    r"^(?:(?P<case>(?i:lower|upper))\s*\(\s*)?(?P<hex>(?i:hex)\s*\(\s*)?"
+    r"(?i:randomblob)\s*\(\s*(?P<n>\d+)\s*\)\s*\)?\s*\)?$"
+)
+
+
+_FORMATS_NOW = re.compile(r"^(?i:strftime)\s*\(\s*'[^']*'\s*,\s*'now'\s*\)$")
+
+
+def formats_now(default: str) -> bool:
+    """Whether the default is ``strftime(format, 'now')``: the clock's UTC reading as text
+    of the format's codes, which the translator writes code by code."""
+    return bool(_FORMATS_NOW.match(_bare(default)))
+
+
 def clock_default(default: str) -> str | None:
-    """``timestamp``, ``date`` or ``time`` when the default is SQLite's clock, else None."""
-    return CLOCK.get(_bare(default).upper().replace(" ", ""))
+    """What a per-row default another database can compute alike reads, else None:
+    ``timestamp``, ``date`` or ``time`` (SQLite's clock), ``epoch`` (Unix seconds),
+    ``julianday``, or ``random:N:blob|upper|lower`` (N random bytes, or their hex)."""
+    bare = _bare(default)
+    found = CLOCK.get(bare.upper().replace(" ", ""))
+    if found is not None:
+        return found
+    if _EPOCH.match(bare):
+        return "epoch"
+    if _JULIAN.match(bare):
+        return "julianday"
+    random = _RANDOM.match(bare)
+    if random is not None and bare.count("(") == bare.count(")"):
+        hexed, case = random.group("hex"), (random.group("case") or "").lower()
+        count = int(random.group("n"))
+        if 1 <= count <= 1024 and (hexed or not case):
+            return f"random:{count}:{(case or 'upper') if hexed else 'blob'}"
+    return None
 
 
 def evaluate_default(default: str, declared: str) -> StoredDefault:

@@ -17,6 +17,7 @@ from arrowferry.dialects.translate import (
     translate_expression,
     translate_sqlite_view,
 )
+from arrowferry.dialects.translate.view_scope import out_of_reach
 from arrowferry.model import Check, ForeignKey, Index, IndexKey, Schema, Table, View
 from arrowferry.plan.identifiers import renamer
 from arrowferry.plan.model import Statement, TablePlan
@@ -267,8 +268,12 @@ class FinishingPlanner:
                 columns[column.lower()] = (self.names.name(column), kind)
             relations.setdefault(view.name.lower(), Relation(self.names.name(view.name), columns))
         rename = renamer(self.names.policy)
+        left_out = out_of_reach(self.schema.views, [p.source.name for p in plans], "sqlite")
         out = []
         for view in self.schema.views:
+            if view.name in left_out:
+                self.warnings.append(f"view {view.name!r} not created: {left_out[view.name]}")
+                continue
             name = self.names.view_name(view.name)
             try:
                 sql = translate_sqlite_view(view.sql, relations, rename)

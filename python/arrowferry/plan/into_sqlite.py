@@ -151,6 +151,7 @@ class Side(SqliteConstraints):
                 self.survey.dialect,
                 lambda t, c: self.source.value_type(t, c, self.survey)[0],
                 self.names.name,
+                [p.source.name for p in plans],
             )
         self.inexact = views.inexact
         self.warnings += materialized_warnings(self.facts, self.options, self.wanted)

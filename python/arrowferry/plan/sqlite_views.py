@@ -18,6 +18,7 @@ from arrowferry.dialects.base import Dialect
 from arrowferry.dialects.facts import Owner, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.translate import Relation, TranslationError, translate_query
+from arrowferry.dialects.translate.view_scope import out_of_reach
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions
 from arrowferry.plan.model import Statement
@@ -53,10 +54,12 @@ def plan_views(
     source: Dialect,
     value_type: Callable[[Table, Column], DataType],
     name: Callable[[str], str] = str,
+    migrated: Sequence[str] | None = None,
 ) -> ViewPlan:
     """Each view's SQLite statement; ``claim(name, what)`` gives its name in SQLite;
     ``value_type(table, column)``: the neutral type of a column's values as read;
-    ``name``: a table's or column's name in SQLite (the run's identifier policy)."""
+    ``name``: a table's or column's name in SQLite (the run's identifier policy);
+    ``migrated``: the tables the run creates (None: ``tables``)."""
     enums = set(facts.enums)
     collated = facts.locale_ordered
     relations = {
@@ -81,8 +84,13 @@ def plan_views(
             view.name.lower(), _relation(name(view.name), typed, enums, name, by_locale)
         )
     rename = None if options.identifiers == "quote" else name
+    made = [t.name for t in tables] if migrated is None else migrated
+    left_out = out_of_reach(schema.views, made, source.name, options.source_schema)
     out = ViewPlan()
     for view in schema.views:
+        if view.name in left_out:
+            warnings.append(f"view {view.name!r} not created: {left_out[view.name]}")
+            continue
         calls = user_calls(facts, ("view", view.name))
         if calls:
             warnings.append(f"view {view.name!r} not created: {calls}")

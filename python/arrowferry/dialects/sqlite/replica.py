@@ -29,7 +29,9 @@ from typing import Any, Literal, cast
 
 from arrowferry.dialects.sqlite import virtual as vt
 from arrowferry.dialects.sqlite.types import sqlite_affinity
+from arrowferry.dialects.translate.view_scope import out_of_reach
 from arrowferry.errors import SchemaError, SourceError
+from arrowferry.model import View
 
 Affinity = Literal["integer", "text", "blob", "real", "numeric"]
 RowStrategy = Literal["rows", "rebuild", "shadow", "definition"]
@@ -189,7 +191,12 @@ def read_replica(
             wr, strict = kinds.get(name, ("table", False, False))[1:]
             out.append(_plain_table(conn, name, sql, without_rowid=wr, strict=strict, notes=notes))
     copied = {t.name.lower() for t in out if t.created_by is None}
-    scope = copied | {v.lower() for v in (views if views is not None else _names(master, "view"))}
+    asked = {v.lower() for v in (views if views is not None else _names(master, "view"))}
+    defined = [View(n, sql) for kind, n, _t, sql in master if kind == "view" and n.lower() in asked]
+    for view, why in out_of_reach(defined, [t.name for t in out], "sqlite").items():
+        notes.append(f"view {view} is not created: {why}")
+        asked.discard(view.lower())
+    scope = copied | asked
     return Replica(
         tables=tuple(out),
         indexes=tuple(

@@ -172,3 +172,34 @@ def copy_kinds(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
         if id(old) in kinds:
             kinds[id(new)] = kinds[id(old)]
     return copied
+
+
+def relations_read(sql: str, dialect: str, schema: str | None = None) -> set[str]:
+    """The tables and views a query reads, lower-cased, without its own CTE names (a name
+    in a schema other than ``schema``, ``other.t``, counts as ``other.t``)."""
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(sql, read=DIALECT[dialect])
+    except SqlglotError as err:
+        raise TranslationError(f"cannot parse the view's SQL: {err}") from err
+    if isinstance(tree, exp.Create) and tree.expression is not None:  # CREATE VIEW v AS ...
+        tree = tree.expression
+    ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
+    found = set()
+    for table in tree.find_all(exp.Table):
+        name = table.name.lower()  # '' for a table-valued function (json_each(...))
+        if not name or name in ctes or _system(name, table.db.lower(), dialect):
+            continue
+        other = table.db and table.db != schema and dialect == "postgresql"
+        found.add(f"{table.db.lower()}.{name}" if other else name)
+    return found
+
+
+def _system(name: str, schema: str, dialect: str) -> bool:
+    """A catalog every database of the dialect has (sqlite_master, pg_class)."""
+    if dialect == "sqlite":
+        return name.startswith("sqlite_")
+    return schema in {"pg_catalog", "information_schema"} or (not schema and name.startswith("pg_"))

@@ -24,7 +24,6 @@ import json
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from arrowferry.dialects.sqlite.defaults import clock_default, generated_from_postgresql
 from arrowferry.diff_sql import expression_key, parse
 from arrowferry.model import DataType
 
@@ -161,6 +160,9 @@ def default_key(sql: str | None, dialect: str, kind: str) -> DefaultKey:
 def _generated(text: str, dialect: str, kind: str) -> str | None:
     """What a per-row default computes (Unix seconds, the Julian day, random bytes), in
     either dialect's spelling (``sqlite.defaults.clock_default``), else None."""
+    # the dialect package loads its engine: a diff of two schemas needs neither
+    from arrowferry.dialects.sqlite.defaults import clock_default, generated_from_postgresql
+
     if dialect == "postgresql":
         found = generated_from_postgresql(text, kind)
         return None if found is None else clock_default(found)

@@ -37,6 +37,7 @@ from arrowferry.dialects.postgresql.native import LAST_KINDS
 from arrowferry.dialects.postgresql.replica import search_path_sql
 from arrowferry.dialects.postgresql.write import write_table
 from arrowferry.urls import Endpoint
+from arrowferry.wording import noun, plural
 
 if TYPE_CHECKING:
     from arrowferry.options import MigrationOptions
@@ -153,12 +154,10 @@ class PostgresTarget:
         violate comes back NOT VALID, a view that no longer fits is named. A view the run
         creates itself (an earlier run's, run again) is replaced by it, not put back."""
         out = []
+        replaced = []
         for dep in pgdep.dependents(conn, self.schema, names):
             if dep.kind != "foreign_key" and dep.schema == self.schema and dep.name in views:
-                self.warn(
-                    f"drop_tables: {dep.label} depends on a replaced table; the source's view "
-                    "of that name replaces it"
-                )
+                replaced.append(dep.name)
                 continue
             self.warn(
                 f"drop_tables: {dep.label} depends on a replaced table; it is dropped with it "
@@ -174,6 +173,12 @@ class PostgresTarget:
                     fallback_sql=dep.create_sql(valid=False) if key else None,
                     fallback_note="the new rows violate it",
                 )
+            )
+        if replaced:  # one line: a migration run again replaces every view it made
+            self.warn(
+                f"drop_tables: {plural(len(replaced), 'view')} of the target reading the "
+                f"replaced tables {noun(len(replaced), 'is', 'are')} replaced by the source's "
+                f"of the same {noun(len(replaced), 'name', 'names')}: {', '.join(replaced)}"
             )
         return out
 

@@ -101,17 +101,43 @@ class Finisher:
         self.lock = threading.Condition()
         self.local = threading.local()
         self.connections: list[Any] = []
-        self.pending: list[Statement] = []
+        # pending statements by their order of arrival, and by each table they involve
+        # (``_tables``): a table loaded or a statement done looks only at those of its
+        # tables, so scheduling stays linear in the statements (a schema of 1,000 tables
+        # has some 5,000; scanning them all at every event took minutes)
+        self._pending: dict[int, Statement] = {}
+        self._pending_by_table: dict[str, dict[int, Statement]] = {}
+        self._active_by_table: dict[str, list[Statement]] = {}
+        self._seq = 0
         self.active: list[Statement] = []
         self.loaded: set[str] = set()
         self.loading = True
         self.pool = ThreadPoolExecutor(self.workers, thread_name_prefix="arrowferry-finish")
 
+    @property
+    def pending(self) -> list[Statement]:
+        """The statements not yet started, in their order of arrival."""
+        return list(self._pending.values())
+
     def add(self, statements: list[Statement]) -> None:
         """Queue statements (in the order given: put the largest tables first)."""
         with self.lock:
-            self.pending.extend(s for s in statements if s.kind != "view" and not self._skip(s))
+            for stmt in statements:
+                if stmt.kind != "view" and not self._skip(stmt):
+                    self._queue(stmt)
             self._release()
+
+    def _queue(self, stmt: Statement) -> None:
+        self._seq += 1
+        self._pending[self._seq] = stmt
+        for table in _tables(stmt):
+            self._pending_by_table.setdefault(table, {})[self._seq] = stmt
+
+    def _unqueue(self, seq: int) -> Statement:
+        stmt = self._pending.pop(seq)
+        for table in _tables(stmt):
+            self._pending_by_table[table].pop(seq, None)
+        return stmt
 
     def _skip(self, stmt: Statement) -> bool:
         """A statement an interrupted run did: counted, and said again, not run."""
@@ -131,20 +157,19 @@ class Finisher:
     def table_loaded(self, table: str) -> None:
         with self.lock:
             self.loaded.add(table)
-            self._release()
+            self._release({table})
 
     def loading_done(self, failed: set[str]) -> None:
         """No more tables will load: drop what needs a table that did not (naming foreign keys)."""
         with self.lock:
             self.loading = False
-            keep = []
-            for stmt in self.pending:
+            for seq, stmt in list(self._pending.items()):
                 missing = _tables(stmt) - self.loaded
                 if not missing:
-                    keep.append(stmt)
-                elif missing & failed and stmt.kind == "foreign_key":
+                    continue
+                self._unqueue(seq)
+                if missing & failed and stmt.kind == "foreign_key":
                     self.warn(f"foreign key {stmt.name} skipped: a table it needs failed to load")
-            self.pending = keep
             self._release()
 
     def close(self, views: list[Statement]) -> None:
@@ -153,7 +178,7 @@ class Finisher:
             with self.lock:
                 self.loading = False
                 self._release()
-                while self.pending or self.active:
+                while self._pending or self.active:
                     self.lock.wait()
             self._views(views)
         finally:
@@ -162,23 +187,47 @@ class Finisher:
                 with contextlib.suppress(Exception):
                     self.target.release(conn)
 
-    def _release(self) -> None:
+    def _release(self, tables: set[str] | None = None) -> None:
         """Start every pending statement whose tables loaded and whose predecessors are done.
 
-        Called with the lock held, whenever a table loads or a statement ends.
+        Called with the lock held, whenever a table loads or a statement ends: ``tables``,
+        the tables that event concerns (only statements involving one of them can have
+        become ready; None: look at every one). A statement waits only for statements of
+        its own tables (``_waits_for``), save one of no table (a key restored after a
+        data_only run, SQLite's ANALYZE), which runs last and is weighed against all.
         """
-        for stmt in list(self.pending):
-            if stmt.table is None and self.loading:
+        if tables is None:
+            candidates = list(self._pending.items())
+        else:
+            found: dict[int, Statement] = {}
+            for table in tables:
+                found.update(self._pending_by_table.get(table, {}))
+            if not self.loading:  # the last ones wait for everything: looked at each time
+                found.update((q, s) for q, s in self._pending.items() if s.table is None)
+            candidates = sorted(found.items())
+        stages = self.target.stages
+        for seq, stmt in candidates:
+            if seq not in self._pending:
                 continue
-            if not _tables(stmt) <= self.loaded:
-                continue
-            stages = self.target.stages
-            if any(_waits_for(stmt, other, stages) for other in self.pending + self.active):
+            if stmt.table is None:
+                if self.loading:
+                    continue
+                others: list[Statement] = [*self._pending.values(), *self.active]
+            else:
+                if not _tables(stmt) <= self.loaded:
+                    continue
+                others = []
+                for table in _tables(stmt):
+                    others += self._pending_by_table.get(table, {}).values()
+                    others += self._active_by_table.get(table, ())
+            if any(_waits_for(stmt, other, stages) for other in others if other is not stmt):
                 continue
             if stmt.kind == "foreign_key" and any(_lock_clash(stmt, o) for o in self.active):
                 continue
-            self.pending.remove(stmt)
+            self._unqueue(seq)
             self.active.append(stmt)
+            for table in _tables(stmt):
+                self._active_by_table.setdefault(table, []).append(stmt)
             self.pool.submit(self._run, stmt)
 
     def _run(self, stmt: Statement) -> None:
@@ -190,7 +239,9 @@ class Finisher:
         finally:
             with self.lock:
                 self.active.remove(stmt)
-                self._release()
+                for table in _tables(stmt):
+                    self._active_by_table[table].remove(stmt)
+                self._release(_tables(stmt) if stmt.table is not None else None)
                 self.lock.notify_all()
 
     def _retried(self, work: Callable[[], None], stmt: Statement) -> None:

@@ -9,6 +9,7 @@ batch is all NULL.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing
@@ -156,19 +157,30 @@ def rowid_span(path: Path, table: str, rowid: str) -> tuple[int, int] | None:
     return None if low is None else (int(low), int(high))
 
 
-def read_batches(path: Path, sql: str, batch_rows: int) -> Iterator[pa.RecordBatch]:
-    """Stream the query's batches from adbc_driver_sqlite, without the sentinel row.
-
-    The cursor and connection are closed however the stream ends, including when the
-    consumer stops early (a conversion error, a retry): ADBC refuses to close a
-    connection whose statement is still open.
-    """
+def open_reader(path: Path) -> Any:
+    """A read-only ADBC connection to the file (:func:`read_batches` reuses it)."""
     import adbc_driver_sqlite.dbapi as sqlite_adbc
 
-    with (
-        closing(sqlite_adbc.connect(sqlite_uri(path, read_only=True))) as conn,
-        closing(conn.cursor()) as cur,
-    ):
+    return sqlite_adbc.connect(sqlite_uri(path, read_only=True))
+
+
+def read_batches(
+    path: Path, sql: str, batch_rows: int, conn: Any | None = None
+) -> Iterator[pa.RecordBatch]:
+    """Stream the query's batches from adbc_driver_sqlite, without the sentinel row.
+
+    ``conn``: an open reader (:func:`open_reader`) to run it on, left open, its read
+    transaction ended; else one of its own, closed. The cursor (and its own connection)
+    are closed however the stream ends, including when the consumer stops early (a
+    conversion error, a retry): ADBC refuses to close a connection whose statement is
+    still open.
+    """
+    with contextlib.ExitStack() as stack:
+        if conn is None:
+            conn = stack.enter_context(closing(open_reader(path)))
+        else:  # after the cursor closes, the read transaction ends: no lock outlives it
+            stack.callback(conn.rollback)
+        cur = stack.enter_context(closing(conn.cursor()))
         try:
             cur.adbc_statement.set_options(
                 **{"adbc.sqlite.query.batch_rows": str(max(1, batch_rows))}

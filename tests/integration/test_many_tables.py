@@ -1,0 +1,160 @@
+"""A schema of many tables costs in proportion to its tables, not to their square.
+
+A file of 1,000 small tables did not finish in 12 minutes: each table loaded or
+statement done made the finisher weigh every pending statement against every other
+(some 5,000), and each table's read opened a SQLite connection that parsed the whole
+schema again (8 ms). Counted here, not timed (the timing is ``benchmarks/many_tables.py``):
+the scheduler's comparisons per statement, and the SQLite connections a run opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import arrowferry as af
+from arrowferry.dialects.base import OK, Ran
+from arrowferry.dialects.postgresql.finishing import STAGES
+from arrowferry.plan import Statement
+from arrowferry.progress import NullReporter
+from arrowferry.result import Summary
+from arrowferry.transfer import finish
+from tests.conftest import make_sqlite, sql
+
+
+class _Target:
+    """A finishing target that records the order statements ran in."""
+
+    stages = STAGES
+
+    def __init__(self) -> None:
+        self.ran: list[str] = []
+        self.lock = threading.Lock()
+
+    def connection(self) -> Any:
+        return object()
+
+    def release(self, conn: Any) -> None:
+        pass
+
+    def execute(self, conn: Any, sql: str) -> None:
+        pass
+
+    def fetch(self, conn: Any, sql: str) -> list[tuple[Any, ...]]:
+        return []
+
+    def message(self, err: BaseException) -> str:
+        return str(err)
+
+    def probe_view(self, conn: Any, name: str) -> None:
+        pass
+
+    def drop_view(self, conn: Any, name: str) -> None:
+        pass
+
+    def run(self, conn: Any, stmt: Statement) -> Ran | None:
+        with self.lock:
+            self.ran.append(stmt.name)
+        return Ran(OK)
+
+    @contextlib.contextmanager
+    def recorded(self, conn: Any, stmt: Statement) -> Iterator[list[Any]]:
+        yield []
+
+    def note(self, conn: Any, record: Any) -> None:
+        pass
+
+
+def _statements(tables: int) -> list[Statement]:
+    out = []
+    for i in range(tables):
+        t = f"t{i}"
+        out += [
+            Statement("key_index", "", t, f"{t}_pkey"),
+            Statement("index", "", t, f"{t}_name"),
+            Statement("primary_key", "", t, f"{t}_pk", requires=f"{t}_pkey"),
+            Statement("sequence", "", t, f"{t}_seq"),
+            Statement("analyze", "", t, f"{t}_analyze"),
+        ]
+        if i:  # a foreign key to the table before
+            out.append(Statement("foreign_key", "", t, f"{t}_fk", depends=(f"t{i - 1}",)))
+    return out
+
+
+@pytest.mark.parametrize("tables", [100, 400])
+def test_the_finisher_weighs_each_statement_against_its_tables_only(
+    tables: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls = 0
+    original = finish._waits_for
+
+    def counted(*args: Any) -> bool:
+        nonlocal calls
+        calls += 1
+        return original(*args)
+
+    monkeypatch.setattr(finish, "_waits_for", counted)
+    target = _Target()
+    warnings: list[str] = []
+    finisher = finish.Finisher(target, 2, NullReporter(), Summary(), warnings.append)  # type: ignore[arg-type]
+    statements = _statements(tables)
+    finisher.add(statements)
+    for i in range(tables):
+        finisher.table_loaded(f"t{i}")
+    finisher.loading_done(set())
+    finisher.close([])
+    assert not warnings and sorted(target.ran) == sorted(s.name for s in statements)
+    # the order every statement's stage asks for, table by table
+    at = {name: n for n, name in enumerate(target.ran)}
+    for i in range(tables):
+        t = f"t{i}"
+        assert at[f"{t}_pkey"] < at[f"{t}_pk"] < at[f"{t}_analyze"]
+        assert at[f"{t}_name"] < at[f"{t}_analyze"]
+        if i:
+            fk = at[f"{t}_fk"]
+            assert at[f"{t}_pk"] < fk and at[f"t{i - 1}_pk"] < fk < at[f"{t}_analyze"]
+    # linear: a few dozen comparisons a statement, whatever the schema's size (the
+    # scheduler before weighed each against all pending: ~len(statements) each)
+    assert calls < 40 * len(statements), calls
+
+
+def test_a_run_reuses_its_sqlite_readers(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    script = "".join(
+        f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, name TEXT NOT NULL);"
+        f"CREATE INDEX t{i}_name ON t{i} (name);"
+        for i in range(60)
+    )
+    rows = {f"t{i}": [(j, f"n{i}.{j}") for j in range(5)] for i in range(60)}
+    source = make_sqlite(tmp_path / "many.db", script, rows)
+
+    from arrowferry.dialects.sqlite import read
+
+    opened: list[Any] = []
+    original = read.open_reader
+
+    def counted(path: Path) -> Any:
+        conn = original(path)
+        opened.append(conn)
+        return conn
+
+    monkeypatch.setattr(read, "open_reader", counted)
+    result = af.migrate(source, pg_url)
+    assert result.success, result.to_dict()
+    assert result.summary.tables_created == 60
+    assert sql(pg_url, 'SELECT count(*), min(name), max(name) FROM "t59"') == [
+        (5, "n59.0", "n59.4")
+    ]
+    # a reader per thread reading at once, not one per table
+    assert 1 <= len(opened) <= 4, len(opened)
+    import adbc_driver_manager
+
+    for conn in opened:  # all closed at the end of the run
+        with pytest.raises(adbc_driver_manager.ProgrammingError, match=r"closed|Init first"):
+            conn.cursor()

@@ -10,6 +10,7 @@ the scheduler's comparisons per statement, and the SQLite connections a run open
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -158,3 +159,36 @@ def test_a_run_reuses_its_sqlite_readers(
     for conn in opened:  # all closed at the end of the run
         with pytest.raises(adbc_driver_manager.ProgrammingError, match=r"closed|Init first"):
             conn.cursor()
+
+
+def test_an_incremental_run_reuses_its_metadata_connection(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each table's bound (its cursor's or key's high-water mark) was read on a new
+    connection: 1,000 tables, 1,000 schema parses, most of a run with no change."""
+    script = "".join(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY, v TEXT);" for i in range(40))
+    rows = {f"t{i}": [(j, f"v{j}") for j in range(3)] for i in range(40)}
+    source = make_sqlite(tmp_path / "many.db", script, rows)
+    assert af.migrate(source, pg_url).success
+    with sqlite3.connect(source) as conn:
+        conn.execute("INSERT INTO t39 VALUES (3, 'new')")
+
+    from arrowferry.dialects.sqlite import catalog, delta
+    from arrowferry.dialects.sqlite import source as sqlite_source
+
+    opened = 0
+    original = catalog.connect_metadata
+
+    def counted(path: Path, **kw: Any) -> Any:
+        nonlocal opened
+        opened += 1
+        return original(path, **kw)
+
+    for module in (sqlite_source, delta):
+        monkeypatch.setattr(module, "connect_metadata", counted)
+    result = af.migrate(source, pg_url, mode="incremental")
+    assert result.success, result.to_dict()
+    assert result.incremental["t39"]["inserted"] == 1, result.incremental["t39"]
+    assert all(result.incremental[f"t{i}"]["inserted"] == 0 for i in range(39))
+    assert sql(pg_url, "SELECT v FROM t39 WHERE id = 3") == [("new",)]
+    assert 1 <= opened <= 4, opened

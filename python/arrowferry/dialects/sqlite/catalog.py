@@ -52,14 +52,16 @@ _INTERNAL_PREFIX = "sqlite_"
 _ACTIONS = {"NO ACTION", "RESTRICT", "CASCADE", "SET NULL", "SET DEFAULT"}
 
 
-def connect_metadata(path: Path) -> sqlite3.Connection:
-    """Open the file read-only and prove it is a readable SQLite database."""
+def connect_metadata(path: Path, *, shared: bool = False) -> sqlite3.Connection:
+    """Open the file read-only and prove it is a readable SQLite database. ``shared``:
+    usable from another thread than the one that opened it (one at a time: a pool's)."""
     if not path.exists():
         raise SourceError(f"SQLite file {str(path)!r} does not exist")
     if not path.is_file():
         raise SourceError(f"{str(path)!r} is not a file")
     try:
-        conn = sqllog.trace(sqlite3.connect(sqlite_uri(path, read_only=True), uri=True))
+        uri = sqlite_uri(path, read_only=True)
+        conn = sqllog.trace(sqlite3.connect(uri, uri=True, check_same_thread=not shared))
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
     except sqlite3.DatabaseError as err:
         raise SourceError(_explain_open_error(path, err)) from err

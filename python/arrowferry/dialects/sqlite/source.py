@@ -7,14 +7,16 @@ file at once; a large rowid table is read as consecutive rowid ranges (pieces).
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow as pa
 
 from arrowferry.dialects.sqlite import read
+from arrowferry.dialects.sqlite.catalog import connect_metadata
 from arrowferry.errors import ArrowferryError, ReadTypeChanged
 
 if TYPE_CHECKING:
@@ -40,15 +42,25 @@ class SqliteSource:
         # readers kept open between tables: a new connection parses the whole schema on
         # its first statement (8 ms a table in a file of 1,000 tables, so a run's reads
         # cost grew with the square of its tables); each holds no lock while idle
-        self._idle: list[Any] = []
+        self._idle: dict[str, list[Any]] = {"reader": [], "metadata": []}
         self._lock = threading.Lock()
 
+    def _reader(self) -> contextlib.AbstractContextManager[Any]:
+        """An ADBC reader (``read.open_reader``), kept for the next read."""
+        return self._kept("reader", lambda: read.open_reader(self.path))
+
+    def metadata(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """A read-only sqlite3 connection for a small query (an incremental run's bound
+        of each table), kept for the next: in autocommit, idle between queries."""
+        return self._kept("metadata", lambda: connect_metadata(self.path, shared=True))
+
     @contextlib.contextmanager
-    def _reader(self) -> Iterator[Any]:
+    def _kept(self, kind: str, opened: Callable[[], Any]) -> Iterator[Any]:
         with self._lock:
-            conn = self._idle.pop() if self._idle else None
+            idle = self._idle[kind]
+            conn = idle.pop() if idle else None
         if conn is None:
-            conn = read.open_reader(self.path)
+            conn = opened()
         kept = False
         try:
             yield conn
@@ -56,7 +68,7 @@ class SqliteSource:
         finally:
             if kept:
                 with self._lock:
-                    self._idle.append(conn)
+                    self._idle[kind].append(conn)
             else:  # a read that failed or stopped early: its connection goes
                 with contextlib.suppress(Exception):
                     conn.close()
@@ -124,7 +136,8 @@ class SqliteSource:
     def close(self) -> None:
         """The readers kept between tables are closed."""
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle = [c for kind in self._idle.values() for c in kind]
+            self._idle = {kind: [] for kind in self._idle}
         for conn in idle:
             with contextlib.suppress(Exception):
                 conn.close()

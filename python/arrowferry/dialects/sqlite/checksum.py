@@ -21,6 +21,7 @@ import pyarrow as pa
 from arrowferry.dialects.checks import CheckTable
 from arrowferry.dialects.sqlite import read
 from arrowferry.dialects.sqlite.catalog import connect_metadata
+from arrowferry.dialects.sqlite.kept import Kept
 from arrowferry.dialects.sqltext import quote_ident
 
 ReadAs = Literal["integer", "real", "text", "blob", "numeric", "stored"]
@@ -93,10 +94,11 @@ class SqliteChecksum:
         self.rows_for: dict[tuple[str, tuple[ReadAs, ...]], int] = {}
         with closing(connect_metadata(path)):
             pass  # a missing or corrupt file fails here, before any work
+        self.kept = Kept(path)  # a new connection per table parses the whole schema
 
     def key_span(self, table: CheckTable, column: str) -> tuple[int, int] | None:
         q, t = quote_ident(column), quote_ident(table.name)
-        with closing(connect_metadata(self.path)) as conn:
+        with self.kept.metadata() as conn:
             # one aggregate per SELECT: with both in one, SQLite scans the whole table
             low, high = conn.execute(
                 f"SELECT (SELECT min({q}) FROM {t}), (SELECT max({q}) FROM {t})"
@@ -106,10 +108,10 @@ class SqliteChecksum:
         return low, high
 
     def estimated_rows(self, table: CheckTable) -> int:
-        if table.rowid is not None:
-            span = read.rowid_span(self.path, table.name, table.rowid)
-            return 0 if span is None else span[1] - span[0] + 1
-        with closing(connect_metadata(self.path)) as conn:
+        with self.kept.metadata() as conn:
+            if table.rowid is not None:
+                span = read.rowid_span(self.path, table.name, table.rowid, conn)
+                return 0 if span is None else span[1] - span[0] + 1
             return int(
                 conn.execute(f"SELECT count(*) FROM {quote_ident(table.name)}").fetchone()[0]
             )
@@ -118,7 +120,8 @@ class SqliteChecksum:
         """Rowid ranges for ``lanes`` readers at once (one piece for a small table)."""
         if lanes < 2 or table.rowid is None:
             return [None]
-        span = read.rowid_span(self.path, table.name, table.rowid)
+        with self.kept.metadata() as conn:
+            span = read.rowid_span(self.path, table.name, table.rowid, conn)
         if span is None or span[1] - span[0] < 2 * PIECE_ROWS:
             return [None]
         low, high = span
@@ -133,13 +136,16 @@ class SqliteChecksum:
         keys: KeyRange | None = None,
     ) -> Iterator[pa.RecordBatch]:
         sql = read_sql(table, reads, piece, keys)
-        yield from read.read_batches(self.path, sql, self._batch_rows(table, reads))
+        rows = self._batch_rows(table, reads)
+        with self.kept.reader() as conn:
+            yield from read.read_batches(self.path, sql, rows, conn)
 
     def _batch_rows(self, table: CheckTable, reads: Sequence[ReadAs]) -> int:
         """Rows per batch: fewer for wide rows, so memory stays flat (a 1,000-row sample)."""
         key = (table.name, tuple(reads))
         if key not in self.rows_for:
-            size = read.bytes_per_row(self.path, read_sql(table, reads))
+            with self.kept.reader() as conn:
+                size = read.bytes_per_row(self.path, read_sql(table, reads), conn=conn)
             rows = self.batch_rows if not size else int(BATCH_BYTES / size)
             self.rows_for[key] = max(4_096, min(self.batch_rows, rows))
         return self.rows_for[key]
@@ -159,4 +165,5 @@ class SqliteChecksum:
         return str(err)
 
     def close(self) -> None:
-        """Nothing stays open between reads."""
+        """The connections kept between tables are closed."""
+        self.kept.close()

@@ -58,7 +58,7 @@ class SqliteDelta:
         sql = (
             f"SELECT max({q}), typeof(max({q})) FROM {quote_ident(table.source.name)} WHERE {where}"
         )
-        with self.source.metadata() as conn:  # one per table: a new one parses the schema
+        with self.source.kept.metadata() as conn:  # one per table: a new one parses the schema
             value, kind = conn.execute(sql).fetchone()
         if value is None:
             return None

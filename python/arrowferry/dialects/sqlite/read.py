@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
@@ -137,18 +138,25 @@ def sentinel_select(table: str, items: Sequence[tuple[str, ReadAs, str]], where:
     return f"SELECT {heads} UNION ALL SELECT {body} FROM {quote_ident(table)}{tail}"
 
 
-def bytes_per_row(path: Path, sql: str, sample: int = 1_000) -> float | None:
-    """Average Arrow size of a row of ``sql``'s first ``sample`` rows (None when empty)."""
+def bytes_per_row(path: Path, sql: str, sample: int = 1_000, conn: Any = None) -> float | None:
+    """Average Arrow size of a row of ``sql``'s first ``sample`` rows (None when empty);
+    ``conn``: a reader to run it on (:func:`read_batches`)."""
     rows = bytes_ = 0
-    for batch in read_batches(path, f"SELECT * FROM ({sql}) LIMIT {int(sample) + 1}", sample + 1):
+    query = f"SELECT * FROM ({sql}) LIMIT {int(sample) + 1}"
+    for batch in read_batches(path, query, sample + 1, conn):
         rows += batch.num_rows
         bytes_ += batch.nbytes
     return bytes_ / rows if rows else None
 
 
-def rowid_span(path: Path, table: str, rowid: str) -> tuple[int, int] | None:
-    """The smallest and largest rowid of a rowid table (two b-tree seeks); None if empty."""
-    with closing(connect_metadata(path)) as conn:
+def rowid_span(
+    path: Path, table: str, rowid: str, conn: sqlite3.Connection | None = None
+) -> tuple[int, int] | None:
+    """The smallest and largest rowid of a rowid table (two b-tree seeks); None if empty.
+    ``conn``: a metadata connection to ask on (else one of its own)."""
+    with contextlib.ExitStack() as stack:
+        if conn is None:
+            conn = stack.enter_context(closing(connect_metadata(path)))
         # one aggregate per SELECT: with both in one, SQLite scans the whole table
         q = quote_ident(table)
         low, high = conn.execute(

@@ -6,17 +6,14 @@ file at once; a large rowid table is read as consecutive rowid ranges (pieces).
 
 from __future__ import annotations
 
-import contextlib
-import sqlite3
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, cast
 
 import pyarrow as pa
 
 from arrowferry.dialects.sqlite import read
-from arrowferry.dialects.sqlite.catalog import connect_metadata
+from arrowferry.dialects.sqlite.kept import Kept
 from arrowferry.errors import ArrowferryError, ReadTypeChanged
 
 if TYPE_CHECKING:
@@ -39,39 +36,8 @@ class SqliteSource:
         self.path = path
         self.batch_size = batch_size
         self.batch_bytes = batch_bytes
-        # readers kept open between tables: a new connection parses the whole schema on
-        # its first statement (8 ms a table in a file of 1,000 tables, so a run's reads
-        # cost grew with the square of its tables); each holds no lock while idle
-        self._idle: dict[str, list[Any]] = {"reader": [], "metadata": []}
-        self._lock = threading.Lock()
-
-    def _reader(self) -> contextlib.AbstractContextManager[Any]:
-        """An ADBC reader (``read.open_reader``), kept for the next read."""
-        return self._kept("reader", lambda: read.open_reader(self.path))
-
-    def metadata(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
-        """A read-only sqlite3 connection for a small query (an incremental run's bound
-        of each table), kept for the next: in autocommit, idle between queries."""
-        return self._kept("metadata", lambda: connect_metadata(self.path, shared=True))
-
-    @contextlib.contextmanager
-    def _kept(self, kind: str, opened: Callable[[], Any]) -> Iterator[Any]:
-        with self._lock:
-            idle = self._idle[kind]
-            conn = idle.pop() if idle else None
-        if conn is None:
-            conn = opened()
-        kept = False
-        try:
-            yield conn
-            kept = True
-        finally:
-            if kept:
-                with self._lock:
-                    self._idle[kind].append(conn)
-            else:  # a read that failed or stopped early: its connection goes
-                with contextlib.suppress(Exception):
-                    conn.close()
+        # connections kept between tables (``kept``): a new one parses the whole schema
+        self.kept = Kept(path)
 
     def batch_rows(self, table: TablePlan) -> int:
         """Rows per batch: ``batch_size``, fewer when a sample of the table says its rows
@@ -79,7 +45,8 @@ class SqliteSource:
         if table.rows <= 1_000 or table.native is not None:
             return self.batch_size
         try:
-            size = read.bytes_per_row(self.path, _sql(table))
+            with self.kept.reader() as conn:
+                size = read.bytes_per_row(self.path, _sql(table), conn=conn)
         except ArrowferryError:  # e.g. a storage-class change: the real read deals with it
             return self.batch_size
         if not size:
@@ -102,7 +69,8 @@ class SqliteSource:
             rowid = table.native.replica.rowid if table.native.replica.seekable else None
         if lanes < 2 or rowid is None or table.rows < 2 * per_piece:
             return [None]
-        span = read.rowid_span(self.path, table.source.name, rowid)
+        with self.kept.metadata() as conn:
+            span = read.rowid_span(self.path, table.source.name, rowid, conn)
         if span is None:
             return [None]
         low, high = span
@@ -115,7 +83,7 @@ class SqliteSource:
         (a same-dialect copy: the columns of its layout, class by class)."""
         if table.native is not None:
             sql, _layout = table.native.read_sql(piece)
-            with self._reader() as conn:
+            with self.kept.reader() as conn:
                 yield from read.read_batches(self.path, sql, batch_rows, conn)
             return
         sql = _sql(table, piece)
@@ -125,7 +93,7 @@ class SqliteSource:
         for i, col in enumerate(table.columns):
             positions += [i] * (1 + (col.read_as == "numeric") + (i in tracked))
         try:
-            with self._reader() as conn:
+            with self.kept.reader() as conn:
                 yield from read.read_batches(self.path, sql, batch_rows, conn)
         except ReadTypeChanged as err:
             raise ReadTypeChanged(table.source.name, positions[err.index], str(err)) from err
@@ -134,13 +102,8 @@ class SqliteSource:
         return str(err)
 
     def close(self) -> None:
-        """The readers kept between tables are closed."""
-        with self._lock:
-            idle = [c for kind in self._idle.values() for c in kind]
-            self._idle = {kind: [] for kind in self._idle}
-        for conn in idle:
-            with contextlib.suppress(Exception):
-                conn.close()
+        """The connections kept between tables are closed."""
+        self.kept.close()
 
 
 def _sql(table: TablePlan, piece: Piece = None) -> str:

@@ -1,11 +1,11 @@
 """The contract every database provides, and ``dialect_for``, which picks one.
 
-A dialect says, as data where it can, what its database is like (:class:`Capabilities`)
-and how its declared types map to the neutral model and back (``parse_type`` /
-``type_ddl``, in the manner of sqlglot's per-dialect type maps and dlt's two-way type
-mappers). Its operations come in two roles: as a **source** it introspects into the
-neutral model; as a **target** it says which tables and columns are there already.
-The engine (``plan``, ``transfer``) holds no SQL text: it asks the dialect.
+A dialect says, as data where it can, what its database is like (:class:`Capabilities`) and
+how its declared types map to the neutral model and back (``parse_type`` / ``type_ddl``, in
+the manner of sqlglot's per-dialect type maps and dlt's two-way type mappers). Its operations
+come in two roles: as a **source** it introspects into the neutral model; as a **target** it
+says which tables and columns are there already. The engine (``plan``, ``transfer``) holds no
+SQL text: it asks the dialect.
 
 Adding a database is one new package under ``dialects/`` with one object implementing
 :class:`Dialect`, registered in ``_REGISTRY`` below.
@@ -235,12 +235,10 @@ class TargetSession(Protocol):
         drop: bool,
         data_only: bool,
         rebuild_indexes: bool = False,
-        views: Collection[str] = (),
+        views: Collection[str] = (),  # the run's own: replace a view of their name
     ) -> list[Statement]:
-        """Before any table: drop or suspend what is in the way (``rebuild_indexes``: a
-        data-only load's own indexes too), run ``before``; returns what must be put back
-        after the load (``views``: the run's own, which replace a view of the same name
-        rather than have it put back)."""
+        """Before any table: drop or suspend what is in the way, run ``before``; returns what to
+        put back after the load (``rebuild_indexes``: a data-only load's own indexes too)."""
 
     def allow_lanes(self, say: Callable[[str], None]) -> bool:
         """Whether large tables may load over several writers at once."""

@@ -12,7 +12,15 @@ from arrowferry import diff_sql
 from arrowferry.dialects.sqltext import in_list_sql
 from arrowferry.diff import Difference, DifferenceKind
 from arrowferry.diff_report import column_sql, default_sql, fk_sql, index_sql, key_sql, type_sql
-from arrowferry.model import Check, Column, ForeignKey, Index, Table, UniqueConstraint
+from arrowferry.model import (
+    Check,
+    Column,
+    ForeignKey,
+    Index,
+    Table,
+    UniqueConstraint,
+    enum_labels,
+)
 
 if TYPE_CHECKING:
     from arrowferry.diff_compare import Sides
@@ -411,7 +419,7 @@ class TableComparison:
 
     def _held_to_labels(self, ca: Column, cb: Column) -> bool:
         """Whether b's column is an enum and a's CHECK holds the column to its labels."""
-        labels = self.s.enums_b.get(cb.declared) or self.s.enums_b.get(cb.type.raw or "")
+        labels = enum_labels(self.s.enums_b, cb)
         if not labels or not self.s.cross:
             return False
         wanted = self.expression(in_list_sql(ca.name, labels), self.s.a, self.ta)
@@ -436,7 +444,7 @@ class TableComparison:
             there = theirs.get(self.s.key(col.name))
             if there is None:
                 continue
-            labels = enums.get(there.declared) or enums.get(there.type.raw or "")
+            labels = enum_labels(enums, there)
             if labels and key(Check(in_list_sql(col.name, labels))) == key(check):
                 return True
         return False

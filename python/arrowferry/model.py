@@ -79,6 +79,12 @@ class Column:
     declared: str = field(default="", compare=False)
 
 
+def enum_labels(enums: Mapping[str, tuple[str, ...]], column: Column) -> tuple[str, ...] | None:
+    """The labels of ``column``'s enum type (``Schema.enums``: by the name a column declares,
+    also through a domain over the enum, whose base is the type's raw name), or None."""
+    return enums.get(column.declared) or enums.get(column.type.raw or "")
+
+
 @dataclass(frozen=True, slots=True)
 class PrimaryKey:
     columns: tuple[str, ...]

@@ -98,13 +98,12 @@ class Adopter:
         )
 
     def _collation(self, column: Column, parsed: DataType) -> str | None:
-        """Text from SQLite compares byte by byte in PostgreSQL too, as a migration
-        creates it (``text_collation``'s default, "C"); NOCASE/RTRIM: the default."""
+        """From SQLite into PostgreSQL, as a migration creates the column (its default)."""
         if self.source.name != "sqlite" or self.target.name != "postgresql":
             return None
-        if parsed.kind != "text" or (column.collation or "BINARY") != "BINARY":
-            return None
-        return "C"
+        from arrowferry.dialects.postgresql.collations import column_collation
+
+        return column_collation(parsed.kind, column.collation)
 
     @staticmethod
     def _rowid_key(table: Table, column: Column) -> bool:

@@ -21,6 +21,7 @@ from arrowferry.dialects import postgresql as pg
 from arrowferry.dialects.base import dialect_named
 from arrowferry.dialects.facts import ColumnProfile
 from arrowferry.dialects.postgresql import read as pgread
+from arrowferry.dialects.postgresql.collations import column_collation
 from arrowferry.dialects.postgresql.types import parse_pg_type, to_pg_ddl
 from arrowferry.model import Column, DataType, Table
 from arrowferry.options import MigrationOptions, flag
@@ -261,7 +262,13 @@ class Side:
         if there is not None:
             return self._into_existing(table, there, columns)
         target_cols = tuple(
-            replace(c, name=p.target, type=p.type, generated=None, collation=self._collation(c, p))
+            replace(
+                c,
+                name=p.target,
+                type=p.type,
+                generated=None,
+                collation=column_collation(p.type.kind, c.collation, self.options.text_collation),
+            )
             for c, p in zip(table.columns, columns, strict=True)
         )
         defaults = self._defaults(table, target_cols, columns)
@@ -291,16 +298,6 @@ class Side:
         )
         plan.finish = self.finishing.for_table(table, plan, dict(names))
         return plan
-
-    def _collation(self, col: Column, plan: ColumnPlan) -> str | None:
-        """A text column compares as the source's BINARY does (``text_collation``, "C");
-        NOCASE and RTRIM have no PostgreSQL equivalent: the database's default (warned)."""
-        wanted = self.options.text_collation
-        if plan.type.kind != "text" or wanted.lower() == "default":
-            return None
-        if col.collation and col.collation != "BINARY":
-            return None
-        return wanted
 
     def _into_existing(
         self, table: Table, there: Table, columns: Sequence[ColumnPlan]

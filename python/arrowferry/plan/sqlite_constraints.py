@@ -12,7 +12,7 @@ from arrowferry.dialects.facts import Domain, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
 from arrowferry.dialects.sqltext import in_list_sql, quote_ident
 from arrowferry.dialects.translate import TranslationError, translate_expression
-from arrowferry.model import Column, ForeignKey, Index, Table
+from arrowferry.model import Column, ForeignKey, Index, Table, enum_labels
 from arrowferry.plan.model import Statement
 from arrowferry.plan.names import TargetNames
 from arrowferry.plan.sides import Survey
@@ -93,8 +93,7 @@ class SqliteConstraints:
 
     def _labels(self, col: Column) -> tuple[str, ...] | None:
         """An enum column's labels (also through a domain over the enum)."""
-        enums = self.facts.enums
-        return enums.get(col.declared) or enums.get(col.type.raw or "")
+        return enum_labels(self.facts.enums, col)
 
     def _enum_checks(self, table: Table, names: Mapping[str, str]) -> list[tuple[str, str]]:
         """An enum column becomes text held to its labels, as PostgreSQL held it."""

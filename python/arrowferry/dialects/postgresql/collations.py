@@ -22,6 +22,16 @@ from arrowferry.dialects.postgresql.connection import fetch, literal
 _BYTEWISE = {"c", "posix", "c.utf-8", "c.utf8", "ucs_basic", "pg_c_utf8", "pg_unicode_fast"}
 
 
+def column_collation(kind: str, source: str | None, wanted: str = "C") -> str | None:
+    """The collation of a PostgreSQL column made from a SQLite one of ``kind`` declared
+    with collation ``source``: ``wanted`` ("C" compares bytes, as SQLite's BINARY does)
+    for text; None (the database's default) for another kind, for ``wanted`` "default", and
+    for NOCASE or RTRIM, which have no PostgreSQL equivalent (the planner warns)."""
+    if kind != "text" or wanted.lower() == "default" or (source or "BINARY") != "BINARY":
+        return None
+    return wanted
+
+
 def orders_bytes(provider: str, locale: str | None) -> bool:
     """Whether a collation of ``provider`` (``c`` libc, ``i`` ICU, ``b`` builtin) at
     ``locale`` compares text as SQLite's BINARY does."""

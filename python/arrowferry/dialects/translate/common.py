@@ -174,6 +174,29 @@ def copy_kinds(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     return copied
 
 
+def printed(node: exp.Expression, kinds: dict[int, str]) -> list[tuple[exp.Expression, str]]:
+    """What ``node`` turns into text (both sides of ``||``, each argument of ``concat`` and
+    ``concat_ws``), each unwrapped with its kind (``kinds``: id(column) -> kind; a
+    predicate is a boolean): the text of such a value is where the dialects differ."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.DPipe):
+        operands = [node.this, node.expression]
+    elif isinstance(node, (exp.Concat, exp.ConcatWs)):
+        operands = list(node.expressions)
+    else:
+        return []
+    return [(inner, printed_kind(inner, kinds)) for inner in map(unwrap, operands)]
+
+
+def printed_kind(inner: exp.Expression, kinds: dict[int, str]) -> str:
+    from sqlglot import exp
+
+    if isinstance(inner, (exp.Predicate, exp.Boolean, exp.Not, exp.Connector)):
+        return "boolean"  # PostgreSQL prints 't' / 'f', SQLite 1 / 0
+    return kinds.get(id(inner), "")
+
+
 def relations_read(sql: str, dialect: str, schema: str | None = None) -> set[str]:
     """The tables and views a query reads, lower-cased, without its own CTE names (a name
     in a schema other than ``schema``, ``other.t``, counts as ``other.t``)."""

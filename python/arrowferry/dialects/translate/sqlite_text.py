@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from arrowferry.dialects.translate.common import TranslationError, unwrap
+from arrowferry.dialects.translate.common import TranslationError, printed, printed_kind, unwrap
 from arrowferry.dialects.translate.to_postgresql import computes_real, integer_types
 
 if TYPE_CHECKING:
@@ -42,21 +42,13 @@ def text_of_values(tree: exp.Expr, kinds: dict[int, str]) -> exp.Expr:
     any other operand whose text differs (``kinds``: id(column) -> its target kind)."""
     from sqlglot import exp
 
-    def printed(node: exp.Expression) -> list[exp.Expression]:
-        if isinstance(node, exp.Cast) and _to_text(node):
-            return [node.this]
-        if isinstance(node, exp.DPipe):
-            return [node.this, node.expression]
-        if isinstance(node, (exp.Concat, exp.ConcatWs)):
-            return list(node.expressions)
-        return []
-
     for node in list(tree.find_all(exp.Cast, exp.DPipe, exp.Concat, exp.ConcatWs)):
-        for operand in printed(node):
-            inner = unwrap(operand)
-            kind = kinds.get(id(inner), "")
-            if isinstance(inner, (exp.Predicate, exp.Boolean, exp.Not, exp.Connector)):
-                kind = "boolean"
+        cast = isinstance(node, exp.Cast) and _to_text(node)
+        if cast:  # CAST(x AS TEXT) prints its operand too
+            operands = [(unwrap(node.this), printed_kind(unwrap(node.this), kinds))]
+        else:
+            operands = printed(node, kinds)
+        for inner, kind in operands:
             whole = isinstance(inner, exp.Cast) and inner.to.this in integer_types()
             if not kind and not whole and computes_real(inner, kinds):
                 kind = "float64"  # a computation SQLite does in REALs (qty / 2.0)

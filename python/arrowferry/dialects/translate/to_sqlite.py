@@ -7,7 +7,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from arrowferry.dialects.translate.common import Sizes, TranslationError, text_literal, unwrap
+from arrowferry.dialects.translate.common import (
+    Sizes,
+    TranslationError,
+    printed,
+    text_literal,
+    unwrap,
+)
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -372,12 +378,8 @@ def text_of_values(tree: exp.Expression, kinds: dict[int, str]) -> None:
     from sqlglot import exp
 
     for node in list(tree.find_all(exp.DPipe, exp.Concat, exp.ConcatWs)):
-        operands = [node.this, node.expression] if isinstance(node, exp.DPipe) else node.expressions
-        for operand in operands:
-            inner = unwrap(operand)
-            kind = kinds.get(id(inner), "")
-            if isinstance(inner, (exp.Predicate, exp.Boolean, exp.Not, exp.Connector)):
-                kind = "boolean"  # PostgreSQL prints 't' / 'f'... SQLite 1 / 0
+        operands = node.expressions if isinstance(node, exp.Concat) else []
+        for _inner, kind in printed(node, kinds):
             if kind in _TEXT_DIFFERS:
                 raise TranslationError(
                     f"{node.sql(dialect='postgres')}: PostgreSQL's text of a {kind} value "

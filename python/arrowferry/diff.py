@@ -40,6 +40,7 @@ DifferenceKind = Literal[
     "missing_column",
     "extra_column",
     "column_type",  # types equivalent after mapping are not a difference
+    "collation",  # text compares by other rules (bytes, NOCASE, a locale)
     "nullability",
     "default",
     "primary_key",
@@ -61,6 +62,7 @@ KIND_ORDER: tuple[DifferenceKind, ...] = (
     "missing_column",
     "extra_column",
     "column_type",
+    "collation",
     "nullability",
     "default",
     "primary_key",

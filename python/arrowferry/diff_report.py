@@ -15,7 +15,15 @@ if TYPE_CHECKING:
 
 _PLAIN = re.compile(r"[a-z_][a-z0-9_]*")
 # kinds whose sentence already names both sides' definitions
-_SAID = {"column_type", "nullability", "default", "sequence", "renamed_table", "renamed_column"}
+_SAID = {
+    "column_type",
+    "collation",
+    "nullability",
+    "default",
+    "sequence",
+    "renamed_table",
+    "renamed_column",
+}
 _VIEW_KINDS = {"missing_view", "extra_view", "view"}
 
 

@@ -25,7 +25,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from arrowferry.diff_sql import expression_key, parse
-from arrowferry.model import DataType
+from arrowferry.model import Column, DataType
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -93,6 +93,26 @@ def fits(a: DataType, b: DataType) -> bool:
     if ka == "array" and kb == "array" and a.element is not None and b.element is not None:
         return fits(a.element, b.element)
     return False
+
+
+def text_order(column: Column, dialect: str) -> str | None:
+    """How a text column compares and sorts: None when byte by byte (SQLite's BINARY,
+    PostgreSQL's C or POSIX, a C database's default: the same order for UTF-8), else
+    what it compares by instead (SQLite's NOCASE or RTRIM, a PostgreSQL locale)."""
+    if dialect == "sqlite":
+        name = (column.collation or "BINARY").upper()
+        return None if name == "BINARY" else name
+    return column.ordering
+
+
+def order_text(order: str | None) -> str:
+    """``text_order`` in words, for a difference's detail."""
+    if order is None:
+        return "byte by byte"
+    if order in ("NOCASE", "RTRIM"):
+        folds = "ASCII letters' case" if order == "NOCASE" else "trailing spaces"
+        return f"with SQLite's {order} (ignoring {folds})"
+    return f"by the locale {order}"
 
 
 def declared_key(declared: str, dialect: str) -> str:

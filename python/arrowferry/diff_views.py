@@ -142,9 +142,27 @@ class _Side:
                     quote_identifiers=False,
                     identify=False,
                 )
-            return diff_sql.canonical_sql(_anonymous(lowered))
+            return diff_sql.canonical_sql(_anonymous(_sorted_by_expressions(lowered)))
         except Exception:  # a tree the normal form does not know
             return diff_sql.plain(sql)
+
+
+def _sorted_by_expressions(tree: exp.Expr) -> exp.Expr:
+    """``ORDER BY`` an output name as the expression it names, as ``pg_get_viewdef``
+    writes it (``ORDER BY t.name``, ``ORDER BY (count(*))``); qualifying leaves such a
+    name bare, so a view translated from SQLite differed from its own copy."""
+    from sqlglot import exp
+
+    for select in tree.find_all(exp.Select):
+        order = select.args.get("order")
+        if order is None:
+            continue
+        outputs = {e.alias.lower(): e.this for e in select.expressions if isinstance(e, exp.Alias)}
+        for ordered in order.expressions:
+            named = ordered.this
+            if isinstance(named, exp.Column) and not named.table and named.name.lower() in outputs:
+                ordered.set("this", outputs[named.name.lower()].copy())
+    return tree
 
 
 def _anonymous(tree: exp.Expr) -> exp.Expr:

@@ -77,6 +77,10 @@ class Column:
     generated: str | None = None
     generated_stored: bool = False
     declared: str = field(default="", compare=False)
+    # PostgreSQL: the locale a text column compares by ("en-US (ICU)", "en_US.utf8"),
+    # through its own collation or the database's; None when it compares bytes (C, POSIX,
+    # a C database's default), as SQLite's BINARY does. Read from the catalog, for a diff.
+    ordering: str | None = field(default=None, compare=False)
 
 
 def enum_labels(enums: Mapping[str, tuple[str, ...]], column: Column) -> tuple[str, ...] | None:

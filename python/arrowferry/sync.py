@@ -196,7 +196,7 @@ def plan_sync(
     >>> [(s.reason, s.destructive) for s in result.statements]
     [('names resolve in schema public', False), ('column t.note added', False)]
     """
-    planner = Planner(desired, current, target, desired_namespace)
+    planner = Planner(desired, current, target, desired_namespace, comparison.differences)
     changes = planner.renames(comparison.differences)
     for d in comparison.differences:
         changes += planner.changes(d)

@@ -105,6 +105,23 @@ class Adopter:
 
         return column_collation(parsed.kind, column.collation)
 
+    def collation_for(self, column: Column) -> tuple[bool, str | None]:
+        """The target's collation for text that compares as ``column`` of the desired
+        schema does: (True, its name, or None for the target's own default where that
+        compares bytes: SQLite's BINARY), or (False, None) where the target has none that
+        compares the same (SQLite's NOCASE or RTRIM in PostgreSQL, a locale in SQLite, a
+        PostgreSQL database's default locale, which has no name to give)."""
+        from arrowferry.diff_rules import text_order
+
+        order = text_order(column, self.source.name)
+        if self.target.name == "sqlite":
+            if order is None:
+                return True, None
+            return (True, column.collation) if self.same else (False, None)
+        if self.same and column.collation:
+            return True, column.collation
+        return (True, "C") if order is None else (False, None)
+
     @staticmethod
     def _rowid_key(table: Table, column: Column) -> bool:
         pk = table.primary_key

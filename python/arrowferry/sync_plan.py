@@ -28,8 +28,11 @@ class Planner:
         current: Schema,
         target: Dialect,
         namespace: str | None,
+        differences: Sequence[Difference] = (),
     ) -> None:
         self.notes: list[str] = []
+        # columns whose type changes (by a's names): that change sets their collation too
+        self.retyped = {(d.table, d.name) for d in differences if d.kind == "column_type"}
         self.target = target
         self.adopt = Adopter(desired, target, self.notes, namespace=namespace)
         self.fold = "sqlite" in (desired.dialect, current.dialect)
@@ -139,7 +142,7 @@ class Planner:
                     "deletes its values",
                 )
             ]
-        if kind in {"column_type", "nullability", "default"}:
+        if kind in {"column_type", "collation", "nullability", "default"}:
             return self.column_changes(d, table, desired)
         if kind == "sequence":
             held = self.state.get(self.key(table))
@@ -170,10 +173,15 @@ class Planner:
         old = _column(d.b)
         new = replace(self.adopt.column(desired, _column(d.a)), name=old.name)
         where = f"{table}.{old.name}"
+        if d.kind == "collation":
+            return self.collation_changes(d, table, old)
         if d.kind == "column_type":
             from arrowferry.diff_rules import fits
 
             narrowing = not fits(old.type, new.type)
+            if new.type.kind == "text":  # text keeps comparing as a's does
+                found, collation = self.adopt.collation_for(_column(d.a))
+                new = replace(new, collation=collation) if found else new
             return [
                 Change(
                     "alter_type",
@@ -199,6 +207,34 @@ class Planner:
         said = f"DEFAULT {new.default}" if new.default is not None else "no default"
         return [
             Change("set_default", table, old=old, new=new, reason=f"column {where} given {said}")
+        ]
+
+    def collation_changes(self, d: Difference, table: str, old: Column) -> list[Change]:
+        """The column's collation, so its text compares as a's: a type change of the same
+        column carries it instead (it sets the collation too)."""
+        from arrowferry.diff_rules import order_text, text_order
+
+        if (d.table, d.name) in self.retyped:
+            return []
+        wanted = _column(d.a)
+        how = order_text(text_order(wanted, self.adopt.source.name))
+        found, collation = self.adopt.collation_for(wanted)
+        where = f"{table}.{old.name}"
+        if not found:
+            self.notes.append(
+                f"column {where}: text there should compare {how}, and {self.target.name} "
+                "has no collation that does; sync leaves it as it is (the difference stays)"
+            )
+            return []
+        shown = f'COLLATE "{collation}"' if collation else "no COLLATE"
+        return [
+            Change(
+                "alter_type",
+                table,
+                old=old,
+                new=replace(old, collation=collation),
+                reason=f"column {where} made to compare text {how} ({shown})",
+            )
         ]
 
     def constraint_changes(self, d: Difference, table: str, desired: Table) -> list[Change]:

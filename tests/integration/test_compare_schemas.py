@@ -180,7 +180,7 @@ ALTER TABLE Genre_new RENAME TO Genre;
 _SQLITE_FOUND = [
     ("missing_column", "Artist", "Country", False, '"Country" TEXT', None),
     ("missing_column", "Genre", "ParentId", False, '"ParentId" INTEGER', None),
-    ("column_type", "Genre", "Name", False, "TEXT", "character varying(120)"),
+    ("column_type", "Genre", "Name", False, "TEXT", "character varying(120) COLLATE C"),
     ("foreign_key", "Genre", None, True, 'FOREIGN KEY ("ParentId") REFERENCES "Genre" ("GenreId")', None),
     ("check", "Genre", None, True, "CHECK (length(Name) > 0)", None),
     ("missing_table", "Review", None, False,

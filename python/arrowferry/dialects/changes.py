@@ -242,7 +242,7 @@ def _merge(column: Column, change: Change) -> Column:
         return column
     new: Column = change.new
     if change.kind == "alter_type":
-        return replace(column, type=new.type, declared=new.declared)
+        return replace(column, type=new.type, declared=new.declared, collation=new.collation)
     if change.kind == "set_default":
         return replace(column, default=new.default)
     return replace(column, nullable=change.kind == "drop_not_null")

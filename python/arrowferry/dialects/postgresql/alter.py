@@ -116,6 +116,15 @@ def _widens(old: DataType, new: DataType) -> bool:
     return a == "json" and b == "json"  # json <-> jsonb: PostgreSQL parses, never invents
 
 
+def _collate(now: Column, new: Column) -> str:
+    """The COLLATE clause of a type change: without one, PostgreSQL gives the column its
+    new type's default collation, which would drop a column's own ("C", as a migration
+    from SQLite makes text)."""
+    if new.collation:
+        return f" COLLATE {quote_ident(new.collation)}"
+    return ' COLLATE "default"' if now.collation and new.type.kind == "text" else ""
+
+
 def using_cast(column: str, old: DataType, new: DataType, ddl: str) -> tuple[str, str | None]:
     """(the USING expression, the text the new type's input must accept, or None when
     every value converts) for a column of type ``old`` becoming ``ddl``."""
@@ -256,7 +265,11 @@ class _Renderer:
         guard = type_guard(self.schema, self.tables[table], old, new)
         if now.default is not None:  # the old default may have no cast to the new type
             self.emit(change, f"{self._column(table, old.name)} DROP DEFAULT")
-        self.emit(change, f"{self._column(table, old.name)} TYPE {ddl} USING {expr}", guard=guard)
+        self.emit(
+            change,
+            f"{self._column(table, old.name)} TYPE {ddl}{_collate(now, new)} USING {expr}",
+            guard=guard,
+        )
         if now.default is not None and new.default is not None:
             self.emit(change, f"{self._column(table, old.name)} SET DEFAULT {new.default}")
 

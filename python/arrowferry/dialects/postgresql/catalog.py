@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from arrowferry.dialects import sqllog
+from arrowferry.dialects.postgresql.collations import locale_ordered
 from arrowferry.dialects.postgresql.connection import fetch, literal
 from arrowferry.dialects.postgresql.types import parse_pg_type
 from arrowferry.model import (
@@ -82,6 +84,7 @@ def _tables(conn: Any, schema: str, which: str, params: list[Any]) -> dict[str, 
     constraints = _group(_rows(conn, _CONSTRAINTS.format(which=which), params))
     indexes = _group(_rows(conn, _INDEXES.format(which=which), params))
     counters = _counters(conn, fetch(conn, _SEQUENCES.format(which=which), params))
+    orders = locale_ordered(conn, schema)
     return {
         name: _pg_table(
             name,
@@ -89,6 +92,7 @@ def _tables(conn: Any, schema: str, which: str, params: list[Any]) -> dict[str, 
             constraints.get(name, []),
             indexes.get(name, []),
             counters.get(name),
+            orders,
         )
         for name in names
     }
@@ -126,9 +130,12 @@ _COLUMNS = (
     "pg_get_expr(d.adbin, d.adrelid), a.attidentity::text, a.attgenerated::text, "
     # a domain is its base type (its own name stays the declared text); a domain over
     # a domain: the innermost type, with the typmod declared there (varchar(10))
-    "CASE WHEN t.typtype = 'd' THEN ({domain}) END "
+    "CASE WHEN t.typtype = 'd' THEN ({domain}) END, "
+    # a collation of the column's own (COLLATE "C"), not its type's default
+    "CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END "
     "FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
     "LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
+    "LEFT JOIN pg_collation co ON co.oid = a.attcollation "
     "JOIN pg_type t ON t.oid = a.atttypid {from_}{{which}} "
     "AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum"
 )
@@ -196,6 +203,7 @@ def _pg_table(
     cons: list[tuple[Any, ...]],
     index_rows: list[tuple[Any, ...]],
     counter: int | None,
+    orders: Mapping[tuple[str, str], str],
 ) -> Table:
     columns = tuple(
         Column(
@@ -206,9 +214,11 @@ def _pg_table(
             identity=bool(ident) or bool(default and str(default).startswith("nextval(")),
             generated=default if gen else None,
             generated_stored=bool(gen),
+            collation=collation,
             declared=typ,
+            ordering=orders.get((name, cname)),
         )
-        for cname, typ, notnull, default, ident, gen, base in cols
+        for cname, typ, notnull, default, ident, gen, base, collation in cols
     )
     pk = None
     uniques, checks, fks = [], [], []

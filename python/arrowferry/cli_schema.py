@@ -176,6 +176,14 @@ def diff_command(
     default=None,
     help=_IDENTIFIERS_HELP,
 )
+@click.option(
+    "--text-collation",
+    default=None,
+    metavar="C|default|NAME",
+    help="SQLite -> PostgreSQL: the collation of text columns added or changed so they "
+    "compare as SQLite's do; C (default) compares bytes, default leaves the database's own "
+    "(as migrate --text-collation default made them).",
+)
 @handle_errors
 def sync_command(
     desired: str | None,
@@ -188,6 +196,7 @@ def sync_command(
     as_json: bool,
     config: str | None,
     identifiers: str | None,
+    text_collation: str | None,
 ) -> None:
     """Print (or apply) the SQL that makes TARGET's schema match DESIRED's.
 
@@ -215,6 +224,7 @@ def sync_command(
         target_schema=sides.b_schema,
         renames=sides.renames,
         identifiers=sides.identifiers,
+        text_collation=text_collation or sides.text_collation,
     )
     try:
         result = sync_schema(sides.a, sides.b, apply=apply_, **options)

@@ -328,6 +328,7 @@ class SchemaSides:
     a_schema: str | None
     b_schema: str | None
     identifiers: str
+    text_collation: str = "C"
 
 
 def schema_sides(
@@ -362,4 +363,5 @@ def schema_sides(
         schema(first, a_schema, "source_schema"),
         schema(second, b_schema, "target_schema"),
         identifiers or options.get("identifiers", "quote"),
+        str(options.get("text_collation", "C")),
     )

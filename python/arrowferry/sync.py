@@ -169,6 +169,7 @@ def plan_sync(
     facts: Callable[[Sequence[Change]], TargetFacts] | None = None,
     namespace: str | None = None,
     desired_namespace: str | None = None,
+    text_collation: str = "C",
 ) -> SyncResult:
     """The statements that make ``current`` (the target's schema, in ``target``'s
     dialect) match ``desired``, from their comparison.
@@ -183,6 +184,8 @@ def plan_sync(
         are known.
     namespace, desired_namespace
         The PostgreSQL schema of the target, and of the desired side.
+    text_collation
+        The collation of PostgreSQL text made to compare as SQLite's does (``sync_schema``).
 
     Examples
     --------
@@ -196,7 +199,14 @@ def plan_sync(
     >>> [(s.reason, s.destructive) for s in result.statements]
     [('names resolve in schema public', False), ('column t.note added', False)]
     """
-    planner = Planner(desired, current, target, desired_namespace, comparison.differences)
+    planner = Planner(
+        desired,
+        current,
+        target,
+        desired_namespace,
+        comparison.differences,
+        text_collation=text_collation,
+    )
     changes = planner.renames(comparison.differences)
     for d in comparison.differences:
         changes += planner.changes(d)
@@ -274,6 +284,7 @@ def run_sync(
     apply: bool = False,
     namespace: str | None = None,
     desired_namespace: str | None = None,
+    text_collation: str = "C",
 ) -> SyncResult:
     """Compare, plan against the live target's data (``endpoint``; None: the schemas
     alone), and apply when asked: all of it, or with a destructive change needed and not
@@ -297,6 +308,7 @@ def run_sync(
         facts=facts,
         namespace=namespace,
         desired_namespace=desired_namespace,
+        text_collation=text_collation,
     )
     if not apply:
         return result
@@ -324,6 +336,7 @@ def sync_schema(
     desired_schema: str | None = None,
     target_schema: str | None = None,
     identifiers: str = "quote",
+    text_collation: str = "C",
 ) -> SyncResult:
     """The SQL that brings ``target``'s schema in line with ``desired``'s (the model), in
     the target's dialect, within or across SQLite and PostgreSQL; applied if ``apply``.
@@ -352,6 +365,10 @@ def sync_schema(
     identifiers
         The desired schema's names as a migration under this policy made them
         (``"lower"``, ``"snake_case"``; default ``"quote"``: as they are).
+    text_collation
+        From SQLite into PostgreSQL, the collation of text columns added or changed to
+        compare as SQLite's do (default ``"C"``: bytes); ``"default"`` leaves them at the
+        database's own, as a migration with ``text_collation="default"`` made them.
 
     Returns
     -------
@@ -389,6 +406,7 @@ def sync_schema(
             apply=apply,
             namespace=namespace,
             desired_namespace=wanted_ns,
+            text_collation=text_collation,
         )
 
     # read, compared and applied again after a lost connection: PostgreSQL applies in one

@@ -44,7 +44,13 @@ class Adopter:
     """Translates objects of ``desired`` (in its own dialect) into ``target``'s terms."""
 
     def __init__(
-        self, desired: Schema, target: Dialect, notes: list[str], *, namespace: str | None = None
+        self,
+        desired: Schema,
+        target: Dialect,
+        notes: list[str],
+        *,
+        namespace: str | None = None,
+        text_collation: str = "C",
     ) -> None:
         self.desired = desired
         self.source = dialect_named(desired.dialect)
@@ -52,6 +58,8 @@ class Adopter:
         self.same = self.source.name == target.name
         self.notes = notes
         self.namespace = namespace  # the desired schema's name (PostgreSQL qualifies views by it)
+        # PostgreSQL text that compares as SQLite's BINARY: "C", or "default" (the database's)
+        self.text_collation = text_collation
 
     def name(self, name: str) -> str:
         return self.target.identifier(name)
@@ -103,7 +111,7 @@ class Adopter:
             return None
         from arrowferry.dialects.postgresql.collations import column_collation
 
-        return column_collation(parsed.kind, column.collation)
+        return column_collation(parsed.kind, column.collation, self.text_collation)
 
     def collation_for(self, column: Column) -> tuple[bool, str | None]:
         """The target's collation for text that compares as ``column`` of the desired
@@ -120,7 +128,9 @@ class Adopter:
             return (True, column.collation) if self.same else (False, None)
         if self.same and column.collation:
             return True, column.collation
-        return (True, "C") if order is None else (False, None)
+        if order is not None:
+            return False, None
+        return True, None if self.text_collation.lower() == "default" else self.text_collation
 
     @staticmethod
     def _rowid_key(table: Table, column: Column) -> bool:

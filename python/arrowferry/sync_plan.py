@@ -29,12 +29,16 @@ class Planner:
         target: Dialect,
         namespace: str | None,
         differences: Sequence[Difference] = (),
+        *,
+        text_collation: str = "C",
     ) -> None:
         self.notes: list[str] = []
         # columns whose type changes (by a's names): that change sets their collation too
         self.retyped = {(d.table, d.name) for d in differences if d.kind == "column_type"}
         self.target = target
-        self.adopt = Adopter(desired, target, self.notes, namespace=namespace)
+        self.adopt = Adopter(
+            desired, target, self.notes, namespace=namespace, text_collation=text_collation
+        )
         self.fold = "sqlite" in (desired.dialect, current.dialect)
         self.desired = {self.key(t.name): t for t in desired.tables}
         self.desired_views = {self.key(v.name): v for v in desired.views}
@@ -220,6 +224,8 @@ class Planner:
         how = order_text(text_order(wanted, self.adopt.source.name))
         found, collation = self.adopt.collation_for(wanted)
         where = f"{table}.{old.name}"
+        if found and collation == old.collation:
+            return []  # text_collation "default": the database's, as the column has it
         if not found:
             self.notes.append(
                 f"column {where}: text there should compare {how}, and {self.target.name} "

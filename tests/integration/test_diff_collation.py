@@ -13,6 +13,8 @@ pgserver wheel's has no ICU and only C locales).
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -209,3 +211,41 @@ def test_a_type_change_keeps_the_collation(server: ThrowawayServer, tmp_path: Pa
     assert af.compare_schemas(src, url).identical
     _fill_pg(url)
     assert _pg_order(url) == BYTES
+
+
+def test_sync_keeps_a_chosen_database_collation(server: ThrowawayServer, tmp_path: Path) -> None:
+    """A migration run with ``text_collation="default"`` chose the database's locale: a
+    sync given the same choice (API and CLI) adds a column at that locale and leaves the
+    existing ones as they are; without it, the sync makes them compare bytes again."""
+    src = _sqlite(tmp_path / "kept.db", "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT)")
+    _fill_sqlite(src)
+    url = _database(server, "sq_kept")
+    af.migrate(src, url, text_collation="default")
+    with sqlite3.connect(src) as conn:
+        conn.execute("ALTER TABLE t ADD COLUMN note TEXT")
+    kept = af.sync_schema(src, url, text_collation="default")
+    assert [s.reason for s in kept.statements if "COLLATE" in s.sql] == []
+    assert any("ADD COLUMN" in s.sql for s in kept.statements)
+    cli = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arrowferry",
+            "sync",
+            str(src),
+            url,
+            "--text-collation",
+            "default",
+            "--apply",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert cli.returncode == 0, cli.stderr
+    assert 'COLLATE "C"' not in cli.stdout and "ADD COLUMN" in cli.stdout
+    assert _pg_order(url) != BYTES  # still the locale's order, as chosen
+    assert _collations(af.compare_schemas(src, url)) == [("t", "name", True), ("t", "note", True)]
+    af.sync_schema(src, url, apply=True)  # the default: compare as SQLite does
+    assert _pg_order(url) == BYTES
+    assert af.compare_schemas(src, url).identical

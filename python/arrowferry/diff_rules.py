@@ -163,6 +163,9 @@ def default_key(sql: str | None, dialect: str, kind: str) -> DefaultKey:
     generated = _generated(text, dialect, kind)
     if generated is not None:
         return ("generated", generated)
+    written = _sqlite_format(text) if dialect == "postgresql" else None
+    if written is not None:
+        return default_key(written, "sqlite", kind)
     tree = parse(text, dialect)
     if tree is None:
         return ("raw", " ".join(text.split()).lower())
@@ -181,13 +184,22 @@ def _generated(text: str, dialect: str, kind: str) -> str | None:
     """What a per-row default computes (Unix seconds, the Julian day, random bytes), in
     either dialect's spelling (``sqlite.defaults.clock_default``), else None."""
     # the dialect package loads its engine: a diff of two schemas needs neither
-    from arrowferry.dialects.sqlite.defaults import clock_default, generated_from_postgresql
+    from arrowferry.dialects.sqlite import defaults
 
     if dialect == "postgresql":
-        found = generated_from_postgresql(text, kind)
-        return None if found is None else clock_default(found)
-    what = clock_default(text)
+        found = defaults.generated_from_postgresql(text, kind)
+        return None if found is None else defaults.clock_default(found)
+    what = defaults.clock_default(text)
     return what if what in {"epoch", "julianday"} or (what or "").startswith("random:") else None
+
+
+def _sqlite_format(text: str) -> str | None:
+    """The SQLite ``strftime(format, 'now')`` a migration wrote code by code into
+    PostgreSQL, else None: compared as that SQLite default."""
+    from arrowferry.dialects.sqlite.defaults import format_from_postgresql
+
+    pattern = format_from_postgresql(text)
+    return None if pattern is None else "strftime('" + pattern.replace("'", "''") + "', 'now')"
 
 
 def coerce(value: Any, kind: str) -> Any:

@@ -79,7 +79,7 @@ def test_clock_defaults_come_back_writing_what_postgresql_wrote(
     diff = af.compare_schemas(source, back)
     defaults = {d.name for d in diff.differences if d.kind == "default"}
     # i: a DATETIME that SQLite filled with a date; PostgreSQL's timestamp holds midnight
-    assert defaults <= {"i", "id"}, diff
+    assert defaults <= {"i", "id"}, str(diff)
 
 
 def test_a_sync_into_sqlite_brings_the_clock_defaults_too(tmp_path: Path, pg_url: str) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
 
 from arrowferry.dialects.sqlite.types import sqlite_affinity
 
@@ -125,6 +127,92 @@ def _generated_from_postgresql(bare: str, kind: str) -> str | None:
     return None
 
 
+# the strftime codes a migration writes into PostgreSQL code by code (``to_postgresql``)
+_FORMAT_CODES = "dmYHMSjfsw"
+
+
+def format_from_postgresql(sql: str) -> str | None:
+    """The format of the SQLite ``strftime(format, 'now')`` a migration wrote as
+    PostgreSQL text code by code (a ``to_char`` of the UTC clock per code, the text
+    between as literals), read from ``pg_get_expr``'s text; None for anything else.
+
+    >>> format_from_postgresql("((to_char((CURRENT_TIMESTAMP AT TIME ZONE 'UTC'::text), "
+    ...     "'YYYY'::text) || '/'::text) || to_char((CURRENT_TIMESTAMP AT TIME ZONE "
+    ...     "'UTC'::text), 'MM'::text))")
+    '%Y/%m'
+    """
+    from sqlglot import exp
+
+    tree = _pg_tree(sql)
+    if tree is None:
+        return None
+    out, codes = [], 0
+    for piece in _concatenated(tree):
+        if isinstance(piece, exp.Literal) and piece.is_string:
+            out.append(str(piece.this).replace("%", "%%"))
+            continue
+        code = _format_pieces().get(_piece_key(piece))
+        if code is None:
+            return None
+        out.append(f"%{code}")
+        codes += 1
+    return "".join(out) if codes else None
+
+
+def _pg_tree(sql: str) -> Any:
+    import sqlglot
+    from sqlglot import exp
+    from sqlglot.errors import SqlglotError
+
+    try:
+        tree = sqlglot.parse_one(sql, read="postgres")
+    except (SqlglotError, ValueError, RecursionError):
+        return None
+
+    def bare(node: exp.Expr) -> exp.Expr:  # 'YYYY'::text is the literal
+        return (
+            node.this if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal) else node
+        )
+
+    return tree.transform(bare)
+
+
+def _concatenated(node: Any) -> list[Any]:
+    from sqlglot import exp
+
+    while isinstance(node, exp.Paren):
+        node = node.this
+    if isinstance(node, exp.DPipe):
+        return _concatenated(node.this) + _concatenated(node.expression)
+    return [node]
+
+
+def _piece_key(node: Any) -> str:
+    text = re.sub(r"\s+", "", node.sql(dialect="postgres").lower())
+    text = _UTC_NOW.sub("u", text.replace("current_timestamp", "now()"))
+    # %s rounds by half a millisecond, an interval PostgreSQL prints in the session's
+    # IntervalStyle (postgres, sql_standard, postgres_verbose, iso_8601)
+    text = _HALF_MS.sub("'halfms'", text)
+    return text.replace("(", "").replace(")", "")
+
+
+_HALF_MS = re.compile(r"'(?:0\.5milliseconds|0?0:00:00\.0005|@0\.0005secs?|pt0\.0005s)'")
+
+
+@lru_cache(maxsize=1)
+def _format_pieces() -> dict[str, str]:
+    """Each code's PostgreSQL piece, as the translator writes it, by ``_piece_key``."""
+    from arrowferry.dialects.translate import translate_expression
+
+    found = {}
+    for code in _FORMAT_CODES:
+        pg = translate_expression(f"strftime('%{code}', 'now')", "sqlite", "postgresql")
+        tree = _pg_tree(pg)
+        assert tree is not None
+        found[_piece_key(_concatenated(tree)[0])] = code
+    return found
+
+
 def expression_from_postgresql(sql: str, kind: str) -> str:
     """A PostgreSQL default expression as SQLite's, for a column of ``kind``: a clock
     reading as the text SQLite's clock writes (:func:`clock_from_postgresql`; now() into
@@ -135,11 +223,18 @@ def expression_from_postgresql(sql: str, kind: str) -> str:
     clock = clock_from_postgresql(sql, kind)
     if clock is not None:
         return clock
+    pattern = format_from_postgresql(sql) if kind == "text" else None
+    if pattern is not None:
+        return f"strftime({_quoted(pattern)}, 'now')"
     expr = translate_expression(sql, "postgresql", "sqlite")
     if kind == "timestamptz" and expr.upper() == "CURRENT_TIMESTAMP":
         # the same text as the migrated values, not CURRENT_TIMESTAMP's offset-less form
         expr = "strftime('%Y-%m-%d %H:%M:%f+00:00', 'now')"
     return expr
+
+
+def _quoted(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _wraps(text: str) -> bool:
@@ -188,13 +283,19 @@ _RANDOM = re.compile(
 )
 
 
-_FORMATS_NOW = re.compile(r"^(?i:strftime)\s*\(\s*'[^']*'\s*,\s*'now'\s*\)$")
+_FORMATS_NOW = re.compile(r"^(?i:strftime)\s*\(\s*'(?P<format>(?:[^']|'')*)'\s*,\s*'now'\s*\)$")
 
 
 def formats_now(default: str) -> bool:
     """Whether the default is ``strftime(format, 'now')``: the clock's UTC reading as text
     of the format's codes, which the translator writes code by code."""
-    return bool(_FORMATS_NOW.match(_bare(default)))
+    return format_of(default) is not None
+
+
+def format_of(default: str) -> str | None:
+    """The format of a ``strftime(format, 'now')`` default, else None."""
+    found = _FORMATS_NOW.match(_bare(default))
+    return None if found is None else found.group("format").replace("''", "'")
 
 
 def clock_default(default: str) -> str | None:

@@ -231,8 +231,9 @@ def translate_sqlite_view(
     SQLite resolves names case-insensitively, and compares a TEXT column with a number
     by turning the number into text (``Discontinued = 0`` matches ``'0'``), where
     PostgreSQL would refuse ``text = integer``; ``DATETIME('1997-01-01')`` is SQLite's
-    normalised timestamp text. Anything else SQLite-only is left to fail loudly when
-    the view is created (``'a' + 'b'`` is 0 in SQLite: no faithful translation).
+    normalised timestamp text. Arithmetic on text (``'a' + 'b'`` is 0 in SQLite: no
+    faithful translation) is refused with the reason; anything else SQLite-only is left
+    to fail loudly when the view is created.
     ``rename``: the run's identifier policy, applied to every name once resolved.
 
     >>> rel = {"products": Relation("Products", {"discontinued": ("Discontinued", "text")})}

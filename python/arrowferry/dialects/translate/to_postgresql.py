@@ -36,6 +36,8 @@ def sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expressio
             to = exp.DataType.build(_SQLITE_TIME_FUNCTIONS[node.name.upper()])
             return exp.Cast(this=args[0].copy(), to=to)
         return node
+    if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod)):
+        _refuse_text_arithmetic(node, kinds)
     if isinstance(node, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Sum, exp.Avg)):
         _as_sqlite_real(node, kinds)
     if type(node).__name__ in _COMPARISONS:
@@ -52,6 +54,25 @@ def sqlite_meaning(node: exp.Expression, kinds: dict[int, str]) -> exp.Expressio
         node.set("low", _as_column_compares(node.args["low"], kind))
         node.set("high", _as_column_compares(node.args["high"], kind))
     return node
+
+
+def _refuse_text_arithmetic(node: exp.Expression, kinds: dict[int, str]) -> None:
+    """SQLite computes with text as numbers (``FirstName + ' ' + LastName`` is 0: each
+    text is its leading number, 0 for a word); PostgreSQL has no arithmetic on text and
+    would refuse the view with "operator does not exist". Said plainly instead."""
+    from sqlglot import exp
+
+    for side in ("this", "expression"):
+        operand = unwrap(node.args.get(side))
+        literal = isinstance(operand, exp.Literal) and operand.is_string
+        if kinds.get(id(operand)) == "text" or (
+            literal and _sqlite_number_text(operand.this.strip()) is None
+        ):
+            raise TranslationError(
+                f"{node.sql(dialect='sqlite')}: SQLite computes with the text "
+                f"{operand.sql(dialect='sqlite')} as a number (its leading digits, 0 for a "
+                "word), which PostgreSQL does not; to join text, || does it in both"
+            )
 
 
 def _as_sqlite_real(node: exp.Expression, kinds: dict[int, str]) -> None:

@@ -63,7 +63,10 @@ def _refuse_text_arithmetic(node: exp.Expression, kinds: dict[int, str]) -> None
     from sqlglot import exp
 
     for side in ("this", "expression"):
-        operand = unwrap(node.args.get(side))
+        given = node.args.get(side)
+        if not isinstance(given, exp.Expression):
+            continue
+        operand = unwrap(given)
         literal = isinstance(operand, exp.Literal) and operand.is_string
         if kinds.get(id(operand)) == "text" or (
             literal and _sqlite_number_text(operand.this.strip()) is None

@@ -202,6 +202,7 @@ class Migration:
             target_schema=self.options.target_schema,
             reject_dir=self.options.reject_dir,
             on_bad_value=self.options.on_bad_value,
+            exclude_columns=tuple(self.options.transforms),  # changed on purpose
         )
 
     def _warming(self) -> AbstractContextManager[None]:

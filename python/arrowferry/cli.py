@@ -159,6 +159,13 @@ def main() -> None:
     help="Target type by declared type or table.column, e.g. custom_type=text (repeatable).",
 )
 @click.option(
+    "--transform",
+    multiple=True,
+    metavar="TABLE.COLUMN=SQL",
+    help="Replace a column's values by a SQL expression over the row's columns, run by "
+    "Polars on each batch, e.g. users.email=lower(email) (repeatable).",
+)
+@click.option(
     "--column-map",
     multiple=True,
     metavar="TABLE.SOURCE=TARGET",

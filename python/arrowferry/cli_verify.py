@@ -63,6 +63,13 @@ JSON_SHAPES["verify"] = _failed_report
     show_default=True,
     help="What the migration did with values it could not store (null: they match a NULL).",
 )
+@click.option(
+    "--exclude-column",
+    "exclude_columns",
+    multiple=True,
+    metavar="TABLE.COLUMN",
+    help="Leave a column out of the comparison, e.g. one a --transform changed (repeatable).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @handle_errors
 def verify_cmd(
@@ -74,6 +81,7 @@ def verify_cmd(
     target_schema: str,
     reject_dir: str,
     on_bad_value: str,
+    exclude_columns: tuple[str, ...],
     as_json: bool,
 ) -> None:
     """Compare every row and value of SOURCE with its copy TARGET.
@@ -94,6 +102,7 @@ def verify_cmd(
         target_schema=target_schema,
         reject_dir=reject_dir,
         on_bad_value=on_bad_value,
+        exclude_columns=exclude_columns,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), default=str))

@@ -18,6 +18,9 @@
     [column_mappings]                          # as --column-map (data_only)
     "users.mail" = "email"
 
+    [transforms]                               # as --transform
+    "users.email" = "lower(email)"
+
     [renames]                                  # diff and sync, as --rename
     "people" = "users"
 
@@ -56,12 +59,17 @@ TOP_LEVEL = (
     "options",
     "type_mappings",
     "column_mappings",
+    "transforms",
     "renames",
     "cursors",
     "hooks",
 )
 HOOKS = ("before_sql", "after_sql")
-_SECTIONS = {"type_mappings": "type_mappings", "column_mappings": "column_mappings"}
+_SECTIONS = {
+    "type_mappings": "type_mappings",
+    "column_mappings": "column_mappings",
+    "transforms": "transforms",
+}
 _PATHS = ("before_sql", "after_sql", "reject_dir")  # resolved against the file's folder
 
 
@@ -288,6 +296,7 @@ _EXPECTED: dict[str, tuple[str, ...]] = {
     "exclude": ("strings", "str"),
     "type_map": ("table", "strings"),
     "column_map": ("table", "strings"),
+    "transform": ("table", "strings"),
     "no_views": ("bool",),
 }
 

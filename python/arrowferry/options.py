@@ -30,6 +30,7 @@ ALIASES: Mapping[str, str] = {
     "exclude": "exclude_tables",
     "type_map": "type_mappings",
     "column_map": "column_mappings",
+    "transform": "transforms",
 }
 NEGATIONS: Mapping[str, str] = {"no_views": "create_views"}
 ALIAS_OF: Mapping[str, str] = {field: keyword for keyword, field in ALIASES.items()}
@@ -77,6 +78,13 @@ class MigrationOptions:
         ``table.column`` (``{"orders.total": "numeric(12,2)"}``); keys compare
         case-insensitively. Keyword ``type_map`` too, which also takes the CLI's
         ``KEY=TYPE`` strings (``type_map=["orders.total=numeric(12,2)"]``).
+    transforms
+        Your own change to a column's values, by ``table.column`` (the source's names):
+        a Polars expression or a SQL expression string (``{"users.email":
+        "lower(email)"}``), run on each batch after the conversion, the result held to
+        the column's type (what does not fit is a bad value). Between SQLite and
+        PostgreSQL; see :mod:`arrowferry.transforms`. Keyword ``transform`` too, which
+        also takes the CLI's ``TABLE.COLUMN=SQL`` strings.
     column_mappings
         ``data_only``: which target column a source column lands in, by
         ``table.column`` (``{"users.mail": "email"}``), for names that match neither
@@ -195,6 +203,7 @@ class MigrationOptions:
     exclude_tables: tuple[str, ...] = ()
     type_mappings: Mapping[str, str] = field(default_factory=dict)
     column_mappings: Mapping[str, str] = field(default_factory=dict)
+    transforms: Mapping[str, Any] = field(default_factory=dict)
     ignore_missing_columns: bool = False
     strict_schema: bool = False
     rebuild_indexes: bool = False
@@ -254,6 +263,10 @@ class MigrationOptions:
                 f"--identifiers must be 'quote', 'lower' or 'snake_case', not {self.identifiers!r}"
             )
         object.__setattr__(self, "reject_dir", str(self.reject_dir))
+        if self.transforms:
+            from arrowferry.transforms import checked
+
+            object.__setattr__(self, "transforms", checked(self.transforms))
         for name in ("before_sql", "after_sql"):
             value = getattr(self, name)
             if value is not None:
@@ -323,6 +336,10 @@ def _as_field(name: str, value: Any) -> tuple[str, Any]:
         return ALIASES[name], parse_type_map_option(as_tuple(value))
     if name == "column_map" and not isinstance(value, Mapping):
         return ALIASES[name], parse_column_map(as_tuple(value))
+    if name == "transform" and not isinstance(value, Mapping):
+        from arrowferry.transforms import parse_transform_option
+
+        return ALIASES[name], parse_transform_option(as_tuple(value))
     return ALIASES.get(name, name), value
 
 

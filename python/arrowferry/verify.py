@@ -61,6 +61,7 @@ def verify(
     target_schema: str = "public",
     reject_dir: str | os.PathLike[str] | None = "arrowferry-rejects",
     on_bad_value: str = "reject",
+    exclude_columns: Sequence[str] = (),
 ) -> VerificationReport:
     """Compare every row and value of ``source`` with its copy in ``target``.
 
@@ -82,6 +83,10 @@ def verify(
     on_bad_value
         What the migration did with a value it could not store: with ``"null"`` such a
         source value matches a NULL in the target.
+    exclude_columns
+        Columns left out of the comparison, as ``table.column`` (the source's names):
+        those a migration's ``transforms`` changed on purpose (``Migration.verify`` and
+        ``migrate --verify`` leave those out themselves). Each table says which.
 
     Returns
     -------
@@ -107,7 +112,12 @@ def verify(
     run = _Run(src, tgt, source_schema, target_schema, examples)
     try:
         run.open(bad_as_null=on_bad_value == "null")
-        report = run.verify(tables, exclude, Path(reject_dir) if reject_dir is not None else None)
+        report = run.verify(
+            tables,
+            exclude,
+            Path(reject_dir) if reject_dir is not None else None,
+            exclude_columns,
+        )
     finally:
         run.close()
     report.seconds = time.perf_counter() - started
@@ -146,7 +156,11 @@ class _Run:
             session.close()
 
     def verify(
-        self, patterns: Sequence[str] | None, exclude: Sequence[str], reject_dir: Path | None
+        self,
+        patterns: Sequence[str] | None,
+        exclude: Sequence[str],
+        reject_dir: Path | None,
+        exclude_columns: Sequence[str] = (),
     ) -> VerificationReport:
         source_schema = self.sd.introspect(self.src, self.schemas[0])
         target_schema = self.td.introspect(self.tgt, self.schemas[1])
@@ -160,8 +174,15 @@ class _Run:
             if name is None:
                 result.problem = "the table is missing from the target"
                 continue
+            left_out = pairing.left_out(table, exclude_columns)
+            result.left_out = [c.name for c in table.columns if c.name.lower() in left_out]
             p = pairing.pair(
-                table, target_schema.table(name), self.sd.name, self.td.name, *self.schemas
+                table,
+                target_schema.table(name),
+                self.sd.name,
+                self.td.name,
+                *self.schemas,
+                left_out=left_out,
             )
             if p.problems:
                 result.problem = "; ".join(p.problems)

@@ -152,13 +152,18 @@ def pair(
     target_dialect: str,
     source_schema: str | None,
     target_schema: str | None,
+    *,
+    left_out: frozenset[str] = frozenset(),
 ) -> Pair:
-    """Both sides of one table: every source column with the target column it became."""
+    """Both sides of one table: every source column with the target column it became
+    (less those ``left_out``, lower-case source names)."""
     problems: list[str] = []
     src_cols: list[CheckColumn] = []
     tgt_cols: list[CheckColumn] = []
     names = [c.name for c in tgt.columns]
     for col in src.columns:
+        if col.name.lower() in left_out:
+            continue
         found = find(col.name, names, target_dialect)
         if found is None:
             problems.append(f"column {col.name!r} is missing from the target")
@@ -191,6 +196,16 @@ def pair(
         key_names,
         problems,
     )
+
+
+def left_out(table: Table, columns: Sequence[str]) -> frozenset[str]:
+    """The lower-case names of ``table``'s columns among ``columns`` (``table.column``)."""
+    out = set()
+    for key in columns:
+        name, _, column = key.rpartition(".")
+        if name.lower() == table.name.lower():
+            out.add(column.lower())
+    return frozenset(out)
 
 
 def _key(src: Table, tgt: Table, target_dialect: str) -> tuple[str, ...]:

@@ -63,6 +63,7 @@ class TableVerification:
     problem: str | None = None  # the table could not be compared (missing, unreadable)
     seconds: float = 0.0
     key: tuple[str, ...] = ()
+    left_out: list[str] = field(default_factory=list)  # columns not compared (exclude_columns)
 
     @property
     def compared(self) -> bool:
@@ -94,10 +95,17 @@ class TableVerification:
             "counted_all": self.counted_all,
             "examples": [e.to_dict() for e in self.examples],
             "problem": self.problem,
+            "left_out": list(self.left_out),
             "seconds": round(self.seconds, 4),
         }
 
     def summary(self) -> str:
+        text = self._summary()
+        if self.left_out and self.problem is None:
+            text += f" ({', '.join(self.left_out)} not compared: left out on purpose)"
+        return text
+
+    def _summary(self) -> str:
         if self.problem is not None:
             return self.problem
         if self.ok:

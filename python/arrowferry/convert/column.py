@@ -44,6 +44,7 @@ class Converted:
     cleaned: int = 0  # values cleaned on the way (NUL bytes dropped, bad UTF-8 replaced)
     # bad values with a reason of their own, by code (the others have the kernel's)
     because: Mapping[str, np.ndarray] = field(default_factory=dict)
+    given: pa.Array | None = None  # what a user's transform gave, before it was held to the type
 
 
 Reader = Callable[[pa.RecordBatch], Read]

@@ -49,6 +49,7 @@ class ColumnPlan:
     limit: tuple[int, int] | None = None  # DECIMAL(p,s) chosen by a type mapping: enforced
     server_cast: bool = False  # sent as its text form, cast by the target server
     labels: tuple[str, ...] | None = None  # the only values it takes (an enum's labels)
+    transform: Any = None  # the user's change to its values (arrowferry.transforms), or None
 
     @property
     def max_length(self) -> int | None:

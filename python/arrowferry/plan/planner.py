@@ -60,10 +60,20 @@ def plan_migration(
                 f"of different kinds creates; a copy from {src.label} into {dst.label} keeps every "
                 "definition as the source wrote it, names included (leave --identifiers out)"
             )
+        if options.transforms:
+            raise BadInputError(
+                f"transforms apply between SQLite and PostgreSQL; a copy from {src.label} into "
+                f"{dst.label} moves every value as stored (leave --transform out)"
+            )
         return plan_copy(src, source, options)
     reader = source_side(src)
     planner = Planner(reader, target_side(dst, reader), options)
-    return planner.plan(source, target)
+    plan = planner.plan(source, target)
+    if options.transforms:
+        from arrowferry.transforms import attach
+
+        attach(plan, options.transforms)
+    return plan
 
 
 class Planner:

@@ -43,6 +43,7 @@ PLAN_OPTIONS = (
     "exclude_tables",
     "type_mappings",
     "column_mappings",
+    "transforms",
     "ignore_missing_columns",
     "rebuild_indexes",
     "on_bad_value",
@@ -233,7 +234,8 @@ def table_hash(table: TablePlan) -> str:
 
 def _column_shape(c: ColumnPlan) -> list[Any]:
     travel = [c.read_as, str(c.arrow_type), c.cast, c.validate, c.enforce_length, c.kernel]
-    return [c.source, c.target, c.ddl, *travel, c.limit, c.server_cast, c.select]
+    shape = [c.source, c.target, c.ddl, *travel, c.limit, c.server_cast, c.select]
+    return shape if c.transform is None else [*shape, str(c.transform)]
 
 
 def fingerprint(plan: MigrationPlan, options: MigrationOptions, source: Endpoint) -> dict[str, Any]:

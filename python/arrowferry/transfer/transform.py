@@ -30,6 +30,7 @@ from arrowferry.plan import TablePlan
 from arrowferry.transfer.interpret import EXAMPLED
 from arrowferry.transfer.kernels import Table, for_plan
 from arrowferry.transfer.rejects import Problem, RejectedRow
+from arrowferry.transforms import BECAUSE, Applied
 
 Transformed = tuple[pa.RecordBatch, list[RejectedRow]]  # a batch as written, its rejected rows
 _FIX = "; otherwise fix the value, or pass --on-bad-value reject (or null)"
@@ -74,6 +75,9 @@ class Transformer:
             source=self.source,
         )
         self.kernels = self.table.kernels
+        # the user's transforms (arrowferry.transforms), by kernel: one per planned column
+        given = [c.transform for c in self.plan.columns] if isinstance(self.plan, TablePlan) else []
+        self.user = Applied.for_columns(self.table.name, self.kernels, given)
         self._lock = threading.Lock()  # lanes convert side by side
         self._checked = False  # the first batch's types were held to ``writable``
         types = [k.output_type for k in self.kernels]
@@ -95,6 +99,8 @@ class Transformer:
         """The batch as written, and the rows it rejected."""
         reads = [kernel.read(batch) for kernel in self.kernels]
         done = convert_columns(self.kernels, reads)
+        if self.user:
+            done = self.user.apply(self.kernels, done)
         bad = {i: c.bad for i, c in enumerate(done) if c.bad is not None and c.bad.any()}
         with self._lock:
             self._count(batch, reads, done, bad)
@@ -272,6 +278,9 @@ class Transformer:
 
     def _reason(self, done: list[Converted], i: int, index: int, value: Any) -> str:
         because = next((code for code, mask in done[i].because.items() if mask[index]), None)
+        given = done[i].given
+        if because == BECAUSE and given is not None:
+            return self.user.reason(i, given[index].as_py(), self.kernels[i])
         return self.kernels[i].reason(value, because)
 
     def _row(self, batch: pa.RecordBatch, reads: list[Read], index: int) -> Any:
@@ -299,10 +308,14 @@ class Transformer:
         if isinstance(row, int) and self.table.stored is not None:
             value = (self.table.stored(row) or {}).get(kernel.source, value)
         name = self.table.name
+        reason = self._reason(done, i, index, value)
+        said = (
+            reason  # names the transform, and what it gave instead of the stored value
+            if BECAUSE in done[i].because and done[i].because[BECAUSE][index]
+            else f"value {_show(value)} cannot be stored{kernel.stored_as}: {reason}"
+        )
         raise ConversionError(
-            f"table {name!r}, column {kernel.source!r}, row {row}: value {_show(value)} "
-            f"cannot be stored{kernel.stored_as}: {self._reason(done, i, index, value)}"
-            f"{tail}",
+            f"table {name!r}, column {kernel.source!r}, row {row}: {said}{tail}",
             table=name,
             column=kernel.source,
             row=row,

@@ -179,7 +179,7 @@ def _ledger_warnings(result: MigrationResult) -> list[str]:
         counts = ", ".join(
             f"{n:,} {k}" for k, n in entry["counts"].items() if n and k not in _SAID_ELSEWHERE
         )
-        possible += bool(entry["lossy"])
+        possible += bool(entry["lossy"]) and not entry.get("settled")
         if counts:
             notes = "; ".join(entry["lossy"])
             lines.append(

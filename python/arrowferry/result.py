@@ -163,10 +163,13 @@ class MigrationResult:
         if reject_file is not None:
             self.reject_files[table] = reject_file
             self.success = False
+        from arrowferry.plan.columns import COUNTED
+
         for col, conversion in columns:
             counts = {"rejected" if policy == "reject" else "nulled": bad.get(col.target, 0)}
             if cleaned is not None:
                 counts["cleaned"] = cleaned.get(col.target, 0)
+            read_by_rule = {k: n for k, n in (interpreted or {}).get(col.target, {}).items() if n}
             self.ledger.append(
                 {
                     "table": table,
@@ -177,9 +180,9 @@ class MigrationResult:
                     "conversion": conversion,
                     "lossy": list(col.lossy),
                     "counts": counts,
-                    "interpreted": {
-                        k: n for k, n in (interpreted or {}).get(col.target, {}).items() if n
-                    },
+                    "interpreted": read_by_rule,
+                    # the run counts every value its lossy steps touch, and found none
+                    "settled": bool(col.lossy) and set(col.lossy) <= COUNTED and not read_by_rule,
                 }
             )
 

@@ -236,3 +236,29 @@ def test_boolean_words_are_counted(tmp_path: Path, pg_url: str) -> None:
         (5, True),
         (6, None),
     ]
+
+
+def test_the_summary_counts_only_steps_that_may_have_changed_a_value(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A date, timestamp or BLOB column's lossy steps are counted value by value, so a run
+    that counted none of them ``settled`` the column: the summary's "may change a value"
+    line leaves it out (Northwind's five date columns of plain ISO text were in it), and a
+    column whose values did take such a step stays in, with its own warning line."""
+    source = make_sqlite(
+        tmp_path / "plain.db",
+        "CREATE TABLE p (id INTEGER PRIMARY KEY, d DATE, ts DATETIME, b BLOB, n NUMERIC);"
+        "CREATE TABLE q (id INTEGER PRIMARY KEY, ts DATETIME);",
+        {
+            "p": [(1, "2024-01-02", "2024-01-02 03:04:05", b"\x01", 1.5)],
+            "q": [(1, "2024-01-02 03:04:05+02:00")],
+        },
+    )
+    result = af.migrate(source, pg_url).to_dict()
+    settled = {(e["table"], e["column"]) for e in result["ledger"] if e["settled"]}
+    assert settled == {("p", "d"), ("p", "ts"), ("p", "b")}
+    out = cli("migrate", str(source), pg_url, "--drop-tables")
+    # p.n (REAL into numeric) and q.ts (its offset converted, and said) remain
+    said = out.stdout + out.stderr
+    assert "ledger: 2 columns have conversion steps that may change a value" in said, said
+    assert "q.ts: 1 value with a UTC offset converted to UTC" in said, said

@@ -72,6 +72,19 @@ def arrow_type(dtype: DataType) -> pa.DataType:
     return pa.string()
 
 
+_OFFSETS_DROPPED = (
+    "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
+    "julian-day numbers are rounded to the millisecond"
+)
+_NAIVE_AS_UTC = (
+    "ISO text without an offset is read as UTC (what SQLite's date functions "
+    "write); julian-day numbers are rounded to the millisecond"
+)
+_BLOB_TEXT = "text and numbers stored in this BLOB column become the bytes of their text"
+COUNTED = frozenset({_OFFSETS_DROPPED, _NAIVE_AS_UTC, _BLOB_TEXT})
+"""Lossy steps a run counts value by value (the ledger's ``interpreted``)."""
+
+
 def lossy_notes(
     declared: str, dtype: DataType, profile: ColumnProfile | None, widened: str | None
 ) -> tuple[str, ...]:
@@ -95,19 +108,13 @@ def lossy_notes(
             "(half away from zero) and refuses values wider than the precision"
         )
     if kind in {"timestamp", "date"}:
-        notes.append(
-            "ISO text with an offset or 'Z' is converted to UTC and the offset dropped; "
-            "julian-day numbers are rounded to the millisecond"
-        )
+        notes.append(_OFFSETS_DROPPED)
     if kind == "timestamptz":
-        notes.append(
-            "ISO text without an offset is read as UTC (what SQLite's date functions "
-            "write); julian-day numbers are rounded to the millisecond"
-        )
+        notes.append(_NAIVE_AS_UTC)
     if kind == "float32":
         notes.append("values are rounded to single precision")
     if kind == "float64" and (profile is None or profile.integers > 0):
         notes.append("integers beyond 2**53 in this column become the nearest double")
     if kind == "blob" and (profile is None or not profile.only("blob")):
-        notes.append("text and numbers stored in this BLOB column become the bytes of their text")
+        notes.append(_BLOB_TEXT)
     return tuple(notes)

@@ -239,6 +239,10 @@ class Migration:
         the result so far, and the plan, target and interrupted run to transfer (no
         plan when the run ends here)."""
         self._watch.phase("plan")
+        if self._reads_target() and (not self.options.dry_run or embedded.is_running()):
+            # into the embedded database an earlier run made: the plan follows its tables
+            # (a dry run starts no server, but reads a running one)
+            self.target = embedded.existing_database(embedded.database_name_for(self.source.path))
         plan = self.plan()
         plan.hooks = Hooks.load(self.options, self.target.dialect if self.target else "postgresql")
         self._watch.planned(plan, schema_only=self.options.schema_only)
@@ -365,6 +369,12 @@ class Migration:
             target_schema=self.options.target_schema if self.target.dialect in pg else None,
             identifiers=self.options.identifiers,
         )
+
+    def _reads_target(self) -> bool:
+        """Whether the plan follows the embedded target's own tables (their columns and
+        keys): a run into the default target that only adds rows."""
+        embedded_default = self.target is None and self.source.dialect == "sqlite"
+        return embedded_default and (self.options.data_only or self.options.incremental)
 
     def _resolve_target(self) -> Endpoint | None:
         if self.target is not None:

@@ -124,12 +124,22 @@ def database_name_for(source: Path) -> str:
 
 def ensure_database(name: str) -> Endpoint:
     """Create ``name`` in the embedded server if missing; return its endpoint."""
+    found = existing_database(name, create=True)
+    assert found is not None
+    return found
+
+
+def existing_database(name: str, *, create: bool = False) -> Endpoint | None:
+    """The endpoint of ``name`` in the embedded server (started if need be), or None when
+    it has no such database (``create``: make it instead)."""
     from arrowferry.dialects import postgresql as pg
 
     admin = parse_url(server_url("postgres"))
     conn = pg.connect(admin, autocommit=True)
     try:
         if not pg.database_exists(conn, name):
+            if not create:
+                return None
             pg.execute(conn, pg.create_database_sql(name))
     finally:
         conn.close()

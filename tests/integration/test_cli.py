@@ -6,10 +6,12 @@ a help text or without a README entry makes these tests fail.
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -232,6 +234,38 @@ def test_migrate_without_target_uses_embedded(
         match = re.fullmatch(r"psql:\s+psql '([^']+)'", psql_lines[0].strip())
         assert match, f"psql command is not whole on its line: {outcome.stdout[-600:]!r}"
         assert match.group(1) == url
+    finally:
+        sql(embedded_running, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_incremental_and_data_only_runs_into_the_embedded_default(
+    tmp_path: Path, chinook: Path, embedded_running: str
+) -> None:
+    """The README's first command, then the same with --incremental (and a --data-only
+    run): the embedded database the first made is the target, and the plan follows its
+    tables. Before, such a run planned as if the database were empty, so every table was
+    'left as it is: it has no primary key to match rows on'."""
+    name = f"cli_{uuid.uuid4().hex[:10]}"
+    source = tmp_path / f"{name}.sqlite"
+    source.write_bytes(chinook.read_bytes())
+    direct = with_database(embedded_running, name)
+    try:
+        assert cli("migrate", str(source)).exit_code == 0
+        with closing(sqlite3.connect(source)) as conn, conn:
+            conn.execute("INSERT INTO Artist (Name) VALUES ('A new artist')")
+            conn.execute("UPDATE Genre SET Name = 'Rock!' WHERE GenreId = 1")
+        outcome = cli("migrate", str(source), "--incremental", "--json")
+        assert outcome.exit_code == 0, outcome.stdout[-2000:]
+        moved = json.loads(outcome.stdout)["incremental"]
+        assert moved["Artist"]["how"] == "key" and moved["Artist"]["inserted"] == 1
+        assert moved["PlaylistTrack"]["how"] == "skipped"  # a composite key: said why
+        assert sql(direct, """SELECT "Name" FROM "Artist" WHERE "ArtistId" = 276""") == [
+            ("A new artist",)
+        ]
+        sql(direct, 'TRUNCATE "Genre" CASCADE')
+        again = cli("migrate", str(source), "--data-only", "--include", "Genre")
+        assert again.exit_code == 0, again.stdout[-2000:]
+        assert sql(direct, 'SELECT count(*) FROM "Genre"') == [(25,)]
     finally:
         sql(embedded_running, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

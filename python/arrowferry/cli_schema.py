@@ -112,7 +112,8 @@ def diff_command(
     column, index, foreign key, CHECK or view; a type, nullability, default, key or
     counter that differs.
 
-    A and B are SQLite files or PostgreSQL URLs, in any pair. Types are compared after
+    A and B are SQLite files or PostgreSQL URLs, in any pair (without B, a SQLite A is
+    compared with the embedded database `arrowferry migrate A` made). Types are compared after
     mapping (SQLite INTEGER is PostgreSQL bigint), defaults, CHECKs and views after
     translation. A line marked ! may lose data: rows of A may not all fit in B.
     Exit code 0: no difference; 1: differences; 2: bad input or connection error.
@@ -201,7 +202,8 @@ def sync_command(
     """Print (or apply) the SQL that makes TARGET's schema match DESIRED's.
 
     DESIRED is the model, TARGET the database changed: SQLite files or postgresql://
-    URLs, in any pair. The SQL is in TARGET's dialect, each statement with why it is
+    URLs, in any pair (without TARGET, a SQLite DESIRED's embedded database, as for
+    migrate). The SQL is in TARGET's dialect, each statement with why it is
     there. Exit 0 when printed or applied; 3 when a destructive change is needed and
     --allow-destructive is not given (nothing applied; the refused statements are
     listed); 2 on bad input.

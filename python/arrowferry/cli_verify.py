@@ -30,7 +30,7 @@ JSON_SHAPES["verify"] = _failed_report
 
 @main.command("verify")
 @click.argument("source")
-@click.argument("target")
+@click.argument("target", required=False)
 @click.option(
     "--tables",
     multiple=True,
@@ -74,7 +74,7 @@ JSON_SHAPES["verify"] = _failed_report
 @handle_errors
 def verify_cmd(
     source: str,
-    target: str,
+    target: str | None,
     tables: tuple[str, ...],
     examples: int,
     source_schema: str,
@@ -86,6 +86,9 @@ def verify_cmd(
 ) -> None:
     """Compare every row and value of SOURCE with its copy TARGET.
 
+    Without TARGET, a SQLite SOURCE is compared with the embedded PostgreSQL database
+    `arrowferry migrate SOURCE` made.
+
     Per table: row counts, and a checksum of every value in a form both databases share
     (a SQLite 0/1 and the boolean it became hash alike), computed by PostgreSQL itself
     and, for SQLite, by the client. A difference names the columns that differ and shows
@@ -93,6 +96,10 @@ def verify_cmd(
     """
     from arrowferry.verify import verify
 
+    if target is None:  # the embedded database `arrowferry migrate SOURCE` made
+        from arrowferry.embedded import default_target
+
+        target = default_target(source)
     report = verify(
         source,
         target,

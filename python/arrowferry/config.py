@@ -354,6 +354,10 @@ def schema_sides(
     given over them (a rename given replaces the file's of the same old name)."""
     found = load(config) if config is not None else Settings()
     first, second = a or found.source, b or found.target
+    if first is not None and second is None and config is None:
+        from arrowferry.embedded import default_target  # the embedded database it made
+
+        second = default_target(str(first))
     if first is None or second is None:
         raise BadInputError(
             "two databases are needed: give both, or source and target in a --config file"

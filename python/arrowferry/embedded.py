@@ -146,6 +146,28 @@ def existing_database(name: str, *, create: bool = False) -> Endpoint | None:
     return parse_url(server_url(name))
 
 
+def default_target(source: str) -> str:
+    """The URL of the embedded database a run of SQLite file ``source`` with no target
+    made (``arrowferry migrate app.db``), for the commands that read it afterwards
+    (``verify app.db``, ``diff app.db``, ``sync app.db``); BadInputError when there is none."""
+    from arrowferry.errors import BadInputError
+
+    endpoint = parse_url(source, must_exist=False)
+    if endpoint.dialect != "sqlite":
+        raise BadInputError(
+            "a second database is needed: only a SQLite file has a default target (the "
+            "embedded PostgreSQL database named after it)"
+        )
+    name = database_name_for(endpoint.path)
+    found = existing_database(name)
+    if found is None:
+        raise BadInputError(
+            f"the embedded PostgreSQL has no database {name!r} to compare {source} with: "
+            f"`arrowferry migrate {source}` makes it, or give the target"
+        )
+    return found.url
+
+
 def stop() -> bool:
     """Stop the embedded server; False when it was not running."""
     if not is_running():

@@ -422,3 +422,33 @@ def test_sqlite_sources_in_every_accepted_form(
             assert sql(target, "SELECT a, b FROM t") == [(1, "x")], label
         finally:
             sql(pg_server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def test_verify_diff_and_sync_default_to_the_embedded_database(
+    tmp_path: Path, chinook: Path, embedded_running: str
+) -> None:
+    """After `arrowferry migrate app.db`, `verify app.db`, `diff app.db` and `sync app.db`
+    read the embedded database it made; with none made, one paragraph says how to."""
+    name = f"cli_{uuid.uuid4().hex[:10]}"
+    source = tmp_path / f"{name}.sqlite"
+    source.write_bytes(chinook.read_bytes())
+    try:
+        missing = cli("verify", str(source))
+        assert missing.exit_code == 2 and missing.exception is None
+        assert f"no database '{name}'" in missing.stdout + missing.stderr
+        assert cli("migrate", str(source)).exit_code == 0
+        verified = cli("verify", str(source))
+        assert verified.exit_code == 0, verified.stdout
+        assert "all 11 tables match" in verified.stdout and name in verified.stdout
+        assert cli("diff", str(source)).exit_code == 0
+        with closing(sqlite3.connect(source)) as conn, conn:
+            conn.execute("ALTER TABLE Artist ADD COLUMN Country TEXT")
+        assert cli("diff", str(source)).exit_code == 1
+        assert cli("sync", str(source), "--apply").exit_code == 0
+        direct = with_database(embedded_running, name)
+        assert ("Country",) in sql(
+            direct,
+            "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'Artist'",
+        )
+    finally:
+        sql(embedded_running, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

@@ -666,6 +666,46 @@ def test_enum_columns_keep_their_labels_as_a_check(pg_url: str, tmp_path: Path) 
     conn.close()
 
 
+def test_enum_labels_in_index_predicates_and_checks(pg_url: str, tmp_path: Path) -> None:
+    """``status <> 'shipped'::status`` in a partial index, a CHECK and an index key: the
+    label's text in SQLite, where the column holds its labels (the index and the CHECK
+    were left out before: the enum cast read as a CAST by affinity). Each gives the rows
+    it gave in PostgreSQL; an order between labels (declaration, not text) is refused."""
+    for statement in [
+        "CREATE TYPE status AS ENUM ('shipped', 'new', 'paid')",
+        "CREATE TABLE orders (id int PRIMARY KEY, s status NOT NULL, n int, "
+        "CONSTRAINT paid_has_n CHECK (s <> 'paid'::status OR n IS NOT NULL))",
+        "CREATE INDEX open_orders ON orders (id) WHERE s <> 'shipped'::status",
+        "CREATE INDEX is_new ON orders ((s = 'new'::status))",
+        "CREATE INDEX early ON orders (id) WHERE s < 'new'::status",
+        "INSERT INTO orders VALUES (1, 'shipped', NULL), (2, 'new', NULL), (3, 'paid', 4)",
+    ]:
+        sql(pg_url, statement)
+    out = tmp_path / "o.db"
+    result = af.migrate(pg_url, out)
+    refused = [w for w in result.warnings if "not created" in w or "not migrated" in w]
+    assert len(refused) == 1 and "'early'" in refused[0] and "declaration" in refused[0]
+    conn = sqlite3.connect(out)
+    indexes = {
+        r[0]: r[1] for r in conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index'")
+    }
+    assert "WHERE (\"s\" <> 'shipped')" in indexes["open_orders"], indexes
+    assert "(\"s\" = 'new')" in indexes["is_new"], indexes
+    want = [
+        r[0] for r in sql(pg_url, "SELECT id FROM orders WHERE s <> 'shipped'::status ORDER BY id")
+    ]
+    got = [
+        r[0]
+        for r in conn.execute(
+            "SELECT id FROM orders INDEXED BY open_orders WHERE s <> 'shipped' ORDER BY id"
+        )
+    ]
+    assert got == want == [2, 3]
+    with pytest.raises(sqlite3.IntegrityError, match="paid_has_n"):
+        conn.execute("INSERT INTO orders VALUES (4, 'paid', NULL)")
+    conn.close()
+
+
 def test_domain_rules_become_the_columns_rules(pg_url: str, tmp_path: Path) -> None:
     """A domain's CHECKs, NOT NULL and default hold a column although none shows on it:
     each becomes the SQLite column's own (VALUE read as the column), through domains of

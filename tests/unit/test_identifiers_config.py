@@ -276,4 +276,16 @@ def test_diff_and_sync_take_the_files_sides(tmp_path: Path) -> None:
     # a SQLite side has no schema to read
     assert (got.a_schema, got.b_schema, got.identifiers) == (None, "sales", "lower")
     with pytest.raises(BadInputError, match="two databases"):
-        schema_sides(None, "a.db", None, renames={}, a_schema=None, b_schema=None, identifiers=None)
+        schema_sides(None, None, None, renames={}, a_schema=None, b_schema=None, identifiers=None)
+    # one SQLite file is compared with its embedded database (tests/integration/test_cli.py);
+    # one PostgreSQL URL has no such default
+    with pytest.raises(BadInputError, match="only a SQLite file has a default target"):
+        schema_sides(
+            None,
+            "postgresql://me@db/app",
+            None,
+            renames={},
+            a_schema=None,
+            b_schema=None,
+            identifiers=None,
+        )

@@ -68,6 +68,7 @@ class SqliteConstraints:
                     "sqlite",
                     columns=names.values(),
                     aliases={**names, **aliases},
+                    kinds=self._kinds(table, names),
                 )
             except TranslationError as err:
                 self.warnings.append(f"{what} not migrated: {err}")
@@ -90,6 +91,10 @@ class SqliteConstraints:
 
     def _domain(self, col: Column) -> Domain | None:
         return self.facts.domains.get(col.declared)
+
+    def _kinds(self, table: Table, names: Mapping[str, str]) -> dict[str, str]:
+        """The enum columns, by target name, for the translator (``'x'::mood`` is 'x')."""
+        return {names.get(c.name, c.name): "enum" for c in table.columns if self._labels(c)}
 
     def _labels(self, col: Column) -> tuple[str, ...] | None:
         """An enum column's labels (also through a domain over the enum)."""
@@ -173,6 +178,7 @@ class SqliteConstraints:
                         "sqlite",
                         columns=names.values(),
                         aliases=names,
+                        kinds=self._kinds(table, names),
                     )
                     if key.is_expression
                     else quote_ident(names.get(key.expression) or self.names.name(key.expression))
@@ -180,7 +186,12 @@ class SqliteConstraints:
                 keys.append(text + (" DESC" if key.descending else ""))
             where = (
                 translate_expression(
-                    index.where, "postgresql", "sqlite", columns=names.values(), aliases=names
+                    index.where,
+                    "postgresql",
+                    "sqlite",
+                    columns=names.values(),
+                    aliases=names,
+                    kinds=self._kinds(table, names),
                 )
                 if index.where
                 else None

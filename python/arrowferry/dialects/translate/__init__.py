@@ -108,6 +108,7 @@ def translate_expression(
     tree = tree.transform(lambda node: respell(node, spelling))
     if target == "sqlite":
         known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
+        enum_labels(tree, known)  # 'paid'::status against an enum column: the label's text
         tree = json_builds_as_sqlite(tree, known).transform(untyped_null)
         tree = tree.transform(in_list).transform(like_as_sqlite)
         check_casts(tree)

@@ -190,7 +190,8 @@ def _generated(text: str, dialect: str, kind: str) -> str | None:
         found = defaults.generated_from_postgresql(text, kind)
         return None if found is None else defaults.clock_default(found)
     what = defaults.clock_default(text)
-    return what if what in {"epoch", "julianday"} or (what or "").startswith("random:") else None
+    generated = what in {"epoch", "julianday", "uuid4"} or (what or "").startswith("random:")
+    return what if generated else None
 
 
 def _sqlite_format(text: str) -> str | None:

@@ -170,3 +170,34 @@ def test_every_strftime_code_comes_back(pg_url: str, tmp_path: Path) -> None:
     shape = lambda v: re.sub(r"\d", "9", str(v))  # noqa: E731
     assert [shape(v) for v in got] == [shape(v) for v in want]
     assert not [d for d in af.compare_schemas(pg_url, back).differences if d.kind == "default"]
+
+
+def test_random_uuids_both_ways(pg_url: str, tmp_path: Path) -> None:
+    """gen_random_uuid() (and uuid-ossp's uuid_generate_v4()) into SQLite: a version 4
+    UUID as lower-case text, as PostgreSQL prints one, different for each row; back into
+    PostgreSQL: gen_random_uuid() again; a diff of either pair calls them the same."""
+    sql(
+        pg_url,
+        "CREATE TABLE u (id int PRIMARY KEY, uid uuid NOT NULL DEFAULT gen_random_uuid(), "
+        "tag text DEFAULT gen_random_uuid()::text)",
+    )
+    copy = tmp_path / "u.db"
+    result = af.migrate(pg_url, copy)
+    assert result.success and not [w for w in result.warnings if "default" in w], result.warnings
+    with sqlite3.connect(copy) as conn:
+        conn.executemany("INSERT INTO u (id) VALUES (?)", [(i,) for i in range(1, 201)])
+        rows = conn.execute("SELECT uid, tag FROM u").fetchall()
+    v4 = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+    assert all(v4.fullmatch(a) and v4.fullmatch(b) for a, b in rows), rows[:3]
+    assert len({a for a, _ in rows} | {b for _, b in rows}) == 400  # each its own
+    assert {a[19] for a, _ in rows} == set("89ab")  # the variant digit takes all four
+    defaults = af.compare_schemas(pg_url, copy).differences
+    assert not [d for d in defaults if d.kind == "default" and d.name in ("uid", "tag")]
+    sql(pg_url, "DROP TABLE u")
+    with sqlite3.connect(copy) as conn:
+        conn.execute("DELETE FROM u")
+    assert af.migrate(copy, pg_url).success
+    (row,) = sql(pg_url, "INSERT INTO u (id) VALUES (1) RETURNING uid::text, tag")
+    assert v4.fullmatch(row[0]) and v4.fullmatch(row[1]), row
+    defaults = af.compare_schemas(copy, pg_url).differences
+    assert not [d for d in defaults if d.kind == "default" and d.name in ("uid", "tag")]

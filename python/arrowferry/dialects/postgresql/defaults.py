@@ -47,6 +47,8 @@ _GENERATED: dict[tuple[str, str], str] = {
     ("epoch", "float64"): f"{_EPOCH}::double precision",
     ("epoch", "text"): f"{_EPOCH}::text",
     ("julianday", "float64"): "extract(epoch FROM now())::double precision / 86400 + 2440587.5",
+    ("uuid4", "uuid"): "gen_random_uuid()",
+    ("uuid4", "text"): "gen_random_uuid()::text",
 }
 
 
@@ -84,6 +86,8 @@ def clock_default_sql(what: str, dtype: DataType) -> str:
         return found
     if (what, dtype.kind) in _GENERATED:
         return _GENERATED[(what, dtype.kind)]
+    if what == "uuid4":
+        raise ValueError(f"a random UUID's text cannot land in a {to_pg_ddl(dtype)} column alike")
     if what in {"epoch", "julianday"}:
         raise ValueError(
             f"SQLite's {what} reading is a number, which a {to_pg_ddl(dtype)} column would "

@@ -100,6 +100,8 @@ _PG_RANDOM = re.compile(
     r"(?(blob),'hex')$"
 )
 _NUMBERS = frozenset({"int16", "int32", "int64", "decimal", "float64", "text"})
+# PostgreSQL's random UUIDs: its own (13+) and uuid-ossp's
+_PG_UUID4 = frozenset({"gen_random_uuid", "uuid_generate_v4", "public.uuid_generate_v4"})
 
 
 def generated_from_postgresql(sql: str, kind: str) -> str | None:
@@ -110,6 +112,8 @@ def generated_from_postgresql(sql: str, kind: str) -> str | None:
 
 
 def _generated_from_postgresql(bare: str, kind: str) -> str | None:
+    if bare in _PG_UUID4 and kind in ("uuid", "text"):
+        return UUID4
     if _PG_EPOCH.match(bare) and kind in _NUMBERS:
         return "CAST(strftime('%s', 'now') AS INTEGER)"
     if bare == _PG_JULIAN and kind == "float64":
@@ -298,14 +302,27 @@ def format_of(default: str) -> str | None:
     return None if found is None else found.group("format").replace("''", "'")
 
 
+# A random (version 4) UUID as lower-case text, as PostgreSQL's gen_random_uuid() prints
+# one: 122 random bits, the version digit 4 and a variant digit of 8, 9, a or b
+UUID4 = (
+    "lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || "
+    "substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (abs(random()) % 4), 1) || "
+    "substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6)))"
+)
+_UUID4_KEY = re.sub(r"\s+", "", UUID4.lower())
+
+
 def clock_default(default: str) -> str | None:
     """What a per-row default another database can compute alike reads, else None:
     ``timestamp``, ``date`` or ``time`` (SQLite's clock), ``epoch`` (Unix seconds),
-    ``julianday``, or ``random:N:blob|upper|lower`` (N random bytes, or their hex)."""
+    ``julianday``, ``random:N:blob|upper|lower`` (N random bytes, or their hex), or
+    ``uuid4`` (:data:`UUID4`, what a migration writes for ``gen_random_uuid()``)."""
     bare = _bare(default)
     found = CLOCK.get(bare.upper().replace(" ", ""))
     if found is not None:
         return found
+    if re.sub(r"\s+", "", bare.lower()) == _UUID4_KEY:
+        return "uuid4"
     if _EPOCH.match(bare):
         return "epoch"
     if _JULIAN.match(bare):

@@ -232,6 +232,9 @@ def coerce(value: Any, kind: str) -> Any:
             return text
     if kind == "uuid" and text is not None:
         return text.lower()
+    if kind == "array" and text is not None:
+        found = _array(text.strip())
+        return value if found is None else ("array", found)
     if kind == "blob" and text is not None and text.startswith("\\x"):
         try:
             return bytes.fromhex(text[2:])
@@ -240,6 +243,54 @@ def coerce(value: Any, kind: str) -> Any:
     if kind == "text" and number is not None and text is None:
         return str(int(number)) if number == number.to_integral() else str(float(number))
     return value
+
+
+def _array(text: str) -> Any:
+    """An array constant's elements as text, from PostgreSQL's literal (``'{a,"b c"}'``)
+    or the JSON a copy in SQLite holds (``'["a","b c"]'``); None for anything else."""
+    if text.startswith("["):
+        try:
+            found = json.loads(text)
+        except ValueError:
+            return None
+        return _elements(found) if isinstance(found, list) else None
+    if not text.startswith("{"):
+        return None
+    tree, rest = _pg_array(text, 0)
+    return tree if rest == len(text) else None
+
+
+def _elements(value: Any) -> Any:
+    if isinstance(value, list):
+        return tuple(_elements(v) for v in value)
+    return None if value is None else str(value)
+
+
+def _pg_array(text: str, at: int) -> tuple[Any, int]:
+    """PostgreSQL's array literal from ``text[at] == '{'``: (elements, index after it)."""
+    out: list[Any] = []
+    at += 1
+    while at < len(text) and text[at] != "}":
+        if text[at] == "{":
+            inner, at = _pg_array(text, at)
+            out.append(inner)
+        elif text[at] == '"':
+            chars, at = [], at + 1
+            while at < len(text) and text[at] != '"':
+                at += 1 if text[at] != "\\" else 2
+                chars.append(text[at - 1])
+            out.append("".join(chars))
+            at += 1
+        else:
+            end = at
+            while end < len(text) and text[end] not in ",}":
+                end += 1
+            word = text[at:end].strip()
+            out.append(None if word.upper() == "NULL" else word)
+            at = end
+        if at < len(text) and text[at] == ",":
+            at += 1
+    return tuple(out), at + 1
 
 
 def _moment(text: str, kind: str) -> str:

@@ -202,6 +202,16 @@ class ColumnComparison:
             f"column {ca.name}: {shown_a or 'no default'} in a, {shown_b or 'no default'} in b",
         )
 
+    def sqlite_form(self, sql: str, dialect: str, table: Table, b_side: bool) -> object:
+        """An expression in SQLite's terms (``diff_sql.sqlite_key``); one with no SQLite
+        form matches nothing."""
+        enums = self.s.enums_b if b_side else self.s.enums_a
+        kinds = tuple(
+            (c.name, "enum" if enum_labels(enums, c) else c.type.kind) for c in table.columns
+        )
+        found = diff_sql.sqlite_key(sql, dialect, columns=table.column_names, kinds=kinds)
+        return found if found is not None else object()
+
     def expression(self, sql: str, dialect: str, table: Table, *, b_side: bool = False) -> str:
         s = self.s
         return diff_sql.expression_key(

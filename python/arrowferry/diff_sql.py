@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import decimal
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache, reduce
 from typing import TYPE_CHECKING
 
@@ -80,6 +80,64 @@ def _expression_key(
         return canonical_sql(tree, dict(aliases))
     except Exception:  # a tree the normal form does not know: as written
         return plain(sql)
+
+
+def sqlite_key(
+    sql: str,
+    dialect: str,
+    *,
+    columns: tuple[str, ...] = (),
+    kinds: tuple[tuple[str, str], ...] = (),
+    query: Callable[[str], str] | None = None,
+) -> str | None:
+    """An expression (or, with ``query``, a view's SELECT) in SQLite's terms, as a
+    migration into SQLite writes it: a PostgreSQL side translated (``query`` translates
+    a whole SELECT), a SQLite side as it is; both normalised. The second key a comparison
+    across the two tries, so a copy made into SQLite (``LIKE`` written ``GLOB``, a numeric
+    sum made exact) matches its source. None when it has no SQLite form."""
+    return _sqlite_key(sql, dialect, columns, kinds, query)
+
+
+@lru_cache(maxsize=8192)
+def _sqlite_key(
+    sql: str,
+    dialect: str,
+    columns: tuple[str, ...],
+    kinds: tuple[tuple[str, str], ...],
+    query: Callable[[str], str] | None,
+) -> str | None:
+    from sqlglot import exp
+
+    from arrowferry.dialects.translate import translate_expression
+
+    text = sql
+    if dialect == "postgresql":
+        try:
+            text = (
+                query(sql)
+                if query is not None
+                else translate_expression(
+                    sql, "postgresql", "sqlite", columns=columns, kinds=dict(kinds)
+                )
+            )
+        except Exception:  # no SQLite form (TranslationError, or a tree it never expected)
+            return None
+    tree = parse(text, "sqlite")
+    if tree is None:
+        return None
+
+    def bare(node: exp.Expr) -> exp.Expr:
+        if isinstance(node, exp.Paren) and not isinstance(node.this, exp.Subquery | exp.Select):
+            inside: exp.Expr = node.this
+            return inside
+        if isinstance(node, exp.Identifier):
+            return exp.Identifier(this=str(node.this).lower(), quoted=False)
+        return node
+
+    try:
+        return str(tree.transform(bare).sql(dialect="sqlite"))
+    except Exception:
+        return None
 
 
 def plain(sql: str) -> str:

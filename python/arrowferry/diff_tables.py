@@ -93,21 +93,29 @@ class TableComparison(ColumnComparison):
         want = self.s.keys(unique.columns)
         return any(_plain_unique(i) and self.s.keys(i.column_names) == want for i in table.indexes)
 
-    def index_key(self, index: Index, table: Table, b_side: bool) -> tuple[object, ...]:
+    def index_key(
+        self, index: Index, table: Table, b_side: bool, *, sqlite: bool = False
+    ) -> tuple[object, ...]:
+        """What an index is, up to its name; ``sqlite``: its expressions in SQLite's terms
+        (the second key a comparison across the two engines tries)."""
         s = self.s
         dialect = s.b if b_side else s.a
+
+        def form(sql: str) -> object:
+            if sqlite:
+                return self.sqlite_form(sql, dialect, table, b_side)
+            return self.expression(sql, dialect, table, b_side=b_side)
+
         keys = tuple(
             (
-                self.expression(k.expression, dialect, table, b_side=b_side)
-                if k.is_expression
-                else s.key(k.expression),
+                form(k.expression) if k.is_expression else s.key(k.expression),
                 k.is_expression,
                 k.descending,
                 None if s.cross else (k.collation or "").lower(),
             )
             for k in index.keys
         )
-        where = self.expression(index.where, dialect, table, b_side=b_side) if index.where else None
+        where = form(index.where) if index.where else None
         return keys, index.unique, where
 
     def indexes(self) -> None:
@@ -120,6 +128,13 @@ class TableComparison(ColumnComparison):
             lambda i: self.index_key(i, self.ta, False),
             lambda i: self.index_key(i, self.tb, True),
         )
+        if s.cross and a_only and b_only:  # as a migration into SQLite writes them
+            a_only, b_only = _split(
+                a_only,
+                b_only,
+                lambda i: self.index_key(i, self.ta, False, sqlite=True),
+                lambda i: self.index_key(i, self.tb, True, sqlite=True),
+            )
         b_by_name = {s.key(i.name): i for i in b_only}
         for ia in a_only:
             ib = b_by_name.pop(s.key(ia.name), None)
@@ -207,6 +222,13 @@ class TableComparison(ColumnComparison):
         key_a = lambda c: self.expression(c.expression, self.s.a, self.ta)  # noqa: E731
         key_b = lambda c: self.expression(c.expression, self.s.b, self.tb, b_side=True)  # noqa: E731
         a_only, b_only = _split(self.ta.checks, self.tb.checks, key_a, key_b)
+        if self.s.cross and a_only and b_only:  # as a migration into SQLite writes them
+            a_only, b_only = _split(
+                a_only,
+                b_only,
+                lambda c: self.sqlite_form(c.expression, self.s.a, self.ta, False),
+                lambda c: self.sqlite_form(c.expression, self.s.b, self.tb, True),
+            )
         # the CHECK a copy into SQLite holds an enum column's text to its labels with is
         # the enum type of the other side, not a constraint of its own
         a_only = [

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 def compare_views(a: Schema, b: Schema, sides: Sides) -> list[Difference]:
     out: list[Difference] = []
     a_side, b_side = _Side(a, sides.cross), _Side(b, sides.cross)
+    in_sqlite = _InSqlite(a, b) if sides.cross else None
     a_views = {sides.key(v.name): v for v in a.views}
     b_views = {sides.key(v.name): v for v in b.views}
     for key, va in a_views.items():
@@ -42,7 +43,9 @@ def compare_views(a: Schema, b: Schema, sides: Sides) -> list[Difference]:
                     f"view {va.name} is in a only",
                 )
             )
-        elif a_side.key(va.sql) != b_side.key(vb.sql):
+        elif a_side.key(va.sql) != b_side.key(vb.sql) and not (
+            in_sqlite is not None and in_sqlite.same(va, vb)
+        ):
             out.append(
                 Difference(
                     "view",
@@ -77,6 +80,50 @@ def compare_views(a: Schema, b: Schema, sides: Sides) -> list[Difference]:
 def view_key(view: View, schema: Schema, sides: Sides) -> str:
     """A view's definition in the one normal form both sides are compared in."""
     return _Side(schema, sides.cross).key(view.sql)
+
+
+class _InSqlite:
+    """Views compared in SQLite's terms, the PostgreSQL one translated as a migration into
+    SQLite translates it (a numeric ``sum`` made exact, ``LIKE`` as ``GLOB``): a copy made
+    that way matches its source, which translated the other way it would not."""
+
+    def __init__(self, a: Schema, b: Schema) -> None:
+        self.a_is_pg = a.dialect == "postgresql"
+        self.pg = a if self.a_is_pg else b
+        self._relations: dict[str, Any] | None = None
+
+    def same(self, va: View, vb: View) -> bool:
+        pg_view, lite_view = (va, vb) if self.a_is_pg else (vb, va)
+        mine = diff_sql.sqlite_key(pg_view.sql, "postgresql", query=self._translate)
+        return mine is not None and mine == diff_sql.sqlite_key(lite_view.sql, "sqlite")
+
+    def _translate(self, sql: str) -> str:
+        from arrowferry.dialects.translate import translate_query
+
+        return translate_query(sql, "postgresql", "sqlite", relations=self.relations())
+
+    def relations(self) -> dict[str, Any]:
+        from arrowferry.dialects.translate import Relation
+        from arrowferry.model import enum_labels
+
+        if self._relations is None:
+            enums = self.pg.enums
+            self._relations = {
+                t.name.lower(): Relation(
+                    t.name,
+                    {
+                        c.name.lower(): (c.name, "enum" if enum_labels(enums, c) else c.type.kind)
+                        for c in t.columns
+                    },
+                    {
+                        c.name.lower(): (c.type.precision, c.type.scale)
+                        for c in t.columns
+                        if c.type.kind == "decimal"
+                    },
+                )
+                for t in self.pg.tables
+            }
+        return self._relations
 
 
 class _Side:

@@ -193,6 +193,9 @@ CASES: list[Case] = [
     ("fk other parent", pg(XP, foreign_keys=(fk("x", "p", "id"),)), pg(XP, foreign_keys=(fk("x", "q", "id"),)), [("foreign_key", "t", None, True), ("foreign_key", "t", None, False)]),
     # --- CHECKs, after translation -------------------------------------------------------
     ("[x]>=(0) = (x >= (0)::double precision)", sq(c("x", "REAL"), checks=(ck("[x]>=(0)"),)), pg(c("x", "double precision"), checks=(ck("(x >= (0)::double precision)"),)), []),
+    # a copy made into SQLite matches its PostgreSQL source in SQLite's terms
+    ("LIKE = the GLOB a copy into SQLite holds", pg(c("e", "text"), checks=(ck("(e ~~ '%@%'::text)"),)), sq(c("e", "TEXT"), checks=(ck('("e" GLOB \'*@*\')'),)), []),
+    ("LIKE vs another GLOB", pg(c("e", "text"), checks=(ck("(e ~~ '%@%'::text)"),)), sq(c("e", "TEXT"), checks=(ck('("e" GLOB \'*#*\')'),)), [("check", "t", None, True), ("check", "t", None, False)]),
     ("IN = ANY (ARRAY[...])", sq(c("s", "VARCHAR(5)"), checks=(ck("s IN ('a', 'b')"),)), pg(c("s", "varchar(5)"), checks=(ck("((s)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))"),)), []),
     ("BETWEEN = two comparisons", sq(X, checks=(ck("x BETWEEN 1 AND 5"),)), pg(XP, checks=(ck("((x >= 1) AND (x <= 5))"),)), []),
     ("0/1 on a boolean = false/true", sq(c("f", "BOOLEAN"), checks=(ck("f IN (0, 1)"),)), pg(c("f", "boolean"), checks=(ck("(f = ANY (ARRAY[false, true]))"),)), []),

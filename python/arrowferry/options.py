@@ -345,16 +345,23 @@ def _as_field(name: str, value: Any) -> tuple[str, Any]:
 
 def parse_column_map(items: Sequence[str]) -> dict[str, str]:
     """``TABLE.SOURCE=TARGET`` strings as ``{"table.source": "target"}``."""
+    return table_column_items(
+        items, "--column-map", "TABLE.SOURCE_COLUMN=TARGET_COLUMN", "users.mail=email"
+    )
+
+
+def table_column_items(
+    items: Sequence[str], option: str, shape: str, example: str
+) -> dict[str, str]:
+    """A repeated CLI option's ``TABLE.COLUMN=VALUE`` strings as ``{"table.column":
+    "value"}``; one of another shape is an error showing ``shape`` and ``example``."""
     out: dict[str, str] = {}
     for item in items:
-        key, sep, target = item.partition("=")
+        key, sep, value = item.partition("=")
         table, dot, column = key.strip().partition(".")
-        if not sep or not dot or not table or not column or not target.strip():
-            raise BadInputError(
-                f"--column-map {item!r}: expected TABLE.SOURCE_COLUMN=TARGET_COLUMN "
-                "(for example users.mail=email)"
-            )
-        out[f"{table}.{column}"] = target.strip()
+        if not sep or not dot or not table or not column or not value.strip():
+            raise BadInputError(f"{option} {item!r}: expected {shape} (for example {example})")
+        out[f"{table}.{column}"] = value.strip()
     return out
 
 

@@ -40,17 +40,11 @@ BECAUSE = "transform"  # the code of a bad value a transform gave (Converted.bec
 
 def parse_transform_option(items: Sequence[str]) -> dict[str, str]:
     """The CLI's ``TABLE.COLUMN=SQL`` strings as ``{"table.column": "sql"}``."""
-    out: dict[str, str] = {}
-    for item in items:
-        key, sep, sql = item.partition("=")
-        table, dot, column = key.strip().rpartition(".")
-        if not sep or not dot or not table or not column or not sql.strip():
-            raise BadInputError(
-                f"--transform {item!r}: expected TABLE.COLUMN=SQL_EXPRESSION (for example "
-                "users.email=lower(email))"
-            )
-        out[f"{table}.{column}"] = sql.strip()
-    return out
+    from arrowferry.options import table_column_items
+
+    return table_column_items(
+        items, "--transform", "TABLE.COLUMN=SQL_EXPRESSION", "users.email=lower(email)"
+    )
 
 
 def text_of(transform: Any) -> str:

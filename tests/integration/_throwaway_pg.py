@@ -77,6 +77,19 @@ class ThrowawayServer:
     def database_url(self, name: str) -> str:
         return f"postgresql://postgres@/{name}?host={self.folder}"
 
+    def new_database(self, name: str, *ddl: str) -> str:
+        """The URL of database ``name``, made anew (dropped first), with ``ddl`` run in it."""
+        import psycopg
+
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[arg-type]
+            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
+        url = self.database_url(name)
+        with psycopg.connect(url, autocommit=True) as conn:
+            for sql in ddl:
+                conn.execute(sql)  # type: ignore[arg-type]
+        return url
+
     def _run(self, args: list[str], limit: int | None = None) -> None:
         def child() -> None:
             if limit is not None:

@@ -12,14 +12,13 @@ no difference could show there).
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
 import pytest
 
 import arrowferry as af
-from tests.integration._throwaway_pg import ThrowawayServer, icu_bin
+from tests.integration._throwaway_pg import ThrowawayServer
 
 NAMES = ["apple", "Banana", "cherry", "Date", "éclair", "_x", "Zebra", "zebra", "ábaco", "10", "9"]
 VIEWS = {
@@ -29,23 +28,6 @@ VIEWS = {
     "ranked": "SELECT name, (SELECT count(*) FROM t u WHERE u.name < t.name) AS below FROM t",
     "middle": "SELECT name FROM t WHERE name BETWEEN 'B' AND 'd'",
 }
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[ThrowawayServer]:
-    found = ThrowawayServer(
-        icu_bin(), ("--locale-provider=icu", "--icu-locale=en-US", "--locale=C.UTF-8")
-    )
-    found.start()
-    yield found
-    found.remove()
-
-
-def _database(server: ThrowawayServer, name: str) -> str:
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server.database_url(name)
 
 
 @pytest.fixture(scope="module")
@@ -87,16 +69,16 @@ def _views(source: Path, url: str) -> dict[str, tuple[list[object], list[object]
     }
 
 
-def test_the_server_sorts_by_its_locale(server: ThrowawayServer) -> None:
+def test_the_server_sorts_by_its_locale(icu_server: ThrowawayServer) -> None:
     """What makes the other tests able to fail: this database does not compare bytes."""
-    url = _database(server, "probe")
+    url = icu_server.new_database("probe")
     assert _pg(url, "SELECT 'apple' < 'Banana', 'apple' < 'Banana' COLLATE \"C\"") == [
         (True, False)
     ]
 
 
-def test_views_checks_and_order_match_sqlite(source: Path, server: ThrowawayServer) -> None:
-    url = _database(server, "exact")
+def test_views_checks_and_order_match_sqlite(source: Path, icu_server: ThrowawayServer) -> None:
+    url = icu_server.new_database("exact")
     result = af.migrate(source, url)
     assert result.success, result.errors
     assert result.summary.views_created == len(VIEWS)
@@ -131,10 +113,10 @@ def _sqlite_insert(source: Path, code: str) -> None:
         conn.close()
 
 
-def test_default_collation_when_asked(source: Path, server: ThrowawayServer) -> None:
+def test_default_collation_when_asked(source: Path, icu_server: ThrowawayServer) -> None:
     """``text_collation="default"`` leaves the columns to the database's collation: the
     views then sort as the locale does (what the option's user asked for)."""
-    url = _database(server, "localized")
+    url = icu_server.new_database("localized")
     result = af.migrate(source, url, text_collation="default")
     assert result.success, result.errors
     differing = [n for n, (a, b) in _views(source, url).items() if a != b]
@@ -145,9 +127,9 @@ def test_default_collation_when_asked(source: Path, server: ThrowawayServer) -> 
 
 
 def test_sync_adds_text_columns_that_compare_as_sqlite(
-    source: Path, server: ThrowawayServer, tmp_path: Path
+    source: Path, icu_server: ThrowawayServer, tmp_path: Path
 ) -> None:
-    url = _database(server, "synced")
+    url = icu_server.new_database("synced")
     assert af.migrate(source, url).success
     grown = tmp_path / "grown.db"
     with sqlite3.connect(source) as a, sqlite3.connect(grown) as b:
@@ -163,10 +145,10 @@ def test_sync_adds_text_columns_that_compare_as_sqlite(
 
 
 def test_an_unknown_collation_is_refused_before_writing(
-    source: Path, server: ThrowawayServer
+    source: Path, icu_server: ThrowawayServer
 ) -> None:
     """Refused by the target check, before --drop-tables drops what is there."""
-    url = _database(server, "unknown")
+    url = icu_server.new_database("unknown")
     assert af.migrate(source, url).success
     before = _pg(url, "SELECT * FROM t ORDER BY id")
     with pytest.raises(af.BadInputError) as caught:
@@ -212,9 +194,9 @@ def _pg_source(url: str) -> None:
 
 
 def test_views_that_compare_by_locale_are_named_into_sqlite(
-    server: ThrowawayServer, tmp_path: Path
+    icu_server: ThrowawayServer, tmp_path: Path
 ) -> None:
-    url = _database(server, "pgsource")
+    url = icu_server.new_database("pgsource")
     _pg_source(url)
     out = tmp_path / "out.db"
     result = af.migrate(url, out)

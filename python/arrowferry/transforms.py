@@ -211,12 +211,35 @@ def _held_to(given: pa.Array, wanted: pa.DataType) -> tuple[pa.Array, np.ndarray
         given = given.combine_chunks()
     try:
         cast = pc.cast(given, storage, safe=True)
-        bad = np.zeros(len(given), dtype=bool)
+        bad = _forgiven(given, cast, storage)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         cast, bad = _cast_each(given, storage)
     if isinstance(wanted, pa.BaseExtensionType):
         cast = pa.ExtensionArray.from_storage(wanted, cast)
     return cast, bad
+
+
+def _forgiven(given: pa.Array, cast: pa.Array, storage: pa.DataType) -> np.ndarray:
+    """Where Arrow's "safe" cast changed a value anyway: an integer other than 0 or 1
+    into a boolean (2 is true), a double a float or a decimal cannot hold exactly
+    (rounded); every other cast it calls safe keeps the value or raises (driver-traps.md:
+    forgiving casts)."""
+    if pa.types.is_boolean(storage) and pa.types.is_integer(given.type):
+        return _mask(pc.invert(pc.is_in(given, pa.array([0, 1], given.type))), given)
+    narrowed = pa.types.is_float32(storage) or pa.types.is_decimal(storage)
+    if narrowed and pa.types.is_floating(given.type):
+        # a double into a float, or into a decimal of fewer places (0.30000000000000004
+        # into numeric(12,2) is 0.30): the value read back is not the value given
+        back = pc.cast(cast, given.type)
+        changed = pc.and_(pc.not_equal(back, given), pc.invert(pc.is_nan(given)))
+        return _mask(changed, given)
+    return np.zeros(len(given), dtype=bool)
+
+
+def _mask(flags: pa.Array, given: pa.Array) -> np.ndarray:
+    """True where flagged and the value is not NULL."""
+    out = pc.and_(pc.fill_null(flags, False), given.is_valid())
+    return np.asarray(out.to_numpy(zero_copy_only=False), dtype=bool)
 
 
 def _cast_each(given: pa.Array, storage: pa.DataType) -> tuple[pa.Array, np.ndarray]:

@@ -212,7 +212,16 @@ class ColumnComparison:
         found = diff_sql.sqlite_key(sql, dialect, columns=table.column_names, kinds=kinds)
         return found if found is not None else object()
 
-    def expression(self, sql: str, dialect: str, table: Table, *, b_side: bool = False) -> str:
+    def expression(
+        self,
+        sql: str,
+        dialect: str,
+        table: Table,
+        *,
+        b_side: bool = False,
+        condition: bool = False,
+    ) -> str:
+        """``condition``: read as true or false (a CHECK, an index predicate)."""
         s = self.s
         return diff_sql.expression_key(
             sql,
@@ -221,6 +230,7 @@ class ColumnComparison:
             columns=table.column_names,
             kinds=tuple((c.name, c.type.kind) for c in table.columns),
             aliases=s.aliases.get(s.key(self.name), ()) if b_side else (),
+            condition=condition,
         )
 
     def _held_to_labels(self, ca: Column, cb: Column) -> bool:
@@ -228,7 +238,8 @@ class ColumnComparison:
         labels = enum_labels(self.s.enums_b, cb)
         if not labels or not self.s.cross:
             return False
-        wanted = self.expression(in_list_sql(ca.name, labels), self.s.a, self.ta)
+        wanted = self.expression(in_list_sql(ca.name, labels), self.s.a, self.ta, condition=True)
         return any(
-            self.expression(c.expression, self.s.a, self.ta) == wanted for c in self.ta.checks
+            self.expression(c.expression, self.s.a, self.ta, condition=True) == wanted
+            for c in self.ta.checks
         )

@@ -43,13 +43,15 @@ def expression_key(
     columns: tuple[str, ...] = (),
     kinds: tuple[tuple[str, str], ...] = (),
     aliases: tuple[tuple[str, str], ...] = (),
+    condition: bool = False,
 ) -> str:
     """A CHECK, index key or predicate in one normal form. ``cross``: the other side is
     the other dialect, so a SQLite expression is first translated to PostgreSQL as a
     migration would (``kinds``: its columns' type kinds, so ``flag IN (0, 1)`` on a
     boolean reads as ``IN (false, true)``). ``aliases``: (old, new) column names, the
-    renames given for this side."""
-    return _expression_key(sql, dialect, cross, columns, kinds, aliases)
+    renames given for this side. ``condition``: read as true or false (a CHECK, an index
+    predicate), so a SQLite number there is ``(x <> 0)``, as the migration writes it."""
+    return _expression_key(sql, dialect, cross, columns, kinds, aliases, condition)
 
 
 @lru_cache(maxsize=8192)
@@ -60,6 +62,7 @@ def _expression_key(
     columns: tuple[str, ...],
     kinds: tuple[tuple[str, str], ...],
     aliases: tuple[tuple[str, str], ...],
+    condition: bool,
 ) -> str:
     from arrowferry.dialects.translate import translate_expression
 
@@ -70,7 +73,12 @@ def _expression_key(
         # it would on the other side; one odd expression never stops the comparison
         with contextlib.suppress(Exception):
             text = translate_expression(
-                sql, "sqlite", "postgresql", columns=columns, kinds=dict(kinds)
+                sql,
+                "sqlite",
+                "postgresql",
+                columns=columns,
+                kinds=dict(kinds),
+                condition=condition,
             )
             read = "postgresql"
     tree = parse(text, read)
@@ -175,6 +183,13 @@ def _rewrite(node: exp.Expr) -> exp.Expr:
     if isinstance(node, exp.Paren) and not isinstance(node.this, exp.Subquery | exp.Select):
         inside: exp.Expr = node.this
         return inside
+    default = node.args.get("default") if isinstance(node, exp.Case) else None
+    if isinstance(default, exp.Cast | exp.TryCast):
+        default = default.this
+    if isinstance(default, exp.Null):  # PostgreSQL writes a CASE's missing ELSE as NULL
+        bare = node.copy()
+        bare.set("default", None)
+        return bare
     if isinstance(node, exp.Cast | exp.TryCast):
         inner: exp.Expr = node.this
         if _literal_like(inner):

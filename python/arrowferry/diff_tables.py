@@ -101,10 +101,10 @@ class TableComparison(ColumnComparison):
         s = self.s
         dialect = s.b if b_side else s.a
 
-        def form(sql: str) -> object:
+        def form(sql: str, condition: bool = False) -> object:
             if sqlite:
                 return self.sqlite_form(sql, dialect, table, b_side)
-            return self.expression(sql, dialect, table, b_side=b_side)
+            return self.expression(sql, dialect, table, b_side=b_side, condition=condition)
 
         keys = tuple(
             (
@@ -115,7 +115,7 @@ class TableComparison(ColumnComparison):
             )
             for k in index.keys
         )
-        where = form(index.where) if index.where else None
+        where = form(index.where, condition=True) if index.where else None
         return keys, index.unique, where
 
     def indexes(self) -> None:
@@ -219,8 +219,10 @@ class TableComparison(ColumnComparison):
             )
 
     def checks(self) -> None:
-        key_a = lambda c: self.expression(c.expression, self.s.a, self.ta)  # noqa: E731
-        key_b = lambda c: self.expression(c.expression, self.s.b, self.tb, b_side=True)  # noqa: E731
+        key_a = lambda c: self.expression(c.expression, self.s.a, self.ta, condition=True)  # noqa: E731
+        key_b = lambda c: self.expression(  # noqa: E731
+            c.expression, self.s.b, self.tb, b_side=True, condition=True
+        )
         a_only, b_only = _split(self.ta.checks, self.tb.checks, key_a, key_b)
         if self.s.cross and a_only and b_only:  # as a migration into SQLite writes them
             a_only, b_only = _split(

@@ -104,6 +104,7 @@ class FinishingPlanner:
                     columns=names.values(),
                     aliases=names,
                     kinds=kinds,
+                    condition=True,
                 )
             except TranslationError as err:
                 self.warnings.append(f"CHECK on {table.name} not migrated: {err}")
@@ -168,6 +169,7 @@ class FinishingPlanner:
                     columns=names.values(),
                     aliases=names,
                     kinds=kinds,
+                    condition=True,
                 )
                 if index.where
                 else None

@@ -38,6 +38,7 @@ from arrowferry.dialects.translate.json_build import (
 from arrowferry.dialects.translate.sqlite_text import text_of_values as sqlite_text_of_values
 from arrowferry.dialects.translate.text_rules import text_rules
 from arrowferry.dialects.translate.to_postgresql import (
+    as_conditions,
     ascii_case,
     glob_as_regex,
     like_as_postgresql,
@@ -81,13 +82,16 @@ def translate_expression(
     columns: Iterable[str] = (),
     aliases: Mapping[str, str] | None = None,
     kinds: Mapping[str, str] | None = None,
+    condition: bool = False,
 ) -> str:
     """Translate one scalar expression (a CHECK, a default, an index key or WHERE).
 
     ``aliases`` renames column references (case-insensitively): a domain's CHECK says
     ``VALUE`` where a column's says the column's name. ``kinds``: each column's type
     kind by (target) name, from SQLite: a comparison then means what it meant there
-    (``active IN (0, 1)`` on a BOOLEAN column is ``IN (false, true)``).
+    (``active IN (0, 1)`` on a BOOLEAN column is ``IN (false, true)``). ``condition``:
+    the expression is read as true or false (a CHECK, an index predicate), so from SQLite
+    a number there is ``(x <> 0)``, as SQLite reads it.
 
     >>> translate_expression("[Discount]>=(0)", "sqlite", "postgresql", columns=["Discount"])
     '"Discount" >= (0)'
@@ -116,6 +120,7 @@ def translate_expression(
         known = {id(c): kind for c, kind in _column_kinds(tree, kinds or {})}
         tree = sqlite_text_of_values(tree, known)
         tree = json_builds_as_postgresql(sqlite_functions(tree, known), known)
+        tree = as_conditions(tree, known, whole=condition)
         tree = tree.transform(lambda node: sqlite_meaning(node, known), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
     try:
@@ -260,6 +265,7 @@ def translate_sqlite_view(
                 table.set("this", exp.to_identifier(relation.name, quoted=True))
         tree = sqlite_text_of_values(tree, kinds)
         tree = json_builds_as_postgresql(sqlite_functions(tree, kinds), kinds)
+        tree = as_conditions(tree, kinds)
         tree = tree.transform(lambda node: sqlite_meaning(node, kinds), copy=False)
         tree = tree.transform(like_as_postgresql).transform(glob_as_regex)
         tree = innermost_first(tree, ascii_case)

@@ -138,11 +138,18 @@ def sqlite_functions(tree: Any, kinds: dict[int, str]) -> Any:
     - ``CAST(x AS INTEGER)`` truncates a REAL (2.7: 2) into 64 bits, where PostgreSQL's
       ``CAST(x AS INT)`` rounds (3) into 32;
     - ``max(a, b)``/``min(a, b)`` are NULL when an argument is, where ``GREATEST`` and
-      ``LEAST`` pass NULLs over.
+      ``LEAST`` pass NULLs over;
+    - ``json_valid(x)`` is the integer 1 or 0 (NULL for NULL, from SQLite 3.45 as the
+      driver's SQLite reads it; 0 before): ``CAST((x IS JSON) AS INT)`` (PostgreSQL 16),
+      which a condition reads as ``x IS JSON`` (:func:`as_conditions`).
     """
     from sqlglot import exp
 
     def rewrite(node: exp.Expression) -> exp.Expression:
+        json_valid = isinstance(node, exp.Anonymous) and node.name.lower() == "json_valid"
+        if json_valid and len(node.expressions) == 1:
+            valid = exp.Is(this=node.expressions[0].copy(), expression=exp.JSON())
+            return exp.Cast(this=exp.Paren(this=valid), to=exp.DataType.build("INT"))
         if isinstance(node, exp.Substring):
             return _substr(node, kinds)
         if isinstance(node, exp.Round):
@@ -154,6 +161,56 @@ def sqlite_functions(tree: Any, kinds: dict[int, str]) -> Any:
         return node
 
     return innermost_first(tree, rewrite)
+
+
+_NUMERIC_KINDS = {"int16", "int32", "int64", "float32", "float64", "decimal"}
+
+
+def as_conditions(tree: Any, kinds: dict[int, str], *, whole: bool = False) -> Any:
+    """Every place SQLite reads a value as true or false (``WHERE``, ``HAVING``, ``ON``,
+    ``CASE WHEN``, the operands of ``AND``, ``OR`` and ``NOT``; ``whole``: the expression
+    itself, a CHECK or an index predicate) holding a number, as ``(x <> 0)``: SQLite's
+    truth of a number, which PostgreSQL would refuse (``WHERE is_admin`` on a 0/1
+    integer column). A ``json_valid(x)`` there is ``x IS JSON``. In place; the tree
+    returned."""
+    from sqlglot import exp
+
+    def fix(node: Any) -> Any:
+        return _as_condition(node, kinds) if isinstance(node, exp.Expression) else node
+
+    for clause in list(tree.find_all(exp.Where, exp.Having)):
+        clause.set("this", fix(clause.this))
+    for join in list(tree.find_all(exp.Join)):
+        if join.args.get("on") is not None:
+            join.set("on", fix(join.args["on"]))
+    for when in list(tree.find_all(exp.If)):
+        when.set("this", fix(when.this))
+    for logic in list(tree.find_all(exp.And, exp.Or)):
+        logic.set("this", fix(logic.this))
+        logic.set("expression", fix(logic.expression))
+    for negation in list(tree.find_all(exp.Not)):
+        negation.set("this", fix(negation.this))
+    return fix(tree) if whole else tree
+
+
+def _as_condition(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
+    from sqlglot import exp
+
+    inner = unwrap(node)
+    if isinstance(inner, exp.Cast) and inner.to.this in integer_types():
+        test = unwrap(inner.this)
+        if isinstance(test, exp.Is) and isinstance(test.expression, exp.JSON):
+            tested: exp.Expression = inner.this  # json_valid(x): x IS JSON, NULL for NULL
+            return tested
+    numeric = (
+        kinds.get(id(inner)) in _NUMERIC_KINDS
+        or (isinstance(inner, exp.Literal) and not inner.is_string)
+        or isinstance(inner, (exp.Add, exp.Sub, exp.Mul, exp.Div, exp.Mod))
+        or (isinstance(inner, exp.Cast) and inner.to.this in integer_types())
+    )
+    if not numeric:
+        return node
+    return exp.Paren(this=exp.NEQ(this=node, expression=exp.Literal.number(0)))
 
 
 def integer_types() -> set[Any]:

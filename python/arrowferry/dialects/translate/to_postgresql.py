@@ -262,8 +262,8 @@ def _substr(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
         if value is None:
             return None
         copied = copy_kinds(value, kinds)
-        literal = _non_negative_literal(value) or _negative_literal(value)
-        return copied if literal else exp.Cast(this=copied, to=exp.DataType.build("INT"))
+        whole = _non_negative_literal(value) or _negative_literal(value) or _int4(value, kinds)
+        return copied if whole else exp.Cast(this=copied, to=exp.DataType.build("INT"))
 
     def substring(begin: exp.Expression | None) -> exp.Expression:
         return exp.Substring(
@@ -283,6 +283,22 @@ def _substr(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:
     return exp.Case(
         ifs=[exp.If(this=negative, true=from_end())], default=substring(position(start))
     )
+
+
+def _int4(value: exp.Expression, kinds: dict[int, str]) -> bool:
+    """Whether PostgreSQL computes ``value`` as an int already (a position, a length, an
+    int column, small integers, sums of those), so no cast is written (PostgreSQL would
+    drop it when it stores the expression, and a diff then saw two forms)."""
+    from sqlglot import exp
+
+    inner = unwrap(value)
+    if isinstance(inner, (exp.StrPosition, exp.Length)):
+        return True
+    if isinstance(inner, exp.Literal) and not inner.is_string:
+        return inner.this.isdigit() and int(inner.this) < 2**31
+    if isinstance(inner, (exp.Add, exp.Sub)):
+        return _int4(inner.this, kinds) and _int4(inner.expression, kinds)
+    return kinds.get(id(inner)) in ("int16", "int32")
 
 
 def _round(node: exp.Expression, kinds: dict[int, str]) -> exp.Expression:

@@ -160,8 +160,8 @@ class Applied:
         texts = "; ".join(f"{kernels[i].source}: {t}" for i, _, t in self.steps)
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         return (
-            f"table {self.table!r}: a transform failed ({texts}): {first}. The columns it reads arrive as "
-            f"{shown or 'given'}: the values the target is sent"
+            f"table {self.table!r}: a transform failed ({texts}): {first}. The columns it "
+            f"reads arrive as {shown or 'given'}: the values the target is sent"
         )
 
     def reason(self, index: int, given: Any, kernel: ColumnKernel) -> str:
@@ -211,9 +211,10 @@ def _held_to(given: pa.Array, wanted: pa.DataType) -> tuple[pa.Array, np.ndarray
         given = given.combine_chunks()
     try:
         cast = pc.cast(given, storage, safe=True)
-        bad = _forgiven(given, cast, storage)
+        bad = np.zeros(len(given), dtype=bool)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         cast, bad = _cast_each(given, storage)
+    bad |= _forgiven(given, cast, storage)
     if isinstance(wanted, pa.BaseExtensionType):
         cast = pa.ExtensionArray.from_storage(wanted, cast)
     return cast, bad

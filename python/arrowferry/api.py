@@ -203,6 +203,7 @@ class Migration:
             reject_dir=self.options.reject_dir,
             on_bad_value=self.options.on_bad_value,
             exclude_columns=tuple(self.options.transforms),  # changed on purpose
+            identifiers=self.options.identifiers,
         )
 
     def _warming(self) -> AbstractContextManager[None]:

@@ -70,6 +70,13 @@ JSON_SHAPES["verify"] = _failed_report
     metavar="TABLE.COLUMN",
     help="Leave a column out of the comparison, e.g. one a --transform changed (repeatable).",
 )
+@click.option(
+    "--identifiers",
+    type=click.Choice(["quote", "lower", "snake_case"]),
+    default="quote",
+    show_default=True,
+    help="The migration's --identifiers: how SOURCE's names are spelled in TARGET.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @handle_errors
 def verify_cmd(
@@ -82,6 +89,7 @@ def verify_cmd(
     reject_dir: str,
     on_bad_value: str,
     exclude_columns: tuple[str, ...],
+    identifiers: str,
     as_json: bool,
 ) -> None:
     """Compare every row and value of SOURCE with its copy TARGET.
@@ -110,6 +118,7 @@ def verify_cmd(
         reject_dir=reject_dir,
         on_bad_value=on_bad_value,
         exclude_columns=exclude_columns,
+        identifiers=identifiers,
     )
     if as_json:
         click.echo(json.dumps(report.to_dict(), default=str))

@@ -62,6 +62,7 @@ def verify(
     reject_dir: str | os.PathLike[str] | None = "arrowferry-rejects",
     on_bad_value: str = "reject",
     exclude_columns: Sequence[str] = (),
+    identifiers: str = "quote",
 ) -> VerificationReport:
     """Compare every row and value of ``source`` with its copy in ``target``.
 
@@ -87,6 +88,9 @@ def verify(
         Columns left out of the comparison, as ``table.column`` (the source's names):
         those a migration's ``transforms`` changed on purpose (``Migration.verify`` and
         ``migrate --verify`` leave those out themselves). Each table says which.
+    identifiers
+        The migration's identifier policy (``"lower"``, ``"snake_case"``): how a source
+        table or column is named in the target (``Migration.verify`` passes its own).
 
     Returns
     -------
@@ -109,7 +113,9 @@ def verify(
         raise BadInputError(
             f"on_bad_value must be 'reject', 'null' or 'fail', not {on_bad_value!r}"
         )
-    run = _Run(src, tgt, source_schema, target_schema, examples)
+    from arrowferry.plan.identifiers import renamer
+
+    run = _Run(src, tgt, source_schema, target_schema, examples, renamer(identifiers))
     try:
         run.open(bad_as_null=on_bad_value == "null")
         report = run.verify(
@@ -128,9 +134,16 @@ class _Run:
     """One verification: both databases open, every table paired, sums compared."""
 
     def __init__(
-        self, src: Endpoint, tgt: Endpoint, source_schema: str, target_schema: str, examples: int
+        self,
+        src: Endpoint,
+        tgt: Endpoint,
+        source_schema: str,
+        target_schema: str,
+        examples: int,
+        rename: Callable[[str], str] | None = None,
     ) -> None:
         self.src, self.tgt = src, tgt
+        self.rename = rename  # the migration's identifier policy
         self.sd: Dialect = dialect_for(src)
         self.td: Dialect = dialect_for(tgt)
         self.schemas = (
@@ -168,7 +181,7 @@ class _Run:
         report.warnings += list(source_schema.notes)
         pairs: list[tuple[pairing.Pair, TableVerification, Excluded | None, list[Any]]] = []
         for table in pairing.select(source_schema, patterns, exclude):
-            name = pairing.find(table.name, target_schema.table_names, self.td.name)
+            name = pairing.find(table.name, target_schema.table_names, self.td.name, self.rename)
             result = TableVerification(table.name, name or table.name)
             report.tables.append(result)
             if name is None:
@@ -183,6 +196,7 @@ class _Run:
                 self.td.name,
                 *self.schemas,
                 left_out=left_out,
+                rename=self.rename,
             )
             if p.problems:
                 result.problem = "; ".join(p.problems)

@@ -12,7 +12,7 @@ between two PostgreSQL databases every column by its own type.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 from arrowferry.dialects import postgresql as pg
@@ -63,8 +63,19 @@ def _selected(schema: Schema, patterns: Sequence[str] | None) -> list[Table]:
     return chosen
 
 
-def find(name: str, names: Sequence[str], target_dialect: str) -> str | None:
-    """The target's name for a source name: as is, cut to 63 bytes, or without case."""
+def find(
+    name: str,
+    names: Sequence[str],
+    target_dialect: str,
+    rename: Callable[[str], str] | None = None,
+) -> str | None:
+    """The target's name for a source name: as is, cut to 63 bytes, or without case;
+    ``rename``: the migration's identifier policy (``snake_case``: ``CustomerId`` is
+    ``customer_id``), tried first."""
+    if rename is not None:
+        found = find(rename(name), names, target_dialect)
+        if found is not None:
+            return found
     if name in names:
         return name
     if target_dialect == "postgresql" and pg.truncate_identifier(name) in names:
@@ -154,9 +165,10 @@ def pair(
     target_schema: str | None,
     *,
     left_out: frozenset[str] = frozenset(),
+    rename: Callable[[str], str] | None = None,
 ) -> Pair:
     """Both sides of one table: every source column with the target column it became
-    (less those ``left_out``, lower-case source names)."""
+    (less those ``left_out``, lower-case source names; ``rename``: as for :func:`find`)."""
     problems: list[str] = []
     src_cols: list[CheckColumn] = []
     tgt_cols: list[CheckColumn] = []
@@ -164,14 +176,14 @@ def pair(
     for col in src.columns:
         if col.name.lower() in left_out:
             continue
-        found = find(col.name, names, target_dialect)
+        found = find(col.name, names, target_dialect, rename)
         if found is None:
             problems.append(f"column {col.name!r} is missing from the target")
             continue
         a, b = _column_pair(col, tgt.column(found), source_dialect, target_dialect)
         src_cols.append(a)
         tgt_cols.append(b)
-    key_names = _key(src, tgt, target_dialect)
+    key_names = _key(src, tgt, target_dialect, rename)
     positions = tuple(i for name in key_names for i, c in enumerate(src_cols) if c.name == name)
     if len(positions) != len(key_names):
         key_names, positions = (), ()
@@ -208,7 +220,9 @@ def left_out(table: Table, columns: Sequence[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-def _key(src: Table, tgt: Table, target_dialect: str) -> tuple[str, ...]:
+def _key(
+    src: Table, tgt: Table, target_dialect: str, rename: Callable[[str], str] | None
+) -> tuple[str, ...]:
     """The columns that identify a row (source names): the source's primary key, else
     the target's (mapped back), else none."""
     if src.primary_key is not None:
@@ -216,7 +230,9 @@ def _key(src: Table, tgt: Table, target_dialect: str) -> tuple[str, ...]:
     if tgt.primary_key is not None:
         names = []
         for k in tgt.primary_key.columns:
-            match = next((c.name for c in src.columns if find(c.name, [k], target_dialect)), None)
+            match = next(
+                (c.name for c in src.columns if find(c.name, [k], target_dialect, rename)), None
+            )
             if match is None:
                 return ()
             names.append(match)

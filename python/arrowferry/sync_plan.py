@@ -35,6 +35,7 @@ class Planner:
         self.notes: list[str] = []
         # columns whose type changes (by a's names): that change sets their collation too
         self.retyped = {(d.table, d.name) for d in differences if d.kind == "column_type"}
+        self.recollated = {(d.table, d.name) for d in differences if d.kind == "collation"}
         self.target = target
         self.adopt = Adopter(
             desired, target, self.notes, namespace=namespace, text_collation=text_collation
@@ -183,7 +184,11 @@ class Planner:
             from arrowferry.diff_rules import fits
 
             narrowing = not fits(old.type, new.type)
-            if new.type.kind == "text":  # text keeps comparing as a's does
+            if new.type.kind == "text" and old.type.kind == "text" and (
+                (d.table, d.name) not in self.recollated
+            ):
+                new = replace(new, collation=old.collation)  # it compares as a's already
+            elif new.type.kind == "text":  # text made to compare as a's does
                 found, collation = self.adopt.collation_for(_column(d.a))
                 new = replace(new, collation=collation) if found else new
             return [

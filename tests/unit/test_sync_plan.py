@@ -196,3 +196,35 @@ def test_a_rename_is_a_rename() -> None:
         'ALTER TABLE "public"."people" RENAME TO "users"',
         'ALTER TABLE "public"."users" RENAME COLUMN "mail" TO "email"',
     ]
+
+
+def test_a_type_change_of_text_keeps_or_sets_the_collation() -> None:
+    """Between PostgreSQL databases a text type change keeps the target column's own
+    collation (none stays none, "C" stays "C": PostgreSQL's ALTER ... TYPE would drop it);
+    with a collation difference of the same column too, it takes the desired one."""
+
+    def change(old: Column, new: Column, *kinds: str) -> list[str]:
+        desired = Schema("postgresql", (Table("t", (new,)),))
+        current = Schema("postgresql", (Table("t", (old,)),))
+        found = [diff(kind, "t", "c", new, old) for kind in kinds]
+        return [s for s, _ in plan("postgresql", found, desired, current) if "TYPE" in s]
+
+    short = DataType("text", length=10)
+    wide = DataType("text", length=20)
+    plain = change(col("c", short, "varchar(10)"), col("c", wide, "varchar(20)"), "column_type")
+    assert plain == ['ALTER TABLE "public"."t" ALTER COLUMN "c" TYPE varchar(20) USING "c"::text']
+    kept = change(
+        col("c", short, "varchar(10)", collation="C"), col("c", wide, "varchar(20)"), "column_type"
+    )
+    assert kept == [
+        'ALTER TABLE "public"."t" ALTER COLUMN "c" TYPE varchar(20) COLLATE "C" USING "c"::text'
+    ]
+    wanted = change(
+        col("c", short, "varchar(10)", ordering="en-US (ICU)"),
+        col("c", wide, "varchar(20)", collation="C"),
+        "column_type",
+        "collation",
+    )
+    assert wanted == [
+        'ALTER TABLE "public"."t" ALTER COLUMN "c" TYPE varchar(20) COLLATE "C" USING "c"::text'
+    ]

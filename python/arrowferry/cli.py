@@ -390,6 +390,10 @@ def _print_schema(schema: Schema) -> None:
                 flags.append("identity")
             if col.default is not None:
                 flags.append(f"default {col.default}")
+            if col.collation:
+                flags.append(f"collate {col.collation}")
+            if col.ordering:
+                flags.append(f"(sorts by {col.ordering})")
             click.echo(
                 f"  {col.name}: {col.declared or col.type} ({col.type}) {' '.join(flags)}".rstrip()
             )

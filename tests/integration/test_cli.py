@@ -359,6 +359,8 @@ def test_inspect_json_and_postgresql(chinook: Path, pg_url: str) -> None:
     assert on_pg.exit_code == 0, on_pg.stderr
     listed = [ln.split(" ", 1)[1] for ln in on_pg.stdout.splitlines() if ln.startswith("table ")]
     assert sorted(listed) == CHINOOK_TABLES
+    # the text columns a migration makes compare bytes, as SQLite's did: the listing says so
+    assert "  Name: character varying(120) (text(120)) collate C" in on_pg.stdout
 
 
 def test_inspect_missing_file_is_bad_input(tmp_path: Path) -> None:

@@ -163,7 +163,7 @@ class MigrationResult:
         if reject_file is not None:
             self.reject_files[table] = reject_file
             self.success = False
-        from arrowferry.plan.columns import COUNTED
+        from arrowferry.plan.columns import counted
 
         for col, conversion in columns:
             counts = {"rejected" if policy == "reject" else "nulled": bad.get(col.target, 0)}
@@ -182,7 +182,9 @@ class MigrationResult:
                     "counts": counts,
                     "interpreted": read_by_rule,
                     # the run counts every value its lossy steps touch, and found none
-                    "settled": bool(col.lossy) and set(col.lossy) <= COUNTED and not read_by_rule,
+                    "settled": bool(col.lossy)
+                    and all(counted(n) for n in col.lossy)
+                    and not read_by_rule,
                 }
             )
 

@@ -184,8 +184,10 @@ class Planner:
             from arrowferry.diff_rules import fits
 
             narrowing = not fits(old.type, new.type)
-            if new.type.kind == "text" and old.type.kind == "text" and (
-                (d.table, d.name) not in self.recollated
+            if (
+                new.type.kind == "text"
+                and old.type.kind == "text"
+                and ((d.table, d.name) not in self.recollated)
             ):
                 new = replace(new, collation=old.collation)  # it compares as a's already
             elif new.type.kind == "text":  # text made to compare as a's does

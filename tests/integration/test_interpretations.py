@@ -262,3 +262,26 @@ def test_the_summary_counts_only_steps_that_may_have_changed_a_value(
     said = out.stdout + out.stderr
     assert "ledger: 2 columns have conversion steps that may change a value" in said, said
     assert "q.ts: 1 value with a UTC offset converted to UTC" in said, said
+
+
+def test_values_rounded_to_a_numeric_scale_are_counted(tmp_path: Path, pg_url: str) -> None:
+    """SQLite keeps 1.234 in a NUMERIC(10,2) column; PostgreSQL stores 1.23. Each such
+    value is counted and said (before, only a note said values *may* be rounded), on the
+    fast path's batches too (a batch with one goes the counting way); a column none of
+    whose values needed it counts none."""
+    rows = [(1, 1.234, "2"), (2, "3.14159", 2), (3, 2.5, None), (4, 7, 9), (5, 1.005, "9")]
+    rows += [(i, 0.5, 1) for i in range(6, 5000)]  # clean batches: the fast path
+    source = make_sqlite(
+        tmp_path / "money.db",
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, p NUMERIC(10,2), q NUMERIC(10,2));",
+        {"t": rows},
+    )
+    result = af.migrate(source, pg_url, batch_size=1000).to_dict()
+    ledger = {e["column"]: e for e in result["ledger"] if e["table"] == "t"}
+    assert ledger["p"]["interpreted"] == {"rounded_to_scale": 3}
+    assert ledger["q"]["interpreted"] == {}  # none of its values needed rounding
+    assert "t.p: 3 values with more decimal places than the column's scale rounded" in " ".join(
+        result["warnings"]
+    )
+    got = sql(pg_url, "SELECT p::text FROM t WHERE id <= 5 ORDER BY id")
+    assert [r[0] for r in got] == ["1.23", "3.14", "2.50", "7.00", "1.01"]

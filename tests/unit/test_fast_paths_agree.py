@@ -93,8 +93,9 @@ INTEGER_TEXT = {"int64": integer_text(64), "int32": integer_text(32), "int16": i
 
 
 def clean_decimal_text(precision: int, scale: int) -> st.SearchStrategy[str]:
-    """Below 10 ** (precision - scale), at most scale + 6 fraction digits (the server rounds)."""
-    places = st.integers(0, scale + 6)
+    """Below 10 ** (precision - scale), at most ``scale`` fraction digits (a value with more
+    is rounded by the server, which the full path counts: no fast path's batch)."""
+    places = st.integers(0, scale)
     values = places.flatmap(
         lambda n: st.decimals(
             min_value=-(10 ** (precision - scale)) + Decimal(10) ** -n,
@@ -107,8 +108,12 @@ def clean_decimal_text(precision: int, scale: int) -> st.SearchStrategy[str]:
 
 def clean_reals(precision: int | None, scale: int | None) -> st.SearchStrategy[float]:
     """Finite doubles within the integer digits, and none so small that its shortest text
-    has more fraction digits than the decimal travels with."""
-    limit = 1e15 if precision is None else 10.0 ** (precision - (scale or 0))
+    has more fraction digits than the decimal travels with; for a numeric(p,s), none with
+    more than ``s`` decimal places (the server would round it: the full path counts it)."""
+    if precision is not None:
+        units, step = 10**precision, 10 ** (scale or 0)  # i / step is below 10 ** (p - s)
+        return st.integers(-units + 1, units - 1).map(lambda i: i / step)
+    limit = 1e15
     return st.floats(min_value=-limit, max_value=limit, exclude_min=True, exclude_max=True).filter(
         lambda v: v == 0 or abs(v) >= 1e-15
     )
@@ -318,3 +323,25 @@ def test_integer_to_boolean_and_float(kind: str, clean: st.SearchStrategy[int]) 
 
     prop()
     tally.check()
+
+
+def test_a_decimal_with_more_places_than_the_column_takes_the_counting_path() -> None:
+    """PostgreSQL rounds such a value to the column's scale as it stores it: the fast path
+    hands the batch to the full path, which counts it (``rounded_to_scale``)."""
+    import pyarrow as pa
+
+    from arrowferry.convert.fast import NotClean, fast_path
+    from arrowferry.model import DataType
+
+    numeric = DataType("decimal", precision=10, scale=2)
+    wide = fast_path("real", numeric, pa.decimal128(38, 4))
+    text = fast_path("text", numeric, pa.string())
+    assert wide is not None and text is not None
+    wide(pa.array([1.25, 2.0, None]))  # fits the scale
+    text(pa.array(["1.20", "7", None]))
+    for convert, value in ((wide, 1.234), (text, "3.14159"), (text, "1e-3")):
+        try:
+            convert(pa.array([value]))
+        except NotClean:
+            continue
+        raise AssertionError(f"{value!r} passed the fast path")

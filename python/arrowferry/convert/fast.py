@@ -42,12 +42,13 @@ def fast_path(
     if read_as == "blob" and kind == "blob":
         return _same
     if kind == "decimal" and read_as in {"text", "real"}:
-        below = None
+        below = places = None
         if target.precision is not None:
             below = decimals.limit_band(target.precision, target.scale or 0)[0]
+            places = target.scale or 0  # what PostgreSQL rounds to: counted on the full path
         if pa.types.is_string(arrow_type):
-            return _decimal_text(below, from_real=read_as == "real")
-        return _decimal(arrow_type, from_real=read_as == "real", below=below)
+            return _decimal_text(below, from_real=read_as == "real", places=places)
+        return _decimal(arrow_type, from_real=read_as == "real", below=below, places=places)
     if read_as == "text" and kind in _SHAPES:
         return _shaped_cast(_SHAPES[kind], arrow_type)
     if read_as == "text" and kind == "timestamptz":
@@ -87,7 +88,9 @@ def _require(array: pa.Array, shape: str) -> None:
         raise NotClean("a value of another form")
 
 
-def _decimal(arrow_type: pa.DataType, *, from_real: bool, below: float | None) -> FastPath:
+def _decimal(
+    arrow_type: pa.DataType, *, from_real: bool, below: float | None, places: int | None
+) -> FastPath:
     """Decimal text (or a double, through its shortest round-trip text) to ``arrow_type``.
 
     Arrow's string -> decimal cast is not safe on its own: an exponent can scale a value
@@ -114,12 +117,16 @@ def _decimal(arrow_type: pa.DataType, *, from_real: bool, below: float | None) -
         _below(numbers, limit)
         out = array.cast(arrow_type)
         _reads_back(out, numbers)
+        if places is not None and arrow_type.scale > places:
+            same = pc.all(pc.equal(pc.round(out, places), out), skip_nulls=True).as_py()
+            if same is False:
+                raise NotClean("a value with more decimal places than the column's scale")
         return out
 
     return cast
 
 
-def _decimal_text(below: float | None, *, from_real: bool) -> FastPath:
+def _decimal_text(below: float | None, *, from_real: bool, places: int | None) -> FastPath:
     """Decimal text that PostgreSQL casts itself (a column whose values span more digits
     than any Arrow decimal): a double's shortest round-trip text, or SQLite's text held
     to a decimal literal whose exponent PostgreSQL's numeric input takes (|e| < 1000)."""
@@ -135,6 +142,13 @@ def _decimal_text(below: float | None, *, from_real: bool) -> FastPath:
             numbers = array.cast(pa.float64())
         if below is not None:
             _below(numbers, below)
+        if (
+            places is not None
+            and pc.any(
+                pc.match_substring_regex(array, rf"[eE]|\.\d{{{places}}}\d*[1-9]"), skip_nulls=True
+            ).as_py()
+        ):
+            raise NotClean("a value with more decimal places than the column's scale")
         return array
 
     return cast

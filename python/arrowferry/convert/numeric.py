@@ -7,6 +7,7 @@ rounds integers above 2**53): driver-traps.md B. These builders check instead.
 from __future__ import annotations
 
 import decimal
+from dataclasses import replace
 
 import polars as pl
 
@@ -108,13 +109,14 @@ def to_decimal(
     past the precision is flagged, decided exactly as the server rounds.
     """
     text = c if read_as == "text" else c.cast(pl.String)
-    if as_text or digits > _POLARS_DIGITS:
-        return _exact_decimal(c, text, scale, digits, rounds_later, limit, as_text)
     parts = text.str.extract_groups(_NUMBER_PARTS)
     exponent = parts.struct.field("exp").cast(pl.Int64, strict=False).fill_null(0)
     # trailing zeros of the fraction are no digits to lose ('0.50' fits scale 1)
     fraction = parts.struct.field("frac").str.strip_chars_end("0")
     fraction_digits = (fraction.str.len_chars() - exponent).clip(lower_bound=0)
+    if as_text or digits > _POLARS_DIGITS:
+        found = _exact_decimal(c, text, scale, digits, rounds_later, limit, as_text)
+        return _counting_rounds(found, fraction_digits, limit)
     # Polars rounds what does not fit the scale. Harmless when the server rounds again to
     # far fewer digits and the value has at most 17 significant digits (see plan), a
     # silent change otherwise.
@@ -125,12 +127,25 @@ def to_decimal(
     if limit is not None:
         number = number & ~_over_limit(text, *limit)
     value = pl.when(number).then(text).str.to_decimal(scale=scale)
-    return Conversion(
+    conversion = Conversion(
         value,
         failed(c, value),
         f"text -> decimal(38,{scale})" + _limit_name(limit),
         _reason(limit),
     )
+    return _counting_rounds(conversion, fraction_digits, limit)
+
+
+def _counting_rounds(
+    conversion: Conversion, fraction_digits: pl.Expr, limit: tuple[int, int] | None
+) -> Conversion:
+    """A numeric(p,s) column's values with more decimal places than ``s``, which
+    PostgreSQL rounds (half away from zero) as it stores them: counted and said (the
+    ledger's ``interpreted``), not left to a note that they may be."""
+    if limit is None:
+        return conversion
+    rounded = (fraction_digits > limit[1]).fill_null(False)
+    return replace(conversion, interpreted=(*conversion.interpreted, ("rounded_to_scale", rounded)))
 
 
 _POLARS_DIGITS = 38  # Polars decimals stop at 38 digits; decimal256 goes to 76

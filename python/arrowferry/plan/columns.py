@@ -81,8 +81,16 @@ _NAIVE_AS_UTC = (
     "write); julian-day numbers are rounded to the millisecond"
 )
 _BLOB_TEXT = "text and numbers stored in this BLOB column become the bytes of their text"
-COUNTED = frozenset({_OFFSETS_DROPPED, _NAIVE_AS_UTC, _BLOB_TEXT})
-"""Lossy steps a run counts value by value (the ledger's ``interpreted``)."""
+_ROUNDS = "PostgreSQL rounds to "
+_ROUNDS_HOW = "decimal places (half away from zero) and refuses values wider than the precision"
+_COUNTED = frozenset({_OFFSETS_DROPPED, _NAIVE_AS_UTC, _BLOB_TEXT})
+
+
+def counted(note: str) -> bool:
+    """Whether a run counts, value by value, what this lossy step changes (the ledger's
+    ``interpreted``: offsets, julian days, a BLOB's text, rounding to a numeric's scale;
+    a value too wide for the precision is a bad value, counted as such)."""
+    return note in _COUNTED or (note.startswith(_ROUNDS) and note.endswith(_ROUNDS_HOW))
 
 
 def lossy_notes(
@@ -103,10 +111,7 @@ def lossy_notes(
                 "integer as REAL when it was written; digits lost then cannot be recovered"
             )
     if kind == "decimal" and dtype.precision is not None:
-        notes.append(
-            f"PostgreSQL rounds to {dtype.scale or 0} decimal places "
-            "(half away from zero) and refuses values wider than the precision"
-        )
+        notes.append(f"{_ROUNDS}{dtype.scale or 0} {_ROUNDS_HOW}")
     if kind in {"timestamp", "date"}:
         notes.append(_OFFSETS_DROPPED)
     if kind == "timestamptz":

@@ -29,6 +29,12 @@ SENTENCES: dict[str, tuple[str, str, str]] = {
         "stored in this BLOB column became the bytes of the decimal text",
     ),
     "number_as_text": ("number", "numbers", "became their decimal text"),
+    "rounded_to_scale": (
+        "value",
+        "values",
+        "with more decimal places than the column's scale rounded by PostgreSQL "
+        "(half away from zero)",
+    ),
     "blob_as_text": ("blob", "blobs", "read as UTF-8 text"),
     "julian_day": ("number", "numbers", "read as julian days (rounded to the millisecond)"),
     "epoch_seconds": ("number", "numbers", "read as Unix epoch seconds"),

@@ -105,10 +105,13 @@ def test_overflow_after_rounding_widens_the_column_and_every_table_loads(
         "-100000000.00",
     ]
     warned = [w for w in result.warnings if "money.v" in w]
-    assert len(warned) == 1, result.warnings
+    assert len(warned) == 2, result.warnings
     assert "2 values need" in warned[0] and "NUMERIC(10,2)" in warned[0]
     assert "numeric(11,2)" in warned[0]
+    # every value with a third decimal place was rounded by PostgreSQL: counted and said
+    assert warned[1].startswith("money.v: 5 values with more decimal places than the column's")
     ledger = {(e["table"], e["column"]): e for e in result.ledger}
+    assert ledger[("money", "v")]["interpreted"] == {"rounded_to_scale": 5}
     assert ledger[("money", "v")]["target_type"] == "numeric(11,2)"
     assert any("round" in note for note in ledger[("money", "v")]["lossy"])
     assert any(

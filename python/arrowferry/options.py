@@ -82,8 +82,8 @@ class MigrationOptions:
         Your own change to a column's values, by ``table.column`` (the source's names):
         a Polars expression or a SQL expression string (``{"users.email":
         "lower(email)"}``), run on each batch after the conversion, the result held to
-        the column's type (what does not fit is a bad value). Between SQLite and
-        PostgreSQL; see :mod:`arrowferry.transforms`. Keyword ``transform`` too, which
+        the column's type (what does not fit is a bad value). Not between two SQLite
+        files; see :mod:`arrowferry.transforms`. Keyword ``transform`` too, which
         also takes the CLI's ``TABLE.COLUMN=SQL`` strings.
     column_mappings
         ``data_only``: which target column a source column lands in, by

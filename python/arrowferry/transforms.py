@@ -12,7 +12,9 @@ row, stored as NULL, or stopping the table, per ``on_bad_value``), named with th
 transform that gave it. The target's DDL is unchanged: to change a type too, pair it
 with a type mapping.
 
-Transforms apply between SQLite and PostgreSQL, in full, incremental and resumed runs;
+Transforms apply between SQLite and PostgreSQL and in a PostgreSQL -> PostgreSQL copy (a
+staging copy with its personal data masked), in full, incremental and resumed runs; not
+between two SQLite files, whose copy moves each value with its storage class, text as bytes.
 ``verify`` after such a run leaves the transformed columns out and says so.
 """
 

@@ -198,11 +198,42 @@ def test_bad_transforms_are_refused_before_anything_is_written(
     assert pg_tables(pg_url) == []
 
 
-def test_a_copy_into_its_own_kind_refuses_transforms(tmp_path: Path) -> None:
+MASK = (
+    "CASE WHEN email IS NULL THEN NULL ELSE 'user' || CAST(id AS VARCHAR) || '@example.invalid' END"
+)
+
+
+def test_a_postgresql_copy_masks_what_it_is_told(pg_url: str, tmp_path: Path) -> None:
+    """A copy of a PostgreSQL database into another schema (prod into staging, its emails
+    masked): the transformed columns change, every other value goes as stored, and a value
+    the transform cannot give goes through the policy as in any run. Between two SQLite
+    files transforms are refused: values move with their storage classes, text as bytes."""
     source = _source(tmp_path / "app.db")
-    with pytest.raises(BadInputError, match="transforms apply between SQLite and PostgreSQL"):
+    with pytest.raises(BadInputError, match="two SQLite files"):
         af.migrate(source, tmp_path / "copy.db", transforms={"people.email": "lower(email)"})
     assert not (tmp_path / "copy.db").exists()
+    assert af.migrate(source, pg_url).success
+    sql(pg_url, "CREATE SCHEMA staging")
+    masked = af.migrate(
+        pg_url,
+        pg_url,
+        target_schema="staging",
+        transforms={
+            "people.email": MASK,
+            "people.first": "CASE WHEN id = 4 THEN NULL ELSE first END",
+        },
+        reject_dir=tmp_path / "rejects",
+    )
+    assert masked.rows_rejected == 1  # first is NOT NULL: the row goes to the reject file
+    got = sql(pg_url, "SELECT id, email, last FROM staging.people ORDER BY id")
+    want = sql(
+        pg_url,
+        "SELECT id, CASE WHEN email IS NULL THEN NULL ELSE 'user' || id || '@example.invalid' "
+        "END, last FROM public.people WHERE id <> 4 ORDER BY id",
+    )
+    assert [tuple(r) for r in got] == [tuple(r) for r in want]
+    line = json.loads((tmp_path / "rejects" / "people.jsonl").read_text().splitlines()[0])
+    assert line["key"] == {"id": 4} and "gave NULL" in line["problems"][0]["reason"]
 
 
 def test_cli_and_config_file(pg_url: str, tmp_path: Path) -> None:

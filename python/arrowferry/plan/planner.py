@@ -60,15 +60,16 @@ def plan_migration(
                 f"of different kinds creates; a copy from {src.label} into {dst.label} keeps every "
                 "definition as the source wrote it, names included (leave --identifiers out)"
             )
-        if options.transforms:
+        if options.transforms and src.name == "sqlite":
             raise BadInputError(
-                f"transforms apply between SQLite and PostgreSQL; a copy from {src.label} into "
-                f"{dst.label} moves every value as stored (leave --transform out)"
+                "transforms do not apply to a copy between two SQLite files: it moves every "
+                "value with its own storage class, as bytes where SQLite holds text (leave "
+                "--transform out, or copy through PostgreSQL)"
             )
-        return plan_copy(src, source, options)
-    reader = source_side(src)
-    planner = Planner(reader, target_side(dst, reader), options)
-    plan = planner.plan(source, target)
+        plan = plan_copy(src, source, options)
+    else:
+        reader = source_side(src)
+        plan = Planner(reader, target_side(dst, reader), options).plan(source, target)
     if options.transforms:
         from arrowferry.transforms import attach
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from arrowferry.convert.column import ColumnKernel
+import pyarrow as pa
+
+from arrowferry.convert.column import ColumnKernel, Converted, Read
 from arrowferry.convert.dispatch import column_kernel
 from arrowferry.dialects import sqlite
 from arrowferry.dialects.sqlite import ROWID
@@ -45,6 +47,8 @@ def for_plan(
     """The kernels of a planned table (a :class:`Table` built by hand is taken as it is)."""
     if isinstance(plan, Table):
         return plan
+    if plan.native is not None:  # a same-kind copy with a transform: values as stored
+        return _as_stored(plan)
     if any(c.kernel is not None for c in plan.columns):
         return _typed(plan)
     return _from_sqlite(plan, strip_nul, replace_invalid_utf8, source)
@@ -89,6 +93,33 @@ def _stored_rows(path: Path, table: str, rowid: str) -> Lookup:
             return None
 
     return lookup
+
+
+class AsStored:
+    """A column of a copy between databases of one kind, moved as it is stored: nothing to
+    convert, no bad value of its own (a user's transform may still give one)."""
+
+    name = "copied as stored"
+    output_type: pa.DataType | None = None
+
+    def __init__(self, index: int, source: str, target: str, nullable: bool, ddl: str) -> None:
+        self.source, self.target, self.nullable = source, target, nullable
+        self.stored_as = f" as {ddl}"
+        self.read: Callable[[pa.RecordBatch], Read] = lambda batch: Read(batch.column(index))
+
+    def convert(self, read: Read) -> Converted:
+        return Converted(read.values)
+
+    def reason(self, value: Any, because: str | None) -> str:
+        return "cannot be stored as it is"
+
+
+def _as_stored(plan: TablePlan) -> Table:
+    kernels: tuple[ColumnKernel, ...] = tuple(
+        AsStored(i, col.source, col.target, plan.target.column(col.target).nullable, col.ddl)
+        for i, col in enumerate(plan.columns)
+    )
+    return Table(plan.name, kernels, None, plan.key)
 
 
 def _typed(plan: TablePlan) -> Table:

@@ -386,7 +386,7 @@ class Pipeline:
         return loaded
 
     def _transformer(self, table: TablePlan) -> Transformer:
-        if table.native is not None:
+        if table.native is not None and all(c.transform is None for c in table.columns):
             return Passthrough(table)  # type: ignore[return-value]
         return Transformer(
             table,
@@ -394,7 +394,8 @@ class Pipeline:
             replace_invalid_utf8=self.options.replace_invalid_utf8,
             strip_nul=self.options.strip_nul,
             source=self.source_path,
-            writable=self.target.writable,
+            # a same-kind copy's values go as read, as the target's own dialect binds them
+            writable=self.target.writable if table.native is None else None,
             target_name=self.target.name,
         )
 

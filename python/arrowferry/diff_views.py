@@ -103,23 +103,13 @@ class _InSqlite:
         return translate_query(sql, "postgresql", "sqlite", relations=self.relations())
 
     def relations(self) -> dict[str, Any]:
-        from arrowferry.dialects.translate import Relation
-        from arrowferry.model import enum_labels
+        from arrowferry.dialects.translate.common import typed_relation
 
         if self._relations is None:
-            enums = self.pg.enums
+            enums = frozenset(self.pg.enums)
             self._relations = {
-                t.name.lower(): Relation(
-                    t.name,
-                    {
-                        c.name.lower(): (c.name, "enum" if enum_labels(enums, c) else c.type.kind)
-                        for c in t.columns
-                    },
-                    {
-                        c.name.lower(): (c.type.precision, c.type.scale)
-                        for c in t.columns
-                        if c.type.kind == "decimal"
-                    },
+                t.name.lower(): typed_relation(
+                    t.name, [(c.name, c.type, c.declared) for c in t.columns], enums
                 )
                 for t in self.pg.tables
             }

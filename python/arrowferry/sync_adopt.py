@@ -106,12 +106,9 @@ class Adopter:
         )
 
     def _collation(self, column: Column, parsed: DataType) -> str | None:
-        """From SQLite into PostgreSQL, as a migration creates the column (its default)."""
-        if self.source.name != "sqlite" or self.target.name != "postgresql":
-            return None
-        from arrowferry.dialects.postgresql.collations import column_collation
-
-        return column_collation(parsed.kind, column.collation, self.text_collation)
+        """A text column's collation in the target, so it compares as in the desired
+        schema where the target can (as a migration from SQLite creates it: "C")."""
+        return self.collation_for(column)[1] if parsed.kind == "text" else None
 
     def collation_for(self, column: Column) -> tuple[bool, str | None]:
         """The target's collation for text that compares as ``column`` of the desired

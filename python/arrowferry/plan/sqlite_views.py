@@ -10,14 +10,15 @@ materialized views become tables only when asked (``materialize_views``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from arrowferry.dialects.base import Dialect
 from arrowferry.dialects.facts import Owner, SourceFacts
 from arrowferry.dialects.sqlite import write as sqlw
-from arrowferry.dialects.translate import Relation, TranslationError, translate_query
+from arrowferry.dialects.translate import TranslationError, translate_query
+from arrowferry.dialects.translate.common import typed_relation
 from arrowferry.dialects.translate.view_scope import out_of_reach
 from arrowferry.model import Column, DataType, Schema, Table
 from arrowferry.options import MigrationOptions
@@ -63,7 +64,7 @@ def plan_views(
     enums = set(facts.enums)
     collated = facts.locale_ordered
     relations = {
-        t.name.lower(): _relation(
+        t.name.lower(): typed_relation(
             name(t.name),
             [(c.name, value_type(t, c), c.declared) for c in t.columns],
             enums,
@@ -81,7 +82,7 @@ def plan_views(
             c: collated[(view.name, c)] for c, _ in view.columns if (view.name, c) in collated
         }
         relations.setdefault(
-            view.name.lower(), _relation(name(view.name), typed, enums, name, by_locale)
+            view.name.lower(), typed_relation(name(view.name), typed, enums, name, by_locale)
         )
     rename = None if options.identifiers == "quote" else name
     made = [t.name for t in tables] if migrated is None else migrated
@@ -130,26 +131,6 @@ def plan_views(
 
 def _inexact(note: str) -> str:
     return f"{note}: floating point in SQLite, exact numeric in PostgreSQL"
-
-
-def _relation(
-    name: str,
-    columns: Sequence[tuple[str, DataType, str]],
-    enums: set[str],
-    rename: Callable[[str], str] = str,
-    collated: Mapping[str, str] | None = None,
-) -> Relation:
-    """A relation's columns by kind ("enum" for an enum type's, even through a domain),
-    by lower-case source name; ``rename``: a column's name in SQLite."""
-    return Relation(
-        name,
-        {
-            c.lower(): (rename(c), "enum" if {declared, t.raw} & enums else t.kind)
-            for c, t, declared in columns
-        },
-        {c.lower(): (t.precision, t.scale) for c, t, _ in columns if t.kind == "decimal"},
-        {c.lower(): label for c, label in (collated or {}).items()},
-    )
 
 
 def view_ledger(name: str, notes: Sequence[str]) -> dict[str, Any]:

@@ -3,12 +3,14 @@ per-scope name resolution that also records each column's type (``kinds``)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from sqlglot import exp
+
+    from arrowferry.model import DataType
 
 DIALECT = {"sqlite": "sqlite", "postgresql": "postgres"}
 
@@ -27,6 +29,28 @@ class Relation:
     sizes: Mapping[str, tuple[int | None, int | None]] = field(default_factory=dict)
     # lower -> the collation of a text column that does not compare bytes as SQLite does
     collated: Mapping[str, str] = field(default_factory=dict)
+
+
+def typed_relation(
+    name: str,
+    columns: Sequence[tuple[str, DataType, str]],
+    enums: set[str] | frozenset[str],
+    rename: Callable[[str], str] = str,
+    collated: Mapping[str, str] | None = None,
+) -> Relation:
+    """A relation from (name, neutral type, declared type) columns: each by kind ("enum"
+    for an enum type's, even through a domain: ``enums`` are their names), by lower-case
+    source name; a decimal's size; ``rename``: a column's name in the target;
+    ``collated``: text columns that compare by a locale."""
+    return Relation(
+        name,
+        {
+            c.lower(): (rename(c), "enum" if {declared, t.raw} & enums else t.kind)
+            for c, t, declared in columns
+        },
+        {c.lower(): (t.precision, t.scale) for c, t, _ in columns if t.kind == "decimal"},
+        {c.lower(): label for c, label in (collated or {}).items()},
+    )
 
 
 Sizes = dict[int, tuple[int | None, int | None]]  # id(column node) -> a decimal's (p, s)

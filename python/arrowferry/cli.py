@@ -21,7 +21,7 @@ from arrowferry import __version__, embedded
 from arrowferry.cli_errors import JSON_SHAPES, handle_errors, json_failure
 from arrowferry.cli_schema import diff_command, sync_command
 from arrowferry.errors import EXIT_BAD_INPUT, EXIT_DIFFERENCES, EXIT_OK
-from arrowferry.options import MigrationOptions
+from arrowferry.options import IDENTIFIER_POLICIES, MigrationOptions
 
 if TYPE_CHECKING:
     from arrowferry.model import Schema
@@ -261,7 +261,7 @@ def main() -> None:
 )
 @click.option(
     "--identifiers",
-    type=click.Choice(["quote", "lower", "snake_case"]),
+    type=click.Choice(IDENTIFIER_POLICIES),
     default="quote",
     show_default=True,
     help="Names in the target: exactly as in the source (quoted where needed), lower-cased, "

@@ -25,6 +25,7 @@ from arrowferry.errors import (
     EXIT_UNSAFE,
     UnsafeChangeError,
 )
+from arrowferry.options import IDENTIFIER_POLICIES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -91,7 +92,7 @@ _IDENTIFIERS_HELP = (
 @click.option("--config", metavar="FILE", default=None, help=_CONFIG_HELP)
 @click.option(
     "--identifiers",
-    type=click.Choice(["quote", "lower", "snake_case"]),
+    type=click.Choice(IDENTIFIER_POLICIES),
     default=None,
     help=_IDENTIFIERS_HELP,
 )
@@ -173,7 +174,7 @@ def diff_command(
 @click.option("--config", metavar="FILE", default=None, help=_CONFIG_HELP)
 @click.option(
     "--identifiers",
-    type=click.Choice(["quote", "lower", "snake_case"]),
+    type=click.Choice(IDENTIFIER_POLICIES),
     default=None,
     help=_IDENTIFIERS_HELP,
 )

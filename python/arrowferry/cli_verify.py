@@ -16,6 +16,7 @@ import click
 from arrowferry.cli import main
 from arrowferry.cli_errors import JSON_SHAPES, handle_errors
 from arrowferry.errors import EXIT_DIFFERENCES, EXIT_OK
+from arrowferry.options import IDENTIFIER_POLICIES
 
 
 def _failed_report() -> dict[str, Any]:
@@ -72,7 +73,7 @@ JSON_SHAPES["verify"] = _failed_report
 )
 @click.option(
     "--identifiers",
-    type=click.Choice(["quote", "lower", "snake_case"]),
+    type=click.Choice(IDENTIFIER_POLICIES),
     default="quote",
     show_default=True,
     help="The migration's --identifiers: how SOURCE's names are spelled in TARGET.",

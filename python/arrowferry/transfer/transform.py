@@ -276,8 +276,13 @@ class Transformer:
             out.append(RejectedRow(rowids[n] if rowids is not None else None, key, problems, row))
         return out
 
+    @staticmethod
+    def _because(done: list[Converted], i: int, index: int) -> str | None:
+        """The code of a bad value's own reason (None: the kernel's)."""
+        return next((code for code, mask in done[i].because.items() if mask[index]), None)
+
     def _reason(self, done: list[Converted], i: int, index: int, value: Any) -> str:
-        because = next((code for code, mask in done[i].because.items() if mask[index]), None)
+        because = self._because(done, i, index)
         given = done[i].given
         if because == BECAUSE and given is not None:
             return self.user.reason(i, given[index].as_py(), self.kernels[i])
@@ -311,7 +316,7 @@ class Transformer:
         reason = self._reason(done, i, index, value)
         said = (
             reason  # names the transform, and what it gave instead of the stored value
-            if BECAUSE in done[i].because and done[i].because[BECAUSE][index]
+            if self._because(done, i, index) == BECAUSE
             else f"value {_show(value)} cannot be stored{kernel.stored_as}: {reason}"
         )
         raise ConversionError(
